@@ -1,0 +1,40 @@
+//===- StepOps.h - step dialect operations ----------------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_DIALECT_STEP_IR_STEPOPS_H
+#define STEPC_DIALECT_STEP_IR_STEPOPS_H
+
+#include "stepc/Dialect/Step/IR/StepDialect.h"
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/RegionKindInterface.h"
+#include "mlir/IR/SymbolTable.h"
+#include "mlir/Interfaces/ControlFlowInterfaces.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include <array>
+
+#include "stepc/Dialect/Step/IR/StepEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "stepc/Dialect/Step/IR/StepAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "stepc/Dialect/Step/IR/StepOps.h.inc"
+
+namespace stepc::step {
+
+/// The factor a shape rule gives for an m x n matrix.
+double evaluateShapeFactor(ShapeFactor rule, double rows, double cols);
+
+} // namespace stepc::step
+
+#endif // STEPC_DIALECT_STEP_IR_STEPOPS_H

@@ -1,0 +1,1018 @@
+//===- StepOps.cpp - step dialect operations -------------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Parsers, printers and verifiers. Every verifier message names what is wrong
+// and what to write instead; test/Dialect/Step/invalid.mlir covers each one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Dialect/Step/IR/StepOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace stepc::step;
+
+#include "stepc/Dialect/Step/IR/StepEnums.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shared helpers
+//===----------------------------------------------------------------------===//
+
+double stepc::step::evaluateShapeFactor(ShapeFactor rule, double rows,
+                                        double cols) {
+  switch (rule) {
+  case ShapeFactor::none:
+    return 1.0;
+  case ShapeFactor::keller:
+    return std::sqrt(std::max(1.0, rows / cols));
+  case ShapeFactor::sqrt_max_dim:
+    return std::sqrt(std::max(rows, cols));
+  case ShapeFactor::sqrt_min_dim:
+    return std::sqrt(std::min(rows, cols));
+  case ShapeFactor::sqrt_rows_over_cols:
+    return std::sqrt(rows / cols);
+  case ShapeFactor::shape_up:
+    return std::sqrt(std::max(rows / cols, cols / rows));
+  case ShapeFactor::sqrt_numel:
+    return std::sqrt(rows * cols);
+  }
+  llvm_unreachable("unknown shape factor");
+}
+
+static bool dimsCompatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+static int64_t rankOf(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return tensor.getRank();
+  return 0;
+}
+
+/// Layouts a per-tensor value can have relative to a full tensor `full`:
+/// the same shape, one value per row (?x1), per column (1x?), or one per
+/// tensor (rank 0).
+enum class Layout { Full, PerRow, PerCol, PerTensor, Other };
+
+static Layout classifyLayout(Type type, RankedTensorType full) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return Layout::PerTensor; // a bare f32 scalar
+  if (tensor.getRank() == 0)
+    return Layout::PerTensor;
+  if (tensor.getRank() != full.getRank())
+    return Layout::Other;
+  auto compatible = [&](unsigned i) {
+    return dimsCompatible(tensor.getDimSize(i), full.getDimSize(i));
+  };
+  if (full.getRank() == 1)
+    return compatible(0) ? Layout::Full : Layout::Other;
+  if (compatible(0) && compatible(1))
+    return Layout::Full;
+  if (tensor.getDimSize(1) == 1 && compatible(0))
+    return Layout::PerRow;
+  if (tensor.getDimSize(0) == 1 && compatible(1))
+    return Layout::PerCol;
+  return Layout::Other;
+}
+
+/// Whether a value of `type` broadcasts over a tensor of type `full`.
+static bool broadcastsTo(Type type, RankedTensorType full) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    if (tensor.getRank() == full.getRank() && tensor.getShape() == full.getShape())
+      return true;
+    // A static ?x1 also matches a full tensor of one column: both are fine.
+  }
+  return classifyLayout(type, full) != Layout::Other;
+}
+
+static LogicalResult verifyUnitInterval(Operation *op, StringRef name,
+                                        double value) {
+  if (value >= 0.0 && value < 1.0)
+    return success();
+  return op->emitOpError() << name << " must be in [0, 1), got " << value;
+}
+
+static LogicalResult verifyPositive(Operation *op, StringRef name,
+                                    double value) {
+  if (value > 0.0 && std::isfinite(value))
+    return success();
+  return op->emitOpError() << name << " must be positive and finite, got "
+                           << value;
+}
+
+static LogicalResult verifyMatrixFor(Operation *op, Type type,
+                                     StringRef what) {
+  if (rankOf(type) == 2)
+    return success();
+  return op->emitOpError() << what << " needs a matrix (rank-2 tensor), got "
+                           << type
+                           << "; use it in a group that accepts(matrix)";
+}
+
+/// Describes `value` for diagnostics: "the grad argument 'g'" or "a value
+/// computed in the group body".
+static std::string describeValue(Value value) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  auto group = arg ? dyn_cast<GroupOp>(arg.getOwner()->getParentOp()) : nullptr;
+  if (!group)
+    return "a value computed in the group body";
+  return ("the " + stringifyRole(group.getRole(arg.getArgNumber())) +
+          " argument '" + group.getArgName(arg.getArgNumber()) + "'")
+      .str();
+}
+
+/// Ops that carry state across steps must read it straight from a `state`
+/// argument; otherwise the update would be lost.
+static LogicalResult verifyReadsState(Operation *op, Value value,
+                                      StringRef what) {
+  auto group = op->getParentOfType<GroupOp>();
+  if (!group)
+    return success();
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (arg && arg.getOwner()->getParentOp() == group.getOperation() &&
+      group.getRole(arg.getArgNumber()) == Role::state)
+    return success();
+  return op->emitOpError() << what
+                           << " must be a state argument of the group "
+                              "(declare it in state(...)), got "
+                           << describeValue(value);
+}
+
+static LogicalResult verifyCount(Operation *op, FirstStep firstStep,
+                                 Value count) {
+  if (firstStep == FirstStep::grad && !count)
+    return op->emitOpError(
+        "first_step(grad) needs the step count: add count(%t)");
+  if (firstStep != FirstStep::grad && count)
+    return op->emitOpError(
+        "count(...) is only read with first_step(grad); remove it");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// StateInitAttr
+//===----------------------------------------------------------------------===//
+
+static void printStateInitBody(AsmPrinter &printer, StateInitAttr init) {
+  printer << stringifyStateInitKind(init.getKind());
+  if (init.getKind() == StateInitKind::constant && init.getValue()) {
+    printer << "(";
+    printer.printFloat(init.getValue().getValue());
+    printer << ")";
+  }
+  if (init.getStorage())
+    printer << " store(" << init.getStorage() << ")";
+}
+
+static StateInitAttr parseStateInitBody(AsmParser &parser) {
+  MLIRContext *ctx = parser.getContext();
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return {};
+  std::optional<StateInitKind> kind = symbolizeStateInitKind(keyword);
+  if (!kind) {
+    parser.emitError(loc) << "unknown state initial value '" << keyword
+                          << "'; expected zeros, ones, constant(v) or "
+                             "param_norm";
+    return {};
+  }
+  FloatAttr value;
+  if (*kind == StateInitKind::constant) {
+    double v;
+    if (parser.parseLParen() || parser.parseFloat(v) || parser.parseRParen())
+      return {};
+    value = FloatAttr::get(Float64Type::get(ctx), v);
+  }
+  Type storage;
+  if (succeeded(parser.parseOptionalKeyword("store"))) {
+    if (parser.parseLParen() || parser.parseType(storage) ||
+        parser.parseRParen())
+      return {};
+  }
+  return parser.getChecked<StateInitAttr>(loc, ctx, *kind, value, storage);
+}
+
+Attribute StateInitAttr::parse(AsmParser &parser, Type) {
+  if (parser.parseLess())
+    return {};
+  StateInitAttr attr = parseStateInitBody(parser);
+  if (!attr || parser.parseGreater())
+    return {};
+  return attr;
+}
+
+void StateInitAttr::print(AsmPrinter &printer) const {
+  printer << "<";
+  printStateInitBody(printer, *this);
+  printer << ">";
+}
+
+LogicalResult
+StateInitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                      StateInitKind kind, FloatAttr value, Type storage) {
+  if (kind == StateInitKind::constant && !value)
+    return emitError() << "constant state needs a value: constant(v)";
+  if (kind != StateInitKind::constant && value)
+    return emitError() << "only a constant state carries a value";
+  if (storage && !storage.isF32() && !storage.isBF16())
+    return emitError() << "state storage must be f32 or bf16, got " << storage;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// OptimizerOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult OptimizerOp::verify() {
+  if (getVersion() < 1 || getVersion() > kSpecVersion)
+    return emitOpError() << "spec version " << getVersion()
+                         << " is not supported: this stepc reads version "
+                         << kSpecVersion;
+  for (Operation &op : getBody().front())
+    if (!isa<GroupOp>(op))
+      return op.emitOpError()
+             << "is not allowed in step.optimizer; it holds only step.group";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GroupOp
+//===----------------------------------------------------------------------===//
+
+Role GroupOp::getRole(unsigned index) {
+  return cast<RoleAttr>(getArgRoles()[index]).getValue();
+}
+
+StringRef GroupOp::getArgName(unsigned index) {
+  return cast<StringAttr>(getArgNames()[index]).getValue();
+}
+
+StringRef GroupOp::nameOf(Value value) {
+  auto arg = dyn_cast<BlockArgument>(value);
+  if (!arg || arg.getOwner()->getParentOp() != getOperation())
+    return "";
+  return getArgName(arg.getArgNumber());
+}
+
+SmallVector<BlockArgument> GroupOp::getArgsWithRole(Role role) {
+  SmallVector<BlockArgument> args;
+  for (BlockArgument arg : getBody().getArguments())
+    if (getRole(arg.getArgNumber()) == role)
+      args.push_back(arg);
+  return args;
+}
+
+void GroupOp::getAsmBlockArgumentNames(Region &region,
+                                       OpAsmSetValueNameFn setNameFn) {
+  if (&region != &getBody() || getArgNames().size() != region.getNumArguments())
+    return;
+  for (BlockArgument arg : region.getArguments())
+    setNameFn(arg, getArgName(arg.getArgNumber()));
+}
+
+/// The sections of a group signature, in the order they must appear.
+static constexpr Role kSectionOrder[] = {Role::param, Role::grad, Role::state,
+                                         Role::hyper, Role::count};
+
+ParseResult GroupOp::parse(OpAsmParser &parser, OperationState &result) {
+  MLIRContext *ctx = parser.getContext();
+  Builder builder(ctx);
+  auto &props = result.getOrAddProperties<Properties>();
+
+  StringAttr name;
+  if (parser.parseSymbolName(name))
+    return failure();
+  props.setSymName(name);
+
+  StringRef acceptsWord;
+  SMLoc acceptsLoc;
+  if (parser.parseKeyword("accepts") || parser.parseLParen() ||
+      parser.getCurrentLocation(&acceptsLoc) ||
+      parser.parseKeyword(&acceptsWord) || parser.parseRParen())
+    return failure();
+  std::optional<Accepts> accepts = symbolizeAccepts(acceptsWord);
+  if (!accepts)
+    return parser.emitError(acceptsLoc)
+           << "a group accepts 'any' or 'matrix', not '" << acceptsWord << "'";
+  props.setAccepts(AcceptsAttr::get(ctx, *accepts));
+
+  SmallVector<Type> dtypes;
+  if (parser.parseKeyword("dtypes") ||
+      parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Paren, [&] {
+        return parser.parseType(dtypes.emplace_back());
+      }))
+    return failure();
+  props.setParamDtypes(builder.getTypeArrayAttr(dtypes));
+
+  SmallVector<OpAsmParser::Argument> args;
+  SmallVector<Attribute> roles, names, inits;
+  for (Role role : kSectionOrder) {
+    if (failed(parser.parseOptionalKeyword(stringifyRole(role))))
+      continue;
+    auto parseOne = [&]() -> ParseResult {
+      OpAsmParser::Argument &arg = args.emplace_back();
+      if (parser.parseArgument(arg, /*allowType=*/true))
+        return failure();
+      roles.push_back(RoleAttr::get(ctx, role));
+      names.push_back(builder.getStringAttr(arg.ssaName.name.drop_front()));
+      Attribute init = builder.getUnitAttr();
+      if (role == Role::state) {
+        if (parser.parseEqual())
+          return failure();
+        init = parseStateInitBody(parser);
+        if (!init)
+          return failure();
+      } else if (role == Role::hyper &&
+                 succeeded(parser.parseOptionalEqual())) {
+        double value;
+        if (parser.parseFloat(value))
+          return failure();
+        init = builder.getF64FloatAttr(value);
+      }
+      inits.push_back(init);
+      return success();
+    };
+    if (parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Paren,
+                                       parseOne))
+      return failure();
+  }
+  props.setArgRoles(builder.getArrayAttr(roles));
+  props.setArgNames(builder.getArrayAttr(names));
+  props.setArgInits(builder.getArrayAttr(inits));
+
+  if (parser.parseOptionalAttrDictWithKeyword(result.attributes))
+    return failure();
+  Region *body = result.addRegion();
+  if (parser.parseRegion(*body, args, /*enableNameShadowing=*/false))
+    return failure();
+  GroupOp::ensureTerminator(*body, builder, result.location);
+  return success();
+}
+
+void GroupOp::print(OpAsmPrinter &p) {
+  p << " ";
+  p.printSymbolName(getSymName());
+  p << " accepts(" << stringifyAccepts(getAccepts()) << ") dtypes(";
+  llvm::interleaveComma(getParamDtypes(), p, [&](Attribute dtype) {
+    p << cast<TypeAttr>(dtype).getValue();
+  });
+  p << ")";
+  Block &entry = getBody().front();
+  bool validSignature = getArgRoles().size() == entry.getNumArguments() &&
+                        getArgInits().size() == entry.getNumArguments();
+  for (Role role : kSectionOrder) {
+    if (!validSignature)
+      break;
+    SmallVector<BlockArgument> args = getArgsWithRole(role);
+    if (args.empty())
+      continue;
+    // param and grad share the first line of the signature.
+    if (role == Role::grad)
+      p << " ";
+    else {
+      p.printNewline();
+      p << "    ";
+    }
+    p << stringifyRole(role) << "(";
+    llvm::interleaveComma(args, p, [&](BlockArgument arg) {
+      p.printOperand(arg);
+      p << " : " << arg.getType();
+      Attribute init = getArgInits()[arg.getArgNumber()];
+      if (auto stateInit = dyn_cast<StateInitAttr>(init)) {
+        p << " = ";
+        printStateInitBody(p, stateInit);
+      } else if (auto value = dyn_cast<FloatAttr>(init)) {
+        p << " = ";
+        p.printFloat(value.getValue());
+      }
+    });
+    p << ")";
+  }
+  p.printOptionalAttrDictWithKeyword(
+      (*this)->getAttrs(),
+      {getSymNameAttrName(), getAcceptsAttrName(), getParamDtypesAttrName(),
+       getArgRolesAttrName(), getArgNamesAttrName(), getArgInitsAttrName()});
+  p << " ";
+  p.printRegion(getBody(), /*printEntryBlockArgs=*/false,
+                /*printBlockTerminators=*/true);
+}
+
+/// Describes the layouts a state may have for a parameter of `paramType`.
+static std::string stateLayoutsFor(RankedTensorType paramType) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << paramType << " (like the param)";
+  if (paramType.getRank() == 2)
+    os << ", tensor<?x1xf32> (per row), tensor<1x?xf32> (per column), "
+          "tensor<?xf32> (per element of the long axis)";
+  os << " or tensor<f32> (per tensor)";
+  return text;
+}
+
+static bool isValidStateType(Type type, RankedTensorType paramType) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.getElementType().isF32())
+    return false;
+  if (paramType.getRank() == 2 && tensor.getRank() == 1)
+    return true; // long-axis layout (second_moment reduce(short_axis))
+  return classifyLayout(type, paramType) != Layout::Other;
+}
+
+LogicalResult GroupOp::verifyRegions() {
+  Block &entry = getBody().front();
+  unsigned numArgs = entry.getNumArguments();
+  if (getArgRoles().size() != numArgs || getArgNames().size() != numArgs ||
+      getArgInits().size() != numArgs)
+    return emitOpError() << "arg_roles, arg_names and arg_inits must have one "
+                            "entry per block argument ("
+                         << numArgs << ")";
+
+  // Roles: exactly one param then one grad, then states, hypers, a count.
+  unsigned numParams = 0, numGrads = 0, numCounts = 0;
+  for (unsigned i = 0; i < numArgs; ++i) {
+    Role role = getRole(i);
+    numParams += role == Role::param;
+    numGrads += role == Role::grad;
+    numCounts += role == Role::count;
+    if (i > 0 && static_cast<unsigned>(role) < static_cast<unsigned>(getRole(i - 1)))
+      return emitOpError() << "arguments must be ordered param, grad, state, "
+                              "hyper, count; '"
+                           << getArgName(i) << "' (" << stringifyRole(role)
+                           << ") comes after a " << stringifyRole(getRole(i - 1));
+  }
+  if (numParams != 1 || numGrads != 1)
+    return emitOpError() << "needs exactly one param and one grad argument, got "
+                         << numParams << " and " << numGrads;
+  if (numCounts > 1)
+    return emitOpError("has more than one count argument; one step count is "
+                       "enough");
+
+  // Names: hyper names are how trainers set values, so they must be words.
+  llvm::StringSet<> seen;
+  for (unsigned i = 0; i < numArgs; ++i) {
+    StringRef name = getArgName(i);
+    if (name.empty() || llvm::isDigit(name.front()))
+      return emitOpError() << "argument #" << i
+                           << " needs a name that is a word (e.g. %lr), got '%"
+                           << name << "'";
+    if (!seen.insert(name).second)
+      return emitOpError() << "argument name '" << name << "' is used twice";
+  }
+
+  // Param dtypes.
+  if (getParamDtypes().empty())
+    return emitOpError("dtypes(...) must list at least one parameter dtype");
+  llvm::SmallPtrSet<Type, 4> dtypesSeen;
+  for (Attribute attr : getParamDtypes()) {
+    Type dtype = cast<TypeAttr>(attr).getValue();
+    if (!dtype.isF32() && !dtype.isBF16() && !dtype.isF16())
+      return emitOpError() << "parameter dtype " << dtype
+                           << " is not supported; use f32, bf16 or f16";
+    if (!dtypesSeen.insert(dtype).second)
+      return emitOpError() << "dtype " << dtype << " is listed twice";
+  }
+
+  // Param and grad types.
+  BlockArgument param = getParam(), grad = getGrad();
+  auto paramType = dyn_cast<RankedTensorType>(param.getType());
+  if (!paramType || !paramType.getElementType().isF32())
+    return emitOpError() << "param '" << getArgName(param.getArgNumber())
+                         << "' must be an f32 tensor (the compute type; "
+                            "storage dtypes go in dtypes(...)), got "
+                         << param.getType();
+  int64_t wantRank = getAccepts() == Accepts::matrix ? 2 : 1;
+  if (paramType.getRank() != wantRank)
+    return emitOpError() << "a group that accepts(" << stringifyAccepts(getAccepts())
+                         << ") sees its params as rank-" << wantRank
+                         << " tensors (" << (wantRank == 2 ? "tensor<?x?xf32>" : "tensor<?xf32>")
+                         << "), but param '" << getArgName(param.getArgNumber())
+                         << "' is " << paramType;
+  if (grad.getType() != paramType)
+    return emitOpError() << "grad '" << getArgName(grad.getArgNumber())
+                         << "' must have the param's type " << paramType
+                         << ", got " << grad.getType();
+
+  // States, hypers and count.
+  SmallVector<BlockArgument> states = getArgsWithRole(Role::state);
+  for (BlockArgument state : states) {
+    StringRef name = getArgName(state.getArgNumber());
+    if (!isValidStateType(state.getType(), paramType))
+      return emitOpError() << "state '" << name << "' has type "
+                           << state.getType()
+                           << ", which is no state layout for this group; use "
+                           << stateLayoutsFor(paramType);
+    auto init = dyn_cast<StateInitAttr>(getArgInits()[state.getArgNumber()]);
+    if (!init)
+      return emitOpError() << "state '" << name
+                           << "' needs an initial value (= zeros, ones, "
+                              "constant(v) or param_norm)";
+    if (init.getKind() == StateInitKind::param_norm &&
+        rankOf(state.getType()) != 0)
+      return emitOpError() << "state '" << name
+                           << "' = param_norm holds one norm per tensor, so "
+                              "its type must be tensor<f32>";
+    if (state.use_empty())
+      return emitOpError() << "state '" << name
+                           << "' is never read; remove it or use it";
+  }
+  for (BlockArgument arg : entry.getArguments()) {
+    Role role = getRole(arg.getArgNumber());
+    if (role != Role::hyper && role != Role::count)
+      continue;
+    if (!arg.getType().isF32())
+      return emitOpError() << stringifyRole(role) << " '"
+                           << getArgName(arg.getArgNumber())
+                           << "' must be f32, got " << arg.getType();
+    Attribute init = getArgInits()[arg.getArgNumber()];
+    if (!isa<UnitAttr, FloatAttr>(init) ||
+        (role == Role::count && !isa<UnitAttr>(init)))
+      return emitOpError() << stringifyRole(role) << " '"
+                           << getArgName(arg.getArgNumber())
+                           << "' has an invalid default " << init;
+  }
+
+  // The return: new param, then every state in order.
+  auto ret = cast<ReturnOp>(entry.getTerminator());
+  if (ret.getValues().size() != 1 + states.size())
+    return ret.emitOpError() << "must return the new param and then each of "
+                                "the group's "
+                             << states.size() << " state(s): "
+                             << 1 + states.size() << " values, got "
+                             << ret.getValues().size();
+  if (ret.getValues()[0].getType() != paramType)
+    return ret.emitOpError() << "returns " << ret.getValues()[0].getType()
+                             << " as the new param, which must be "
+                             << paramType;
+  for (auto [stateArg, value] :
+       llvm::zip(states, ret.getValues().drop_front())) {
+    BlockArgument state = stateArg; // lambdas cannot capture bindings in C++17
+    StringRef name = getArgName(state.getArgNumber());
+    if (value.getType() != state.getType())
+      return ret.emitOpError() << "returns " << value.getType()
+                               << " for state '" << name
+                               << "', which has type " << state.getType();
+    // A state read by a stateful op must get that op's update back.
+    SmallVector<Operation *> updaters;
+    for (Operation *user : state.getUsers()) {
+      bool updates =
+          TypeSwitch<Operation *, bool>(user)
+              .Case([&](MomentumOp op) { return op.getBuffer() == state; })
+              .Case([&](SecondMomentOp op) { return op.getState() == state; })
+              .Case([&](GainUpdateOp op) {
+                return llvm::is_contained(op.getGains(), state) ||
+                       llvm::is_contained(op.getMoments(), state);
+              })
+              .Default([](Operation *) { return false; });
+      if (updates)
+        updaters.push_back(user);
+    }
+    if (updaters.empty())
+      continue;
+    Operation *producer = value.getDefiningOp();
+    bool returnsUpdate = llvm::is_contained(updaters, producer);
+    if (auto momentum = dyn_cast_or_null<MomentumOp>(producer))
+      returnsUpdate &= value == momentum.getNewBuffer();
+    if (!returnsUpdate)
+      return ret.emitOpError()
+             << "returns a value for state '" << name
+             << "' that is not its update: it is read by '"
+             << updaters.front()->getName()
+             << "', so return that op's new state for it";
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Moments
+//===----------------------------------------------------------------------===//
+
+LogicalResult MomentumOp::verify() {
+  if (failed(verifyUnitInterval(*this, "beta", getBeta().convertToDouble())) ||
+      failed(verifyUnitInterval(*this, "dampening",
+                                getDampening().convertToDouble())) ||
+      failed(verifyReadsState(*this, getBuffer(), "buffer")) ||
+      failed(verifyCount(*this, getFirstStep(), getCount())))
+    return failure();
+  if (getKind() == MomentumKind::ema && getDampening().convertToDouble() != 0.0)
+    return emitOpError("dampening applies to heavy_ball momentum; ema already "
+                       "weighs the gradient by (1-beta)");
+  if (getNesterov() && getDampening().convertToDouble() != 0.0)
+    return emitOpError("nesterov needs dampening(0) (as in PyTorch SGD)");
+  return success();
+}
+
+LogicalResult SecondMomentOp::verify() {
+  if (failed(verifyUnitInterval(*this, "beta", getBeta().convertToDouble())) ||
+      failed(verifyReadsState(*this, getState(), "state")) ||
+      failed(verifyCount(*this, getFirstStep(), getCount())))
+    return failure();
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto stateType = cast<RankedTensorType>(getState().getType());
+  MomentReduce reduce = getReduce();
+  if (reduce != MomentReduce::none &&
+      failed(verifyMatrixFor(*this, inputType,
+                             "reduce(" + stringifyMomentReduce(reduce).str() + ")")))
+    return failure();
+  Layout layout = classifyLayout(stateType, inputType);
+  auto expect = [&](bool ok, StringRef want) -> LogicalResult {
+    if (ok)
+      return success();
+    return emitOpError() << "reduce(" << stringifyMomentReduce(reduce)
+                         << ") keeps " << want << ", so the state must be "
+                         << "of that layout; got " << stateType << " for input "
+                         << inputType;
+  };
+  switch (reduce) {
+  case MomentReduce::none:
+    return expect(stateType == inputType,
+                  "one value per element (the input's type)");
+  case MomentReduce::rows:
+    return expect(layout == Layout::PerRow && stateType.getRank() == 2 &&
+                      stateType.getDimSize(1) == 1,
+                  "one value per row (tensor<?x1xf32>)");
+  case MomentReduce::cols:
+    return expect(layout == Layout::PerCol && stateType.getRank() == 2 &&
+                      stateType.getDimSize(0) == 1,
+                  "one value per column (tensor<1x?xf32>)");
+  case MomentReduce::short_axis:
+    return expect(stateType.getRank() == 1,
+                  "one value per element of the long axis (tensor<?xf32>)");
+  case MomentReduce::matrix:
+    return expect(stateType.getRank() == 0, "one value (tensor<f32>)");
+  }
+  return success();
+}
+
+LogicalResult PreconditionOp::verify() {
+  if (failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+    return failure();
+  auto numType = cast<RankedTensorType>(getNumerator().getType());
+  if (!broadcastsTo(getMoment().getType(), numType))
+    return emitOpError() << "moment of type " << getMoment().getType()
+                         << " does not broadcast to the numerator " << numType
+                         << "; use the same type, one value per row or column, "
+                            "or tensor<f32>";
+  bool hasBias = getBeta1().has_value();
+  if (hasBias != static_cast<bool>(getCount()))
+    return emitOpError(hasBias ? "bias_correction(...) needs the step count: "
+                                 "add count(%t)"
+                               : "count(...) is only read with "
+                                 "bias_correction(beta1, beta2); remove it");
+  if (!hasBias)
+    return success();
+  double beta1 = getBeta1()->convertToDouble();
+  double beta2 = getBeta2()->convertToDouble();
+  if (failed(verifyUnitInterval(*this, "beta1", beta1)) ||
+      failed(verifyUnitInterval(*this, "beta2", beta2)))
+    return failure();
+  // Bias correction must use the betas the moments were built with.
+  if (auto momentum = getNumerator().getDefiningOp<MomentumOp>())
+    if (momentum.getKind() == MomentumKind::ema &&
+        momentum.getBeta().convertToDouble() != beta1)
+      return emitOpError() << "bias_correction beta1 " << beta1
+                           << " differs from the momentum's beta "
+                           << momentum.getBeta().convertToDouble();
+  if (auto moment = getMoment().getDefiningOp<SecondMomentOp>())
+    if (moment.getBeta().convertToDouble() != beta2)
+      return emitOpError() << "bias_correction beta2 " << beta2
+                           << " differs from the second moment's beta "
+                           << moment.getBeta().convertToDouble();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalization and orthogonalization
+//===----------------------------------------------------------------------===//
+
+template <typename NormalizeOpT>
+static LogicalResult verifyNormalize(NormalizeOpT op) {
+  if (op.getP().convertToDouble() < 1.0)
+    return op.emitOpError() << "p must be at least 1, got "
+                            << op.getP().convertToDouble();
+  return failure(
+      failed(verifyPositive(op, "power", op.getPower().convertToDouble())) ||
+      failed(verifyPositive(op, "eps", op.getEps().convertToDouble())));
+}
+
+LogicalResult NormalizeRowsOp::verify() { return verifyNormalize(*this); }
+LogicalResult NormalizeColsOp::verify() { return verifyNormalize(*this); }
+
+std::array<double, 3> NewtonSchulzOp::getCoefficientsAt(int64_t k) {
+  ArrayRef<double> coefficients = getCoefficients();
+  int64_t numTriples = coefficients.size() / 3;
+  int64_t index = std::min(k, numTriples - 1) * 3;
+  return {coefficients[index], coefficients[index + 1], coefficients[index + 2]};
+}
+
+LogicalResult NewtonSchulzOp::verify() {
+  int64_t steps = getSteps();
+  if (steps < 1 || steps > 100)
+    return emitOpError() << "steps must be in [1, 100], got " << steps;
+  size_t numCoefficients = getCoefficients().size();
+  if (numCoefficients == 0 || numCoefficients % 3 != 0)
+    return emitOpError() << "coefficients must be (a, b, c) triples, one per "
+                            "iteration; got "
+                         << numCoefficients << " numbers";
+  int64_t numTriples = numCoefficients / 3;
+  if (numTriples > steps)
+    return emitOpError() << "the schedule has " << numTriples
+                         << " (a, b, c) triples but steps is " << steps
+                         << "; drop the unused triples or raise steps";
+  for (double c : getCoefficients())
+    if (!std::isfinite(c))
+      return emitOpError("coefficients must be finite");
+  Type compute = getComputeType();
+  if (!compute.isBF16() && !compute.isF16() && !compute.isF32())
+    return emitOpError() << "compute type must be bf16, f16 or f32, got "
+                         << compute;
+  if (failed(verifyPositive(*this, "safety", getSafety().convertToDouble())))
+    return failure();
+  // eps > 0 keeps a zero gradient from becoming 0/0 = NaN.
+  return verifyPositive(*this, "eps", getEps().convertToDouble());
+}
+
+//===----------------------------------------------------------------------===//
+// Spheres and gains
+//===----------------------------------------------------------------------===//
+
+LogicalResult SphereProjectOp::verify() {
+  Type type = getInput().getType();
+  if (getSphere() != SphereMode::frobenius &&
+      failed(verifyMatrixFor(*this, type,
+                             "sphere(" + stringifySphereMode(getSphere()).str() + ")")))
+    return failure();
+  if (getShape() != ShapeFactor::none &&
+      failed(verifyMatrixFor(*this, type,
+                             "shape(" + stringifyShapeFactor(getShape()).str() + ")")))
+    return failure();
+  return failure(
+      failed(verifyPositive(*this, "radius", getRadius().convertToDouble())) ||
+      failed(verifyPositive(*this, "eps", getEps().convertToDouble())));
+}
+
+/// Checks that `gains` match `axes` for a parameter of type `paramType`.
+static LogicalResult verifyGains(Operation *op, GainAxes axes,
+                                 ValueRange gains, Type paramType) {
+  SmallVector<Layout> want;
+  StringRef wantText;
+  switch (axes) {
+  case GainAxes::scalar:
+    want = {Layout::PerTensor};
+    wantText = "one tensor<f32> gain";
+    break;
+  case GainAxes::row:
+    want = {Layout::PerRow};
+    wantText = "one per-row gain (tensor<?x1xf32>)";
+    break;
+  case GainAxes::col:
+    want = {Layout::PerCol};
+    wantText = "one per-column gain (tensor<1x?xf32>)";
+    break;
+  case GainAxes::row_col:
+    want = {Layout::PerRow, Layout::PerCol};
+    wantText = "a per-row gain (tensor<?x1xf32>) then a per-column gain "
+               "(tensor<1x?xf32>)";
+    break;
+  }
+  if (axes != GainAxes::scalar &&
+      failed(verifyMatrixFor(op, paramType,
+                             "axes(" + stringifyGainAxes(axes).str() + ")")))
+    return failure();
+  auto fail = [&]() {
+    return op->emitOpError() << "axes(" << stringifyGainAxes(axes)
+                             << ") needs " << wantText << " in gains(...)";
+  };
+  if (gains.size() != want.size())
+    return fail();
+  auto full = cast<RankedTensorType>(paramType);
+  for (auto [gain, layout] : llvm::zip(gains, want)) {
+    if (classifyLayout(gain.getType(), full) != layout ||
+        (layout == Layout::PerRow && cast<RankedTensorType>(gain.getType()).getDimSize(1) != 1) ||
+        (layout == Layout::PerCol && cast<RankedTensorType>(gain.getType()).getDimSize(0) != 1))
+      return fail();
+    if (failed(verifyReadsState(op, gain, "each gain")))
+      return failure();
+  }
+  return success();
+}
+
+LogicalResult GainSplitOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr, OpaqueProperties, RegionRange,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  if (operands.size() < 2)
+    return failure();
+  inferredReturnTypes.assign({operands[0].getType(), operands[0].getType()});
+  for (Value gain : operands.drop_front(2))
+    inferredReturnTypes.push_back(gain.getType());
+  return success();
+}
+
+LogicalResult GainSplitOp::verify() {
+  if (failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+    return failure();
+  return verifyGains(*this, getAxes(), getGains(), getParam().getType());
+}
+
+LogicalResult GainUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, ValueRange operands,
+    DictionaryAttr attributes, OpaqueProperties properties, RegionRange regions,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  Adaptor adaptor(operands, attributes, properties, regions);
+  inferredReturnTypes.push_back(adaptor.getDirection().getType());
+  for (Value gain : adaptor.getGains())
+    inferredReturnTypes.push_back(gain.getType());
+  for (Value moment : adaptor.getMoments())
+    inferredReturnTypes.push_back(moment.getType());
+  return success();
+}
+
+LogicalResult GainUpdateOp::verify() {
+  if (failed(verifyGains(*this, getAxes(), getGains(),
+                         getDirection().getType())) ||
+      failed(verifyUnitInterval(*this, "beta1", getBeta1().convertToDouble())) ||
+      failed(verifyUnitInterval(*this, "beta2", getBeta2().convertToDouble())) ||
+      failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+    return failure();
+  if (getGainGrads().size() != getGains().size())
+    return emitOpError() << "needs one gradient per gain: "
+                         << getGains().size() << " gains, "
+                         << getGainGrads().size() << " grads";
+  if (getMoments().size() != 2 * getGains().size())
+    return emitOpError() << "needs two Adam moments (m, v) per gain: "
+                         << 2 * getGains().size() << " moments, got "
+                         << getMoments().size();
+  for (Value moment : getMoments())
+    if (failed(verifyReadsState(*this, moment, "each moment")))
+      return failure();
+  return success();
+}
+
+/// `: type, gainType, ...`: gradients and both moments share each gain's type.
+static ParseResult parseGainTypes(OpAsmParser &parser,
+                                  SmallVectorImpl<Type> &gainTypes,
+                                  SmallVectorImpl<Type> &gradTypes,
+                                  SmallVectorImpl<Type> &momentTypes) {
+  if (parser.parseTypeList(gainTypes))
+    return failure();
+  gradTypes.assign(gainTypes.begin(), gainTypes.end());
+  for (Type type : gainTypes)
+    momentTypes.append({type, type});
+  return success();
+}
+
+static void printGainTypes(OpAsmPrinter &p, Operation *, TypeRange gainTypes,
+                           TypeRange, TypeRange) {
+  llvm::interleaveComma(gainTypes, p);
+}
+
+//===----------------------------------------------------------------------===//
+// Scaling, decay, apply
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScaleOp::verify() {
+  if (!std::isfinite(getFactor().convertToDouble()))
+    return emitOpError("factor must be finite");
+  if (getShape() != ShapeFactor::none &&
+      failed(verifyMatrixFor(*this, getInput().getType(),
+                             "shape(" + stringifyShapeFactor(getShape()).str() + ")")))
+    return failure();
+  if (getRestore() && getRestore().getType() != getInput().getType())
+    return emitOpError() << "restore(...) must have the input's type "
+                         << getInput().getType() << ", got "
+                         << getRestore().getType();
+  return verifyPositive(*this, "eps", getEps().convertToDouble());
+}
+
+LogicalResult WeightDecayOp::verify() {
+  if (getMode() == DecayMode::decoupled) {
+    if (!getLr())
+      return emitOpError("decoupled decay multiplies by the learning rate: "
+                         "add lr(%lr : f32)");
+    if (getGrad())
+      return emitOpError("into(...) is for coupled decay; decoupled decay "
+                         "changes the param itself");
+  } else {
+    if (!getGrad())
+      return emitOpError("coupled decay adds wd*W to a gradient: add "
+                         "into(%g : type)");
+    if (getLr() || getCautious())
+      return emitOpError("coupled decay takes no lr(...) or cautious(...); "
+                         "they belong to decoupled decay");
+  }
+  for (Value operand : {getGrad(), getCautious()})
+    if (operand && operand.getType() != getParam().getType())
+      return emitOpError() << "operand of type " << operand.getType()
+                           << " must have the param's type "
+                           << getParam().getType();
+  return success();
+}
+
+LogicalResult TangentProjectOp::verify() {
+  if (getSphere() != SphereMode::frobenius &&
+      failed(verifyMatrixFor(*this, getInput().getType(),
+                             "sphere(" + stringifySphereMode(getSphere()).str() + ")")))
+    return failure();
+  return verifyPositive(*this, "eps", getEps().convertToDouble());
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise and reduce
+//===----------------------------------------------------------------------===//
+
+LogicalResult ElementwiseOp::verifyRegions() {
+  if (getResults().empty())
+    return emitOpError("needs at least one result");
+  auto resultType = cast<RankedTensorType>(getResult(0).getType());
+  for (Type type : getResultTypes())
+    if (type != resultType)
+      return emitOpError() << "all results must have one type; got "
+                           << resultType << " and " << type;
+  for (Value input : getInputs())
+    if (!broadcastsTo(input.getType(), resultType))
+      return emitOpError() << "input of type " << input.getType()
+                           << " does not broadcast to the result " << resultType
+                           << "; use the same type, one value per row "
+                              "(?x1) or column (1x?), tensor<f32> or f32";
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError() << "body needs one f32 argument per input ("
+                         << getInputs().size() << "), got "
+                         << body.getNumArguments();
+  for (BlockArgument arg : body.getArguments())
+    if (!arg.getType().isF32())
+      return emitOpError() << "body arguments are f32 elements, got "
+                           << arg.getType();
+  for (Operation &op : body.without_terminator()) {
+    StringRef dialect = op.getDialect() ? op.getDialect()->getNamespace() : "";
+    if (dialect != "arith" && dialect != "math")
+      return op.emitOpError()
+             << "is not allowed in step.elementwise; only arith and math ops "
+                "may compute elements";
+  }
+  auto yield = dyn_cast_or_null<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError("body must end with step.yield");
+  if (yield.getValues().size() != getResults().size())
+    return yield.emitOpError() << "yields " << yield.getValues().size()
+                               << " values for " << getResults().size()
+                               << " results";
+  return success();
+}
+
+LogicalResult ReduceOp::verify() {
+  auto inputType = cast<RankedTensorType>(getInput().getType());
+  auto resultType = cast<RankedTensorType>(getResult().getType());
+  if ((getKind() == ReduceKind::dot) != static_cast<bool>(getOther()))
+    return emitOpError(getKind() == ReduceKind::dot
+                           ? "dot needs a second operand: reduce dot %a, %b"
+                           : "only dot takes a second operand");
+  if (getOther() && getOther().getType() != inputType)
+    return emitOpError() << "dot operands must have one type; got " << inputType
+                         << " and " << getOther().getType();
+  if (getKind() == ReduceKind::norm && getP().convertToDouble() < 1.0)
+    return emitOpError() << "p must be at least 1, got "
+                         << getP().convertToDouble();
+  ReduceAxis axis = getAxis();
+  if (axis != ReduceAxis::all &&
+      failed(verifyMatrixFor(*this, inputType,
+                             "over(" + stringifyReduceAxis(axis).str() + ")")))
+    return failure();
+  Layout layout = classifyLayout(resultType, inputType);
+  bool ok = false;
+  StringRef want;
+  switch (axis) {
+  case ReduceAxis::rows:
+    ok = layout == Layout::PerRow && resultType.getDimSize(1) == 1;
+    want = "tensor<?x1xf32> (one value per row)";
+    break;
+  case ReduceAxis::cols:
+    ok = layout == Layout::PerCol && resultType.getDimSize(0) == 1;
+    want = "tensor<1x?xf32> (one value per column)";
+    break;
+  case ReduceAxis::all:
+    ok = resultType.getRank() == 0;
+    want = "tensor<f32>";
+    break;
+  }
+  if (!ok)
+    return emitOpError() << "over(" << stringifyReduceAxis(axis)
+                         << ") gives " << want << ", not " << resultType;
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "stepc/Dialect/Step/IR/StepOps.cpp.inc"

@@ -1,0 +1,35 @@
+//===- stepc-opt.cpp - stepc's opt-style driver -----------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Parses, verifies and transforms step specs with any registered pass; the
+// tool lit tests are written against.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Dialect/Step/IR/StepDialect.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+
+  mlir::DialectRegistry registry;
+  registry.insert<stepc::step::StepDialect>();
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+
+  llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    os << "stepc version " << STEPC_VERSION << "\n";
+  });
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "stepc optimizer-step compiler driver\n", registry));
+}
