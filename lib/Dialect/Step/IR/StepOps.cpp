@@ -76,24 +76,23 @@ static Layout classifyLayout(Type type, RankedTensorType full) {
   auto compatible = [&](unsigned i) {
     return dimsCompatible(tensor.getDimSize(i), full.getDimSize(i));
   };
+  if (tensor == full)
+    return Layout::Full;
   if (full.getRank() == 1)
     return compatible(0) ? Layout::Full : Layout::Other;
-  if (compatible(0) && compatible(1))
-    return Layout::Full;
+  // A static 1 marks a per-row or per-column value, even where the full
+  // tensor's dimension is dynamic and so would also admit it.
   if (tensor.getDimSize(1) == 1 && compatible(0))
     return Layout::PerRow;
   if (tensor.getDimSize(0) == 1 && compatible(1))
     return Layout::PerCol;
+  if (compatible(0) && compatible(1))
+    return Layout::Full;
   return Layout::Other;
 }
 
 /// Whether a value of `type` broadcasts over a tensor of type `full`.
 static bool broadcastsTo(Type type, RankedTensorType full) {
-  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
-    if (tensor.getRank() == full.getRank() && tensor.getShape() == full.getShape())
-      return true;
-    // A static ?x1 also matches a full tensor of one column: both are fine.
-  }
   return classifyLayout(type, full) != Layout::Other;
 }
 
@@ -379,8 +378,10 @@ void GroupOp::print(OpAsmPrinter &p) {
     SmallVector<BlockArgument> args = getArgsWithRole(role);
     if (args.empty())
       continue;
-    // param and grad share the first line of the signature.
-    if (role == Role::grad)
+    // Lines: param and grad; states; hypers and the count.
+    bool sameLine = role == Role::grad ||
+                    (role == Role::count && !getArgsWithRole(Role::hyper).empty());
+    if (sameLine)
       p << " ";
     else {
       p.printNewline();
@@ -974,6 +975,9 @@ LogicalResult ElementwiseOp::verifyRegions() {
 }
 
 LogicalResult ReduceOp::verify() {
+  if (getInputs().empty() || getInputs().size() > 2)
+    return emitOpError() << "takes one tensor (two for dot), got "
+                         << getInputs().size();
   auto inputType = cast<RankedTensorType>(getInput().getType());
   auto resultType = cast<RankedTensorType>(getResult().getType());
   if ((getKind() == ReduceKind::dot) != static_cast<bool>(getOther()))

@@ -620,17 +620,23 @@ def Step_ReduceOp : Step_Op<"reduce", [Pure]> {
 
     ```mlir
     %r = step.reduce norm %m over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
-    %ip = step.reduce dot %w, %u over(all) : tensor<?xf32> -> tensor<f32>
+    %ip = step.reduce dot %w, %u over(all) : tensor<?xf32>, tensor<?xf32> -> tensor<f32>
     ```
   }];
-  let arguments = (ins Step_ReduceKind:$kind, Step_Tensor:$input,
-                       Optional<Step_Tensor>:$other,
+  let arguments = (ins Step_ReduceKind:$kind, Variadic<Step_Tensor>:$inputs,
                        Step_ReduceAxis:$axis,
                        DefaultValuedAttr<F64Attr, "2.0">:$p);
   let results = (outs Step_Tensor:$result);
   let assemblyFormat = [{
-    $kind $input (`,` $other^ `:` type($other))? `over` `(` $axis `)`
-    (`p` `(` $p^ `)`)? attr-dict `:` type($input) `->` type($result)
+    $kind $inputs `over` `(` $axis `)` (`p` `(` $p^ `)`)?
+    attr-dict `:` type($inputs) `->` type($result)
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::Value getInput() { return getInputs()[0]; }
+    /// The second operand of a dot, or null.
+    ::mlir::Value getOther() {
+      return getInputs().size() > 1 ? getInputs()[1] : ::mlir::Value();
+    }
   }];
   let hasVerifier = 1;
 }
