@@ -19,7 +19,7 @@ step.optimizer @o {
 // The outer constant folds into a dynamic inner scale (NorMuon's Frobenius
 // restore followed by Keller's shape factor).
 // CHECK-LABEL: step.group @constant_into_restore
-// CHECK: step.scale %{{.*}} factor(2.000000e-01) shape(sqrt_max_dim) restore(%{{.*}} : tensor<?x?xf32>) norm(frobenius)
+// CHECK: step.scale %{{.*}} factor(0.2) shape(sqrt_max_dim) restore(%{{.*}} : tensor<?x?xf32>) norm(frobenius)
 // CHECK-NOT: step.scale
 step.optimizer @o {
   step.group @constant_into_restore accepts(matrix) dtypes(f32)
@@ -63,8 +63,8 @@ step.optimizer @o {
 
 /// The inner scale has a second use, so folding would compute it twice.
 // CHECK-LABEL: step.group @negative_shared_inner
-// CHECK: %[[A:.*]] = step.scale %{{.*}} factor(5.000000e-01)
-// CHECK: step.scale %[[A]] factor(2.000000e+00)
+// CHECK: %[[A:.*]] = step.scale %{{.*}} factor(0.5)
+// CHECK: step.scale %[[A]] factor(2.0)
 step.optimizer @o {
   step.group @negative_shared_inner accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
@@ -80,7 +80,7 @@ step.optimizer @o {
 
 /// An outer scale that is itself dynamic does not fold.
 // CHECK-LABEL: step.group @negative_dynamic_outer
-// CHECK: step.scale %{{.*}} factor(5.000000e-01)
+// CHECK: step.scale %{{.*}} factor(0.5)
 // CHECK: step.scale %{{.*}} norm(rms)
 step.optimizer @o {
   step.group @negative_dynamic_outer accepts(any) dtypes(f32)

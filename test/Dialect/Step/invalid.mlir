@@ -599,3 +599,1807 @@ step.optimizer @o {
 // step.return outside a group (ODS HasParent).
 // expected-error @+1 {{'step.return' op expects parent op 'step.group'}}
 step.return
+
+//===----------------------------------------------------------------------===//
+// step.momentum
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// beta outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{'step.momentum' op beta must be in [0, 1), got 1.000000e+00}}
+    %m1, %u = step.momentum ema %g, %m beta(1.0) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// Negative beta.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{beta must be in [0, 1), got -5.000000e-01}}
+    %m1, %u = step.momentum heavy_ball %g, %m beta(-0.5) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// dampening outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{dampening must be in [0, 1), got 1.500000e+00}}
+    %m1, %u = step.momentum heavy_ball %g, %m beta(0.9) dampening(1.5) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// The buffer must be a state argument, not the grad.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.momentum' op buffer must be a state argument of the group (declare it in state(...)), got the grad argument 'g'}}
+    %m1, %u = step.momentum ema %g, %g beta(0.9) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// The buffer must be a state argument, not a computed value.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %b = step.scale %g factor(0.5) : tensor<?xf32>
+    // expected-error @+1 {{buffer must be a state argument of the group (declare it in state(...)), got a value computed in the group body}}
+    %m1, %u = step.momentum ema %g, %b beta(0.9) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// first_step(grad) reads the step count.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{'step.momentum' op first_step(grad) needs the step count: add count(%t)}}
+    %m1, %u = step.momentum heavy_ball %g, %m beta(0.9) first_step(grad) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// count(...) without first_step(grad).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) count(%t : f32) {
+    // expected-error @+1 {{'step.momentum' op count(...) is only read with first_step(grad); remove it}}
+    %m1, %u = step.momentum heavy_ball %g, %m beta(0.9) count(%t) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// dampening belongs to heavy_ball.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{dampening applies to heavy_ball momentum; ema already weighs the gradient by (1-beta)}}
+    %m1, %u = step.momentum ema %g, %m beta(0.9) dampening(0.1) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// nesterov with dampening.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{nesterov needs dampening(0) (as in PyTorch SGD)}}
+    %m1, %u = step.momentum heavy_ball %g, %m beta(0.9) dampening(0.1) nesterov : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// A buffer whose type differs from the grad's: the custom syntax names one
+// type, so the buffer must have it.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      // expected-note @+1 {{prior use here}}
+      state(%m : tensor<?x1xf32> = zeros) {
+    // expected-error @+1 {{use of value '%m' expects different type than prior uses: 'tensor<?x?xf32>' vs 'tensor<?x1xf32>'}}
+    %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?x?xf32>
+    step.return %w, %m1 : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// Same, in the generic form (ODS AllTypesMatch).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%m : tensor<?x1xf32> = zeros) {
+    // expected-error @+1 {{'step.momentum' op failed to verify that all of {grad, buffer, new_buffer, update} have same type}}
+    %m1:2 = "step.momentum"(%g, %m) <{beta = 0.9 : f64, kind = 0 : i32}>
+        : (tensor<?x?xf32>, tensor<?x1xf32>) -> (tensor<?x1xf32>, tensor<?x?xf32>)
+    step.return %w, %m1#0 : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// The count operand is an f32, not a tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      // expected-note @+1 {{prior use here}}
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{use of value '%g' expects different type than prior uses: 'f32' vs 'tensor<?xf32>'}}
+    %m1, %u = step.momentum heavy_ball %g, %m beta(0.9) first_step(grad) count(%g) : tensor<?xf32>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// Momentum on a bf16 tensor (compute ops are f32).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      // expected-note @+1 {{prior use here}}
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{use of value '%g' expects different type than prior uses: 'tensor<?xbf16>' vs 'tensor<?xf32>'}}
+    %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?xbf16>
+    step.return %w, %m1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.second_moment
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// beta outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{'step.second_moment' op beta must be in [0, 1), got 1.500000e+00}}
+    %v1 = step.second_moment %g, %v beta(1.5) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// The state must be a state argument.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.second_moment' op state must be a state argument of the group (declare it in state(...)), got the param argument 'w'}}
+    %v1 = step.second_moment %g, %w beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// first_step(grad) without count.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    // expected-error @+1 {{'step.second_moment' op first_step(grad) needs the step count: add count(%t)}}
+    %v1 = step.second_moment %g, %v beta(0.95) first_step(grad) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// count without first_step(grad).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) count(%t : f32) {
+    // expected-error @+1 {{'step.second_moment' op count(...) is only read with first_step(grad); remove it}}
+    %v1 = step.second_moment %g, %v beta(0.95) count(%t) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// A reduction needs a matrix.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<f32> = zeros) {
+    // expected-error @+1 {{'step.second_moment' op reduce(rows) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'; use it in a group that accepts(matrix)}}
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(rows) : tensor<?xf32>, tensor<f32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<f32>
+  }
+}
+
+// -----
+
+// reduce(none): the state has the input's type.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<?x1xf32> = zeros) {
+    // expected-error @+1 {{reduce(none) keeps one value per element (the input's type), so the state must be of that layout; got 'tensor<?x1xf32>' for input 'tensor<?x?xf32>'}}
+    %v1 = step.second_moment %g, %v beta(0.95) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// reduce(rows) with a per-column state.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<1x?xf32> = zeros) {
+    // expected-error @+1 {{reduce(rows) keeps one value per row (tensor<?x1xf32>), so the state must be of that layout; got 'tensor<1x?xf32>'}}
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(rows) : tensor<?x?xf32>, tensor<1x?xf32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<1x?xf32>
+  }
+}
+
+// -----
+
+// reduce(rows) with a full state.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<?x?xf32> = zeros) {
+    // expected-error @+1 {{reduce(rows) keeps one value per row (tensor<?x1xf32>), so the state must be of that layout; got 'tensor<?x?xf32>'}}
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(rows) : tensor<?x?xf32>, tensor<?x?xf32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// reduce(cols) with a per-row state.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<?x1xf32> = zeros) {
+    // expected-error @+1 {{reduce(cols) keeps one value per column (tensor<1x?xf32>), so the state must be of that layout; got 'tensor<?x1xf32>'}}
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(cols) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// reduce(short_axis) with a per-tensor state.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<f32> = zeros) {
+    // expected-error @+1 {{reduce(short_axis) keeps one value per element of the long axis (tensor<?xf32>), so the state must be of that layout; got 'tensor<f32>'}}
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<f32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<f32>
+  }
+}
+
+// -----
+
+// reduce(matrix) with a per-row state.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<?x1xf32> = zeros) {
+    // expected-error @+1 {{reduce(matrix) keeps one value (tensor<f32>), so the state must be of that layout; got 'tensor<?x1xf32>'}}
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(matrix) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.precondition
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op eps must be positive and finite, got 0.000000e+00}}
+    %d = step.precondition %g, %v1 eps(0.0) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// eps must be finite.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op eps must be positive and finite, got INF}}
+    %d = step.precondition %g, %v1 eps(0x7FF0000000000000) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// A moment that does not broadcast to the numerator.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op moment of type 'tensor<?xf32>' does not broadcast to the numerator 'tensor<?x?xf32>'; use the same type, one value per row or column, or tensor<f32>}}
+    %d = step.precondition %g, %v1 eps(1.0e-8) : tensor<?x?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// bias_correction needs the step count (generic form: the custom syntax
+// writes `bias_correction(b1, b2) count(%t)` as one clause).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op bias_correction(...) needs the step count: add count(%t)}}
+    %d = "step.precondition"(%g, %v1) <{eps = 1.0e-8 : f64, beta1 = 0.9 : f64, beta2 = 0.999 : f64}>
+        : (tensor<?xf32>, tensor<?xf32>) -> tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// count without bias_correction (generic form).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) count(%t : f32) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op count(...) is only read with bias_correction(beta1, beta2); remove it}}
+    %d = "step.precondition"(%g, %v1, %t) <{eps = 1.0e-8 : f64}>
+        : (tensor<?xf32>, tensor<?xf32>, f32) -> tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// bias_correction without count in the custom syntax.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{custom op 'step.precondition' expected 'count'}}
+    %d = step.precondition %g, %v1 eps(1.0e-8) bias_correction(0.9, 0.999) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// beta1 outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) count(%t : f32) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op beta1 must be in [0, 1), got 1.000000e+00}}
+    %d = step.precondition %g, %v1 eps(1.0e-8) bias_correction(1.0, 0.999) count(%t) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// beta2 outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) count(%t : f32) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op beta2 must be in [0, 1), got -1.000000e-01}}
+    %d = step.precondition %g, %v1 eps(1.0e-8) bias_correction(0.9, -0.1) count(%t) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// bias_correction beta1 must be the ema momentum's beta.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros, %v : tensor<?xf32> = zeros) count(%t : f32) {
+    %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?xf32>
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op bias_correction beta1 8.000000e-01 differs from the momentum's beta 9.000000e-01}}
+    %d = step.precondition %m1, %v1 eps(1.0e-8) bias_correction(0.8, 0.999) count(%t) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %m1, %v1 : tensor<?xf32>, tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// bias_correction beta2 must be the second moment's beta.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%m : tensor<?xf32> = zeros, %v : tensor<?xf32> = zeros) count(%t : f32) {
+    %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?xf32>
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.precondition' op bias_correction beta2 9.900000e-01 differs from the second moment's beta 9.990000e-01}}
+    %d = step.precondition %m1, %v1 eps(1.0e-8) bias_correction(0.9, 0.99) count(%t) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %m1, %v1 : tensor<?xf32>, tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// Unknown eps mode (enum keyword).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.999) : tensor<?xf32>, tensor<?xf32>
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'mode' [add, add_before_correction, clamp, inside_sqrt]}}
+    %d = step.precondition %g, %v1 eps(1.0e-8) mode(max) : tensor<?xf32>, tensor<?xf32>
+    step.return %w, %v1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.normalize_rows / step.normalize_cols
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// A matrix op in a flat group (ODS Step_Matrix).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.normalize_rows' op operand #0 must be f32 matrix (a rank-2 tensor: matrix ops need a group that accepts(matrix)), but got 'tensor<?xf32>'}}
+    %y = step.normalize_rows %g eps(1.0e-8) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// p below 1 (rows).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.normalize_rows' op p must be at least 1, got 5.000000e-01}}
+    %y = step.normalize_rows %g p(0.5) eps(1.0e-8) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// power must be positive (rows).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.normalize_rows' op power must be positive and finite, got 0.000000e+00}}
+    %y = step.normalize_rows %g power(0.0) eps(1.0e-8) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// eps must be positive (rows).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.normalize_rows' op eps must be positive and finite, got -1.000000e-08}}
+    %y = step.normalize_rows %g eps(-1.0e-8) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// A matrix op in a flat group (cols).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.normalize_cols' op operand #0 must be f32 matrix (a rank-2 tensor: matrix ops need a group that accepts(matrix)), but got 'tensor<?xf32>'}}
+    %y = step.normalize_cols %g eps(1.0e-8) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// p below 1 (cols).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.normalize_cols' op p must be at least 1, got 0.000000e+00}}
+    %y = step.normalize_cols %g p(0.0) eps(1.0e-8) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// power must be positive (cols).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.normalize_cols' op power must be positive and finite, got -5.000000e-01}}
+    %y = step.normalize_cols %g power(-0.5) eps(1.0e-8) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// eps must be positive (cols).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.normalize_cols' op eps must be positive and finite, got 0.000000e+00}}
+    %y = step.normalize_cols %g target(sqrt_dim) eps(0.0) mode(clamp) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Unknown target keyword.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'target' [unit, sqrt_dim, rms_of_norms]}}
+    %y = step.normalize_cols %g target(rms) eps(1.0e-8) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.newton_schulz
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// A matrix op on a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op operand #0 must be f32 matrix (a rank-2 tensor: matrix ops need a group that accepts(matrix)), but got 'tensor<?xf32>'}}
+    %o = step.newton_schulz %g steps(5) coefficients([3.4445, -4.775, 2.0315]) eps(1.0e-7) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// steps below 1.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op steps must be in [1, 100], got 0}}
+    %o = step.newton_schulz %g steps(0) coefficients([3.4445, -4.775, 2.0315]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// steps above 100.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op steps must be in [1, 100], got 101}}
+    %o = step.newton_schulz %g steps(101) coefficients([3.4445, -4.775, 2.0315]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Coefficients not in triples.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op coefficients must be (a, b, c) triples, one per iteration; got 4 numbers}}
+    %o = step.newton_schulz %g steps(5) coefficients([3.4445, -4.775, 2.0315, 1.0]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// No coefficients.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op coefficients must be (a, b, c) triples, one per iteration; got 0 numbers}}
+    %o = step.newton_schulz %g steps(5) coefficients([]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// More triples than steps.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op the schedule has 2 (a, b, c) triples but steps is 1; drop the unused triples or raise steps}}
+    %o = step.newton_schulz %g steps(1) coefficients([3.4445, -4.775, 2.0315, 3.4445, -4.775, 2.0315]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// A non-finite coefficient (hex bits of +inf).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op coefficients must be finite}}
+    %o = step.newton_schulz %g steps(5) coefficients([3.4445, 0x7FF0000000000000, 2.0315]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Unsupported compute type.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op compute type must be bf16, f16 or f32, got 'f64'}}
+    %o = step.newton_schulz %g steps(5) coefficients([3.4445, -4.775, 2.0315]) eps(1.0e-7) compute(f64) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// safety must be positive.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op safety must be positive and finite, got 0.000000e+00}}
+    %o = step.newton_schulz %g steps(5) coefficients([3.4445, -4.775, 2.0315]) safety(0.0) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.newton_schulz' op eps must be positive and finite, got 0.000000e+00}}
+    %o = step.newton_schulz %g steps(5) coefficients([3.4445, -4.775, 2.0315]) eps(0.0) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.sphere_project
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Per-row sphere on a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.sphere_project' op sphere(rows) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'; use it in a group that accepts(matrix)}}
+    %w1 = step.sphere_project %w sphere(rows) eps(1.0e-12) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Per-column sphere on a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.sphere_project' op sphere(cols) needs a matrix (rank-2 tensor)}}
+    %w1 = step.sphere_project %w sphere(cols) eps(1.0e-12) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A shape factor on a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.sphere_project' op shape(sqrt_max_dim) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'}}
+    %w1 = step.sphere_project %w shape(sqrt_max_dim) eps(1.0e-12) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// radius must be positive.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.sphere_project' op radius must be positive and finite, got -1.000000e+00}}
+    %w1 = step.sphere_project %w radius(-1.0) eps(1.0e-12) : tensor<?x?xf32>
+    step.return %w1 : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.sphere_project' op eps must be positive and finite, got 0.000000e+00}}
+    %w1 = step.sphere_project %w sphere(rows) eps(0.0) : tensor<?x?xf32>
+    step.return %w1 : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// `by` must be a scalar (ODS Step_Scalar).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.sphere_project' op operand #1 must be f32 scalar (f32 or tensor<f32>), but got 'tensor<?xf32>'}}
+    %w1 = step.sphere_project %w by(%g : tensor<?xf32>) eps(1.0e-12) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.gain_split
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op eps must be positive and finite, got 0.000000e+00}}
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(0.0) : tensor<?xf32>, tensor<f32>
+    step.return %d, %s : tensor<?xf32>, tensor<f32>
+  }
+}
+
+// -----
+
+// Per-row gains on a rank-1 param.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op axes(row) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'; use it in a group that accepts(matrix)}}
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(row) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %d, %s : tensor<?xf32>, tensor<f32>
+  }
+}
+
+// -----
+
+// axes(scalar) with a per-row gain.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%gr : tensor<?x1xf32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op axes(scalar) needs one tensor<f32> gain in gains(...)}}
+    %d, %gd, %dgr = step.gain_split %w, %g gains(%gr) axes(scalar) eps(1.0e-8) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %d, %gr : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// axes(row) with a per-column gain.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%gc : tensor<1x?xf32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op axes(row) needs one per-row gain (tensor<?x1xf32>) in gains(...)}}
+    %d, %gd, %dgc = step.gain_split %w, %g gains(%gc) axes(row) eps(1.0e-8) : tensor<?x?xf32>, tensor<1x?xf32>
+    step.return %d, %gc : tensor<?x?xf32>, tensor<1x?xf32>
+  }
+}
+
+// -----
+
+// axes(col) with a per-row gain.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%gr : tensor<?x1xf32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op axes(col) needs one per-column gain (tensor<1x?xf32>) in gains(...)}}
+    %d, %gd, %dgr = step.gain_split %w, %g gains(%gr) axes(col) eps(1.0e-8) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %d, %gr : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// axes(row_col) with one gain.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%gr : tensor<?x1xf32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op axes(row_col) needs a per-row gain (tensor<?x1xf32>) then a per-column gain (tensor<1x?xf32>) in gains(...)}}
+    %d, %gd, %dgr = step.gain_split %w, %g gains(%gr) axes(row_col) eps(1.0e-8) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %d, %gr : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// axes(row_col) with the gains swapped.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%gr : tensor<?x1xf32> = ones, %gc : tensor<1x?xf32> = ones) {
+    // expected-error @+1 {{'step.gain_split' op axes(row_col) needs a per-row gain (tensor<?x1xf32>) then a per-column gain}}
+    %d, %gd, %dgc, %dgr = step.gain_split %w, %g gains(%gc, %gr) axes(row_col) eps(1.0e-8) : tensor<?x?xf32>, tensor<1x?xf32>, tensor<?x1xf32>
+    step.return %d, %gr, %gc : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
+  }
+}
+
+// -----
+
+// A gain that is not a state argument.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %r = step.reduce norm %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{'step.gain_split' op each gain must be a state argument of the group (declare it in state(...)), got a value computed in the group body}}
+    %d, %gd, %dgr = step.gain_split %w, %g gains(%r) axes(row) eps(1.0e-8) : tensor<?x?xf32>, tensor<?x1xf32>
+    step.return %d : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Binding fewer results than the op has (one gradient per gain).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones) {
+    // expected-error @+1 {{operation defines 3 results but was provided 2 to bind}}
+    %d, %gd = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %d, %s : tensor<?xf32>, tensor<f32>
+  }
+}
+
+// -----
+
+// Unknown axes keyword.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%s : tensor<f32> = ones) {
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'axes' [scalar, row, col, row_col]}}
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(rows) eps(1.0e-8) : tensor<?x?xf32>, tensor<f32>
+    step.return %d, %s : tensor<?x?xf32>, tensor<f32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.gain_update
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Gains must match axes (a per-tensor gain for axes(row)).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?x?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op axes(row) needs one per-row gain (tensor<?x1xf32>) in gains(...)}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(row) betas(0.9, 0.999) eps(1.0e-8) : tensor<?x?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?x?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// Per-column gains on a rank-1 direction.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op axes(col) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(col) betas(0.9, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// A gain that is not a state.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op each gain must be a state argument of the group (declare it in state(...)), got a value computed in the group body}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%ds) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(0.9, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// beta1 outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op beta1 must be in [0, 1), got 1.000000e+00}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(1.0, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// beta2 outside [0, 1).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op beta2 must be in [0, 1), got 2.000000e+00}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(0.9, 2.0) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op eps must be positive and finite, got 0.000000e+00}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(0.9, 0.999) eps(0.0) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// One gradient per gain (generic form: the custom syntax derives the grad
+// types from the gain types, so a mismatch is a parse error there).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op needs one gradient per gain: 1 gains, 2 grads}}
+    %r:4 = "step.gain_update"(%d, %s, %ds, %ds, %m, %v, %lr, %t)
+        <{axes = 0 : i32, map = 1 : i32, beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64,
+          operandSegmentSizes = array<i32: 1, 1, 2, 2, 1, 1>}>
+        : (tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>, f32, f32)
+        -> (tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>)
+    step.return %r#0, %r#1, %r#2, %r#3 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// Two moments per gain (generic form).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op needs two Adam moments (m, v) per gain: 2 moments, got 1}}
+    %r:3 = "step.gain_update"(%d, %s, %ds, %m, %lr, %t)
+        <{axes = 0 : i32, map = 1 : i32, beta1 = 0.9 : f64, beta2 = 0.999 : f64, eps = 1.0e-8 : f64,
+          operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1>}>
+        : (tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>, f32, f32)
+        -> (tensor<?xf32>, tensor<f32>, tensor<f32>)
+    step.return %r#0, %r#1, %r#2 : tensor<?xf32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// Grad count mismatch in the custom syntax.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{number of operands and types do not match: got 2 operands and 1 types}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds, %ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(0.9, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// A moment that is not a state.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.gain_update' op each moment must be a state argument of the group (declare it in state(...)), got a value computed in the group body}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %ds) lr(%lr) count(%t) axes(scalar) betas(0.9, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1 : tensor<?xf32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// A gain stepped by gain_update but returned unchanged.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      hyper(%lr : f32) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(0.9, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{'step.return' op returns a value for state 's' that is not its update: it is read by 'step.gain_update', so return that op's new state for it}}
+    step.return %w1, %s, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+// -----
+
+// The lr operand is an f32 (ODS F32; the custom syntax fixes its type).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%s : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
+      // expected-note @+1 {{prior use here}}
+      hyper(%lr : tensor<f32>) count(%t : f32) {
+    %d, %gd, %ds = step.gain_split %w, %g gains(%s) axes(scalar) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    // expected-error @+1 {{use of value '%lr' expects different type than prior uses: 'f32' vs 'tensor<f32>'}}
+    %w1, %s1, %m1, %v1 = step.gain_update %d gains(%s) grads(%ds) moments(%m, %v) lr(%lr) count(%t) axes(scalar) betas(0.9, 0.999) eps(1.0e-8) : tensor<?xf32>, tensor<f32>
+    step.return %w1, %s1, %m1, %v1 : tensor<?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.scale
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// A non-finite factor (hex bits of +inf).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.scale' op factor must be finite}}
+    %u = step.scale %g factor(0x7FF0000000000000) : tensor<?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A NaN factor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.scale' op factor must be finite}}
+    %u = step.scale %g factor(0x7FF8000000000000) : tensor<?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A shape rule on a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.scale' op shape(keller) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'; use it in a group that accepts(matrix)}}
+    %u = step.scale %g shape(keller) : tensor<?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// restore(...) of another type.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) hyper(%lr : f32) {
+    %r = step.reduce norm %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{'step.scale' op restore(...) must have the input's type 'tensor<?x?xf32>', got 'tensor<?x1xf32>'}}
+    %u = step.scale %g restore(%r : tensor<?x1xf32>) norm(frobenius) : tensor<?x?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?x?xf32>
+    step.return %w1 : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.scale' op eps must be positive and finite, got -1.000000e+00}}
+    %u = step.scale %g norm(rms) eps(-1.0) : tensor<?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// `by` must be a scalar (ODS Step_Scalar).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.scale' op operand #1 must be f32 scalar (f32 or tensor<f32>), but got 'tensor<?xf32>'}}
+    %u = step.scale %g by(%w : tensor<?xf32>) : tensor<?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Unknown norm keyword.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'norm' [none, rms, frobenius]}}
+    %u = step.scale %g norm(l2) : tensor<?xf32>
+    %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.weight_decay
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Decoupled decay without a learning rate.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%wd : f32) {
+    // expected-error @+1 {{'step.weight_decay' op decoupled decay multiplies by the learning rate: add lr(%lr : f32)}}
+    %w1 = step.weight_decay decoupled %w wd(%wd : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Decoupled decay with into(...).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32, %wd : f32) {
+    // expected-error @+1 {{'step.weight_decay' op into(...) is for coupled decay; decoupled decay changes the param itself}}
+    %w1 = step.weight_decay decoupled %w lr(%lr : f32) wd(%wd : f32) into(%g : tensor<?xf32>) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Coupled decay without into(...).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%wd : f32) {
+    // expected-error @+1 {{'step.weight_decay' op coupled decay adds wd*W to a gradient: add into(%g : type)}}
+    %g1 = step.weight_decay coupled %w wd(%wd : f32) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Coupled decay with lr(...).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32, %wd : f32) {
+    // expected-error @+1 {{'step.weight_decay' op coupled decay takes no lr(...) or cautious(...); they belong to decoupled decay}}
+    %g1 = step.weight_decay coupled %w lr(%lr : f32) wd(%wd : f32) into(%g : tensor<?xf32>) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Coupled decay with cautious(...).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%wd : f32) {
+    // expected-error @+1 {{'step.weight_decay' op coupled decay takes no lr(...) or cautious(...)}}
+    %g1 = step.weight_decay coupled %w wd(%wd : f32) into(%g : tensor<?xf32>) cautious(%g : tensor<?xf32>) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// cautious(...) of another type.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) hyper(%lr : f32, %wd : f32) {
+    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{'step.weight_decay' op operand of type 'tensor<?x1xf32>' must have the param's type 'tensor<?x?xf32>'}}
+    %w1 = step.weight_decay decoupled %w lr(%lr : f32) wd(%wd : f32) cautious(%r : tensor<?x1xf32>) : tensor<?x?xf32>
+    step.return %w1 : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// into(...) of another type.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) hyper(%wd : f32) {
+    %r = step.reduce sum %g over(cols) : tensor<?x?xf32> -> tensor<1x?xf32>
+    // expected-error @+1 {{'step.weight_decay' op operand of type 'tensor<1x?xf32>' must have the param's type 'tensor<?x?xf32>'}}
+    %g1 = step.weight_decay coupled %w wd(%wd : f32) into(%r : tensor<1x?xf32>) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// wd must be a scalar (ODS Step_Scalar).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.weight_decay' op operand #2 must be f32 scalar (f32 or tensor<f32>), but got 'tensor<?xf32>'}}
+    %w1 = step.weight_decay decoupled %w lr(%lr : f32) wd(%g : tensor<?xf32>) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Unknown decay mode.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32, %wd : f32) {
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'mode' [decoupled, coupled]}}
+    %w1 = step.weight_decay l2 %w lr(%lr : f32) wd(%wd : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.apply (ODS only)
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// lr must be a scalar.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.apply' op operand #2 must be f32 scalar (f32 or tensor<f32>), but got 'tensor<?xf32>'}}
+    %w1 = step.apply %w, %g lr(%g : tensor<?xf32>) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// An f64 learning rate.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %lr = arith.constant 1.0e-3 : f64
+    // expected-error @+1 {{'step.apply' op operand #2 must be f32 scalar (f32 or tensor<f32>), but got 'f64'}}
+    %w1 = step.apply %w, %g lr(%lr : f64) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// An update of another type (AllTypesMatch, generic form).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) hyper(%lr : f32) {
+    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{'step.apply' op failed to verify that all of {param, update, result} have same type}}
+    %w1 = "step.apply"(%w, %r, %lr) : (tensor<?x?xf32>, tensor<?x1xf32>, f32) -> tensor<?x?xf32>
+    step.return %w1 : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// An update of another type (custom syntax).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) hyper(%lr : f32) {
+    // expected-note @+1 {{prior use here}}
+    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{use of value '%r' expects different type than prior uses: 'tensor<?x?xf32>' vs 'tensor<?x1xf32>'}}
+    %w1 = step.apply %w, %r lr(%lr : f32) : tensor<?x?xf32>
+    step.return %w1 : tensor<?x?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.tangent_project
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// Per-row projection on a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.tangent_project' op sphere(rows) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'; use it in a group that accepts(matrix)}}
+    %u = step.tangent_project %g onto(%w) sphere(rows) eps(1.0e-8) : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// eps must be positive.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.tangent_project' op eps must be positive and finite, got 0.000000e+00}}
+    %u = step.tangent_project %g onto(%w) sphere(cols) eps(0.0) : tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// onto(...) of another type (AllTypesMatch, generic form).
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{'step.tangent_project' op failed to verify that all of {input, onto, result} have same type}}
+    %u = "step.tangent_project"(%g, %r) <{eps = 1.0e-8 : f64}> : (tensor<?x?xf32>, tensor<?x1xf32>) -> tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.elementwise / step.yield
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// No results (generic form: the custom syntax needs a result type).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op needs at least one result}}
+    "step.elementwise"() ({
+      "step.yield"() : () -> ()
+    }) : () -> ()
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Results of different types.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op all results must have one type; got 'tensor<?xf32>' and 'tensor<f32>'}}
+    %a, %b = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32>, tensor<f32> {
+    ^bb0(%x: f32):
+      step.yield %x, %x : f32, f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// An input that does not broadcast to the result.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%v : tensor<?xf32> = zeros) {
+    %v1 = step.second_moment %g, %v beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<?xf32>
+    // expected-error @+1 {{'step.elementwise' op input of type 'tensor<?xf32>' does not broadcast to the result 'tensor<?x?xf32>'; use the same type, one value per row (?x1) or column (1x?), tensor<f32> or f32}}
+    %s = step.elementwise ins(%g, %v1 : tensor<?x?xf32>, tensor<?xf32>) -> tensor<?x?xf32> {
+    ^bb0(%x: f32, %y: f32):
+      %r = arith.mulf %x, %y : f32
+      step.yield %r : f32
+    }
+    step.return %w, %v1 : tensor<?x?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// A per-column input broadcast over a per-row result.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    %c = step.reduce sum %g over(cols) : tensor<?x?xf32> -> tensor<1x?xf32>
+    // expected-error @+1 {{'step.elementwise' op input of type 'tensor<1x?xf32>' does not broadcast to the result 'tensor<?x1xf32>'}}
+    %s = step.elementwise ins(%r, %c : tensor<?x1xf32>, tensor<1x?xf32>) -> tensor<?x1xf32> {
+    ^bb0(%x: f32, %y: f32):
+      %p = arith.mulf %x, %y : f32
+      step.yield %p : f32
+    }
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// A body without arguments for its inputs.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op body needs one f32 argument per input (1), got 0}}
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+      %c = arith.constant 1.0 : f32
+      step.yield %c : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A body argument that is not f32.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op body arguments are f32 elements, got 'f64'}}
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f64):
+      %c = arith.truncf %x : f64 to f32
+      step.yield %c : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A body argument that is a tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op body arguments are f32 elements, got 'tensor<?xf32>'}}
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: tensor<?xf32>):
+      %c = arith.constant 1.0 : f32
+      step.yield %c : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A step op inside the body.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      // expected-error @+1 {{'step.scale' op is not allowed in step.elementwise; only arith and math ops may compute elements}}
+      %t = step.scale %g factor(2.0) : tensor<?xf32>
+      step.yield %x : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A body without a terminator.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      // expected-error @+1 {{block with no terminator}}
+      %y = arith.mulf %x, %x : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A body that ends with step.return.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      // expected-error @+1 {{'step.return' op expects parent op 'step.group'}}
+      step.return %g : tensor<?xf32>
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Yielding more values than results.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      // expected-error @+1 {{'step.yield' op yields 2 values for 1 results}}
+      step.yield %x, %x : f32, f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Yielding a non-f32 value (ODS).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      %y = arith.extf %x : f32 to f64
+      // expected-error @+1 {{'step.yield' op operand #0 must be variadic of 32-bit float values, but got 'f64'}}
+      step.yield %y : f64
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// step.yield outside an elementwise body (ODS HasParent).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{'step.yield' op expects parent op 'step.elementwise'}}
+    step.yield %lr : f32
+  }
+}
+
+// -----
+
+// An f64 input (ODS).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %c = arith.constant 2.0 : f64
+    // expected-error @+1 {{'step.elementwise' op operand #0 must be variadic of 32-bit float or ranked tensor of 32-bit float values, but got 'f64'}}
+    %s = step.elementwise ins(%c : f64) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      step.yield %x : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// step.reduce
+//===----------------------------------------------------------------------===//
+
+// -----
+
+// dot needs two operands.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op dot needs a second operand: reduce dot %a, %b}}
+    %r = step.reduce dot %g over(all) : tensor<?xf32> -> tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Only dot takes two operands.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op only dot takes a second operand}}
+    %r = step.reduce sum %g, %w : tensor<?xf32> over(all) : tensor<?xf32> -> tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// dot operands of different types.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %c = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    // expected-error @+1 {{'step.reduce' op dot operands must have one type; got 'tensor<?x?xf32>' and 'tensor<?x1xf32>'}}
+    %r = step.reduce dot %g, %c : tensor<?x1xf32> over(all) : tensor<?x?xf32> -> tensor<f32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// A norm with p below 1.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op p must be at least 1, got 5.000000e-01}}
+    %r = step.reduce norm %g over(all) p(0.5) : tensor<?xf32> -> tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A per-row reduction of a rank-1 tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op over(rows) needs a matrix (rank-2 tensor), got 'tensor<?xf32>'; use it in a group that accepts(matrix)}}
+    %r = step.reduce sum %g over(rows) : tensor<?xf32> -> tensor<?x1xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// over(rows) gives one value per row.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.reduce' op over(rows) gives tensor<?x1xf32> (one value per row), not 'tensor<1x?xf32>'}}
+    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<1x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// over(rows) with a rank-1 result.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.reduce' op over(rows) gives tensor<?x1xf32> (one value per row), not 'tensor<?xf32>'}}
+    %r = step.reduce mean %g over(rows) : tensor<?x?xf32> -> tensor<?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// over(cols) gives one value per column.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{'step.reduce' op over(cols) gives tensor<1x?xf32> (one value per column), not 'tensor<?x?xf32>'}}
+    %r = step.reduce max_abs %g over(cols) : tensor<?x?xf32> -> tensor<?x?xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// over(all) gives one value.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op over(all) gives tensor<f32>, not 'tensor<?xf32>'}}
+    %r = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Unknown reduction kind.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [sum, mean, sum_sq, mean_sq, norm, dot, max_abs]}}
+    %r = step.reduce prod %g over(all) : tensor<?xf32> -> tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Unknown reduction axis.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'axis' [rows, cols, all]}}
+    %r = step.reduce sum %g over(diag) : tensor<?x?xf32> -> tensor<f32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// A bf16 tensor input (ODS Step_Tensor).
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %b = "step.elementwise"() ({
+      %c = arith.constant 1.0 : f32
+      "step.yield"(%c) : (f32) -> ()
+    }) : () -> tensor<?xbf16>
+    step.return %w : tensor<?xf32>
+  }
+}

@@ -9,18 +9,18 @@ step.optimizer @elementwise_ops version(1) {
   // CHECK: step.group @adam accepts(any) dtypes(f32, bf16, f16)
   // CHECK-NEXT: param(%[[W:.*]] : tensor<?xf32>) grad(%[[G:.*]] : tensor<?xf32>)
   // CHECK-NEXT: state(%[[M:.*]] : tensor<?xf32> = zeros, %[[V:.*]] : tensor<?xf32> = zeros store(bf16))
-  // CHECK-NEXT: hyper(%[[LR:.*]] : f32 = 1.000000e-03, %[[WD:.*]] : f32) count(%[[T:.*]] : f32) {
+  // CHECK-NEXT: hyper(%[[LR:.*]] : f32 = 0.001, %[[WD:.*]] : f32) count(%[[T:.*]] : f32) {
   step.group @adam accepts(any) dtypes(f32, bf16, f16)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
       state(%m : tensor<?xf32> = zeros, %v : tensor<?xf32> = zeros store(bf16))
       hyper(%lr : f32 = 1.0e-3, %wd : f32) count(%t : f32) {
     // CHECK: %[[W1:.*]] = step.weight_decay decoupled %[[W]] lr(%[[LR]] : f32) wd(%[[WD]] : f32) : tensor<?xf32>
     %w1 = step.weight_decay decoupled %w lr(%lr : f32) wd(%wd : f32) : tensor<?xf32>
-    // CHECK: %[[M1:.*]], %{{.*}} = step.momentum ema %[[G]], %[[M]] beta(9.000000e-01) : tensor<?xf32>
+    // CHECK: %[[M1:.*]], %{{.*}} = step.momentum ema %[[G]], %[[M]] beta(0.9) : tensor<?xf32>
     %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?xf32>
-    // CHECK: %[[V1:.*]] = step.second_moment %[[G]], %[[V]] beta(5.000000e-01) : tensor<?xf32>, tensor<?xf32>
+    // CHECK: %[[V1:.*]] = step.second_moment %[[G]], %[[V]] beta(0.5) : tensor<?xf32>, tensor<?xf32>
     %v1 = step.second_moment %g, %v beta(0.5) : tensor<?xf32>, tensor<?xf32>
-    // CHECK: %[[D:.*]] = step.precondition %[[M1]], %[[V1]] eps(1.000000e-08) bias_correction(9.000000e-01, 5.000000e-01) count(%[[T]]) : tensor<?xf32>, tensor<?xf32>
+    // CHECK: %[[D:.*]] = step.precondition %[[M1]], %[[V1]] eps(1.0e-08) bias_correction(0.9, 0.5) count(%[[T]]) : tensor<?xf32>, tensor<?xf32>
     %d = step.precondition %m1, %v1 eps(1.0e-8) bias_correction(0.9, 0.5) count(%t) : tensor<?xf32>, tensor<?xf32>
     // CHECK: %[[W2:.*]] = step.apply %[[W1]], %[[D]] lr(%[[LR]] : f32) : tensor<?xf32>
     %w2 = step.apply %w1, %d lr(%lr : f32) : tensor<?xf32>
@@ -35,7 +35,7 @@ step.optimizer @elementwise_ops version(1) {
       hyper(%lr : f32, %wd : f32) count(%t : f32) {
     // CHECK: step.weight_decay coupled %{{.*}} wd(%{{.*}} : f32) into(%{{.*}} : tensor<?xf32>) : tensor<?xf32>
     %g1 = step.weight_decay coupled %w wd(%wd : f32) into(%g : tensor<?xf32>) : tensor<?xf32>
-    // CHECK: step.momentum heavy_ball %{{.*}}, %{{.*}} beta(9.000000e-01) nesterov first_step(grad) count(%{{.*}}) : tensor<?xf32>
+    // CHECK: step.momentum heavy_ball %{{.*}}, %{{.*}} beta(0.9) nesterov first_step(grad) count(%{{.*}}) : tensor<?xf32>
     %b1, %u = step.momentum heavy_ball %g1, %b beta(0.9) nesterov first_step(grad) count(%t) : tensor<?xf32>
     %w1 = step.apply %w, %u lr(%lr : f32) : tensor<?xf32>
     step.return %w1, %b1 : tensor<?xf32>, tensor<?xf32>
@@ -45,7 +45,7 @@ step.optimizer @elementwise_ops version(1) {
   step.group @lion accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
       state(%m : tensor<?xf32> = zeros) hyper(%lr : f32) {
-    // CHECK: step.momentum heavy_ball %{{.*}}, %{{.*}} beta(5.000000e-01) dampening(2.500000e-01) : tensor<?xf32>
+    // CHECK: step.momentum heavy_ball %{{.*}}, %{{.*}} beta(0.5) dampening(0.25) : tensor<?xf32>
     %c, %unused = step.momentum heavy_ball %g, %m beta(0.5) dampening(0.25) : tensor<?xf32>
     // CHECK: step.elementwise ins(%{{.*}} : tensor<?xf32>) -> tensor<?xf32> {
     // CHECK-NEXT: ^bb0(%[[X:.*]]: f32):
@@ -64,7 +64,7 @@ step.optimizer @elementwise_ops version(1) {
 
   // CHECK: step.group @constants accepts(any) dtypes(f32)
   // CHECK-NEXT: param(%{{.*}}) grad(%{{.*}})
-  // CHECK-NEXT: state(%{{.*}} : tensor<f32> = param_norm, %{{.*}} : tensor<?xf32> = constant(5.000000e-01), %{{.*}} : tensor<?xf32> = ones)
+  // CHECK-NEXT: state(%{{.*}} : tensor<f32> = param_norm, %{{.*}} : tensor<?xf32> = constant(0.5), %{{.*}} : tensor<?xf32> = ones)
   step.group @constants accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
       state(%r : tensor<f32> = param_norm, %c : tensor<?xf32> = constant(0.5), %o : tensor<?xf32> = ones)
@@ -88,19 +88,19 @@ step.optimizer @matrix_ops {
       state(%m : tensor<?x?xf32> = zeros, %v : tensor<?x1xf32> = zeros, %s : tensor<?xf32> = zeros)
       hyper(%lr : f32 = 2.0e-2, %wd : f32 = 0.0) {
     %m1, %u = step.momentum ema %g, %m beta(0.95) nesterov : tensor<?x?xf32>
-    // CHECK: step.newton_schulz %{{.*}} steps(5) coefficients([3.444500e+00, -4.775000e+00, 2.031500e+00]) eps({{.*}}) : tensor<?x?xf32>
+    // CHECK: step.newton_schulz %{{.*}} steps(5) coefficients([3.4445, -4.775, 2.0315]) eps({{.*}}) : tensor<?x?xf32>
     %o = step.newton_schulz %u steps(5) coefficients([3.4445, -4.7750, 2.0315]) eps(1.0e-7) : tensor<?x?xf32>
-    // CHECK: step.newton_schulz %{{.*}} steps(2) coefficients([8.000000e+00, -2.000000e+01, 1.500000e+01, 2.000000e+00, -1.500000e+00, 5.000000e-01]) safety(1.010000e+00) eps({{.*}}) mode(clamp) compute(f16) transpose(none) : tensor<?x?xf32>
+    // CHECK: step.newton_schulz %{{.*}} steps(2) coefficients([8.0, -20.0, 15.0, 2.0, -1.5, 0.5]) safety(1.01) eps({{.*}}) mode(clamp) compute(f16) transpose(none) : tensor<?x?xf32>
     %o2 = step.newton_schulz %o steps(2) coefficients([8.0, -20.0, 15.0, 2.0, -1.5, 0.5]) safety(1.01) eps(1.0e-7) mode(clamp) compute(f16) transpose(none) : tensor<?x?xf32>
     // CHECK: step.second_moment %{{.*}}, %{{.*}} beta({{.*}}) reduce(rows) : tensor<?x?xf32>, tensor<?x1xf32>
     %v1 = step.second_moment %o2, %v beta(0.95) reduce(rows) : tensor<?x?xf32>, tensor<?x1xf32>
     // CHECK: step.second_moment %{{.*}}, %{{.*}} beta({{.*}}) reduce(short_axis) : tensor<?x?xf32>, tensor<?xf32>
     %s1 = step.second_moment %o2, %s beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<?xf32>
-    // CHECK: step.precondition %{{.*}}, %{{.*}} eps(1.000000e-10) mode(clamp) : tensor<?x?xf32>, tensor<?x1xf32>
+    // CHECK: step.precondition %{{.*}}, %{{.*}} eps(1.0e-10) mode(clamp) : tensor<?x?xf32>, tensor<?x1xf32>
     %n = step.precondition %o2, %v1 eps(1.0e-10) mode(clamp) : tensor<?x?xf32>, tensor<?x1xf32>
-    // CHECK: step.scale %{{.*}} restore(%{{.*}} : tensor<?x?xf32>) norm(frobenius) eps(1.000000e-10) mode(add) : tensor<?x?xf32>
+    // CHECK: step.scale %{{.*}} restore(%{{.*}} : tensor<?x?xf32>) norm(frobenius) eps(1.0e-10) mode(add) : tensor<?x?xf32>
     %r = step.scale %n restore(%o2 : tensor<?x?xf32>) norm(frobenius) eps(1.0e-10) mode(add) : tensor<?x?xf32>
-    // CHECK: step.scale %{{.*}} factor(2.000000e-01) shape(sqrt_max_dim) : tensor<?x?xf32>
+    // CHECK: step.scale %{{.*}} factor(0.2) shape(sqrt_max_dim) : tensor<?x?xf32>
     %k = step.scale %r factor(0.2) shape(sqrt_max_dim) : tensor<?x?xf32>
     // CHECK: step.weight_decay decoupled %{{.*}} lr(%{{.*}} : f32) wd(%{{.*}} : f32) cautious(%{{.*}} : tensor<?x?xf32>) : tensor<?x?xf32>
     %w1 = step.weight_decay decoupled %w lr(%lr : f32) wd(%wd : f32) cautious(%k : tensor<?x?xf32>) : tensor<?x?xf32>
@@ -111,13 +111,13 @@ step.optimizer @matrix_ops {
   // CHECK: step.group @sinkhorn accepts(matrix)
   step.group @sinkhorn accepts(matrix) dtypes(f32)
       param(%w : tensor<64x32xf32>) grad(%g : tensor<64x32xf32>) hyper(%lr : f32) {
-    // CHECK: step.normalize_rows %{{.*}} target(sqrt_dim) eps(1.000000e-08) mode(clamp) : tensor<64x32xf32>
+    // CHECK: step.normalize_rows %{{.*}} target(sqrt_dim) eps(1.0e-08) mode(clamp) : tensor<64x32xf32>
     %a = step.normalize_rows %g target(sqrt_dim) eps(1.0e-8) mode(clamp) : tensor<64x32xf32>
-    // CHECK: step.normalize_cols %{{.*}} p(3.000000e+00) power(5.000000e-01) target(rms_of_norms) eps(1.000000e-08) : tensor<64x32xf32>
+    // CHECK: step.normalize_cols %{{.*}} p(3.0) power(0.5) target(rms_of_norms) eps(1.0e-08) : tensor<64x32xf32>
     %b = step.normalize_cols %a p(3.0) power(0.5) target(rms_of_norms) eps(1.0e-8) : tensor<64x32xf32>
     // CHECK: step.reduce norm %{{.*}} over(rows) : tensor<64x32xf32> -> tensor<64x1xf32>
     %rn = step.reduce norm %b over(rows) : tensor<64x32xf32> -> tensor<64x1xf32>
-    // CHECK: step.reduce max_abs %{{.*}} over(cols) p(1.000000e+00) : tensor<64x32xf32> -> tensor<1x32xf32>
+    // CHECK: step.reduce max_abs %{{.*}} over(cols) p(1.0) : tensor<64x32xf32> -> tensor<1x32xf32>
     %cn = step.reduce max_abs %b over(cols) p(1.0) : tensor<64x32xf32> -> tensor<1x32xf32>
     // CHECK: step.elementwise ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x32xf32>, tensor<64x1xf32>, tensor<1x32xf32>, f32) -> tensor<64x32xf32>, tensor<64x32xf32>
     %e:2 = step.elementwise ins(%b, %rn, %cn, %lr : tensor<64x32xf32>, tensor<64x1xf32>, tensor<1x32xf32>, f32) -> tensor<64x32xf32>, tensor<64x32xf32> {
@@ -126,7 +126,7 @@ step.optimizer @matrix_ops {
       %p = arith.mulf %q, %c : f32
       step.yield %p, %q : f32, f32
     }
-    // CHECK: step.tangent_project %{{.*}} onto(%{{.*}}) sphere(rows) eps(1.000000e-08) : tensor<64x32xf32>
+    // CHECK: step.tangent_project %{{.*}} onto(%{{.*}}) sphere(rows) eps(1.0e-08) : tensor<64x32xf32>
     %t = step.tangent_project %e#0 onto(%w) sphere(rows) eps(1.0e-8) : tensor<64x32xf32>
     %w1 = step.apply %w, %t lr(%lr : f32) : tensor<64x32xf32>
     step.return %w1 : tensor<64x32xf32>
@@ -139,12 +139,12 @@ step.optimizer @matrix_ops {
             %mr : tensor<?x1xf32> = zeros, %vr : tensor<?x1xf32> = zeros,
             %mc : tensor<1x?xf32> = zeros, %vc : tensor<1x?xf32> = zeros)
       hyper(%lr : f32, %lrg : f32) count(%t : f32) {
-    // CHECK: %{{.*}}, %{{.*}}, %[[GG:.*]]:2 = step.gain_split %{{.*}}, %{{.*}} gains(%{{.*}}, %{{.*}}) axes(row_col) eps(1.000000e-08) : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
+    // CHECK: %{{.*}}, %{{.*}}, %[[GG:.*]]:2 = step.gain_split %{{.*}}, %{{.*}} gains(%{{.*}}, %{{.*}}) axes(row_col) eps(1.0e-08) : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
     %d, %gd, %dgr, %dgc = step.gain_split %w, %g gains(%gr, %gc) axes(row_col) map(softplus) eps(1.0e-8) : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
     %d1 = step.apply %d, %gd lr(%lr : f32) : tensor<?x?xf32>
     // CHECK: step.sphere_project %{{.*}} shape(sqrt_max_dim) eps({{.*}}) : tensor<?x?xf32>
     %d2 = step.sphere_project %d1 shape(sqrt_max_dim) eps(1.0e-12) : tensor<?x?xf32>
-    // CHECK: step.gain_update %{{.*}} gains(%{{.*}}, %{{.*}}) grads(%[[GG]]#0, %[[GG]]#1) moments(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) lr(%{{.*}}) count(%{{.*}}) axes(row_col) betas(9.000000e-01, {{.*}}) eps(1.000000e-08) : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
+    // CHECK: step.gain_update %{{.*}} gains(%{{.*}}, %{{.*}}) grads(%[[GG]]#0, %[[GG]]#1) moments(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) lr(%{{.*}}) count(%{{.*}}) axes(row_col) betas(0.9, 0.999) eps(1.0e-08) : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
     %w1, %gr1, %gc1, %mr1, %vr1, %mc1, %vc1 = step.gain_update %d2 gains(%gr, %gc) grads(%dgr, %dgc) moments(%mr, %vr, %mc, %vc) lr(%lrg) count(%t) axes(row_col) map(softplus) betas(0.9, 0.999) eps(1.0e-8) : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>
     step.return %w1, %gr1, %gc1, %mr1, %vr1, %mc1, %vc1 : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>, tensor<?x1xf32>, tensor<?x1xf32>, tensor<1x?xf32>, tensor<1x?xf32>
   }
@@ -154,7 +154,7 @@ step.optimizer @matrix_ops {
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
       state(%gs : tensor<f32> = ones, %m : tensor<f32> = zeros, %v : tensor<f32> = zeros)
       hyper(%lr : f32) count(%t : f32) {
-    // CHECK: step.gain_split %{{.*}}, %{{.*}} gains(%{{.*}}) axes(scalar) map(identity) eps(1.000000e-08) : tensor<?x?xf32>, tensor<f32>
+    // CHECK: step.gain_split %{{.*}}, %{{.*}} gains(%{{.*}}) axes(scalar) map(identity) eps(1.0e-08) : tensor<?x?xf32>, tensor<f32>
     %d, %gd, %dg = step.gain_split %w, %g gains(%gs) axes(scalar) map(identity) eps(1.0e-8) : tensor<?x?xf32>, tensor<f32>
     %w1, %gs1, %m1, %v1 = step.gain_update %d gains(%gs) grads(%dg) moments(%m, %v) lr(%lr) count(%t) axes(scalar) map(identity) betas(0.9, 0.999) eps(1.0e-8) : tensor<?x?xf32>, tensor<f32>
     step.return %w1, %gs1, %m1, %v1 : tensor<?x?xf32>, tensor<f32>, tensor<f32>, tensor<f32>

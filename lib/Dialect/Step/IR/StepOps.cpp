@@ -19,6 +19,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 using namespace mlir;
 using namespace stepc::step;
@@ -161,6 +163,72 @@ static LogicalResult verifyCount(Operation *op, FirstStep firstStep,
 }
 
 //===----------------------------------------------------------------------===//
+// Float printing
+//===----------------------------------------------------------------------===//
+
+/// Prints the shortest decimal that reads back as exactly `value`: specs
+/// say beta(0.95), and MLIR's default printer would show 0.94999999999999996;
+/// dense f64 arrays would even print only 7 digits and lose the rest.
+static void printShortestDouble(llvm::raw_ostream &os, double value) {
+  char buffer[32];
+  int precision = 1;
+  for (; precision < 17; ++precision) {
+    snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+    if (std::strtod(buffer, nullptr) == value)
+      break;
+  }
+  // Enough digits that %g prints integers such as 20 as "20", not "2e+01".
+  double magnitude = std::fabs(value);
+  if (magnitude >= 1.0 && magnitude < 1e15)
+    precision = std::max(precision,
+                         static_cast<int>(std::floor(std::log10(magnitude))) + 1);
+  snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+  // MLIR float literals need a '.': print "1e-07" as "1.0e-07", "2" as "2.0".
+  StringRef text(buffer);
+  if (!std::isfinite(value) || text.contains('.')) {
+    os << text;
+    return;
+  }
+  auto [mantissa, exponent] = text.split('e');
+  os << mantissa << ".0";
+  if (text.contains('e'))
+    os << "e" << exponent;
+}
+
+static ParseResult parseShortFloat(OpAsmParser &parser, FloatAttr &attr) {
+  double value;
+  if (parser.parseFloat(value))
+    return failure();
+  attr = parser.getBuilder().getF64FloatAttr(value);
+  return success();
+}
+
+static void printShortFloat(OpAsmPrinter &p, Operation *, FloatAttr attr) {
+  if (attr)
+    printShortestDouble(p.getStream(), attr.getValueAsDouble());
+}
+
+static ParseResult parseCoefficients(OpAsmParser &parser,
+                                     DenseF64ArrayAttr &attr) {
+  SmallVector<double> values;
+  if (parser.parseCommaSeparatedList(OpAsmParser::Delimiter::Square, [&] {
+        return parser.parseFloat(values.emplace_back());
+      }))
+    return failure();
+  attr = parser.getBuilder().getDenseF64ArrayAttr(values);
+  return success();
+}
+
+static void printCoefficients(OpAsmPrinter &p, Operation *,
+                              DenseF64ArrayAttr attr) {
+  p << "[";
+  llvm::interleaveComma(attr.asArrayRef(), p, [&](double value) {
+    printShortestDouble(p.getStream(), value);
+  });
+  p << "]";
+}
+
+//===----------------------------------------------------------------------===//
 // StateInitAttr
 //===----------------------------------------------------------------------===//
 
@@ -168,7 +236,7 @@ static void printStateInitBody(AsmPrinter &printer, StateInitAttr init) {
   printer << stringifyStateInitKind(init.getKind());
   if (init.getKind() == StateInitKind::constant && init.getValue()) {
     printer << "(";
-    printer.printFloat(init.getValue().getValue());
+    printShortestDouble(printer.getStream(), init.getValue().getValueAsDouble());
     printer << ")";
   }
   if (init.getStorage())
@@ -397,7 +465,7 @@ void GroupOp::print(OpAsmPrinter &p) {
         printStateInitBody(p, stateInit);
       } else if (auto value = dyn_cast<FloatAttr>(init)) {
         p << " = ";
-        p.printFloat(value.getValue());
+        printShortestDouble(p.getStream(), value.getValueAsDouble());
       }
     });
     p << ")";

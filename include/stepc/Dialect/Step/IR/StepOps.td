@@ -164,8 +164,8 @@ def Step_MomentumOp : Step_Op<"momentum", [Pure,
                                          "FirstStep::update">:$first_step);
   let results = (outs Step_Tensor:$new_buffer, Step_Tensor:$update);
   let assemblyFormat = [{
-    $kind $grad `,` $buffer `beta` `(` $beta `)`
-    (`dampening` `(` $dampening^ `)`)? (`nesterov` $nesterov^)?
+    $kind $grad `,` $buffer `beta` `(` custom<ShortFloat>($beta) `)`
+    (`dampening` `(` custom<ShortFloat>($dampening)^ `)`)? (`nesterov` $nesterov^)?
     (`first_step` `(` $first_step^ `)`)? (`count` `(` $count^ `)`)?
     attr-dict `:` type($grad)
   }];
@@ -202,7 +202,7 @@ def Step_SecondMomentOp : Step_Op<"second_moment", [Pure,
                                          "FirstStep::update">:$first_step);
   let results = (outs Step_Tensor:$new_state);
   let assemblyFormat = [{
-    $input `,` $state `beta` `(` $beta `)` (`reduce` `(` $reduce^ `)`)?
+    $input `,` $state `beta` `(` custom<ShortFloat>($beta) `)` (`reduce` `(` $reduce^ `)`)?
     (`first_step` `(` $first_step^ `)`)? (`count` `(` $count^ `)`)?
     attr-dict `:` type($input) `,` type($state)
   }];
@@ -239,8 +239,9 @@ def Step_PreconditionOp : Step_Op<"precondition", [Pure,
                        OptionalAttr<F64Attr>:$beta2);
   let results = (outs Step_Tensor:$result);
   let assemblyFormat = [{
-    $numerator `,` $moment `eps` `(` $eps `)` (`mode` `(` $mode^ `)`)?
-    (`bias_correction` `(` $beta1^ `,` $beta2 `)`)? (`count` `(` $count^ `)`)?
+    $numerator `,` $moment `eps` `(` custom<ShortFloat>($eps) `)` (`mode` `(` $mode^ `)`)?
+    (`bias_correction` `(` custom<ShortFloat>($beta1) `,`
+     custom<ShortFloat>($beta2) `)` `count` `(` $count^ `)`)?
     attr-dict `:` type($numerator) `,` type($moment)
   }];
   let hasVerifier = 1;
@@ -276,8 +277,8 @@ class Step_NormalizeOp<string mnemonic, string axis>
                        DefaultValuedAttr<Step_EpsMode, "EpsMode::add">:$mode);
   let results = (outs Step_Matrix:$result);
   let assemblyFormat = [{
-    $input (`p` `(` $p^ `)`)? (`power` `(` $power^ `)`)?
-    (`target` `(` $target^ `)`)? `eps` `(` $eps `)` (`mode` `(` $mode^ `)`)?
+    $input (`p` `(` custom<ShortFloat>($p)^ `)`)? (`power` `(` custom<ShortFloat>($power)^ `)`)?
+    (`target` `(` $target^ `)`)? `eps` `(` custom<ShortFloat>($eps) `)` (`mode` `(` $mode^ `)`)?
     attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
@@ -316,8 +317,8 @@ def Step_NewtonSchulzOp : Step_Op<"newton_schulz", [Pure,
                                          "Transpose::smaller_gram">:$transpose);
   let results = (outs Step_Matrix:$result);
   let assemblyFormat = [{
-    $input `steps` `(` $steps `)` `coefficients` `(` $coefficients `)`
-    (`safety` `(` $safety^ `)`)? `eps` `(` $eps `)` (`mode` `(` $mode^ `)`)?
+    $input `steps` `(` $steps `)` `coefficients` `(` custom<Coefficients>($coefficients) `)`
+    (`safety` `(` custom<ShortFloat>($safety)^ `)`)? `eps` `(` custom<ShortFloat>($eps) `)` (`mode` `(` $mode^ `)`)?
     (`compute` `(` $compute^ `)`)? (`transpose` `(` $transpose^ `)`)?
     attr-dict `:` type($input)
   }];
@@ -363,9 +364,9 @@ def Step_SphereProjectOp : Step_Op<"sphere_project", [Pure,
                        DefaultValuedAttr<Step_EpsMode, "EpsMode::clamp">:$mode);
   let results = (outs Step_Tensor:$result);
   let assemblyFormat = [{
-    $input (`sphere` `(` $sphere^ `)`)? (`radius` `(` $radius^ `)`)?
+    $input (`sphere` `(` $sphere^ `)`)? (`radius` `(` custom<ShortFloat>($radius)^ `)`)?
     (`shape` `(` $shape^ `)`)? (`by` `(` $by^ `:` type($by) `)`)?
-    `eps` `(` $eps `)` (`mode` `(` $mode^ `)`)?
+    `eps` `(` custom<ShortFloat>($eps) `)` (`mode` `(` $mode^ `)`)?
     attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
@@ -404,7 +405,7 @@ def Step_GainSplitOp : Step_Op<"gain_split", [Pure,
                       Variadic<Step_Tensor>:$gain_grads);
   let assemblyFormat = [{
     $param `,` $grad `gains` `(` $gains `)` `axes` `(` $axes `)`
-    (`map` `(` $map^ `)`)? `eps` `(` $eps `)`
+    (`map` `(` $map^ `)`)? `eps` `(` custom<ShortFloat>($eps) `)`
     attr-dict `:` type($param) (`,` type($gains)^)?
   }];
   let hasVerifier = 1;
@@ -446,7 +447,7 @@ def Step_GainUpdateOp : Step_Op<"gain_update", [Pure, AttrSizedOperandSegments,
     $direction `gains` `(` $gains `)` `grads` `(` $gain_grads `)`
     `moments` `(` $moments `)` `lr` `(` $lr `)` `count` `(` $count `)`
     `axes` `(` $axes `)` (`map` `(` $map^ `)`)?
-    `betas` `(` $beta1 `,` $beta2 `)` `eps` `(` $eps `)`
+    `betas` `(` custom<ShortFloat>($beta1) `,` custom<ShortFloat>($beta2) `)` `eps` `(` custom<ShortFloat>($eps) `)`
     attr-dict `:` type($direction) `,` custom<GainTypes>(type($gains),
         type($gain_grads), type($moments))
   }];
@@ -487,9 +488,9 @@ def Step_ScaleOp : Step_Op<"scale", [Pure, AttrSizedOperandSegments,
                        DefaultValuedAttr<Step_EpsMode, "EpsMode::clamp">:$mode);
   let results = (outs Step_Tensor:$result);
   let assemblyFormat = [{
-    $input (`factor` `(` $factor^ `)`)? (`shape` `(` $shape^ `)`)?
+    $input (`factor` `(` custom<ShortFloat>($factor)^ `)`)? (`shape` `(` $shape^ `)`)?
     (`by` `(` $by^ `:` type($by) `)`)? (`restore` `(` $restore^ `:` type($restore) `)`)?
-    (`norm` `(` $norm^ `)`)? (`eps` `(` $eps^ `)`)? (`mode` `(` $mode^ `)`)?
+    (`norm` `(` $norm^ `)`)? (`eps` `(` custom<ShortFloat>($eps)^ `)`)? (`mode` `(` $mode^ `)`)?
     attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
@@ -570,7 +571,7 @@ def Step_TangentProjectOp : Step_Op<"tangent_project", [Pure,
                        F64Attr:$eps);
   let results = (outs Step_Tensor:$result);
   let assemblyFormat = [{
-    $input `onto` `(` $onto `)` (`sphere` `(` $sphere^ `)`)? `eps` `(` $eps `)`
+    $input `onto` `(` $onto `)` (`sphere` `(` $sphere^ `)`)? `eps` `(` custom<ShortFloat>($eps) `)`
     attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
@@ -628,7 +629,7 @@ def Step_ReduceOp : Step_Op<"reduce", [Pure]> {
                        DefaultValuedAttr<F64Attr, "2.0">:$p);
   let results = (outs Step_Tensor:$result);
   let assemblyFormat = [{
-    $kind $inputs `over` `(` $axis `)` (`p` `(` $p^ `)`)?
+    $kind $inputs `over` `(` $axis `)` (`p` `(` custom<ShortFloat>($p)^ `)`)?
     attr-dict `:` type($inputs) `->` type($result)
   }];
   let extraClassDeclaration = [{
