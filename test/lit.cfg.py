@@ -7,17 +7,27 @@ from lit.llvm import llvm_config
 
 config.name = "STEPC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test"]
+config.suffixes = [".mlir", ".test", ".py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.stepc_obj_root, "test")
-config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
+                   "lit.local.cfg", "Inputs"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%stepc_src_root", config.stepc_src_root))
 config.substitutions.append(("%stepc_version", config.stepc_version))
 
+config.substitutions.append(
+    ("%mlir_tblgen", os.path.join(config.llvm_tools_dir, "mlir-tblgen")))
+config.substitutions.append(("%llvm_include_dir", config.llvm_include_dir))
+# Debian's python3 (it sees python3-numpy; the pyenv one on PATH does not).
+config.substitutions.append(("%python", "/usr/bin/python3"))
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+config.substitutions.append(
+    ("%stepc_opt_path", os.path.join(config.stepc_tools_dir, "stepc-opt")))
 
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
 tools = ["stepc-opt"]

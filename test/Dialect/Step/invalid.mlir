@@ -2086,24 +2086,6 @@ step.optimizer @o {
 
 // -----
 
-// A per-column input broadcast over a per-row result.
-step.optimizer @o {
-  step.group @g accepts(matrix) dtypes(f32)
-      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
-    %r = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
-    %c = step.reduce sum %g over(cols) : tensor<?x?xf32> -> tensor<1x?xf32>
-    // expected-error @+1 {{'step.elementwise' op input of type 'tensor<1x?xf32>' does not broadcast to the result 'tensor<?x1xf32>'}}
-    %s = step.elementwise ins(%r, %c : tensor<?x1xf32>, tensor<1x?xf32>) -> tensor<?x1xf32> {
-    ^bb0(%x: f32, %y: f32):
-      %p = arith.mulf %x, %y : f32
-      step.yield %p : f32
-    }
-    step.return %w : tensor<?x?xf32>
-  }
-}
-
-// -----
-
 // A body without arguments for its inputs.
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
@@ -2197,6 +2179,21 @@ step.optimizer @o {
 
 // -----
 
+// A body that ends with a terminator other than step.yield.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op body must end with step.yield}}
+    %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      ub.unreachable
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
 // Yielding more values than results.
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
@@ -2219,7 +2216,7 @@ step.optimizer @o {
     %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
     ^bb0(%x: f32):
       %y = arith.extf %x : f32 to f64
-      // expected-error @+1 {{'step.yield' op operand #0 must be variadic of 32-bit float values, but got 'f64'}}
+      // expected-error @+1 {{'step.yield' op operand #0 must be variadic of 32-bit float, but got 'f64'}}
       step.yield %y : f64
     }
     step.return %w : tensor<?xf32>
@@ -2276,7 +2273,7 @@ step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
     // expected-error @+1 {{'step.reduce' op only dot takes a second operand}}
-    %r = step.reduce sum %g, %w : tensor<?xf32> over(all) : tensor<?xf32> -> tensor<f32>
+    %r = step.reduce sum %g, %w over(all) : tensor<?xf32>, tensor<?xf32> -> tensor<f32>
     step.return %w : tensor<?xf32>
   }
 }
@@ -2289,8 +2286,32 @@ step.optimizer @o {
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
     %c = step.reduce sum %g over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
     // expected-error @+1 {{'step.reduce' op dot operands must have one type; got 'tensor<?x?xf32>' and 'tensor<?x1xf32>'}}
-    %r = step.reduce dot %g, %c : tensor<?x1xf32> over(all) : tensor<?x?xf32> -> tensor<f32>
+    %r = step.reduce dot %g, %c over(all) : tensor<?x?xf32>, tensor<?x1xf32> -> tensor<f32>
     step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Three operands.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op takes one tensor (two for dot), got 3}}
+    %r = step.reduce dot %g, %w, %g over(all) : tensor<?xf32>, tensor<?xf32>, tensor<?xf32> -> tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// No operand at all.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.reduce' op takes one tensor (two for dot), got 0}}
+    %r = "step.reduce"() <{kind = 0 : i32, axis = 2 : i32}> : () -> tensor<f32>
+    step.return %w : tensor<?xf32>
   }
 }
 
@@ -2392,10 +2413,11 @@ step.optimizer @o {
 
 // -----
 
-// A bf16 tensor input (ODS Step_Tensor).
+// A bf16 result (ODS Step_Tensor: compute ops are f32).
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{'step.elementwise' op result #0 must be variadic of ranked tensor of 32-bit float values, but got 'tensor<?xbf16>'}}
     %b = "step.elementwise"() ({
       %c = arith.constant 1.0 : f32
       "step.yield"(%c) : (f32) -> ()

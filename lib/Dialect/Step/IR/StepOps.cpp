@@ -500,14 +500,20 @@ static bool isValidStateType(Type type, RankedTensorType paramType) {
   return classifyLayout(type, paramType) != Layout::Other;
 }
 
-LogicalResult GroupOp::verifyRegions() {
-  Block &entry = getBody().front();
-  unsigned numArgs = entry.getNumArguments();
+// Runs before the body's ops are verified, which look up argument roles.
+LogicalResult GroupOp::verify() {
+  unsigned numArgs = getBody().front().getNumArguments();
   if (getArgRoles().size() != numArgs || getArgNames().size() != numArgs ||
       getArgInits().size() != numArgs)
     return emitOpError() << "arg_roles, arg_names and arg_inits must have one "
                             "entry per block argument ("
                          << numArgs << ")";
+  return success();
+}
+
+LogicalResult GroupOp::verifyRegions() {
+  Block &entry = getBody().front();
+  unsigned numArgs = entry.getNumArguments();
 
   // Roles: exactly one param then one grad, then states, hypers, a count.
   unsigned numParams = 0, numGrads = 0, numCounts = 0;

@@ -97,6 +97,7 @@ def Step_GroupOp : Step_Op<"group", [
                        ArrayAttr:$arg_inits);
   let regions = (region SizedRegion<1>:$body);
   let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
   let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     /// Role of block argument `index`.
