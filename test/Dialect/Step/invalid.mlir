@@ -122,6 +122,21 @@ step.optimizer @o {
 
 // -----
 
+// Same, with a body op that reads the argument arg_roles does not cover: the
+// signature is checked before the body (body verifiers look up roles).
+step.optimizer @o {
+  // expected-error @+1 {{arg_roles, arg_names and arg_inits must have one entry per block argument (3)}}
+  "step.group"() <{sym_name = "g", accepts = 0 : i32, param_dtypes = [f32],
+                   arg_roles = [0 : i32, 1 : i32], arg_names = ["w", "g"],
+                   arg_inits = [unit, unit]}> ({
+  ^bb0(%w: tensor<?xf32>, %g: tensor<?xf32>, %m: tensor<?xf32>):
+    %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?xf32>
+    "step.return"(%w, %m1) : (tensor<?xf32>, tensor<?xf32>) -> ()
+  }) : () -> ()
+}
+
+// -----
+
 // Argument order: grad before param (generic form; the custom syntax fixes
 // the order).
 step.optimizer @o {
@@ -904,7 +919,7 @@ step.optimizer @o {
   step.group @g accepts(matrix) dtypes(f32)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
       state(%v : tensor<f32> = zeros) {
-    // expected-error @+1 {{reduce(short_axis) keeps one value per element of the long axis (tensor<?xf32>), so the state must be of that layout; got 'tensor<f32>'}}
+    // expected-error @+1 {{reduce(short_axis) keeps one value per element of the long axis (tensor<?xf32>, max(rows, cols) long), so the state must be of that layout; got 'tensor<f32>'}}
     %v1 = step.second_moment %g, %v beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<f32>
     step.return %w, %v1 : tensor<?x?xf32>, tensor<f32>
   }
@@ -1108,7 +1123,7 @@ step.optimizer @o {
 step.optimizer @o {
   step.group @g accepts(matrix) dtypes(f32)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
-    // expected-error @+1 {{'step.normalize_rows' op p must be at least 1, got 5.000000e-01}}
+    // expected-error @+1 {{'step.normalize_rows' op p must be finite and at least 1, got 5.000000e-01}}
     %y = step.normalize_rows %g p(0.5) eps(1.0e-8) : tensor<?x?xf32>
     step.return %w : tensor<?x?xf32>
   }
@@ -1156,7 +1171,7 @@ step.optimizer @o {
 step.optimizer @o {
   step.group @g accepts(matrix) dtypes(f32)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
-    // expected-error @+1 {{'step.normalize_cols' op p must be at least 1, got 0.000000e+00}}
+    // expected-error @+1 {{'step.normalize_cols' op p must be finite and at least 1, got 0.000000e+00}}
     %y = step.normalize_cols %g p(0.0) eps(1.0e-8) : tensor<?x?xf32>
     step.return %w : tensor<?x?xf32>
   }
@@ -2139,7 +2154,7 @@ step.optimizer @o {
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
     %s = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
     ^bb0(%x: f32):
-      // expected-error @+1 {{'step.scale' op is not allowed in step.elementwise; only arith and math ops may compute elements}}
+      // expected-error @+1 {{'step.scale' op expects parent op 'step.group'}}
       %t = step.scale %g factor(2.0) : tensor<?xf32>
       step.yield %x : f32
     }
@@ -2321,7 +2336,7 @@ step.optimizer @o {
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
-    // expected-error @+1 {{'step.reduce' op p must be at least 1, got 5.000000e-01}}
+    // expected-error @+1 {{'step.reduce' op p must be finite and at least 1, got 5.000000e-01}}
     %r = step.reduce norm %g over(all) p(0.5) : tensor<?xf32> -> tensor<f32>
     step.return %w : tensor<?xf32>
   }
@@ -2424,4 +2439,143 @@ step.optimizer @o {
     }) : () -> tensor<?xbf16>
     step.return %w : tensor<?xf32>
   }
+}
+
+// -----
+
+// count(...) must be the group's step count, not another f32.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%b : tensor<?xf32> = zeros) hyper(%lr : f32) count(%t : f32) {
+    // expected-error @+1 {{count(...) must be the group's count argument (declare count(%t : f32) in the group), got the hyper argument 'lr'}}
+    %b1, %u = step.momentum heavy_ball %g, %b beta(0.9) first_step(grad) count(%lr) : tensor<?xf32>
+    step.return %w, %b1 : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// A bias correction reads the step count too.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) count(%t : f32) {
+    // expected-error @+1 {{count(...) must be the group's count argument}}
+    %d = step.precondition %g, %g eps(1.0e-8) bias_correction(0.9, 0.999) count(%lr) : tensor<?xf32>, tensor<?xf32>
+    step.return %d : tensor<?xf32>
+  }
+}
+
+// -----
+
+// An elementwise result needs an input that gives it its shape.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32) {
+    // expected-error @+1 {{needs an input of the result type 'tensor<?x?xf32>' to give the result its shape}}
+    %e = step.elementwise ins(%lr : f32) -> tensor<?x?xf32> {
+    ^bb0(%x: f32):
+      step.yield %x : f32
+    }
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// An elementwise body computes on scalars; a captured tensor is rejected.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %e = step.elementwise ins(%g : tensor<?xf32>) -> tensor<?xf32> {
+    ^bb0(%x: f32):
+      // expected-error @+1 {{in step.elementwise must compute on scalars}}
+      %t = arith.addf %w, %w : tensor<?xf32>
+      step.yield %x : f32
+    }
+    step.return %e : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A NaN norm exponent is rejected.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    // expected-error @+1 {{p must be finite and at least 1, got nan}}
+    %r = step.reduce norm %g over(rows) p(0x7FF8000000000000) : tensor<?x?xf32> -> tensor<?x1xf32>
+    step.return %w : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// A hyper default must be a finite f32.
+step.optimizer @o {
+  // expected-error @+1 {{hyper 'lr' has a default that is no finite f32}}
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) hyper(%lr : f32 = 1.0e40) {
+    %w1 = step.apply %w, %g lr(%lr : f32) : tensor<?xf32>
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A constant state must be a finite f32.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      // expected-error @+1 {{a constant state must be a finite f32}}
+      state(%c : tensor<?xf32> = constant(1.0e300)) hyper(%lr : f32) {
+    %w1 = step.apply %w, %c lr(%lr : f32) : tensor<?xf32>
+    step.return %w1, %c : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// With static shapes the long-axis state has max(rows, cols) elements.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<4x8xf32>) grad(%g : tensor<4x8xf32>)
+      state(%s : tensor<3xf32> = zeros) {
+    // expected-error @+1 {{max(rows, cols) long), so the state must be of that layout; got 'tensor<3xf32>'}}
+    %s1 = step.second_moment %g, %s beta(0.9) reduce(short_axis) : tensor<4x8xf32>, tensor<3xf32>
+    step.return %w, %s1 : tensor<4x8xf32>, tensor<3xf32>
+  }
+}
+
+// -----
+
+// Signature sections come in a fixed order.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      // expected-error @+1 {{section 'param' is out of place: a group signature has the sections param, grad, state, hyper, count, each at most once and in this order}}
+      grad(%g : tensor<?xf32>) param(%w : tensor<?xf32>) {
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// The step count has no default.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      // expected-error @+1 {{the step count takes no default: the runtime supplies it}}
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) count(%t : f32 = 1.0) {
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// The param takes no initial value (generic form).
+step.optimizer @o {
+  // expected-error @+1 {{param 'w' takes no initial value}}
+  "step.group"() <{accepts = 0 : i32, arg_inits = [#step.state<zeros>, unit], arg_names = ["w", "g"], arg_roles = [0 : i32, 1 : i32], param_dtypes = [f32], sym_name = "g"}> ({
+  ^bb0(%w: tensor<?xf32>, %g: tensor<?xf32>):
+    "step.return"(%w) : (tensor<?xf32>) -> ()
+  }) : () -> ()
 }

@@ -160,3 +160,19 @@ step.optimizer @matrix_ops {
     step.return %w1, %gs1, %m1, %v1 : tensor<?x?xf32>, tensor<f32>, tensor<f32>, tensor<f32>
   }
 }
+
+// Per-row and per-column values of a per-row input are themselves per-row
+// (a static 4x1 parameter, whose type equals its per-row layout).
+// CHECK-LABEL: step.optimizer @unit_dims
+step.optimizer @unit_dims {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<4x1xf32>) grad(%g : tensor<4x1xf32>)
+      state(%v : tensor<4x1xf32> = zeros, %gr : tensor<4x1xf32> = ones) {
+    // CHECK: step.second_moment %{{.*}}, %{{.*}} beta(0.9) reduce(rows) : tensor<4x1xf32>, tensor<4x1xf32>
+    %v1 = step.second_moment %g, %v beta(0.9) reduce(rows) : tensor<4x1xf32>, tensor<4x1xf32>
+    // CHECK: step.reduce max_abs %{{.*}} over(rows) : tensor<4x1xf32> -> tensor<4x1xf32>
+    %r = step.reduce max_abs %v1 over(rows) : tensor<4x1xf32> -> tensor<4x1xf32>
+    %d, %gd, %dg = step.gain_split %w, %r gains(%gr) axes(row) eps(1.0e-8) : tensor<4x1xf32>, tensor<4x1xf32>
+    step.return %d, %v1, %gr : tensor<4x1xf32>, tensor<4x1xf32>, tensor<4x1xf32>
+  }
+}

@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 using namespace mlir;
 using namespace stepc::step;
@@ -56,18 +57,7 @@ static bool dimsCompatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
 
-static int64_t rankOf(Type type) {
-  if (auto tensor = dyn_cast<RankedTensorType>(type))
-    return tensor.getRank();
-  return 0;
-}
-
-/// Layouts a per-tensor value can have relative to a full tensor `full`:
-/// the same shape, one value per row (?x1), per column (1x?), or one per
-/// tensor (rank 0).
-enum class Layout { Full, PerRow, PerCol, PerTensor, Other };
-
-static Layout classifyLayout(Type type, RankedTensorType full) {
+Layout stepc::step::classifyLayout(Type type, RankedTensorType full) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor)
     return Layout::PerTensor; // a bare f32 scalar
@@ -91,6 +81,28 @@ static Layout classifyLayout(Type type, RankedTensorType full) {
   if (compatible(0) && compatible(1))
     return Layout::Full;
   return Layout::Other;
+}
+
+
+static int64_t rankOf(Type type) {
+  if (auto tensor = dyn_cast<RankedTensorType>(type))
+    return tensor.getRank();
+  return 0;
+}
+
+/// Whether `type` holds one value per row (per column) of `full`: a rank-2
+/// tensor whose second (first) dimension is a static 1.
+static bool isPerRowOf(Type type, RankedTensorType full) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && full.getRank() == 2 && tensor.getRank() == 2 &&
+         tensor.getDimSize(1) == 1 &&
+         dimsCompatible(tensor.getDimSize(0), full.getDimSize(0));
+}
+static bool isPerColOf(Type type, RankedTensorType full) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && full.getRank() == 2 && tensor.getRank() == 2 &&
+         tensor.getDimSize(0) == 1 &&
+         dimsCompatible(tensor.getDimSize(1), full.getDimSize(1));
 }
 
 /// Whether a value of `type` broadcasts over a tensor of type `full`.
@@ -151,6 +163,18 @@ static LogicalResult verifyReadsState(Operation *op, Value value,
                            << describeValue(value);
 }
 
+/// A `count(...)` operand must be the group's step count, not another f32.
+static LogicalResult verifyIsCount(Operation *op, Value count) {
+  auto group = op->getParentOfType<GroupOp>();
+  auto arg = dyn_cast<BlockArgument>(count);
+  if (!group || (arg && arg.getOwner()->getParentOp() == group.getOperation() &&
+                 group.getRole(arg.getArgNumber()) == Role::count))
+    return success();
+  return op->emitOpError() << "count(...) must be the group's count argument "
+                              "(declare count(%t : f32) in the group), got "
+                           << describeValue(count);
+}
+
 static LogicalResult verifyCount(Operation *op, FirstStep firstStep,
                                  Value count) {
   if (firstStep == FirstStep::grad && !count)
@@ -159,7 +183,7 @@ static LogicalResult verifyCount(Operation *op, FirstStep firstStep,
   if (firstStep != FirstStep::grad && count)
     return op->emitOpError(
         "count(...) is only read with first_step(grad); remove it");
-  return success();
+  return count ? verifyIsCount(op, count) : success();
 }
 
 //===----------------------------------------------------------------------===//
@@ -294,6 +318,9 @@ StateInitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "constant state needs a value: constant(v)";
   if (kind != StateInitKind::constant && value)
     return emitError() << "only a constant state carries a value";
+  if (value && !(std::fabs(value.getValueAsDouble()) <=
+                 std::numeric_limits<float>::max()))
+    return emitError() << "a constant state must be a finite f32";
   if (storage && !storage.isF32() && !storage.isBF16())
     return emitError() << "state storage must be f32 or bf16, got " << storage;
   return success();
@@ -402,6 +429,11 @@ ParseResult GroupOp::parse(OpAsmParser &parser, OperationState &result) {
         init = parseStateInitBody(parser);
         if (!init)
           return failure();
+      } else if (role == Role::count &&
+                 succeeded(parser.parseOptionalEqual())) {
+        return parser.emitError(parser.getCurrentLocation(),
+                                "the step count takes no default: the runtime "
+                                "supplies it");
       } else if (role == Role::hyper &&
                  succeeded(parser.parseOptionalEqual())) {
         double value;
@@ -416,6 +448,14 @@ ParseResult GroupOp::parse(OpAsmParser &parser, OperationState &result) {
                                        parseOne))
       return failure();
   }
+  StringRef misplaced;
+  SMLoc misplacedLoc = parser.getCurrentLocation();
+  if (succeeded(parser.parseOptionalKeyword(
+          &misplaced, {"param", "grad", "state", "hyper", "count"})))
+    return parser.emitError(misplacedLoc)
+           << "section '" << misplaced
+           << "' is out of place: a group signature has the sections param, "
+              "grad, state, hyper, count, each at most once and in this order";
   props.setArgRoles(builder.getArrayAttr(roles));
   props.setArgNames(builder.getArrayAttr(names));
   props.setArgInits(builder.getArrayAttr(inits));
@@ -582,6 +622,11 @@ LogicalResult GroupOp::verifyRegions() {
 
   // States, hypers and count.
   SmallVector<BlockArgument> states = getArgsWithRole(Role::state);
+  for (BlockArgument arg : {param, grad})
+    if (!isa<UnitAttr>(getArgInits()[arg.getArgNumber()]))
+      return emitOpError() << stringifyRole(getRole(arg.getArgNumber()))
+                           << " '" << getArgName(arg.getArgNumber())
+                           << "' takes no initial value";
   for (BlockArgument state : states) {
     StringRef name = getArgName(state.getArgNumber());
     if (!isValidStateType(state.getType(), paramType))
@@ -617,6 +662,11 @@ LogicalResult GroupOp::verifyRegions() {
       return emitOpError() << stringifyRole(role) << " '"
                            << getArgName(arg.getArgNumber())
                            << "' has an invalid default " << init;
+    if (auto value = dyn_cast<FloatAttr>(init);
+        value && !(std::fabs(value.getValueAsDouble()) <=
+                   std::numeric_limits<float>::max()))
+      return emitOpError() << "hyper '" << getArgName(arg.getArgNumber())
+                           << "' has a default that is no finite f32";
   }
 
   // The return: new param, then every state in order.
@@ -701,7 +751,6 @@ LogicalResult SecondMomentOp::verify() {
       failed(verifyMatrixFor(*this, inputType,
                              "reduce(" + stringifyMomentReduce(reduce).str() + ")")))
     return failure();
-  Layout layout = classifyLayout(stateType, inputType);
   auto expect = [&](bool ok, StringRef want) -> LogicalResult {
     if (ok)
       return success();
@@ -715,16 +764,20 @@ LogicalResult SecondMomentOp::verify() {
     return expect(stateType == inputType,
                   "one value per element (the input's type)");
   case MomentReduce::rows:
-    return expect(layout == Layout::PerRow && stateType.getRank() == 2 &&
-                      stateType.getDimSize(1) == 1,
+    return expect(isPerRowOf(stateType, inputType),
                   "one value per row (tensor<?x1xf32>)");
   case MomentReduce::cols:
-    return expect(layout == Layout::PerCol && stateType.getRank() == 2 &&
-                      stateType.getDimSize(0) == 1,
+    return expect(isPerColOf(stateType, inputType),
                   "one value per column (tensor<1x?xf32>)");
-  case MomentReduce::short_axis:
-    return expect(stateType.getRank() == 1,
-                  "one value per element of the long axis (tensor<?xf32>)");
+  case MomentReduce::short_axis: {
+    int64_t longAxis = ShapedType::kDynamic;
+    if (inputType.hasStaticShape())
+      longAxis = std::max(inputType.getDimSize(0), inputType.getDimSize(1));
+    return expect(stateType.getRank() == 1 &&
+                      dimsCompatible(stateType.getDimSize(0), longAxis),
+                  "one value per element of the long axis (tensor<?xf32>, "
+                  "max(rows, cols) long)");
+  }
   case MomentReduce::matrix:
     return expect(stateType.getRank() == 0, "one value (tensor<f32>)");
   }
@@ -748,6 +801,8 @@ LogicalResult PreconditionOp::verify() {
                                  "bias_correction(beta1, beta2); remove it");
   if (!hasBias)
     return success();
+  if (failed(verifyIsCount(*this, getCount())))
+    return failure();
   double beta1 = getBeta1()->convertToDouble();
   double beta2 = getBeta2()->convertToDouble();
   if (failed(verifyUnitInterval(*this, "beta1", beta1)) ||
@@ -774,9 +829,9 @@ LogicalResult PreconditionOp::verify() {
 
 template <typename NormalizeOpT>
 static LogicalResult verifyNormalize(NormalizeOpT op) {
-  if (op.getP().convertToDouble() < 1.0)
-    return op.emitOpError() << "p must be at least 1, got "
-                            << op.getP().convertToDouble();
+  double p = op.getP().convertToDouble();
+  if (!(p >= 1.0 && std::isfinite(p)))
+    return op.emitOpError() << "p must be finite and at least 1, got " << p;
   return failure(
       failed(verifyPositive(op, "power", op.getPower().convertToDouble())) ||
       failed(verifyPositive(op, "eps", op.getEps().convertToDouble())));
@@ -874,9 +929,10 @@ static LogicalResult verifyGains(Operation *op, GainAxes axes,
     return fail();
   auto full = cast<RankedTensorType>(paramType);
   for (auto [gain, layout] : llvm::zip(gains, want)) {
-    if (classifyLayout(gain.getType(), full) != layout ||
-        (layout == Layout::PerRow && cast<RankedTensorType>(gain.getType()).getDimSize(1) != 1) ||
-        (layout == Layout::PerCol && cast<RankedTensorType>(gain.getType()).getDimSize(0) != 1))
+    bool fits = layout == Layout::PerRow   ? isPerRowOf(gain.getType(), full)
+                : layout == Layout::PerCol ? isPerColOf(gain.getType(), full)
+                                           : rankOf(gain.getType()) == 0;
+    if (!fits)
       return fail();
     if (failed(verifyReadsState(op, gain, "each gain")))
       return failure();
@@ -933,7 +989,7 @@ LogicalResult GainUpdateOp::verify() {
   for (Value moment : getMoments())
     if (failed(verifyReadsState(*this, moment, "each moment")))
       return failure();
-  return success();
+  return verifyIsCount(*this, getCount());
 }
 
 /// `: type, gainType, ...`: gradients and both moments share each gain's type.
@@ -1016,6 +1072,11 @@ LogicalResult ElementwiseOp::verifyRegions() {
     if (type != resultType)
       return emitOpError() << "all results must have one type; got "
                            << resultType << " and " << type;
+  if (llvm::none_of(getInputs(), [&](Value input) {
+        return input.getType() == resultType;
+      }))
+    return emitOpError() << "needs an input of the result type " << resultType
+                         << " to give the result its shape";
   for (Value input : getInputs())
     if (!broadcastsTo(input.getType(), resultType))
       return emitOpError() << "input of type " << input.getType()
@@ -1037,6 +1098,12 @@ LogicalResult ElementwiseOp::verifyRegions() {
       return op.emitOpError()
              << "is not allowed in step.elementwise; only arith and math ops "
                 "may compute elements";
+    auto isScalar = [](Type type) { return type.isIntOrIndexOrFloat(); };
+    if (!llvm::all_of(op.getOperandTypes(), isScalar) ||
+        !llvm::all_of(op.getResultTypes(), isScalar))
+      return op.emitOpError("in step.elementwise must compute on scalars "
+                            "(one element at a time), not on tensors or "
+                            "vectors");
   }
   auto yield = dyn_cast_or_null<YieldOp>(body.getTerminator());
   if (!yield)
@@ -1061,24 +1128,24 @@ LogicalResult ReduceOp::verify() {
   if (getOther() && getOther().getType() != inputType)
     return emitOpError() << "dot operands must have one type; got " << inputType
                          << " and " << getOther().getType();
-  if (getKind() == ReduceKind::norm && getP().convertToDouble() < 1.0)
-    return emitOpError() << "p must be at least 1, got "
+  double p = getP().convertToDouble();
+  if (getKind() == ReduceKind::norm && !(p >= 1.0 && std::isfinite(p)))
+    return emitOpError() << "p must be finite and at least 1, got "
                          << getP().convertToDouble();
   ReduceAxis axis = getAxis();
   if (axis != ReduceAxis::all &&
       failed(verifyMatrixFor(*this, inputType,
                              "over(" + stringifyReduceAxis(axis).str() + ")")))
     return failure();
-  Layout layout = classifyLayout(resultType, inputType);
   bool ok = false;
   StringRef want;
   switch (axis) {
   case ReduceAxis::rows:
-    ok = layout == Layout::PerRow && resultType.getDimSize(1) == 1;
+    ok = isPerRowOf(resultType, inputType);
     want = "tensor<?x1xf32> (one value per row)";
     break;
   case ReduceAxis::cols:
-    ok = layout == Layout::PerCol && resultType.getDimSize(0) == 1;
+    ok = isPerColOf(resultType, inputType);
     want = "tensor<1x?xf32> (one value per column)";
     break;
   case ReduceAxis::all:

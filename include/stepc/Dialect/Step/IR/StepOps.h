@@ -35,6 +35,14 @@ namespace stepc::step {
 /// The factor a shape rule gives for an m x n matrix.
 double evaluateShapeFactor(ShapeFactor rule, double rows, double cols);
 
+/// How a per-tensor value lines up with a full tensor: the same shape, one
+/// value per row (`?x1`), per column (`1x?`), or one per tensor (rank 0 or a
+/// bare f32).
+enum class Layout { Full, PerRow, PerCol, PerTensor, Other };
+
+/// The layout of a value of `type` relative to a tensor of type `full`.
+Layout classifyLayout(::mlir::Type type, ::mlir::RankedTensorType full);
+
 } // namespace stepc::step
 
 #endif // STEPC_DIALECT_STEP_IR_STEPOPS_H

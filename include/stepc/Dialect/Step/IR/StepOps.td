@@ -132,12 +132,16 @@ def Step_YieldOp : Step_Op<"yield", [Pure, HasParent<"ElementwiseOp">,
   let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
+/// Compute ops are pure and live directly in a group body: they read the
+/// group's arguments and every rule about state and counts is checked there.
+class Step_ComputeOp<string mnemonic, list<Trait> traits = []>
+    : Step_Op<mnemonic, !listconcat([Pure, HasParent<"GroupOp">], traits)>;
+
 //===----------------------------------------------------------------------===//
 // Moments
 //===----------------------------------------------------------------------===//
 
-def Step_MomentumOp : Step_Op<"momentum", [Pure,
-    AllTypesMatch<["grad", "buffer", "new_buffer", "update"]>]> {
+def Step_MomentumOp : Step_ComputeOp<"momentum", [AllTypesMatch<["grad", "buffer", "new_buffer", "update"]>]> {
   let summary = "Momentum buffer update and the direction it gives";
   let description = [{
     Returns the new buffer `b'` and the update direction `u`.
@@ -173,8 +177,7 @@ def Step_MomentumOp : Step_Op<"momentum", [Pure,
   let hasVerifier = 1;
 }
 
-def Step_SecondMomentOp : Step_Op<"second_moment", [Pure,
-    AllTypesMatch<["state", "new_state"]>]> {
+def Step_SecondMomentOp : Step_ComputeOp<"second_moment", [AllTypesMatch<["state", "new_state"]>]> {
   let summary = "EMA of squares, per element, row, column or matrix";
   let description = [{
     `v' = β·v + (1−β)·R(x⊙x)` where `R` is `reduce`:
@@ -213,8 +216,7 @@ def Step_SecondMomentOp : Step_Op<"second_moment", [Pure,
   let hasVerifier = 1;
 }
 
-def Step_PreconditionOp : Step_Op<"precondition", [Pure,
-    AllTypesMatch<["numerator", "result"]>]> {
+def Step_PreconditionOp : Step_ComputeOp<"precondition", [AllTypesMatch<["numerator", "result"]>]> {
   let summary = "Divide by the square root of a second moment";
   let description = [{
     With bias correction (`bias_correction(β1, β2) count(%t)`),
@@ -253,7 +255,7 @@ def Step_PreconditionOp : Step_Op<"precondition", [Pure,
 //===----------------------------------------------------------------------===//
 
 class Step_NormalizeOp<string mnemonic, string axis>
-    : Step_Op<mnemonic, [Pure, AllTypesMatch<["input", "result"]>]> {
+    : Step_ComputeOp<mnemonic, [AllTypesMatch<["input", "result"]>]> {
   let summary = "Scale every " # axis # " to a target p-norm";
   let description = [{
     For every }] # axis # [{ `x_i` with `d_i = ‖x_i‖_p`:
@@ -288,8 +290,7 @@ class Step_NormalizeOp<string mnemonic, string axis>
 def Step_NormalizeRowsOp : Step_NormalizeOp<"normalize_rows", "row">;
 def Step_NormalizeColsOp : Step_NormalizeOp<"normalize_cols", "column">;
 
-def Step_NewtonSchulzOp : Step_Op<"newton_schulz", [Pure,
-    AllTypesMatch<["input", "result"]>]> {
+def Step_NewtonSchulzOp : Step_ComputeOp<"newton_schulz", [AllTypesMatch<["input", "result"]>]> {
   let summary = "Odd-polynomial orthogonalization (Muon, Polar Express)";
   let description = [{
     Approximates polar(x) = UVᵀ. Pre-normalization:
@@ -340,8 +341,7 @@ def Step_NewtonSchulzOp : Step_Op<"newton_schulz", [Pure,
 // Spheres and gains (Magnitude-Direction decoupling, Hyperball, nGPT)
 //===----------------------------------------------------------------------===//
 
-def Step_SphereProjectOp : Step_Op<"sphere_project", [Pure,
-    AllTypesMatch<["input", "result"]>]> {
+def Step_SphereProjectOp : Step_ComputeOp<"sphere_project", [AllTypesMatch<["input", "result"]>]> {
   let summary = "Retract onto a sphere (Frobenius, per row or per column)";
   let description = [{
     `y = ρ · x / N(x)` with `N` the Frobenius norm (`frobenius`), or the norm
@@ -373,8 +373,7 @@ def Step_SphereProjectOp : Step_Op<"sphere_project", [Pure,
   let hasVerifier = 1;
 }
 
-def Step_GainSplitOp : Step_Op<"gain_split", [Pure,
-    AllTypesMatch<["param", "grad"]>,
+def Step_GainSplitOp : Step_ComputeOp<"gain_split", [AllTypesMatch<["param", "grad"]>,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "Split a fused weight into direction and gain gradients";
   let description = [{
@@ -412,7 +411,7 @@ def Step_GainSplitOp : Step_Op<"gain_split", [Pure,
   let hasVerifier = 1;
 }
 
-def Step_GainUpdateOp : Step_Op<"gain_update", [Pure, AttrSizedOperandSegments,
+def Step_GainUpdateOp : Step_ComputeOp<"gain_update", [AttrSizedOperandSegments,
     DeclareOpInterfaceMethods<InferTypeOpInterface>]> {
   let summary = "Step the gains with their own Adam and re-fuse the weight";
   let description = [{
@@ -459,7 +458,7 @@ def Step_GainUpdateOp : Step_Op<"gain_update", [Pure, AttrSizedOperandSegments,
 // Scaling, decay, apply
 //===----------------------------------------------------------------------===//
 
-def Step_ScaleOp : Step_Op<"scale", [Pure, AttrSizedOperandSegments,
+def Step_ScaleOp : Step_ComputeOp<"scale", [AttrSizedOperandSegments,
     AllTypesMatch<["input", "result"]>]> {
   let summary = "Multiply by a constant, a shape rule and dynamic factors";
   let description = [{
@@ -505,7 +504,7 @@ def Step_ScaleOp : Step_Op<"scale", [Pure, AttrSizedOperandSegments,
   }];
 }
 
-def Step_WeightDecayOp : Step_Op<"weight_decay", [Pure, AttrSizedOperandSegments,
+def Step_WeightDecayOp : Step_ComputeOp<"weight_decay", [AttrSizedOperandSegments,
     AllTypesMatch<["param", "result"]>]> {
   let summary = "Decoupled or coupled (L2) weight decay";
   let description = [{
@@ -534,8 +533,7 @@ def Step_WeightDecayOp : Step_Op<"weight_decay", [Pure, AttrSizedOperandSegments
   let hasVerifier = 1;
 }
 
-def Step_ApplyOp : Step_Op<"apply", [Pure,
-    AllTypesMatch<["param", "update", "result"]>]> {
+def Step_ApplyOp : Step_ComputeOp<"apply", [AllTypesMatch<["param", "update", "result"]>]> {
   let summary = "Apply an update: W − lr·[s·]U";
   let description = [{
     `W' = W − lr · s · U`, `s` the optional `times` scalar (Momo's truncated
@@ -555,8 +553,7 @@ def Step_ApplyOp : Step_Op<"apply", [Pure,
   }];
 }
 
-def Step_TangentProjectOp : Step_Op<"tangent_project", [Pure,
-    AllTypesMatch<["input", "onto", "result"]>]> {
+def Step_TangentProjectOp : Step_ComputeOp<"tangent_project", [AllTypesMatch<["input", "onto", "result"]>]> {
   let summary = "Remove the radial component of an update";
   let description = [{
     `u' = u − ŵ ⟨ŵ, u⟩` with `ŵ = w / (‖w‖ + ε)`, over the whole tensor
@@ -582,7 +579,7 @@ def Step_TangentProjectOp : Step_Op<"tangent_project", [Pure,
 // Escape hatches: elementwise regions and per-tensor reductions
 //===----------------------------------------------------------------------===//
 
-def Step_ElementwiseOp : Step_Op<"elementwise", [Pure, SingleBlock]> {
+def Step_ElementwiseOp : Step_ComputeOp<"elementwise", [SingleBlock]> {
   let summary = "A scalar arith/math body applied to every element";
   let description = [{
     The body sees one f32 per input and yields one f32 per result. Inputs
@@ -611,7 +608,7 @@ def Step_ElementwiseOp : Step_Op<"elementwise", [Pure, SingleBlock]> {
   let hasRegionVerifier = 1;
 }
 
-def Step_ReduceOp : Step_Op<"reduce", [Pure]> {
+def Step_ReduceOp : Step_ComputeOp<"reduce", []> {
   let summary = "Per-tensor reduction over rows, columns or everything";
   let description = [{
     `over(rows)` keeps one value per row (`tensor<?x1xf32>`), `over(cols)`
