@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "stepc/Conversion/Passes.h"
 #include "stepc/Dialect/Step/IR/StepDialect.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -21,6 +22,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  stepc::registerStepcConversionPasses();
 
   mlir::DialectRegistry registry;
   registry.insert<stepc::step::StepDialect>();

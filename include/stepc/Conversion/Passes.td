@@ -1,0 +1,33 @@
+//===- Passes.td - stepc conversion passes -----------------*- tablegen -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_CONVERSION_PASSES_TD
+#define STEPC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertStepToLinalg : Pass<"convert-step-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Decompose step compute ops into linalg on tensors";
+  let description = [{
+    Rewrites every step compute op inside `step.group`s into
+    `linalg.generic` ops on f32 tensors (element-wise maps, reductions and
+    matmul contractions), plus `tensor`, `arith`, `math` and `scf` ops. The
+    group, its signature and its `step.return` stay; afterwards the body holds
+    no step compute op. Per-row (`?x1`), per-column (`1x?`) and per-tensor
+    values are broadcast through collapsed shapes and projected indexing
+    maps. The semantics are the fp64 formulas of docs/Dialects/Step/StepOps.md
+    evaluated in f32.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+#endif // STEPC_CONVERSION_PASSES_TD

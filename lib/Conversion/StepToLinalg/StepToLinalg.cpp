@@ -1,0 +1,835 @@
+//===- StepToLinalg.cpp - decompose step ops into linalg -------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// One pattern per step compute op. Each writes the op's formula from
+// docs/Dialects/Step/StepOps.md with the building blocks of LinalgEmitter:
+// per-tensor scalars are computed once outside the element loops and
+// captured by their bodies; per-row and per-column values are reduced once
+// and broadcast.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Conversion/StepToLinalg.h"
+
+#include "LinalgEmitter.h"
+#include "stepc/Dialect/Step/IR/StepOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace stepc {
+#define GEN_PASS_DEF_CONVERTSTEPTOLINALG
+#include "stepc/Conversion/Passes.h.inc"
+} // namespace stepc
+
+using namespace mlir;
+using namespace stepc;
+using namespace stepc::step;
+
+namespace {
+
+using Scalars = SmallVector<Value>;
+
+static double toDouble(FloatAttr attr) { return attr.getValueAsDouble(); }
+
+/// `t == 1` for ops whose first step stores the gradient, else null.
+static Value firstStepFlag(LinalgEmitter &e, FirstStep firstStep, Value count) {
+  if (firstStep != FirstStep::grad)
+    return {};
+  return arith::CmpFOp::create(e.builder(), e.location(),
+                               arith::CmpFPredicate::OEQ, count,
+                               e.constant(1.0));
+}
+
+/// `onFirst` on the first step, `otherwise` after it.
+static Value selectFirst(OpBuilder &b, Location loc, Value isFirst,
+                         Value onFirst, Value otherwise) {
+  if (!isFirst)
+    return otherwise;
+  return arith::SelectOp::create(b, loc, isFirst, onFirst, otherwise);
+}
+
+static Value f32(OpBuilder &b, Location loc, double value) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
+}
+
+//===----------------------------------------------------------------------===//
+// Moments
+//===----------------------------------------------------------------------===//
+
+struct MomentumLowering : OpConversionPattern<MomentumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MomentumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    double beta = toDouble(op.getBetaAttr());
+    double gradWeight = op.getKind() == MomentumKind::ema
+                            ? 1.0 - beta
+                            : 1.0 - toDouble(op.getDampeningAttr());
+    // The Nesterov blend weighs the gradient by (1-β) for EMA, 1 for HB.
+    double blendWeight = op.getKind() == MomentumKind::ema ? 1.0 - beta : 1.0;
+    bool nesterov = op.getNesterov();
+    Value isFirst = firstStepFlag(e, op.getFirstStep(), adaptor.getCount());
+    SmallVector<Value> results = e.map(
+        adaptor.getGrad(), {adaptor.getGrad(), adaptor.getBuffer()}, 2,
+        [&](OpBuilder &b, Location loc, ValueRange x) -> Scalars {
+          Value g = x[0], buf = x[1];
+          Value next = arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, f32(b, loc, beta), buf),
+              arith::MulFOp::create(b, loc, f32(b, loc, gradWeight), g));
+          next = selectFirst(b, loc, isFirst, g, next);
+          Value update = next;
+          if (nesterov)
+            update = arith::AddFOp::create(
+                b, loc, arith::MulFOp::create(b, loc, f32(b, loc, blendWeight), g),
+                arith::MulFOp::create(b, loc, f32(b, loc, beta), next));
+          return {next, update};
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct SecondMomentLowering : OpConversionPattern<SecondMomentOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SecondMomentOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value x = adaptor.getInput(), state = adaptor.getState();
+    double beta = toDouble(op.getBetaAttr());
+    Value isFirst = firstStepFlag(e, op.getFirstStep(), adaptor.getCount());
+
+    // `reduced` holds Σx² over the reduced elements and `inverseCount` turns
+    // it into a mean; per element, x² itself.
+    Value reduced = x, inverseCount = e.constant(1.0);
+    bool squareInBody = true;
+    switch (op.getReduce()) {
+    case MomentReduce::none:
+      break;
+    case MomentReduce::rows:
+      reduced = e.sumOfSquares(x, ReduceAxis::rows);
+      inverseCount = e.div(e.constant(1.0), e.dimAsFloat(x, 1));
+      squareInBody = false;
+      break;
+    case MomentReduce::cols:
+      reduced = e.sumOfSquares(x, ReduceAxis::cols);
+      inverseCount = e.div(e.constant(1.0), e.dimAsFloat(x, 0));
+      squareInBody = false;
+      break;
+    case MomentReduce::matrix:
+      reduced = e.sumOfSquares(x, ReduceAxis::all);
+      inverseCount = e.div(e.constant(1.0),
+                           e.mul(e.dimAsFloat(x, 0), e.dimAsFloat(x, 1)));
+      squareInBody = false;
+      break;
+    case MomentReduce::short_axis:
+      return op.emitOpError(
+          "reduce(short_axis) is not supported by the CPU lowering yet; use "
+          "reduce(rows) or reduce(cols)");
+    }
+    Value result = e.map1(
+        state, {state, reduced}, [&](OpBuilder &b, Location loc, ValueRange v) {
+          Value sample = squareInBody ? arith::MulFOp::create(b, loc, v[1], v[1])
+                                      : arith::MulFOp::create(b, loc, v[1],
+                                                              inverseCount);
+          Value next = arith::AddFOp::create(
+              b, loc, arith::MulFOp::create(b, loc, f32(b, loc, beta), v[0]),
+              arith::MulFOp::create(b, loc, f32(b, loc, 1.0 - beta), sample));
+          return Scalars{selectFirst(b, loc, isFirst, sample, next)};
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct PreconditionLowering : OpConversionPattern<PreconditionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PreconditionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    // 1/c1 and 1/c2 (both 1 without bias correction).
+    Value invC1 = e.constant(1.0), invC2 = e.constant(1.0);
+    if (op.getBeta1()) {
+      invC1 = e.div(e.constant(1.0),
+                    e.biasCorrection(op.getBeta1()->convertToDouble(),
+                                     adaptor.getCount()));
+      invC2 = e.div(e.constant(1.0),
+                    e.biasCorrection(op.getBeta2()->convertToDouble(),
+                                     adaptor.getCount()));
+    }
+    Value sqrtInvC2 = e.sqrt(invC2);
+    double eps = toDouble(op.getEpsAttr());
+    PrecondEps mode = op.getMode();
+    Value result = e.map1(
+        adaptor.getNumerator(), {adaptor.getNumerator(), adaptor.getMoment()},
+        [&](OpBuilder &b, Location loc, ValueRange x) -> Scalars {
+          Value num = arith::MulFOp::create(b, loc, x[0], invC1);
+          Value v = x[1], epsValue = f32(b, loc, eps), denom;
+          switch (mode) {
+          case PrecondEps::add: // sqrt(v)/sqrt(c2) + ε
+            denom = arith::AddFOp::create(
+                b, loc,
+                arith::MulFOp::create(b, loc, math::SqrtOp::create(b, loc, v),
+                                      sqrtInvC2),
+                epsValue);
+            break;
+          case PrecondEps::add_before_correction: // (sqrt(v) + ε)/sqrt(c2)
+            denom = arith::MulFOp::create(
+                b, loc,
+                arith::AddFOp::create(b, loc, math::SqrtOp::create(b, loc, v),
+                                      epsValue),
+                sqrtInvC2);
+            break;
+          case PrecondEps::clamp: // sqrt(max(v/c2, ε))
+            denom = math::SqrtOp::create(
+                b, loc,
+                arith::MaximumFOp::create(
+                    b, loc, arith::MulFOp::create(b, loc, v, invC2), epsValue));
+            break;
+          case PrecondEps::inside_sqrt: // sqrt(v/c2 + ε)
+            denom = math::SqrtOp::create(
+                b, loc,
+                arith::AddFOp::create(
+                    b, loc, arith::MulFOp::create(b, loc, v, invC2), epsValue));
+            break;
+          }
+          return {arith::DivFOp::create(b, loc, num, denom)};
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Normalization and orthogonalization
+//===----------------------------------------------------------------------===//
+
+template <typename NormalizeOpT, ReduceAxis kAxis>
+struct NormalizeLowering : OpConversionPattern<NormalizeOpT> {
+  using OpConversionPattern<NormalizeOpT>::OpConversionPattern;
+  using OpAdaptor = typename NormalizeOpT::Adaptor;
+  LogicalResult
+  matchAndRewrite(NormalizeOpT op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value x = adaptor.getInput();
+    bool rows = kAxis == ReduceAxis::rows;
+    // Rows have n = cols elements and there are m of them; columns the reverse.
+    Value vectorLength = e.dimAsFloat(x, rows ? 1 : 0);
+    Value numVectors = e.dimAsFloat(x, rows ? 0 : 1);
+    Value target = e.constant(1.0);
+    switch (op.getTarget()) {
+    case NormTarget::unit:
+      break;
+    case NormTarget::sqrt_dim:
+      target = e.sqrt(vectorLength);
+      break;
+    case NormTarget::rms_of_norms:
+      target = e.sqrt(e.div(e.sumAll(e.map1(
+                                x, {x},
+                                [](OpBuilder &b, Location loc, ValueRange v) {
+                                  return Scalars{arith::MulFOp::create(
+                                      b, loc, v[0], v[0])};
+                                })),
+                            numVectors));
+      break;
+    }
+    double power = toDouble(op.getPowerAttr()), eps = toDouble(op.getEpsAttr());
+    EpsMode mode = op.getMode();
+    Value norms = e.norm(x, kAxis, toDouble(op.getPAttr()));
+    // One factor per vector: T / (d^power + ε) or T / max(d, ε)^power.
+    Value factors = e.map1(norms, {norms}, [&](OpBuilder &b, Location loc,
+                                               ValueRange d) -> Scalars {
+      Value powerValue = f32(b, loc, power);
+      Value denom;
+      if (mode == EpsMode::add) {
+        Value raised = power == 1.0
+                           ? d[0]
+                           : math::PowFOp::create(b, loc, d[0], powerValue);
+        denom = arith::AddFOp::create(b, loc, raised, f32(b, loc, eps));
+      } else {
+        Value clamped = arith::MaximumFOp::create(b, loc, d[0], f32(b, loc, eps));
+        denom = power == 1.0
+                    ? clamped
+                    : math::PowFOp::create(b, loc, clamped, powerValue);
+      }
+      return {arith::DivFOp::create(b, loc, target, denom)};
+    });
+    Value result = e.map1(x, {x, factors},
+                          [](OpBuilder &b, Location loc, ValueRange v) {
+                            return Scalars{arith::MulFOp::create(b, loc, v[0], v[1])};
+                          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(NewtonSchulzOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    Type compute = op.getComputeType();
+
+    // X₀ = x / (s·‖x‖ + ε) or x / max(s·‖x‖, ε), in f32 before any rounding.
+    Value norm = e.sqrt(e.sumAll(e.map1(
+        x, {x}, [](OpBuilder &b, Location l, ValueRange v) {
+          return Scalars{arith::MulFOp::create(b, l, v[0], v[0])};
+        })));
+    Value denom = e.guard(e.mul(e.constant(toDouble(op.getSafetyAttr())), norm),
+                          toDouble(op.getEpsAttr()), op.getMode());
+    Value inverse = e.div(e.constant(1.0), denom);
+    Value start = e.map1(x, {x}, [&](OpBuilder &b, Location l, ValueRange v) {
+      return Scalars{arith::MulFOp::create(b, l, v[0], inverse)};
+    });
+
+    // X ← a·X + (b·A + c·A²)·X with A = X·Xᵀ; matmul inputs rounded to the
+    // compute type, f32 accumulation.
+    auto iterate = [&](OpBuilder &builder, Location l, Value matrix) {
+      LinalgEmitter inner(builder, l);
+      for (int64_t k = 0, steps = op.getSteps(); k < steps; ++k) {
+        std::array<double, 3> abc = op.getCoefficientsAt(k);
+        double a = abc[0], bCoef = abc[1], c = abc[2];
+        Value rounded = inner.roundTo(matrix, compute);
+        Value gram = inner.matmul(rounded, rounded, /*transposeRhs=*/true);
+        Value gramRounded = inner.roundTo(gram, compute);
+        Value gramSquared = inner.matmul(gramRounded, gramRounded, false);
+        Value poly = inner.map1(
+            gram, {gram, gramSquared},
+            [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
+              return {arith::AddFOp::create(
+                  b, ll, arith::MulFOp::create(b, ll, f32(b, ll, bCoef), v[0]),
+                  arith::MulFOp::create(b, ll, f32(b, ll, c), v[1]))};
+            });
+        Value polyTimesX =
+            inner.matmul(inner.roundTo(poly, compute), rounded, false);
+        matrix = inner.map1(
+            matrix, {matrix, polyTimesX},
+            [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
+              return {arith::AddFOp::create(
+                  b, ll, arith::MulFOp::create(b, ll, f32(b, ll, a), v[0]),
+                  v[1])};
+            });
+      }
+      return matrix;
+    };
+
+    auto type = cast<RankedTensorType>(x.getType());
+    bool transposeRule = op.getTranspose() == Transpose::smaller_gram;
+    // Tall matrices (m > n) are transposed so the Gram is min(m, n)².
+    if (!transposeRule) {
+      rewriter.replaceOp(op, iterate(rewriter, loc, start));
+      return success();
+    }
+    if (type.hasStaticShape()) {
+      bool tall = type.getDimSize(0) > type.getDimSize(1);
+      Value result = tall ? e.transpose(iterate(rewriter, loc, e.transpose(start)))
+                          : iterate(rewriter, loc, start);
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    Value rows = tensor::DimOp::create(rewriter, loc, x, 0);
+    Value cols = tensor::DimOp::create(rewriter, loc, x, 1);
+    Value tall = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ugt,
+                                       rows, cols);
+    auto ifOp = scf::IfOp::create(
+        rewriter, loc, tall,
+        [&](OpBuilder &b, Location l) {
+          LinalgEmitter inner(b, l);
+          Value result = inner.transpose(iterate(b, l, inner.transpose(start)));
+          scf::YieldOp::create(b, l, result);
+        },
+        [&](OpBuilder &b, Location l) {
+          scf::YieldOp::create(b, l, iterate(b, l, start));
+        });
+    rewriter.replaceOp(op, ifOp.getResult(0));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Spheres and gains
+//===----------------------------------------------------------------------===//
+
+/// ‖x‖ over the whole tensor, or per row / column as a keep-dim tensor.
+static Value sphereNorms(LinalgEmitter &e, Value x, SphereMode mode) {
+  if (mode == SphereMode::frobenius)
+    return e.sqrt(e.sumAll(e.map1(x, {x}, [](OpBuilder &b, Location l,
+                                             ValueRange v) {
+      return Scalars{arith::MulFOp::create(b, l, v[0], v[0])};
+    })));
+  return e.norm(x, mode == SphereMode::rows ? ReduceAxis::rows : ReduceAxis::cols,
+                2.0);
+}
+
+struct SphereProjectLowering : OpConversionPattern<SphereProjectOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SphereProjectOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value x = adaptor.getInput();
+    Value radius = e.mul(e.constant(toDouble(op.getRadiusAttr())),
+                         e.shapeFactor(x, op.getShape()));
+    if (adaptor.getBy())
+      radius = e.mul(radius, e.scalar(adaptor.getBy()));
+    double eps = toDouble(op.getEpsAttr());
+    EpsMode mode = op.getMode();
+    Value norms = sphereNorms(e, x, op.getSphere());
+    // ρ / N, one factor for the tensor or one per row / column.
+    Value factors;
+    if (op.getSphere() == SphereMode::frobenius)
+      factors = e.div(radius, e.guard(norms, eps, mode));
+    else
+      factors = e.map1(norms, {norms}, [&](OpBuilder &b, Location l, ValueRange n) {
+        return Scalars{arith::DivFOp::create(
+            b, l, radius, LinalgEmitter::guard(b, l, n[0], eps, mode))};
+      });
+    Value result = e.map1(x, {x, factors},
+                          [](OpBuilder &b, Location l, ValueRange v) {
+                            return Scalars{arith::MulFOp::create(b, l, v[0], v[1])};
+                          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct TangentProjectLowering : OpConversionPattern<TangentProjectOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TangentProjectOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value u = adaptor.getInput(), w = adaptor.getOnto();
+    double eps = toDouble(op.getEpsAttr());
+    // u − ŵ⟨ŵ,u⟩ = u − w · ⟨w,u⟩ / (‖w‖ + ε)², per tensor, row or column.
+    Value norms = sphereNorms(e, w, op.getSphere());
+    Value coefficients;
+    if (op.getSphere() == SphereMode::frobenius) {
+      Value inner = e.sumAll(e.map1(u, {u, w}, [](OpBuilder &b, Location l,
+                                                  ValueRange v) {
+        return Scalars{arith::MulFOp::create(b, l, v[0], v[1])};
+      }));
+      Value guarded = e.add(norms, e.constant(eps));
+      coefficients = e.div(inner, e.mul(guarded, guarded));
+    } else {
+      ReduceAxis axis =
+          op.getSphere() == SphereMode::rows ? ReduceAxis::rows : ReduceAxis::cols;
+      Value inner = e.dot(u, w, axis);
+      coefficients = e.map1(inner, {inner, norms}, [&](OpBuilder &b, Location l,
+                                                       ValueRange v) {
+        Value guarded = arith::AddFOp::create(b, l, v[1], f32(b, l, eps));
+        return Scalars{arith::DivFOp::create(
+            b, l, v[0], arith::MulFOp::create(b, l, guarded, guarded))};
+      });
+    }
+    Value result = e.map1(u, {u, w, coefficients},
+                          [](OpBuilder &b, Location l, ValueRange v) {
+                            return Scalars{arith::SubFOp::create(
+                                b, l, v[0], arith::MulFOp::create(b, l, v[1], v[2]))};
+                          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// γ = φ(g) for a gain tensor.
+static Value gainValues(LinalgEmitter &e, Value gain, GainMap map) {
+  if (map == GainMap::identity)
+    return gain;
+  return e.map1(gain, {gain}, [](OpBuilder &b, Location l, ValueRange g) {
+    return Scalars{emitSoftplus(b, l, g[0])};
+  });
+}
+
+/// γ_r and γ_c as broadcastable values (1 where an axis has no gain).
+static std::pair<Value, Value> rowAndColGains(LinalgEmitter &e, GainAxes axes,
+                                              ValueRange gammas) {
+  Value one = e.constant(1.0);
+  switch (axes) {
+  case GainAxes::scalar:
+    return {gammas[0], one};
+  case GainAxes::row:
+    return {gammas[0], one};
+  case GainAxes::col:
+    return {one, gammas[0]};
+  case GainAxes::row_col:
+    return {gammas[0], gammas[1]};
+  }
+  return {one, one};
+}
+
+struct GainSplitLowering : OpConversionPattern<GainSplitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GainSplitOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value w = adaptor.getParam(), g = adaptor.getGrad();
+    SmallVector<Value> gammas;
+    for (Value gain : adaptor.getGains())
+      gammas.push_back(gainValues(e, gain, op.getMap()));
+    auto [gammaRow, gammaCol] = rowAndColGains(e, op.getAxes(), gammas);
+    double eps = toDouble(op.getEpsAttr());
+    // Ŵ = W / max(γ_r γ_c, ε);  G_Ŵ = G ⊙ γ_r γ_c.
+    SmallVector<Value> split = e.map(
+        w, {w, g, gammaRow, gammaCol}, 2,
+        [&](OpBuilder &b, Location l, ValueRange v) -> Scalars {
+          Value scale = arith::MulFOp::create(b, l, v[2], v[3]);
+          Value clamped = arith::MaximumFOp::create(b, l, scale, f32(b, l, eps));
+          return {arith::DivFOp::create(b, l, v[0], clamped),
+                  arith::MulFOp::create(b, l, v[1], scale)};
+        });
+    Value direction = split[0];
+
+    // ∂γ = Σ Ŵ ⊙ G ⊙ γ_other over the gain's axis; ∂g = φ'(g) ∂γ.
+    auto gainGradient = [&](Value gain, ReduceAxis axis, Value other) {
+      Value sum = e.reduce(axis, {direction, g, other}, 0.0,
+                           [](OpBuilder &b, Location l, ValueRange v, Value acc) {
+                             Value t = arith::MulFOp::create(
+                                 b, l, arith::MulFOp::create(b, l, v[0], v[1]),
+                                 v[2]);
+                             return arith::AddFOp::create(b, l, t, acc).getResult();
+                           });
+      return e.map1(gain, {gain, sum},
+                    [&](OpBuilder &b, Location l, ValueRange v) -> Scalars {
+                      if (op.getMap() == GainMap::identity)
+                        return {v[1]};
+                      return {arith::MulFOp::create(b, l, emitSigmoid(b, l, v[0]),
+                                                    v[1])};
+                    });
+    };
+    SmallVector<Value> results = {direction, split[1]};
+    ValueRange gains = adaptor.getGains();
+    switch (op.getAxes()) {
+    case GainAxes::scalar:
+      results.push_back(gainGradient(gains[0], ReduceAxis::all, e.constant(1.0)));
+      break;
+    case GainAxes::row:
+      results.push_back(gainGradient(gains[0], ReduceAxis::rows, gammaCol));
+      break;
+    case GainAxes::col:
+      results.push_back(gainGradient(gains[0], ReduceAxis::cols, gammaRow));
+      break;
+    case GainAxes::row_col:
+      results.push_back(gainGradient(gains[0], ReduceAxis::rows, gammaCol));
+      results.push_back(gainGradient(gains[1], ReduceAxis::cols, gammaRow));
+      break;
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct GainUpdateLowering : OpConversionPattern<GainUpdateOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GainUpdateOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    double beta1 = toDouble(op.getBeta1Attr()), beta2 = toDouble(op.getBeta2Attr());
+    double eps = toDouble(op.getEpsAttr());
+    Value lr = adaptor.getLr();
+    Value invC1 = e.div(e.constant(1.0), e.biasCorrection(beta1, adaptor.getCount()));
+    Value invSqrtC2 = e.sqrt(
+        e.div(e.constant(1.0), e.biasCorrection(beta2, adaptor.getCount())));
+    SmallVector<Value> newGains, newMoments;
+    for (auto [index, gain] : llvm::enumerate(adaptor.getGains())) {
+      Value grad = adaptor.getGainGrads()[index];
+      Value m = adaptor.getMoments()[2 * index];
+      Value v = adaptor.getMoments()[2 * index + 1];
+      // Adam, PyTorch form: g − lr·(m/c1)/(sqrt(v)/sqrt(c2) + ε).
+      SmallVector<Value> stepped = e.map(
+          gain, {gain, grad, m, v}, 3,
+          [&](OpBuilder &b, Location l, ValueRange x) -> Scalars {
+            Value d = x[1];
+            Value m1 = arith::AddFOp::create(
+                b, l, arith::MulFOp::create(b, l, f32(b, l, beta1), x[2]),
+                arith::MulFOp::create(b, l, f32(b, l, 1.0 - beta1), d));
+            Value v1 = arith::AddFOp::create(
+                b, l, arith::MulFOp::create(b, l, f32(b, l, beta2), x[3]),
+                arith::MulFOp::create(b, l, f32(b, l, 1.0 - beta2),
+                                      arith::MulFOp::create(b, l, d, d)));
+            Value denom = arith::AddFOp::create(
+                b, l,
+                arith::MulFOp::create(b, l, math::SqrtOp::create(b, l, v1),
+                                      invSqrtC2),
+                f32(b, l, eps));
+            Value stepSize = arith::MulFOp::create(b, l, lr, invC1);
+            Value g1 = arith::SubFOp::create(
+                b, l, x[0],
+                arith::MulFOp::create(b, l, stepSize,
+                                      arith::DivFOp::create(b, l, m1, denom)));
+            return {g1, m1, v1};
+          });
+      newGains.push_back(stepped[0]);
+      newMoments.append({stepped[1], stepped[2]});
+    }
+    // W' = φ(g_r') Ŵ φ(g_c').
+    SmallVector<Value> gammas;
+    for (Value gain : newGains)
+      gammas.push_back(gainValues(e, gain, op.getMap()));
+    auto [gammaRow, gammaCol] = rowAndColGains(e, op.getAxes(), gammas);
+    Value direction = adaptor.getDirection();
+    Value fused = e.map1(direction, {direction, gammaRow, gammaCol},
+                         [](OpBuilder &b, Location l, ValueRange v) {
+                           return Scalars{arith::MulFOp::create(
+                               b, l, arith::MulFOp::create(b, l, v[0], v[1]), v[2])};
+                         });
+    SmallVector<Value> results = {fused};
+    results.append(newGains);
+    results.append(newMoments);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Scaling, decay, apply
+//===----------------------------------------------------------------------===//
+
+struct ScaleLowering : OpConversionPattern<ScaleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ScaleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value x = adaptor.getInput();
+    auto squares = [&](Value t) {
+      return e.sumAll(e.map1(t, {t}, [](OpBuilder &b, Location l, ValueRange v) {
+        return Scalars{arith::MulFOp::create(b, l, v[0], v[0])};
+      }));
+    };
+    // k = factor · shape · s · ‖ref‖ / N(x), one scalar per tensor.
+    Value k = e.constant(toDouble(op.getFactorAttr()));
+    if (op.getShape() != ShapeFactor::none)
+      k = e.mul(k, e.shapeFactor(x, op.getShape()));
+    if (adaptor.getBy())
+      k = e.mul(k, e.scalar(adaptor.getBy()));
+    if (adaptor.getRestore())
+      k = e.mul(k, e.sqrt(squares(adaptor.getRestore())));
+    if (op.getNorm() != ScaleNorm::none) {
+      Value sumSq = squares(x);
+      if (op.getNorm() == ScaleNorm::rms) {
+        auto type = cast<RankedTensorType>(x.getType());
+        Value count = e.dimAsFloat(x, 0);
+        if (type.getRank() == 2)
+          count = e.mul(count, e.dimAsFloat(x, 1));
+        sumSq = e.div(sumSq, count);
+      }
+      k = e.div(k, e.guard(e.sqrt(sumSq), toDouble(op.getEpsAttr()),
+                           op.getMode()));
+    }
+    Value result = e.map1(x, {x}, [&](OpBuilder &b, Location l, ValueRange v) {
+      return Scalars{arith::MulFOp::create(b, l, v[0], k)};
+    });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct WeightDecayLowering : OpConversionPattern<WeightDecayOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(WeightDecayOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value w = adaptor.getParam();
+    Value wd = e.scalar(adaptor.getWd());
+    Value result;
+    if (op.getMode() == DecayMode::coupled) {
+      // G + λ·W.
+      result = e.map1(adaptor.getGrad(), {adaptor.getGrad(), w},
+                      [&](OpBuilder &b, Location l, ValueRange v) {
+                        return Scalars{arith::AddFOp::create(
+                            b, l, v[0], arith::MulFOp::create(b, l, wd, v[1]))};
+                      });
+    } else if (adaptor.getCautious()) {
+      // W − lr·λ·W ⊙ [u⊙W ≥ 0].
+      Value rate = e.mul(e.scalar(adaptor.getLr()), wd);
+      result = e.map1(w, {w, adaptor.getCautious()},
+                      [&](OpBuilder &b, Location l, ValueRange v) -> Scalars {
+                        Value agree = arith::CmpFOp::create(
+                            b, l, arith::CmpFPredicate::OGE,
+                            arith::MulFOp::create(b, l, v[1], v[0]), f32(b, l, 0.0));
+                        Value decayed = arith::SubFOp::create(
+                            b, l, v[0], arith::MulFOp::create(b, l, rate, v[0]));
+                        return {arith::SelectOp::create(b, l, agree, decayed, v[0])};
+                      });
+    } else {
+      // W·(1 − lr·λ).
+      Value keep = e.sub(e.constant(1.0), e.mul(e.scalar(adaptor.getLr()), wd));
+      result = e.map1(w, {w}, [&](OpBuilder &b, Location l, ValueRange v) {
+        return Scalars{arith::MulFOp::create(b, l, v[0], keep)};
+      });
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ApplyLowering : OpConversionPattern<ApplyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ApplyOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value alpha = e.scalar(adaptor.getLr());
+    if (adaptor.getTimes())
+      alpha = e.mul(alpha, e.scalar(adaptor.getTimes()));
+    Value result = e.map1(adaptor.getParam(),
+                          {adaptor.getParam(), adaptor.getUpdate()},
+                          [&](OpBuilder &b, Location l, ValueRange v) {
+                            return Scalars{arith::SubFOp::create(
+                                b, l, v[0], arith::MulFOp::create(b, l, alpha, v[1]))};
+                          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Elementwise and reduce
+//===----------------------------------------------------------------------===//
+
+struct ElementwiseLowering : OpConversionPattern<ElementwiseOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ElementwiseOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Type resultType = op.getResult(0).getType();
+    Value shapeSource = *llvm::find_if(adaptor.getInputs(), [&](Value input) {
+      return input.getType() == resultType;
+    });
+    Block &body = op.getBody().front();
+    SmallVector<Value> results = e.map(
+        shapeSource, adaptor.getInputs(), op.getNumResults(),
+        [&](OpBuilder &b, Location, ValueRange elements) {
+          IRMapping mapping;
+          mapping.map(body.getArguments(), elements);
+          for (Operation &inner : body.without_terminator())
+            b.clone(inner, mapping);
+          return llvm::map_to_vector(
+              body.getTerminator()->getOperands(),
+              [&](Value value) { return mapping.lookupOrDefault(value); });
+        });
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct ReduceLowering : OpConversionPattern<ReduceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value x = adaptor.getInputs()[0];
+    ReduceAxis axis = op.getAxis();
+    auto type = cast<RankedTensorType>(x.getType());
+    double p = toDouble(op.getPAttr());
+    auto add = [](OpBuilder &b, Location l, ValueRange v, Value acc) {
+      return arith::AddFOp::create(b, l, v[0], acc).getResult();
+    };
+    Value result;
+    switch (op.getKind()) {
+    case ReduceKind::sum:
+    case ReduceKind::mean:
+      result = e.reduce(axis, {x}, 0.0, add);
+      break;
+    case ReduceKind::sum_sq:
+    case ReduceKind::mean_sq:
+      result = e.sumOfSquares(x, axis);
+      break;
+    case ReduceKind::norm:
+      result = e.norm(x, axis, p);
+      break;
+    case ReduceKind::dot:
+      result = e.dot(x, adaptor.getInputs()[1], axis);
+      break;
+    case ReduceKind::max_abs:
+      result = e.reduce(axis, {x}, 0.0,
+                        [](OpBuilder &b, Location l, ValueRange v, Value acc) {
+                          return arith::MaximumFOp::create(
+                                     b, l, math::AbsFOp::create(b, l, v[0]), acc)
+                              .getResult();
+                        });
+      break;
+    }
+    if (op.getKind() == ReduceKind::mean || op.getKind() == ReduceKind::mean_sq) {
+      // Divide by the number of elements each value reduced.
+      Value count;
+      if (axis == ReduceAxis::rows)
+        count = e.dimAsFloat(x, 1);
+      else if (axis == ReduceAxis::cols)
+        count = e.dimAsFloat(x, 0);
+      else {
+        count = e.dimAsFloat(x, 0);
+        if (type.getRank() == 2)
+          count = e.mul(count, e.dimAsFloat(x, 1));
+      }
+      Value inverse = e.div(e.constant(1.0), count);
+      result = e.map1(result, {result}, [&](OpBuilder &b, Location l, ValueRange v) {
+        return Scalars{arith::MulFOp::create(b, l, v[0], inverse)};
+      });
+    }
+    // Static result shapes (e.g. tensor<64x1xf32>) may be more precise than
+    // what the reduction infers from a dynamic input.
+    if (result.getType() != op.getType())
+      result = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+struct ConvertStepToLinalgPass
+    : stepc::impl::ConvertStepToLinalgBase<ConvertStepToLinalgPass> {
+  void runOnOperation() override {
+    ConversionTarget target(getContext());
+    configureStepToLinalgTarget(target);
+    RewritePatternSet patterns(&getContext());
+    populateStepToLinalgConversionPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void stepc::populateStepToLinalgConversionPatterns(RewritePatternSet &patterns) {
+  patterns.add<MomentumLowering, SecondMomentLowering, PreconditionLowering,
+               NormalizeLowering<NormalizeRowsOp, ReduceAxis::rows>,
+               NormalizeLowering<NormalizeColsOp, ReduceAxis::cols>,
+               NewtonSchulzLowering, SphereProjectLowering,
+               TangentProjectLowering, GainSplitLowering, GainUpdateLowering,
+               ScaleLowering, WeightDecayLowering, ApplyLowering,
+               ElementwiseLowering, ReduceLowering>(patterns.getContext());
+}
+
+void stepc::configureStepToLinalgTarget(ConversionTarget &target) {
+  target.addIllegalOp<MomentumOp, SecondMomentOp, PreconditionOp,
+                      NormalizeRowsOp, NormalizeColsOp, NewtonSchulzOp,
+                      SphereProjectOp, TangentProjectOp, GainSplitOp,
+                      GainUpdateOp, ScaleOp, WeightDecayOp, ApplyOp,
+                      ElementwiseOp, ReduceOp>();
+  target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+}

@@ -1,0 +1,82 @@
+// RUN: stepc-opt %s --convert-step-to-linalg --split-input-file | FileCheck %s
+
+// Rows are scaled to norm sqrt(n): one row reduction, one factor per row
+// (T / max(d, ε)), one broadcast multiply.
+// CHECK-DAG: #[[MAT:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: step.group @rows_to_sqrt_n
+// CHECK: %[[N:.*]] = arith.sitofp %{{.*}} : i64 to f32
+// CHECK: %[[T:.*]] = math.sqrt %[[N]] : f32
+// CHECK: linalg.generic {indexing_maps = [#[[MAT]], #[[ROW]]], iterator_types = ["parallel", "reduction"]}
+// CHECK: math.sqrt
+// CHECK: %[[F:.*]] = linalg.generic
+// CHECK: arith.maximumf
+// CHECK: arith.divf %[[T]], %{{.*}} : f32
+// CHECK: %[[FV:.*]] = tensor.collapse_shape %[[F]] {{\[\[}}0, 1]] : tensor<?x1xf32> into tensor<?xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[MAT]], #[[ROW]], #[[MAT]]], iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[FV]] : tensor<?x?xf32>, tensor<?xf32>)
+step.optimizer @o {
+  step.group @rows_to_sqrt_n accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %r = step.normalize_rows %g target(sqrt_dim) eps(1.0e-8) mode(clamp) : tensor<?x?xf32>
+    step.return %r : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Columns broadcast along d1.
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: step.group @cols
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [1, %{{.*}}] : tensor<?xf32> into tensor<1x?xf32>
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<1x?xf32> into tensor<?xf32>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[COL]], #{{.*}}]
+step.optimizer @o {
+  step.group @cols accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %c = step.normalize_cols %g eps(1.0e-8) : tensor<?x?xf32>
+    step.return %c : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Dynamic shapes: tall matrices are transposed at run time, so the Gram is
+// min(m, n)². Each of the 2 iterations rounds to bf16 and runs 3 contractions.
+// CHECK-LABEL: step.group @ns_dynamic
+// CHECK: %[[TALL:.*]] = arith.cmpi ugt, %{{.*}}, %{{.*}} : index
+// CHECK: scf.if %[[TALL]] -> (tensor<?x?xf32>) {
+// CHECK: linalg.transpose
+// CHECK-COUNT-6: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: linalg.transpose
+// CHECK: } else {
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK-COUNT-6: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-NOT: linalg.transpose
+// CHECK: scf.yield
+step.optimizer @o {
+  step.group @ns_dynamic accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %o = step.newton_schulz %g steps(2) coefficients([3.4445, -4.7750, 2.0315]) eps(1.0e-7) : tensor<?x?xf32>
+    step.return %o : tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// Static shapes decide the orientation at compile time; compute(f32) skips
+// the rounding; a schedule uses one (a, b, c) per iteration.
+// CHECK-LABEL: step.group @ns_static_tall
+// CHECK-NOT: scf.if
+// CHECK-NOT: arith.truncf
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<64x32xf32>)
+// CHECK: arith.constant 8.000000e+00 : f32
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<32x64xf32>) outs(%{{.*}} : tensor<64x32xf32>)
+step.optimizer @o {
+  step.group @ns_static_tall accepts(matrix) dtypes(f32)
+      param(%w : tensor<64x32xf32>) grad(%g : tensor<64x32xf32>) {
+    %o = step.newton_schulz %g steps(2) coefficients([8.0, -20.0, 15.0, 2.0, -1.5, 0.5]) eps(1.0e-7) compute(f32) : tensor<64x32xf32>
+    step.return %o : tensor<64x32xf32>
+  }
+}
