@@ -11,6 +11,7 @@
 
 #include "stepc/Conversion/Passes.h"
 #include "stepc/Dialect/Step/IR/StepDialect.h"
+#include "stepc/Pipelines/Pipelines.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -23,6 +24,7 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   stepc::registerStepcConversionPasses();
+  stepc::registerStepcPipelines();
 
   mlir::DialectRegistry registry;
   registry.insert<stepc::step::StepDialect>();

@@ -30,4 +30,22 @@ def ConvertStepToLinalg : Pass<"convert-step-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertStepToFunc : Pass<"convert-step-to-func", "::mlir::ModuleOp"> {
+  let summary = "Turn each step.group into a destination-passing func.func";
+  let description = [{
+    Replaces every `step.optimizer` by one `func.func` per group, named
+    `stepc_<optimizer>_<group>`, with the C interface. The function takes one
+    memref per param, grad and state and one f32 per hyper and count, in the
+    group's argument order, and returns nothing: the new param and the new
+    states are written into their own buffers
+    (`bufferization.materialize_in_destination`), which is the in-place
+    update a trainer wants and lets one-shot bufferization reuse the buffers.
+    Run it after `convert-step-to-linalg`; the group body moves over as it is.
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+  ];
+}
+
 #endif // STEPC_CONVERSION_PASSES_TD

@@ -1,0 +1,72 @@
+//===- Pipelines.cpp - stepc's pass pipelines ------------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Pipelines/Pipelines.h"
+
+#include "stepc/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void stepc::buildStepToLinalgPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertStepToLinalg());
+  pm.addPass(createConvertStepToFunc());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // memref before scf: OpenMP regions fail to lower in the other order
+  // (shared/TOOLCHAIN.md §7).
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void stepc::buildCpuPipeline(OpPassManager &pm) {
+  buildStepToLinalgPipeline(pm);
+  buildCpuBufferizePipeline(pm);
+  buildCpuToLLVMPipeline(pm);
+}
+
+void stepc::registerStepcPipelines() {
+  PassPipelineRegistration<>(
+      "stepc-lower-to-linalg",
+      "Lower a step spec to one linalg-on-tensors function per group",
+      buildStepToLinalgPipeline);
+  PassPipelineRegistration<>("stepc-cpu-pipeline",
+                             "Lower a step spec to the LLVM dialect for the CPU",
+                             buildCpuPipeline);
+}
