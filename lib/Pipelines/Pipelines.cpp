@@ -53,6 +53,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createAddPackedEntries());
 }
 
 void stepc::buildCpuPipeline(OpPassManager &pm) {

@@ -48,4 +48,17 @@ def ConvertStepToFunc : Pass<"convert-step-to-func", "::mlir::ModuleOp"> {
   ];
 }
 
+def AddPackedEntries : Pass<"stepc-add-packed-entries", "::mlir::ModuleOp"> {
+  let summary = "Add a void(void**) entry next to every C-interface function";
+  let description = [{
+    For every `llvm.func @_mlir_ciface_<name>` adds
+    `llvm.func @<name>_packed(%args: !llvm.ptr)`: `args[i]` points to the i-th
+    argument (a memref descriptor pointer or an f32), exactly the packing
+    MLIR's ExecutionEngine uses. The runtime and the JIT harness call every
+    group through this one signature, whatever its number of tensors and
+    scalars.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // STEPC_CONVERSION_PASSES_TD
