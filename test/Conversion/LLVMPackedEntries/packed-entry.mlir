@@ -2,7 +2,8 @@
 
 // Each C-interface function gets a void(void**) twin that loads every
 // argument through its pointer; declarations and other functions do not.
-// CHECK-LABEL: llvm.func @stepc_o_g_packed(%[[ARGS:.*]]: !llvm.ptr) {
+// CHECK-LABEL: llvm.func @stepc_o_g_packed(
+// CHECK-SAME: %[[ARGS:.*]]: !llvm.ptr) {
 // CHECK: %[[S0:.*]] = llvm.getelementptr %[[ARGS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
 // CHECK: %[[P0:.*]] = llvm.load %[[S0]] : !llvm.ptr -> !llvm.ptr
 // CHECK: %[[A0:.*]] = llvm.load %[[P0]] : !llvm.ptr -> !llvm.ptr
