@@ -12,6 +12,7 @@
 #include "stepc/Conversion/Passes.h"
 #include "stepc/Dialect/Step/IR/StepDialect.h"
 #include "stepc/Pipelines/Pipelines.h"
+#include "stepc/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"

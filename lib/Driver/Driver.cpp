@@ -1,0 +1,146 @@
+//===- Driver.cpp - what the stepc tool is built from ----------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Driver/Driver.h"
+
+#include "stepc/Conversion/LLVMPackedEntries.h"
+#include "stepc/Conversion/StepToFunc.h"
+#include "stepc/Dialect/Step/IR/StepOps.h"
+#include "stepc/Pipelines/Pipelines.h"
+#include "stepc/Version.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace stepc;
+
+void stepc::registerDriverDialects(DialectRegistry &registry) {
+  registry.insert<step::StepDialect>();
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+static rt::Layout layoutOf(Type stateType, RankedTensorType paramType) {
+  auto state = cast<RankedTensorType>(stateType);
+  if (paramType.getRank() == 2 && state.getRank() == 1)
+    return rt::Layout::LongAxis;
+  switch (step::classifyLayout(stateType, paramType)) {
+  case step::Layout::PerRow:
+    return rt::Layout::PerRow;
+  case step::Layout::PerCol:
+    return rt::Layout::PerCol;
+  case step::Layout::PerTensor:
+    return rt::Layout::PerTensor;
+  default:
+    return rt::Layout::Full;
+  }
+}
+
+rt::Manifest stepc::buildManifest(ModuleOp module) {
+  rt::Manifest manifest;
+  manifest.stepcVersion = STEPC_VERSION;
+  for (auto optimizer : module.getOps<step::OptimizerOp>()) {
+    manifest.optimizer = optimizer.getSymName().str();
+    for (auto group : optimizer.getBody().getOps<step::GroupOp>()) {
+      rt::Group info;
+      info.name = group.getSymName().str();
+      info.matrix = group.getAccepts() == step::Accepts::matrix;
+      for (Attribute dtype : group.getParamDtypes()) {
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        os << cast<TypeAttr>(dtype).getValue();
+        info.paramDtypes.push_back(text);
+      }
+      info.entry = getGroupFunctionName(optimizer.getSymName(),
+                                        group.getSymName()) +
+                   kPackedEntrySuffix;
+      auto paramType = cast<RankedTensorType>(group.getParam().getType());
+      for (BlockArgument arg : group.getBody().getArguments()) {
+        unsigned index = arg.getArgNumber();
+        rt::Argument a;
+        a.name = group.getArgName(index).str();
+        a.role = static_cast<rt::Role>(group.getRole(index));
+        Attribute init = group.getArgInits()[index];
+        if (auto state = dyn_cast<step::StateInitAttr>(init)) {
+          a.layout = layoutOf(arg.getType(), paramType);
+          a.init = static_cast<rt::StateInit>(state.getKind());
+          if (state.getValue())
+            a.initValue = state.getValue().getValueAsDouble();
+          if (state.getStorage() && state.getStorage().isBF16())
+            a.storage = "bf16";
+        } else if (auto value = dyn_cast<FloatAttr>(init)) {
+          a.hasDefault = true;
+          a.defaultValue = value.getValueAsDouble();
+        }
+        info.args.push_back(a);
+      }
+      manifest.groups.push_back(std::move(info));
+    }
+  }
+  return manifest;
+}
+
+FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCpu(ModuleOp spec) {
+  OwningOpRef<ModuleOp> module(cast<ModuleOp>(spec->clone()));
+  PassManager pm(spec.getContext());
+  buildCpuPipeline(pm);
+  if (failed(pm.run(*module)))
+    return failure();
+  return module;
+}
+
+FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
+                                                        std::string &error) {
+  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForCpu(spec);
+  if (failed(lowered)) {
+    error = "lowering the spec for the CPU failed (see the diagnostics above)";
+    return failure();
+  }
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                            /*targetMachine=*/nullptr);
+  ExecutionEngineOptions options;
+  options.transformer = optimize;
+  auto engine = ExecutionEngine::create(**lowered, options);
+  if (!engine) {
+    error = llvm::toString(engine.takeError());
+    return failure();
+  }
+  std::unique_ptr<JitModule> jit(new JitModule());
+  jit->engine = std::move(*engine);
+  return jit;
+}
+
+JitModule::~JitModule() = default;
+
+rt::PackedEntry JitModule::lookup(const rt::Group &group, std::string &error) {
+  auto address = engine->lookup(group.entry);
+  if (!address) {
+    error = "no entry '" + group.entry + "' in the compiled spec: " +
+            llvm::toString(address.takeError());
+    return nullptr;
+  }
+  return reinterpret_cast<rt::PackedEntry>(*address);
+}

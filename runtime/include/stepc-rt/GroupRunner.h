@@ -1,0 +1,103 @@
+//===- GroupRunner.h - step the tensors bound to one group ------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Binds parameters and gradients to a group, owns or adopts their state,
+// holds the runtime scalars and calls the group's compiled entry once per
+// tensor. Every failure returns a Status whose message names the tensor or
+// field and what was expected.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_RT_GROUPRUNNER_H
+#define STEPC_RT_GROUPRUNNER_H
+
+#include "stepc-rt/Manifest.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stepc::rt {
+
+enum class StatusCode {
+  Ok = 0,
+  InvalidArgument, ///< a bad call: unknown name, wrong count
+  ShapeMismatch,
+  DtypeMismatch,
+  NotBound,
+};
+
+struct Status {
+  StatusCode code = StatusCode::Ok;
+  std::string message;
+  bool ok() const { return code == StatusCode::Ok; }
+  static Status success() { return {}; }
+  static Status error(StatusCode code, std::string message) {
+    return {code, std::move(message)};
+  }
+};
+
+/// A caller-owned f32 tensor: contiguous, row-major.
+struct TensorRef {
+  float *data = nullptr;
+  std::vector<int64_t> shape;
+};
+
+/// The compiled group: `entry(args)` with args[i] pointing at argument i.
+using PackedEntry = void (*)(void **);
+
+class GroupRunner {
+public:
+  GroupRunner(Group group, PackedEntry entry);
+
+  const Group &group() const { return group_; }
+
+  /// Binds N parameters and their gradients (same count, same shapes). A
+  /// matrix group needs rank-2 tensors; other groups take any rank.
+  Status bind(const std::vector<TensorRef> &params,
+              const std::vector<TensorRef> &grads);
+  /// Points tensor `index`'s gradient somewhere else (same shape).
+  Status setGrad(size_t index, const TensorRef &grad);
+  /// Allocates every state of every bound tensor with its initial value.
+  Status initState();
+  /// Number of values state `name` of tensor `index` holds, and its shape.
+  Status stateShape(size_t index, const std::string &name,
+                    std::vector<int64_t> &shape) const;
+  /// The runner's own state buffer (after initState), or null.
+  float *stateData(size_t index, const std::string &name);
+
+  Status setHyper(const std::string &name, double value);
+  /// The step count of the last step taken; the next step is count()+1.
+  double count() const { return count_; }
+  void setCount(double count) { count_ = count; }
+
+  /// Takes one step on every bound tensor.
+  Status step();
+
+private:
+  struct Binding {
+    TensorRef param, grad;
+    std::vector<int64_t> viewShape; ///< rank 1 or 2, as the group sees it
+    std::vector<std::vector<float>> states;
+    std::vector<std::vector<int64_t>> stateShapes;
+  };
+  Status checkedView(const TensorRef &tensor, const std::string &what,
+                     std::vector<int64_t> &view) const;
+  std::vector<int64_t> stateShapeFor(const Argument &state,
+                                     const std::vector<int64_t> &view) const;
+
+  Group group_;
+  PackedEntry entry_;
+  std::vector<Binding> bindings_;
+  std::vector<double> hypers_; ///< one per hyper argument, in order
+  std::vector<bool> hyperSet_;
+  double count_ = 0.0;
+  bool stateReady_ = false;
+};
+
+} // namespace stepc::rt
+
+#endif // STEPC_RT_GROUPRUNNER_H

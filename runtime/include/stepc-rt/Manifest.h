@@ -1,0 +1,74 @@
+//===- Manifest.h - what an artifact says about its groups ------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Plain data, no MLIR: the compiler fills it from a spec, the runtime reads
+// it from an artifact, and both bind tensors with it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_RT_MANIFEST_H
+#define STEPC_RT_MANIFEST_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stepc::rt {
+
+enum class Role { Param, Grad, State, Hyper, Count };
+
+/// How a state's shape follows from its parameter's (m x n, or n flattened).
+enum class Layout {
+  Full,      ///< the parameter's shape
+  PerRow,    ///< m x 1
+  PerCol,    ///< 1 x n
+  PerTensor, ///< one value
+  LongAxis,  ///< max(m, n)
+};
+
+enum class StateInit { Zeros, Ones, Constant, ParamNorm };
+
+struct Argument {
+  Role role = Role::Param;
+  std::string name;
+  Layout layout = Layout::Full;   ///< states
+  StateInit init = StateInit::Zeros; ///< states
+  double initValue = 0.0;         ///< states with StateInit::Constant
+  std::string storage = "f32";    ///< states: f32 or bf16
+  bool hasDefault = false;        ///< hypers
+  double defaultValue = 0.0;      ///< hypers
+};
+
+struct Group {
+  std::string name;
+  /// Matrix groups see rank-2 tensors; the others see every tensor flattened.
+  bool matrix = false;
+  std::vector<std::string> paramDtypes;
+  /// Symbol of the void(void**) entry point.
+  std::string entry;
+  /// In calling order: param, grad, states, hypers, count.
+  std::vector<Argument> args;
+
+  /// Indices into `args` of the arguments with `role`.
+  std::vector<size_t> indicesOf(Role role) const;
+};
+
+struct Manifest {
+  std::string optimizer;
+  std::string stepcVersion;
+  std::vector<Group> groups;
+
+  /// The group called `name`, or null.
+  const Group *findGroup(const std::string &name) const;
+};
+
+const char *toString(Role role);
+const char *toString(Layout layout);
+const char *toString(StateInit init);
+
+} // namespace stepc::rt
+
+#endif // STEPC_RT_MANIFEST_H

@@ -1,0 +1,337 @@
+//===- stepc.cpp - the stepc driver -----------------------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+//   stepc compile SPEC --emit=step|linalg|llvm [-o OUT]
+//   stepc inspect SPEC
+//   stepc run SPEC --group NAME --param p.npy --grad g.npy [...]
+//             [--state DIR] [--hyper lr=1e-3 ...] [--steps N] --out DIR
+//
+// A thin main over the driver library (include/stepc/Driver/Driver.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Npy.h"
+
+#include "stepc/Driver/Driver.h"
+#include "stepc/Pipelines/Pipelines.h"
+#include "stepc/Version.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace stepc;
+namespace cl = llvm::cl;
+
+static cl::SubCommand compileCommand("compile", "Compile a spec");
+static cl::SubCommand inspectCommand("inspect", "Print a spec's manifest");
+static cl::SubCommand runCommand("run", "Run steps of a group on .npy tensors");
+
+static cl::opt<std::string> compileInput(cl::Positional, cl::desc("<spec>"),
+                                         cl::Required, cl::sub(compileCommand));
+static cl::opt<std::string> inspectInput(cl::Positional, cl::desc("<spec>"),
+                                         cl::Required, cl::sub(inspectCommand));
+static cl::opt<std::string> runInput(cl::Positional, cl::desc("<spec>"),
+                                     cl::Required, cl::sub(runCommand));
+
+enum class Emit { Step, Linalg, LLVM };
+static cl::opt<Emit> emitStage(
+    "emit", cl::desc("Stage to print"), cl::sub(compileCommand),
+    cl::values(clEnumValN(Emit::Step, "step", "the verified, canonical spec"),
+               clEnumValN(Emit::Linalg, "linalg", "one linalg function per group"),
+               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU")),
+    cl::Required);
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::init("-"), cl::sub(compileCommand));
+
+static cl::opt<std::string> groupName("group", cl::desc("Group to run"),
+                                      cl::sub(runCommand));
+static cl::list<std::string> paramFiles("param", cl::desc("Parameter .npy"),
+                                        cl::sub(runCommand));
+static cl::list<std::string>
+    gradFiles("grad",
+              cl::desc("Gradient .npy; a leading extra dimension gives one "
+                       "gradient per step"),
+              cl::sub(runCommand));
+static cl::opt<std::string>
+    stateDir("state",
+             cl::desc("Directory with initial states <name>.<i>.npy (default: "
+                      "the spec's initial values)"),
+             cl::sub(runCommand));
+static cl::list<std::string> hyperValues("hyper", cl::desc("name=value"),
+                                         cl::sub(runCommand));
+static cl::opt<int> numSteps("steps",
+                             cl::desc("Steps to take (default: the gradients' "
+                                      "leading dimension, or 1)"),
+                             cl::init(0), cl::sub(runCommand));
+static cl::opt<double> startCount(
+    "start-count", cl::desc("Steps already taken (for resuming)"),
+    cl::init(0.0), cl::sub(runCommand));
+static cl::opt<std::string> outDir("out", cl::desc("Output directory"),
+                                   cl::sub(runCommand));
+
+static int fail(const llvm::Twine &message) {
+  llvm::errs() << "stepc: error: " << message << "\n";
+  return 1;
+}
+
+/// Parses and verifies a spec; diagnostics go to stderr.
+static OwningOpRef<ModuleOp> loadSpec(const std::string &path,
+                                      MLIRContext &context) {
+  std::string error;
+  auto file = openInputFile(path, &error);
+  if (!file) {
+    fail(error);
+    return {};
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  return parseSourceFile<ModuleOp>(sourceMgr, &context);
+}
+
+static int runCompile(MLIRContext &context) {
+  OwningOpRef<ModuleOp> module = loadSpec(compileInput, context);
+  if (!module)
+    return 1;
+  PassManager pm(&context);
+  if (emitStage == Emit::Step)
+    pm.addPass(createCanonicalizerPass());
+  else if (emitStage == Emit::Linalg)
+    buildStepToLinalgPipeline(pm);
+  else
+    buildCpuPipeline(pm);
+  if (failed(pm.run(*module)))
+    return 1;
+
+  std::string error;
+  auto output = openOutputFile(outputFile, &error);
+  if (!output)
+    return fail(error);
+  if (emitStage == Emit::LLVM) {
+    llvm::LLVMContext llvmContext;
+    auto llvmModule = translateModuleToLLVMIR(*module, llvmContext);
+    if (!llvmModule)
+      return fail("translation to LLVM IR failed");
+    llvmModule->print(output->os(), nullptr);
+  } else {
+    module->print(output->os());
+  }
+  output->keep();
+  return 0;
+}
+
+static int runInspect(MLIRContext &context) {
+  OwningOpRef<ModuleOp> module = loadSpec(inspectInput, context);
+  if (!module)
+    return 1;
+  rt::Manifest manifest = buildManifest(*module);
+  llvm::outs() << "optimizer " << manifest.optimizer << " (stepc "
+               << manifest.stepcVersion << ")\n";
+  for (const rt::Group &group : manifest.groups) {
+    llvm::outs() << "group " << group.name << ": "
+                 << (group.matrix ? "matrices" : "tensors of any rank")
+                 << ", dtypes";
+    for (const std::string &dtype : group.paramDtypes)
+      llvm::outs() << " " << dtype;
+    llvm::outs() << ", entry " << group.entry << "\n";
+    for (const rt::Argument &arg : group.args) {
+      llvm::outs() << "  " << rt::toString(arg.role) << " " << arg.name;
+      if (arg.role == rt::Role::State) {
+        llvm::outs() << ": " << rt::toString(arg.layout) << ", "
+                     << rt::toString(arg.init);
+        if (arg.init == rt::StateInit::Constant)
+          llvm::outs() << "(" << arg.initValue << ")";
+        llvm::outs() << ", stored as " << arg.storage;
+      }
+      if (arg.role == rt::Role::Hyper) {
+        if (arg.hasDefault)
+          llvm::outs() << " = " << arg.defaultValue;
+        else
+          llvm::outs() << " (required)";
+      }
+      llvm::outs() << "\n";
+    }
+  }
+  return 0;
+}
+
+static std::string stateFileName(const std::string &dir,
+                                  const std::string &state, size_t index) {
+  return dir + "/" + state + "." + std::to_string(index) + ".npy";
+}
+
+static int runRun(MLIRContext &context) {
+  OwningOpRef<ModuleOp> module = loadSpec(runInput, context);
+  if (!module)
+    return 1;
+  rt::Manifest manifest = buildManifest(*module);
+  if (manifest.groups.empty())
+    return fail("the spec has no group");
+  const rt::Group *group = nullptr;
+  if (groupName.empty()) {
+    if (manifest.groups.size() > 1)
+      return fail("the spec has " + llvm::Twine(manifest.groups.size()) +
+                  " groups: choose one with --group");
+    group = &manifest.groups.front();
+  } else if (!(group = manifest.findGroup(groupName))) {
+    return fail("the spec has no group '" + groupName + "'");
+  }
+  if (paramFiles.empty())
+    return fail("give at least one --param file");
+  if (paramFiles.size() != gradFiles.size())
+    return fail(llvm::Twine(paramFiles.size()) + " --param files but " +
+                llvm::Twine(gradFiles.size()) +
+                " --grad files: give one gradient per parameter");
+  if (outDir.empty())
+    return fail("give an output directory with --out");
+
+  // Tensors: gradients may carry one slice per step.
+  std::string error;
+  size_t n = paramFiles.size();
+  std::vector<NpyArray> params(n), grads(n);
+  int steps = numSteps;
+  for (size_t i = 0; i < n; ++i) {
+    if (!readNpy(paramFiles[i], params[i], error) ||
+        !readNpy(gradFiles[i], grads[i], error))
+      return fail(error);
+    size_t rank = params[i].shape.size();
+    bool perStep = grads[i].shape.size() == rank + 1;
+    std::vector<int64_t> gradShape = grads[i].shape;
+    if (perStep)
+      gradShape.erase(gradShape.begin());
+    if (gradShape != params[i].shape)
+      return fail(gradFiles[i] + ": its shape does not match " + paramFiles[i] +
+                  " (nor does it add a leading step dimension)");
+    int available = perStep ? int(grads[i].shape[0]) : 1;
+    if (steps == 0)
+      steps = available;
+    if (perStep && steps > available)
+      return fail(gradFiles[i] + " holds " + llvm::Twine(available) +
+                  " gradients but " + llvm::Twine(steps) + " steps were asked");
+  }
+
+  auto jit = JitModule::create(*module, error);
+  if (failed(jit))
+    return fail(error);
+  rt::PackedEntry entry = (*jit)->lookup(*group, error);
+  if (!entry)
+    return fail(error);
+
+  rt::GroupRunner runner(*group, entry);
+  std::vector<rt::TensorRef> paramRefs, gradRefs;
+  for (size_t i = 0; i < n; ++i) {
+    paramRefs.push_back({params[i].data.data(), params[i].shape});
+    gradRefs.push_back({grads[i].data.data(), params[i].shape});
+  }
+  auto check = [&](const rt::Status &status) {
+    if (!status.ok())
+      fail(status.message);
+    return status.ok();
+  };
+  if (!check(runner.bind(paramRefs, gradRefs)) || !check(runner.initState()))
+    return 1;
+  std::vector<std::string> stateNames;
+  for (const rt::Argument &arg : group->args)
+    if (arg.role == rt::Role::State)
+      stateNames.push_back(arg.name);
+  if (!stateDir.empty()) {
+    for (size_t i = 0; i < n; ++i)
+      for (const std::string &name : stateNames) {
+        NpyArray state;
+        std::string path = stateFileName(stateDir, name, i);
+        if (!readNpy(path, state, error))
+          return fail(error);
+        std::vector<int64_t> shape;
+        if (!check(runner.stateShape(i, name, shape)))
+          return 1;
+        if (state.shape != shape)
+          return fail(path + " does not have the shape state '" + name +
+                      "' of tensor #" + llvm::Twine(i) + " needs");
+        std::copy(state.data.begin(), state.data.end(),
+                  runner.stateData(i, name));
+      }
+  }
+  for (const std::string &assignment : hyperValues) {
+    auto [name, text] = llvm::StringRef(assignment).split('=');
+    double value;
+    if (text.empty() || text.getAsDouble(value))
+      return fail("--hyper " + assignment + ": expected name=number");
+    if (!check(runner.setHyper(name.str(), value)))
+      return 1;
+  }
+  runner.setCount(startCount);
+
+  for (int s = 0; s < steps; ++s) {
+    for (size_t i = 0; i < n; ++i) {
+      if (grads[i].shape.size() == params[i].shape.size())
+        continue;
+      size_t sliceSize = params[i].data.size();
+      rt::TensorRef slice{grads[i].data.data() + s * sliceSize, params[i].shape};
+      if (!check(runner.setGrad(i, slice)))
+        return 1;
+    }
+    if (!check(runner.step()))
+      return 1;
+  }
+
+  if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
+    return fail(outDir + ": " + ec.message());
+  for (size_t i = 0; i < n; ++i) {
+    if (!writeNpy(outDir + "/param." + std::to_string(i) + ".npy", params[i],
+                  error))
+      return fail(error);
+    for (const std::string &name : stateNames) {
+      NpyArray state;
+      if (!check(runner.stateShape(i, name, state.shape)))
+        return 1;
+      int64_t count = 1;
+      for (int64_t d : state.shape)
+        count *= d;
+      float *data = runner.stateData(i, name);
+      state.data.assign(data, data + count);
+      if (!writeNpy(stateFileName(outDir, name, i), state, error))
+        return fail(error);
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    os << "stepc version " << STEPC_VERSION << "\n";
+  });
+  cl::ParseCommandLineOptions(argc, argv, "stepc: the optimizer-step compiler\n");
+
+  DialectRegistry registry;
+  registerDriverDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  if (compileCommand)
+    return runCompile(context);
+  if (inspectCommand)
+    return runInspect(context);
+  if (runCommand)
+    return runRun(context);
+  return fail("choose a command: compile, inspect or run (see --help)");
+}
