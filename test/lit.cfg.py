@@ -11,7 +11,7 @@ config.suffixes = [".mlir", ".test", ".py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.stepc_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
-                   "lit.local.cfg", "Inputs"]
+                   "lit.local.cfg", "Inputs", "reference.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%stepc_src_root", config.stepc_src_root))
@@ -28,6 +28,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 config.substitutions.append(
     ("%stepc_opt_path", os.path.join(config.stepc_tools_dir, "stepc-opt")))
+config.substitutions.append(
+    ("%stepc_path", os.path.join(config.stepc_tools_dir, "stepc")))
 
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
 tools = ["stepc-opt"]

@@ -1,0 +1,132 @@
+# Every group of every example spec, run by `stepc run` for 5 steps, against
+# the fp64 reference in reference.py.
+#
+# RUN: %python %s %stepc_path %stepc_src_root/examples/specs %t
+#
+# Shapes (64,64), (64,256), (256,64), (1,k), (k,1), (127,33); a zero gradient
+# must give finite results. Parameters are drawn with std 0.02 (a usual
+# initialization). The error measured is that of the total update p5 − p0
+# (and of each final state) relative to the reference's norm. Presets with
+# Newton–Schulz run twice: as written (bf16 matmul inputs, loose bound) and
+# with compute(f32) (the same polynomial, tight bound), so the polynomial,
+# the transposition and the scales are checked exactly. Tolerances are in
+# TOLERANCE below and docs/Numerics.md.
+
+import concurrent.futures
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+import reference  # noqa: E402
+
+SHAPES = [(64, 64), (64, 256), (256, 64), (1, 48), (48, 1), (127, 33)]
+STEPS = 5
+# f32 element-wise math vs fp64; Newton–Schulz rounds its matmul inputs to
+# bf16, so those presets compare with a looser bound (same polynomial in fp64).
+TOLERANCE = {"f32": 1e-4, "bf16": 1e-1}
+# Polar Express's first quintic has slope ~16 near σ = 1, so bf16 rounding of
+# a rank-1 input (1 x k) is amplified to ~0.2 (measured); the f32 run of the
+# same preset holds it to the f32 bound.
+BF16_TOLERANCE = {"muon_polar_express": 3e-1}
+
+
+def f32_variant(spec, workdir):
+    """The spec with every Newton–Schulz computing in f32."""
+    text = spec.read_text().replace("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
+    path = workdir / spec.name
+    path.write_text(text)
+    return path
+
+
+def run_stepc(stepc, spec, preset, param, grads, workdir):
+    workdir.mkdir(parents=True, exist_ok=True)
+    np.save(workdir / "p.npy", param.astype(np.float32))
+    np.save(workdir / "g.npy", np.stack(grads).astype(np.float32))
+    hypers = [f"--hyper={k}={v!r}" for k, v in preset.hyper.items()]
+    cmd = [stepc, "run", str(spec), f"--group={preset.group}",
+           f"--param={workdir / 'p.npy'}", f"--grad={workdir / 'g.npy'}",
+           f"--out={workdir / 'out'}", *hypers]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr}")
+    out = workdir / "out"
+    states = {f.name.rsplit(".", 2)[0]: np.load(f) for f in out.glob("*.0.npy")
+              if not f.name.startswith("param.")}
+    return np.load(out / "param.0.npy").astype(np.float64), states
+
+
+def reference_run(preset, param, grads):
+    p = param.astype(np.float64)
+    state = preset.init(p)
+    for t, g in enumerate(grads, start=1):
+        p = preset.step(p, g.astype(np.float64), state, preset.hyper, t)
+    return p, state
+
+
+def relative_error(actual, expected):
+    scale = max(np.linalg.norm(expected), 1e-30)
+    return float(np.linalg.norm(np.asarray(actual, np.float64) - expected) / scale)
+
+
+def check(stepc, spec_dir, tmp, preset, shape, zero, f32):
+    seed = sum(map(ord, preset.spec + preset.group)) * 1000 + shape[0] * 7 + shape[1]
+    rng = np.random.default_rng(seed)
+    param = (0.02 * rng.standard_normal(shape)).astype(np.float32)
+    grads = [np.zeros(shape, np.float32) if zero else
+             rng.standard_normal(shape).astype(np.float32) for _ in range(STEPS)]
+    name = (f"{preset.spec}.{preset.group}.{shape[0]}x{shape[1]}"
+            f"{'.zero' if zero else ''}{'.f32' if f32 else ''}")
+    spec = spec_dir / f"{preset.spec}.mlir"
+    if f32:
+        (tmp / name).mkdir(parents=True, exist_ok=True)
+        spec = f32_variant(spec, tmp / name)
+    got_p, got_state = run_stepc(stepc, spec, preset, param, grads, tmp / name)
+    if not np.all(np.isfinite(got_p)) or not all(np.all(np.isfinite(v)) for v in got_state.values()):
+        return name, float("inf"), "non-finite result"
+    if zero:
+        return name, 0.0, ""
+    ref_p, ref_state = reference_run(preset, param.astype(np.float64),
+                                     [g.astype(np.float64) for g in grads])
+    p0 = param.astype(np.float64)
+    errors = {"update": relative_error(got_p - p0, ref_p - p0)}
+    for key, value in ref_state.items():
+        errors[key] = relative_error(got_state[key].reshape(np.shape(value)), value)
+    worst = max(errors, key=errors.get)
+    return name, errors[worst], worst
+
+
+def main():
+    stepc, spec_dir, tmp = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+    jobs = []
+    for preset in reference.PRESETS:
+        for shape in SHAPES:
+            jobs.append((preset, shape, False, False))
+            if preset.ns:
+                jobs.append((preset, shape, False, True))
+        jobs.append((preset, (64, 32), True, False))
+    failures = 0
+    worst_by_preset = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(check, stepc, spec_dir, tmp, *job) for job in jobs]
+        for (preset, shape, zero, f32), future in zip(jobs, futures):
+            name, error, what = future.result()
+            bf16 = preset.ns and not f32
+            tolerance = (BF16_TOLERANCE.get(preset.spec, TOLERANCE["bf16"])
+                         if bf16 else TOLERANCE["f32"])
+            key = f"{preset.spec}.{preset.group}{' (bf16 NS)' if bf16 else ''}"
+            worst_by_preset[key] = max(worst_by_preset.get(key, 0.0), error)
+            if not error <= tolerance:
+                failures += 1
+                print(f"FAIL {name}: relative error {error:.3g} in {what} "
+                      f"(tolerance {tolerance:g})")
+    for key, error in sorted(worst_by_preset.items()):
+        print(f"{key}: worst relative error {error:.3g}")
+    print(f"{len(jobs)} runs, {failures} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""fp64 reference implementations of every example preset.
+
+Written from shared/ALGORITHMS.md (section numbers below), never from stepc's
+code. Each preset is a function ``step(param, grad, state, hyper, t)`` that
+returns the new param and updates ``state`` (a dict of arrays) in place;
+``init(param)`` gives the initial state. Arrays are float64; matrices are
+m x n (rows = output neurons).
+"""
+
+import math
+
+import numpy as np
+
+# --------------------------------------------------------------------------
+# Shared pieces
+# --------------------------------------------------------------------------
+
+KELLER_NS5 = [(3.4445, -4.7750, 2.0315)]
+POLAR_EXPRESS = [
+    (8.156554524902461, -22.48329292557795, 15.878769915207462),
+    (4.042929935166739, -2.808917465908714, 0.5000178451051316),
+    (3.8916678022926607, -2.772484153217685, 0.5060648178503393),
+    (3.285753657755655, -2.3681294933425376, 0.46449024233003106),
+    (2.3465413258596377, -1.7097828382687081, 0.42323551169305323),
+]
+
+
+def newton_schulz(g, coefficients, steps=5, safety=1.0, eps=1e-7):
+    """§4.1/§4.5: X0 = G/(s‖G‖+eps); tall inputs transposed; odd quintic."""
+    x = g / (safety * np.linalg.norm(g) + eps)
+    tall = x.shape[0] > x.shape[1]
+    if tall:
+        x = x.T
+    for k in range(steps):
+        a, b, c = coefficients[min(k, len(coefficients) - 1)]
+        gram = x @ x.T
+        poly = b * gram + c * gram @ gram
+        x = a * x + poly @ x
+    return x.T if tall else x
+
+
+def keller_scale(m, n):
+    return math.sqrt(max(1.0, m / n))
+
+
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+class Preset:
+    """A group of an example spec: its initial state and its step."""
+
+    def __init__(self, spec, group, matrix, hyper, init, step, ns=False):
+        self.spec, self.group, self.matrix = spec, group, matrix
+        self.hyper, self.init, self.step, self.ns = hyper, init, step, ns
+
+
+# --------------------------------------------------------------------------
+# §1 AdamW (PyTorch), §2 SGD-Nesterov, §3 Lion
+# --------------------------------------------------------------------------
+
+def adamw_step(b1, b2, eps, eps_before_correction=False, decay=True):
+    def step(p, g, s, h, t):
+        if decay:
+            p = p * (1 - h["lr"] * h["wd"])
+        s["m"] = b1 * s["m"] + (1 - b1) * g
+        s["v"] = b2 * s["v"] + (1 - b2) * g * g
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        if eps_before_correction:  # Moonlight §4.3: (m/c1)·sqrt(c2)/(sqrt(v)+ε)
+            direction = (s["m"] / c1) * math.sqrt(c2) / (np.sqrt(s["v"]) + eps)
+        else:  # PyTorch: (m/c1)/(sqrt(v)/sqrt(c2) + ε)
+            direction = (s["m"] / c1) / (np.sqrt(s["v"]) / math.sqrt(c2) + eps)
+        return p - h["lr"] * direction
+    return step
+
+
+def moments(p):
+    return {"m": np.zeros_like(p), "v": np.zeros_like(p)}
+
+
+def sgd_nesterov_step(p, g, s, h, t):
+    mu = 0.9
+    g = g + h["wd"] * p
+    s["b"] = g.copy() if t == 1 else mu * s["b"] + g
+    return p - h["lr"] * (g + mu * s["b"])
+
+
+def lion_step(p, g, s, h, t):
+    p = p * (1 - h["lr"] * h["wd"])
+    c = 0.9 * s["m"] + 0.1 * g
+    p = p - h["lr"] * np.sign(c)
+    s["m"] = 0.99 * s["m"] + 0.01 * g
+    return p
+
+
+# --------------------------------------------------------------------------
+# §4 Muon variants, §6 NorMuon
+# --------------------------------------------------------------------------
+
+def muon_step(coefficients, safety=1.0, heavy_ball=False, moonlight_scale=False):
+    beta = 0.95
+
+    def step(p, g, s, h, t):
+        m, n = p.shape
+        if heavy_ball:  # §4.3: M ← μM + G, U = G + μM
+            s["m"] = beta * s["m"] + g
+            u = g + beta * s["m"]
+        else:  # §4.1: EMA, U = (1−β)G + βM
+            s["m"] = beta * s["m"] + (1 - beta) * g
+            u = (1 - beta) * g + beta * s["m"]
+        o = newton_schulz(u, coefficients, safety=safety)
+        scale = 0.2 * math.sqrt(max(m, n)) if moonlight_scale else keller_scale(m, n)
+        p = p * (1 - h["lr"] * h["wd"])
+        return p - h["lr"] * scale * o
+    return step
+
+
+def normuon_step(p, g, s, h, t):
+    m, n = p.shape
+    s["m"] = 0.95 * s["m"] + 0.05 * g
+    u = 0.05 * g + 0.95 * s["m"]
+    o = newton_schulz(u, KELLER_NS5)
+    vnorm = np.linalg.norm(o)
+    s["v"] = 0.95 * s["v"] + 0.05 * np.mean(o * o, axis=1, keepdims=True)
+    o = o / (np.sqrt(s["v"]) + 1e-10)
+    o = o * vnorm / (np.linalg.norm(o) + 1e-10)
+    o = o * keller_scale(m, n)
+    p = p * (1 - h["lr"] * h["wd"])
+    return p - h["lr"] * o
+
+
+# --------------------------------------------------------------------------
+# §7 REG (stepc's definition), §9 SinkGD
+# --------------------------------------------------------------------------
+
+def reg_step(p, g, s, h, t):
+    s["m"] = 0.95 * s["m"] + 0.05 * g
+    r = np.maximum(np.linalg.norm(s["m"], axis=1, keepdims=True), 1e-8)
+    c = np.maximum(np.linalg.norm(s["m"], axis=0, keepdims=True), 1e-8)
+    racs = s["m"] / (np.sqrt(r) * np.sqrt(c))
+    rms = math.sqrt(np.mean(racs * racs))
+    u = 0.2 * racs / max(rms, 1e-8)
+    p = p * (1 - h["lr"] * h["wd"])
+    return p - h["lr"] * u
+
+
+def sinkgd_step(p, g, s, h, t):
+    m, n = p.shape
+    x = g
+    for _ in range(5):
+        x = math.sqrt(n) * x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-8)
+        x = math.sqrt(m) * x / np.maximum(np.linalg.norm(x, axis=0, keepdims=True), 1e-8)
+    return p - h["lr"] * x
+
+
+# --------------------------------------------------------------------------
+# §10 Magnitude–Direction decoupling, §10.1 Hyperball
+# --------------------------------------------------------------------------
+
+GAIN_INIT = math.log(math.e - 1)
+
+
+def md_init(with_adam):
+    def init(p):
+        m, n = p.shape
+        s = {"m": np.zeros_like(p)}
+        if with_adam:
+            s["v"] = np.zeros_like(p)
+        s.update(gr=np.full((m, 1), GAIN_INIT), gc=np.full((1, n), GAIN_INIT),
+                 mr=np.zeros((m, 1)), vr=np.zeros((m, 1)),
+                 mc=np.zeros((1, n)), vc=np.zeros((1, n)))
+        return s
+    return init
+
+
+def md_step(base):
+    def step(p, g, s, h, t):
+        m, n = p.shape
+        gamma_r, gamma_c = softplus(s["gr"]), softplus(s["gc"])
+        direction = p / np.maximum(gamma_r * gamma_c, 1e-8)
+        dgr = np.sum(direction * g * gamma_c, axis=1, keepdims=True) * sigmoid(s["gr"])
+        dgc = np.sum(direction * g * gamma_r, axis=0, keepdims=True) * sigmoid(s["gc"])
+        g_dir = g * gamma_r * gamma_c
+        if base == "muon":
+            s["m"] = 0.95 * s["m"] + 0.05 * g_dir
+            u = 0.05 * g_dir + 0.95 * s["m"]
+            update = newton_schulz(u, KELLER_NS5) * math.sqrt(max(m / n, n / m))
+        else:
+            s["m"] = 0.9 * s["m"] + 0.1 * g_dir
+            s["v"] = 0.95 * s["v"] + 0.05 * g_dir * g_dir
+            c1, c2 = 1 - 0.9**t, 1 - 0.95**t
+            update = (s["m"] / c1) / (np.sqrt(s["v"]) / math.sqrt(c2) + 1e-8)
+        direction = direction - h["lr"] * update
+        direction = math.sqrt(max(m, n)) * direction / max(np.linalg.norm(direction), 1e-12)
+        for gain, grad, mom, var in (("gr", dgr, "mr", "vr"), ("gc", dgc, "mc", "vc")):
+            s[mom] = 0.9 * s[mom] + 0.1 * grad
+            s[var] = 0.999 * s[var] + 0.001 * grad * grad
+            c1, c2 = 1 - 0.9**t, 1 - 0.999**t
+            s[gain] = s[gain] - h["lr_gain"] * (s[mom] / c1) / (np.sqrt(s[var]) / math.sqrt(c2) + 1e-8)
+        return softplus(s["gr"]) * direction * softplus(s["gc"])
+    return step
+
+
+def hyperball_init(p):
+    return {"m": np.zeros_like(p), "radius": np.array(np.linalg.norm(p))}
+
+
+def hyperball_step(p, g, s, h, t):
+    s["m"] = 0.95 * s["m"] + 0.05 * g
+    u = 0.05 * g + 0.95 * s["m"]
+    o = newton_schulz(u, KELLER_NS5)
+    radius = float(s["radius"])
+    p = p - h["lr"] * radius * o / max(np.linalg.norm(o), 1e-10)
+    return radius * p / max(np.linalg.norm(p), 1e-10)
+
+
+# --------------------------------------------------------------------------
+# The presets: every group of every example spec
+# --------------------------------------------------------------------------
+
+def zeros_like_state(name):
+    return lambda p: {name: np.zeros_like(p)}
+
+
+PRESETS = [
+    Preset("adamw", "all", False, {"lr": 1e-3, "wd": 1e-2}, moments,
+           adamw_step(0.9, 0.999, 1e-8)),
+    Preset("sgd_nesterov", "all", False, {"lr": 1e-3, "wd": 0.05},
+           zeros_like_state("b"), sgd_nesterov_step),
+    Preset("lion", "all", False, {"lr": 1e-4, "wd": 0.1},
+           zeros_like_state("m"), lion_step),
+    Preset("muon", "hidden", True, {"lr": 0.02, "wd": 0.01},
+           zeros_like_state("m"), muon_step(KELLER_NS5), ns=True),
+    Preset("muon", "adamw", False, {"lr": 3e-4, "wd": 0.01}, moments,
+           adamw_step(0.9, 0.95, 1e-10)),
+    Preset("muon_polar_express", "hidden", True, {"lr": 0.02, "wd": 0.01},
+           zeros_like_state("m"), muon_step(POLAR_EXPRESS, safety=1.01), ns=True),
+    Preset("moonlight_muon", "hidden", True, {"lr": 1e-3, "wd": 0.1},
+           zeros_like_state("m"),
+           muon_step(KELLER_NS5, heavy_ball=True, moonlight_scale=True), ns=True),
+    Preset("moonlight_muon", "adamw", False, {"lr": 1e-3, "wd": 0.1}, moments,
+           adamw_step(0.9, 0.95, 1e-8, eps_before_correction=True)),
+    Preset("normuon", "hidden", True, {"lr": 0.02, "wd": 0.01},
+           lambda p: {"m": np.zeros_like(p), "v": np.zeros((p.shape[0], 1))},
+           normuon_step, ns=True),
+    Preset("reg", "hidden", True, {"lr": 1e-3, "wd": 0.1},
+           zeros_like_state("m"), reg_step),
+    Preset("sinkgd", "hidden", True, {"lr": 1e-3}, lambda p: {}, sinkgd_step),
+    Preset("sinkgd", "adam", False, {"lr": 2e-2}, moments,
+           adamw_step(0.9, 0.999, 1e-8, decay=False)),
+    Preset("muon_md", "hidden", True, {"lr": 1e-2, "lr_gain": 1e-3},
+           md_init(False), md_step("muon"), ns=True),
+    Preset("adam_md", "hidden", True, {"lr": 1e-3, "lr_gain": 1e-3},
+           md_init(True), md_step("adam")),
+    Preset("hyperball", "hidden", True, {"lr": 0.02}, hyperball_init,
+           hyperball_step, ns=True),
+    Preset("hyperball", "adam", False, {"lr": 3e-4}, moments,
+           adamw_step(0.9, 0.95, 1e-10, decay=False)),
+    # The auxiliary AdamW groups of the other matrix presets.
+    Preset("muon_polar_express", "adamw", False, {"lr": 3e-4, "wd": 0.01},
+           moments, adamw_step(0.9, 0.95, 1e-10)),
+    Preset("normuon", "adamw", False, {"lr": 3e-4, "wd": 0.01}, moments,
+           adamw_step(0.9, 0.95, 1e-10)),
+    Preset("reg", "adamw", False, {"lr": 1e-3, "wd": 0.1}, moments,
+           adamw_step(0.9, 0.999, 1e-8)),
+    Preset("muon_md", "adamw", False, {"lr": 1e-3, "wd": 0.01}, moments,
+           adamw_step(0.9, 0.95, 1e-8)),
+    Preset("adam_md", "adamw", False, {"lr": 1e-3, "wd": 0.01}, moments,
+           adamw_step(0.9, 0.95, 1e-8)),
+]
