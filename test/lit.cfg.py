@@ -32,5 +32,5 @@ config.substitutions.append(
     ("%stepc_path", os.path.join(config.stepc_tools_dir, "stepc")))
 
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
-tools = ["stepc-opt"]
+tools = ["stepc-opt", "stepc"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
