@@ -16,3 +16,7 @@ np.save(out / "int64.npy", np.arange(2048, dtype=np.int64).reshape(64, 32))
 (out / "garbage.npy").write_bytes(b"this is not numpy")
 data = (out / "p64x32.npy").read_bytes()
 (out / "truncated.npy").write_bytes(data[: len(data) // 2])
+nan_grad = rng.standard_normal((64, 32)).astype(np.float32)
+nan_grad[3, 5] = np.nan
+nan_grad[10, 1] = np.inf
+np.save(out / "gnan.npy", nan_grad)
