@@ -52,12 +52,14 @@ static cl::opt<std::string> inspectInput(cl::Positional, cl::desc("<spec>"),
 static cl::opt<std::string> runInput(cl::Positional, cl::desc("<spec>"),
                                      cl::Required, cl::sub(runCommand));
 
-enum class Emit { Step, Linalg, LLVM };
+enum class Emit { Step, Linalg, LLVM, SharedObject };
 static cl::opt<Emit> emitStage(
     "emit", cl::desc("Stage to print"), cl::sub(compileCommand),
     cl::values(clEnumValN(Emit::Step, "step", "the verified, canonical spec"),
                clEnumValN(Emit::Linalg, "linalg", "one linalg function per group"),
-               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU")),
+               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU"),
+               clEnumValN(Emit::SharedObject, "cpu-so",
+                          "the CPU shared object an artifact carries")),
     cl::Required);
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"), cl::sub(compileCommand));
@@ -109,24 +111,39 @@ static OwningOpRef<ModuleOp> loadSpec(const std::string &path,
 }
 
 static int runCompile(MLIRContext &context) {
+  // lld (linked in process) resets every cl::opt when it runs; keep ours.
+  std::string outputPath = outputFile;
+  Emit stage = emitStage;
   OwningOpRef<ModuleOp> module = loadSpec(compileInput, context);
   if (!module)
     return 1;
+  std::string error;
+  if (stage == Emit::SharedObject) {
+    FailureOr<std::string> code =
+        compileCpuSharedObject(*module, CpuTarget(), error);
+    if (failed(code))
+      return fail(error);
+    auto output = openOutputFile(outputPath, &error);
+    if (!output)
+      return fail(error);
+    output->os() << *code;
+    output->keep();
+    return 0;
+  }
   PassManager pm(&context);
-  if (emitStage == Emit::Step)
+  if (stage == Emit::Step)
     pm.addPass(createCanonicalizerPass());
-  else if (emitStage == Emit::Linalg)
+  else if (stage == Emit::Linalg)
     buildStepToLinalgPipeline(pm);
   else
     buildCpuPipeline(pm);
   if (failed(pm.run(*module)))
     return 1;
 
-  std::string error;
-  auto output = openOutputFile(outputFile, &error);
+  auto output = openOutputFile(outputPath, &error);
   if (!output)
     return fail(error);
-  if (emitStage == Emit::LLVM) {
+  if (stage == Emit::LLVM) {
     llvm::LLVMContext llvmContext;
     auto llvmModule = translateModuleToLLVMIR(*module, llvmContext);
     if (!llvmModule)

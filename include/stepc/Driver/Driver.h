@@ -38,6 +38,19 @@ rt::Manifest buildManifest(::mlir::ModuleOp module);
 ::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
 lowerForCpu(::mlir::ModuleOp spec);
 
+/// The machine CPU code is compiled for. x86-64-v3 (AVX2, FMA) runs on every
+/// x86 server of the last decade; AVX-512 does not help memory-bound steps
+/// (shared/TOOLCHAIN.md §7).
+struct CpuTarget {
+  std::string cpu = "x86-64-v3";
+  std::string features;
+};
+
+/// Compiles `spec` for the CPU in process into a shared object's bytes.
+::mlir::FailureOr<std::string> compileCpuSharedObject(::mlir::ModuleOp spec,
+                                                      const CpuTarget &target,
+                                                      std::string &error);
+
 /// A spec compiled in process; entries stay valid while it lives.
 class JitModule {
 public:

@@ -1,0 +1,135 @@
+//===- CpuCodegen.cpp - spec to a native shared object ---------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Everything in process: the CPU pipeline, translation to LLVM IR, LLVM's
+// O3 pipeline, object emission with a TargetMachine, and lld (linked as a
+// library) turning the object into the shared object an artifact carries.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Driver/Driver.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "lld/Common/Driver.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+LLD_HAS_DRIVER(elf)
+
+using namespace mlir;
+using namespace stepc;
+
+/// Removes the temporary files of one compilation when it ends.
+namespace {
+struct TempFiles {
+  SmallVector<std::string> paths;
+  ~TempFiles() {
+    for (const std::string &path : paths)
+      llvm::sys::fs::remove(path);
+  }
+  std::string create(StringRef suffix, std::string &error) {
+    SmallString<128> path;
+    if (std::error_code ec =
+            llvm::sys::fs::createTemporaryFile("stepc", suffix, path)) {
+      error = "cannot create a temporary file: " + ec.message();
+      return "";
+    }
+    paths.push_back(path.str().str());
+    return paths.back();
+  }
+};
+} // namespace
+
+FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
+                                                     const CpuTarget &target,
+                                                     std::string &error) {
+  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForCpu(spec);
+  if (failed(lowered)) {
+    error = "lowering the spec for the CPU failed (see the diagnostics above)";
+    return failure();
+  }
+
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  const llvm::Target *llvmTarget =
+      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
+  if (!llvmTarget)
+    return failure();
+  std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
+      llvm::Triple(triple), target.cpu, target.features, llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    error = "no target machine for " + triple + " / " + target.cpu;
+    return failure();
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> module =
+      translateModuleToLLVMIR(**lowered, llvmContext);
+  if (!module) {
+    error = "translation to LLVM IR failed";
+    return failure();
+  }
+  module->setTargetTriple(llvm::Triple(triple));
+  module->setDataLayout(machine->createDataLayout());
+  // Loops are not vectorized in MLIR yet, so LLVM's O3 pipeline does it.
+  if (llvm::Error err =
+          makeOptimizingTransformer(3, 0, machine.get())(module.get())) {
+    error = llvm::toString(std::move(err));
+    return failure();
+  }
+
+  TempFiles temps;
+  std::string objectPath = temps.create("o", error);
+  std::string sharedPath = temps.create("so", error);
+  if (objectPath.empty() || sharedPath.empty())
+    return failure();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream object(objectPath, ec, llvm::sys::fs::OF_None);
+    if (ec) {
+      error = objectPath + ": " + ec.message();
+      return failure();
+    }
+    llvm::legacy::PassManager codegen;
+    if (machine->addPassesToEmitFile(codegen, object, nullptr,
+                                     llvm::CodeGenFileType::ObjectFile)) {
+      error = "the target cannot emit object files";
+      return failure();
+    }
+    codegen.run(*module);
+  }
+
+  // The object calls libm (expf, powf, ...); the runtime's process has it.
+  std::string linkLog;
+  llvm::raw_string_ostream linkErrors(linkLog);
+  const char *args[] = {"ld.lld", "-shared", "--build-id=none", "-O2",
+                        "--as-needed", "-o", sharedPath.c_str(),
+                        objectPath.c_str()};
+  lld::Result linked = lld::lldMain(args, llvm::nulls(), linkErrors,
+                                    {{lld::Gnu, &lld::elf::link}});
+  if (linked.retCode != 0) {
+    error = "linking the shared object failed: " + linkLog;
+    return failure();
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(sharedPath);
+  if (!buffer) {
+    error = sharedPath + ": " + buffer.getError().message();
+    return failure();
+  }
+  return (*buffer)->getBuffer().str();
+}
