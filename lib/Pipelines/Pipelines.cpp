@@ -7,6 +7,7 @@
 #include "stepc/Pipelines/Pipelines.h"
 
 #include "stepc/Conversion/Passes.h"
+#include "stepc/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -23,8 +24,9 @@ void stepc::buildStepToLinalgPipeline(OpPassManager &pm) {
   pm.addPass(createConvertStepToLinalg());
   pm.addPass(createConvertStepToFunc());
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createUnifyShapes());
   pm.addPass(createCSEPass());
-  pm.addNestedPass<func::FuncOp>(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -34,6 +36,8 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
+  // Element-wise results land straight in the param and state buffers.
+  pm.addNestedPass<func::FuncOp>(createDestinationInits());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());

@@ -7,7 +7,9 @@
 #include "stepc-rt/GroupRunner.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 using namespace stepc::rt;
@@ -69,11 +71,20 @@ Status GroupRunner::checkedView(const TensorRef &tensor, const std::string &what
                                 std::vector<int64_t> &view) const {
   if (!tensor.data)
     return Status::error(StatusCode::InvalidArgument, what + " has no data");
-  for (int64_t d : tensor.shape)
+  int64_t count = 1;
+  for (int64_t d : tensor.shape) {
     if (d <= 0)
       return Status::error(StatusCode::ShapeMismatch,
                            what + " has shape " + shapeToString(tensor.shape) +
                                "; every dimension must be positive");
+    // Element counts feed byte sizes and strides; a product that overflows
+    // would make the entry stream out of bounds.
+    if (count > INT64_MAX / int64_t(sizeof(float)) / d)
+      return Status::error(StatusCode::ShapeMismatch,
+                           what + " has shape " + shapeToString(tensor.shape) +
+                               "; it has too many elements to address");
+    count *= d;
+  }
   if (!group_.matrix) {
     view = {numElements(tensor.shape)};
     return Status::success();
@@ -115,9 +126,12 @@ Status GroupRunner::bind(const std::vector<TensorRef> &params,
                            "grad #" + index + " has no data");
     b.param = params[i];
     b.grad = grads[i];
+    for (size_t index : group_.indicesOf(Role::State))
+      b.stateShapes.push_back(stateShapeFor(group_.args[index], b.viewShape));
+    b.stateBuffers.assign(b.stateShapes.size(), nullptr);
+    b.ownedStates.resize(b.stateShapes.size());
   }
   bindings_ = std::move(bindings);
-  stateReady_ = false;
   return Status::success();
 }
 
@@ -137,6 +151,10 @@ Status GroupRunner::setGrad(size_t index, const TensorRef &grad) {
 std::vector<int64_t>
 GroupRunner::stateShapeFor(const Argument &state,
                            const std::vector<int64_t> &view) const {
+  // The per-row, per-column and long-axis layouts only exist for matrix
+  // groups; a flattened view has no second axis to read.
+  if (view.size() < 2 && state.layout != Layout::PerTensor)
+    return view;
   switch (state.layout) {
   case Layout::Full:
     return view;
@@ -155,12 +173,10 @@ GroupRunner::stateShapeFor(const Argument &state,
 Status GroupRunner::initState() {
   if (bindings_.empty())
     return Status::error(StatusCode::NotBound, "bind tensors before initState");
+  std::vector<size_t> stateIndices = group_.indicesOf(Role::State);
   for (Binding &b : bindings_) {
-    b.states.clear();
-    b.stateShapes.clear();
-    for (size_t index : group_.indicesOf(Role::State)) {
-      const Argument &state = group_.args[index];
-      std::vector<int64_t> shape = stateShapeFor(state, b.viewShape);
+    for (size_t slot = 0; slot < stateIndices.size(); ++slot) {
+      const Argument &state = group_.args[stateIndices[slot]];
       double value = 0.0;
       switch (state.init) {
       case StateInit::Zeros:
@@ -179,11 +195,18 @@ Status GroupRunner::initState() {
         break;
       }
       }
-      b.states.emplace_back(numElements(shape), float(value));
-      b.stateShapes.push_back(shape);
+      size_t size = size_t(numElements(b.stateShapes[slot]));
+      bool adopted = b.stateBuffers[slot] &&
+                     b.stateBuffers[slot] != b.ownedStates[slot].data();
+      if (adopted) {
+        std::fill(b.stateBuffers[slot], b.stateBuffers[slot] + size,
+                  float(value));
+        continue;
+      }
+      b.ownedStates[slot].assign(size, float(value));
+      b.stateBuffers[slot] = b.ownedStates[slot].data();
     }
   }
-  stateReady_ = true;
   return Status::success();
 }
 
@@ -199,9 +222,9 @@ static int stateSlot(const Group &group, const std::string &name) {
   return -1;
 }
 
-Status GroupRunner::stateShape(size_t index, const std::string &name,
-                               std::vector<int64_t> &shape) const {
-  int slot = stateSlot(group_, name);
+Status GroupRunner::checkedStateSlot(size_t index, const std::string &name,
+                                     int &slot) const {
+  slot = stateSlot(group_, name);
   if (slot < 0)
     return Status::error(StatusCode::InvalidArgument,
                          "group '" + group_.name + "' has no state '" + name +
@@ -209,20 +232,54 @@ Status GroupRunner::stateShape(size_t index, const std::string &name,
   if (index >= bindings_.size())
     return Status::error(StatusCode::InvalidArgument,
                          "no tensor #" + std::to_string(index) + " is bound");
+  return Status::success();
+}
+
+Status GroupRunner::stateShape(size_t index, const std::string &name,
+                               std::vector<int64_t> &shape) const {
+  int slot;
+  if (Status s = checkedStateSlot(index, name, slot); !s.ok())
+    return s;
   const Argument &state = group_.args[group_.indicesOf(Role::State)[slot]];
   // A state shaped like its parameter is reported in the caller's shape,
   // even where the group sees the tensor flattened.
-  shape = state.layout == Layout::Full
-              ? bindings_[index].param.shape
-              : stateShapeFor(state, bindings_[index].viewShape);
+  shape = state.layout == Layout::Full ? bindings_[index].param.shape
+                                       : bindings_[index].stateShapes[slot];
+  return Status::success();
+}
+
+Status GroupRunner::adoptState(size_t index, const std::string &name,
+                               float *data, size_t numElementsGiven) {
+  int slot;
+  if (Status s = checkedStateSlot(index, name, slot); !s.ok())
+    return s;
+  std::string what =
+      "state '" + name + "' of tensor #" + std::to_string(index);
+  if (!data)
+    return Status::error(StatusCode::InvalidArgument,
+                         what + ": the adopted buffer is null");
+  Binding &b = bindings_[index];
+  std::vector<int64_t> shape;
+  if (Status s = stateShape(index, name, shape); !s.ok())
+    return s;
+  size_t expected = size_t(numElements(b.stateShapes[slot]));
+  if (numElementsGiven != expected)
+    return Status::error(StatusCode::ShapeMismatch,
+                         what + " holds " + std::to_string(expected) +
+                             " values (shape " + shapeToString(shape) +
+                             ") but the adopted buffer has " +
+                             std::to_string(numElementsGiven));
+  b.stateBuffers[slot] = data;
+  // The runner's copy is dead once adopted; release it.
+  std::vector<float>().swap(b.ownedStates[slot]);
   return Status::success();
 }
 
 float *GroupRunner::stateData(size_t index, const std::string &name) {
   int slot = stateSlot(group_, name);
-  if (slot < 0 || index >= bindings_.size() || !stateReady_)
+  if (slot < 0 || index >= bindings_.size())
     return nullptr;
-  return bindings_[index].states[slot].data();
+  return bindings_[index].stateBuffers[slot];
 }
 
 Status GroupRunner::setHyper(const std::string &name, double value) {
@@ -250,9 +307,15 @@ Status GroupRunner::setHyper(const std::string &name, double value) {
 Status GroupRunner::step() {
   if (bindings_.empty())
     return Status::error(StatusCode::NotBound, "no tensors are bound");
-  if (!stateReady_)
-    return Status::error(StatusCode::NotBound,
-                         "state is not initialized: call initState");
+  std::vector<size_t> stateIndices = group_.indicesOf(Role::State);
+  for (size_t i = 0; i < bindings_.size(); ++i)
+    for (size_t slot = 0; slot < stateIndices.size(); ++slot)
+      if (!bindings_[i].stateBuffers[slot])
+        return Status::error(
+            StatusCode::NotBound,
+            "state '" + group_.args[stateIndices[slot]].name + "' of tensor #" +
+                std::to_string(i) +
+                " is not initialized: call initState or adopt a buffer");
   size_t h = 0;
   for (const Argument &arg : group_.args)
     if (arg.role == Role::Hyper && !hyperSet_[h++])
@@ -264,11 +327,11 @@ Status GroupRunner::step() {
   std::vector<float> hyperValues(hypers_.begin(), hypers_.end());
   for (Binding &b : bindings_) {
     std::vector<MemRefDescriptor> descriptors;
-    descriptors.reserve(2 + b.states.size());
+    descriptors.reserve(2 + b.stateBuffers.size());
     descriptors.push_back(describe(b.param.data, b.viewShape));
     descriptors.push_back(describe(b.grad.data, b.viewShape));
-    for (size_t s = 0; s < b.states.size(); ++s)
-      descriptors.push_back(describe(b.states[s].data(), b.stateShapes[s]));
+    for (size_t s = 0; s < b.stateBuffers.size(); ++s)
+      descriptors.push_back(describe(b.stateBuffers[s], b.stateShapes[s]));
     // The C interface takes each memref as a pointer to its descriptor.
     std::vector<MemRefDescriptor *> descriptorPointers;
     for (MemRefDescriptor &desc : descriptors)

@@ -68,3 +68,27 @@ const char *stepc::rt::toString(StateInit init) {
   }
   return "?";
 }
+
+// Going through toString keeps one spelling per value: a new enumerator only
+// needs its case there and its last value named here.
+template <typename Enum>
+static bool parseEnum(const std::string &text, Enum last, Enum &out) {
+  for (int i = 0; i <= int(last); ++i)
+    if (text == toString(Enum(i))) {
+      out = Enum(i);
+      return true;
+    }
+  return false;
+}
+
+bool stepc::rt::parseRole(const std::string &text, Role &out) {
+  return parseEnum(text, Role::Count, out);
+}
+
+bool stepc::rt::parseLayout(const std::string &text, Layout &out) {
+  return parseEnum(text, Layout::LongAxis, out);
+}
+
+bool stepc::rt::parseStateInit(const std::string &text, StateInit &out) {
+  return parseEnum(text, StateInit::ParamNorm, out);
+}

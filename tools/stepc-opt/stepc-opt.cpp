@@ -12,6 +12,7 @@
 #include "stepc/Conversion/Passes.h"
 #include "stepc/Dialect/Step/IR/StepDialect.h"
 #include "stepc/Pipelines/Pipelines.h"
+#include "stepc/Transforms/Passes.h"
 #include "stepc/Version.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -26,6 +27,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   stepc::registerStepcConversionPasses();
   stepc::registerStepcPipelines();
+  stepc::registerStepcTransformsPasses();
 
   mlir::DialectRegistry registry;
   registry.insert<stepc::step::StepDialect>();

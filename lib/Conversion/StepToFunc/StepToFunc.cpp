@@ -7,6 +7,7 @@
 #include "stepc/Conversion/StepToFunc.h"
 
 #include "stepc/Dialect/Step/IR/StepOps.h"
+#include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -44,6 +45,32 @@ static void formGroupFunction(OptimizerOp optimizer, GroupOp group) {
       getGroupFunctionName(optimizer.getSymName(), group.getSymName()),
       builder.getFunctionType(argTypes, {}));
   func->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
+  // How each tensor's dimensions relate to the param's: the runtime binds
+  // them so, and stepc-unify-shapes lets loops see it.
+  auto paramType = cast<RankedTensorType>(group.getParam().getType());
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = dyn_cast<RankedTensorType>(arg.getType());
+    if (!type)
+      continue;
+    SmallVector<int64_t> dims(type.getRank(), -1);
+    switch (step::classifyLayout(type, paramType)) {
+    case step::Layout::Full:
+      if (type.getRank() == paramType.getRank())
+        for (int64_t i = 0; i < type.getRank(); ++i)
+          dims[i] = i;
+      break;
+    case step::Layout::PerRow:
+      dims[0] = 0;
+      break;
+    case step::Layout::PerCol:
+      dims[1] = 1;
+      break;
+    default:
+      break;
+    }
+    func.setArgAttr(arg.getArgNumber(), kParamDimsAttrName,
+                    builder.getDenseI64ArrayAttr(dims));
+  }
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
 

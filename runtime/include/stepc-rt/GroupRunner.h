@@ -28,6 +28,11 @@ enum class StatusCode {
   ShapeMismatch,
   DtypeMismatch,
   NotBound,
+  IoError,          ///< a file could not be read or written
+  FormatError,      ///< an artifact or manifest is malformed
+  VersionMismatch,  ///< an artifact from another format or stepc version
+  ChecksumMismatch, ///< an artifact's bytes were corrupted
+  NoDevice,         ///< the artifact has no code for the requested target
 };
 
 struct Status {
@@ -61,13 +66,24 @@ public:
               const std::vector<TensorRef> &grads);
   /// Points tensor `index`'s gradient somewhere else (same shape).
   Status setGrad(size_t index, const TensorRef &grad);
-  /// Allocates every state of every bound tensor with its initial value.
+  /// Sets every state of every bound tensor to its initial value: states the
+  /// runner owns are allocated, adopted buffers are overwritten. To resume
+  /// from a checkpoint, adopt the restored buffers and skip initState.
   Status initState();
+  /// Makes state `name` of tensor `index` live in the caller's `data` (which
+  /// must hold `numElements` f32 values and outlive the binding) instead of
+  /// a buffer the runner owns, so a trainer can checkpoint it. The contents
+  /// are used as they are; bind() drops every adoption.
+  Status adoptState(size_t index, const std::string &name, float *data,
+                    size_t numElements);
   /// Number of values state `name` of tensor `index` holds, and its shape.
   Status stateShape(size_t index, const std::string &name,
                     std::vector<int64_t> &shape) const;
-  /// The runner's own state buffer (after initState), or null.
+  /// The buffer state `name` of tensor `index` lives in (the runner's own
+  /// after initState, or the adopted one), or null if it has neither.
   float *stateData(size_t index, const std::string &name);
+  /// Number of tensors bound.
+  size_t numBound() const { return bindings_.size(); }
 
   Status setHyper(const std::string &name, double value);
   /// The step count of the last step taken; the next step is count()+1.
@@ -81,9 +97,14 @@ private:
   struct Binding {
     TensorRef param, grad;
     std::vector<int64_t> viewShape; ///< rank 1 or 2, as the group sees it
-    std::vector<std::vector<float>> states;
+    /// Per state: where it lives (null until initialized or adopted), the
+    /// runner's storage when not adopted, and the shape the entry sees.
+    std::vector<float *> stateBuffers;
+    std::vector<std::vector<float>> ownedStates;
     std::vector<std::vector<int64_t>> stateShapes;
   };
+  Status checkedStateSlot(size_t index, const std::string &name,
+                          int &slot) const;
   Status checkedView(const TensorRef &tensor, const std::string &what,
                      std::vector<int64_t> &view) const;
   std::vector<int64_t> stateShapeFor(const Argument &state,
@@ -95,7 +116,6 @@ private:
   std::vector<double> hypers_; ///< one per hyper argument, in order
   std::vector<bool> hyperSet_;
   double count_ = 0.0;
-  bool stateReady_ = false;
 };
 
 } // namespace stepc::rt

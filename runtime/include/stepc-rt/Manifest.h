@@ -69,6 +69,11 @@ const char *toString(Role role);
 const char *toString(Layout layout);
 const char *toString(StateInit init);
 
+/// The inverses of toString: false (and `out` untouched) for unknown text.
+bool parseRole(const std::string &text, Role &out);
+bool parseLayout(const std::string &text, Layout &out);
+bool parseStateInit(const std::string &text, StateInit &out);
+
 } // namespace stepc::rt
 
 #endif // STEPC_RT_MANIFEST_H

@@ -5,7 +5,11 @@
 // param and states are written back into their own buffers.
 // CHECK-NOT: step.optimizer
 // CHECK-LABEL: func.func @stepc_opt_grp(
-// CHECK-SAME: %[[W:[a-z0-9]+]]: memref<?x?xf32>, %[[G:[a-z0-9]+]]: memref<?x?xf32>, %[[V:[a-z0-9]+]]: memref<?x1xf32>, %[[R:[a-z0-9]+]]: memref<f32>, %[[LR:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: f32)
+// CHECK-SAME: %[[W:[a-z0-9]+]]: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+// CHECK-SAME: %[[G:[a-z0-9]+]]: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+// CHECK-SAME: %[[V:[a-z0-9]+]]: memref<?x1xf32> {stepc.param_dims = array<i64: 0, -1>},
+// CHECK-SAME: %[[R:[a-z0-9]+]]: memref<f32> {stepc.param_dims = array<i64>},
+// CHECK-SAME: %[[LR:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: f32)
 // CHECK-SAME: attributes {llvm.emit_c_interface}
 // CHECK: %[[WT:.*]] = bufferization.to_tensor %[[W]] restrict writable : memref<?x?xf32> to tensor<?x?xf32>
 // CHECK: %[[GT:.*]] = bufferization.to_tensor %[[G]] restrict : memref<?x?xf32> to tensor<?x?xf32>

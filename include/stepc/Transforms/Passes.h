@@ -1,0 +1,41 @@
+//===- Passes.h - stepc transformation passes -------------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_TRANSFORMS_PASSES_H
+#define STEPC_TRANSFORMS_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+namespace bufferization {
+class BufferizationDialect;
+} // namespace bufferization
+namespace func {
+class FuncOp;
+} // namespace func
+namespace linalg {
+class LinalgDialect;
+} // namespace linalg
+namespace memref {
+class MemRefDialect;
+} // namespace memref
+} // namespace mlir
+
+namespace stepc {
+
+/// Function argument attribute written by convert-step-to-func: for each
+/// dimension of the argument, the param dimension it equals, or -1.
+inline constexpr const char *kParamDimsAttrName = "stepc.param_dims";
+
+#define GEN_PASS_DECL
+#include "stepc/Transforms/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "stepc/Transforms/Passes.h.inc"
+
+} // namespace stepc
+
+#endif // STEPC_TRANSFORMS_PASSES_H

@@ -1,0 +1,57 @@
+//===- Passes.td - stepc transformation passes -------------*- tablegen -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_TRANSFORMS_PASSES_TD
+#define STEPC_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FuseElementwise : Pass<"stepc-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuse element-wise linalg ops, also producers with several uses";
+  let description = [{
+    Upstream `linalg-fuse-elementwise-ops` only fuses a producer with one use.
+    An optimizer step is a chain whose intermediate values are also states
+    (AdamW's new moments feed the update and are stored), so every such
+    producer has two uses. This pass fuses element-wise producers into their
+    element-wise consumers whatever their uses, then merges sibling
+    element-wise ops over the same iteration space (neither using the other)
+    into one op with all their results, sharing common inputs. With CSE
+    afterwards, a phase becomes one loop that reads and writes each tensor
+    once: AdamW is one loop over (p, g, m, v).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def UnifyShapes : Pass<"stepc-unify-shapes", "::mlir::func::FuncOp"> {
+  let summary = "Read every tensor dimension from the param";
+  let description = [{
+    The runtime binds a param, its grad and its states with related shapes
+    (the grad and full states equal the param's, a per-row state has its
+    rows, a per-column state its columns); `convert-step-to-func` records
+    these relations as `stepc.param_dims` argument attributes. This pass
+    rewrites `memref.dim`/`tensor.dim` of such an argument into the matching
+    dimension of the param, so that loops over the grad and the states are
+    visibly the same loops and can be merged.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def DestinationInits : Pass<"stepc-destination-inits", "::mlir::func::FuncOp"> {
+  let summary = "Compute results that are stored into a buffer in that buffer";
+  let description = [{
+    Where a linalg op's result is written to a destination with
+    `bufferization.materialize_in_destination` and the op's init is a
+    `tensor.empty`, uses the destination's existing `bufferization.to_tensor`
+    value as the init. One-shot bufferization then updates the parameter and
+    state buffers in place where that is safe and copies where it is not.
+    Upstream `eliminate-empty-tensors` creates a second `to_tensor` of the same
+    buffer, which breaks the `restrict` contract and miscompiled AdamW (the
+    numerics tests caught it).
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+#endif // STEPC_TRANSFORMS_PASSES_TD

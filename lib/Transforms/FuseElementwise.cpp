@@ -1,0 +1,167 @@
+//===- FuseElementwise.cpp - fuse element-wise chains ----------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace stepc {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "stepc/Transforms/Passes.h.inc"
+} // namespace stepc
+
+using namespace mlir;
+
+/// All loops parallel and every result written at the loop's own index.
+static bool isElementwise(linalg::GenericOp op) {
+  if (op.getNumLoops() != op.getNumParallelLoops() || op.hasIndexSemantics())
+    return false;
+  return llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+    return op.getMatchingIndexingMap(&init).isIdentity();
+  });
+}
+
+/// The sizes of the iteration space, when they can be compared: the sizes of
+/// the first init if it is a tensor.empty.
+static std::optional<SmallVector<OpFoldResult>> domainOf(linalg::GenericOp op) {
+  auto empty = op.getDpsInits()[0].getDefiningOp<tensor::EmptyOp>();
+  if (!empty)
+    return std::nullopt;
+  return empty.getMixedSizes();
+}
+
+/// One op computing both `first` and `second` (neither uses the other), at
+/// `at` (one of the two). Inputs both read with the same map are read once.
+static linalg::GenericOp mergeSiblings(RewriterBase &rewriter,
+                                       linalg::GenericOp first,
+                                       linalg::GenericOp second,
+                                       Operation *at) {
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> inputMaps;
+  auto inputIndex = [&](Value value, AffineMap map) -> unsigned {
+    for (unsigned i = 0; i < inputs.size(); ++i)
+      if (inputs[i] == value && inputMaps[i] == map)
+        return i;
+    inputs.push_back(value);
+    inputMaps.push_back(map);
+    return inputs.size() - 1;
+  };
+  SmallVector<unsigned> firstInputs, secondInputs;
+  for (OpOperand *input : first.getDpsInputOperands())
+    firstInputs.push_back(
+        inputIndex(input->get(), first.getMatchingIndexingMap(input)));
+  for (OpOperand *input : second.getDpsInputOperands())
+    secondInputs.push_back(
+        inputIndex(input->get(), second.getMatchingIndexingMap(input)));
+
+  SmallVector<Value> inits(first.getDpsInits());
+  llvm::append_range(inits, second.getDpsInits());
+  SmallVector<AffineMap> maps = inputMaps;
+  maps.append(inits.size(), AffineMap::getMultiDimIdentityMap(
+                                first.getNumLoops(), rewriter.getContext()));
+  SmallVector<Type> resultTypes(first.getResultTypes());
+  llvm::append_range(resultTypes, second.getResultTypes());
+
+  rewriter.setInsertionPoint(at);
+  auto merged = linalg::GenericOp::create(
+      rewriter, first.getLoc(), resultTypes, inputs, inits, maps,
+      first.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        SmallVector<Value> yields;
+        unsigned numInputs = inputs.size();
+        unsigned firstInits = first.getNumDpsInits();
+        auto inlineBody = [&](linalg::GenericOp op, ArrayRef<unsigned> ins,
+                              unsigned initOffset) {
+          Block &body = op.getRegion().front();
+          IRMapping mapping;
+          for (auto [index, slot] : llvm::enumerate(ins))
+            mapping.map(body.getArgument(index), args[slot]);
+          for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
+            mapping.map(body.getArgument(ins.size() + i),
+                        args[numInputs + initOffset + i]);
+          for (Operation &inner : body.without_terminator())
+            b.clone(inner, mapping);
+          for (Value value : body.getTerminator()->getOperands())
+            yields.push_back(mapping.lookupOrDefault(value));
+        };
+        inlineBody(first, firstInputs, 0);
+        inlineBody(second, secondInputs, firstInits);
+        linalg::YieldOp::create(b, loc, yields);
+      });
+  unsigned split = first.getNumResults();
+  rewriter.replaceOp(first, merged.getResults().take_front(split));
+  rewriter.replaceOp(second, merged.getResults().drop_front(split));
+  return merged;
+}
+
+/// Merges element-wise siblings in `block` until none are left.
+static void mergeAllSiblings(Block &block, DominanceInfo &dominance) {
+  IRRewriter rewriter(block.getParentOp()->getContext());
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<linalg::GenericOp> ops;
+    for (auto op : block.getOps<linalg::GenericOp>())
+      if (isElementwise(op) && domainOf(op))
+        ops.push_back(op);
+    for (unsigned j = 0; j < ops.size() && !changed; ++j) {
+      for (unsigned i = 0; i < j && !changed; ++i) {
+        linalg::GenericOp first = ops[i], second = ops[j];
+        if (first.getNumLoops() != second.getNumLoops() ||
+            *domainOf(first) != *domainOf(second))
+          continue;
+        if (llvm::is_contained(second->getOperands(), first->getResult(0)) ||
+            llvm::any_of(first->getResults(), [&](Value r) {
+              return llvm::is_contained(second->getOperands(), r);
+            }))
+          continue;
+        // Either `second` moves up to `first` (all it reads, operands and
+        // values its body captures, exist there) or `first` moves down to
+        // `second` (nothing uses it before).
+        SetVector<Value> reads(llvm::from_range, second->getOperands());
+        getUsedValuesDefinedAbove(second.getRegion(), reads);
+        bool secondMovesUp = llvm::all_of(reads, [&](Value v) {
+          return dominance.properlyDominates(v, first);
+        });
+        bool firstMovesDown = llvm::all_of(first->getUsers(), [&](Operation *u) {
+          return second->isBeforeInBlock(block.findAncestorOpInBlock(*u));
+        });
+        if (!secondMovesUp && !firstMovesDown)
+          continue;
+        mergeSiblings(rewriter, first, second,
+                      secondMovesUp ? first.getOperation() : second.getOperation());
+        changed = true;
+      }
+    }
+  }
+}
+
+namespace {
+struct FuseElementwisePass
+    : stepc::impl::FuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    // Any element-wise producer may fuse into its consumers; it stays for
+    // its other uses and the sibling merge below computes it once.
+    linalg::populateElementwiseOpsFusionPatterns(
+        patterns, [](OpOperand *fused) {
+          auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
+          return producer && isElementwise(producer);
+        });
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    DominanceInfo dominance(getOperation());
+    getOperation().walk([&](Block *block) { mergeAllSiblings(*block, dominance); });
+  }
+};
+} // namespace

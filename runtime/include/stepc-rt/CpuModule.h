@@ -1,0 +1,61 @@
+//===- CpuModule.h - an artifact's CPU code, loaded -------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The "cpu.so" section of an artifact is an ordinary shared object; the
+// platform's loader maps it from an anonymous memory file, so loading an
+// artifact writes nothing to disk.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_RT_CPUMODULE_H
+#define STEPC_RT_CPUMODULE_H
+
+#include "stepc-rt/Artifact.h"
+#include "stepc-rt/GroupRunner.h"
+
+#include <memory>
+#include <string>
+
+namespace stepc::rt {
+
+class CpuModule {
+public:
+  /// Where the shared object is put for dlopen.
+  enum class LoadMethod {
+    Auto,     ///< a memfd, or a temporary file where that fails
+    Memfd,    ///< an anonymous memory file only
+    TempFile, ///< a file in $TMPDIR (or /tmp), unlinked once loaded
+  };
+
+  /// Loads the artifact's "cpu.so" section. NoDevice if it has none.
+  static Status load(const Artifact &artifact, std::unique_ptr<CpuModule> &out,
+                     LoadMethod method = LoadMethod::Auto);
+
+  /// The packed entry of `group`, or null with `status` set.
+  PackedEntry lookup(const Group &group, Status &status);
+
+  /// How the code was loaded: LoadMethod::Memfd or LoadMethod::TempFile.
+  LoadMethod method() const { return method_; }
+
+  ~CpuModule();
+  CpuModule(const CpuModule &) = delete;
+  CpuModule &operator=(const CpuModule &) = delete;
+
+private:
+  CpuModule() = default;
+
+  void *handle_ = nullptr;
+  /// The memfd stays open while the library is loaded: glibc recognizes an
+  /// already loaded library by its path, and a closed descriptor's number
+  /// (hence its /proc/self/fd path) would be reused by the next module.
+  int fd_ = -1;
+  LoadMethod method_ = LoadMethod::Memfd;
+  std::string origin_;
+};
+
+} // namespace stepc::rt
+
+#endif // STEPC_RT_CPUMODULE_H

@@ -1,0 +1,155 @@
+/*===- stepc/runtime.h - the stepc runtime's C API ----------------*- C -*-===*\
+|*                                                                            *|
+|* Part of stepc, under the Apache License v2.0 with LLVM Exceptions.         *|
+|*                                                                            *|
+|*===----------------------------------------------------------------------===*|
+|*                                                                            *|
+|* Load a compiled optimizer (an artifact written by `stepc compile`), bind   *|
+|* a trainer's f32 tensors to one of its groups and step them. Plain C so     *|
+|* that any language with a C FFI can call it; stepc/runtime.hpp wraps it     *|
+|* for C++.                                                                   *|
+|*                                                                            *|
+|* Every function returns a stepc_status; STEPC_OK is 0. On failure           *|
+|* stepc_last_error() returns a one-line message naming what was wrong and    *|
+|* what was expected. The message is per thread and describes the last call   *|
+|* that thread made (it is "" after a success).                               *|
+|*                                                                            *|
+|* Threads: different groups may be used from different threads at once; one *|
+|* group (and the artifact while groups are created) from one at a time.     *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef STEPC_RT_RUNTIME_H
+#define STEPC_RT_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define STEPC_RT_API
+#else
+#define STEPC_RT_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The same codes, in the same order, as the runtime's C++ StatusCode. */
+typedef enum stepc_status {
+  STEPC_OK = 0,
+  STEPC_ERR_INVALID_ARGUMENT = 1, /* a null pointer, unknown name, bad index */
+  STEPC_ERR_SHAPE_MISMATCH = 2,
+  STEPC_ERR_DTYPE_MISMATCH = 3,
+  STEPC_ERR_NOT_BOUND = 4, /* a step before bind, init or a required hyper */
+  STEPC_ERR_IO = 5,        /* the file cannot be read */
+  STEPC_ERR_FORMAT = 6,    /* not an artifact, or a malformed one */
+  STEPC_ERR_VERSION_MISMATCH = 7, /* another format or stepc version */
+  STEPC_ERR_CHECKSUM_MISMATCH = 8, /* a corrupted file */
+  STEPC_ERR_NO_DEVICE = 9 /* no code for this machine in the artifact */
+} stepc_status;
+
+typedef struct stepc_artifact stepc_artifact;
+typedef struct stepc_group stepc_group;
+
+/* The message of the calling thread's last failed call, or "". Valid until
+ * the thread's next call into this API. Never null. */
+STEPC_RT_API const char *stepc_last_error(void);
+
+/* The stepc version this runtime is; artifacts must come from the same. */
+STEPC_RT_API const char *stepc_runtime_version(void);
+
+/*===-- Artifacts ---------------------------------------------------------===*/
+
+/* Reads and checks (magic, versions, checksum, manifest) the artifact at
+ * `path`. Code is loaded when the first group is created. */
+STEPC_RT_API stepc_status stepc_artifact_load(const char *path,
+                                              stepc_artifact **out);
+/* Groups created from the artifact stay valid after it is freed. Null is a
+ * no-op. */
+STEPC_RT_API void stepc_artifact_free(stepc_artifact *artifact);
+STEPC_RT_API stepc_status
+stepc_artifact_num_groups(const stepc_artifact *artifact, size_t *out);
+/* `*name` lives as long as the artifact. */
+STEPC_RT_API stepc_status stepc_artifact_group_name(
+    const stepc_artifact *artifact, size_t index, const char **name);
+
+/*===-- Groups ------------------------------------------------------------===*/
+
+/* An instance of group `name`: its own bindings, state and hypers. Several
+ * instances of one group may exist (e.g. one per parameter set). */
+STEPC_RT_API stepc_status stepc_group_create(stepc_artifact *artifact,
+                                             const char *name,
+                                             stepc_group **out);
+/* Null is a no-op. Adopted state buffers remain the caller's. */
+STEPC_RT_API void stepc_group_free(stepc_group *group);
+
+/* Arguments of the group, to find state and hyper names. */
+STEPC_RT_API stepc_status stepc_group_num_states(const stepc_group *group,
+                                                 size_t *out);
+STEPC_RT_API stepc_status stepc_group_state_name(const stepc_group *group,
+                                                 size_t index,
+                                                 const char **name);
+STEPC_RT_API stepc_status stepc_group_num_hypers(const stepc_group *group,
+                                                 size_t *out);
+STEPC_RT_API stepc_status stepc_group_hyper_name(const stepc_group *group,
+                                                 size_t index,
+                                                 const char **name);
+
+/* Binds `n` parameters and their gradients: contiguous row-major f32 arrays
+ * the caller owns and keeps alive. Tensor i has rank ranks[i] and shape
+ * shapes[i][0..ranks[i]); its gradient has the same shape. A matrix group
+ * needs rank 2. Replaces any earlier binding, its state and adoptions. */
+STEPC_RT_API stepc_status stepc_group_bind(stepc_group *group, size_t n,
+                                           float *const *params,
+                                           float *const *grads,
+                                           const int64_t *const *shapes,
+                                           const size_t *ranks);
+/* Points tensor `index`'s gradient at `grad` (same shape as bound). */
+STEPC_RT_API stepc_status stepc_group_set_grad(stepc_group *group,
+                                               size_t index, float *grad);
+
+/* Sets every state of every bound tensor to its initial value; adopted
+ * buffers are overwritten too. To resume from a checkpoint, adopt the
+ * restored buffers and do not call this. */
+STEPC_RT_API stepc_status stepc_group_init_state(stepc_group *group);
+/* Makes state `state_name` of tensor `index` live in the caller's `data`
+ * (num_elements f32 values, kept alive while bound) so the trainer owns and
+ * checkpoints it. Its contents are used as they are. */
+STEPC_RT_API stepc_status stepc_group_adopt_state(stepc_group *group,
+                                                  size_t index,
+                                                  const char *state_name,
+                                                  float *data,
+                                                  size_t num_elements);
+/* The state's shape: `*rank` is the capacity of `shape` on input and the
+ * rank on output; with `shape` null only the rank is returned. */
+STEPC_RT_API stepc_status stepc_group_state_shape(const stepc_group *group,
+                                                  size_t index,
+                                                  const char *state_name,
+                                                  int64_t *shape,
+                                                  size_t *rank);
+/* Where the state lives: the runtime's buffer after init_state, or the
+ * adopted one. */
+STEPC_RT_API stepc_status stepc_group_state_data(stepc_group *group,
+                                                 size_t index,
+                                                 const char *state_name,
+                                                 float **data);
+
+STEPC_RT_API stepc_status stepc_group_set_hyper(stepc_group *group,
+                                                const char *name,
+                                                double value);
+/* The count of the last step taken (0 before the first); a step increments
+ * it before running, so the first step sees 1. Set it to resume. */
+STEPC_RT_API stepc_status stepc_group_set_count(stepc_group *group,
+                                                double count);
+STEPC_RT_API stepc_status stepc_group_count(const stepc_group *group,
+                                            double *count);
+
+/* One optimizer step on every bound tensor, in place. */
+STEPC_RT_API stepc_status stepc_group_step(stepc_group *group);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STEPC_RT_RUNTIME_H */

@@ -1,0 +1,244 @@
+//===- stepc/runtime.hpp - C++ over the stepc runtime's C API ---*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Owning, move-only handles over stepc/runtime.h. Nothing throws: methods
+// return false (or a null/empty value) on failure and keep the message in
+// the object, so it survives later calls on other objects or threads.
+//
+//   stepc::Artifact artifact;
+//   stepc::Group group;
+//   if (!artifact.load("adamw.stepc") || !group.create(artifact, "all"))
+//     die(artifact.error() + group.error());
+//
+// Header-only on purpose: it depends on nothing but the C ABI, so a trainer
+// built with another compiler or standard library can use it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_RT_RUNTIME_HPP
+#define STEPC_RT_RUNTIME_HPP
+
+#include "stepc/runtime.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace stepc {
+
+/// The last failure of one handle.
+class ErrorState {
+public:
+  /// The message of the last failed call on this object, or "".
+  const std::string &error() const { return error_; }
+  /// The code of the last call on this object.
+  stepc_status status() const { return status_; }
+
+protected:
+  bool record(stepc_status status) const {
+    status_ = status;
+    error_ = status == STEPC_OK ? std::string() : stepc_last_error();
+    return status == STEPC_OK;
+  }
+  bool fail(stepc_status status, std::string message) const {
+    status_ = status;
+    error_ = std::move(message);
+    return false;
+  }
+  void moveErrorFrom(ErrorState &other) {
+    error_ = std::move(other.error_);
+    status_ = other.status_;
+    other.error_.clear();
+    other.status_ = STEPC_OK;
+  }
+
+private:
+  mutable std::string error_;
+  mutable stepc_status status_ = STEPC_OK;
+};
+
+class Artifact : public ErrorState {
+public:
+  Artifact() = default;
+  Artifact(Artifact &&other) noexcept : handle_(other.handle_) {
+    other.handle_ = nullptr;
+    moveErrorFrom(other);
+  }
+  Artifact &operator=(Artifact &&other) noexcept {
+    if (this != &other) {
+      stepc_artifact_free(handle_);
+      handle_ = other.handle_;
+      other.handle_ = nullptr;
+      moveErrorFrom(other);
+    }
+    return *this;
+  }
+  Artifact(const Artifact &) = delete;
+  Artifact &operator=(const Artifact &) = delete;
+  ~Artifact() { stepc_artifact_free(handle_); }
+
+  /// Replaces whatever this held with the artifact at `path`.
+  bool load(const std::string &path) {
+    stepc_artifact_free(handle_);
+    handle_ = nullptr;
+    return record(stepc_artifact_load(path.c_str(), &handle_));
+  }
+
+  explicit operator bool() const { return handle_ != nullptr; }
+  stepc_artifact *get() const { return handle_; }
+
+  /// 0 when nothing is loaded.
+  size_t numGroups() const {
+    size_t n = 0;
+    record(stepc_artifact_num_groups(handle_, &n));
+    return n;
+  }
+  /// "" when out of range.
+  std::string groupName(size_t index) const {
+    const char *name = nullptr;
+    return record(stepc_artifact_group_name(handle_, index, &name))
+               ? std::string(name)
+               : std::string();
+  }
+
+private:
+  stepc_artifact *handle_ = nullptr;
+};
+
+/// A caller-owned contiguous row-major f32 tensor.
+struct Tensor {
+  float *data = nullptr;
+  std::vector<int64_t> shape;
+};
+
+class Group : public ErrorState {
+public:
+  Group() = default;
+  Group(Group &&other) noexcept : handle_(other.handle_) {
+    other.handle_ = nullptr;
+    moveErrorFrom(other);
+  }
+  Group &operator=(Group &&other) noexcept {
+    if (this != &other) {
+      stepc_group_free(handle_);
+      handle_ = other.handle_;
+      other.handle_ = nullptr;
+      moveErrorFrom(other);
+    }
+    return *this;
+  }
+  Group(const Group &) = delete;
+  Group &operator=(const Group &) = delete;
+  ~Group() { stepc_group_free(handle_); }
+
+  /// A new instance of group `name`; it stays valid after `artifact` dies.
+  bool create(const Artifact &artifact, const std::string &name) {
+    stepc_group_free(handle_);
+    handle_ = nullptr;
+    return record(stepc_group_create(artifact.get(), name.c_str(), &handle_));
+  }
+
+  explicit operator bool() const { return handle_ != nullptr; }
+  stepc_group *get() const { return handle_; }
+
+  std::vector<std::string> stateNames() const {
+    return names(stepc_group_num_states, stepc_group_state_name);
+  }
+  std::vector<std::string> hyperNames() const {
+    return names(stepc_group_num_hypers, stepc_group_hyper_name);
+  }
+
+  bool bind(const std::vector<Tensor> &params,
+            const std::vector<Tensor> &grads) {
+    if (params.size() != grads.size())
+      return fail(STEPC_ERR_INVALID_ARGUMENT,
+                  std::to_string(params.size()) + " params but " +
+                      std::to_string(grads.size()) +
+                      " grads: bind one gradient per parameter");
+    for (size_t i = 0; i < params.size(); ++i)
+      if (grads[i].shape != params[i].shape)
+        return fail(STEPC_ERR_SHAPE_MISMATCH,
+                    "grad #" + std::to_string(i) +
+                        " does not have the shape of its param");
+    std::vector<float *> paramData, gradData;
+    std::vector<const int64_t *> shapes;
+    std::vector<size_t> ranks;
+    for (size_t i = 0; i < params.size(); ++i) {
+      paramData.push_back(params[i].data);
+      gradData.push_back(grads[i].data);
+      shapes.push_back(params[i].shape.data());
+      ranks.push_back(params[i].shape.size());
+    }
+    return record(stepc_group_bind(handle_, params.size(), paramData.data(),
+                                   gradData.data(), shapes.data(),
+                                   ranks.data()));
+  }
+  bool setGrad(size_t index, float *grad) {
+    return record(stepc_group_set_grad(handle_, index, grad));
+  }
+
+  bool initState() { return record(stepc_group_init_state(handle_)); }
+  bool adoptState(size_t index, const std::string &name, float *data,
+                  size_t numElements) {
+    return record(stepc_group_adopt_state(handle_, index, name.c_str(), data,
+                                          numElements));
+  }
+  bool stateShape(size_t index, const std::string &name,
+                  std::vector<int64_t> &shape) const {
+    size_t rank = 0;
+    if (!record(stepc_group_state_shape(handle_, index, name.c_str(), nullptr,
+                                        &rank)))
+      return false;
+    shape.assign(rank, 0);
+    return record(stepc_group_state_shape(handle_, index, name.c_str(),
+                                          shape.data(), &rank));
+  }
+  /// Null on failure.
+  float *stateData(size_t index, const std::string &name) {
+    float *data = nullptr;
+    record(stepc_group_state_data(handle_, index, name.c_str(), &data));
+    return data;
+  }
+
+  bool setHyper(const std::string &name, double value) {
+    return record(stepc_group_set_hyper(handle_, name.c_str(), value));
+  }
+  bool setCount(double count) {
+    return record(stepc_group_set_count(handle_, count));
+  }
+  /// 0 when there is no group.
+  double count() const {
+    double count = 0.0;
+    record(stepc_group_count(handle_, &count));
+    return count;
+  }
+
+  bool step() { return record(stepc_group_step(handle_)); }
+
+private:
+  using CountFn = stepc_status (*)(const stepc_group *, size_t *);
+  using NameFn = stepc_status (*)(const stepc_group *, size_t, const char **);
+  std::vector<std::string> names(CountFn countFn, NameFn nameFn) const {
+    std::vector<std::string> result;
+    size_t n = 0;
+    if (!record(countFn(handle_, &n)))
+      return result;
+    for (size_t i = 0; i < n; ++i) {
+      const char *name = nullptr;
+      if (!record(nameFn(handle_, i, &name)))
+        return {};
+      result.push_back(name);
+    }
+    return result;
+  }
+
+  stepc_group *handle_ = nullptr;
+};
+
+} // namespace stepc
+
+#endif // STEPC_RT_RUNTIME_HPP

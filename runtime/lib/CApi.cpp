@@ -1,0 +1,346 @@
+//===- CApi.cpp - the stepc runtime's C API ---------------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// A thin layer over Artifact, CpuModule and GroupRunner: it checks every
+// pointer and index a C caller hands in (a bad one is an error code, never a
+// crash) and turns Status into a code plus the thread's last message.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/runtime.h"
+
+#include "stepc-rt/Artifact.h"
+#include "stepc-rt/CpuModule.h"
+#include "stepc-rt/GroupRunner.h"
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace stepc::rt;
+
+#define STEPC_SAME_CODE(CODE, C_CODE)                                          \
+  static_assert(int(StatusCode::CODE) == C_CODE, "StatusCode::" #CODE          \
+                                                 " and " #C_CODE " differ")
+STEPC_SAME_CODE(Ok, STEPC_OK);
+STEPC_SAME_CODE(InvalidArgument, STEPC_ERR_INVALID_ARGUMENT);
+STEPC_SAME_CODE(ShapeMismatch, STEPC_ERR_SHAPE_MISMATCH);
+STEPC_SAME_CODE(DtypeMismatch, STEPC_ERR_DTYPE_MISMATCH);
+STEPC_SAME_CODE(NotBound, STEPC_ERR_NOT_BOUND);
+STEPC_SAME_CODE(IoError, STEPC_ERR_IO);
+STEPC_SAME_CODE(FormatError, STEPC_ERR_FORMAT);
+STEPC_SAME_CODE(VersionMismatch, STEPC_ERR_VERSION_MISMATCH);
+STEPC_SAME_CODE(ChecksumMismatch, STEPC_ERR_CHECKSUM_MISMATCH);
+STEPC_SAME_CODE(NoDevice, STEPC_ERR_NO_DEVICE);
+#undef STEPC_SAME_CODE
+
+namespace {
+/// Shared by the artifact handle and every group made from it, so freeing
+/// the artifact first does not unload code a group still calls.
+struct LoadedArtifact {
+  Artifact artifact;
+  std::mutex mutex; ///< guards `module`
+  std::unique_ptr<CpuModule> module;
+};
+
+thread_local std::string lastError;
+
+stepc_status report(const Status &status) {
+  lastError = status.message;
+  return stepc_status(status.code);
+}
+
+stepc_status invalid(const char *function, const std::string &message) {
+  lastError = std::string(function) + ": " + message;
+  return STEPC_ERR_INVALID_ARGUMENT;
+}
+
+stepc_status ok() {
+  lastError.clear();
+  return STEPC_OK;
+}
+
+std::vector<std::string> namesOf(const Group &group, Role role) {
+  std::vector<std::string> names;
+  for (size_t index : group.indicesOf(role))
+    names.push_back(group.args[index].name);
+  return names;
+}
+} // namespace
+
+struct stepc_artifact {
+  std::shared_ptr<LoadedArtifact> loaded;
+};
+
+struct stepc_group {
+  stepc_group(std::shared_ptr<LoadedArtifact> loaded, const Group &group,
+              PackedEntry entry)
+      : loaded(std::move(loaded)), runner(group, entry),
+        stateNames(namesOf(group, Role::State)),
+        hyperNames(namesOf(group, Role::Hyper)) {}
+
+  std::shared_ptr<LoadedArtifact> loaded;
+  GroupRunner runner;
+  std::vector<std::string> stateNames, hyperNames;
+  /// The bound parameters' shapes, which setGrad needs again.
+  std::vector<std::vector<int64_t>> shapes;
+};
+
+// Checks shared by every function; each returns from the caller on failure.
+#define STEPC_CHECK_NOT_NULL(POINTER)                                          \
+  do {                                                                         \
+    if (!(POINTER))                                                            \
+      return invalid(__func__, #POINTER " is null");                           \
+  } while (false)
+
+const char *stepc_last_error(void) { return lastError.c_str(); }
+
+const char *stepc_runtime_version(void) { return runtimeVersion(); }
+
+//===----------------------------------------------------------------------===//
+// Artifacts
+//===----------------------------------------------------------------------===//
+
+stepc_status stepc_artifact_load(const char *path, stepc_artifact **out) {
+  STEPC_CHECK_NOT_NULL(out);
+  *out = nullptr;
+  STEPC_CHECK_NOT_NULL(path);
+  auto loaded = std::make_shared<LoadedArtifact>();
+  if (Status s = readArtifactFile(path, loaded->artifact); !s.ok())
+    return report(s);
+  *out = new stepc_artifact{std::move(loaded)};
+  return ok();
+}
+
+void stepc_artifact_free(stepc_artifact *artifact) { delete artifact; }
+
+stepc_status stepc_artifact_num_groups(const stepc_artifact *artifact,
+                                       size_t *out) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = artifact->loaded->artifact.manifest.groups.size();
+  return ok();
+}
+
+stepc_status stepc_artifact_group_name(const stepc_artifact *artifact,
+                                       size_t index, const char **name) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(name);
+  const std::vector<Group> &groups = artifact->loaded->artifact.manifest.groups;
+  if (index >= groups.size())
+    return invalid(__func__, "index " + std::to_string(index) +
+                                 " is out of range: the artifact has " +
+                                 std::to_string(groups.size()) + " groups");
+  *name = groups[index].name.c_str();
+  return ok();
+}
+
+//===----------------------------------------------------------------------===//
+// Groups
+//===----------------------------------------------------------------------===//
+
+stepc_status stepc_group_create(stepc_artifact *artifact, const char *name,
+                                stepc_group **out) {
+  STEPC_CHECK_NOT_NULL(out);
+  *out = nullptr;
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(name);
+  LoadedArtifact &loaded = *artifact->loaded;
+  const Group *group = loaded.artifact.manifest.findGroup(name);
+  if (!group) {
+    std::string known;
+    for (const Group &g : loaded.artifact.manifest.groups)
+      known += (known.empty() ? "" : ", ") + g.name;
+    return invalid(__func__, loaded.artifact.origin + " has no group '" +
+                                 name + "' (it has: " +
+                                 (known.empty() ? "none" : known) + ")");
+  }
+  PackedEntry entry;
+  {
+    std::lock_guard<std::mutex> lock(loaded.mutex);
+    if (!loaded.module)
+      if (Status s = CpuModule::load(loaded.artifact, loaded.module); !s.ok())
+        return report(s);
+    Status status;
+    entry = loaded.module->lookup(*group, status);
+    if (!entry)
+      return report(status);
+  }
+  *out = new stepc_group(artifact->loaded, *group, entry);
+  return ok();
+}
+
+void stepc_group_free(stepc_group *group) { delete group; }
+
+static stepc_status nameAt(const char *function,
+                           const std::vector<std::string> &names,
+                           const char *what, size_t index, const char **out) {
+  if (index >= names.size())
+    return invalid(function, "index " + std::to_string(index) +
+                                 " is out of range: the group has " +
+                                 std::to_string(names.size()) + " " + what);
+  *out = names[index].c_str();
+  return ok();
+}
+
+stepc_status stepc_group_num_states(const stepc_group *group, size_t *out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = group->stateNames.size();
+  return ok();
+}
+
+stepc_status stepc_group_state_name(const stepc_group *group, size_t index,
+                                    const char **name) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return nameAt(__func__, group->stateNames, "states", index, name);
+}
+
+stepc_status stepc_group_num_hypers(const stepc_group *group, size_t *out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = group->hyperNames.size();
+  return ok();
+}
+
+stepc_status stepc_group_hyper_name(const stepc_group *group, size_t index,
+                                    const char **name) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return nameAt(__func__, group->hyperNames, "hypers", index, name);
+}
+
+stepc_status stepc_group_bind(stepc_group *group, size_t n,
+                              float *const *params, float *const *grads,
+                              const int64_t *const *shapes,
+                              const size_t *ranks) {
+  STEPC_CHECK_NOT_NULL(group);
+  if (n == 0)
+    return invalid(__func__, "bind needs at least one parameter (n is 0)");
+  STEPC_CHECK_NOT_NULL(params);
+  STEPC_CHECK_NOT_NULL(grads);
+  STEPC_CHECK_NOT_NULL(shapes);
+  STEPC_CHECK_NOT_NULL(ranks);
+  std::vector<TensorRef> paramRefs(n), gradRefs(n);
+  std::vector<std::vector<int64_t>> boundShapes(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (!params[i])
+      return invalid(__func__, "params[" + std::to_string(i) + "] is null");
+    if (!grads[i])
+      return invalid(__func__, "grads[" + std::to_string(i) + "] is null");
+    if (ranks[i] > 0 && !shapes[i])
+      return invalid(__func__, "shapes[" + std::to_string(i) +
+                                   "] is null but ranks[" +
+                                   std::to_string(i) + "] is " +
+                                   std::to_string(ranks[i]));
+    boundShapes[i].assign(shapes[i], shapes[i] + ranks[i]);
+    paramRefs[i] = {params[i], boundShapes[i]};
+    gradRefs[i] = {grads[i], boundShapes[i]};
+  }
+  if (Status s = group->runner.bind(paramRefs, gradRefs); !s.ok())
+    return report(s);
+  group->shapes = std::move(boundShapes);
+  return ok();
+}
+
+stepc_status stepc_group_set_grad(stepc_group *group, size_t index,
+                                  float *grad) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(grad);
+  if (index >= group->shapes.size())
+    return invalid(__func__, "index " + std::to_string(index) +
+                                 " is out of range: " +
+                                 std::to_string(group->shapes.size()) +
+                                 " tensors are bound");
+  return report(group->runner.setGrad(index, {grad, group->shapes[index]}));
+}
+
+stepc_status stepc_group_init_state(stepc_group *group) {
+  STEPC_CHECK_NOT_NULL(group);
+  return report(group->runner.initState());
+}
+
+stepc_status stepc_group_adopt_state(stepc_group *group, size_t index,
+                                     const char *state_name, float *data,
+                                     size_t num_elements) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(state_name);
+  STEPC_CHECK_NOT_NULL(data);
+  return report(
+      group->runner.adoptState(index, state_name, data, num_elements));
+}
+
+stepc_status stepc_group_state_shape(const stepc_group *group, size_t index,
+                                     const char *state_name, int64_t *shape,
+                                     size_t *rank) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(state_name);
+  STEPC_CHECK_NOT_NULL(rank);
+  std::vector<int64_t> result;
+  if (Status s = group->runner.stateShape(index, state_name, result); !s.ok())
+    return report(s);
+  size_t capacity = *rank;
+  *rank = result.size();
+  if (!shape)
+    return ok();
+  if (capacity < result.size())
+    return invalid(__func__, "state '" + std::string(state_name) +
+                                 "' has rank " +
+                                 std::to_string(result.size()) +
+                                 " but the shape buffer holds " +
+                                 std::to_string(capacity));
+  for (size_t i = 0; i < result.size(); ++i)
+    shape[i] = result[i];
+  return ok();
+}
+
+stepc_status stepc_group_state_data(stepc_group *group, size_t index,
+                                    const char *state_name, float **data) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(state_name);
+  STEPC_CHECK_NOT_NULL(data);
+  *data = nullptr;
+  // stateShape names an unknown state or index precisely.
+  std::vector<int64_t> shape;
+  if (Status s = group->runner.stateShape(index, state_name, shape); !s.ok())
+    return report(s);
+  *data = group->runner.stateData(index, state_name);
+  if (!*data) {
+    lastError = "state '" + std::string(state_name) + "' of tensor #" +
+                std::to_string(index) +
+                " has no buffer yet: call stepc_group_init_state or "
+                "stepc_group_adopt_state";
+    return STEPC_ERR_NOT_BOUND;
+  }
+  return ok();
+}
+
+stepc_status stepc_group_set_hyper(stepc_group *group, const char *name,
+                                   double value) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return report(group->runner.setHyper(name, value));
+}
+
+stepc_status stepc_group_set_count(stepc_group *group, double count) {
+  STEPC_CHECK_NOT_NULL(group);
+  group->runner.setCount(count);
+  return ok();
+}
+
+stepc_status stepc_group_count(const stepc_group *group, double *count) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(count);
+  *count = group->runner.count();
+  return ok();
+}
+
+stepc_status stepc_group_step(stepc_group *group) {
+  STEPC_CHECK_NOT_NULL(group);
+  return report(group->runner.step());
+}
