@@ -32,5 +32,9 @@ config.substitutions.append(
     ("%stepc_path", os.path.join(config.stepc_tools_dir, "stepc")))
 
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
-tools = ["stepc-opt", "stepc"]
+tools = ["stepc-opt", "stepc", "stepc-rt-artifact-test", "stepc-rt-runner-test",
+         "stepc-rt-capi-e2e-test", "stepc-rt-capi-test"]
+config.substitutions.append(
+    ("%fake_entries", os.path.join(config.stepc_obj_root, "lib",
+                                   "stepc-rt-fake-entries.so")))
 llvm_config.add_tool_substitutions(tools, tool_dirs)

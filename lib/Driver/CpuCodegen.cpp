@@ -114,12 +114,14 @@ FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
     codegen.run(*module);
   }
 
-  // The object calls libm (expf, powf, ...); the runtime's process has it.
+  // The object calls libm (powf, expf, ...): name it as a dependency so a
+  // host that loads the runtime privately still resolves those calls.
   std::string linkLog;
   llvm::raw_string_ostream linkErrors(linkLog);
   const char *args[] = {"ld.lld", "-shared", "--build-id=none", "-O2",
-                        "--as-needed", "-o", sharedPath.c_str(),
-                        objectPath.c_str()};
+                        "-o", sharedPath.c_str(), objectPath.c_str(),
+                        "-L/lib/x86_64-linux-gnu", "-L/usr/lib/x86_64-linux-gnu",
+                        "--as-needed", "-l:libm.so.6"};
   lld::Result linked = lld::lldMain(args, llvm::nulls(), linkErrors,
                                     {{lld::Gnu, &lld::elf::link}});
   if (linked.retCode != 0) {

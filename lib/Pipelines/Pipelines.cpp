@@ -10,6 +10,7 @@
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,6 +47,11 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
 }
 
 void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
+  // bf16 rounding as integer ops: no __truncsfbf2 libcall that a loaded
+  // artifact might not find, and it vectorizes.
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   // memref before scf: OpenMP regions fail to lower in the other order

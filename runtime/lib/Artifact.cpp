@@ -63,8 +63,8 @@ static void putU64(std::string &out, uint64_t value) {
 
 std::string stepc::rt::serializeArtifact(const Artifact &artifact) {
   std::string json = manifestToJson(artifact.manifest);
-  size_t size = 8 + 4 + 4 + artifact.stepcVersion.size() + 8 + json.size() +
-                4 + 8;
+  size_t size =
+      8 + 4 + 4 + artifact.stepcVersion.size() + 8 + json.size() + 4 + 8;
   for (const ArtifactSection &section : artifact.sections)
     size += 4 + section.name.size() + 8 + section.bytes.size();
   std::string out;
@@ -223,8 +223,8 @@ Status stepc::rt::parseArtifact(const std::string &bytes,
     if (Status s = reader.u64(which + "'s payload length", payloadLength);
         !s.ok())
       return s;
-    if (Status s = reader.bytes(which + "'s payload", payloadLength,
-                                section.bytes);
+    if (Status s =
+            reader.bytes(which + "'s payload", payloadLength, section.bytes);
         !s.ok())
       return s;
     artifact.sections.push_back(std::move(section));
@@ -255,23 +255,22 @@ Status stepc::rt::parseArtifact(const std::string &bytes,
     return Status::error(StatusCode::VersionMismatch,
                          origin + ": compiled by stepc " +
                              artifact.stepcVersion +
-                             ", but this runtime is stepc " +
-                             runtimeVersion() + "; recompile the spec");
+                             ", but this runtime is stepc " + runtimeVersion() +
+                             "; recompile the spec");
   std::string error;
   if (!manifestFromJson(json, artifact.manifest, error))
     return formatError(origin, "manifest: " + error);
   if (artifact.manifest.stepcVersion != artifact.stepcVersion)
-    return formatError(origin, "the manifest says stepc " +
-                                   artifact.manifest.stepcVersion +
-                                   " but the header says stepc " +
-                                   artifact.stepcVersion);
+    return formatError(
+        origin, "the manifest says stepc " + artifact.manifest.stepcVersion +
+                    " but the header says stepc " + artifact.stepcVersion);
   std::set<std::string> names;
   for (const ArtifactSection &section : artifact.sections) {
     if (section.name.empty())
       return formatError(origin, "a section has an empty name");
     if (!names.insert(section.name).second)
-      return formatError(origin, "two sections are named '" + section.name +
-                                     "'");
+      return formatError(origin,
+                         "two sections are named '" + section.name + "'");
   }
   out = std::move(artifact);
   return Status::success();
@@ -283,8 +282,8 @@ Status stepc::rt::parseArtifact(const std::string &bytes,
 
 static Status ioError(const std::string &path, const std::string &doing,
                       int error) {
-  return Status::error(StatusCode::IoError, path + ": cannot " + doing +
-                                                ": " + std::strerror(error));
+  return Status::error(StatusCode::IoError, path + ": cannot " + doing + ": " +
+                                                std::strerror(error));
 }
 
 Status stepc::rt::readArtifactFile(const std::string &path, Artifact &out) {

@@ -24,8 +24,8 @@
 using namespace stepc::rt;
 
 #define STEPC_SAME_CODE(CODE, C_CODE)                                          \
-  static_assert(int(StatusCode::CODE) == C_CODE, "StatusCode::" #CODE          \
-                                                 " and " #C_CODE " differ")
+  static_assert(int(StatusCode::CODE) == C_CODE,                               \
+                "StatusCode::" #CODE " and " #C_CODE " differ")
 STEPC_SAME_CODE(Ok, STEPC_OK);
 STEPC_SAME_CODE(InvalidArgument, STEPC_ERR_INVALID_ARGUMENT);
 STEPC_SAME_CODE(ShapeMismatch, STEPC_ERR_SHAPE_MISMATCH);
@@ -155,9 +155,9 @@ stepc_status stepc_group_create(stepc_artifact *artifact, const char *name,
     std::string known;
     for (const Group &g : loaded.artifact.manifest.groups)
       known += (known.empty() ? "" : ", ") + g.name;
-    return invalid(__func__, loaded.artifact.origin + " has no group '" +
-                                 name + "' (it has: " +
-                                 (known.empty() ? "none" : known) + ")");
+    return invalid(__func__,
+                   loaded.artifact.origin + " has no group '" + name +
+                       "' (it has: " + (known.empty() ? "none" : known) + ")");
   }
   PackedEntry entry;
   {
@@ -235,9 +235,8 @@ stepc_status stepc_group_bind(stepc_group *group, size_t n,
       return invalid(__func__, "grads[" + std::to_string(i) + "] is null");
     if (ranks[i] > 0 && !shapes[i])
       return invalid(__func__, "shapes[" + std::to_string(i) +
-                                   "] is null but ranks[" +
-                                   std::to_string(i) + "] is " +
-                                   std::to_string(ranks[i]));
+                                   "] is null but ranks[" + std::to_string(i) +
+                                   "] is " + std::to_string(ranks[i]));
     boundShapes[i].assign(shapes[i], shapes[i] + ranks[i]);
     paramRefs[i] = {params[i], boundShapes[i]};
     gradRefs[i] = {grads[i], boundShapes[i]};
@@ -290,8 +289,7 @@ stepc_status stepc_group_state_shape(const stepc_group *group, size_t index,
     return ok();
   if (capacity < result.size())
     return invalid(__func__, "state '" + std::string(state_name) +
-                                 "' has rank " +
-                                 std::to_string(result.size()) +
+                                 "' has rank " + std::to_string(result.size()) +
                                  " but the shape buffer holds " +
                                  std::to_string(capacity));
   for (size_t i = 0; i < result.size(); ++i)

@@ -98,9 +98,8 @@ bool loadFromTempFile(const std::string &bytes, void *&handle,
 
 Status CpuModule::load(const Artifact &artifact,
                        std::unique_ptr<CpuModule> &out, LoadMethod method) {
-  const std::string &origin = artifact.origin.empty()
-                                  ? std::string("the artifact")
-                                  : artifact.origin;
+  const std::string &origin =
+      artifact.origin.empty() ? std::string("the artifact") : artifact.origin;
   const ArtifactSection *section = artifact.findSection(kCpuSectionName);
   if (!section)
     return Status::error(StatusCode::NoDevice,

@@ -253,8 +253,7 @@ Status GroupRunner::adoptState(size_t index, const std::string &name,
   int slot;
   if (Status s = checkedStateSlot(index, name, slot); !s.ok())
     return s;
-  std::string what =
-      "state '" + name + "' of tensor #" + std::to_string(index);
+  std::string what = "state '" + name + "' of tensor #" + std::to_string(index);
   if (!data)
     return Status::error(StatusCode::InvalidArgument,
                          what + ": the adopted buffer is null");

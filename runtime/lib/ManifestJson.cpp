@@ -72,9 +72,8 @@ void writeNumber(std::string &os, double value) {
   // ignores the process locale, which a trainer may have set to one with a
   // decimal comma.
   char buffer[64];
-  std::to_chars_result result =
-      std::to_chars(buffer, buffer + sizeof(buffer), value,
-                    std::chars_format::general, 17);
+  std::to_chars_result result = std::to_chars(
+      buffer, buffer + sizeof(buffer), value, std::chars_format::general, 17);
   os.append(buffer, result.ptr);
 }
 
@@ -445,8 +444,7 @@ private:
         return true;
       }
       if (c < 0x20)
-        return fail("unescaped control character (" + here() +
-                    ") in a string");
+        return fail("unescaped control character (" + here() + ") in a string");
       if (c >= 0x80) {
         size_t length = utf8Length();
         if (!length)
@@ -714,8 +712,7 @@ private:
   std::string &error_;
 };
 
-template <typename Enum>
-std::string spellings(Enum last) {
+template <typename Enum> std::string spellings(Enum last) {
   std::string list;
   for (int i = 0; i <= int(last); ++i)
     list += std::string(i ? (i == int(last) ? " or " : ", ") : "") +
@@ -740,8 +737,8 @@ int orderOf(Role role) {
   return 5;
 }
 
-bool readArgument(const JsonValue &value, const std::string &path,
-                  bool matrix, Argument &arg, std::string &error) {
+bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
+                  Argument &arg, std::string &error) {
   ObjectReader object(value, path, error);
   if (value.kind != JsonValue::Kind::Object)
     return object.check({}, "an argument");
@@ -756,15 +753,15 @@ bool readArgument(const JsonValue &value, const std::string &path,
   case Role::Param:
   case Role::Grad:
   case Role::Count:
-    if (!object.check({"role", "name"},
-                      (std::string("a ") + toString(arg.role) + " argument")
-                          .c_str()))
+    if (!object.check(
+            {"role", "name"},
+            (std::string("a ") + toString(arg.role) + " argument").c_str()))
       return false;
     return object.getName("name", arg.name);
   case Role::State: {
-    if (!object.check({"role", "name", "layout", "init", "init_value",
-                       "storage"},
-                      "a state argument") ||
+    if (!object.check(
+            {"role", "name", "layout", "init", "init_value", "storage"},
+            "a state argument") ||
         !object.getName("name", arg.name))
       return false;
     std::string layout, init;
@@ -797,9 +794,9 @@ bool readArgument(const JsonValue &value, const std::string &path,
     if (!object.getString("storage", arg.storage))
       return false;
     if (arg.storage != "f32" && arg.storage != "bf16")
-      return object.fail(join(path, "storage"),
-                         "unknown storage '" + arg.storage +
-                             "' (expected f32 or bf16)");
+      return object.fail(join(path, "storage"), "unknown storage '" +
+                                                    arg.storage +
+                                                    "' (expected f32 or bf16)");
     return true;
   }
   case Role::Hyper: {

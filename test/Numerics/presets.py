@@ -1,5 +1,6 @@
-# Every group of every example spec, run by `stepc run` for 5 steps, against
-# the fp64 reference in reference.py.
+# Every group of every example spec, compiled to an artifact by `stepc
+# compile` and run by `stepc run` for 5 steps, against the fp64 reference in
+# reference.py.
 #
 # RUN: %python %s %stepc_path %stepc_src_root/examples/specs %t
 #
@@ -16,6 +17,7 @@ import concurrent.futures
 import pathlib
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -41,8 +43,27 @@ def f32_variant(spec, workdir):
     return path
 
 
+ARTIFACTS = {}
+ARTIFACT_LOCK = threading.Lock()
+
+
+def artifact_for(stepc, spec, tmp):
+    """Compiles each spec (and each f32 variant) once."""
+    with ARTIFACT_LOCK:
+        if spec not in ARTIFACTS:
+            out = tmp / "artifacts" / (spec.parent.name + "." + spec.stem + ".stepc")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            proc = subprocess.run([stepc, "compile", str(spec), "-o", str(out)],
+                                  capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0:
+                raise RuntimeError(f"stepc compile {spec}: {proc.stderr}")
+            ARTIFACTS[spec] = out
+        return ARTIFACTS[spec]
+
+
 def run_stepc(stepc, spec, preset, param, grads, workdir):
     workdir.mkdir(parents=True, exist_ok=True)
+    spec = artifact_for(stepc, spec, workdir.parent)
     np.save(workdir / "p.npy", param.astype(np.float32))
     np.save(workdir / "g.npy", np.stack(grads).astype(np.float32))
     hypers = [f"--hyper={k}={v!r}" for k, v in preset.hyper.items()]

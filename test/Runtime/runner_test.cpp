@@ -38,7 +38,9 @@ template <> struct MemRef<0> {
 template <int Rank> MemRef<Rank> &memref(void **args, int index) {
   return **static_cast<MemRef<Rank> **>(args[index]);
 }
-float scalar(void **args, int index) { return *static_cast<float *>(args[index]); }
+float scalar(void **args, int index) {
+  return *static_cast<float *>(args[index]);
+}
 
 /// w -= lr * g over a flattened tensor.
 void sgdFlat(void **args) {
@@ -154,9 +156,9 @@ void testBindErrors() {
   std::vector<float> a(6, 1.0f), b(6, 1.0f), c(6, 1.0f);
   CHECK_STATUS(runner.step(), NotBound, "no tensors are bound");
   CHECK_STATUS(runner.initState(), NotBound, "bind tensors before initState");
-  CHECK_STATUS(runner.bind({{a.data(), {6}}, {b.data(), {6}}},
-                           {{c.data(), {6}}}),
-               InvalidArgument, "2 params but 1 grads");
+  CHECK_STATUS(
+      runner.bind({{a.data(), {6}}, {b.data(), {6}}}, {{c.data(), {6}}}),
+      InvalidArgument, "2 params but 1 grads");
   CHECK_STATUS(runner.bind({}, {}), InvalidArgument, "at least one parameter");
   CHECK_STATUS(runner.bind({{a.data(), {2, 3}}}, {{b.data(), {3, 2}}}),
                ShapeMismatch,
@@ -169,15 +171,14 @@ void testBindErrors() {
   CHECK_STATUS(runner.bind({{a.data(), {6}}}, {{nullptr, {6}}}),
                InvalidArgument, "grad #0 has no data");
   int64_t huge = int64_t(1) << 40;
-  CHECK_STATUS(runner.bind({{a.data(), {huge, huge}}},
-                           {{b.data(), {huge, huge}}}),
-               ShapeMismatch, "too many elements");
+  CHECK_STATUS(
+      runner.bind({{a.data(), {huge, huge}}}, {{b.data(), {huge, huge}}}),
+      ShapeMismatch, "too many elements");
   // A failed bind leaves nothing bound.
   CHECK(runner.numBound() == 0);
 
   GroupRunner matrix(sgdGroup(true), sgdFlat);
-  CHECK_STATUS(matrix.bind({{a.data(), {6}}}, {{b.data(), {6}}}),
-               ShapeMismatch,
+  CHECK_STATUS(matrix.bind({{a.data(), {6}}}, {{b.data(), {6}}}), ShapeMismatch,
                "param #0 has shape (6,) but group 'matrices' accepts "
                "matrices: pass a rank-2 tensor");
   CHECK_STATUS(matrix.bind({{a.data(), {1, 2, 3}}}, {{b.data(), {1, 2, 3}}}),

@@ -4,9 +4,10 @@
 //
 //===----------------------------------------------------------------------===//
 //
-//   stepc compile SPEC --emit=step|linalg|llvm [-o OUT]
-//   stepc inspect SPEC
-//   stepc run SPEC --group NAME --param p.npy --grad g.npy [...]
+//   stepc compile SPEC [--target=cpu] -o OUT.stepc      an artifact
+//   stepc compile SPEC --emit=step|linalg|llvm|cpu-so [-o OUT]
+//   stepc inspect SPEC|ARTIFACT
+//   stepc run SPEC|ARTIFACT --group NAME --param p.npy --grad g.npy [...]
 //             [--state DIR] [--hyper lr=1e-3 ...] [--steps N] --out DIR
 //
 // A thin main over the driver library (include/stepc/Driver/Driver.h).
@@ -15,6 +16,8 @@
 
 #include "Npy.h"
 
+#include "stepc-rt/Artifact.h"
+#include "stepc-rt/CpuModule.h"
 #include "stepc/Driver/Driver.h"
 #include "stepc/Pipelines/Pipelines.h"
 #include "stepc/Version.h"
@@ -35,6 +38,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <cstring>
+#include <fstream>
 #include <map>
 
 using namespace mlir;
@@ -52,15 +57,22 @@ static cl::opt<std::string> inspectInput(cl::Positional, cl::desc("<spec>"),
 static cl::opt<std::string> runInput(cl::Positional, cl::desc("<spec>"),
                                      cl::Required, cl::sub(runCommand));
 
-enum class Emit { Step, Linalg, LLVM, SharedObject };
+enum class Emit { Artifact, Step, Linalg, LLVM, SharedObject };
 static cl::opt<Emit> emitStage(
     "emit", cl::desc("Stage to print"), cl::sub(compileCommand),
-    cl::values(clEnumValN(Emit::Step, "step", "the verified, canonical spec"),
+    cl::values(clEnumValN(Emit::Artifact, "artifact",
+                          "the artifact: manifest and code (default)"),
+               clEnumValN(Emit::Step, "step", "the verified, canonical spec"),
                clEnumValN(Emit::Linalg, "linalg", "one linalg function per group"),
                clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU"),
                clEnumValN(Emit::SharedObject, "cpu-so",
                           "the CPU shared object an artifact carries")),
-    cl::Required);
+    cl::init(Emit::Artifact));
+enum class Target { Cpu };
+static cl::opt<Target> compileTarget(
+    "target", cl::desc("Code in the artifact"), cl::sub(compileCommand),
+    cl::values(clEnumValN(Target::Cpu, "cpu", "x86-64-v3 native code")),
+    cl::init(Target::Cpu));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"), cl::sub(compileCommand));
 
@@ -118,11 +130,21 @@ static int runCompile(MLIRContext &context) {
   if (!module)
     return 1;
   std::string error;
-  if (stage == Emit::SharedObject) {
+  if (stage == Emit::SharedObject || stage == Emit::Artifact) {
     FailureOr<std::string> code =
         compileCpuSharedObject(*module, CpuTarget(), error);
     if (failed(code))
       return fail(error);
+    if (stage == Emit::Artifact) {
+      if (outputPath == "-")
+        return fail("an artifact is binary: name the file with -o OUT.stepc");
+      rt::Artifact artifact;
+      artifact.stepcVersion = STEPC_VERSION;
+      artifact.manifest = buildManifest(*module);
+      artifact.sections.push_back({rt::kCpuSectionName, std::move(*code)});
+      rt::Status status = rt::writeArtifactFile(outputPath, artifact);
+      return status.ok() ? 0 : fail(status.message);
+    }
     auto output = openOutputFile(outputPath, &error);
     if (!output)
       return fail(error);
@@ -156,11 +178,32 @@ static int runCompile(MLIRContext &context) {
   return 0;
 }
 
+/// Whether `path` starts with the artifact magic.
+static bool isArtifact(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  return in.read(magic, 8) && std::memcmp(magic, rt::kArtifactMagic, 8) == 0;
+}
+
 static int runInspect(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadSpec(inspectInput, context);
-  if (!module)
-    return 1;
-  rt::Manifest manifest = buildManifest(*module);
+  rt::Manifest manifest;
+  if (isArtifact(inspectInput)) {
+    rt::Artifact artifact;
+    if (rt::Status status = rt::readArtifactFile(inspectInput, artifact);
+        !status.ok())
+      return fail(status.message);
+    manifest = artifact.manifest;
+    llvm::outs() << "artifact " << inspectInput << ": sections";
+    for (const rt::ArtifactSection &section : artifact.sections)
+      llvm::outs() << " " << section.name << " (" << section.bytes.size()
+                   << " bytes)";
+    llvm::outs() << "\n";
+  } else {
+    OwningOpRef<ModuleOp> module = loadSpec(inspectInput, context);
+    if (!module)
+      return 1;
+    manifest = buildManifest(*module);
+  }
   llvm::outs() << "optimizer " << manifest.optimizer << " (stepc "
                << manifest.stepcVersion << ")\n";
   for (const rt::Group &group : manifest.groups) {
@@ -197,10 +240,23 @@ static std::string stateFileName(const std::string &dir,
 }
 
 static int runRun(MLIRContext &context) {
-  OwningOpRef<ModuleOp> module = loadSpec(runInput, context);
-  if (!module)
-    return 1;
-  rt::Manifest manifest = buildManifest(*module);
+  // The code: an artifact's shared object, or the spec compiled in process.
+  rt::Manifest manifest;
+  rt::Artifact artifact;
+  std::unique_ptr<rt::CpuModule> cpuModule;
+  OwningOpRef<ModuleOp> module;
+  bool fromArtifact = isArtifact(runInput);
+  if (fromArtifact) {
+    if (rt::Status status = rt::readArtifactFile(runInput, artifact);
+        !status.ok())
+      return fail(status.message);
+    manifest = artifact.manifest;
+  } else {
+    module = loadSpec(runInput, context);
+    if (!module)
+      return 1;
+    manifest = buildManifest(*module);
+  }
   if (manifest.groups.empty())
     return fail("the spec has no group");
   const rt::Group *group = nullptr;
@@ -246,12 +302,25 @@ static int runRun(MLIRContext &context) {
                   " gradients but " + llvm::Twine(steps) + " steps were asked");
   }
 
-  auto jit = JitModule::create(*module, error);
-  if (failed(jit))
-    return fail(error);
-  rt::PackedEntry entry = (*jit)->lookup(*group, error);
-  if (!entry)
-    return fail(error);
+  std::unique_ptr<JitModule> jit;
+  rt::PackedEntry entry = nullptr;
+  if (fromArtifact) {
+    if (rt::Status status = rt::CpuModule::load(artifact, cpuModule);
+        !status.ok())
+      return fail(status.message);
+    rt::Status status;
+    entry = cpuModule->lookup(*group, status);
+    if (!entry)
+      return fail(status.message);
+  } else {
+    auto compiled = JitModule::create(*module, error);
+    if (failed(compiled))
+      return fail(error);
+    jit = std::move(*compiled);
+    entry = jit->lookup(*group, error);
+    if (!entry)
+      return fail(error);
+  }
 
   rt::GroupRunner runner(*group, entry);
   std::vector<rt::TensorRef> paramRefs, gradRefs;

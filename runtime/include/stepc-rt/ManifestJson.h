@@ -21,6 +21,7 @@
 //         "init": "constant", "init_value": 0.5, "storage": "bf16"},
 //        {"role": "hyper", "name": "lr", "default": null}, ...]}]}
 //
+// Strings are UTF-8 (the reader rejects malformed sequences and \u0000).
 // Only the keys of an argument's role are written ("init_value" only for a
 // constant init, "default" is null for a hyper without one); the fields of
 // Argument that do not apply read back as their defaults. Numbers are

@@ -1,0 +1,217 @@
+//===- cpu_step_bench.cpp - CPU step throughput and compile time -*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Measures, in one run on one thread:
+//   - STREAM triad (a = b + s*c on float32) as the bandwidth baseline;
+//   - the AdamW, Muon and MuonMD presets' group step, compiled ahead of time
+//     exactly as `stepc compile` does (x86-64-v3 shared object), as bytes
+//     that must move per second and as a ratio to the triad;
+//   - the compile time of every example spec (spec text to shared object).
+// Prints a Markdown table; docs/Performance.md records the results.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Driver/Driver.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <dlfcn.h>
+#include <random>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace stepc;
+using Clock = std::chrono::steady_clock;
+
+static double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// Best-of-`reps` seconds of `body` after one warm-up run.
+template <typename Fn> static double bestOf(int reps, Fn body) {
+  body();
+  double best = 1e30;
+  for (int i = 0; i < reps; ++i) {
+    auto start = Clock::now();
+    body();
+    best = std::min(best, secondsSince(start));
+  }
+  return best;
+}
+
+static std::vector<float> randomVector(size_t n, unsigned seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = normal(rng);
+  return v;
+}
+
+/// A compiled spec: the shared object an artifact would carry, loaded.
+struct LoadedSpec {
+  rt::Manifest manifest;
+  void *handle = nullptr;
+  double compileSeconds = 0.0;
+  ~LoadedSpec() {
+    if (handle)
+      dlclose(handle);
+  }
+};
+
+static bool loadSpec(const std::string &path, mlir::MLIRContext &context,
+                     LoadedSpec &out) {
+  auto start = Clock::now();
+  auto module = mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
+  if (!module)
+    return false;
+  std::string error;
+  auto code = compileCpuSharedObject(*module, CpuTarget(), error);
+  if (mlir::failed(code)) {
+    llvm::errs() << path << ": " << error << "\n";
+    return false;
+  }
+  out.compileSeconds = secondsSince(start);
+  out.manifest = buildManifest(*module);
+  llvm::SmallString<128> soPath;
+  llvm::sys::fs::createTemporaryFile("stepc-bench", "so", soPath);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(soPath, ec);
+    os << *code;
+  }
+  out.handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  llvm::sys::fs::remove(soPath);
+  if (!out.handle) {
+    llvm::errs() << dlerror() << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// Seconds per step of `group` over tensors of `shapes`, and the bytes a
+/// step must move (every param, grad and state read once, every param and
+/// state written once).
+static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
+                      const std::vector<std::vector<int64_t>> &shapes,
+                      double &seconds, double &bytes) {
+  const rt::Group *group = spec.manifest.findGroup(groupName);
+  auto entry = reinterpret_cast<rt::PackedEntry>(
+      dlsym(spec.handle, group->entry.c_str()));
+  if (!entry)
+    return false;
+  rt::GroupRunner runner(*group, entry);
+  std::vector<std::vector<float>> params, grads;
+  std::vector<rt::TensorRef> paramRefs, gradRefs;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    int64_t n = 1;
+    for (int64_t d : shapes[i])
+      n *= d;
+    params.push_back(randomVector(n, 2 * i, 0.02f));
+    grads.push_back(randomVector(n, 2 * i + 1, 1.0f));
+  }
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    paramRefs.push_back({params[i].data(), shapes[i]});
+    gradRefs.push_back({grads[i].data(), shapes[i]});
+  }
+  if (!runner.bind(paramRefs, gradRefs).ok() || !runner.initState().ok())
+    return false;
+  bytes = 0;
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    double elements = params[i].size();
+    bytes += 4 * elements * 3; // param read + write, grad read
+    for (const rt::Argument &arg : group->args) {
+      if (arg.role != rt::Role::State)
+        continue;
+      std::vector<int64_t> shape;
+      runner.stateShape(i, arg.name, shape);
+      double count = 1;
+      for (int64_t d : shape)
+        count *= d;
+      bytes += 4 * count * 2; // read + write
+    }
+  }
+  seconds = bestOf(5, [&] { runner.step(); });
+  return true;
+}
+
+int main(int argc, char **argv) {
+  std::string specDir = argc > 1 ? argv[1] : "examples/specs";
+  mlir::DialectRegistry registry;
+  registerDriverDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  // STREAM triad on 3 x 64 MiB.
+  size_t n = size_t(1) << 24;
+  std::vector<float> a(n), b = randomVector(n, 1, 1), c = randomVector(n, 2, 1);
+  float s = 3.0f;
+  double triadSeconds = bestOf(10, [&] {
+    float *__restrict pa = a.data();
+    const float *__restrict pb = b.data();
+    const float *__restrict pc = c.data();
+    for (size_t i = 0; i < n; ++i)
+      pa[i] = pb[i] + s * pc[i];
+    // Keep the stores: the result is otherwise dead.
+    asm volatile("" : : "r"(pa) : "memory");
+  });
+  if (a[n / 2] != b[n / 2] + s * c[n / 2])
+    return 1;
+  double triad = 12.0 * n / triadSeconds / 1e9;
+  printf("STREAM triad (float32, 3 x 64 MiB, 1 thread): %.1f GB/s\n\n", triad);
+
+  struct Case {
+    const char *spec, *group, *what;
+    std::vector<std::vector<int64_t>> shapes;
+  };
+  // One GPT-2-small layer's hidden matrices: qkv, out, fc, proj.
+  std::vector<std::vector<int64_t>> layer = {
+      {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}};
+  std::vector<Case> cases = {
+      {"adamw", "all", "one 16M-element tensor", {{int64_t(1) << 24}}},
+      {"adamw", "all", "one GPT-2-small layer (7.1M)", layer},
+      {"muon", "hidden", "one GPT-2-small layer (7.1M)", layer},
+      {"muon_md", "hidden", "one GPT-2-small layer (7.1M)", layer},
+  };
+  printf("| preset | tensors | ms/step | GB/s moved | / triad |\n");
+  printf("|---|---|---|---|---|\n");
+  for (Case &c : cases) {
+    LoadedSpec spec;
+    if (!loadSpec(specDir + "/" + c.spec + ".mlir", context, spec))
+      return 1;
+    double seconds = 0, bytes = 0;
+    if (!timeGroup(spec, c.group, c.shapes, seconds, bytes))
+      return 1;
+    double rate = bytes / seconds / 1e9;
+    printf("| %s.%s | %s | %.2f | %.1f | %.2f |\n", c.spec, c.group, c.what,
+           1e3 * seconds, rate, rate / triad);
+  }
+
+  printf("\n| spec | compile time (s) |\n|---|---|\n");
+  std::error_code ec;
+  std::vector<std::string> specs;
+  for (llvm::sys::fs::directory_iterator it(specDir, ec), end; it != end && !ec;
+       it.increment(ec))
+    if (llvm::StringRef(it->path()).ends_with(".mlir"))
+      specs.push_back(it->path());
+  std::sort(specs.begin(), specs.end());
+  for (const std::string &path : specs) {
+    LoadedSpec spec;
+    if (!loadSpec(path, context, spec))
+      return 1;
+    printf("| %s | %.2f |\n", llvm::sys::path::stem(path).str().c_str(),
+           spec.compileSeconds);
+  }
+  return 0;
+}
