@@ -47,11 +47,11 @@ step.optimizer @o {
 // CHECK: %[[TALL:.*]] = arith.cmpi ugt, %{{.*}}, %{{.*}} : index
 // CHECK: scf.if %[[TALL]] -> (tensor<?x?xf32>) {
 // CHECK: linalg.transpose
-// CHECK-COUNT-6: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-COUNT-6: iterator_types = ["parallel", "reduction", "parallel"]
 // CHECK: linalg.transpose
 // CHECK: } else {
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
-// CHECK-COUNT-6: iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-COUNT-6: iterator_types = ["parallel", "reduction", "parallel"]
 // CHECK-NOT: linalg.transpose
 // CHECK: scf.yield
 step.optimizer @o {
