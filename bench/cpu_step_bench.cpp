@@ -106,7 +106,7 @@ static bool loadSpec(const std::string &path, mlir::MLIRContext &context,
 /// state written once).
 static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
                       const std::vector<std::vector<int64_t>> &shapes, int reps,
-                      double &seconds, double &bytes) {
+                      int threads, double &seconds, double &bytes) {
   const rt::Group *group = spec.manifest.findGroup(groupName);
   auto entry = reinterpret_cast<rt::PackedEntry>(
       dlsym(spec.handle, group->entry.c_str()));
@@ -126,7 +126,8 @@ static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
     paramRefs.push_back({params[i].data(), shapes[i]});
     gradRefs.push_back({grads[i].data(), shapes[i]});
   }
-  if (!runner.bind(paramRefs, gradRefs).ok() || !runner.initState().ok())
+  if (!runner.bind(paramRefs, gradRefs).ok() || !runner.initState().ok() ||
+      !runner.setNumThreads(threads).ok())
     return false;
   bytes = 0;
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -174,17 +175,21 @@ int main(int argc, char **argv) {
   printf("STREAM triad (float32, 3 x 256 MiB, 1 thread): %.1f GB/s "
          "(12 B/element; %.1f GB/s counting the write-allocate read)\n\n",
          triad, triad * 16.0 / 12.0);
+  printf("Ratios below are to the one-thread triad.\n\n");
 
   struct Case {
     const char *spec, *group, *what;
     std::vector<std::vector<int64_t>> shapes;
     int reps;
+    int threads = 1;
   };
   // One GPT-2-small layer's hidden matrices: qkv, out, fc, proj.
   std::vector<std::vector<int64_t>> layer = {
       {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}};
   std::vector<Case> cases = {
       {"adamw", "all", "one 64M-element tensor", {{int64_t(1) << 26}}, 5},
+      {"adamw", "all", "one 64M-element tensor, 2 threads",
+       {{int64_t(1) << 26}}, 5, 2},
       {"adamw", "all", "one GPT-2-small layer (7.1M)", layer, 5},
       {"muon", "hidden", "768x768", {{768, 768}}, 2},
       {"muon_md", "hidden", "768x768", {{768, 768}}, 2},
@@ -196,7 +201,7 @@ int main(int argc, char **argv) {
     if (!loadSpec(specDir + "/" + c.spec + ".mlir", context, spec))
       return 1;
     double seconds = 0, bytes = 0;
-    if (!timeGroup(spec, c.group, c.shapes, c.reps, seconds, bytes))
+    if (!timeGroup(spec, c.group, c.shapes, c.reps, c.threads, seconds, bytes))
       return 1;
     double rate = bytes / seconds / 1e9;
     printf("| %s.%s | %s | %.2f | %.1f | %.2f |\n", c.spec, c.group, c.what,

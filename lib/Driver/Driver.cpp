@@ -27,6 +27,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -57,6 +58,36 @@ static rt::Layout layoutOf(Type stateType, RankedTensorType paramType) {
   }
 }
 
+/// Whether every element of `group`'s outputs depends only on the same
+/// element of its inputs, so the runtime may split its tensors.
+static bool isElementwiseGroup(step::GroupOp group) {
+  if (group.getAccepts() == step::Accepts::matrix)
+    return false;
+  auto paramType = cast<RankedTensorType>(group.getParam().getType());
+  for (BlockArgument state : group.getArgsWithRole(step::Role::state))
+    if (state.getType() != paramType)
+      return false;
+  WalkResult result = group.getBody().walk([&](Operation *op) {
+    if (op->getDialect() != group->getDialect() ||
+        isa<step::ReturnOp, step::YieldOp>(op))
+      return WalkResult::advance();
+    bool pointwise =
+        TypeSwitch<Operation *, bool>(op)
+            .Case([](step::SecondMomentOp op) {
+              return op.getReduce() == step::MomentReduce::none;
+            })
+            .Case([](step::ScaleOp op) {
+              return !op.getRestore() && op.getNorm() == step::ScaleNorm::none;
+            })
+            .Case<step::MomentumOp, step::PreconditionOp, step::WeightDecayOp,
+                  step::ApplyOp, step::ElementwiseOp>(
+                [](Operation *) { return true; })
+            .Default([](Operation *) { return false; });
+    return pointwise ? WalkResult::advance() : WalkResult::interrupt();
+  });
+  return !result.wasInterrupted();
+}
+
 rt::Manifest stepc::buildManifest(ModuleOp module) {
   rt::Manifest manifest;
   manifest.stepcVersion = STEPC_VERSION;
@@ -66,6 +97,7 @@ rt::Manifest stepc::buildManifest(ModuleOp module) {
       rt::Group info;
       info.name = group.getSymName().str();
       info.matrix = group.getAccepts() == step::Accepts::matrix;
+      info.elementwise = isElementwiseGroup(group);
       for (Attribute dtype : group.getParamDtypes()) {
         std::string text;
         llvm::raw_string_ostream os(text);

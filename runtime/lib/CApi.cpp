@@ -338,6 +338,11 @@ stepc_status stepc_group_count(const stepc_group *group, double *count) {
   return ok();
 }
 
+stepc_status stepc_group_set_num_threads(stepc_group *group, int num_threads) {
+  STEPC_CHECK_NOT_NULL(group);
+  return report(group->runner.setNumThreads(num_threads));
+}
+
 stepc_status stepc_group_step(stepc_group *group) {
   STEPC_CHECK_NOT_NULL(group);
   return report(group->runner.step());

@@ -7,6 +7,8 @@
 #include "stepc-rt/GroupRunner.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <climits>
 #include <cmath>
 #include <cstdint>
@@ -303,6 +305,15 @@ Status GroupRunner::setHyper(const std::string &name, double value) {
                            ")");
 }
 
+Status GroupRunner::setNumThreads(int numThreads) {
+  if (numThreads < 1)
+    return Status::error(StatusCode::InvalidArgument,
+                         "the thread count must be at least 1, got " +
+                             std::to_string(numThreads));
+  numThreads_ = numThreads;
+  return Status::success();
+}
+
 Status GroupRunner::step() {
   if (bindings_.empty())
     return Status::error(StatusCode::NotBound, "no tensors are bound");
@@ -322,27 +333,72 @@ Status GroupRunner::step() {
                            "hyper '" + arg.name +
                                "' has no default and was not set");
   count_ += 1.0;
-  float count = float(count_);
-  std::vector<float> hyperValues(hypers_.begin(), hypers_.end());
-  for (Binding &b : bindings_) {
+  const float count = float(count_);
+  const std::vector<float> hyperValues(hypers_.begin(), hypers_.end());
+  const bool hasCount = !group_.indicesOf(Role::Count).empty();
+
+  // Work items: one per tensor, or chunks of element-wise tensors when
+  // several threads share the step (each element depends on its own inputs
+  // only, so any split is exact).
+  struct Item {
+    size_t binding;
+    int64_t offset, length; ///< elements of a flattened element-wise view
+  };
+  std::vector<Item> items;
+  bool split = numThreads_ > 1 && group_.elementwise;
+  for (size_t i = 0; i < bindings_.size(); ++i) {
+    int64_t n = numElements(bindings_[i].viewShape);
+    int64_t chunk = split ? kChunkElements : n;
+    for (int64_t offset = 0; offset < n; offset += chunk)
+      items.push_back({i, offset, std::min(chunk, n - offset)});
+  }
+
+  auto run = [&](const Item &item) {
+    Binding &b = bindings_[item.binding];
+    bool whole = item.offset == 0 &&
+                 item.length == numElements(b.viewShape);
+    auto view = [&](float *data, const std::vector<int64_t> &shape) {
+      return whole ? describe(data, shape)
+                   : describe(data + item.offset, {item.length});
+    };
     std::vector<MemRefDescriptor> descriptors;
     descriptors.reserve(2 + b.stateBuffers.size());
-    descriptors.push_back(describe(b.param.data, b.viewShape));
-    descriptors.push_back(describe(b.grad.data, b.viewShape));
+    descriptors.push_back(view(b.param.data, b.viewShape));
+    descriptors.push_back(view(b.grad.data, b.viewShape));
     for (size_t s = 0; s < b.stateBuffers.size(); ++s)
-      descriptors.push_back(describe(b.stateBuffers[s], b.stateShapes[s]));
+      descriptors.push_back(view(b.stateBuffers[s], b.stateShapes[s]));
     // The C interface takes each memref as a pointer to its descriptor.
     std::vector<MemRefDescriptor *> descriptorPointers;
     for (MemRefDescriptor &desc : descriptors)
       descriptorPointers.push_back(&desc);
+    std::vector<float> scalars = hyperValues;
+    float stepCount = count;
     std::vector<void *> args;
     for (MemRefDescriptor *&pointer : descriptorPointers)
       args.push_back(&pointer);
-    for (float &value : hyperValues)
+    for (float &value : scalars)
       args.push_back(&value);
-    if (!group_.indicesOf(Role::Count).empty())
-      args.push_back(&count);
+    if (hasCount)
+      args.push_back(&stepCount);
     entry_(args.data());
+  };
+
+  size_t numWorkers = std::min<size_t>(numThreads_, items.size());
+  if (numWorkers <= 1) {
+    for (const Item &item : items)
+      run(item);
+    return Status::success();
   }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < items.size(); i = next++)
+      run(items[i]);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < numWorkers; ++t)
+    threads.emplace_back(worker);
+  worker();
+  for (std::thread &thread : threads)
+    thread.join();
   return Status::success();
 }

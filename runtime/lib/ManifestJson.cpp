@@ -136,6 +136,9 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
     writeKey(os, "matrix");
     os += group.matrix ? "true" : "false";
     os += ",\n      ";
+    writeKey(os, "elementwise");
+    os += group.elementwise ? "true" : "false";
+    os += ",\n      ";
     writeKey(os, "param_dtypes");
     os += "[";
     for (size_t d = 0; d < group.paramDtypes.size(); ++d) {
@@ -818,10 +821,12 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
 bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
-  if (!object.check({"name", "matrix", "param_dtypes", "entry", "args"},
-                    "a group") ||
+  if (!object.check(
+          {"name", "matrix", "elementwise", "param_dtypes", "entry", "args"},
+          "a group") ||
       !object.getName("name", group.name) ||
-      !object.getBool("matrix", group.matrix))
+      !object.getBool("matrix", group.matrix) ||
+      !object.getBool("elementwise", group.elementwise))
     return false;
   const JsonValue *dtypes = object.getArray("param_dtypes");
   if (!dtypes)

@@ -101,6 +101,8 @@ static cl::opt<double> startCount(
     cl::init(0.0), cl::sub(runCommand));
 static cl::opt<std::string> outDir("out", cl::desc("Output directory"),
                                    cl::sub(runCommand));
+static cl::opt<int> numThreads("threads", cl::desc("Threads per step"),
+                               cl::init(1), cl::sub(runCommand));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "stepc: error: " << message << "\n";
@@ -209,6 +211,7 @@ static int runInspect(MLIRContext &context) {
   for (const rt::Group &group : manifest.groups) {
     llvm::outs() << "group " << group.name << ": "
                  << (group.matrix ? "matrices" : "tensors of any rank")
+                 << (group.elementwise ? " (element-wise)" : "")
                  << ", dtypes";
     for (const std::string &dtype : group.paramDtypes)
       llvm::outs() << " " << dtype;
@@ -365,6 +368,8 @@ static int runRun(MLIRContext &context) {
       return 1;
   }
   runner.setCount(startCount);
+  if (!check(runner.setNumThreads(numThreads)))
+    return 1;
 
   for (int s = 0; s < steps; ++s) {
     for (size_t i = 0; i < n; ++i) {

@@ -93,6 +93,12 @@ public:
   /// Takes one step on every bound tensor.
   Status step();
 
+  /// Threads a step may use. Tensors are stepped in parallel, and the
+  /// tensors of an element-wise group in chunks of kChunkElements.
+  Status setNumThreads(int numThreads);
+  int numThreads() const { return numThreads_; }
+  static constexpr int64_t kChunkElements = int64_t(1) << 20;
+
 private:
   struct Binding {
     TensorRef param, grad;
@@ -116,6 +122,7 @@ private:
   std::vector<double> hypers_; ///< one per hyper argument, in order
   std::vector<bool> hyperSet_;
   double count_ = 0.0;
+  int numThreads_ = 1;
 };
 
 } // namespace stepc::rt

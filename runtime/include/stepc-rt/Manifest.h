@@ -46,6 +46,10 @@ struct Group {
   std::string name;
   /// Matrix groups see rank-2 tensors; the others see every tensor flattened.
   bool matrix = false;
+  /// Every element is updated from the same element of every input (no
+  /// reduction, no matmul, only full-layout states): a tensor may then be
+  /// split into chunks stepped in parallel.
+  bool elementwise = false;
   std::vector<std::string> paramDtypes;
   /// Symbol of the void(void**) entry point.
   std::string entry;

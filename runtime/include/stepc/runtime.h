@@ -145,6 +145,11 @@ STEPC_RT_API stepc_status stepc_group_set_count(stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_count(const stepc_group *group,
                                             double *count);
 
+/* Threads a step may use (default 1): tensors run in parallel, and the
+ * tensors of an element-wise group (AdamW, Lion, SGD) in chunks. */
+STEPC_RT_API stepc_status stepc_group_set_num_threads(stepc_group *group,
+                                                      int num_threads);
+
 /* One optimizer step on every bound tensor, in place. */
 STEPC_RT_API stepc_status stepc_group_step(stepc_group *group);
 

@@ -210,6 +210,9 @@ public:
   bool setCount(double count) {
     return record(stepc_group_set_count(handle_, count));
   }
+  bool setNumThreads(int numThreads) {
+    return record(stepc_group_set_num_threads(handle_, numThreads));
+  }
   /// 0 when there is no group.
   double count() const {
     double count = 0.0;

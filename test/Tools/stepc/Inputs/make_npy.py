@@ -20,3 +20,6 @@ nan_grad = rng.standard_normal((64, 32)).astype(np.float32)
 nan_grad[3, 5] = np.nan
 nan_grad[10, 1] = np.inf
 np.save(out / "gnan.npy", nan_grad)
+big = rng.standard_normal((1536, 1024)).astype(np.float32)
+np.save(out / "p_big.npy", 0.02 * big)
+np.save(out / "g_big.npy", rng.standard_normal((3, 1536, 1024)).astype(np.float32))
