@@ -167,10 +167,18 @@ FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
 
 JitModule::~JitModule() = default;
 
-rt::PackedEntry JitModule::lookup(const rt::Group &group, std::string &error) {
-  auto address = engine->lookup(group.entry);
+rt::PackedEntry JitModule::lookup(const rt::Group &group,
+                                  const std::string &dtype,
+                                  std::string &error) {
+  if (!group.takesDtype(dtype)) {
+    error = "group '" + group.name + "' does not take " + dtype +
+            " parameters";
+    return nullptr;
+  }
+  std::string name = group.entryFor(dtype);
+  auto address = engine->lookup(name);
   if (!address) {
-    error = "no entry '" + group.entry + "' in the compiled spec: " +
+    error = "no entry '" + name + "' in the compiled spec: " +
             llvm::toString(address.takeError());
     return nullptr;
   }

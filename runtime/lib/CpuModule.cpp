@@ -130,13 +130,28 @@ Status CpuModule::load(const Artifact &artifact,
 }
 
 PackedEntry CpuModule::lookup(const Group &group, Status &status) {
+  return lookup(group, "f32", status);
+}
+
+PackedEntry CpuModule::lookup(const Group &group, const std::string &dtype,
+                              Status &status) {
+  if (!group.takesDtype(dtype)) {
+    std::string known;
+    for (const std::string &d : group.paramDtypes)
+      known += (known.empty() ? "" : ", ") + d;
+    status = Status::error(StatusCode::DtypeMismatch,
+                           "group '" + group.name + "' does not take " +
+                               dtype + " parameters (it takes " + known + ")");
+    return nullptr;
+  }
+  std::string name = group.entryFor(dtype);
   ::dlerror();
-  void *symbol = ::dlsym(handle_, group.entry.c_str());
+  void *symbol = ::dlsym(handle_, name.c_str());
   if (!symbol) {
     status = Status::error(StatusCode::FormatError,
-                           origin_ + ": its CPU code has no entry '" +
-                               group.entry + "' for group '" + group.name +
-                               "' (" + lastDlError() + ")");
+                           origin_ + ": its CPU code has no entry '" + name +
+                               "' for group '" + group.name + "' (" +
+                               lastDlError() + ")");
     return nullptr;
   }
   status = Status::success();

@@ -11,6 +11,7 @@
 #include <thread>
 #include <climits>
 #include <cmath>
+#include <cstring>
 #include <cstdint>
 #include <sstream>
 
@@ -25,7 +26,7 @@ struct MemRefDescriptor {
   int64_t sizesAndStrides[4] = {0, 0, 0, 0};
 };
 
-MemRefDescriptor describe(float *data, const std::vector<int64_t> &shape) {
+MemRefDescriptor describe(void *data, const std::vector<int64_t> &shape) {
   MemRefDescriptor desc;
   desc.allocated = desc.aligned = data;
   size_t rank = shape.size();
@@ -45,6 +46,26 @@ int64_t numElements(const std::vector<int64_t> &shape) {
   return n;
 }
 
+/// Element `i` of a parameter stored as f32 (4 bytes) or bf16/f16 bits.
+double decodeParam(const void *data, int64_t i, int64_t bytes, bool isF16) {
+  if (bytes == 4)
+    return static_cast<const float *>(data)[i];
+  uint16_t bits = static_cast<const uint16_t *>(data)[i];
+  if (!isF16) { // bf16: the top half of an f32
+    uint32_t wide = uint32_t(bits) << 16;
+    float value;
+    std::memcpy(&value, &wide, 4);
+    return value;
+  }
+  int exponent = (bits >> 10) & 0x1f, mantissa = bits & 0x3ff;
+  double sign = (bits & 0x8000) ? -1.0 : 1.0;
+  if (exponent == 0)
+    return sign * std::ldexp(mantissa, -24);
+  if (exponent == 31)
+    return mantissa ? NAN : sign * INFINITY;
+  return sign * std::ldexp(1024 + mantissa, exponent - 25);
+}
+
 std::string shapeToString(const std::vector<int64_t> &shape) {
   std::ostringstream os;
   os << "(";
@@ -55,8 +76,10 @@ std::string shapeToString(const std::vector<int64_t> &shape) {
 }
 } // namespace
 
-GroupRunner::GroupRunner(Group group, PackedEntry entry)
-    : group_(std::move(group)), entry_(entry) {
+GroupRunner::GroupRunner(Group group, PackedEntry entry, std::string paramDtype)
+    : group_(std::move(group)), entry_(entry),
+      paramDtype_(std::move(paramDtype)),
+      paramBytes_(paramDtype_ == "f32" ? 4 : 2) {
   size_t numHypers = group_.indicesOf(Role::Hyper).size();
   hypers_.assign(numHypers, 0.0);
   hyperSet_.assign(numHypers, false);
@@ -110,6 +133,10 @@ Status GroupRunner::bind(const std::vector<TensorRef> &params,
   if (params.empty())
     return Status::error(StatusCode::InvalidArgument,
                          "bind needs at least one parameter");
+  if (!group_.takesDtype(paramDtype_))
+    return Status::error(StatusCode::DtypeMismatch,
+                         "group '" + group_.name + "' does not take " +
+                             paramDtype_ + " parameters");
   std::vector<Binding> bindings(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
     std::string index = std::to_string(i);
@@ -191,8 +218,11 @@ Status GroupRunner::initState() {
         break;
       case StateInit::ParamNorm: {
         double sum = 0.0;
-        for (int64_t i = 0, n = numElements(b.viewShape); i < n; ++i)
-          sum += double(b.param.data[i]) * b.param.data[i];
+        for (int64_t i = 0, n = numElements(b.viewShape); i < n; ++i) {
+          double x = decodeParam(b.param.data, i, paramBytes_,
+                                 paramDtype_ == "f16");
+          sum += x * x;
+        }
         value = std::sqrt(sum);
         break;
       }
@@ -357,16 +387,20 @@ Status GroupRunner::step() {
     Binding &b = bindings_[item.binding];
     bool whole = item.offset == 0 &&
                  item.length == numElements(b.viewShape);
-    auto view = [&](float *data, const std::vector<int64_t> &shape) {
+    // A chunk starts `offset` elements in: count bytes, as params and
+    // grads may be 2-byte types.
+    auto view = [&](void *data, int64_t bytes,
+                    const std::vector<int64_t> &shape) {
       return whole ? describe(data, shape)
-                   : describe(data + item.offset, {item.length});
+                   : describe(static_cast<char *>(data) + item.offset * bytes,
+                              {item.length});
     };
     std::vector<MemRefDescriptor> descriptors;
     descriptors.reserve(2 + b.stateBuffers.size());
-    descriptors.push_back(view(b.param.data, b.viewShape));
-    descriptors.push_back(view(b.grad.data, b.viewShape));
+    descriptors.push_back(view(b.param.data, paramBytes_, b.viewShape));
+    descriptors.push_back(view(b.grad.data, paramBytes_, b.viewShape));
     for (size_t s = 0; s < b.stateBuffers.size(); ++s)
-      descriptors.push_back(view(b.stateBuffers[s], b.stateShapes[s]));
+      descriptors.push_back(view(b.stateBuffers[s], 4, b.stateShapes[s]));
     // The C interface takes each memref as a pointer to its descriptor.
     std::vector<MemRefDescriptor *> descriptorPointers;
     for (MemRefDescriptor &desc : descriptors)

@@ -16,6 +16,21 @@ std::vector<size_t> Group::indicesOf(Role role) const {
   return indices;
 }
 
+bool Group::takesDtype(const std::string &dtype) const {
+  for (const std::string &d : paramDtypes)
+    if (d == dtype)
+      return true;
+  return false;
+}
+
+std::string Group::entryFor(const std::string &dtype) const {
+  const std::string suffix = "_packed";
+  if (dtype == "f32" || entry.size() < suffix.size() ||
+      entry.compare(entry.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return entry;
+  return entry.substr(0, entry.size() - suffix.size()) + "_" + dtype + suffix;
+}
+
 const Group *Manifest::findGroup(const std::string &name) const {
   for (const Group &group : groups)
     if (group.name == name)

@@ -103,6 +103,11 @@ static cl::opt<std::string> outDir("out", cl::desc("Output directory"),
                                    cl::sub(runCommand));
 static cl::opt<int> numThreads("threads", cl::desc("Threads per step"),
                                cl::init(1), cl::sub(runCommand));
+static cl::opt<std::string> paramDtype(
+    "dtype",
+    cl::desc("Store params and grads as f32, bf16 or f16 (the .npy files "
+             "stay float32; values are rounded to nearest even)"),
+    cl::init("f32"), cl::sub(runCommand));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "stepc: error: " << message << "\n";
@@ -237,6 +242,42 @@ static int runInspect(MLIRContext &context) {
   return 0;
 }
 
+/// f32 values as bf16 or f16 bits, rounded to nearest even.
+static std::vector<uint16_t> toHalfBits(const std::vector<float> &values,
+                                        const std::string &dtype) {
+  std::vector<uint16_t> bits(values.size());
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (dtype == "f16") {
+      _Float16 half = static_cast<_Float16>(values[i]);
+      std::memcpy(&bits[i], &half, 2);
+      continue;
+    }
+    uint32_t wide;
+    std::memcpy(&wide, &values[i], 4);
+    if (std::isnan(values[i]))
+      bits[i] = uint16_t((wide >> 16) | 0x40);
+    else
+      bits[i] = uint16_t((wide + 0x7fff + ((wide >> 16) & 1)) >> 16);
+  }
+  return bits;
+}
+
+static std::vector<float> fromHalfBits(const std::vector<uint16_t> &bits,
+                                       const std::string &dtype) {
+  std::vector<float> values(bits.size());
+  for (size_t i = 0; i < bits.size(); ++i) {
+    if (dtype == "f16") {
+      _Float16 half;
+      std::memcpy(&half, &bits[i], 2);
+      values[i] = static_cast<float>(half);
+      continue;
+    }
+    uint32_t wide = uint32_t(bits[i]) << 16;
+    std::memcpy(&values[i], &wide, 4);
+  }
+  return values;
+}
+
 static std::string stateFileName(const std::string &dir,
                                   const std::string &state, size_t index) {
   return dir + "/" + state + "." + std::to_string(index) + ".npy";
@@ -312,7 +353,7 @@ static int runRun(MLIRContext &context) {
         !status.ok())
       return fail(status.message);
     rt::Status status;
-    entry = cpuModule->lookup(*group, status);
+    entry = cpuModule->lookup(*group, paramDtype, status);
     if (!entry)
       return fail(status.message);
   } else {
@@ -320,16 +361,33 @@ static int runRun(MLIRContext &context) {
     if (failed(compiled))
       return fail(error);
     jit = std::move(*compiled);
-    entry = jit->lookup(*group, error);
+    entry = jit->lookup(*group, paramDtype, error);
     if (!entry)
       return fail(error);
   }
 
-  rt::GroupRunner runner(*group, entry);
+  // 16-bit params and grads live in their own buffers of bits.
+  bool narrow = paramDtype != "f32";
+  if (narrow && paramDtype != "bf16" && paramDtype != "f16")
+    return fail("--dtype " + paramDtype + ": expected f32, bf16 or f16");
+  std::vector<std::vector<uint16_t>> narrowParams(n), narrowGrads(n);
+  for (size_t i = 0; narrow && i < n; ++i) {
+    narrowParams[i] = toHalfBits(params[i].data, paramDtype);
+    narrowGrads[i] = toHalfBits(grads[i].data, paramDtype);
+  }
+  auto dataOf = [&](std::vector<float> &wide, std::vector<uint16_t> &bits,
+                    size_t offset) -> float * {
+    return narrow ? reinterpret_cast<float *>(bits.data() + offset)
+                  : wide.data() + offset;
+  };
+
+  rt::GroupRunner runner(*group, entry, paramDtype);
   std::vector<rt::TensorRef> paramRefs, gradRefs;
   for (size_t i = 0; i < n; ++i) {
-    paramRefs.push_back({params[i].data.data(), params[i].shape});
-    gradRefs.push_back({grads[i].data.data(), params[i].shape});
+    paramRefs.push_back({dataOf(params[i].data, narrowParams[i], 0),
+                         params[i].shape});
+    gradRefs.push_back({dataOf(grads[i].data, narrowGrads[i], 0),
+                        params[i].shape});
   }
   auto check = [&](const rt::Status &status) {
     if (!status.ok())
@@ -376,7 +434,8 @@ static int runRun(MLIRContext &context) {
       if (grads[i].shape.size() == params[i].shape.size())
         continue;
       size_t sliceSize = params[i].data.size();
-      rt::TensorRef slice{grads[i].data.data() + s * sliceSize, params[i].shape};
+      rt::TensorRef slice{dataOf(grads[i].data, narrowGrads[i], s * sliceSize),
+                          params[i].shape};
       if (!check(runner.setGrad(i, slice)))
         return 1;
     }
@@ -387,6 +446,8 @@ static int runRun(MLIRContext &context) {
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))
     return fail(outDir + ": " + ec.message());
   for (size_t i = 0; i < n; ++i) {
+    if (narrow)
+      params[i].data = fromHalfBits(narrowParams[i], paramDtype);
     if (!writeNpy(outDir + "/param." + std::to_string(i) + ".npy", params[i],
                   error))
       return fail(error);

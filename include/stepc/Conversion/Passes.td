@@ -33,8 +33,11 @@ def ConvertStepToLinalg : Pass<"convert-step-to-linalg", "::mlir::ModuleOp"> {
 def ConvertStepToFunc : Pass<"convert-step-to-func", "::mlir::ModuleOp"> {
   let summary = "Turn each step.group into a destination-passing func.func";
   let description = [{
-    Replaces every `step.optimizer` by one `func.func` per group, named
-    `stepc_<optimizer>_<group>`, with the C interface. The function takes one
+    Replaces every `step.optimizer` by one `func.func` per group and
+    parameter dtype, named `stepc_<optimizer>_<group>` (f32) or
+    `stepc_<optimizer>_<group>_<dtype>` (bf16, f16: the param and grad
+    buffers hold that dtype, the body computes on f32 copies and the new
+    param is rounded to nearest even), with the C interface. The function takes one
     memref per param, grad and state and one f32 per hyper and count, in the
     group's argument order, and returns nothing: the new param and the new
     states are written into their own buffers
@@ -43,8 +46,11 @@ def ConvertStepToFunc : Pass<"convert-step-to-func", "::mlir::ModuleOp"> {
     Run it after `convert-step-to-linalg`; the group body moves over as it is.
   }];
   let dependentDialects = [
+    "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
     "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 

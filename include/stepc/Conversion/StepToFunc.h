@@ -7,6 +7,7 @@
 #ifndef STEPC_CONVERSION_STEPTOFUNC_H
 #define STEPC_CONVERSION_STEPTOFUNC_H
 
+#include "mlir/IR/Types.h"
 #include "mlir/Pass/Pass.h"
 
 #include <string>
@@ -25,9 +26,12 @@ namespace stepc {
 #define GEN_PASS_DECL_CONVERTSTEPTOFUNC
 #include "stepc/Conversion/Passes.h.inc"
 
-/// The symbol of the function a group becomes: stepc_<optimizer>_<group>.
+/// The symbol of the function a group becomes for parameters stored as
+/// `paramDtype`: stepc_<optimizer>_<group> for f32 (or no dtype),
+/// stepc_<optimizer>_<group>_<dtype> otherwise (e.g. _bf16).
 std::string getGroupFunctionName(::llvm::StringRef optimizer,
-                                 ::llvm::StringRef group);
+                                 ::llvm::StringRef group,
+                                 ::mlir::Type paramDtype = {});
 
 } // namespace stepc
 

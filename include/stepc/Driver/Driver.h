@@ -58,8 +58,10 @@ public:
   create(::mlir::ModuleOp spec, std::string &error);
   ~JitModule();
 
-  /// The packed entry of `group`, or null with `error` set.
-  rt::PackedEntry lookup(const rt::Group &group, std::string &error);
+  /// The packed entry of `group` for parameters stored as `dtype`, or null
+  /// with `error` set.
+  rt::PackedEntry lookup(const rt::Group &group, const std::string &dtype,
+                         std::string &error);
 
 private:
   JitModule() = default;

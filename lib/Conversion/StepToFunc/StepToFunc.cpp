@@ -10,7 +10,10 @@
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
 namespace stepc {
@@ -22,8 +25,44 @@ using namespace mlir;
 using namespace stepc;
 using namespace stepc::step;
 
-std::string stepc::getGroupFunctionName(StringRef optimizer, StringRef group) {
-  return ("stepc_" + optimizer + "_" + group).str();
+std::string stepc::getGroupFunctionName(StringRef optimizer, StringRef group,
+                                        Type paramDtype) {
+  std::string name = ("stepc_" + optimizer + "_" + group).str();
+  if (paramDtype && !paramDtype.isF32()) {
+    llvm::raw_string_ostream os(name);
+    os << "_" << paramDtype;
+  }
+  return name;
+}
+
+/// `tensor` with every element converted to `elementType` (extf / truncf,
+/// round to nearest even).
+static Value convertElements(OpBuilder &b, Location loc, Value tensor,
+                             Type elementType) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  if (type.getElementType() == elementType)
+    return tensor;
+  Value init = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, tensor), elementType);
+  unsigned rank = type.getRank();
+  SmallVector<AffineMap> maps(
+      2, AffineMap::getMultiDimIdentityMap(rank, b.getContext()));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  bool widen = elementType.getIntOrFloatBitWidth() >
+               type.getElementType().getIntOrFloatBitWidth();
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{tensor},
+             ValueRange{init}, maps, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value converted =
+                   widen ? arith::ExtFOp::create(nb, l, elementType, args[0])
+                               .getResult()
+                         : arith::TruncFOp::create(nb, l, elementType, args[0])
+                               .getResult();
+               linalg::YieldOp::create(nb, l, converted);
+             })
+      .getResult(0);
 }
 
 /// The buffer type a tensor argument is passed as.
@@ -33,16 +72,29 @@ static Type toBufferType(Type type) {
   return type;
 }
 
-/// Builds the destination-passing function of `group` before `optimizer`.
-static void formGroupFunction(OptimizerOp optimizer, GroupOp group) {
+/// Builds the destination-passing function of `group` for parameters (and
+/// gradients) stored as `paramDtype`, before `optimizer`.
+static void formGroupFunction(OptimizerOp optimizer, GroupOp group,
+                              Type paramDtype) {
   OpBuilder builder(optimizer);
   Location loc = group.getLoc();
   Block &body = group.getBody().front();
+  // The param and grad buffers hold the storage dtype; the body computes
+  // in f32 on widened copies, and the new param is rounded back.
+  auto storedAs = [&](BlockArgument arg) -> Type {
+    Type type = toBufferType(arg.getType());
+    Role role = group.getRole(arg.getArgNumber());
+    if (role != Role::param && role != Role::grad)
+      return type;
+    auto memref = cast<MemRefType>(type);
+    return MemRefType::get(memref.getShape(), paramDtype);
+  };
   SmallVector<Type> argTypes =
-      llvm::map_to_vector(body.getArgumentTypes(), toBufferType);
+      llvm::map_to_vector(body.getArguments(), storedAs);
   auto func = func::FuncOp::create(
       builder, loc,
-      getGroupFunctionName(optimizer.getSymName(), group.getSymName()),
+      getGroupFunctionName(optimizer.getSymName(), group.getSymName(),
+                           paramDtype),
       builder.getFunctionType(argTypes, {}));
   func->setAttr("llvm.emit_c_interface", builder.getUnitAttr());
   // How each tensor's dimensions relate to the param's: the runtime binds
@@ -78,10 +130,15 @@ static void formGroupFunction(OptimizerOp optimizer, GroupOp group) {
   IRMapping mapping;
   for (BlockArgument arg : body.getArguments()) {
     Value replacement = entry->getArgument(arg.getArgNumber());
-    if (isa<RankedTensorType>(arg.getType()))
+    if (auto memref = dyn_cast<MemRefType>(replacement.getType())) {
+      auto viewType =
+          RankedTensorType::get(memref.getShape(), memref.getElementType());
       replacement = bufferization::ToTensorOp::create(
-          builder, loc, arg.getType(), replacement, /*restrict=*/true,
+          builder, loc, viewType, replacement, /*restrict=*/true,
           /*writable=*/group.getRole(arg.getArgNumber()) != Role::grad);
+      replacement = convertElements(builder, loc, replacement,
+                                    builder.getF32Type());
+    }
     mapping.map(arg, replacement);
   }
   for (Operation &op : body.without_terminator())
@@ -91,11 +148,15 @@ static void formGroupFunction(OptimizerOp optimizer, GroupOp group) {
   auto ret = cast<ReturnOp>(body.getTerminator());
   SmallVector<BlockArgument> destinations = {group.getParam()};
   llvm::append_range(destinations, group.getArgsWithRole(Role::state));
-  for (auto [value, destination] : llvm::zip(ret.getValues(), destinations))
+  for (auto [value, destination] : llvm::zip(ret.getValues(), destinations)) {
+    Value buffer = entry->getArgument(destination.getArgNumber());
+    Value result = convertElements(
+        builder, loc, mapping.lookupOrDefault(value),
+        cast<MemRefType>(buffer.getType()).getElementType());
     bufferization::MaterializeInDestinationOp::create(
-        builder, loc, TypeRange{}, mapping.lookupOrDefault(value),
-        entry->getArgument(destination.getArgNumber()), /*restrict=*/true,
+        builder, loc, TypeRange{}, result, buffer, /*restrict=*/true,
         /*writable=*/true);
+  }
   func::ReturnOp::create(builder, loc);
 }
 
@@ -106,7 +167,9 @@ struct ConvertStepToFuncPass
     for (auto optimizer :
          llvm::make_early_inc_range(getOperation().getOps<OptimizerOp>())) {
       for (auto group : optimizer.getBody().getOps<GroupOp>())
-        formGroupFunction(optimizer, group);
+        for (Attribute dtype : group.getParamDtypes())
+          formGroupFunction(optimizer, group,
+                            cast<TypeAttr>(dtype).getValue());
       optimizer.erase();
     }
   }

@@ -36,6 +36,9 @@ public:
 
   /// The packed entry of `group`, or null with `status` set.
   PackedEntry lookup(const Group &group, Status &status);
+  /// The entry of `group` for parameters stored as `dtype`.
+  PackedEntry lookup(const Group &group, const std::string &dtype,
+                     Status &status);
 
   /// How the code was loaded: LoadMethod::Memfd or LoadMethod::TempFile.
   LoadMethod method() const { return method_; }

@@ -45,7 +45,8 @@ struct Status {
   }
 };
 
-/// A caller-owned f32 tensor: contiguous, row-major.
+/// A caller-owned tensor: contiguous, row-major. Parameters and gradients
+/// hold the runner's parameter dtype (f32, or bf16/f16 bits), states f32.
 struct TensorRef {
   float *data = nullptr;
   std::vector<int64_t> shape;
@@ -56,7 +57,8 @@ using PackedEntry = void (*)(void **);
 
 class GroupRunner {
 public:
-  GroupRunner(Group group, PackedEntry entry);
+  /// `entry` must be the group's entry for `paramDtype` (Group::entryFor).
+  GroupRunner(Group group, PackedEntry entry, std::string paramDtype = "f32");
 
   const Group &group() const { return group_; }
 
@@ -123,6 +125,8 @@ private:
   std::vector<bool> hyperSet_;
   double count_ = 0.0;
   int numThreads_ = 1;
+  std::string paramDtype_;
+  int64_t paramBytes_ = 4; ///< bytes per parameter and gradient element
 };
 
 } // namespace stepc::rt

@@ -58,6 +58,11 @@ struct Group {
 
   /// Indices into `args` of the arguments with `role`.
   std::vector<size_t> indicesOf(Role role) const;
+  /// Whether parameters may be stored as `dtype` ("f32", "bf16", "f16").
+  bool takesDtype(const std::string &dtype) const;
+  /// The entry for parameters stored as `dtype`: `entry` for f32; for the
+  /// others the compiler inserts "_<dtype>" before "_packed".
+  std::string entryFor(const std::string &dtype) const;
 };
 
 struct Manifest {
