@@ -138,6 +138,7 @@ Group layoutsGroup() {
   Group group;
   group.name = "layouts";
   group.matrix = true;
+  group.paramDtypes = {"f32"};
   group.entry = "layouts";
   group.args = {arg(Role::Param, "w"),
                 arg(Role::Grad, "g"),
@@ -184,6 +185,13 @@ void testBindErrors() {
   CHECK_STATUS(matrix.bind({{a.data(), {1, 2, 3}}}, {{b.data(), {1, 2, 3}}}),
                ShapeMismatch, "pass a rank-2 tensor");
   CHECK_OK(matrix.bind({{a.data(), {2, 3}}}, {{b.data(), {2, 3}}}));
+
+  // A runner for a storage dtype the group was not compiled for.
+  GroupRunner half(sgdGroup(false), sgdFlat, "f16");
+  CHECK_STATUS(half.bind({{a.data(), {6}}}, {{b.data(), {6}}}), DtypeMismatch,
+               "group 'all' does not take f16 parameters");
+  CHECK_STATUS(runner.setNumThreads(0), InvalidArgument,
+               "the thread count must be at least 1, got 0");
 }
 
 void testSgd() {
