@@ -56,14 +56,9 @@ struct TempFiles {
 FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
                                                      const CpuTarget &target,
                                                      std::string &error) {
-  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForCpu(spec);
-  if (failed(lowered)) {
-    error = "lowering the spec for the CPU failed (see the diagnostics above)";
+  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForNativeCodegen(spec, error);
+  if (failed(lowered))
     return failure();
-  }
-
-  llvm::InitializeNativeTarget();
-  llvm::InitializeNativeTargetAsmPrinter();
   std::string triple = llvm::sys::getDefaultTargetTriple();
   const llvm::Target *llvmTarget =
       llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);

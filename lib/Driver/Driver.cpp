@@ -142,8 +142,8 @@ FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCpu(ModuleOp spec) {
   return module;
 }
 
-FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
-                                                        std::string &error) {
+FailureOr<OwningOpRef<ModuleOp>>
+stepc::lowerForNativeCodegen(ModuleOp spec, std::string &error) {
   FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForCpu(spec);
   if (failed(lowered)) {
     error = "lowering the spec for the CPU failed (see the diagnostics above)";
@@ -151,6 +151,14 @@ FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
   }
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
+  return lowered;
+}
+
+FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
+                                                        std::string &error) {
+  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForNativeCodegen(spec, error);
+  if (failed(lowered))
+    return failure();
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                             /*targetMachine=*/nullptr);
   ExecutionEngineOptions options;

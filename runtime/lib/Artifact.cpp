@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "stepc-rt/Artifact.h"
+
+#include "Io.h"
 #include "stepc-rt/ManifestJson.h"
 
 #include <algorithm>
@@ -322,18 +324,6 @@ Status stepc::rt::readArtifactFile(const std::string &path, Artifact &out) {
   return parseArtifact(bytes, path, out);
 }
 
-static bool writeAll(int fd, const std::string &bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    done += size_t(n);
-  }
-  return true;
-}
 
 Status stepc::rt::writeArtifactFile(const std::string &path,
                                     const Artifact &artifact) {

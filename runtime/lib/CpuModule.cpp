@@ -6,6 +6,8 @@
 
 #include "stepc-rt/CpuModule.h"
 
+#include "Io.h"
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,18 +23,6 @@ namespace {
 /// kernels reject the flag, and their memfds are executable anyway.
 constexpr unsigned kMfdExec = 0x0010U;
 
-bool writeAll(int fd, const std::string &bytes) {
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    done += size_t(n);
-  }
-  return true;
-}
 
 std::string lastDlError() {
   const char *message = ::dlerror();

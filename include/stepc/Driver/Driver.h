@@ -38,6 +38,11 @@ rt::Manifest buildManifest(::mlir::ModuleOp module);
 ::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
 lowerForCpu(::mlir::ModuleOp spec);
 
+/// lowerForCpu, with a message on failure, and the native target ready for
+/// code generation (JIT or object file).
+::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
+lowerForNativeCodegen(::mlir::ModuleOp spec, std::string &error);
+
 /// The machine CPU code is compiled for. x86-64-v3 (AVX2, FMA) runs on every
 /// x86 server of the last decade; AVX-512 does not help memory-bound steps
 /// (shared/TOOLCHAIN.md §7).

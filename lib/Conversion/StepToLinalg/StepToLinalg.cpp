@@ -60,6 +60,18 @@ static Value f32(OpBuilder &b, Location loc, double value) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(value));
 }
 
+/// Σ x² over the whole tensor, as an f32.
+static Value sumOfAllSquares(LinalgEmitter &e, Value x) {
+  return e.scalar(e.sumOfSquares(x, ReduceAxis::all));
+}
+
+/// x ⊙ factors, the factors one per tensor, row or column.
+static Value scaleBy(LinalgEmitter &e, Value x, Value factors) {
+  return e.map1(x, {x, factors}, [](OpBuilder &b, Location l, ValueRange v) {
+    return Scalars{arith::MulFOp::create(b, l, v[0], v[1])};
+  });
+}
+
 //===----------------------------------------------------------------------===//
 // Moments
 //===----------------------------------------------------------------------===//
@@ -235,13 +247,7 @@ struct NormalizeLowering : OpConversionPattern<NormalizeOpT> {
       target = e.sqrt(vectorLength);
       break;
     case NormTarget::rms_of_norms:
-      target = e.sqrt(e.div(e.sumAll(e.map1(
-                                x, {x},
-                                [](OpBuilder &b, Location loc, ValueRange v) {
-                                  return Scalars{arith::MulFOp::create(
-                                      b, loc, v[0], v[0])};
-                                })),
-                            numVectors));
+      target = e.sqrt(e.div(sumOfAllSquares(e, x), numVectors));
       break;
     }
     double power = toDouble(op.getPowerAttr()), eps = toDouble(op.getEpsAttr());
@@ -265,11 +271,7 @@ struct NormalizeLowering : OpConversionPattern<NormalizeOpT> {
       }
       return {arith::DivFOp::create(b, loc, target, denom)};
     });
-    Value result = e.map1(x, {x, factors},
-                          [](OpBuilder &b, Location loc, ValueRange v) {
-                            return Scalars{arith::MulFOp::create(b, loc, v[0], v[1])};
-                          });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, scaleBy(e, x, factors));
     return success();
   }
 };
@@ -285,10 +287,7 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
     Type compute = op.getComputeType();
 
     // X₀ = x / (s·‖x‖ + ε) or x / max(s·‖x‖, ε), in f32 before any rounding.
-    Value norm = e.sqrt(e.sumAll(e.map1(
-        x, {x}, [](OpBuilder &b, Location l, ValueRange v) {
-          return Scalars{arith::MulFOp::create(b, l, v[0], v[0])};
-        })));
+    Value norm = e.sqrt(sumOfAllSquares(e, x));
     Value denom = e.guard(e.mul(e.constant(toDouble(op.getSafetyAttr())), norm),
                           toDouble(op.getEpsAttr()), op.getMode());
     Value inverse = e.div(e.constant(1.0), denom);
@@ -367,10 +366,7 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
 /// ‖x‖ over the whole tensor, or per row / column as a keep-dim tensor.
 static Value sphereNorms(LinalgEmitter &e, Value x, SphereMode mode) {
   if (mode == SphereMode::frobenius)
-    return e.sqrt(e.sumAll(e.map1(x, {x}, [](OpBuilder &b, Location l,
-                                             ValueRange v) {
-      return Scalars{arith::MulFOp::create(b, l, v[0], v[0])};
-    })));
+    return e.sqrt(sumOfAllSquares(e, x));
   return e.norm(x, mode == SphereMode::rows ? ReduceAxis::rows : ReduceAxis::cols,
                 2.0);
 }
@@ -398,11 +394,7 @@ struct SphereProjectLowering : OpConversionPattern<SphereProjectOp> {
         return Scalars{arith::DivFOp::create(
             b, l, radius, LinalgEmitter::guard(b, l, n[0], eps, mode))};
       });
-    Value result = e.map1(x, {x, factors},
-                          [](OpBuilder &b, Location l, ValueRange v) {
-                            return Scalars{arith::MulFOp::create(b, l, v[0], v[1])};
-                          });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, scaleBy(e, x, factors));
     return success();
   }
 };
@@ -419,10 +411,7 @@ struct TangentProjectLowering : OpConversionPattern<TangentProjectOp> {
     Value norms = sphereNorms(e, w, op.getSphere());
     Value coefficients;
     if (op.getSphere() == SphereMode::frobenius) {
-      Value inner = e.sumAll(e.map1(u, {u, w}, [](OpBuilder &b, Location l,
-                                                  ValueRange v) {
-        return Scalars{arith::MulFOp::create(b, l, v[0], v[1])};
-      }));
+      Value inner = e.scalar(e.dot(u, w, ReduceAxis::all));
       Value guarded = e.add(norms, e.constant(eps));
       coefficients = e.div(inner, e.mul(guarded, guarded));
     } else {
@@ -608,11 +597,6 @@ struct ScaleLowering : OpConversionPattern<ScaleOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
     Value x = adaptor.getInput();
-    auto squares = [&](Value t) {
-      return e.sumAll(e.map1(t, {t}, [](OpBuilder &b, Location l, ValueRange v) {
-        return Scalars{arith::MulFOp::create(b, l, v[0], v[0])};
-      }));
-    };
     // k = factor · shape · s · ‖ref‖ / N(x), one scalar per tensor.
     Value k = e.constant(toDouble(op.getFactorAttr()));
     if (op.getShape() != ShapeFactor::none)
@@ -620,9 +604,9 @@ struct ScaleLowering : OpConversionPattern<ScaleOp> {
     if (adaptor.getBy())
       k = e.mul(k, e.scalar(adaptor.getBy()));
     if (adaptor.getRestore())
-      k = e.mul(k, e.sqrt(squares(adaptor.getRestore())));
+      k = e.mul(k, e.sqrt(sumOfAllSquares(e, adaptor.getRestore())));
     if (op.getNorm() != ScaleNorm::none) {
-      Value sumSq = squares(x);
+      Value sumSq = sumOfAllSquares(e, x);
       if (op.getNorm() == ScaleNorm::rms) {
         auto type = cast<RankedTensorType>(x.getType());
         Value count = e.dimAsFloat(x, 0);
@@ -633,10 +617,7 @@ struct ScaleLowering : OpConversionPattern<ScaleOp> {
       k = e.div(k, e.guard(e.sqrt(sumSq), toDouble(op.getEpsAttr()),
                            op.getMode()));
     }
-    Value result = e.map1(x, {x}, [&](OpBuilder &b, Location l, ValueRange v) {
-      return Scalars{arith::MulFOp::create(b, l, v[0], k)};
-    });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, scaleBy(e, x, k));
     return success();
   }
 };
