@@ -33,7 +33,8 @@ config.substitutions.append(
 
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
 tools = ["stepc-opt", "stepc", "stepc-rt-artifact-test", "stepc-rt-runner-test",
-         "stepc-rt-capi-e2e-test", "stepc-rt-capi-test", "stepc-mlp-trainer"]
+         "stepc-rt-capi-e2e-test", "stepc-rt-capi-test", "stepc-mlp-trainer",
+         "stepc-rt-bf16-test"]
 config.substitutions.append(
     ("%fake_entries", os.path.join(config.stepc_obj_root, "lib",
                                    "stepc-rt-fake-entries.so")))

@@ -78,8 +78,8 @@ struct stepc_artifact {
 
 struct stepc_group {
   stepc_group(std::shared_ptr<LoadedArtifact> loaded, const Group &group,
-              PackedEntry entry)
-      : loaded(std::move(loaded)), runner(group, entry),
+              PackedEntry entry, const std::string &paramDtype)
+      : loaded(std::move(loaded)), runner(group, entry, paramDtype),
         stateNames(namesOf(group, Role::State)),
         hyperNames(namesOf(group, Role::Hyper)) {}
 
@@ -143,19 +143,26 @@ stepc_status stepc_artifact_group_name(const stepc_artifact *artifact,
 // Groups
 //===----------------------------------------------------------------------===//
 
-stepc_status stepc_group_create(stepc_artifact *artifact, const char *name,
+/// Both create calls; messages name the one the caller made.
+static stepc_status createGroup(const char *function, stepc_artifact *artifact,
+                                const char *name, const char *param_dtype,
                                 stepc_group **out) {
-  STEPC_CHECK_NOT_NULL(out);
+  if (!out)
+    return invalid(function, "out is null");
   *out = nullptr;
-  STEPC_CHECK_NOT_NULL(artifact);
-  STEPC_CHECK_NOT_NULL(name);
+  if (!artifact)
+    return invalid(function, "artifact is null");
+  if (!name)
+    return invalid(function, "name is null");
+  if (!param_dtype)
+    return invalid(function, "param_dtype is null");
   LoadedArtifact &loaded = *artifact->loaded;
   const Group *group = loaded.artifact.manifest.findGroup(name);
   if (!group) {
     std::string known;
     for (const Group &g : loaded.artifact.manifest.groups)
       known += (known.empty() ? "" : ", ") + g.name;
-    return invalid(__func__,
+    return invalid(function,
                    loaded.artifact.origin + " has no group '" + name +
                        "' (it has: " + (known.empty() ? "none" : known) + ")");
   }
@@ -166,12 +173,23 @@ stepc_status stepc_group_create(stepc_artifact *artifact, const char *name,
       if (Status s = CpuModule::load(loaded.artifact, loaded.module); !s.ok())
         return report(s);
     Status status;
-    entry = loaded.module->lookup(*group, status);
+    entry = loaded.module->lookup(*group, param_dtype, status);
     if (!entry)
       return report(status);
   }
-  *out = new stepc_group(artifact->loaded, *group, entry);
+  *out = new stepc_group(artifact->loaded, *group, entry, param_dtype);
   return ok();
+}
+
+stepc_status stepc_group_create(stepc_artifact *artifact, const char *name,
+                                stepc_group **out) {
+  return createGroup(__func__, artifact, name, "f32", out);
+}
+
+stepc_status stepc_group_create_typed(stepc_artifact *artifact,
+                                      const char *name, const char *param_dtype,
+                                      stepc_group **out) {
+  return createGroup(__func__, artifact, name, param_dtype, out);
 }
 
 void stepc_group_free(stepc_group *group) { delete group; }

@@ -81,6 +81,14 @@ STEPC_RT_API stepc_status stepc_artifact_group_name(
 STEPC_RT_API stepc_status stepc_group_create(stepc_artifact *artifact,
                                              const char *name,
                                              stepc_group **out);
+/* The same for parameters and gradients stored as `param_dtype` ("f32",
+ * "bf16" or "f16", as the spec's dtypes(...) allow). For 16-bit dtypes,
+ * stepc_group_bind and stepc_group_set_grad take pointers to the 16-bit
+ * data cast to float *; states stay f32. */
+STEPC_RT_API stepc_status stepc_group_create_typed(stepc_artifact *artifact,
+                                                   const char *name,
+                                                   const char *param_dtype,
+                                                   stepc_group **out);
 /* Null is a no-op. Adopted state buffers remain the caller's. */
 STEPC_RT_API void stepc_group_free(stepc_group *group);
 

@@ -136,6 +136,15 @@ public:
   ~Group() { stepc_group_free(handle_); }
 
   /// A new instance of group `name`; it stays valid after `artifact` dies.
+  /// `paramDtype`: "f32", "bf16" or "f16" (Tensor::data then points to the
+  /// 16-bit values).
+  bool create(const Artifact &artifact, const std::string &name,
+              const std::string &paramDtype) {
+    stepc_group_free(handle_);
+    handle_ = nullptr;
+    return record(stepc_group_create_typed(artifact.get(), name.c_str(),
+                                           paramDtype.c_str(), &handle_));
+  }
   bool create(const Artifact &artifact, const std::string &name) {
     stepc_group_free(handle_);
     handle_ = nullptr;
