@@ -37,7 +37,7 @@ namespace {
 
 using Scalars = SmallVector<Value>;
 
-static double toDouble(FloatAttr attr) { return attr.getValueAsDouble(); }
+static double asDouble(FloatAttr attr) { return attr.getValueAsDouble(); }
 
 /// `t == 1` for ops whose first step stores the gradient, else null.
 static Value firstStepFlag(LinalgEmitter &e, FirstStep firstStep, Value count) {
@@ -82,10 +82,10 @@ struct MomentumLowering : OpConversionPattern<MomentumOp> {
   matchAndRewrite(MomentumOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
-    double beta = toDouble(op.getBetaAttr());
+    double beta = asDouble(op.getBetaAttr());
     double gradWeight = op.getKind() == MomentumKind::ema
                             ? 1.0 - beta
-                            : 1.0 - toDouble(op.getDampeningAttr());
+                            : 1.0 - asDouble(op.getDampeningAttr());
     // The Nesterov blend weighs the gradient by (1-β) for EMA, 1 for HB.
     double blendWeight = op.getKind() == MomentumKind::ema ? 1.0 - beta : 1.0;
     bool nesterov = op.getNesterov();
@@ -117,7 +117,7 @@ struct SecondMomentLowering : OpConversionPattern<SecondMomentOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
     Value x = adaptor.getInput(), state = adaptor.getState();
-    double beta = toDouble(op.getBetaAttr());
+    double beta = asDouble(op.getBetaAttr());
     Value isFirst = firstStepFlag(e, op.getFirstStep(), adaptor.getCount());
 
     // `reduced` holds Σx² over the reduced elements and `inverseCount` turns
@@ -173,14 +173,14 @@ struct PreconditionLowering : OpConversionPattern<PreconditionOp> {
     Value invC1 = e.constant(1.0), invC2 = e.constant(1.0);
     if (op.getBeta1()) {
       invC1 = e.div(e.constant(1.0),
-                    e.biasCorrection(op.getBeta1()->convertToDouble(),
+                    e.biasCorrection(op.getBeta1Attr().getValueAsDouble(),
                                      adaptor.getCount()));
       invC2 = e.div(e.constant(1.0),
-                    e.biasCorrection(op.getBeta2()->convertToDouble(),
+                    e.biasCorrection(op.getBeta2Attr().getValueAsDouble(),
                                      adaptor.getCount()));
     }
     Value sqrtInvC2 = e.sqrt(invC2);
-    double eps = toDouble(op.getEpsAttr());
+    double eps = asDouble(op.getEpsAttr());
     PrecondEps mode = op.getMode();
     Value result = e.map1(
         adaptor.getNumerator(), {adaptor.getNumerator(), adaptor.getMoment()},
@@ -250,9 +250,9 @@ struct NormalizeLowering : OpConversionPattern<NormalizeOpT> {
       target = e.sqrt(e.div(sumOfAllSquares(e, x), numVectors));
       break;
     }
-    double power = toDouble(op.getPowerAttr()), eps = toDouble(op.getEpsAttr());
+    double power = asDouble(op.getPowerAttr()), eps = asDouble(op.getEpsAttr());
     EpsMode mode = op.getMode();
-    Value norms = e.norm(x, kAxis, toDouble(op.getPAttr()));
+    Value norms = e.norm(x, kAxis, asDouble(op.getPAttr()));
     // One factor per vector: T / (d^power + ε) or T / max(d, ε)^power.
     Value factors = e.map1(norms, {norms}, [&](OpBuilder &b, Location loc,
                                                ValueRange d) -> Scalars {
@@ -288,8 +288,8 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
 
     // X₀ = x / (s·‖x‖ + ε) or x / max(s·‖x‖, ε), in f32 before any rounding.
     Value norm = e.sqrt(sumOfAllSquares(e, x));
-    Value denom = e.guard(e.mul(e.constant(toDouble(op.getSafetyAttr())), norm),
-                          toDouble(op.getEpsAttr()), op.getMode());
+    Value denom = e.guard(e.mul(e.constant(asDouble(op.getSafetyAttr())), norm),
+                          asDouble(op.getEpsAttr()), op.getMode());
     Value inverse = e.div(e.constant(1.0), denom);
     Value start = e.map1(x, {x}, [&](OpBuilder &b, Location l, ValueRange v) {
       return Scalars{arith::MulFOp::create(b, l, v[0], inverse)};
@@ -378,11 +378,11 @@ struct SphereProjectLowering : OpConversionPattern<SphereProjectOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
     Value x = adaptor.getInput();
-    Value radius = e.mul(e.constant(toDouble(op.getRadiusAttr())),
+    Value radius = e.mul(e.constant(asDouble(op.getRadiusAttr())),
                          e.shapeFactor(x, op.getShape()));
     if (adaptor.getBy())
       radius = e.mul(radius, e.scalar(adaptor.getBy()));
-    double eps = toDouble(op.getEpsAttr());
+    double eps = asDouble(op.getEpsAttr());
     EpsMode mode = op.getMode();
     Value norms = sphereNorms(e, x, op.getSphere());
     // ρ / N, one factor for the tensor or one per row / column.
@@ -406,7 +406,7 @@ struct TangentProjectLowering : OpConversionPattern<TangentProjectOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
     Value u = adaptor.getInput(), w = adaptor.getOnto();
-    double eps = toDouble(op.getEpsAttr());
+    double eps = asDouble(op.getEpsAttr());
     // u − ŵ⟨ŵ,u⟩ = u − w · ⟨w,u⟩ / (‖w‖ + ε)², per tensor, row or column.
     Value norms = sphereNorms(e, w, op.getSphere());
     Value coefficients;
@@ -472,7 +472,7 @@ struct GainSplitLowering : OpConversionPattern<GainSplitOp> {
     for (Value gain : adaptor.getGains())
       gammas.push_back(gainValues(e, gain, op.getMap()));
     auto [gammaRow, gammaCol] = rowAndColGains(e, op.getAxes(), gammas);
-    double eps = toDouble(op.getEpsAttr());
+    double eps = asDouble(op.getEpsAttr());
     // Ŵ = W / max(γ_r γ_c, ε);  G_Ŵ = G ⊙ γ_r γ_c.
     SmallVector<Value> split = e.map(
         w, {w, g, gammaRow, gammaCol}, 2,
@@ -529,8 +529,8 @@ struct GainUpdateLowering : OpConversionPattern<GainUpdateOp> {
   matchAndRewrite(GainUpdateOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
-    double beta1 = toDouble(op.getBeta1Attr()), beta2 = toDouble(op.getBeta2Attr());
-    double eps = toDouble(op.getEpsAttr());
+    double beta1 = asDouble(op.getBeta1Attr()), beta2 = asDouble(op.getBeta2Attr());
+    double eps = asDouble(op.getEpsAttr());
     Value lr = adaptor.getLr();
     Value invC1 = e.div(e.constant(1.0), e.biasCorrection(beta1, adaptor.getCount()));
     Value invSqrtC2 = e.sqrt(
@@ -598,7 +598,7 @@ struct ScaleLowering : OpConversionPattern<ScaleOp> {
     LinalgEmitter e(rewriter, op.getLoc());
     Value x = adaptor.getInput();
     // k = factor · shape · s · ‖ref‖ / N(x), one scalar per tensor.
-    Value k = e.constant(toDouble(op.getFactorAttr()));
+    Value k = e.constant(asDouble(op.getFactorAttr()));
     if (op.getShape() != ShapeFactor::none)
       k = e.mul(k, e.shapeFactor(x, op.getShape()));
     if (adaptor.getBy())
@@ -614,7 +614,7 @@ struct ScaleLowering : OpConversionPattern<ScaleOp> {
           count = e.mul(count, e.dimAsFloat(x, 1));
         sumSq = e.div(sumSq, count);
       }
-      k = e.div(k, e.guard(e.sqrt(sumSq), toDouble(op.getEpsAttr()),
+      k = e.div(k, e.guard(e.sqrt(sumSq), asDouble(op.getEpsAttr()),
                            op.getMode()));
     }
     rewriter.replaceOp(op, scaleBy(e, x, k));
@@ -722,7 +722,7 @@ struct ReduceLowering : OpConversionPattern<ReduceOp> {
     Value x = adaptor.getInputs()[0];
     ReduceAxis axis = op.getAxis();
     auto type = cast<RankedTensorType>(x.getType());
-    double p = toDouble(op.getPAttr());
+    double p = asDouble(op.getPAttr());
     auto add = [](OpBuilder &b, Location l, ValueRange v, Value acc) {
       return arith::AddFOp::create(b, l, v[0], acc).getResult();
     };

@@ -13,7 +13,7 @@ using namespace stepc::step;
 
 OpFoldResult ScaleOp::fold(FoldAdaptor) {
   if (isConstantScale() && getShape() == ShapeFactor::none &&
-      getFactor().convertToDouble() == 1.0)
+      getFactorAttr().getValueAsDouble() == 1.0)
     return getInput();
   return {};
 }
@@ -38,8 +38,8 @@ struct FoldConstantScaleIntoScale : OpRewritePattern<ScaleOp> {
     ShapeFactor shape = inner.getShape() != ShapeFactor::none
                             ? inner.getShape()
                             : outer.getShape();
-    double factor = inner.getFactor().convertToDouble() *
-                    outer.getFactor().convertToDouble();
+    double factor = inner.getFactorAttr().getValueAsDouble() *
+                    outer.getFactorAttr().getValueAsDouble();
     rewriter.modifyOpInPlace(inner, [&] {
       inner.setFactorAttr(rewriter.getF64FloatAttr(factor));
       inner.setShape(shape);

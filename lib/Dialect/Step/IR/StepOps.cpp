@@ -725,22 +725,22 @@ LogicalResult GroupOp::verifyRegions() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult MomentumOp::verify() {
-  if (failed(verifyUnitInterval(*this, "beta", getBeta().convertToDouble())) ||
+  if (failed(verifyUnitInterval(*this, "beta", getBetaAttr().getValueAsDouble())) ||
       failed(verifyUnitInterval(*this, "dampening",
-                                getDampening().convertToDouble())) ||
+                                getDampeningAttr().getValueAsDouble())) ||
       failed(verifyReadsState(*this, getBuffer(), "buffer")) ||
       failed(verifyCount(*this, getFirstStep(), getCount())))
     return failure();
-  if (getKind() == MomentumKind::ema && getDampening().convertToDouble() != 0.0)
+  if (getKind() == MomentumKind::ema && getDampeningAttr().getValueAsDouble() != 0.0)
     return emitOpError("dampening applies to heavy_ball momentum; ema already "
                        "weighs the gradient by (1-beta)");
-  if (getNesterov() && getDampening().convertToDouble() != 0.0)
+  if (getNesterov() && getDampeningAttr().getValueAsDouble() != 0.0)
     return emitOpError("nesterov needs dampening(0) (as in PyTorch SGD)");
   return success();
 }
 
 LogicalResult SecondMomentOp::verify() {
-  if (failed(verifyUnitInterval(*this, "beta", getBeta().convertToDouble())) ||
+  if (failed(verifyUnitInterval(*this, "beta", getBetaAttr().getValueAsDouble())) ||
       failed(verifyReadsState(*this, getState(), "state")) ||
       failed(verifyCount(*this, getFirstStep(), getCount())))
     return failure();
@@ -785,7 +785,7 @@ LogicalResult SecondMomentOp::verify() {
 }
 
 LogicalResult PreconditionOp::verify() {
-  if (failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+  if (failed(verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble())))
     return failure();
   auto numType = cast<RankedTensorType>(getNumerator().getType());
   if (!broadcastsTo(getMoment().getType(), numType))
@@ -803,23 +803,23 @@ LogicalResult PreconditionOp::verify() {
     return success();
   if (failed(verifyIsCount(*this, getCount())))
     return failure();
-  double beta1 = getBeta1()->convertToDouble();
-  double beta2 = getBeta2()->convertToDouble();
+  double beta1 = getBeta1Attr().getValueAsDouble();
+  double beta2 = getBeta2Attr().getValueAsDouble();
   if (failed(verifyUnitInterval(*this, "beta1", beta1)) ||
       failed(verifyUnitInterval(*this, "beta2", beta2)))
     return failure();
   // Bias correction must use the betas the moments were built with.
   if (auto momentum = getNumerator().getDefiningOp<MomentumOp>())
     if (momentum.getKind() == MomentumKind::ema &&
-        momentum.getBeta().convertToDouble() != beta1)
+        momentum.getBetaAttr().getValueAsDouble() != beta1)
       return emitOpError() << "bias_correction beta1 " << beta1
                            << " differs from the momentum's beta "
-                           << momentum.getBeta().convertToDouble();
+                           << momentum.getBetaAttr().getValueAsDouble();
   if (auto moment = getMoment().getDefiningOp<SecondMomentOp>())
-    if (moment.getBeta().convertToDouble() != beta2)
+    if (moment.getBetaAttr().getValueAsDouble() != beta2)
       return emitOpError() << "bias_correction beta2 " << beta2
                            << " differs from the second moment's beta "
-                           << moment.getBeta().convertToDouble();
+                           << moment.getBetaAttr().getValueAsDouble();
   return success();
 }
 
@@ -829,12 +829,12 @@ LogicalResult PreconditionOp::verify() {
 
 template <typename NormalizeOpT>
 static LogicalResult verifyNormalize(NormalizeOpT op) {
-  double p = op.getP().convertToDouble();
+  double p = op.getPAttr().getValueAsDouble();
   if (!(p >= 1.0 && std::isfinite(p)))
     return op.emitOpError() << "p must be finite and at least 1, got " << p;
   return failure(
-      failed(verifyPositive(op, "power", op.getPower().convertToDouble())) ||
-      failed(verifyPositive(op, "eps", op.getEps().convertToDouble())));
+      failed(verifyPositive(op, "power", op.getPowerAttr().getValueAsDouble())) ||
+      failed(verifyPositive(op, "eps", op.getEpsAttr().getValueAsDouble())));
 }
 
 LogicalResult NormalizeRowsOp::verify() { return verifyNormalize(*this); }
@@ -868,10 +868,10 @@ LogicalResult NewtonSchulzOp::verify() {
   if (!compute.isBF16() && !compute.isF16() && !compute.isF32())
     return emitOpError() << "compute type must be bf16, f16 or f32, got "
                          << compute;
-  if (failed(verifyPositive(*this, "safety", getSafety().convertToDouble())))
+  if (failed(verifyPositive(*this, "safety", getSafetyAttr().getValueAsDouble())))
     return failure();
   // eps > 0 keeps a zero gradient from becoming 0/0 = NaN.
-  return verifyPositive(*this, "eps", getEps().convertToDouble());
+  return verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble());
 }
 
 //===----------------------------------------------------------------------===//
@@ -889,8 +889,8 @@ LogicalResult SphereProjectOp::verify() {
                              "shape(" + stringifyShapeFactor(getShape()).str() + ")")))
     return failure();
   return failure(
-      failed(verifyPositive(*this, "radius", getRadius().convertToDouble())) ||
-      failed(verifyPositive(*this, "eps", getEps().convertToDouble())));
+      failed(verifyPositive(*this, "radius", getRadiusAttr().getValueAsDouble())) ||
+      failed(verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble())));
 }
 
 /// Checks that `gains` match `axes` for a parameter of type `paramType`.
@@ -953,7 +953,7 @@ LogicalResult GainSplitOp::inferReturnTypes(
 }
 
 LogicalResult GainSplitOp::verify() {
-  if (failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+  if (failed(verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble())))
     return failure();
   return verifyGains(*this, getAxes(), getGains(), getParam().getType());
 }
@@ -974,9 +974,9 @@ LogicalResult GainUpdateOp::inferReturnTypes(
 LogicalResult GainUpdateOp::verify() {
   if (failed(verifyGains(*this, getAxes(), getGains(),
                          getDirection().getType())) ||
-      failed(verifyUnitInterval(*this, "beta1", getBeta1().convertToDouble())) ||
-      failed(verifyUnitInterval(*this, "beta2", getBeta2().convertToDouble())) ||
-      failed(verifyPositive(*this, "eps", getEps().convertToDouble())))
+      failed(verifyUnitInterval(*this, "beta1", getBeta1Attr().getValueAsDouble())) ||
+      failed(verifyUnitInterval(*this, "beta2", getBeta2Attr().getValueAsDouble())) ||
+      failed(verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble())))
     return failure();
   if (getGainGrads().size() != getGains().size())
     return emitOpError() << "needs one gradient per gain: "
@@ -1015,7 +1015,7 @@ static void printGainTypes(OpAsmPrinter &p, Operation *, TypeRange gainTypes,
 //===----------------------------------------------------------------------===//
 
 LogicalResult ScaleOp::verify() {
-  if (!std::isfinite(getFactor().convertToDouble()))
+  if (!std::isfinite(getFactorAttr().getValueAsDouble()))
     return emitOpError("factor must be finite");
   if (getShape() != ShapeFactor::none &&
       failed(verifyMatrixFor(*this, getInput().getType(),
@@ -1025,7 +1025,7 @@ LogicalResult ScaleOp::verify() {
     return emitOpError() << "restore(...) must have the input's type "
                          << getInput().getType() << ", got "
                          << getRestore().getType();
-  return verifyPositive(*this, "eps", getEps().convertToDouble());
+  return verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble());
 }
 
 LogicalResult WeightDecayOp::verify() {
@@ -1057,7 +1057,7 @@ LogicalResult TangentProjectOp::verify() {
       failed(verifyMatrixFor(*this, getInput().getType(),
                              "sphere(" + stringifySphereMode(getSphere()).str() + ")")))
     return failure();
-  return verifyPositive(*this, "eps", getEps().convertToDouble());
+  return verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble());
 }
 
 //===----------------------------------------------------------------------===//
@@ -1128,10 +1128,10 @@ LogicalResult ReduceOp::verify() {
   if (getOther() && getOther().getType() != inputType)
     return emitOpError() << "dot operands must have one type; got " << inputType
                          << " and " << getOther().getType();
-  double p = getP().convertToDouble();
+  double p = getPAttr().getValueAsDouble();
   if (getKind() == ReduceKind::norm && !(p >= 1.0 && std::isfinite(p)))
     return emitOpError() << "p must be finite and at least 1, got "
-                         << getP().convertToDouble();
+                         << getPAttr().getValueAsDouble();
   ReduceAxis axis = getAxis();
   if (axis != ReduceAxis::all &&
       failed(verifyMatrixFor(*this, inputType,
