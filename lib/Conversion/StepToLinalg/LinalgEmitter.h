@@ -81,16 +81,6 @@ public:
   mlir::Value norm(mlir::Value x, step::ReduceAxis axis, double p);
   /// Σ x·y over `axis`.
   mlir::Value dot(mlir::Value x, mlir::Value y, step::ReduceAxis axis);
-  /// Σ x over everything, as an f32.
-  mlir::Value sumAll(mlir::Value x) {
-    return scalar(reduce(step::ReduceAxis::all, {x}, 0.0,
-                         [](mlir::OpBuilder &b, mlir::Location loc,
-                            mlir::ValueRange xs, mlir::Value acc) {
-                           return mlir::arith::AddFOp::create(b, loc, xs[0], acc)
-                               .getResult();
-                         }));
-  }
-
   /// a·b (or a·bᵀ) of matrices, f32 accumulation.
   mlir::Value matmul(mlir::Value lhs, mlir::Value rhs, bool transposeRhs);
   /// The transpose of a matrix.

@@ -32,27 +32,6 @@ using namespace stepc::step;
 // Shared helpers
 //===----------------------------------------------------------------------===//
 
-double stepc::step::evaluateShapeFactor(ShapeFactor rule, double rows,
-                                        double cols) {
-  switch (rule) {
-  case ShapeFactor::none:
-    return 1.0;
-  case ShapeFactor::keller:
-    return std::sqrt(std::max(1.0, rows / cols));
-  case ShapeFactor::sqrt_max_dim:
-    return std::sqrt(std::max(rows, cols));
-  case ShapeFactor::sqrt_min_dim:
-    return std::sqrt(std::min(rows, cols));
-  case ShapeFactor::sqrt_rows_over_cols:
-    return std::sqrt(rows / cols);
-  case ShapeFactor::shape_up:
-    return std::sqrt(std::max(rows / cols, cols / rows));
-  case ShapeFactor::sqrt_numel:
-    return std::sqrt(rows * cols);
-  }
-  llvm_unreachable("unknown shape factor");
-}
-
 static bool dimsCompatible(int64_t a, int64_t b) {
   return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
 }
@@ -352,13 +331,6 @@ Role GroupOp::getRole(unsigned index) {
 
 StringRef GroupOp::getArgName(unsigned index) {
   return cast<StringAttr>(getArgNames()[index]).getValue();
-}
-
-StringRef GroupOp::nameOf(Value value) {
-  auto arg = dyn_cast<BlockArgument>(value);
-  if (!arg || arg.getOwner()->getParentOp() != getOperation())
-    return "";
-  return getArgName(arg.getArgNumber());
 }
 
 SmallVector<BlockArgument> GroupOp::getArgsWithRole(Role role) {

@@ -32,9 +32,6 @@
 
 namespace stepc::step {
 
-/// The factor a shape rule gives for an m x n matrix.
-double evaluateShapeFactor(ShapeFactor rule, double rows, double cols);
-
 /// How a per-tensor value lines up with a full tensor: the same shape, one
 /// value per row (`?x1`), per column (`1x?`), or one per tensor (rank 0 or a
 /// bare f32).

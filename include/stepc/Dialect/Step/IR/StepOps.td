@@ -104,8 +104,6 @@ def Step_GroupOp : Step_Op<"group", [
     Role getRole(unsigned index);
     /// Spec name of block argument `index`.
     ::llvm::StringRef getArgName(unsigned index);
-    /// Name of `value` if it is an argument of this group, else "".
-    ::llvm::StringRef nameOf(::mlir::Value value);
     /// Block arguments with role `role`, in order.
     ::llvm::SmallVector<::mlir::BlockArgument> getArgsWithRole(Role role);
     ::mlir::BlockArgument getParam() { return getArgsWithRole(Role::param)[0]; }
