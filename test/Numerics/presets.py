@@ -15,6 +15,7 @@
 
 import concurrent.futures
 import pathlib
+import re
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ SHAPES = [(64, 64), (64, 256), (256, 64), (1, 48), (48, 1), (127, 33)]
 STEPS = 5
 # f32 element-wise math vs fp64; Newton–Schulz rounds its matmul inputs to
 # bf16, so those presets compare with a looser bound (same polynomial in fp64).
-TOLERANCE = {"f32": 1e-4, "bf16": 1e-1, "bf16 params": 2e-2}
+TOLERANCE = {"f32": 1e-4, "bf16": 1e-1, "16-bit params": 2e-2}
 # Polar Express's first quintic has slope ~16 near σ = 1, so bf16 rounding of
 # a rank-1 input (1 x k) is amplified to ~0.2 (measured); the f32 run of the
 # same preset holds it to the f32 bound.
@@ -86,10 +87,18 @@ def run_stepc(stepc, spec, preset, param, grads, workdir, dtype="f32"):
     return np.load(out / "param.0.npy").astype(np.float64), states
 
 
-def reference_run(preset, param, grads, bf16=False):
-    """With bf16, the param and grads are stored as bf16: rounded on the way
-    in and after every step; the state stays full precision."""
-    rnd = round_bf16 if bf16 else (lambda x: x)
+def round_f16(x):
+    """float64 → nearest f16 (ties to even, NumPy's cast), as float64."""
+    return np.asarray(x, np.float64).astype(np.float16).astype(np.float64)
+
+
+ROUNDING = {"f32": lambda x: x, "bf16": round_bf16, "f16": round_f16}
+
+
+def reference_run(preset, param, grads, dtype="f32"):
+    """With a 16-bit dtype the param and grads are stored in it: rounded on
+    the way in and after every step; the state stays full precision."""
+    rnd = ROUNDING[dtype]
     p = rnd(param.astype(np.float64))
     state = preset.init(p)
     for t, g in enumerate(grads, start=1):
@@ -97,12 +106,19 @@ def reference_run(preset, param, grads, bf16=False):
     return p, state
 
 
+def group_dtypes(spec_dir, preset):
+    """The dtypes(...) the spec declares for the preset's group."""
+    text = (spec_dir / f"{preset.spec}.mlir").read_text()
+    match = re.search(rf"step\.group @{preset.group} accepts\(\w+\) dtypes\(([^)]*)\)", text)
+    return [d.strip() for d in match.group(1).split(",")]
+
+
 def relative_error(actual, expected):
     scale = max(np.linalg.norm(expected), 1e-30)
     return float(np.linalg.norm(np.asarray(actual, np.float64) - expected) / scale)
 
 
-def check(stepc, spec_dir, tmp, preset, shape, zero, f32, bf16=False):
+def check(stepc, spec_dir, tmp, preset, shape, zero, f32, dtype="f32"):
     seed = sum(map(ord, preset.spec + preset.group)) * 1000 + shape[0] * 7 + shape[1]
     rng = np.random.default_rng(seed)
     param = (0.02 * rng.standard_normal(shape)).astype(np.float32)
@@ -110,20 +126,20 @@ def check(stepc, spec_dir, tmp, preset, shape, zero, f32, bf16=False):
              rng.standard_normal(shape).astype(np.float32) for _ in range(STEPS)]
     name = (f"{preset.spec}.{preset.group}.{shape[0]}x{shape[1]}"
             f"{'.zero' if zero else ''}{'.f32' if f32 else ''}"
-            f"{'.bf16params' if bf16 else ''}")
+            f"{'' if dtype == 'f32' else '.' + dtype + 'params'}")
     spec = spec_dir / f"{preset.spec}.mlir"
     if f32:
         (tmp / name).mkdir(parents=True, exist_ok=True)
         spec = f32_variant(spec, tmp / name)
     got_p, got_state = run_stepc(stepc, spec, preset, param, grads, tmp / name,
-                                 "bf16" if bf16 else "f32")
+                                 dtype)
     if not np.all(np.isfinite(got_p)) or not all(np.all(np.isfinite(v)) for v in got_state.values()):
         return name, float("inf"), "non-finite result"
     if zero:
         return name, 0.0, ""
     ref_p, ref_state = reference_run(preset, param.astype(np.float64),
-                                     [g.astype(np.float64) for g in grads], bf16)
-    p0 = round_bf16(param) if bf16 else param.astype(np.float64)
+                                     [g.astype(np.float64) for g in grads], dtype)
+    p0 = ROUNDING[dtype](param.astype(np.float64))
     errors = {"update": relative_error(got_p - p0, ref_p - p0)}
     for key, value in ref_state.items():
         errors[key] = relative_error(got_state[key].reshape(np.shape(value)), value)
@@ -142,7 +158,9 @@ def main():
         # bf16 parameters and gradients, f32 state; NS in f32 so that only
         # the storage rounding is measured.
         for shape in [(64, 64), (127, 33)]:
-            jobs.append((preset, shape, False, preset.ns, True))
+            jobs.append((preset, shape, False, preset.ns, "bf16"))
+        if "f16" in group_dtypes(spec_dir, preset):
+            jobs.append((preset, (64, 64), False, preset.ns, "f16"))
         jobs.append((preset, (64, 32), True, False))
     failures = 0
     worst_by_preset = {}
@@ -150,14 +168,14 @@ def main():
         futures = [pool.submit(check, stepc, spec_dir, tmp, *job) for job in jobs]
         for job, future in zip(jobs, futures):
             preset, shape, zero, f32 = job[:4]
-            bf16_params = len(job) > 4 and job[4]
+            params = job[4] if len(job) > 4 else "f32"
             name, error, what = future.result()
             bf16 = preset.ns and not f32
-            tolerance = (TOLERANCE["bf16 params"] if bf16_params else
+            tolerance = (TOLERANCE["16-bit params"] if params != "f32" else
                          BF16_TOLERANCE.get(preset.spec, TOLERANCE["bf16"])
                          if bf16 else TOLERANCE["f32"])
             key = (f"{preset.spec}.{preset.group}"
-                   f"{' (bf16 params)' if bf16_params else ' (bf16 NS)' if bf16 else ''}")
+                   f"{f' ({params} params)' if params != 'f32' else ' (bf16 NS)' if bf16 else ''}")
             worst_by_preset[key] = max(worst_by_preset.get(key, 0.0), error)
             if not error <= tolerance:
                 failures += 1
