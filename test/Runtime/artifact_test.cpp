@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Inputs/Check.h"
+#include "Inputs/ManifestBuilders.h"
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/ManifestJson.h"
 
@@ -23,6 +24,9 @@
 #include <unistd.h>
 
 using namespace stepc::rt;
+using testing::arg;
+using testing::hyper;
+using testing::state;
 
 namespace {
 const char *kOrigin = "x.stepc";
@@ -57,29 +61,8 @@ bool sameManifest(const Manifest &a, const Manifest &b) {
   return true;
 }
 
-Argument arg(Role role, const std::string &name) {
-  Argument a;
-  a.role = role;
-  a.name = name;
-  return a;
-}
 
-Argument state(const std::string &name, Layout layout, StateInit init,
-               double value = 0.0, const char *storage = "f32") {
-  Argument a = arg(Role::State, name);
-  a.layout = layout;
-  a.init = init;
-  a.initValue = value;
-  a.storage = storage;
-  return a;
-}
 
-Argument hyper(const std::string &name, bool hasDefault, double value = 0.0) {
-  Argument a = arg(Role::Hyper, name);
-  a.hasDefault = hasDefault;
-  a.defaultValue = value;
-  return a;
-}
 
 /// Every role, layout and init, doubles that need all 17 digits or have no
 /// JSON spelling, and names that need escapes.

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Inputs/Check.h"
+#include "Inputs/ManifestBuilders.h"
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/CpuModule.h"
 #include "stepc/runtime.h"
@@ -27,14 +28,11 @@
 #include <unistd.h>
 
 using namespace stepc::rt;
+using testing::arg;
+using testing::hyper;
+using testing::state;
 
 namespace {
-Argument arg(Role role, const char *name) {
-  Argument a;
-  a.role = role;
-  a.name = name;
-  return a;
-}
 
 Manifest fakeManifest() {
   Manifest m;

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Inputs/Check.h"
+#include "Inputs/ManifestBuilders.h"
 #include "stepc-rt/GroupRunner.h"
 
 #include <cmath>
@@ -20,6 +21,9 @@
 #include <vector>
 
 using namespace stepc::rt;
+using testing::arg;
+using testing::hyper;
+using testing::state;
 
 namespace {
 template <int Rank> struct MemRef {
@@ -100,28 +104,8 @@ void layouts(void **args) {
   bump(longAxis.aligned, longAxis.sizes[0]);
 }
 
-Argument arg(Role role, const char *name) {
-  Argument a;
-  a.role = role;
-  a.name = name;
-  return a;
-}
 
-Argument state(const char *name, Layout layout, StateInit init,
-               double value = 0.0) {
-  Argument a = arg(Role::State, name);
-  a.layout = layout;
-  a.init = init;
-  a.initValue = value;
-  return a;
-}
 
-Argument hyper(const char *name, bool hasDefault, double value = 0.0) {
-  Argument a = arg(Role::Hyper, name);
-  a.hasDefault = hasDefault;
-  a.defaultValue = value;
-  return a;
-}
 
 Group sgdGroup(bool matrix) {
   Group group;

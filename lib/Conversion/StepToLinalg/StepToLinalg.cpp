@@ -653,9 +653,7 @@ struct WeightDecayLowering : OpConversionPattern<WeightDecayOp> {
     } else {
       // W·(1 − lr·λ).
       Value keep = e.sub(e.constant(1.0), e.mul(e.scalar(adaptor.getLr()), wd));
-      result = e.map1(w, {w}, [&](OpBuilder &b, Location l, ValueRange v) {
-        return Scalars{arith::MulFOp::create(b, l, v[0], keep)};
-      });
+      result = scaleBy(e, w, keep);
     }
     rewriter.replaceOp(op, result);
     return success();
