@@ -336,6 +336,41 @@ stepc_status stepc_group_state_data(stepc_group *group, size_t index,
   return ok();
 }
 
+stepc_status stepc_group_state_dtype(const stepc_group *group,
+                                     const char *state_name,
+                                     const char **dtype) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(state_name);
+  STEPC_CHECK_NOT_NULL(dtype);
+  for (const Argument &arg : group->runner.group().args)
+    if (arg.role == Role::State && arg.name == state_name) {
+      *dtype = arg.storage.c_str();
+      return ok();
+    }
+  return invalid(__func__, "group '" + group->runner.group().name +
+                               "' has no state '" + state_name + "'");
+}
+
+stepc_status stepc_group_read_state(stepc_group *group, size_t index,
+                                    const char *state_name, float *values,
+                                    size_t num_values) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(state_name);
+  STEPC_CHECK_NOT_NULL(values);
+  return report(
+      group->runner.readState(index, state_name, values, num_values));
+}
+
+stepc_status stepc_group_write_state(stepc_group *group, size_t index,
+                                     const char *state_name,
+                                     const float *values, size_t num_values) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(state_name);
+  STEPC_CHECK_NOT_NULL(values);
+  return report(
+      group->runner.writeState(index, state_name, values, num_values));
+}
+
 stepc_status stepc_group_set_hyper(stepc_group *group, const char *name,
                                    double value) {
   STEPC_CHECK_NOT_NULL(group);

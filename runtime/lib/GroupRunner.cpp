@@ -66,6 +66,21 @@ double decodeParam(const void *data, int64_t i, int64_t bytes, bool isF16) {
   return sign * std::ldexp(1024 + mantissa, exponent - 25);
 }
 
+/// `value` rounded to bf16 (nearest, ties to even; NaN stays NaN).
+uint16_t toBf16Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  if (std::isnan(value))
+    return uint16_t((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  return uint16_t(bits >> 16);
+}
+
+/// Bytes per element of a state stored as `storage`.
+int64_t storageBytes(const std::string &storage) {
+  return storage == "bf16" ? 2 : 4;
+}
+
 std::string shapeToString(const std::vector<int64_t> &shape) {
   std::ostringstream os;
   os << "(";
@@ -230,13 +245,19 @@ Status GroupRunner::initState() {
       size_t size = size_t(numElements(b.stateShapes[slot]));
       bool adopted = b.stateBuffers[slot] &&
                      b.stateBuffers[slot] != b.ownedStates[slot].data();
-      if (adopted) {
+      if (!adopted) {
+        // Whole floats, so a bf16 state is 4-byte aligned too.
+        size_t bytes = size * size_t(storageBytes(state.storage));
+        b.ownedStates[slot].assign((bytes + 3) / 4, 0.0f);
+        b.stateBuffers[slot] = b.ownedStates[slot].data();
+      }
+      if (state.storage == "bf16") {
+        auto *bits = reinterpret_cast<uint16_t *>(b.stateBuffers[slot]);
+        std::fill(bits, bits + size, toBf16Bits(float(value)));
+      } else {
         std::fill(b.stateBuffers[slot], b.stateBuffers[slot] + size,
                   float(value));
-        continue;
       }
-      b.ownedStates[slot].assign(size, float(value));
-      b.stateBuffers[slot] = b.ownedStates[slot].data();
     }
   }
   return Status::success();
@@ -306,6 +327,45 @@ Status GroupRunner::adoptState(size_t index, const std::string &name,
   return Status::success();
 }
 
+Status GroupRunner::copyState(size_t index, const std::string &name,
+                              float *out, const float *in, size_t numValues) {
+  int slot;
+  if (Status s = checkedStateSlot(index, name, slot); !s.ok())
+    return s;
+  std::string what = "state '" + name + "' of tensor #" + std::to_string(index);
+  Binding &b = bindings_[index];
+  size_t size = size_t(numElements(b.stateShapes[slot]));
+  if (numValues != size)
+    return Status::error(StatusCode::ShapeMismatch,
+                         what + " holds " + std::to_string(size) +
+                             " values but the buffer has " +
+                             std::to_string(numValues));
+  if (!out && !in)
+    return Status::error(StatusCode::InvalidArgument,
+                         what + ": the buffer is null");
+  if (!b.stateBuffers[slot])
+    return Status::error(StatusCode::NotBound,
+                         what + " is not initialized: call initState or "
+                                "adopt a buffer");
+  const Argument &state = group_.args[group_.indicesOf(Role::State)[slot]];
+  float *buffer = b.stateBuffers[slot];
+  if (state.storage != "bf16") {
+    if (out)
+      std::copy(buffer, buffer + size, out);
+    else
+      std::copy(in, in + size, buffer);
+    return Status::success();
+  }
+  auto *bits = reinterpret_cast<uint16_t *>(buffer);
+  for (size_t i = 0; i < size; ++i) {
+    if (out)
+      out[i] = float(decodeParam(bits, int64_t(i), 2, /*isF16=*/false));
+    else
+      bits[i] = toBf16Bits(in[i]);
+  }
+  return Status::success();
+}
+
 float *GroupRunner::stateData(size_t index, const std::string &name) {
   int slot = stateSlot(group_, name);
   if (slot < 0 || index >= bindings_.size())
@@ -366,6 +426,9 @@ Status GroupRunner::step() {
   const float count = float(count_);
   const std::vector<float> hyperValues(hypers_.begin(), hypers_.end());
   const bool hasCount = !group_.indicesOf(Role::Count).empty();
+  std::vector<int64_t> stateBytes;
+  for (size_t index : stateIndices)
+    stateBytes.push_back(storageBytes(group_.args[index].storage));
 
   // Work items: one per tensor, or chunks of element-wise tensors when
   // several threads share the step (each element depends on its own inputs
@@ -400,7 +463,8 @@ Status GroupRunner::step() {
     descriptors.push_back(view(b.param.data, paramBytes_, b.viewShape));
     descriptors.push_back(view(b.grad.data, paramBytes_, b.viewShape));
     for (size_t s = 0; s < b.stateBuffers.size(); ++s)
-      descriptors.push_back(view(b.stateBuffers[s], 4, b.stateShapes[s]));
+      descriptors.push_back(
+          view(b.stateBuffers[s], stateBytes[s], b.stateShapes[s]));
     // The C interface takes each memref as a pointer to its descriptor.
     std::vector<MemRefDescriptor *> descriptorPointers;
     for (MemRefDescriptor &desc : descriptors)

@@ -36,12 +36,23 @@ TOLERANCE = {"f32": 1e-4, "bf16": 1e-1, "16-bit params": 2e-2}
 BF16_TOLERANCE = {"muon_polar_express": 3e-1}
 
 
-def f32_variant(spec, workdir):
-    """The spec with every Newton–Schulz computing in f32."""
-    text = spec.read_text().replace("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
+def edited_spec(spec, workdir, edits):
+    """A copy of `spec` in `workdir` with each (old, new) replaced; an edit
+    that matches nothing is an error, so a variant cannot silently become
+    the plain example."""
+    text = spec.read_text()
+    for old, new in edits:
+        if old not in text:
+            raise RuntimeError(f"{spec}: variant edit {old!r} matches nothing")
+        text = text.replace(old, new)
+    workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / spec.name
     path.write_text(text)
     return path
+
+
+# Every Newton–Schulz computing in f32.
+F32_NS = [("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")]
 
 
 ARTIFACTS = {}
@@ -103,6 +114,8 @@ def reference_run(preset, param, grads, dtype="f32"):
     state = preset.init(p)
     for t, g in enumerate(grads, start=1):
         p = rnd(preset.step(p, rnd(g.astype(np.float64)), state, preset.hyper, t))
+        for name in preset.bf16_states:
+            state[name] = round_bf16(state[name])
     return p, state
 
 
@@ -124,13 +137,14 @@ def check(stepc, spec_dir, tmp, preset, shape, zero, f32, dtype="f32"):
     param = (0.02 * rng.standard_normal(shape)).astype(np.float32)
     grads = [np.zeros(shape, np.float32) if zero else
              rng.standard_normal(shape).astype(np.float32) for _ in range(STEPS)]
-    name = (f"{preset.spec}.{preset.group}.{shape[0]}x{shape[1]}"
+    name = (f"{preset.spec}.{preset.group}{'.' + preset.variant if preset.variant else ''}"
+            f".{shape[0]}x{shape[1]}"
             f"{'.zero' if zero else ''}{'.f32' if f32 else ''}"
             f"{'' if dtype == 'f32' else '.' + dtype + 'params'}")
     spec = spec_dir / f"{preset.spec}.mlir"
-    if f32:
-        (tmp / name).mkdir(parents=True, exist_ok=True)
-        spec = f32_variant(spec, tmp / name)
+    edits = list(preset.edits) + (F32_NS if f32 else [])
+    if edits:
+        spec = edited_spec(spec, tmp / name, edits)
     got_p, got_state = run_stepc(stepc, spec, preset, param, grads, tmp / name,
                                  dtype)
     if not np.all(np.isfinite(got_p)) or not all(np.all(np.isfinite(v)) for v in got_state.values()):
@@ -175,6 +189,7 @@ def main():
                          BF16_TOLERANCE.get(preset.spec, TOLERANCE["bf16"])
                          if bf16 else TOLERANCE["f32"])
             key = (f"{preset.spec}.{preset.group}"
+                   f"{' [' + preset.variant + ']' if preset.variant else ''}"
                    f"{f' ({params} params)' if params != 'f32' else ' (bf16 NS)' if bf16 else ''}")
             worst_by_preset[key] = max(worst_by_preset.get(key, 0.0), error)
             if not error <= tolerance:

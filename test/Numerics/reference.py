@@ -54,9 +54,14 @@ def sigmoid(x):
 class Preset:
     """A group of an example spec: its initial state and its step."""
 
-    def __init__(self, spec, group, matrix, hyper, init, step, ns=False):
+    def __init__(self, spec, group, matrix, hyper, init, step, ns=False,
+                 variant="", edits=(), bf16_states=()):
         self.spec, self.group, self.matrix = spec, group, matrix
         self.hyper, self.init, self.step, self.ns = hyper, init, step, ns
+        # A variant runs the spec with textual `edits` (old, new) applied,
+        # to check what no example uses as written; `bf16_states` are
+        # stored as bf16 between steps (computed in full precision).
+        self.variant, self.edits, self.bf16_states = variant, edits, bf16_states
 
 
 # --------------------------------------------------------------------------
@@ -119,14 +124,22 @@ def muon_step(coefficients, safety=1.0, heavy_ball=False, moonlight_scale=False)
     return step
 
 
-def normuon_step(p, g, s, h, t):
+def normuon_step(p, g, s, h, t, short_axis=False):
+    """short_axis: nanochat's orientation, one value per element of the
+    longer axis (rows when m >= n, else columns), held as a vector."""
     m, n = p.shape
     s["m"] = 0.95 * s["m"] + 0.05 * g
     u = 0.05 * g + 0.95 * s["m"]
     o = newton_schulz(u, KELLER_NS5)
     vnorm = np.linalg.norm(o)
-    s["v"] = 0.95 * s["v"] + 0.05 * np.mean(o * o, axis=1, keepdims=True)
-    o = o / (np.sqrt(s["v"]) + 1e-10)
+    if short_axis:
+        per_row = m >= n
+        s["v"] = 0.95 * s["v"] + 0.05 * np.mean(o * o, axis=1 if per_row else 0)
+        v = s["v"][:, None] if per_row else s["v"][None, :]
+    else:
+        s["v"] = 0.95 * s["v"] + 0.05 * np.mean(o * o, axis=1, keepdims=True)
+        v = s["v"]
+    o = o / (np.sqrt(v) + 1e-10)
     o = o * vnorm / (np.linalg.norm(o) + 1e-10)
     o = o * keller_scale(m, n)
     p = p * (1 - h["lr"] * h["wd"])
@@ -263,6 +276,18 @@ PRESETS = [
     # The auxiliary AdamW groups of the other matrix presets.
     Preset("muon_polar_express", "adamw", False, {"lr": 3e-4, "wd": 0.01},
            moments, adamw_step(0.9, 0.95, 1e-10)),
+    # Variants of the examples for features none of them uses as written.
+    Preset("normuon", "hidden", True, {"lr": 0.02, "wd": 0.01},
+           lambda p: {"m": np.zeros_like(p), "v": np.zeros(max(p.shape))},
+           lambda p, g, s, h, t: normuon_step(p, g, s, h, t, short_axis=True),
+           ns=True, variant="short_axis",
+           edits=[("tensor<?x1xf32>", "tensor<?xf32>"),
+                  ("reduce(rows)", "reduce(short_axis)")]),
+    Preset("adamw", "all", False, {"lr": 1e-3, "wd": 1e-2}, moments,
+           adamw_step(0.9, 0.999, 1e-8), variant="bf16_state",
+           edits=[("= zeros,", "= zeros store(bf16),"),
+                  ("= zeros)", "= zeros store(bf16))")],
+           bf16_states=("m", "v")),
     Preset("normuon", "adamw", False, {"lr": 3e-4, "wd": 0.01}, moments,
            adamw_step(0.9, 0.95, 1e-10)),
     Preset("reg", "adamw", False, {"lr": 1e-3, "wd": 0.1}, moments,

@@ -105,6 +105,15 @@ static void testNullArguments(void) {
   CHECK_STATUS(stepc_group_state_data(NULL, 0, "m", &data),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_state_data: group is null");
+  CHECK_STATUS(stepc_group_state_dtype(NULL, "m", &name),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_state_dtype: group is null");
+  CHECK_STATUS(stepc_group_read_state(NULL, 0, "m", data, 1),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_read_state: group is null");
+  CHECK_STATUS(stepc_group_write_state(NULL, 0, "m", data, 1),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_write_state: group is null");
   CHECK_STATUS(stepc_group_set_hyper(NULL, "lr", 0.1),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_set_hyper: group is null");
@@ -237,6 +246,23 @@ static void testTraining(const char *path) {
   CHECK(count == 2.0);
   CHECK_OK(stepc_group_state_data(group, 0, "buf", &data));
   CHECK(data == momentum);
+  CHECK_OK(stepc_group_state_dtype(group, "buf", &name));
+  CHECK(strcmp(name, "f32") == 0);
+  CHECK_STATUS(stepc_group_state_dtype(group, "nope", &name),
+               STEPC_ERR_INVALID_ARGUMENT, "has no state 'nope'");
+  {
+    float copy[6] = {0};
+    CHECK_OK(stepc_group_read_state(group, 0, "buf", copy, 6));
+    CHECK(copy[3] == 1.5f && copy[0] == momentum[0]);
+    CHECK_STATUS(stepc_group_read_state(group, 0, "buf", copy, 5),
+                 STEPC_ERR_SHAPE_MISMATCH, "holds 6 values but the buffer has 5");
+    CHECK_STATUS(stepc_group_write_state(group, 0, "buf", NULL, 6),
+                 STEPC_ERR_INVALID_ARGUMENT,
+                 "stepc_group_write_state: values is null");
+    copy[3] = 7.0f;
+    CHECK_OK(stepc_group_write_state(group, 0, "buf", copy, 6));
+    CHECK(momentum[3] == 7.0f);
+  }
 
   stepc_group_free(group);
   stepc_artifact_free(artifact);

@@ -413,8 +413,9 @@ static int runRun(MLIRContext &context) {
         if (state.shape != shape)
           return fail(path + " does not have the shape state '" + name +
                       "' of tensor #" + llvm::Twine(i) + " needs");
-        std::copy(state.data.begin(), state.data.end(),
-                  runner.stateData(i, name));
+        if (!check(runner.writeState(i, name, state.data.data(),
+                                     state.data.size())))
+          return 1;
       }
   }
   for (const std::string &assignment : hyperValues) {
@@ -458,8 +459,9 @@ static int runRun(MLIRContext &context) {
       int64_t count = 1;
       for (int64_t d : state.shape)
         count *= d;
-      float *data = runner.stateData(i, name);
-      state.data.assign(data, data + count);
+      state.data.resize(size_t(count));
+      if (!check(runner.readState(i, name, state.data.data(), size_t(count))))
+        return 1;
       if (!writeNpy(stateFileName(outDir, name, i), state, error))
         return fail(error);
     }

@@ -79,15 +79,27 @@ static void formGroupFunction(OptimizerOp optimizer, GroupOp group,
   OpBuilder builder(optimizer);
   Location loc = group.getLoc();
   Block &body = group.getBody().front();
-  // The param and grad buffers hold the storage dtype; the body computes
-  // in f32 on widened copies, and the new param is rounded back.
+  // The param and grad buffers hold the param dtype and states their
+  // storage dtype; the body computes in f32 on widened copies, and new
+  // values are rounded back (to nearest even) when stored.
   auto storedAs = [&](BlockArgument arg) -> Type {
     Type type = toBufferType(arg.getType());
-    Role role = group.getRole(arg.getArgNumber());
-    if (role != Role::param && role != Role::grad)
+    unsigned index = arg.getArgNumber();
+    Type storage;
+    switch (group.getRole(index)) {
+    case Role::param:
+    case Role::grad:
+      storage = paramDtype;
+      break;
+    case Role::state:
+      storage = cast<StateInitAttr>(group.getArgInits()[index]).getStorage();
+      break;
+    default:
+      break;
+    }
+    if (!storage)
       return type;
-    auto memref = cast<MemRefType>(type);
-    return MemRefType::get(memref.getShape(), paramDtype);
+    return MemRefType::get(cast<MemRefType>(type).getShape(), storage);
   };
   SmallVector<Type> argTypes =
       llvm::map_to_vector(body.getArguments(), storedAs);
@@ -164,23 +176,6 @@ namespace {
 struct ConvertStepToFuncPass
     : stepc::impl::ConvertStepToFuncBase<ConvertStepToFuncPass> {
   void runOnOperation() override {
-    // bf16 state storage is part of the dialect, not yet of the lowering:
-    // refuse it rather than silently keep the state in f32.
-    WalkResult unsupported = getOperation().walk([](GroupOp group) {
-      for (BlockArgument state : group.getArgsWithRole(Role::state)) {
-        auto init = cast<StateInitAttr>(group.getArgInits()[state.getArgNumber()]);
-        if (init.getStorage() && !init.getStorage().isF32()) {
-          group.emitOpError() << "state '" << group.getArgName(state.getArgNumber())
-                              << "' asks for " << init.getStorage()
-                              << " storage, which the CPU lowering does not "
-                                 "support yet; drop store(...) to keep it in f32";
-          return WalkResult::interrupt();
-        }
-      }
-      return WalkResult::advance();
-    });
-    if (unsupported.wasInterrupted())
-      return signalPassFailure();
     for (auto optimizer :
          llvm::make_early_inc_range(getOperation().getOps<OptimizerOp>())) {
       for (auto group : optimizer.getBody().getOps<GroupOp>())

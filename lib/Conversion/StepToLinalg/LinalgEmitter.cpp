@@ -9,6 +9,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 
@@ -142,6 +143,46 @@ std::pair<Value, AffineMap> LinalgEmitter::broadcastOperand(Value operand,
   Value vector = tensor::CollapseShapeOp::create(b, loc, operand, collapseAll);
   unsigned dim = layout == Layout::PerRow ? 0 : 1;
   return {vector, AffineMap::get(rank, 0, getAffineDimExpr(dim, ctx))};
+}
+
+SmallVector<Value> LinalgEmitter::byLongAxis(
+    Value matrix, function_ref<SmallVector<Value>(ReduceAxis)> body) {
+  auto type = cast<RankedTensorType>(matrix.getType());
+  if (type.hasStaticShape())
+    return body(type.getDimSize(0) >= type.getDimSize(1) ? ReduceAxis::rows
+                                                         : ReduceAxis::cols);
+  Value rows = tensor::DimOp::create(b, loc, matrix, 0);
+  Value cols = tensor::DimOp::create(b, loc, matrix, 1);
+  Value tall = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, rows,
+                                     cols);
+  auto branch = [&](ReduceAxis axis) {
+    return [&, axis](OpBuilder &nested, Location nestedLoc) {
+      scf::YieldOp::create(nested, nestedLoc, body(axis));
+    };
+  };
+  auto choice = scf::IfOp::create(b, loc, tall, branch(ReduceAxis::rows),
+                                  branch(ReduceAxis::cols));
+  return SmallVector<Value>(choice.getResults());
+}
+
+Value LinalgEmitter::toVector(Value rowOrColumn) {
+  SmallVector<ReassociationIndices> collapseAll = {{0, 1}};
+  return tensor::CollapseShapeOp::create(b, loc, rowOrColumn, collapseAll);
+}
+
+Value LinalgEmitter::fromVector(Value vector, ReduceAxis axis) {
+  bool rows = axis == ReduceAxis::rows;
+  int64_t length = cast<RankedTensorType>(vector.getType()).getDimSize(0);
+  SmallVector<int64_t> staticShape = {length, 1};
+  if (!rows)
+    std::swap(staticShape[0], staticShape[1]);
+  auto type = RankedTensorType::get(staticShape, b.getF32Type());
+  SmallVector<OpFoldResult> shape = {tensor::getMixedSize(b, loc, vector, 0),
+                                     b.getIndexAttr(1)};
+  if (!rows)
+    std::swap(shape[0], shape[1]);
+  SmallVector<ReassociationIndices> expandAll = {{0, 1}};
+  return tensor::ExpandShapeOp::create(b, loc, type, vector, expandAll, shape);
 }
 
 LinalgEmitter::Operands LinalgEmitter::partition(ValueRange inputs,

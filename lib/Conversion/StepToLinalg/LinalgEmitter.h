@@ -85,6 +85,18 @@ public:
   mlir::Value matmul(mlir::Value lhs, mlir::Value rhs, bool transposeRhs);
   /// The transpose of a matrix.
   mlir::Value transpose(mlir::Value matrix);
+  /// Builds `body` once per orientation of `matrix`'s long axis, keeping
+  /// rows (m >= n) or columns (m < n), and picks the result at run time
+  /// (scf.if): the long-axis layout (tensor<?xf32>) is rows for tall and
+  /// square matrices, columns for wide ones.
+  llvm::SmallVector<mlir::Value> byLongAxis(
+      mlir::Value matrix,
+      llvm::function_ref<llvm::SmallVector<mlir::Value>(step::ReduceAxis)>
+          body);
+  /// A ?x1 or 1x? tensor as the vector it holds (tensor<?xf32>).
+  mlir::Value toVector(mlir::Value rowOrColumn);
+  /// A vector as a per-row (?x1, `axis` rows) or per-column (1x?) tensor.
+  mlir::Value fromVector(mlir::Value vector, step::ReduceAxis axis);
   /// Rounds every element to `type` and back to f32 (a no-op for f32).
   mlir::Value roundTo(mlir::Value tensor, mlir::Type type);
 

@@ -143,10 +143,21 @@ struct SecondMomentLowering : OpConversionPattern<SecondMomentOp> {
                            e.mul(e.dimAsFloat(x, 0), e.dimAsFloat(x, 1)));
       squareInBody = false;
       break;
-    case MomentReduce::short_axis:
-      return op.emitOpError(
-          "reduce(short_axis) is not supported by the CPU lowering yet; use "
-          "reduce(rows) or reduce(cols)");
+    case MomentReduce::short_axis: {
+      // Mean over the short axis, one value per element of the long one.
+      auto stateType = cast<RankedTensorType>(state.getType());
+      SmallVector<Value> chosen = e.byLongAxis(x, [&](ReduceAxis keep) {
+        Value sums = e.toVector(e.sumOfSquares(x, keep));
+        if (sums.getType() != stateType)
+          sums = tensor::CastOp::create(rewriter, op.getLoc(), stateType, sums);
+        Value shortLength = e.dimAsFloat(x, keep == ReduceAxis::rows ? 1 : 0);
+        return SmallVector<Value>{sums, e.div(e.constant(1.0), shortLength)};
+      });
+      reduced = chosen[0];
+      inverseCount = chosen[1];
+      squareInBody = false;
+      break;
+    }
     }
     Value result = e.map1(
         state, {state, reduced}, [&](OpBuilder &b, Location loc, ValueRange v) {
@@ -182,8 +193,9 @@ struct PreconditionLowering : OpConversionPattern<PreconditionOp> {
     Value sqrtInvC2 = e.sqrt(invC2);
     double eps = asDouble(op.getEpsAttr());
     PrecondEps mode = op.getMode();
-    Value result = e.map1(
-        adaptor.getNumerator(), {adaptor.getNumerator(), adaptor.getMoment()},
+    auto precondition = [&](Value moment) {
+      return e.map1(
+        adaptor.getNumerator(), {adaptor.getNumerator(), moment},
         [&](OpBuilder &b, Location loc, ValueRange x) -> Scalars {
           Value num = arith::MulFOp::create(b, loc, x[0], invC1);
           Value v = x[1], epsValue = f32(b, loc, eps), denom;
@@ -217,6 +229,19 @@ struct PreconditionLowering : OpConversionPattern<PreconditionOp> {
           }
           return {arith::DivFOp::create(b, loc, num, denom)};
         });
+    };
+    Value numerator = adaptor.getNumerator(), moment = adaptor.getMoment();
+    auto numType = cast<RankedTensorType>(numerator.getType());
+    Value result;
+    if (numType.getRank() == 2 &&
+        cast<RankedTensorType>(moment.getType()).getRank() == 1) {
+      // A long-axis moment: per row or per column, decided by the shape.
+      result = e.byLongAxis(numerator, [&](ReduceAxis axis) {
+        return Scalars{precondition(e.fromVector(moment, axis))};
+      })[0];
+    } else {
+      result = precondition(moment);
+    }
     rewriter.replaceOp(op, result);
     return success();
   }

@@ -46,7 +46,7 @@ struct Status {
 };
 
 /// A caller-owned tensor: contiguous, row-major. Parameters and gradients
-/// hold the runner's parameter dtype (f32, or bf16/f16 bits), states f32.
+/// hold the runner's parameter dtype (f32, or bf16/f16 bits).
 struct TensorRef {
   float *data = nullptr;
   std::vector<int64_t> shape;
@@ -73,17 +73,30 @@ public:
   /// from a checkpoint, adopt the restored buffers and skip initState.
   Status initState();
   /// Makes state `name` of tensor `index` live in the caller's `data` (which
-  /// must hold `numElements` f32 values and outlive the binding) instead of
-  /// a buffer the runner owns, so a trainer can checkpoint it. The contents
-  /// are used as they are; bind() drops every adoption.
+  /// must hold `numElements` values of the state's storage dtype, f32 or
+  /// bf16 bits, and outlive the binding) instead of a buffer the runner
+  /// owns, so a trainer can checkpoint it. The contents are used as they
+  /// are; bind() drops every adoption.
   Status adoptState(size_t index, const std::string &name, float *data,
                     size_t numElements);
   /// Number of values state `name` of tensor `index` holds, and its shape.
   Status stateShape(size_t index, const std::string &name,
                     std::vector<int64_t> &shape) const;
   /// The buffer state `name` of tensor `index` lives in (the runner's own
-  /// after initState, or the adopted one), or null if it has neither.
+  /// after initState, or the adopted one), or null if it has neither. It
+  /// holds the state's storage dtype: f32, or bf16 bits for `store(bf16)`.
   float *stateData(size_t index, const std::string &name);
+  /// Copies the state's `numValues` values out as f32 (widening bf16), or
+  /// in from f32 (rounding to bf16 where stored so): a checkpoint format
+  /// that does not depend on the storage dtype.
+  Status readState(size_t index, const std::string &name, float *values,
+                   size_t numValues) {
+    return copyState(index, name, values, nullptr, numValues);
+  }
+  Status writeState(size_t index, const std::string &name,
+                    const float *values, size_t numValues) {
+    return copyState(index, name, nullptr, values, numValues);
+  }
   /// Number of tensors bound.
   size_t numBound() const { return bindings_.size(); }
 
@@ -111,6 +124,9 @@ private:
     std::vector<std::vector<float>> ownedStates;
     std::vector<std::vector<int64_t>> stateShapes;
   };
+  /// Reads into `out` when it is given, else writes from `in`.
+  Status copyState(size_t index, const std::string &name, float *out,
+                   const float *in, size_t numValues);
   Status checkedStateSlot(size_t index, const std::string &name,
                           int &slot) const;
   Status checkedView(const TensorRef &tensor, const std::string &what,

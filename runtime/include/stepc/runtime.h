@@ -84,7 +84,8 @@ STEPC_RT_API stepc_status stepc_group_create(stepc_artifact *artifact,
 /* The same for parameters and gradients stored as `param_dtype` ("f32",
  * "bf16" or "f16", as the spec's dtypes(...) allow). For 16-bit dtypes,
  * stepc_group_bind and stepc_group_set_grad take pointers to the 16-bit
- * data cast to float *; states stay f32. */
+ * data cast to float *. States are f32 unless the spec stores them as bf16
+ * (see stepc_group_state_dtype). */
 STEPC_RT_API stepc_status stepc_group_create_typed(stepc_artifact *artifact,
                                                    const char *name,
                                                    const char *param_dtype,
@@ -122,7 +123,7 @@ STEPC_RT_API stepc_status stepc_group_set_grad(stepc_group *group,
  * restored buffers and do not call this. */
 STEPC_RT_API stepc_status stepc_group_init_state(stepc_group *group);
 /* Makes state `state_name` of tensor `index` live in the caller's `data`
- * (num_elements f32 values, kept alive while bound) so the trainer owns and
+ * (num_elements values of its storage dtype, kept alive while bound) so the trainer owns and
  * checkpoints it. Its contents are used as they are. */
 STEPC_RT_API stepc_status stepc_group_adopt_state(stepc_group *group,
                                                   size_t index,
@@ -137,11 +138,29 @@ STEPC_RT_API stepc_status stepc_group_state_shape(const stepc_group *group,
                                                   int64_t *shape,
                                                   size_t *rank);
 /* Where the state lives: the runtime's buffer after init_state, or the
- * adopted one. */
+ * adopted one. It holds the storage dtype: f32, or bf16 bits (2 bytes per
+ * value) for a state the spec declares `store(bf16)`. */
 STEPC_RT_API stepc_status stepc_group_state_data(stepc_group *group,
                                                  size_t index,
                                                  const char *state_name,
                                                  float **data);
+/* The storage dtype of state `state_name`: "f32" or "bf16". */
+STEPC_RT_API stepc_status stepc_group_state_dtype(const stepc_group *group,
+                                                  const char *state_name,
+                                                  const char **dtype);
+/* Copies the `num_values` values of a state out as f32 (bf16 widened
+ * exactly), or in from f32 (rounded to nearest even for bf16 storage): a
+ * checkpoint format that does not depend on the storage dtype. */
+STEPC_RT_API stepc_status stepc_group_read_state(stepc_group *group,
+                                                 size_t index,
+                                                 const char *state_name,
+                                                 float *values,
+                                                 size_t num_values);
+STEPC_RT_API stepc_status stepc_group_write_state(stepc_group *group,
+                                                  size_t index,
+                                                  const char *state_name,
+                                                  const float *values,
+                                                  size_t num_values);
 
 STEPC_RT_API stepc_status stepc_group_set_hyper(stepc_group *group,
                                                 const char *name,

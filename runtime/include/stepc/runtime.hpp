@@ -213,6 +213,32 @@ public:
     return data;
   }
 
+  /// "f32" or "bf16"; empty on failure.
+  std::string stateDtype(const std::string &name) const {
+    const char *dtype = nullptr;
+    if (!record(stepc_group_state_dtype(handle_, name.c_str(), &dtype)))
+      return {};
+    return dtype;
+  }
+  /// The state's values as f32, whatever its storage dtype.
+  bool readState(size_t index, const std::string &name,
+                 std::vector<float> &values) {
+    std::vector<int64_t> shape;
+    if (!stateShape(index, name, shape))
+      return false;
+    size_t count = 1;
+    for (int64_t d : shape)
+      count *= size_t(d);
+    values.resize(count);
+    return record(stepc_group_read_state(handle_, index, name.c_str(),
+                                         values.data(), count));
+  }
+  bool writeState(size_t index, const std::string &name,
+                  const std::vector<float> &values) {
+    return record(stepc_group_write_state(handle_, index, name.c_str(),
+                                          values.data(), values.size()));
+  }
+
   bool setHyper(const std::string &name, double value) {
     return record(stepc_group_set_hyper(handle_, name.c_str(), value));
   }

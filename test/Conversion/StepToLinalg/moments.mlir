@@ -96,14 +96,48 @@ step.optimizer @o {
 
 // -----
 
-// The long-axis layout has no CPU lowering yet: a clear error, no crash.
+// The long-axis layout: the orientation is chosen at run time from the
+// shape (rows when m >= n), for the reduction and for its consumer alike.
+// CHECK-LABEL: step.group @short_axis
+// CHECK: %[[TALL:.*]] = arith.cmpi sge, %{{.*}}, %{{.*}} : index
+// CHECK: %[[SUMS:.*]]:2 = scf.if %[[TALL]] -> (tensor<?xf32>, f32) {
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: scf.yield %{{.*}}, %{{.*}} : tensor<?xf32>, f32
+// CHECK: } else {
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel"]
+// CHECK: scf.yield %{{.*}}, %{{.*}} : tensor<?xf32>, f32
+// CHECK: %[[V:.*]] = linalg.generic {{.*}} iterator_types = ["parallel"]} ins(%{{.*}}, %[[SUMS]]#0 : tensor<?xf32>, tensor<?xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[SUMS]]#1 : f32
+// CHECK: %[[TALL2:.*]] = arith.cmpi sge
+// CHECK: scf.if %[[TALL2]] -> (tensor<?x?xf32>) {
+// CHECK: tensor.expand_shape %[[V]] {{\[\[}}0, 1]] output_shape [%{{.*}}, 1] : tensor<?xf32> into tensor<?x1xf32>
+// CHECK: } else {
+// CHECK: tensor.expand_shape %[[V]] {{\[\[}}0, 1]] output_shape [1, %{{.*}}] : tensor<?xf32> into tensor<1x?xf32>
 step.optimizer @o {
   step.group @short_axis accepts(matrix) dtypes(f32)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
       state(%s : tensor<?xf32> = zeros) {
-    // expected-error @+2 {{reduce(short_axis) is not supported by the CPU lowering yet}}
-    // expected-error @+1 {{failed to legalize operation 'step.second_moment'}}
     %s1 = step.second_moment %g, %s beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<?xf32>
-    step.return %w, %s1 : tensor<?x?xf32>, tensor<?xf32>
+    %d = step.precondition %g, %s1 eps(1.0e-8) : tensor<?x?xf32>, tensor<?xf32>
+    step.return %d, %s1 : tensor<?x?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+// With a static shape the orientation is known: no scf.if, a 64-long state
+// of a 64x32 matrix holds the row means.
+// CHECK-LABEL: step.group @short_axis_static
+// CHECK-NOT: scf.if
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<64x32xf32>) outs(%{{.*}} : tensor<64xf32>)
+// CHECK-NOT: scf.if
+// CHECK: step.return
+step.optimizer @o {
+  step.group @short_axis_static accepts(matrix) dtypes(f32)
+      param(%w : tensor<64x32xf32>) grad(%g : tensor<64x32xf32>)
+      state(%s : tensor<64xf32> = zeros) {
+    %s1 = step.second_moment %g, %s beta(0.95) reduce(short_axis) : tensor<64x32xf32>, tensor<64xf32>
+    %d = step.precondition %g, %s1 eps(1.0e-8) : tensor<64x32xf32>, tensor<64xf32>
+    step.return %d, %s1 : tensor<64x32xf32>, tensor<64xf32>
   }
 }

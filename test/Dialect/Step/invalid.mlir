@@ -972,15 +972,15 @@ step.optimizer @o {
 
 // -----
 
-// A moment that does not broadcast to the numerator.
+// A moment that does not broadcast to the numerator: 3 is neither the rows
+// nor the long axis of a 4x8 matrix.
 step.optimizer @o {
   step.group @g accepts(matrix) dtypes(f32)
-      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
-      state(%v : tensor<?xf32> = zeros) {
-    %v1 = step.second_moment %g, %v beta(0.95) reduce(short_axis) : tensor<?x?xf32>, tensor<?xf32>
-    // expected-error @+1 {{'step.precondition' op moment of type 'tensor<?xf32>' does not broadcast to the numerator 'tensor<?x?xf32>'; use the same type, one value per row or column, or tensor<f32>}}
-    %d = step.precondition %g, %v1 eps(1.0e-8) : tensor<?x?xf32>, tensor<?xf32>
-    step.return %w, %v1 : tensor<?x?xf32>, tensor<?xf32>
+      param(%w : tensor<4x8xf32>) grad(%g : tensor<4x8xf32>)
+      state(%v : tensor<3xf32> = zeros) {
+    // expected-error @+1 {{'step.precondition' op moment of type 'tensor<3xf32>' does not broadcast to the numerator 'tensor<4x8xf32>'; use the same type, one value per row or column, one per element of the long axis (tensor<?xf32>) or tensor<f32>}}
+    %d = step.precondition %g, %v eps(1.0e-8) : tensor<4x8xf32>, tensor<3xf32>
+    step.return %w, %v : tensor<4x8xf32>, tensor<3xf32>
   }
 }
 

@@ -83,6 +83,16 @@ static bool isPerColOf(Type type, RankedTensorType full) {
          tensor.getDimSize(0) == 1 &&
          dimsCompatible(tensor.getDimSize(1), full.getDimSize(1));
 }
+/// One value per element of the longer axis of a matrix (rows when m >= n).
+static bool isLongAxisOf(Type type, RankedTensorType full) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || full.getRank() != 2 || tensor.getRank() != 1)
+    return false;
+  int64_t longAxis = ShapedType::kDynamic;
+  if (full.hasStaticShape())
+    longAxis = std::max(full.getDimSize(0), full.getDimSize(1));
+  return dimsCompatible(tensor.getDimSize(0), longAxis);
+}
 
 /// Whether a value of `type` broadcasts over a tensor of type `full`.
 static bool broadcastsTo(Type type, RankedTensorType full) {
@@ -741,15 +751,10 @@ LogicalResult SecondMomentOp::verify() {
   case MomentReduce::cols:
     return expect(isPerColOf(stateType, inputType),
                   "one value per column (tensor<1x?xf32>)");
-  case MomentReduce::short_axis: {
-    int64_t longAxis = ShapedType::kDynamic;
-    if (inputType.hasStaticShape())
-      longAxis = std::max(inputType.getDimSize(0), inputType.getDimSize(1));
-    return expect(stateType.getRank() == 1 &&
-                      dimsCompatible(stateType.getDimSize(0), longAxis),
+  case MomentReduce::short_axis:
+    return expect(isLongAxisOf(stateType, inputType),
                   "one value per element of the long axis (tensor<?xf32>, "
                   "max(rows, cols) long)");
-  }
   case MomentReduce::matrix:
     return expect(stateType.getRank() == 0, "one value (tensor<f32>)");
   }
@@ -760,10 +765,12 @@ LogicalResult PreconditionOp::verify() {
   if (failed(verifyPositive(*this, "eps", getEpsAttr().getValueAsDouble())))
     return failure();
   auto numType = cast<RankedTensorType>(getNumerator().getType());
-  if (!broadcastsTo(getMoment().getType(), numType))
+  if (!broadcastsTo(getMoment().getType(), numType) &&
+      !isLongAxisOf(getMoment().getType(), numType))
     return emitOpError() << "moment of type " << getMoment().getType()
                          << " does not broadcast to the numerator " << numType
                          << "; use the same type, one value per row or column, "
+                            "one per element of the long axis (tensor<?xf32>) "
                             "or tensor<f32>";
   bool hasBias = getBeta1().has_value();
   if (hasBias != static_cast<bool>(getCount()))

@@ -220,7 +220,8 @@ def Step_PreconditionOp : Step_ComputeOp<"precondition", [AllTypesMatch<["numera
     With bias correction (`bias_correction(β1, β2) count(%t)`),
     `c1 = 1 − β1^t`, `c2 = 1 − β2^t`; without it `c1 = c2 = 1`. Then, with
     `x` the numerator and `v` the moment (broadcast per element, row,
-    column or tensor):
+    column or tensor; a long-axis moment `tensor<?xf32>` of a matrix is per
+    row when m >= n, else per column):
     - `add`:                   `(x/c1) / (sqrt(v)/sqrt(c2) + ε)` (PyTorch Adam)
     - `add_before_correction`: `(x/c1) / ((sqrt(v) + ε)/sqrt(c2))` (Moonlight)
     - `clamp`:                 `(x/c1) / sqrt(max(v/c2, ε))` (nanochat)
