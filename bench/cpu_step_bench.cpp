@@ -193,6 +193,9 @@ int main(int argc, char **argv) {
       {"adamw", "all", "one GPT-2-small layer (7.1M)", layer, 5},
       {"muon", "hidden", "768x768", {{768, 768}}, 2},
       {"muon_md", "hidden", "768x768", {{768, 768}}, 2},
+      // Row and column reductions without Newton–Schulz.
+      {"sinkgd", "hidden", "4096x4096", {{4096, 4096}}, 3},
+      {"reg", "hidden", "4096x4096", {{4096, 4096}}, 3},
   };
   printf("| preset | tensors | ms/step | GB/s moved | / triad |\n");
   printf("|---|---|---|---|---|\n");

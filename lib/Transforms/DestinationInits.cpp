@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Interfaces/DestinationStyleOpInterface.h"
 
@@ -32,11 +33,16 @@ struct DestinationInitsPass
       auto result = dyn_cast<OpResult>(store.getSource());
       if (!result)
         return;
-      auto producer = dyn_cast<DestinationStyleOpInterface>(result.getOwner());
+      Operation *producer = result.getOwner();
       Value view = viewOf.lookup(store.getDest());
-      if (!producer || !view)
+      if (!view)
         return;
-      OpOperand *init = producer.getTiedOpOperand(result);
+      // A linalg op's init, or the initial value of a tiled loop's result.
+      OpOperand *init = nullptr;
+      if (auto dps = dyn_cast<DestinationStyleOpInterface>(producer))
+        init = dps.getTiedOpOperand(result);
+      else if (auto loop = dyn_cast<scf::ForOp>(producer))
+        init = &loop.getInitArgsMutable()[result.getResultNumber()];
       if (!init || !init->get().getDefiningOp<tensor::EmptyOp>() ||
           init->get().getType() != view.getType())
         return;

@@ -87,8 +87,9 @@ static cl::list<std::string>
               cl::sub(runCommand));
 static cl::opt<std::string>
     stateDir("state",
-             cl::desc("Directory with initial states <name>.<i>.npy (default: "
-                      "the spec's initial values)"),
+             cl::desc("Directory with initial states <name>.<i>.npy, f32 "
+                      "also for bf16-stored states (default: the spec's "
+                      "initial values)"),
              cl::sub(runCommand));
 static cl::list<std::string> hyperValues("hyper", cl::desc("name=value"),
                                          cl::sub(runCommand));

@@ -22,6 +22,13 @@ namespace stepc {
 /// fused.
 void buildStepToLinalgPipeline(::mlir::OpPassManager &pm);
 
+/// linalg on tensors → linalg on tensors in loops over row blocks: each
+/// phase's row-local work of a matrix group fused per block of rows
+/// (docs/Design/Phases.md). Not part of buildCpuPipeline: one-shot
+/// bufferization copies the param and state around the tiled loops, which
+/// measured slower than the untiled phases.
+void buildCpuTilePipeline(::mlir::OpPassManager &pm);
+
 /// linalg on tensors → loops on buffers. Post-condition: one-shot bufferized
 /// (new params and states written in place), temporaries freed, scf loops.
 void buildCpuBufferizePipeline(::mlir::OpPassManager &pm);
@@ -29,10 +36,11 @@ void buildCpuBufferizePipeline(::mlir::OpPassManager &pm);
 /// loops on buffers → the LLVM dialect, ready for translation to LLVM IR.
 void buildCpuToLLVMPipeline(::mlir::OpPassManager &pm);
 
-/// The three stages above: spec → LLVM dialect for the CPU.
+/// The stages above: spec → LLVM dialect for the CPU.
 void buildCpuPipeline(::mlir::OpPassManager &pm);
 
-/// Registers `stepc-lower-to-linalg` and `stepc-cpu-pipeline` for stepc-opt.
+/// Registers `stepc-lower-to-linalg`, `stepc-cpu-tile` and
+/// `stepc-cpu-pipeline` for stepc-opt.
 void registerStepcPipelines();
 
 } // namespace stepc

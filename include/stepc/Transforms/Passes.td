@@ -54,4 +54,39 @@ def DestinationInits : Pass<"stepc-destination-inits", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def PlanPhases : Pass<"stepc-plan-phases", "::mlir::func::FuncOp"> {
+  let summary = "Annotate each linalg op with its phase between barriers";
+  let description = [{
+    Runs the phase analysis of docs/Design/Phases.md on a group function:
+    tiles own blocks of the param's rows, a row reduction stays inside its
+    tile, and a new phase starts only where an op reads a column or
+    whole-tensor reduction, or reads rows another tile produced (a
+    transpose, the right-hand side of a matmul). Writes `stepc.phase` and
+    `stepc.phase_class` (`row_local`, `accumulate`, `replicated`) on every
+    linalg op and `stepc.num_phases` on the function; changes nothing else.
+  }];
+}
+
+def TileRows : Pass<"stepc-tile-rows", "::mlir::func::FuncOp"> {
+  let summary = "Fuse each phase's row-local work into loops over row blocks";
+  let description = [{
+    For a matrix group, tiles every row-local `linalg.generic` whose result
+    leaves its phase into blocks of `rows-per-tile` rows and fuses into that
+    loop the row-local producers of the same phase (the phase plan of
+    `stepc-plan-phases`). A row reduction and the element-wise work that
+    reads it then run on the same rows while they are in cache, instead of
+    as two sweeps over the matrix. Element-wise (rank-1) groups are left as
+    they are: they are one loop already.
+  }];
+  let options = [
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"8",
+           "Rows of the param each loop iteration computes">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 #endif // STEPC_TRANSFORMS_PASSES_TD

@@ -42,18 +42,22 @@ step.optimizer @o {
 // -----
 
 // Dynamic shapes: tall matrices are transposed at run time, so the Gram is
-// min(m, n)². Each of the 2 iterations rounds to bf16 and runs 3 contractions.
+// min(m, n)²; the iterations are emitted once, between a conditional
+// transpose in and one out. Each of the 2 iterations rounds to bf16 and runs
+// 3 contractions.
 // CHECK-LABEL: step.group @ns_dynamic
 // CHECK: %[[TALL:.*]] = arith.cmpi ugt, %{{.*}}, %{{.*}} : index
-// CHECK: scf.if %[[TALL]] -> (tensor<?x?xf32>) {
-// CHECK: linalg.transpose
-// CHECK-COUNT-6: iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: %[[IN:.*]] = scf.if %[[TALL]] -> (tensor<?x?xf32>) {
 // CHECK: linalg.transpose
 // CHECK: } else {
+// CHECK-NEXT: scf.yield %{{.*}} : tensor<?x?xf32>
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK-COUNT-6: iterator_types = ["parallel", "reduction", "parallel"]
-// CHECK-NOT: linalg.transpose
-// CHECK: scf.yield
+// CHECK: scf.if %[[TALL]] -> (tensor<?x?xf32>) {
+// CHECK: linalg.transpose
+// CHECK: } else {
+// CHECK-NOT: iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK: step.return
 step.optimizer @o {
   step.group @ns_dynamic accepts(matrix) dtypes(f32)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
