@@ -6,6 +6,8 @@
 
 #include "stepc-rt/GroupRunner.h"
 
+#include "stepc-rt/HalfFloat.h"
+
 #include <algorithm>
 #include <atomic>
 #include <thread>
@@ -51,29 +53,7 @@ double decodeParam(const void *data, int64_t i, int64_t bytes, bool isF16) {
   if (bytes == 4)
     return static_cast<const float *>(data)[i];
   uint16_t bits = static_cast<const uint16_t *>(data)[i];
-  if (!isF16) { // bf16: the top half of an f32
-    uint32_t wide = uint32_t(bits) << 16;
-    float value;
-    std::memcpy(&value, &wide, 4);
-    return value;
-  }
-  int exponent = (bits >> 10) & 0x1f, mantissa = bits & 0x3ff;
-  double sign = (bits & 0x8000) ? -1.0 : 1.0;
-  if (exponent == 0)
-    return sign * std::ldexp(mantissa, -24);
-  if (exponent == 31)
-    return mantissa ? NAN : sign * INFINITY;
-  return sign * std::ldexp(1024 + mantissa, exponent - 25);
-}
-
-/// `value` rounded to bf16 (nearest, ties to even; NaN stays NaN).
-uint16_t toBf16Bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  if (std::isnan(value))
-    return uint16_t((bits >> 16) | 0x40);
-  bits += 0x7fff + ((bits >> 16) & 1);
-  return uint16_t(bits >> 16);
+  return isF16 ? fromF16Bits(bits) : fromBf16Bits(bits);
 }
 
 /// Bytes per element of a state stored as `storage`.
@@ -359,7 +339,7 @@ Status GroupRunner::copyState(size_t index, const std::string &name,
   auto *bits = reinterpret_cast<uint16_t *>(buffer);
   for (size_t i = 0; i < size; ++i) {
     if (out)
-      out[i] = float(decodeParam(bits, int64_t(i), 2, /*isF16=*/false));
+      out[i] = fromBf16Bits(bits[i]);
     else
       bits[i] = toBf16Bits(in[i]);
   }

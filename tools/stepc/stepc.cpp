@@ -18,6 +18,7 @@
 
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/CpuModule.h"
+#include "stepc-rt/HalfFloat.h"
 #include "stepc/Driver/Driver.h"
 #include "stepc/Pipelines/Pipelines.h"
 #include "stepc/Version.h"
@@ -253,12 +254,7 @@ static std::vector<uint16_t> toHalfBits(const std::vector<float> &values,
       std::memcpy(&bits[i], &half, 2);
       continue;
     }
-    uint32_t wide;
-    std::memcpy(&wide, &values[i], 4);
-    if (std::isnan(values[i]))
-      bits[i] = uint16_t((wide >> 16) | 0x40);
-    else
-      bits[i] = uint16_t((wide + 0x7fff + ((wide >> 16) & 1)) >> 16);
+    bits[i] = rt::toBf16Bits(values[i]);
   }
   return bits;
 }
@@ -273,8 +269,7 @@ static std::vector<float> fromHalfBits(const std::vector<uint16_t> &bits,
       values[i] = static_cast<float>(half);
       continue;
     }
-    uint32_t wide = uint32_t(bits[i]) << 16;
-    std::memcpy(&values[i], &wide, 4);
+    values[i] = rt::fromBf16Bits(bits[i]);
   }
   return values;
 }
