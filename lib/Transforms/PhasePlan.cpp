@@ -189,15 +189,15 @@ void PhasePlan::visitOther(Operation *op) {
     values_[op->getResult(0)] = infoOf(op->getOperand(0));
     return;
   }
+  // Reshapes keep the phase; their tags follow the reassociation (none
+  // where the source has none).
   if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
     ValueInfo source = infoOf(collapse.getSrc()), info = source;
     info.tags.clear();
-    if (source.tags.empty()) {
-      values_[collapse.getResult()] = info;
-      return;
-    }
     for (const ReassociationIndices &group :
          collapse.getReassociationIndices()) {
+      if (source.tags.empty())
+        break;
       AxisTag tag = AxisTag::Unknown;
       for (int64_t dim : group)
         tag = mergeTags(tag, source.tags[dim]);
@@ -209,13 +209,11 @@ void PhasePlan::visitOther(Operation *op) {
   if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
     ValueInfo source = infoOf(expand.getSrc()), info = source;
     info.tags.clear();
-    if (source.tags.empty()) {
-      values_[expand.getResult()] = info;
-      return;
-    }
     ArrayRef<int64_t> shape = expand.getResultType().getShape();
     for (auto [i, group] :
          llvm::enumerate(expand.getReassociationIndices())) {
+      if (source.tags.empty())
+        break;
       unsigned nonUnit = llvm::count_if(
           group, [&](int64_t dim) { return shape[dim] != 1; });
       for (int64_t dim : group)
