@@ -39,3 +39,13 @@ config.substitutions.append(
     ("%fake_entries", os.path.join(config.stepc_obj_root, "lib",
                                    "stepc-rt-fake-entries.so")))
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The Python package as built (PYTHONPATH for test/Python).
+config.substitutions.append(
+    ("%stepc_python_dir", os.path.join(config.stepc_obj_root, "python")))
+# PyTorch from Debian's python3-torch: stepc.torch's tests need it and are
+# reported as unsupported (skipped) where it is missing.
+import subprocess
+if subprocess.run(["/usr/bin/python3", "-c", "import torch"],
+                  capture_output=True).returncode == 0:
+    config.available_features.add("torch")

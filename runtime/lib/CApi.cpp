@@ -139,6 +139,14 @@ stepc_status stepc_artifact_group_name(const stepc_artifact *artifact,
   return ok();
 }
 
+stepc_status stepc_artifact_optimizer_name(const stepc_artifact *artifact,
+                                           const char **name) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(name);
+  *name = artifact->loaded->artifact.manifest.optimizer.c_str();
+  return ok();
+}
+
 //===----------------------------------------------------------------------===//
 // Groups
 //===----------------------------------------------------------------------===//
@@ -376,6 +384,19 @@ stepc_status stepc_group_set_hyper(stepc_group *group, const char *name,
   STEPC_CHECK_NOT_NULL(group);
   STEPC_CHECK_NOT_NULL(name);
   return report(group->runner.setHyper(name, value));
+}
+
+stepc_status stepc_group_hyper(const stepc_group *group, const char *name,
+                               double *value, int *is_set) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  STEPC_CHECK_NOT_NULL(value);
+  STEPC_CHECK_NOT_NULL(is_set);
+  bool set = false;
+  if (Status s = group->runner.hyper(name, *value, set); !s.ok())
+    return report(s);
+  *is_set = set ? 1 : 0;
+  return ok();
 }
 
 stepc_status stepc_group_set_count(stepc_group *group, double count) {

@@ -353,14 +353,13 @@ float *GroupRunner::stateData(size_t index, const std::string &name) {
   return bindings_[index].stateBuffers[slot];
 }
 
-Status GroupRunner::setHyper(const std::string &name, double value) {
+Status GroupRunner::hyperSlot(const std::string &name, size_t &slot) const {
   size_t h = 0;
   for (const Argument &arg : group_.args) {
     if (arg.role != Role::Hyper)
       continue;
     if (arg.name == name) {
-      hypers_[h] = value;
-      hyperSet_[h] = true;
+      slot = h;
       return Status::success();
     }
     ++h;
@@ -373,6 +372,25 @@ Status GroupRunner::setHyper(const std::string &name, double value) {
                        "group '" + group_.name + "' has no hyper '" + name +
                            "' (it has: " + (known.empty() ? "none" : known) +
                            ")");
+}
+
+Status GroupRunner::setHyper(const std::string &name, double value) {
+  size_t slot = 0;
+  if (Status s = hyperSlot(name, slot); !s.ok())
+    return s;
+  hypers_[slot] = value;
+  hyperSet_[slot] = true;
+  return Status::success();
+}
+
+Status GroupRunner::hyper(const std::string &name, double &value,
+                          bool &isSet) const {
+  size_t slot = 0;
+  if (Status s = hyperSlot(name, slot); !s.ok())
+    return s;
+  isSet = hyperSet_[slot];
+  value = isSet ? hypers_[slot] : 0.0;
+  return Status::success();
 }
 
 Status GroupRunner::setNumThreads(int numThreads) {

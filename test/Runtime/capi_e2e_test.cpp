@@ -161,6 +161,10 @@ void testCApi(const std::string &path) {
           STEPC_ERR_INVALID_ARGUMENT,
           "stepc_artifact_group_name: index 3 is out of range: the artifact "
           "has 3 groups");
+  CHECK_C_OK(stepc_artifact_optimizer_name(artifact, &name));
+  CHECK(name && std::string(name) == "fake");
+  CHECK_C(stepc_artifact_optimizer_name(nullptr, &name),
+          STEPC_ERR_INVALID_ARGUMENT, "artifact is null");
 
   stepc_group *group = nullptr;
   CHECK_C(stepc_group_create(artifact, "adam", &group),
@@ -216,7 +220,19 @@ void testCApi(const std::string &path) {
           "hyper 'lr' has no default and was not set");
   CHECK_C(stepc_group_set_hyper(group, "beta", 1.0), STEPC_ERR_INVALID_ARGUMENT,
           "group 'all' has no hyper 'beta' (it has: lr, momentum)");
+  double value = -1.0;
+  int isSet = -1;
+  CHECK_C_OK(stepc_group_hyper(group, "lr", &value, &isSet));
+  CHECK(isSet == 0 && value == 0.0);
+  CHECK_C_OK(stepc_group_hyper(group, "momentum", &value, &isSet));
+  CHECK(isSet == 1 && value == 0.5);
+  CHECK_C(stepc_group_hyper(group, "beta", &value, &isSet),
+          STEPC_ERR_INVALID_ARGUMENT, "group 'all' has no hyper 'beta'");
+  CHECK_C(stepc_group_hyper(group, "lr", nullptr, &isSet),
+          STEPC_ERR_INVALID_ARGUMENT, "value is null");
   CHECK_C_OK(stepc_group_set_hyper(group, "lr", 0.25));
+  CHECK_C_OK(stepc_group_hyper(group, "lr", &value, &isSet));
+  CHECK(isSet == 1 && value == 0.25);
 
   // Tensor 1's state lives in the test's buffer.
   std::vector<float> buf1(4, 0.0f);
@@ -310,6 +326,7 @@ void testCppApi(const std::string &path) {
   CHECK(artifact.load(path));
   CHECK(artifact && artifact.error().empty());
   CHECK(artifact.numGroups() == 3);
+  CHECK(artifact.optimizerName() == "fake");
   CHECK(artifact.groupName(0) == "all");
   CHECK(artifact.groupName(9).empty() && !artifact.error().empty());
 
@@ -336,7 +353,10 @@ void testCppApi(const std::string &path) {
   CHECK(group.stateData(0, "buf") == buf.data());
   CHECK(!group.step());
   CHECK(group.error().find("hyper 'lr'") != std::string::npos);
+  double lr = 0.0;
+  CHECK(!group.hyper("lr", lr) && group.status() == STEPC_ERR_NOT_BOUND);
   CHECK(group.setHyper("lr", 1.0) && group.setHyper("momentum", 0.0));
+  CHECK(group.hyper("lr", lr) && lr == 1.0);
   CHECK(group.setCount(0.0));
   CHECK(group.step());
   CHECK(group.count() == 1.0);

@@ -101,6 +101,9 @@ public:
   size_t numBound() const { return bindings_.size(); }
 
   Status setHyper(const std::string &name, double value);
+  /// The value hyper `name` has for the next step (the last set, else the
+  /// default); `isSet` is false when there is neither.
+  Status hyper(const std::string &name, double &value, bool &isSet) const;
   /// The step count of the last step taken; the next step is count()+1.
   double count() const { return count_; }
   void setCount(double count) { count_ = count; }
@@ -127,6 +130,8 @@ private:
   /// Reads into `out` when it is given, else writes from `in`.
   Status copyState(size_t index, const std::string &name, float *out,
                    const float *in, size_t numValues);
+  /// The index of hyper `name` among the hypers, or an error listing them.
+  Status hyperSlot(const std::string &name, size_t &slot) const;
   Status checkedStateSlot(size_t index, const std::string &name,
                           int &slot) const;
   Status checkedView(const TensorRef &tensor, const std::string &what,

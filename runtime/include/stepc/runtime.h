@@ -74,6 +74,11 @@ stepc_artifact_num_groups(const stepc_artifact *artifact, size_t *out);
 STEPC_RT_API stepc_status stepc_artifact_group_name(
     const stepc_artifact *artifact, size_t index, const char **name);
 
+/* The name of the spec's optimizer (`step.optimizer @name`); `*name` lives
+ * as long as the artifact. */
+STEPC_RT_API stepc_status stepc_artifact_optimizer_name(
+    const stepc_artifact *artifact, const char **name);
+
 /*===-- Groups ------------------------------------------------------------===*/
 
 /* An instance of group `name`: its own bindings, state and hypers. Several
@@ -165,6 +170,12 @@ STEPC_RT_API stepc_status stepc_group_write_state(stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_set_hyper(stepc_group *group,
                                                 const char *name,
                                                 double value);
+/* The value hyper `name` will have in the next step: the last one set, else
+ * the spec's default. `*is_set` is 0 when it has neither (a step would fail)
+ * and `*value` is then 0. */
+STEPC_RT_API stepc_status stepc_group_hyper(const stepc_group *group,
+                                            const char *name, double *value,
+                                            int *is_set);
 /* The count of the last step taken (0 before the first); a step increments
  * it before running, so the first step sees 1. Set it to resume. */
 STEPC_RT_API stepc_status stepc_group_set_count(stepc_group *group,

@@ -105,6 +105,14 @@ public:
                : std::string();
   }
 
+  /// The spec's optimizer name; "" when nothing is loaded.
+  std::string optimizerName() const {
+    const char *name = nullptr;
+    return record(stepc_artifact_optimizer_name(handle_, &name))
+               ? std::string(name)
+               : std::string();
+  }
+
 private:
   stepc_artifact *handle_ = nullptr;
 };
@@ -241,6 +249,17 @@ public:
 
   bool setHyper(const std::string &name, double value) {
     return record(stepc_group_set_hyper(handle_, name.c_str(), value));
+  }
+  /// The value hyper `name` has for the next step (the last set, else the
+  /// spec's default); false if it is unknown or has neither.
+  bool hyper(const std::string &name, double &value) const {
+    int isSet = 0;
+    if (!record(stepc_group_hyper(handle_, name.c_str(), &value, &isSet)))
+      return false;
+    if (!isSet)
+      return fail(STEPC_ERR_NOT_BOUND,
+                  "hyper '" + name + "' has no default and was not set");
+    return true;
   }
   bool setCount(double count) {
     return record(stepc_group_set_count(handle_, count));

@@ -1,0 +1,70 @@
+"""Compiling specs by calling the `stepc` driver."""
+
+import hashlib
+import os
+import shutil
+import subprocess
+
+from . import _config
+from ._capi import StepcError
+
+
+class CompileError(StepcError):
+    """`stepc compile` rejected a spec; `message` is what it printed."""
+
+    def __init__(self, message):
+        super().__init__("format", message)
+
+
+def compiler_path():
+    """$STEPC_COMPILER, else the driver built or installed next to this
+    package, else `stepc` on PATH."""
+    override = os.environ.get("STEPC_COMPILER")
+    if override:
+        return override
+    here = os.path.dirname(os.path.abspath(__file__))
+    beside = os.path.normpath(os.path.join(here, _config.COMPILER))
+    if os.path.exists(beside):
+        return beside
+    found = shutil.which("stepc")
+    if not found:
+        raise StepcError("io", "cannot find the stepc compiler: build stepc, "
+                         "put it on PATH or set STEPC_COMPILER")
+    return found
+
+
+def compile(spec, output):
+    """Compiles the spec file `spec` to the artifact `output`; returns
+    `output`. Raises CompileError with the compiler's diagnostics."""
+    result = subprocess.run(
+        [compiler_path(), "compile", str(spec), "-o", str(output)],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise CompileError(result.stderr.strip() or
+                           f"stepc compile exited with {result.returncode}")
+    return str(output)
+
+
+def cache_dir():
+    return os.environ.get("STEPC_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "stepc")
+
+
+def compile_cached(spec):
+    """The artifact of `spec`, compiled once per spec text and stepc
+    version into the cache directory ($STEPC_CACHE_DIR or ~/.cache/stepc)."""
+    with open(spec, "rb") as f:
+        text = f.read()
+    key = hashlib.sha256(text + _config.VERSION.encode()).hexdigest()[:24]
+    stem = os.path.splitext(os.path.basename(str(spec)))[0]
+    directory = cache_dir()
+    os.makedirs(directory, exist_ok=True)
+    output = os.path.join(directory, f"{stem}-{key}.stepc")
+    if not os.path.exists(output):
+        # Compile beside and rename so a concurrent reader never sees a
+        # partial file.
+        partial = f"{output}.{os.getpid()}.partial"
+        compile(spec, partial)
+        os.replace(partial, output)
+    return output

@@ -1,0 +1,264 @@
+"""stepc.torch: a torch.optim.Optimizer that runs a compiled stepc spec.
+
+    import stepc.torch
+    matrices = [p for p in model.parameters() if p.ndim == 2]
+    others = [p for p in model.parameters() if p.ndim != 2]
+    opt = stepc.torch.Optimizer(
+        [{"params": matrices, "group": "hidden", "lr": 0.02},
+         {"params": others, "group": "adamw", "lr": 3e-4}],
+        "examples/specs/muon.mlir")
+
+Each param group names the spec group that steps it ("group"; optional when
+the spec has one group). Keys named like that group's hypers (lr, wd, ...)
+are runtime scalars read at every step, so lr schedulers work and nothing is
+recompiled. Missing hypers get the spec's defaults. Optimizer state lives in
+`self.state[p]` as torch tensors the compiled code updates in place, so
+state_dict()/load_state_dict() checkpoint it.
+"""
+
+import torch
+
+from . import compiler, runtime
+
+_PARAM_DTYPES = {torch.float32: "f32", torch.bfloat16: "bf16",
+                 torch.float16: "f16"}
+_STATE_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
+# Keys of a param group that are not hypers.
+_RESERVED_KEYS = {"params", "group", "initial_lr"}
+
+
+def _load_artifact(spec):
+    path = str(spec)
+    if path.endswith(".mlir"):
+        path = compiler.compile_cached(path)
+    return runtime.load(path)
+
+
+class Optimizer(torch.optim.Optimizer):
+    """Steps torch parameters with a compiled stepc spec.
+
+    params: tensors or param-group dicts, as for any torch optimizer.
+    spec: a spec (.mlir, compiled once and cached) or an artifact (.stepc).
+    group: the spec group for param groups that name none.
+    num_threads: CPU threads per step (default: torch.get_num_threads()).
+    hypers: defaults for the param groups whose spec group has a hyper of
+        that name (e.g. lr=1e-3); each must belong to some group.
+    """
+
+    def __init__(self, params, spec, group=None, num_threads=None, **hypers):
+        self._artifact = _load_artifact(spec)
+        self._default_group = group
+        self._num_threads = num_threads or torch.get_num_threads()
+        self._hyper_defaults = hypers
+        # (param group, dtype, tensor and state addresses) -> runtime group
+        self._runners = {}
+        super().__init__(params, defaults={})
+        used = {key for g in self.param_groups for key in g}
+        for key in hypers:
+            if key not in used:
+                raise ValueError(
+                    f"{key}={hypers[key]!r} is a hyper of no spec group in "
+                    f"use ({', '.join(g['group'] for g in self.param_groups)})")
+
+    # -- Param groups -------------------------------------------------------
+
+    def _where(self, group_index, param_index=None):
+        text = f"param group {group_index}"
+        if param_index is not None:
+            text = f"parameter #{param_index} of {text}"
+        return text
+
+    def add_param_group(self, param_group):
+        index = len(self.param_groups)
+        name = param_group.get("group", self._default_group)
+        spec_groups = self._artifact.groups
+        if name is None:
+            if len(spec_groups) != 1:
+                raise ValueError(
+                    f"{self._where(index)} names no spec group; the spec "
+                    f"{self._artifact.optimizer!r} has several: "
+                    f"{', '.join(spec_groups)} (add \"group\": NAME)")
+            name = spec_groups[0]
+        if name not in spec_groups:
+            raise ValueError(
+                f"{self._where(index)} names spec group {name!r}, but the "
+                f"spec {self._artifact.optimizer!r} has only: "
+                f"{', '.join(spec_groups)}")
+        param_group["group"] = name
+        params = param_group["params"]
+        params = [params] if isinstance(params, torch.Tensor) else list(params)
+        param_group["params"] = params
+        for i, p in enumerate(params):
+            self._check_param(p, index, i)
+        probe = self._artifact.group(name, _PARAM_DTYPES[params[0].dtype]
+                                     if params else "f32")
+        for key in param_group:
+            if key not in _RESERVED_KEYS and key not in probe.hyper_names:
+                raise ValueError(
+                    f"{self._where(index)} sets {key!r}, which spec group "
+                    f"{name!r} does not have (its hypers: "
+                    f"{', '.join(probe.hyper_names) or 'none'})")
+        for hyper in probe.hyper_names:
+            if hyper not in param_group:
+                value = self._hyper_defaults.get(hyper, probe.hyper(hyper))
+                if value is None:
+                    raise ValueError(
+                        f"hyper {hyper!r} of spec group {name!r} has no "
+                        f"default: set it in {self._where(index)}")
+                param_group[hyper] = value
+        # Binding once now reports a tensor the group cannot take (e.g. a
+        # vector in a matrix group) before training starts.
+        by_dtype = {}
+        for p in params:
+            by_dtype.setdefault(p.dtype, []).append(p)
+        for dtype, same in by_dtype.items():
+            trial = self._artifact.group(name, _PARAM_DTYPES[dtype])
+            try:
+                trial.bind_addresses([p.data_ptr() for p in same],
+                                     [p.data_ptr() for p in same],
+                                     [tuple(p.shape) for p in same])
+            except runtime.StepcError as err:
+                raise ValueError(f"{self._where(index)} (spec group "
+                                 f"{name!r}): {err.message}") from None
+        super().add_param_group(param_group)
+
+    def _check_param(self, p, group_index, param_index):
+        where = self._where(group_index, param_index)
+        if not isinstance(p, torch.Tensor):
+            raise TypeError(f"{where} is a {type(p).__name__}, not a tensor")
+        if p.device.type != "cpu":
+            raise ValueError(
+                f"{where} is on {p.device}, but this stepc build steps CPU "
+                "tensors only (no CUDA runtime yet)")
+        if p.dtype not in _PARAM_DTYPES:
+            raise TypeError(f"{where} has dtype {p.dtype}; stepc steps "
+                            "float32, bfloat16 and float16 parameters")
+        if not p.is_contiguous():
+            raise ValueError(f"{where} is not contiguous; the step writes it "
+                             "in place, so make it contiguous once")
+        if p.numel() == 0:
+            raise ValueError(f"{where} has no elements")
+
+    # -- Stepping -----------------------------------------------------------
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group_index, group in enumerate(self.param_groups):
+            # One runtime call per (dtype, step count): parameters that
+            # skipped steps (no grad) keep their own count, as in torch.
+            buckets = {}
+            for param_index, p in enumerate(group["params"]):
+                if p.grad is None:
+                    continue
+                self._check_param(p, group_index, param_index)
+                self._check_grad(p, group_index, param_index)
+                count = float(self.state[p].get("step", 0.0))
+                buckets.setdefault((p.dtype, count), []).append(p)
+            for (dtype, count), params in buckets.items():
+                runner = self._runner(group_index, group, dtype, params, count)
+                for i, p in enumerate(params):
+                    runner.set_grad_address(i, p.grad.data_ptr())
+                for hyper in runner.hyper_names:
+                    runner.set_hyper(hyper, float(group[hyper]))
+                runner.count = count
+                runner.step()
+                for p in params:
+                    self.state[p]["step"] = torch.tensor(count + 1.0)
+        return loss
+
+    def _check_grad(self, p, group_index, param_index):
+        grad, where = p.grad, self._where(group_index, param_index)
+        if grad.is_sparse:
+            raise ValueError(f"{where} has a sparse gradient; stepc steps "
+                             "dense gradients")
+        if grad.device != p.device or grad.dtype != p.dtype:
+            raise ValueError(f"the gradient of {where} is {grad.dtype} on "
+                             f"{grad.device}, its parameter {p.dtype} on "
+                             f"{p.device}")
+        if grad.shape != p.shape or not grad.is_contiguous():
+            raise ValueError(f"the gradient of {where} has shape "
+                             f"{tuple(grad.shape)} (contiguous: "
+                             f"{grad.is_contiguous()}); expected the "
+                             f"parameter's {tuple(p.shape)}, contiguous")
+
+    def _runner(self, group_index, group, dtype, params, count):
+        """The runtime group bound to `params`, their state adopted from
+        self.state (created and initialized on the first step)."""
+        key = (group_index, dtype, tuple(p.data_ptr() for p in params),
+               tuple(t.data_ptr() for p in params
+                     for name, t in sorted(self.state[p].items())
+                     if name != "step"))
+        runner = self._runners.get(key)
+        if runner is not None:
+            return runner
+        runner = self._artifact.group(group["group"], _PARAM_DTYPES[dtype])
+        runner.set_num_threads(self._num_threads)
+        runner.bind_addresses([p.data_ptr() for p in params],
+                              [p.grad.data_ptr() for p in params],
+                              [tuple(p.shape) for p in params])
+        for i, p in enumerate(params):
+            state = self.state[p]
+            for name in runner.state_names:
+                storage = _STATE_DTYPES[runner.state_dtype(name)]
+                shape = runner.state_shape(i, name)
+                tensor = state.get(name)
+                if tensor is None:
+                    tensor = torch.zeros(shape, dtype=storage)
+                elif tensor.numel() != torch.Size(shape).numel():
+                    raise ValueError(
+                        f"state {name!r} of {self._where(group_index)}'s "
+                        f"parameter of shape {tuple(p.shape)} has shape "
+                        f"{tuple(tensor.shape)}; spec group "
+                        f"{group['group']!r} needs {shape}")
+                else:
+                    tensor = tensor.to(device="cpu", dtype=storage)
+                    tensor = tensor.contiguous().reshape(shape)
+                state[name] = tensor
+                runner.adopt_state_address(i, name, tensor.data_ptr(),
+                                           tensor.numel())
+        if count == 0.0:
+            runner.init_state()
+        # Recompute: new state tensors have new addresses.
+        key = key[:3] + (tuple(
+            t.data_ptr() for p in params
+            for name, t in sorted(self.state[p].items()) if name != "step"),)
+        self._runners[key] = runner
+        return runner
+
+    # -- Checkpoints --------------------------------------------------------
+
+    def _fingerprint(self):
+        return {"optimizer": self._artifact.optimizer,
+                "groups": [g["group"] for g in self.param_groups]}
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["stepc"] = self._fingerprint()
+        return state
+
+    def load_state_dict(self, state_dict):
+        saved = state_dict.get("stepc")
+        if saved is None:
+            raise ValueError("the state dict was not saved by "
+                             "stepc.torch.Optimizer (it has no 'stepc' entry)")
+        mine = self._fingerprint()
+        if saved != mine:
+            raise ValueError(
+                f"the state dict was saved by spec {saved['optimizer']!r} "
+                f"with groups {saved['groups']}; this optimizer runs spec "
+                f"{mine['optimizer']!r} with groups {mine['groups']}")
+        # torch casts floating state to the parameter's dtype on load; keep
+        # the saved tensors instead (f32 or bf16 storage, as the spec says).
+        super().load_state_dict(state_dict)
+        saved_state = state_dict["state"]
+        for group, saved_group in zip(self.param_groups,
+                                      state_dict["param_groups"]):
+            for p, saved_index in zip(group["params"], saved_group["params"]):
+                for name, value in saved_state.get(saved_index, {}).items():
+                    if name != "step" and isinstance(value, torch.Tensor):
+                        self.state[p][name] = value.detach().to("cpu").clone()
+        self._runners.clear()

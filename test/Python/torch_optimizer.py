@@ -1,0 +1,270 @@
+# stepc.torch.Optimizer against independent references: torch.optim.AdamW
+# (and its lr schedule), and the fp64 Muon of test/Numerics/reference.py;
+# state_dict round trips; clear errors for tensors it cannot step.
+#
+# REQUIRES: torch
+# RUN: env PYTHONPATH=%stepc_python_dir STEPC_CACHE_DIR=%t.cache \
+# RUN:   %python %s %stepc_src_root -v 2>&1 | FileCheck %s
+# CHECK: Ran {{[0-9]+}} tests
+# CHECK: OK
+
+import copy
+import io
+import pathlib
+import sys
+import tempfile
+import unittest
+
+import numpy as np
+import torch
+
+SRC = pathlib.Path(sys.argv.pop(1))
+sys.path.insert(0, str(SRC / "test" / "Numerics"))
+import reference  # noqa: E402
+import stepc.torch  # noqa: E402
+
+SPECS = SRC / "examples" / "specs"
+
+
+def model(seed=0):
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(torch.nn.Linear(12, 32), torch.nn.Tanh(),
+                               torch.nn.Linear(32, 5))
+
+
+def data(seed=1):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(64, 12, generator=generator)
+    return x, torch.randn(64, 5, generator=generator)
+
+
+def train(net, optimizer, steps, scheduler=None, start=0):
+    x, y = data()
+    losses = []
+    for step in range(start, start + steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(net(x), y)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(loss.item())
+    return losses
+
+
+def max_relative_change_error(net, reference_net, initial):
+    worst = 0.0
+    for p, q, p0 in zip(net.parameters(), reference_net.parameters(), initial):
+        expected = (q - p0).double()
+        worst = max(worst, ((p - p0).double() - expected).norm().item()
+                    / max(expected.norm().item(), 1e-30))
+    return worst
+
+
+def split(net):
+    matrices = [p for p in net.parameters() if p.ndim == 2]
+    others = [p for p in net.parameters() if p.ndim != 2]
+    return matrices, others
+
+
+class MatchesReferences(unittest.TestCase):
+    def test_adamw_matches_torch_with_a_schedule(self):
+        ours, theirs = model(), model()
+        initial = [p.detach().clone() for p in ours.parameters()]
+        opt = stepc.torch.Optimizer(ours.parameters(), SPECS / "adamw.mlir",
+                                    lr=1e-2, wd=0.1)
+        ref = torch.optim.AdamW(theirs.parameters(), lr=1e-2,
+                                weight_decay=0.1)
+        # lr is a runtime scalar: the schedule changes it every step.
+        train(ours, opt, 8, torch.optim.lr_scheduler.StepLR(opt, 2, 0.5))
+        train(theirs, ref, 8, torch.optim.lr_scheduler.StepLR(ref, 2, 0.5))
+        self.assertAlmostEqual(opt.param_groups[0]["lr"], 1e-2 / 16)
+        self.assertLess(max_relative_change_error(ours, theirs, initial), 2e-5)
+        # Without the schedule the result must differ (the test can fail).
+        plain = model()
+        train(plain, stepc.torch.Optimizer(plain.parameters(),
+                                           SPECS / "adamw.mlir", lr=1e-2,
+                                           wd=0.1), 8)
+        self.assertGreater(max_relative_change_error(plain, theirs, initial),
+                           1e-2)
+
+    def test_muon_groups_match_fp64_reference(self):
+        presets = {(p.spec, p.group): p for p in reference.PRESETS
+                   if not p.variant}
+        hidden, adamw = presets["muon", "hidden"], presets["muon", "adamw"]
+        net = model()
+        matrices, others = split(net)
+        opt = stepc.torch.Optimizer(
+            [{"params": matrices, "group": "hidden", **hidden.hyper},
+             {"params": others, "group": "adamw", **adamw.hyper}],
+            SPECS / "muon.mlir")
+        ref = {p: p.detach().double().numpy().copy() for p in net.parameters()}
+        initial = {p: v.copy() for p, v in ref.items()}
+        preset_of = {p: hidden if p.ndim == 2 else adamw
+                     for p in net.parameters()}
+        states = {p: preset_of[p].init(v) for p, v in ref.items()}
+        x, y = data()
+        for t in range(1, 6):
+            opt.zero_grad()
+            torch.nn.functional.mse_loss(net(x), y).backward()
+            for p in net.parameters():
+                preset = preset_of[p]
+                ref[p] = preset.step(ref[p], p.grad.double().numpy(),
+                                     states[p], preset.hyper, t)
+            opt.step()
+        # Matrices: Newton–Schulz rounds its inputs to bf16, hence the
+        # looser bound of test/Numerics/presets.py.
+        for p in net.parameters():
+            expected = ref[p] - initial[p]
+            error = np.linalg.norm(p.detach().double().numpy() - initial[p]
+                                   - expected) / np.linalg.norm(expected)
+            self.assertLess(error, 1e-1 if p.ndim == 2 else 1e-4)
+
+
+class StateDicts(unittest.TestCase):
+    def make(self, net):
+        matrices, others = split(net)
+        return stepc.torch.Optimizer(
+            [{"params": matrices, "group": "hidden"},
+             {"params": others, "group": "adamw"}], SPECS / "muon.mlir")
+
+    def test_resume_through_torch_save_is_exact(self):
+        straight = model()
+        train(straight, self.make(straight), 6)
+
+        resumed = model()
+        first = self.make(resumed)
+        train(resumed, first, 4)
+        buffer = io.BytesIO()
+        torch.save({"model": resumed.state_dict(),
+                    "optimizer": first.state_dict()}, buffer)
+        buffer.seek(0)
+        saved = torch.load(buffer)
+        again = model(seed=99)  # different weights until loaded
+        again.load_state_dict(saved["model"])
+        second = self.make(again)
+        second.load_state_dict(saved["optimizer"])
+        train(again, second, 2, start=4)
+        for p, q in zip(straight.parameters(), again.parameters()):
+            self.assertTrue(torch.equal(p, q))
+        state = second.state[next(again.parameters())]
+        self.assertEqual(float(state["step"]), 6.0)
+        self.assertEqual(set(state), {"m", "step"})
+
+    def test_bf16_state_survives_a_round_trip(self):
+        spec = (SPECS / "adamw.mlir").read_text().replace(
+            "%v : tensor<?xf32> = zeros", "%v : tensor<?xf32> = zeros store(bf16)")
+        path = pathlib.Path(tempfile.mkdtemp()) / "adamw_bf16_v.mlir"
+        path.write_text(spec)
+        net = model()
+        opt = stepc.torch.Optimizer(net.parameters(), path, lr=1e-2)
+        train(net, opt, 3)
+        p = next(net.parameters())
+        self.assertEqual(opt.state[p]["v"].dtype, torch.bfloat16)
+        self.assertEqual(opt.state[p]["m"].dtype, torch.float32)
+        saved = copy.deepcopy(opt.state_dict())
+        other = stepc.torch.Optimizer(net.parameters(), path, lr=1e-2)
+        other.load_state_dict(saved)
+        train(net, other, 1)
+        self.assertEqual(other.state[p]["v"].dtype, torch.bfloat16)
+
+    def test_state_dict_from_another_spec_is_refused(self):
+        net = model()
+        adamw = stepc.torch.Optimizer(net.parameters(), SPECS / "adamw.mlir")
+        train(net, adamw, 1)
+        lion = stepc.torch.Optimizer(net.parameters(), SPECS / "lion.mlir")
+        with self.assertRaisesRegex(
+                ValueError, "saved by spec 'adamw' with groups \\['all'\\]; "
+                "this optimizer runs spec 'lion'"):
+            lion.load_state_dict(adamw.state_dict())
+        with self.assertRaisesRegex(ValueError, "not saved by stepc"):
+            lion.load_state_dict(torch.optim.SGD(net.parameters(),
+                                                 lr=0.1).state_dict())
+
+
+class Behaviour(unittest.TestCase):
+    def test_a_parameter_without_grad_keeps_its_own_count(self):
+        a = torch.nn.Parameter(torch.ones(3))
+        b = torch.nn.Parameter(torch.ones(3))
+        opt = stepc.torch.Optimizer([a, b], SPECS / "adamw.mlir", lr=0.1)
+        a.grad = torch.ones(3)
+        opt.step()
+        b.grad = torch.ones(3)
+        opt.step()
+        self.assertEqual(float(opt.state[a]["step"]), 2.0)
+        self.assertEqual(float(opt.state[b]["step"]), 1.0)
+        # b's first step is a first AdamW step: exactly lr * (1 - lr*wd)...
+        expected = torch.optim.AdamW([torch.nn.Parameter(torch.ones(3))],
+                                     lr=0.1, weight_decay=1e-2)
+        q = expected.param_groups[0]["params"][0]
+        q.grad = torch.ones(3)
+        expected.step()
+        self.assertTrue(torch.allclose(b, q, rtol=1e-6))
+
+    def test_defaults_come_from_the_spec(self):
+        net = model()
+        opt = stepc.torch.Optimizer(net.parameters(), SPECS / "adamw.mlir")
+        self.assertEqual(opt.param_groups[0]["lr"], 1e-3)
+        self.assertAlmostEqual(opt.param_groups[0]["wd"], 1e-2)
+        self.assertEqual(opt.param_groups[0]["group"], "all")
+
+
+class Errors(unittest.TestCase):
+    def test_dtype(self):
+        p = torch.nn.Parameter(torch.ones(3, dtype=torch.float64))
+        with self.assertRaisesRegex(TypeError, "parameter #0 of param group 0 "
+                                    "has dtype torch.float64"):
+            stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
+
+    def test_device(self):
+        p = torch.nn.Parameter(torch.ones(3, device="meta"))
+        with self.assertRaisesRegex(ValueError, "is on meta, but this stepc "
+                                    "build steps CPU tensors only"):
+            stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
+
+    def test_contiguity(self):
+        p = torch.nn.Parameter(torch.ones(4, 6).t())
+        with self.assertRaisesRegex(ValueError, "is not contiguous"):
+            stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
+
+    def test_non_contiguous_grad(self):
+        p = torch.nn.Parameter(torch.ones(4, 4))
+        opt = stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
+        p.grad = torch.ones(8, 4)[::2]
+        with self.assertRaisesRegex(ValueError, "gradient of parameter #0 .*"
+                                    "contiguous: False"):
+            opt.step()
+
+    def test_parameter_that_fits_no_group(self):
+        bias = torch.nn.Parameter(torch.ones(5))
+        with self.assertRaisesRegex(ValueError, "param group 0 \\(spec group "
+                                    "'hidden'\\): .*"):
+            stepc.torch.Optimizer([{"params": [bias], "group": "hidden"}],
+                                  SPECS / "muon.mlir")
+
+    def test_group_not_named(self):
+        with self.assertRaisesRegex(ValueError, "names no spec group; the spec "
+                                    "'muon' has several: hidden, adamw"):
+            stepc.torch.Optimizer(model().parameters(), SPECS / "muon.mlir")
+
+    def test_unknown_spec_group(self):
+        with self.assertRaisesRegex(ValueError, "names spec group 'embed', but "
+                                    "the spec 'muon' has only: hidden, adamw"):
+            stepc.torch.Optimizer([{"params": model().parameters(),
+                                    "group": "embed"}], SPECS / "muon.mlir")
+
+    def test_unknown_hyper(self):
+        with self.assertRaisesRegex(ValueError, "sets 'weight_decay', which "
+                                    "spec group 'all' does not have \\(its "
+                                    "hypers: lr, wd\\)"):
+            stepc.torch.Optimizer([{"params": model().parameters(),
+                                    "weight_decay": 0.1}],
+                                  SPECS / "adamw.mlir")
+        with self.assertRaisesRegex(ValueError, "weight_decay=0.1 is a hyper "
+                                    "of no spec group in use \\(all\\)"):
+            stepc.torch.Optimizer(model().parameters(), SPECS / "adamw.mlir",
+                                  weight_decay=0.1)
+
+
+if __name__ == "__main__":
+    unittest.main()
