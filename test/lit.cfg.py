@@ -15,6 +15,7 @@ config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%stepc_src_root", config.stepc_src_root))
+config.substitutions.append(("%stepc_obj_root", config.stepc_obj_root))
 config.substitutions.append(("%stepc_version", config.stepc_version))
 
 config.substitutions.append(
@@ -33,7 +34,7 @@ config.substitutions.append(
 
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
 tools = ["stepc-opt", "stepc", "stepc-rt-artifact-test", "stepc-rt-runner-test",
-         "stepc-rt-capi-e2e-test", "stepc-rt-capi-test", "stepc-mlp-trainer",
+         "stepc-rt-capi-e2e-test", "stepc-rt-capi-test", "stepc-char-mlp",
          "stepc-rt-bf16-test"]
 config.substitutions.append(
     ("%fake_entries", os.path.join(config.stepc_obj_root, "lib",
