@@ -15,7 +15,7 @@ NumPy arrays to its groups and step them.
 from ._capi import StepcError
 from ._config import VERSION as __version__
 from .compiler import CompileError, compile, compile_cached
-from .runtime import Artifact, Group, load
+from .runtime import Artifact, Group, cuda_device_count, load
 
 __all__ = ["Artifact", "CompileError", "Group", "StepcError", "compile",
-           "compile_cached", "load"]
+           "compile_cached", "cuda_device_count", "load"]

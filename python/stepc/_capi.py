@@ -56,6 +56,7 @@ _handle_p = ctypes.POINTER(ctypes.c_void_p)
 
 # name: (argument types); every function returns stepc_status unless noted.
 _SIGNATURES = {
+    "stepc_cuda_device_count": (ctypes.POINTER(ctypes.c_int),),
     "stepc_artifact_load": (ctypes.c_char_p, _handle_p),
     "stepc_artifact_num_groups": (_handle, _c_size_p),
     "stepc_artifact_group_name": (_handle, ctypes.c_size_t, _c_char_pp),

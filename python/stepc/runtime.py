@@ -80,6 +80,14 @@ class Artifact:
                 f"groups={self.groups!r})")
 
 
+def cuda_device_count():
+    """The number of CUDA devices; StepcError("no_device") saying why when
+    there is no usable driver or GPU."""
+    count = ctypes.c_int()
+    _capi.call("stepc_cuda_device_count", ctypes.byref(count))
+    return count.value
+
+
 def load(path):
     """Loads the artifact at `path`."""
     return Artifact(path)

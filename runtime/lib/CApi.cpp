@@ -14,6 +14,7 @@
 
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/CpuModule.h"
+#include "stepc-rt/CudaDriver.h"
 #include "stepc-rt/GroupRunner.h"
 
 #include <memory>
@@ -100,6 +101,15 @@ struct stepc_group {
 const char *stepc_last_error(void) { return lastError.c_str(); }
 
 const char *stepc_runtime_version(void) { return runtimeVersion(); }
+
+stepc_status stepc_cuda_device_count(int *count) {
+  STEPC_CHECK_NOT_NULL(count);
+  *count = 0;
+  const CudaDriver *driver = nullptr;
+  if (Status s = CudaDriver::get(driver); !s.ok())
+    return report(s);
+  return report(driver->deviceCount(*count));
+}
 
 //===----------------------------------------------------------------------===//
 // Artifacts

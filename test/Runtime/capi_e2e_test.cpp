@@ -161,6 +161,8 @@ void testCApi(const std::string &path) {
           STEPC_ERR_INVALID_ARGUMENT,
           "stepc_artifact_group_name: index 3 is out of range: the artifact "
           "has 3 groups");
+  CHECK_C(stepc_cuda_device_count(nullptr), STEPC_ERR_INVALID_ARGUMENT,
+          "stepc_cuda_device_count: count is null");
   CHECK_C_OK(stepc_artifact_optimizer_name(artifact, &name));
   CHECK(name && std::string(name) == "fake");
   CHECK_C(stepc_artifact_optimizer_name(nullptr, &name),

@@ -59,6 +59,12 @@ STEPC_RT_API const char *stepc_last_error(void);
 /* The stepc version this runtime is; artifacts must come from the same. */
 STEPC_RT_API const char *stepc_runtime_version(void);
 
+/* The number of CUDA devices. Without a usable driver (none installed, only
+ * the toolkit's stub, or no GPU) it fails with STEPC_ERR_NO_DEVICE and a
+ * message saying which; it never aborts. The driver is libcuda.so.1, or
+ * $STEPC_CUDA_DRIVER, opened with dlopen on first use. */
+STEPC_RT_API stepc_status stepc_cuda_device_count(int *count);
+
 /*===-- Artifacts ---------------------------------------------------------===*/
 
 /* Reads and checks (magic, versions, checksum, manifest) the artifact at
