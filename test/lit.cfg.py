@@ -52,3 +52,7 @@ if subprocess.run(["/usr/bin/python3", "-c", "import torch"],
     config.available_features.add("torch")
 if os.path.exists("/usr/local/cuda/lib64/stubs/libcuda.so"):
     config.available_features.add("cuda-stub")
+# The CUDA toolkit's ptxas assembles the GPU pipeline's PTX (no GPU needed).
+if os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("ptxas ", "/usr/local/cuda/bin/ptxas "))

@@ -14,10 +14,14 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -83,7 +87,41 @@ void stepc::buildCpuPipeline(OpPassManager &pm) {
   buildCpuToLLVMPipeline(pm);
 }
 
+std::string stepc::cudaToolkitPath() {
+  for (const char *variable : {"CUDA_ROOT", "CUDA_HOME", "CUDA_PATH"})
+    if (const char *value = std::getenv(variable); value && *value)
+      return value;
+  return "/usr/local/cuda";
+}
+
+void stepc::buildGpuPipeline(OpPassManager &pm) {
+  buildStepToLinalgPipeline(pm);
+  pm.addPass(createFormGpuKernels());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = "sm_80";
+  target.features = "+ptx80";
+  target.optLevel = 3;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createSCFToControlFlowPass());
+  kernels.addPass(createConvertGpuOpsToNVVMOps());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  // libdevice (powf, expf, ...) is linked from the toolkit; without it the
+  // PTX would keep unresolved __nv_* calls that only ptxas rejects.
+  binary.toolkitPath = cudaToolkitPath();
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+}
+
 void stepc::registerStepcPipelines() {
+  PassPipelineRegistration<>(
+      "stepc-gpu-pipeline",
+      "Lower an element-wise step spec to one GPU kernel per group (PTX)",
+      buildGpuPipeline);
   PassPipelineRegistration<>(
       "stepc-lower-to-linalg",
       "Lower a step spec to one linalg-on-tensors function per group",

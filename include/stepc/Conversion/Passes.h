@@ -7,6 +7,7 @@
 #ifndef STEPC_CONVERSION_PASSES_H
 #define STEPC_CONVERSION_PASSES_H
 
+#include "stepc/Conversion/FuncToGpuKernels.h"
 #include "stepc/Conversion/LLVMPackedEntries.h"
 #include "stepc/Conversion/StepToFunc.h"
 #include "stepc/Conversion/StepToLinalg.h"

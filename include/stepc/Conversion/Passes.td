@@ -67,4 +67,40 @@ def AddPackedEntries : Pass<"stepc-add-packed-entries", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def FormGpuKernels : Pass<"stepc-form-gpu-kernels", "::mlir::ModuleOp"> {
+  let summary = "Turn each element-wise group function into one GPU kernel";
+  let description = [{
+    Replaces every group function (`convert-step-to-func` output after
+    fusion: scalar work on the hypers, then one element-wise
+    `linalg.generic` whose results are written into the param and state
+    buffers) by a `gpu.func` kernel in `gpu.module @stepc_kernels`, and
+    marks the module `gpu.container_module`. The kernel steps any number of
+    tensors in one launch (docs/Design/GpuKernels.md):
+
+      kernel(%tensors, %items : !llvm.ptr<1>, %num_items : i32,
+             %scalars : !llvm.ptr<1>)
+
+    `tensors` holds per tensor one pointer per buffer argument of the
+    function (param, grad, states, in order) and its element count (i64);
+    `items` holds (tensor, begin, end) as three i64 per tile, with `begin`
+    a multiple of 4; `scalars` the f32 hypers and count in argument order.
+    Block b takes items b, b + gridDim.x, ...; each thread loads and stores
+    4 elements at once (128-bit for f32; buffers 16-byte aligned) and the
+    tile's last `(end - begin) % 4` elements one at a time.
+
+    Square roots become `llvm.nvvm.sqrt.rn` (PTX `sqrt.rn.f32`, correctly
+    rounded like the CPU path) instead of NVVM's default `sqrt.approx.f32`.
+
+    A group that is not element-wise (reductions, matmuls) is an error for
+    now: its phases need the grid barrier of a later slice.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 #endif // STEPC_CONVERSION_PASSES_TD

@@ -14,6 +14,8 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace stepc {
 
 /// spec → one destination-passing func.func per group on linalg tensors.
@@ -41,6 +43,15 @@ void buildCpuPipeline(::mlir::OpPassManager &pm);
 
 /// Registers `stepc-lower-to-linalg`, `stepc-cpu-tile` and
 /// `stepc-cpu-pipeline` for stepc-opt.
+/// The CUDA toolkit: $CUDA_ROOT, $CUDA_HOME or $CUDA_PATH, else
+/// /usr/local/cuda.
+std::string cudaToolkitPath();
+
+/// Lowers a spec whose groups are element-wise to one GPU kernel per group
+/// and parameter dtype, as PTX for sm_80 (PTX ISA 8.0, which ptxas also
+/// assembles for sm_90): a `gpu.binary @stepc_kernels` holding the PTX.
+void buildGpuPipeline(::mlir::OpPassManager &pm);
+
 void registerStepcPipelines();
 
 } // namespace stepc

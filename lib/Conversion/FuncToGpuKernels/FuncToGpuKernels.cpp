@@ -1,0 +1,378 @@
+//===- FuncToGpuKernels.cpp - one GPU kernel per group function -*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Builds the kernel directly (LLVM-dialect loads and stores on global
+// pointers, scf loops, the generic's scalar body cloned per element) rather
+// than mapping linalg to gpu.launch: the kernel walks a work table of
+// (tensor, tile) items, which no upstream mapping produces, and bare
+// pointers keep the argument count fixed whatever the number of tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Conversion/FuncToGpuKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace stepc {
+#define GEN_PASS_DEF_FORMGPUKERNELS
+#include "stepc/Conversion/Passes.h.inc"
+} // namespace stepc
+
+using namespace mlir;
+
+namespace {
+
+/// What the kernel needs to know of one element-wise group function.
+struct ElementwiseGroup {
+  func::FuncOp func;
+  linalg::GenericOp generic;
+  /// Function arguments that are buffers (in order: one pointer each in a
+  /// tensor's record) and that are scalars (in order: the scalars block).
+  SmallVector<unsigned> bufferArgs, scalarArgs;
+  /// Per generic input and result: its buffer's index in bufferArgs; -1 for
+  /// a result that is not written back.
+  SmallVector<int> inputSlots, resultSlots;
+  /// Scalar ops before the generic (hyper arithmetic), cloned into the
+  /// kernel in order.
+  SmallVector<Operation *> preamble;
+};
+
+bool isScalar(Type type) { return type.isIntOrIndexOrFloat(); }
+
+Type elementTypeOf(func::FuncOp func, unsigned argIndex) {
+  return cast<MemRefType>(func.getArgument(argIndex).getType())
+      .getElementType();
+}
+
+/// The function's structure, or failure with a diagnostic saying why it is
+/// not (yet) a GPU kernel.
+FailureOr<ElementwiseGroup> analyze(func::FuncOp func) {
+  ElementwiseGroup group;
+  group.func = func;
+  DenseMap<Value, int> slotOfArg;
+  for (BlockArgument arg : func.getArguments()) {
+    if (isa<MemRefType>(arg.getType())) {
+      slotOfArg[arg] = group.bufferArgs.size();
+      group.bufferArgs.push_back(arg.getArgNumber());
+    } else if (isScalar(arg.getType())) {
+      group.scalarArgs.push_back(arg.getArgNumber());
+    } else {
+      return func.emitError("argument ") << arg.getArgNumber() << " has type "
+                                         << arg.getType()
+                                         << ", not a buffer or a scalar";
+    }
+  }
+  auto notElementwise = [&](Operation *op) {
+    InFlightDiagnostic diag = func.emitError("group function ")
+                              << func.getSymName()
+                              << " is not element-wise: GPU kernels for "
+                                 "groups with reductions or matmuls need "
+                                 "phases (docs/Design/GpuKernels.md)";
+    diag.attachNote(op->getLoc()) << "here: " << op->getName();
+    return failure();
+  };
+  DenseMap<Value, int> slotOfTensor;
+  SmallVector<bufferization::MaterializeInDestinationOp> stores;
+  for (Operation &op : func.getBody().front()) {
+    if (auto toTensor = dyn_cast<bufferization::ToTensorOp>(op)) {
+      auto it = slotOfArg.find(toTensor.getBuffer());
+      if (it == slotOfArg.end())
+        return notElementwise(&op);
+      slotOfTensor[toTensor.getResult()] = it->second;
+    } else if (isa<tensor::EmptyOp, memref::DimOp, func::ReturnOp>(op)) {
+      continue;
+    } else if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      if (group.generic)
+        return notElementwise(&op);
+      group.generic = generic;
+    } else if (auto store =
+                   dyn_cast<bufferization::MaterializeInDestinationOp>(op)) {
+      stores.push_back(store);
+    } else if (op.getNumRegions() == 0 &&
+               llvm::all_of(op.getOperandTypes(), isScalar) &&
+               llvm::all_of(op.getResultTypes(), isScalar)) {
+      group.preamble.push_back(&op);
+    } else {
+      return notElementwise(&op);
+    }
+  }
+  linalg::GenericOp generic = group.generic;
+  if (!generic)
+    return func.emitError("group function ")
+           << func.getSymName() << " has no linalg.generic to run";
+  if (generic.getNumReductionLoops() != 0 ||
+      !llvm::all_of(generic.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return notElementwise(generic);
+  for (OpOperand &init : generic.getDpsInitsMutable())
+    if (!generic.getMatchingBlockArgument(&init).use_empty())
+      return notElementwise(generic);
+  for (Value input : generic.getDpsInputs()) {
+    auto it = slotOfTensor.find(input);
+    if (it == slotOfTensor.end())
+      return notElementwise(generic);
+    group.inputSlots.push_back(it->second);
+  }
+  group.resultSlots.assign(generic.getNumResults(), -1);
+  for (bufferization::MaterializeInDestinationOp store : stores) {
+    auto result = dyn_cast<OpResult>(store.getSource());
+    auto it = slotOfArg.find(store.getDest());
+    if (!result || result.getOwner() != generic || it == slotOfArg.end())
+      return notElementwise(store);
+    if (result.getType() != store.getDest().getType() &&
+        cast<ShapedType>(result.getType()).getElementType() !=
+            elementTypeOf(func, group.bufferArgs[it->second]))
+      return notElementwise(store);
+    group.resultSlots[result.getResultNumber()] = it->second;
+  }
+  return group;
+}
+
+/// Emits the kernel of `group` into `gpuModule`.
+class KernelBuilder {
+public:
+  KernelBuilder(ElementwiseGroup &group, OpBuilder &builder)
+      : g(group), b(builder), loc(group.func.getLoc()),
+        ctx(builder.getContext()),
+        globalPtr(LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1)),
+        i64(b.getI64Type()) {}
+
+  void build(gpu::GPUModuleOp gpuModule) {
+    b.setInsertionPointToEnd(gpuModule.getBody());
+    auto type = b.getFunctionType({globalPtr, globalPtr, b.getI32Type(),
+                                   globalPtr},
+                                  {});
+    auto kernel =
+        gpu::GPUFuncOp::create(b, loc, g.func.getSymName(), type);
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
+                    b.getUnitAttr());
+    Block &entry = kernel.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    Value tensors = entry.getArgument(0), items = entry.getArgument(1);
+    Value numItems = arith::ExtUIOp::create(b, loc, i64, entry.getArgument(2));
+    Value scalars = entry.getArgument(3);
+
+    // Hypers and the count, then the uniform arithmetic on them.
+    for (auto [k, argIndex] : llvm::enumerate(g.scalarArgs)) {
+      BlockArgument arg = g.func.getArgument(argIndex);
+      Value slot = gep(arg.getType(), scalars, constant(k));
+      map.map(arg, LLVM::LoadOp::create(b, loc, arg.getType(), slot));
+    }
+    for (Operation *op : g.preamble)
+      b.clone(*op, map);
+
+    Value blockId = toI64(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+    Value gridDim = toI64(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
+    Value threadId =
+        toI64(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    Value blockDim =
+        toI64(gpu::BlockDimOp::create(b, loc, gpu::Dimension::x));
+    auto itemLoop = scf::ForOp::create(b, loc, blockId, numItems, gridDim);
+    b.setInsertionPointToStart(itemLoop.getBody());
+    Value item = itemLoop.getInductionVar();
+    Value itemRecord = gep(i64, items, mul(item, constant(3)));
+    Value tensor = load(i64, gep(i64, itemRecord, constant(0)));
+    Value begin = load(i64, gep(i64, itemRecord, constant(1)));
+    Value end = load(i64, gep(i64, itemRecord, constant(2)));
+    // A tensor's record: one pointer per buffer argument, then its size.
+    Value record =
+        gep(i64, tensors, mul(tensor, constant(g.bufferArgs.size() + 1)));
+    buffers.clear();
+    for (size_t slot = 0; slot < g.bufferArgs.size(); ++slot)
+      buffers.push_back(load(globalPtr, gep(i64, record, constant(slot))));
+
+    // Whole vectors of kGpuVectorWidth elements, then the tile's tail.
+    Value width = constant(stepc::kGpuVectorWidth);
+    Value vectorEnd = arith::AddIOp::create(
+        b, loc, begin,
+        mul(arith::DivUIOp::create(
+                b, loc, arith::SubIOp::create(b, loc, end, begin), width),
+            width));
+    auto vectorLoop = scf::ForOp::create(
+        b, loc, arith::AddIOp::create(b, loc, begin, mul(threadId, width)),
+        vectorEnd, mul(blockDim, width));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(vectorLoop.getBody());
+      emitElements(vectorLoop.getInductionVar(), stepc::kGpuVectorWidth);
+    }
+    auto tailLoop = scf::ForOp::create(
+        b, loc, arith::AddIOp::create(b, loc, vectorEnd, threadId), end,
+        blockDim);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(tailLoop.getBody());
+      emitElements(tailLoop.getInductionVar(), 1);
+    }
+    b.setInsertionPointAfter(itemLoop);
+    gpu::ReturnOp::create(b, loc);
+  }
+
+private:
+  /// Loads `lanes` elements of every input at `index`, runs the generic's
+  /// body once per lane and stores the results written back.
+  void emitElements(Value index, int64_t lanes) {
+    linalg::GenericOp generic = g.generic;
+    Block &body = generic.getRegion().front();
+    SmallVector<SmallVector<Value>> laneInputs(lanes);
+    for (auto [i, slot] : llvm::enumerate(g.inputSlots)) {
+      Type element = elementTypeOf(g.func, g.bufferArgs[slot]);
+      Value address = gep(element, buffers[slot], index);
+      for (auto [lane, value] :
+           llvm::enumerate(loadLanes(element, address, lanes)))
+        laneInputs[lane].push_back(value);
+    }
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    SmallVector<SmallVector<Value>> laneResults(generic.getNumResults());
+    for (int64_t lane = 0; lane < lanes; ++lane) {
+      IRMapping laneMap = map;
+      for (auto [i, value] : llvm::enumerate(laneInputs[lane]))
+        laneMap.map(body.getArgument(i), value);
+      for (Operation &op : body.without_terminator())
+        b.clone(op, laneMap);
+      for (auto [r, value] : llvm::enumerate(yield.getValues()))
+        laneResults[r].push_back(laneMap.lookupOrDefault(value));
+    }
+    for (auto [r, slot] : llvm::enumerate(g.resultSlots)) {
+      if (slot < 0)
+        continue;
+      Type element = elementTypeOf(g.func, g.bufferArgs[slot]);
+      storeLanes(element, laneResults[r], gep(element, buffers[slot], index));
+    }
+  }
+
+  SmallVector<Value> loadLanes(Type element, Value address, int64_t lanes) {
+    if (lanes == 1)
+      return {load(element, address)};
+    auto vectorType = VectorType::get({lanes}, element);
+    Value vector = LLVM::LoadOp::create(b, loc, vectorType, address,
+                                        alignment(element, lanes));
+    SmallVector<Value> values;
+    for (int64_t lane = 0; lane < lanes; ++lane)
+      values.push_back(LLVM::ExtractElementOp::create(b, loc, vector,
+                                                      laneIndex(lane)));
+    return values;
+  }
+
+  void storeLanes(Type element, ArrayRef<Value> values, Value address) {
+    if (values.size() == 1) {
+      LLVM::StoreOp::create(b, loc, values[0], address);
+      return;
+    }
+    auto vectorType = VectorType::get({int64_t(values.size())}, element);
+    Value vector = LLVM::PoisonOp::create(b, loc, vectorType);
+    for (auto [lane, value] : llvm::enumerate(values))
+      vector = LLVM::InsertElementOp::create(b, loc, vector, value,
+                                             laneIndex(lane));
+    LLVM::StoreOp::create(b, loc, vector, address,
+                          alignment(element, values.size()));
+  }
+
+  /// Vectors start at element indices that are multiples of their length
+  /// in 16-byte aligned buffers, so they are aligned to their size.
+  unsigned alignment(Type element, int64_t lanes) {
+    return unsigned(lanes * element.getIntOrFloatBitWidth() / 8);
+  }
+  Value laneIndex(int64_t lane) {
+    return LLVM::ConstantOp::create(b, loc, b.getI32Type(),
+                                    b.getI32IntegerAttr(lane));
+  }
+  Value constant(int64_t value) {
+    return arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
+  }
+  Value toI64(Value index) {
+    return arith::IndexCastUIOp::create(b, loc, i64, index);
+  }
+  Value mul(Value lhs, Value rhs) {
+    return arith::MulIOp::create(b, loc, lhs, rhs);
+  }
+  Value gep(Type element, Value base, Value index) {
+    return LLVM::GEPOp::create(b, loc, globalPtr, element, base,
+                               ValueRange{index});
+  }
+  Value load(Type type, Value address) {
+    return LLVM::LoadOp::create(b, loc, type, address);
+  }
+
+  ElementwiseGroup &g;
+  OpBuilder &b;
+  Location loc;
+  MLIRContext *ctx;
+  Type globalPtr, i64;
+  IRMapping map;
+  SmallVector<Value> buffers;
+};
+
+/// NVVM lowers math.sqrt to sqrt.approx.f32 (and marks llvm.sqrt illegal);
+/// the CPU path and the fp64 reference need the correctly rounded root:
+/// the llvm.nvvm.sqrt.rn intrinsic (PTX sqrt.rn).
+void useCorrectlyRoundedRoots(gpu::GPUModuleOp gpuModule) {
+  gpuModule.walk([](Operation *op) {
+    if (!isa<math::SqrtOp, math::RsqrtOp>(op))
+      return;
+    Value operand = op->getOperand(0);
+    Type type = operand.getType();
+    if (!type.isF32() && !type.isF64())
+      return;
+    OpBuilder b(op);
+    Location loc = op->getLoc();
+    Value root = LLVM::CallIntrinsicOp::create(
+                     b, loc, type,
+                     b.getStringAttr(type.isF32() ? "llvm.nvvm.sqrt.rn.f"
+                                                  : "llvm.nvvm.sqrt.rn.d"),
+                     ValueRange{operand})
+                     .getResult(0);
+    if (isa<math::RsqrtOp>(op))
+      root = arith::DivFOp::create(
+          b, loc, arith::ConstantOp::create(b, loc, b.getFloatAttr(type, 1.0)),
+          root);
+    op->getResult(0).replaceAllUsesWith(root);
+    op->erase();
+  });
+}
+
+struct FormGpuKernelsPass
+    : stepc::impl::FormGpuKernelsBase<FormGpuKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::vector<ElementwiseGroup> groups;
+    bool failed = false;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      FailureOr<ElementwiseGroup> group = analyze(func);
+      if (llvm::failed(group))
+        failed = true;
+      else
+        groups.push_back(*group);
+    }
+    if (failed)
+      return signalPassFailure();
+    OpBuilder builder(module.getContext());
+    builder.setInsertionPointToEnd(module.getBody());
+    auto gpuModule =
+        gpu::GPUModuleOp::create(builder, module.getLoc(), stepc::kGpuModuleName);
+    for (ElementwiseGroup &group : groups)
+      KernelBuilder(group, builder).build(gpuModule);
+    useCorrectlyRoundedRoots(gpuModule);
+    for (ElementwiseGroup &group : groups)
+      group.func.erase();
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    builder.getUnitAttr());
+  }
+};
+
+} // namespace
