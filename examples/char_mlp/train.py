@@ -82,11 +82,8 @@ class Model:
         return float(loss)
 
 
-def train_numpy(args, vocab, contexts, targets, report):
-    artifact = stepc.load(args.spec if args.spec.endswith(".stepc")
-                          else stepc.compile_cached(args.spec))
-    matrix_group, other_group = route(artifact.groups, args.matrix_group,
-                                      args.other_group)
+def train_numpy(args, artifact, matrix_group, other_group, data, report):
+    vocab, contexts, targets = data
     model = Model(vocab, np.random.default_rng(1234))
     matrices = ["w1", "w2"]
     others = ["embed", "b1", "b2"]
@@ -105,8 +102,6 @@ def train_numpy(args, vocab, contexts, targets, report):
         if lr is not None:
             group.set_hyper("lr", lr)
         runners.append(group)
-    print(f"{len(targets) + CONTEXT} characters, alphabet of {vocab}; groups: "
-          f"{matrix_group} (matrices), {other_group} (embedding, biases)")
     rng = np.random.default_rng(1234)
     report(0, model.loss(contexts, targets))
     for step in range(1, args.steps + 1):
@@ -118,19 +113,16 @@ def train_numpy(args, vocab, contexts, targets, report):
             report(step, model.loss(contexts, targets))
 
 
-def train_torch(args, vocab, contexts, targets, report):
+def train_torch(args, artifact, matrix_group, other_group, data, report):
     import torch
     import stepc.torch
 
+    vocab, contexts, targets = data
     torch.manual_seed(1234)
     embed = torch.nn.Embedding(vocab, EMBED)
     net = torch.nn.Sequential(torch.nn.Flatten(),
                               torch.nn.Linear(CONTEXT * EMBED, HIDDEN),
                               torch.nn.Tanh(), torch.nn.Linear(HIDDEN, vocab))
-    artifact = stepc.load(args.spec if args.spec.endswith(".stepc")
-                          else stepc.compile_cached(args.spec))
-    matrix_group, other_group = route(artifact.groups, args.matrix_group,
-                                      args.other_group)
     matrices = [p for p in net.parameters() if p.ndim == 2]
     others = list(embed.parameters()) + [p for p in net.parameters()
                                          if p.ndim != 2]
@@ -141,7 +133,7 @@ def train_torch(args, vocab, contexts, targets, report):
             group["lr"] = lr
     if matrix_group == other_group:
         groups[1]["lr"] = groups[0].get("lr", groups[1].get("lr"))
-    optimizer = stepc.torch.Optimizer(groups, args.spec)
+    optimizer = stepc.torch.Optimizer(groups, artifact.path)
     contexts_t = torch.from_numpy(contexts.copy())
     targets_t = torch.from_numpy(targets.copy())
 
@@ -149,9 +141,6 @@ def train_torch(args, vocab, contexts, targets, report):
         return torch.nn.functional.cross_entropy(
             net(embed(contexts_t[rows])), targets_t[rows])
 
-    print(f"{len(targets) + CONTEXT} characters, alphabet of {vocab}; groups: "
-          f"{matrix_group} (matrices), {other_group} (embedding, biases); "
-          "torch")
     everything = torch.arange(len(targets))
     generator = torch.Generator().manual_seed(1234)
     with torch.no_grad():
@@ -194,8 +183,16 @@ def main():
         last[0] = loss
 
     try:
-        (train_torch if args.torch else train_numpy)(args, vocab, contexts,
-                                                     targets, report)
+        artifact = stepc.load(args.spec if args.spec.endswith(".stepc")
+                              else stepc.compile_cached(args.spec))
+        matrix_group, other_group = route(artifact.groups, args.matrix_group,
+                                          args.other_group)
+        print(f"{len(targets) + CONTEXT} characters, alphabet of {vocab}; "
+              f"groups: {matrix_group} (matrices), {other_group} (embedding, "
+              f"biases){'; torch' if args.torch else ''}")
+        train = train_torch if args.torch else train_numpy
+        train(args, artifact, matrix_group, other_group,
+              (vocab, contexts, targets), report)
     except stepc.StepcError as err:
         sys.exit(f"train.py: error: {err}")
     if args.csv:

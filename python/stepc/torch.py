@@ -188,11 +188,8 @@ class Optimizer(torch.optim.Optimizer):
     def _runner(self, group_index, group, dtype, params, count):
         """The runtime group bound to `params`, their state adopted from
         self.state (created and initialized on the first step)."""
-        key = (group_index, dtype, tuple(p.data_ptr() for p in params),
-               tuple(t.data_ptr() for p in params
-                     for name, t in sorted(self.state[p].items())
-                     if name != "step"))
-        runner = self._runners.get(key)
+        runner = self._runners.get(self._runner_key(group_index, dtype,
+                                                    params))
         if runner is not None:
             return runner
         runner = self._artifact.group(group["group"], _PARAM_DTYPES[dtype])
@@ -222,12 +219,17 @@ class Optimizer(torch.optim.Optimizer):
                                            tensor.numel())
         if count == 0.0:
             runner.init_state()
-        # Recompute: new state tensors have new addresses.
-        key = key[:3] + (tuple(
-            t.data_ptr() for p in params
-            for name, t in sorted(self.state[p].items()) if name != "step"),)
-        self._runners[key] = runner
+        # Keyed after adoption: new state tensors have new addresses.
+        self._runners[self._runner_key(group_index, dtype, params)] = runner
         return runner
+
+    def _runner_key(self, group_index, dtype, params):
+        """What a bound runtime group depends on: the parameters' and their
+        state tensors' addresses (a replaced tensor needs a new binding)."""
+        return (group_index, dtype, tuple(p.data_ptr() for p in params),
+                tuple(t.data_ptr() for p in params
+                      for name, t in sorted(self.state[p].items())
+                      if name != "step"))
 
     # -- Checkpoints --------------------------------------------------------
 
