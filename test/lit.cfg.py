@@ -35,7 +35,7 @@ config.substitutions.append(
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
 tools = ["stepc-opt", "stepc", "stepc-rt-artifact-test", "stepc-rt-runner-test",
          "stepc-rt-capi-e2e-test", "stepc-rt-capi-test", "stepc-char-mlp",
-         "stepc-rt-bf16-test"]
+         "stepc-rt-bf16-test", "stepc-rt-device-runner-test"]
 config.substitutions.append(
     ("%fake_entries", os.path.join(config.stepc_obj_root, "lib",
                                    "stepc-rt-fake-entries.so")))
@@ -52,6 +52,22 @@ if subprocess.run(["/usr/bin/python3", "-c", "import torch"],
     config.available_features.add("torch")
 if os.path.exists("/usr/local/cuda/lib64/stubs/libcuda.so"):
     config.available_features.add("cuda-stub")
+
+
+def has_cuda_gpu():
+    """Whether the CUDA driver loads and sees a GPU (test/GPU needs one)."""
+    import ctypes
+    try:
+        driver = ctypes.CDLL(os.environ.get("STEPC_CUDA_DRIVER") or "libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return (driver.cuInit(0) == 0 and
+            driver.cuDeviceGetCount(ctypes.byref(count)) == 0 and count.value > 0)
+
+
+if has_cuda_gpu():
+    config.available_features.add("cuda-gpu")
 # The CUDA toolkit's ptxas assembles the GPU pipeline's PTX (no GPU needed).
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TempFiles.h"
+
 #include "stepc/Driver/Driver.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -32,26 +34,6 @@ LLD_HAS_DRIVER(elf)
 using namespace mlir;
 using namespace stepc;
 
-/// Removes the temporary files of one compilation when it ends.
-namespace {
-struct TempFiles {
-  SmallVector<std::string> paths;
-  ~TempFiles() {
-    for (const std::string &path : paths)
-      llvm::sys::fs::remove(path);
-  }
-  std::string create(StringRef suffix, std::string &error) {
-    SmallString<128> path;
-    if (std::error_code ec =
-            llvm::sys::fs::createTemporaryFile("stepc", suffix, path)) {
-      error = "cannot create a temporary file: " + ec.message();
-      return "";
-    }
-    paths.push_back(path.str().str());
-    return paths.back();
-  }
-};
-} // namespace
 
 FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
                                                      const CpuTarget &target,

@@ -33,11 +33,13 @@ def compiler_path():
     return found
 
 
-def compile(spec, output):
-    """Compiles the spec file `spec` to the artifact `output`; returns
-    `output`. Raises CompileError with the compiler's diagnostics."""
+def compile(spec, output, targets=("cpu",)):
+    """Compiles the spec file `spec` to the artifact `output` with code for
+    `targets` ("cpu", "cuda"); returns `output`. Raises CompileError with
+    the compiler's diagnostics."""
     result = subprocess.run(
-        [compiler_path(), "compile", str(spec), "-o", str(output)],
+        [compiler_path(), "compile", str(spec), "--target=" + ",".join(targets),
+         "-o", str(output)],
         capture_output=True, text=True)
     if result.returncode != 0:
         raise CompileError(result.stderr.strip() or
@@ -51,12 +53,15 @@ def cache_dir():
         "stepc")
 
 
-def compile_cached(spec):
-    """The artifact of `spec`, compiled once per spec text and stepc
-    version into the cache directory ($STEPC_CACHE_DIR or ~/.cache/stepc)."""
+def compile_cached(spec, targets=("cpu",)):
+    """The artifact of `spec` for `targets`, compiled once per spec text,
+    targets and stepc version into the cache directory ($STEPC_CACHE_DIR or
+    ~/.cache/stepc)."""
     with open(spec, "rb") as f:
         text = f.read()
-    key = hashlib.sha256(text + _config.VERSION.encode()).hexdigest()[:24]
+    targets = tuple(targets)
+    key = hashlib.sha256(text + _config.VERSION.encode() +
+                         ",".join(targets).encode()).hexdigest()[:24]
     stem = os.path.splitext(os.path.basename(str(spec)))[0]
     directory = cache_dir()
     os.makedirs(directory, exist_ok=True)
@@ -65,6 +70,6 @@ def compile_cached(spec):
         # Compile beside and rename so a concurrent reader never sees a
         # partial file.
         partial = f"{output}.{os.getpid()}.partial"
-        compile(spec, partial)
+        compile(spec, partial, targets)
         os.replace(partial, output)
     return output

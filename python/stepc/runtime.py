@@ -64,10 +64,12 @@ class Artifact:
                        ctypes.byref(name))
             self.groups.append(_text(name.value))
 
-    def group(self, name, param_dtype="f32"):
+    def group(self, name, param_dtype="f32", device="cpu"):
         """A new instance of group `name` for parameters stored as
-        `param_dtype` ("f32", "bf16" or "f16")."""
-        return Group(self, name, param_dtype)
+        `param_dtype` ("f32", "bf16" or "f16") on `device` ("cpu", "cuda"
+        or "cuda:N"; a CUDA group takes device addresses, see
+        Group.bind_addresses)."""
+        return Group(self, name, param_dtype, device)
 
     def __del__(self):
         handle = getattr(self, "_handle", None)
@@ -97,15 +99,19 @@ class Group:
     """One instance of a spec group: bound tensors, their state, the hypers
     and the step count. Several instances of one group may coexist."""
 
-    def __init__(self, artifact, name, param_dtype="f32"):
+    def __init__(self, artifact, name, param_dtype="f32", device="cpu"):
         if param_dtype not in PARAM_DTYPES:
             raise StepcError("dtype_mismatch",
                              f"param_dtype {param_dtype!r} is not one of "
                              f"{', '.join(PARAM_DTYPES)}")
         handle = ctypes.c_void_p()
-        _capi.call("stepc_group_create_typed", artifact._handle, name.encode(),
-                   param_dtype.encode(), ctypes.byref(handle))
+        _capi.call("stepc_group_create_on", artifact._handle, name.encode(),
+                   param_dtype.encode(), str(device).encode(),
+                   ctypes.byref(handle))
         self._handle = handle
+        text = ctypes.c_char_p()
+        _capi.call("stepc_group_device", handle, ctypes.byref(text))
+        self.device = _text(text.value)
         self.artifact = artifact
         self.name = name
         self.param_dtype = param_dtype
@@ -139,6 +145,7 @@ class Group:
         """Binds parameters and gradients (C-contiguous arrays of the group's
         parameter dtype, written in place). Replaces any earlier binding and
         its state: call init_state() or adopt_state() next."""
+        self._host_only("bind", "bind_addresses")
         params, grads = list(params), list(grads)
         if len(params) != len(grads):
             raise StepcError("invalid_argument",
@@ -175,8 +182,17 @@ class Group:
         self._params, self._grads, self._adopted = [], [], {}
         self.num_bound = n
 
+    def _host_only(self, what, instead):
+        if self.device != "cpu":
+            raise StepcError("invalid_argument",
+                             f"{what}() takes NumPy arrays, which live in "
+                             f"host memory, but this group is on "
+                             f"{self.device}: use {instead}() with device "
+                             "addresses")
+
     def set_grad(self, index, grad):
         """Points tensor `index`'s gradient at `grad` (same shape)."""
+        self._host_only("set_grad", "set_grad_address")
         _check_array(grad, f"grad #{index}", PARAM_DTYPES[self.param_dtype],
                      writable=False)
         if index < len(self._params) and grad.shape != self._params[index].shape:
@@ -216,6 +232,7 @@ class Group:
     def adopt_state(self, index, name, array):
         """Makes state `name` of tensor `index` live in `array` (C-contiguous,
         float32, or uint16 bf16 bits for a bf16-stored state), used as is."""
+        self._host_only("adopt_state", "adopt_state_address")
         _check_array(array, f"state '{name}' of tensor #{index}",
                      STATE_DTYPES[self.state_dtype(name)], writable=True)
         self.adopt_state_address(index, name, array.ctypes.data, array.size)
@@ -275,8 +292,24 @@ class Group:
         _capi.call("stepc_group_set_num_threads", self._handle, int(num_threads))
 
     def step(self):
-        """One optimizer step on every bound tensor, in place."""
+        """One optimizer step on every bound tensor, in place. On a CUDA
+        device it is queued on the group's stream and may still run when
+        this returns."""
         _capi.call("stepc_group_step", self._handle)
+
+    def set_stream(self, stream):
+        """Queues this CUDA group's steps on `stream`, a CUstream handle as
+        an int (torch: torch.cuda.current_stream().cuda_stream)."""
+        _capi.call("stepc_group_set_stream", self._handle,
+                   ctypes.c_void_p(stream))
+
+    @property
+    def launch_count(self):
+        """Kernel launches so far: one per step on a GPU, 0 on the CPU."""
+        count = ctypes.c_uint64()
+        _capi.call("stepc_group_launch_count", self._handle,
+                   ctypes.byref(count))
+        return count.value
 
     # -- Checkpoints --------------------------------------------------------
 

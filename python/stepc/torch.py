@@ -14,6 +14,11 @@ are runtime scalars read at every step, so lr schedulers work and nothing is
 recompiled. Missing hypers get the spec's defaults. Optimizer state lives in
 `self.state[p]` as torch tensors the compiled code updates in place, so
 state_dict()/load_state_dict() checkpoint it.
+
+CUDA parameters are stepped by the artifact's CUDA kernels (a spec given as
+.mlir is then compiled with --target=cpu,cuda): one kernel launch per
+(param group, dtype) per step, queued on the current torch stream, with the
+state on the parameters' device.
 """
 
 import torch
@@ -27,11 +32,30 @@ _STATE_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 _RESERVED_KEYS = {"params", "group", "initial_lr"}
 
 
-def _load_artifact(spec):
+def _load_artifact(spec, targets):
     path = str(spec)
     if path.endswith(".mlir"):
-        path = compiler.compile_cached(path)
+        path = compiler.compile_cached(path, targets)
     return runtime.load(path)
+
+
+def _tensors_in(params):
+    """The tensors of an optimizer's params argument (tensors or groups)."""
+    for item in ([params] if isinstance(params, torch.Tensor) else params):
+        if isinstance(item, dict):
+            group = item.get("params", [])
+            yield from ([group] if isinstance(group, torch.Tensor) else group)
+        else:
+            yield item
+
+
+def _device_name(device):
+    """The runtime's name for a torch device: "cpu" or "cuda:N"."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else \
+            torch.cuda.current_device()
+        return f"cuda:{index}"
+    return device.type
 
 
 class Optimizer(torch.optim.Optimizer):
@@ -46,7 +70,12 @@ class Optimizer(torch.optim.Optimizer):
     """
 
     def __init__(self, params, spec, group=None, num_threads=None, **hypers):
-        self._artifact = _load_artifact(spec)
+        if not isinstance(params, torch.Tensor):
+            params = list(params)
+        on_cuda = any(isinstance(p, torch.Tensor) and p.is_cuda
+                      for p in _tensors_in(params))
+        self._artifact = _load_artifact(
+            spec, ("cpu", "cuda") if on_cuda else ("cpu",))
         self._default_group = group
         self._num_threads = num_threads or torch.get_num_threads()
         self._hyper_defaults = hypers
@@ -92,6 +121,12 @@ class Optimizer(torch.optim.Optimizer):
             self._check_param(p, index, i)
         probe = self._artifact.group(name, _PARAM_DTYPES[params[0].dtype]
                                      if params else "f32")
+        devices = {p.device for p in params}
+        if len(devices) > 1:
+            raise ValueError(
+                f"{self._where(index)} has parameters on "
+                f"{', '.join(sorted(map(str, devices)))}; put each param "
+                "group's parameters on one device")
         for key in param_group:
             if key not in _RESERVED_KEYS and key not in probe.hyper_names:
                 raise ValueError(
@@ -112,8 +147,9 @@ class Optimizer(torch.optim.Optimizer):
         for p in params:
             by_dtype.setdefault(p.dtype, []).append(p)
         for dtype, same in by_dtype.items():
-            trial = self._artifact.group(name, _PARAM_DTYPES[dtype])
             try:
+                trial = self._artifact.group(name, _PARAM_DTYPES[dtype],
+                                             _device_name(same[0].device))
                 trial.bind_addresses([p.data_ptr() for p in same],
                                      [p.data_ptr() for p in same],
                                      [tuple(p.shape) for p in same])
@@ -126,10 +162,9 @@ class Optimizer(torch.optim.Optimizer):
         where = self._where(group_index, param_index)
         if not isinstance(p, torch.Tensor):
             raise TypeError(f"{where} is a {type(p).__name__}, not a tensor")
-        if p.device.type != "cpu":
-            raise ValueError(
-                f"{where} is on {p.device}, but this stepc build steps CPU "
-                "tensors only (no CUDA runtime yet)")
+        if p.device.type not in ("cpu", "cuda"):
+            raise ValueError(f"{where} is on {p.device}; stepc steps CPU "
+                             "and CUDA tensors")
         if p.dtype not in _PARAM_DTYPES:
             raise TypeError(f"{where} has dtype {p.dtype}; stepc steps "
                             "float32, bfloat16 and float16 parameters")
@@ -165,6 +200,9 @@ class Optimizer(torch.optim.Optimizer):
                 for hyper in runner.hyper_names:
                     runner.set_hyper(hyper, float(group[hyper]))
                 runner.count = count
+                if params[0].is_cuda:
+                    runner.set_stream(
+                        torch.cuda.current_stream(params[0].device).cuda_stream)
                 runner.step()
                 for p in params:
                     self.state[p]["step"] = torch.tensor(count + 1.0)
@@ -192,8 +230,11 @@ class Optimizer(torch.optim.Optimizer):
                                                     params))
         if runner is not None:
             return runner
-        runner = self._artifact.group(group["group"], _PARAM_DTYPES[dtype])
-        runner.set_num_threads(self._num_threads)
+        device = params[0].device
+        runner = self._artifact.group(group["group"], _PARAM_DTYPES[dtype],
+                                      _device_name(device))
+        if device.type == "cpu":
+            runner.set_num_threads(self._num_threads)
         runner.bind_addresses([p.data_ptr() for p in params],
                               [p.grad.data_ptr() for p in params],
                               [tuple(p.shape) for p in params])
@@ -204,7 +245,7 @@ class Optimizer(torch.optim.Optimizer):
                 shape = runner.state_shape(i, name)
                 tensor = state.get(name)
                 if tensor is None:
-                    tensor = torch.zeros(shape, dtype=storage)
+                    tensor = torch.zeros(shape, dtype=storage, device=device)
                 elif tensor.numel() != torch.Size(shape).numel():
                     raise ValueError(
                         f"state {name!r} of {self._where(group_index)}'s "
@@ -212,7 +253,7 @@ class Optimizer(torch.optim.Optimizer):
                         f"{tuple(tensor.shape)}; spec group "
                         f"{group['group']!r} needs {shape}")
                 else:
-                    tensor = tensor.to(device="cpu", dtype=storage)
+                    tensor = tensor.to(device=device, dtype=storage)
                     tensor = tensor.contiguous().reshape(shape)
                 state[name] = tensor
                 runner.adopt_state_address(i, name, tensor.data_ptr(),
@@ -262,5 +303,5 @@ class Optimizer(torch.optim.Optimizer):
             for p, saved_index in zip(group["params"], saved_group["params"]):
                 for name, value in saved_state.get(saved_index, {}).items():
                     if name != "step" and isinstance(value, torch.Tensor):
-                        self.state[p][name] = value.detach().to("cpu").clone()
+                        self.state[p][name] = value.detach().to(p.device).clone()
         self._runners.clear()

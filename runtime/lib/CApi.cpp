@@ -15,8 +15,10 @@
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/CpuModule.h"
 #include "stepc-rt/CudaDriver.h"
+#include "stepc-rt/CudaExecutor.h"
 #include "stepc-rt/GroupRunner.h"
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -44,8 +46,10 @@ namespace {
 /// the artifact first does not unload code a group still calls.
 struct LoadedArtifact {
   Artifact artifact;
-  std::mutex mutex; ///< guards `module`
+  std::mutex mutex; ///< guards `module` and `cudaModules`
   std::unique_ptr<CpuModule> module;
+  /// Per device ordinal, loaded on first use.
+  std::map<int, std::shared_ptr<CudaModule>> cudaModules;
 };
 
 thread_local std::string lastError;
@@ -78,14 +82,16 @@ struct stepc_artifact {
 };
 
 struct stepc_group {
-  stepc_group(std::shared_ptr<LoadedArtifact> loaded, const Group &group,
-              PackedEntry entry, const std::string &paramDtype)
-      : loaded(std::move(loaded)), runner(group, entry, paramDtype),
-        stateNames(namesOf(group, Role::State)),
-        hyperNames(namesOf(group, Role::Hyper)) {}
+  stepc_group(std::shared_ptr<LoadedArtifact> loaded, GroupRunner runner,
+              CudaExecutor *cuda = nullptr)
+      : loaded(std::move(loaded)), runner(std::move(runner)), cuda(cuda),
+        stateNames(namesOf(this->runner.group(), Role::State)),
+        hyperNames(namesOf(this->runner.group(), Role::Hyper)) {}
 
   std::shared_ptr<LoadedArtifact> loaded;
   GroupRunner runner;
+  /// The runner's device when it steps on a GPU, else null.
+  CudaExecutor *cuda;
   std::vector<std::string> stateNames, hyperNames;
   /// The bound parameters' shapes, which setGrad needs again.
   std::vector<std::vector<int64_t>> shapes;
@@ -161,10 +167,10 @@ stepc_status stepc_artifact_optimizer_name(const stepc_artifact *artifact,
 // Groups
 //===----------------------------------------------------------------------===//
 
-/// Both create calls; messages name the one the caller made.
+/// Every create call; messages name the one the caller made.
 static stepc_status createGroup(const char *function, stepc_artifact *artifact,
                                 const char *name, const char *param_dtype,
-                                stepc_group **out) {
+                                const char *device, stepc_group **out) {
   if (!out)
     return invalid(function, "out is null");
   *out = nullptr;
@@ -174,6 +180,13 @@ static stepc_status createGroup(const char *function, stepc_artifact *artifact,
     return invalid(function, "name is null");
   if (!param_dtype)
     return invalid(function, "param_dtype is null");
+  if (!device)
+    return invalid(function, "device is null");
+  bool isCuda = false;
+  int ordinal = 0;
+  if (!parseDeviceName(device, isCuda, ordinal))
+    return invalid(function, std::string("unknown device '") + device +
+                                 "' (expected cpu, cuda or cuda:N)");
   LoadedArtifact &loaded = *artifact->loaded;
   const Group *group = loaded.artifact.manifest.findGroup(name);
   if (!group) {
@@ -184,30 +197,84 @@ static stepc_status createGroup(const char *function, stepc_artifact *artifact,
                    loaded.artifact.origin + " has no group '" + name +
                        "' (it has: " + (known.empty() ? "none" : known) + ")");
   }
-  PackedEntry entry;
-  {
-    std::lock_guard<std::mutex> lock(loaded.mutex);
-    if (!loaded.module)
-      if (Status s = CpuModule::load(loaded.artifact, loaded.module); !s.ok())
+  if (!group->takesDtype(param_dtype))
+    return report(Status::error(StatusCode::DtypeMismatch,
+                                "group '" + group->name + "' does not take " +
+                                    param_dtype + " parameters"));
+  std::lock_guard<std::mutex> lock(loaded.mutex);
+  if (isCuda) {
+    std::shared_ptr<CudaModule> &module = loaded.cudaModules[ordinal];
+    if (!module)
+      if (Status s = CudaModule::load(loaded.artifact, ordinal, module);
+          !s.ok())
         return report(s);
-    Status status;
-    entry = loaded.module->lookup(*group, param_dtype, status);
-    if (!entry)
-      return report(status);
+    std::unique_ptr<CudaExecutor> executor;
+    if (Status s = CudaExecutor::create(module, loaded.artifact.manifest.cuda,
+                                        *group, param_dtype, executor);
+        !s.ok())
+      return report(s);
+    CudaExecutor *cuda = executor.get();
+    *out = new stepc_group(artifact->loaded,
+                           GroupRunner(*group, std::move(executor),
+                                       param_dtype),
+                           cuda);
+    return ok();
   }
-  *out = new stepc_group(artifact->loaded, *group, entry, param_dtype);
+  if (!loaded.module)
+    if (Status s = CpuModule::load(loaded.artifact, loaded.module); !s.ok())
+      return report(s);
+  Status status;
+  PackedEntry entry = loaded.module->lookup(*group, param_dtype, status);
+  if (!entry)
+    return report(status);
+  *out = new stepc_group(artifact->loaded,
+                         GroupRunner(*group, entry, param_dtype));
   return ok();
 }
 
 stepc_status stepc_group_create(stepc_artifact *artifact, const char *name,
                                 stepc_group **out) {
-  return createGroup(__func__, artifact, name, "f32", out);
+  return createGroup(__func__, artifact, name, "f32", "cpu", out);
 }
 
 stepc_status stepc_group_create_typed(stepc_artifact *artifact,
                                       const char *name, const char *param_dtype,
                                       stepc_group **out) {
-  return createGroup(__func__, artifact, name, param_dtype, out);
+  return createGroup(__func__, artifact, name, param_dtype, "cpu", out);
+}
+
+stepc_status stepc_group_create_on(stepc_artifact *artifact, const char *name,
+                                   const char *param_dtype, const char *device,
+                                   stepc_group **out) {
+  return createGroup(__func__, artifact, name, param_dtype, device, out);
+}
+
+stepc_status stepc_group_device(const stepc_group *group, const char **out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  thread_local std::string name;
+  name = group->runner.device() ? group->runner.device()->name() : "cpu";
+  *out = name.c_str();
+  return ok();
+}
+
+stepc_status stepc_group_set_stream(stepc_group *group, void *stream) {
+  STEPC_CHECK_NOT_NULL(group);
+  if (!group->cuda)
+    return report(Status::error(
+        StatusCode::InvalidArgument,
+        "stepc_group_set_stream: the group steps on the CPU; streams are "
+        "for groups created on a CUDA device"));
+  group->cuda->setStream(stream);
+  return ok();
+}
+
+stepc_status stepc_group_launch_count(const stepc_group *group,
+                                      uint64_t *out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = group->runner.launchCount();
+  return ok();
 }
 
 void stepc_group_free(stepc_group *group) { delete group; }

@@ -61,6 +61,8 @@ Status load(CudaDriver &d) {
   resolve(library, "cuMemcpyDtoH_v2", d.cuMemcpyDtoH, missing);
   resolve(library, "cuLaunchCooperativeKernel", d.cuLaunchCooperativeKernel,
           missing);
+  resolve(library, "cuLaunchKernel", d.cuLaunchKernel, missing);
+  resolve(library, "cuMemcpyHtoDAsync_v2", d.cuMemcpyHtoDAsync, missing);
   resolve(library, "cuStreamSynchronize", d.cuStreamSynchronize, missing);
   if (!missing.empty())
     return noDevice(path + " has no symbol " + missing +

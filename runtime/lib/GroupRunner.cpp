@@ -87,6 +87,46 @@ GroupRunner::GroupRunner(Group group, PackedEntry entry, std::string paramDtype)
     }
 }
 
+GroupRunner::GroupRunner(Group group, std::unique_ptr<DeviceExecutor> device,
+                         std::string paramDtype)
+    : GroupRunner(std::move(group), PackedEntry(nullptr),
+                  std::move(paramDtype)) {
+  device_ = std::move(device);
+}
+
+GroupRunner::~GroupRunner() = default;
+
+Status GroupRunner::allocateState(size_t bytes, std::shared_ptr<void> &out) {
+  if (!device_) {
+    // Whole floats, so a bf16 state is 4-byte aligned too.
+    out.reset(new float[(bytes + 3) / 4](),
+              [](void *p) { delete[] static_cast<float *>(p); });
+    return Status::success();
+  }
+  void *buffer = nullptr;
+  if (Status s = device_->allocate(bytes, buffer); !s.ok())
+    return s;
+  DeviceExecutor *device = device_.get();
+  out.reset(buffer, [device](void *p) { device->release(p); });
+  return Status::success();
+}
+
+Status GroupRunner::readBytes(void *host, const void *buffer,
+                              size_t bytes) const {
+  if (device_)
+    return device_->copyToHost(host, buffer, bytes);
+  std::memcpy(host, buffer, bytes);
+  return Status::success();
+}
+
+Status GroupRunner::writeBytes(void *buffer, const void *host,
+                               size_t bytes) const {
+  if (device_)
+    return device_->copyToDevice(buffer, host, bytes);
+  std::memcpy(buffer, host, bytes);
+  return Status::success();
+}
+
 Status GroupRunner::checkedView(const TensorRef &tensor, const std::string &what,
                                 std::vector<int64_t> &view) const {
   if (!tensor.data)
@@ -212,9 +252,14 @@ Status GroupRunner::initState() {
         value = state.initValue;
         break;
       case StateInit::ParamNorm: {
+        int64_t n = numElements(b.viewShape);
+        std::vector<char> host(size_t(n * paramBytes_));
+        if (Status s = readBytes(host.data(), b.param.data, host.size());
+            !s.ok())
+          return s;
         double sum = 0.0;
-        for (int64_t i = 0, n = numElements(b.viewShape); i < n; ++i) {
-          double x = decodeParam(b.param.data, i, paramBytes_,
+        for (int64_t i = 0; i < n; ++i) {
+          double x = decodeParam(host.data(), i, paramBytes_,
                                  paramDtype_ == "f16");
           sum += x * x;
         }
@@ -223,21 +268,25 @@ Status GroupRunner::initState() {
       }
       }
       size_t size = size_t(numElements(b.stateShapes[slot]));
+      size_t bytes = size * size_t(storageBytes(state.storage));
       bool adopted = b.stateBuffers[slot] &&
-                     b.stateBuffers[slot] != b.ownedStates[slot].data();
+                     b.stateBuffers[slot] != b.ownedStates[slot].get();
       if (!adopted) {
-        // Whole floats, so a bf16 state is 4-byte aligned too.
-        size_t bytes = size * size_t(storageBytes(state.storage));
-        b.ownedStates[slot].assign((bytes + 3) / 4, 0.0f);
-        b.stateBuffers[slot] = b.ownedStates[slot].data();
+        if (Status s = allocateState(bytes, b.ownedStates[slot]); !s.ok())
+          return s;
+        b.stateBuffers[slot] = static_cast<float *>(b.ownedStates[slot].get());
       }
+      std::vector<char> fill(bytes);
       if (state.storage == "bf16") {
-        auto *bits = reinterpret_cast<uint16_t *>(b.stateBuffers[slot]);
+        auto *bits = reinterpret_cast<uint16_t *>(fill.data());
         std::fill(bits, bits + size, toBf16Bits(float(value)));
       } else {
-        std::fill(b.stateBuffers[slot], b.stateBuffers[slot] + size,
-                  float(value));
+        auto *values = reinterpret_cast<float *>(fill.data());
+        std::fill(values, values + size, float(value));
       }
+      if (Status s = writeBytes(b.stateBuffers[slot], fill.data(), bytes);
+          !s.ok())
+        return s;
     }
   }
   return Status::success();
@@ -303,7 +352,7 @@ Status GroupRunner::adoptState(size_t index, const std::string &name,
                              std::to_string(numElementsGiven));
   b.stateBuffers[slot] = data;
   // The runner's copy is dead once adopted; release it.
-  std::vector<float>().swap(b.ownedStates[slot]);
+  b.ownedStates[slot].reset();
   return Status::success();
 }
 
@@ -331,19 +380,20 @@ Status GroupRunner::copyState(size_t index, const std::string &name,
   float *buffer = b.stateBuffers[slot];
   if (state.storage != "bf16") {
     if (out)
-      std::copy(buffer, buffer + size, out);
-    else
-      std::copy(in, in + size, buffer);
+      return readBytes(out, buffer, size * sizeof(float));
+    return writeBytes(buffer, in, size * sizeof(float));
+  }
+  std::vector<uint16_t> bits(size);
+  if (out) {
+    if (Status s = readBytes(bits.data(), buffer, size * 2); !s.ok())
+      return s;
+    for (size_t i = 0; i < size; ++i)
+      out[i] = fromBf16Bits(bits[i]);
     return Status::success();
   }
-  auto *bits = reinterpret_cast<uint16_t *>(buffer);
-  for (size_t i = 0; i < size; ++i) {
-    if (out)
-      out[i] = fromBf16Bits(bits[i]);
-    else
-      bits[i] = toBf16Bits(in[i]);
-  }
-  return Status::success();
+  for (size_t i = 0; i < size; ++i)
+    bits[i] = toBf16Bits(in[i]);
+  return writeBytes(buffer, bits.data(), size * 2);
 }
 
 float *GroupRunner::stateData(size_t index, const std::string &name) {
@@ -424,6 +474,15 @@ Status GroupRunner::step() {
   const float count = float(count_);
   const std::vector<float> hyperValues(hypers_.begin(), hypers_.end());
   const bool hasCount = !group_.indicesOf(Role::Count).empty();
+  if (device_) {
+    std::vector<float> scalars = hyperValues;
+    if (hasCount)
+      scalars.push_back(count);
+    Status s = stepOnDevice(scalars);
+    if (!s.ok())
+      count_ -= 1.0; // not taken
+    return s;
+  }
   std::vector<int64_t> stateBytes;
   for (size_t index : stateIndices)
     stateBytes.push_back(storageBytes(group_.args[index].storage));
@@ -497,4 +556,17 @@ Status GroupRunner::step() {
   for (std::thread &thread : threads)
     thread.join();
   return Status::success();
+}
+
+Status GroupRunner::stepOnDevice(const std::vector<float> &scalars) {
+  DeviceStep step;
+  step.scalars = scalars;
+  for (Binding &b : bindings_) {
+    std::vector<void *> buffers = {b.param.data, b.grad.data};
+    buffers.insert(buffers.end(), b.stateBuffers.begin(),
+                   b.stateBuffers.end());
+    step.buffers.push_back(std::move(buffers));
+    step.numElements.push_back(numElements(b.viewShape));
+  }
+  return device_->step(step);
 }

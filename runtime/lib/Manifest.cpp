@@ -31,6 +31,10 @@ std::string Group::entryFor(const std::string &dtype) const {
   return entry.substr(0, entry.size() - suffix.size()) + "_" + dtype + suffix;
 }
 
+std::string Group::kernelFor(const std::string &dtype) const {
+  return dtype == "f32" || kernel.empty() ? kernel : kernel + "_" + dtype;
+}
+
 const Group *Manifest::findGroup(const std::string &name) const {
   for (const Group &group : groups)
     if (group.name == name)

@@ -149,6 +149,11 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
     writeKey(os, "entry");
     writeString(os, group.entry);
     os += ",\n      ";
+    if (!group.kernel.empty()) {
+      writeKey(os, "kernel");
+      writeString(os, group.kernel);
+      os += ",\n      ";
+    }
     writeKey(os, "args");
     os += "[";
     for (size_t a = 0; a < group.args.size(); ++a) {
@@ -159,6 +164,28 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
     os += "\n    }";
   }
   os += manifest.groups.empty() ? "]" : "\n  ]";
+  if (manifest.hasCuda) {
+    const CudaLaunch &cuda = manifest.cuda;
+    os += ",\n  ";
+    writeKey(os, "cuda");
+    os += "{";
+    writeKey(os, "abi");
+    writeNumber(os, cuda.abi);
+    os += ", ";
+    writeKey(os, "block_size");
+    writeNumber(os, cuda.blockSize);
+    os += ", ";
+    writeKey(os, "vector_width");
+    writeNumber(os, cuda.vectorWidth);
+    os += ", ";
+    writeKey(os, "archs");
+    os += "[";
+    for (size_t a = 0; a < cuda.archs.size(); ++a) {
+      os += a ? ", " : "";
+      writeString(os, cuda.archs[a]);
+    }
+    os += "]}";
+  }
   os += "\n}\n";
   return os;
 }
@@ -822,7 +849,8 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
   if (!object.check(
-          {"name", "matrix", "elementwise", "param_dtypes", "entry", "args"},
+          {"name", "matrix", "elementwise", "param_dtypes", "entry", "kernel",
+           "args"},
           "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -840,6 +868,8 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
     group.paramDtypes.push_back(dtype.string);
   }
   if (!object.getName("entry", group.entry))
+    return false;
+  if (object.has("kernel") && !object.getName("kernel", group.kernel))
     return false;
   const JsonValue *args = object.getArray("args");
   if (!args)
@@ -874,6 +904,40 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                        "a group needs at least a param and a grad argument");
   return true;
 }
+
+/// A positive integer no larger than `max`.
+bool getCount(ObjectReader &object, const char *key, int max, int &out) {
+  double value = 0;
+  if (!object.getNumber(key, value))
+    return false;
+  if (!(value >= 1 && value <= max) || value != std::floor(value))
+    return object.fail(join(object.path(), key),
+                       "expected an integer from 1 to " + std::to_string(max));
+  out = int(value);
+  return true;
+}
+
+bool readCudaLaunch(const JsonValue &value, CudaLaunch &cuda,
+                    std::string &error) {
+  ObjectReader object(value, "cuda", error);
+  if (!object.check({"abi", "block_size", "vector_width", "archs"},
+                    "the CUDA launch description") ||
+      !getCount(object, "abi", 1 << 20, cuda.abi) ||
+      !getCount(object, "block_size", 1024, cuda.blockSize) ||
+      !getCount(object, "vector_width", 16, cuda.vectorWidth))
+    return false;
+  const JsonValue *archs = object.getArray("archs");
+  if (!archs)
+    return false;
+  for (size_t i = 0; i < archs->elements.size(); ++i) {
+    const JsonValue &arch = archs->elements[i];
+    if (arch.kind != JsonValue::Kind::String || arch.string.rfind("sm_", 0))
+      return object.fail(indexed("cuda.archs", i),
+                         "expected an architecture such as \"sm_80\"");
+    cuda.archs.push_back(arch.string);
+  }
+  return true;
+}
 } // namespace
 
 bool stepc::rt::manifestFromJson(const std::string &text, Manifest &out,
@@ -883,7 +947,8 @@ bool stepc::rt::manifestFromJson(const std::string &text, Manifest &out,
     return false;
   Manifest manifest;
   ObjectReader object(root, "", error);
-  if (!object.check({"optimizer", "stepc_version", "groups"}, "a manifest") ||
+  if (!object.check({"optimizer", "stepc_version", "groups", "cuda"},
+                    "a manifest") ||
       !object.getString("optimizer", manifest.optimizer) ||
       !object.getString("stepc_version", manifest.stepcVersion))
     return false;
@@ -900,6 +965,11 @@ bool stepc::rt::manifestFromJson(const std::string &text, Manifest &out,
       return object.fail(join(where, "name"),
                          "a second group named '" + group.name + "'");
     manifest.groups.push_back(std::move(group));
+  }
+  if (object.has("cuda")) {
+    manifest.hasCuda = true;
+    if (!readCudaLaunch(*object.get("cuda"), manifest.cuda, error))
+      return false;
   }
   out = std::move(manifest);
   return true;

@@ -218,8 +218,8 @@ class Errors(unittest.TestCase):
 
     def test_device(self):
         p = torch.nn.Parameter(torch.ones(3, device="meta"))
-        with self.assertRaisesRegex(ValueError, "is on meta, but this stepc "
-                                    "build steps CPU tensors only"):
+        with self.assertRaisesRegex(ValueError, "is on meta; stepc steps CPU "
+                                    "and CUDA tensors"):
             stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
 
     def test_contiguity(self):

@@ -46,13 +46,15 @@ bool sameArgument(const Argument &a, const Argument &b) {
 
 bool sameManifest(const Manifest &a, const Manifest &b) {
   if (a.optimizer != b.optimizer || a.stepcVersion != b.stepcVersion ||
-      a.groups.size() != b.groups.size())
+      a.groups.size() != b.groups.size() || a.hasCuda != b.hasCuda ||
+      a.cuda.abi != b.cuda.abi || a.cuda.blockSize != b.cuda.blockSize ||
+      a.cuda.vectorWidth != b.cuda.vectorWidth || a.cuda.archs != b.cuda.archs)
     return false;
   for (size_t g = 0; g < a.groups.size(); ++g) {
     const Group &x = a.groups[g], &y = b.groups[g];
     if (x.name != y.name || x.matrix != y.matrix ||
         x.paramDtypes != y.paramDtypes || x.entry != y.entry ||
-        x.args.size() != y.args.size())
+        x.kernel != y.kernel || x.args.size() != y.args.size())
       return false;
     for (size_t i = 0; i < x.args.size(); ++i)
       if (!sameArgument(x.args[i], y.args[i]))
@@ -75,6 +77,7 @@ Manifest richManifest() {
   matrix.matrix = true;
   matrix.paramDtypes = {"f32", "bf16", "f16"};
   matrix.entry = "_mlir_stepc_adamw_matrices";
+  matrix.kernel = "stepc_adamw_matrices";
   matrix.args = {
       arg(Role::Param, "w"),
       arg(Role::Grad, "g"),
@@ -105,6 +108,10 @@ Manifest richManifest() {
   flat.args = {arg(Role::Param, "p"), arg(Role::Grad, "q"),
                state("s", Layout::PerTensor, StateInit::Zeros)};
   m.groups = {matrix, flat};
+  m.hasCuda = true;
+  m.cuda.blockSize = 128;
+  m.cuda.vectorWidth = 8;
+  m.cuda.archs = {"sm_80", "sm_90a"};
   return m;
 }
 
@@ -204,6 +211,9 @@ void testJsonRoundTrip() {
   CHECK(manifestToJson(parsed) == json);
   // Every spelling appears.
   for (const char *word : {"\"param\"",
+                           "\"kernel\": \"stepc_adamw_matrices\"",
+                           "\"cuda\": {\"abi\": 1, \"block_size\": 128",
+                           "\"archs\": [\"sm_80\", \"sm_90a\"]",
                            "\"grad\"",
                            "\"state\"",
                            "\"hyper\"",
@@ -300,7 +310,37 @@ void testJsonErrors() {
   CHECK_JSON_ERROR("{}", "optimizer: missing key");
   CHECK_JSON_ERROR(replaced("\"optimizer\"", "\"optimiser\""),
                    "optimiser: unknown key in a manifest (its keys are "
-                   "optimizer, stepc_version, groups)");
+                   "optimizer, stepc_version, groups, cuda)");
+  // The CUDA launch description.
+  auto withCuda = [&](const std::string &cuda) {
+    std::string text = good;
+    return text.insert(text.rfind('}'), ", \"cuda\": " + cuda);
+  };
+  const std::string cuda = "{\"abi\": 1, \"block_size\": 256, "
+                           "\"vector_width\": 4, \"archs\": [\"sm_80\"]}";
+  Manifest parsed;
+  std::string error;
+  CHECK(manifestFromJson(withCuda(cuda), parsed, error));
+  CHECK(parsed.hasCuda && parsed.cuda.archs == std::vector<std::string>{"sm_80"});
+  CHECK(!manifestFromJson(good, parsed, error) || !parsed.hasCuda);
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 0, "
+                            "\"vector_width\": 4, \"archs\": []}"),
+                   "cuda.block_size: expected an integer from 1 to 1024");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 2.5, \"archs\": []}"),
+                   "cuda.vector_width: expected an integer from 1 to 16");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 4, \"archs\": [\"compute_80\"]}"),
+                   "cuda.archs[0]: expected an architecture such as \"sm_80\"");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 4}"),
+                   "cuda.archs: missing key");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 4, \"archs\": [], \"grid\": 1}"),
+                   "cuda.grid: unknown key in the CUDA launch description");
+  CHECK_JSON_ERROR(replaced("\"entry\": \"sgd_all\",",
+                            "\"entry\": \"sgd_all\", \"kernel\": \"\","),
+                   "groups[0].kernel: must not be empty");
   CHECK_JSON_ERROR(replaced("\"layout\": \"full\", ", ""),
                    "groups[0].args[2].layout: missing key");
   CHECK_JSON_ERROR(replaced("\"storage\": \"f32\"", "\"storage\": \"f32\", "
@@ -596,7 +636,7 @@ void testArtifactErrors() {
                         sections)),
       FormatError,
       "x.stepc: manifest: extra: unknown key in a manifest (its keys are "
-      "optimizer, stepc_version, groups)");
+      "optimizer, stepc_version, groups, cuda)");
   std::string missingLayout = json;
   missingLayout.erase(missingLayout.find("\"layout\": \"full\", "), 18);
   CHECK_STATUS_EXACT(

@@ -4,11 +4,13 @@
 //
 //===----------------------------------------------------------------------===//
 //
-//   stepc compile SPEC [--target=cpu] -o OUT.stepc      an artifact
-//   stepc compile SPEC --emit=step|linalg|llvm|cpu-so [-o OUT]
+//   stepc compile SPEC [--target=cpu,cuda] [--cuda-arch=sm_80,sm_90]
+//                 -o OUT.stepc                          an artifact
+//   stepc compile SPEC --emit=step|linalg|llvm|cpu-so|ptx [-o OUT]
 //   stepc inspect SPEC|ARTIFACT
 //   stepc run SPEC|ARTIFACT --group NAME --param p.npy --grad g.npy [...]
-//             [--state DIR] [--hyper lr=1e-3 ...] [--steps N] --out DIR
+//             [--state DIR] [--hyper lr=1e-3 ...] [--steps N]
+//             [--device cpu|cuda[:N]] --out DIR
 //
 // A thin main over the driver library (include/stepc/Driver/Driver.h).
 //
@@ -18,6 +20,7 @@
 
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/CpuModule.h"
+#include "stepc-rt/CudaExecutor.h"
 #include "stepc-rt/HalfFloat.h"
 #include "stepc/Driver/Driver.h"
 #include "stepc/Pipelines/Pipelines.h"
@@ -58,7 +61,7 @@ static cl::opt<std::string> inspectInput(cl::Positional, cl::desc("<spec>"),
 static cl::opt<std::string> runInput(cl::Positional, cl::desc("<spec>"),
                                      cl::Required, cl::sub(runCommand));
 
-enum class Emit { Artifact, Step, Linalg, LLVM, SharedObject };
+enum class Emit { Artifact, Step, Linalg, LLVM, SharedObject, Ptx };
 static cl::opt<Emit> emitStage(
     "emit", cl::desc("Stage to print"), cl::sub(compileCommand),
     cl::values(clEnumValN(Emit::Artifact, "artifact",
@@ -67,13 +70,22 @@ static cl::opt<Emit> emitStage(
                clEnumValN(Emit::Linalg, "linalg", "one linalg function per group"),
                clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU"),
                clEnumValN(Emit::SharedObject, "cpu-so",
-                          "the CPU shared object an artifact carries")),
+                          "the CPU shared object an artifact carries"),
+               clEnumValN(Emit::Ptx, "ptx",
+                          "the PTX of the groups' CUDA kernels")),
     cl::init(Emit::Artifact));
-enum class Target { Cpu };
-static cl::opt<Target> compileTarget(
-    "target", cl::desc("Code in the artifact"), cl::sub(compileCommand),
-    cl::values(clEnumValN(Target::Cpu, "cpu", "x86-64-v3 native code")),
-    cl::init(Target::Cpu));
+enum class Target { Cpu, Cuda };
+static cl::list<Target> compileTargets(
+    "target", cl::desc("Code in the artifact (default: cpu)"),
+    cl::sub(compileCommand), cl::CommaSeparated,
+    cl::values(clEnumValN(Target::Cpu, "cpu", "x86-64-v3 native code"),
+               clEnumValN(Target::Cuda, "cuda",
+                          "PTX, and a cubin per --cuda-arch")));
+static cl::list<std::string>
+    cudaArchs("cuda-arch",
+              cl::desc("GPU architectures to assemble cubins for (default: "
+                       "sm_80,sm_90)"),
+              cl::sub(compileCommand), cl::CommaSeparated);
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"), cl::sub(compileCommand));
 
@@ -105,6 +117,12 @@ static cl::opt<std::string> outDir("out", cl::desc("Output directory"),
                                    cl::sub(runCommand));
 static cl::opt<int> numThreads("threads", cl::desc("Threads per step"),
                                cl::init(1), cl::sub(runCommand));
+static cl::opt<std::string> runDevice(
+    "device",
+    cl::desc("Where to step: cpu (default), or cuda / cuda:N for the CUDA "
+             "kernels (of an artifact compiled with --target=cuda, or of the "
+             "spec compiled in process)"),
+    cl::init("cpu"), cl::sub(runCommand));
 static cl::opt<std::string> paramDtype(
     "dtype",
     cl::desc("Store params and grads as f32, bf16 or f16 (the .npy files "
@@ -131,35 +149,88 @@ static OwningOpRef<ModuleOp> loadSpec(const std::string &path,
   return parseSourceFile<ModuleOp>(sourceMgr, &context);
 }
 
+/// Writes `bytes` to `path` ("-" for stdout).
+static int writeOutput(const std::string &path, StringRef bytes) {
+  std::string error;
+  auto output = openOutputFile(path, &error);
+  if (!output)
+    return fail(error);
+  output->os() << bytes;
+  output->keep();
+  return 0;
+}
+
+/// The artifact of `module` with code for the chosen targets.
+static LogicalResult buildArtifact(ModuleOp module, bool forCpu, bool forCuda,
+                                   const CudaTarget &cudaTarget,
+                                   rt::Artifact &artifact, std::string &error) {
+  artifact.stepcVersion = STEPC_VERSION;
+  artifact.manifest = buildManifest(module);
+  if (forCpu) {
+    FailureOr<std::string> code =
+        compileCpuSharedObject(module, CpuTarget(), error);
+    if (failed(code))
+      return failure();
+    artifact.sections.push_back({rt::kCpuSectionName, std::move(*code)});
+  }
+  if (forCuda) {
+    FailureOr<CudaCode> code = compileCuda(module, cudaTarget, error);
+    if (failed(code))
+      return failure();
+    describeCudaLaunch(artifact.manifest, cudaTarget);
+    artifact.sections.push_back({rt::kCudaPtxSectionName, code->ptx});
+    for (auto &[arch, cubin] : code->cubins)
+      artifact.sections.push_back(
+          {rt::cudaCubinSectionName(arch), std::move(cubin)});
+  }
+  return success();
+}
+
+static int writeArtifact(ModuleOp module, const std::string &outputPath,
+                         bool forCpu, bool forCuda,
+                         const CudaTarget &cudaTarget) {
+  if (outputPath == "-")
+    return fail("an artifact is binary: name the file with -o OUT.stepc");
+  std::string error;
+  rt::Artifact artifact;
+  if (failed(buildArtifact(module, forCpu, forCuda, cudaTarget, artifact,
+                           error)))
+    return fail(error);
+  rt::Status status = rt::writeArtifactFile(outputPath, artifact);
+  return status.ok() ? 0 : fail(status.message);
+}
+
 static int runCompile(MLIRContext &context) {
   // lld (linked in process) resets every cl::opt when it runs; keep ours.
   std::string outputPath = outputFile;
   Emit stage = emitStage;
+  bool forCpu = compileTargets.empty(), forCuda = false;
+  for (Target target : compileTargets)
+    (target == Target::Cpu ? forCpu : forCuda) = true;
+  CudaTarget cudaTarget;
+  if (!cudaArchs.empty())
+    cudaTarget.archs.assign(cudaArchs.begin(), cudaArchs.end());
+  if (!cudaArchs.empty() && !forCuda)
+    return fail("--cuda-arch needs --target=cuda");
+
   OwningOpRef<ModuleOp> module = loadSpec(compileInput, context);
   if (!module)
     return 1;
   std::string error;
-  if (stage == Emit::SharedObject || stage == Emit::Artifact) {
+  if (stage == Emit::Artifact)
+    return writeArtifact(*module, outputPath, forCpu, forCuda, cudaTarget);
+  if (stage == Emit::SharedObject) {
     FailureOr<std::string> code =
         compileCpuSharedObject(*module, CpuTarget(), error);
     if (failed(code))
       return fail(error);
-    if (stage == Emit::Artifact) {
-      if (outputPath == "-")
-        return fail("an artifact is binary: name the file with -o OUT.stepc");
-      rt::Artifact artifact;
-      artifact.stepcVersion = STEPC_VERSION;
-      artifact.manifest = buildManifest(*module);
-      artifact.sections.push_back({rt::kCpuSectionName, std::move(*code)});
-      rt::Status status = rt::writeArtifactFile(outputPath, artifact);
-      return status.ok() ? 0 : fail(status.message);
-    }
-    auto output = openOutputFile(outputPath, &error);
-    if (!output)
+    return writeOutput(outputPath, *code);
+  }
+  if (stage == Emit::Ptx) {
+    FailureOr<std::string> ptx = compilePtx(*module, error);
+    if (failed(ptx))
       return fail(error);
-    output->os() << *code;
-    output->keep();
-    return 0;
+    return writeOutput(outputPath, *ptx);
   }
   PassManager pm(&context);
   if (stage == Emit::Step)
@@ -215,6 +286,14 @@ static int runInspect(MLIRContext &context) {
   }
   llvm::outs() << "optimizer " << manifest.optimizer << " (stepc "
                << manifest.stepcVersion << ")\n";
+  if (manifest.hasCuda) {
+    llvm::outs() << "cuda: abi " << manifest.cuda.abi << ", "
+                 << manifest.cuda.blockSize << " threads per block, "
+                 << manifest.cuda.vectorWidth << "-wide vectors, cubins for";
+    for (const std::string &arch : manifest.cuda.archs)
+      llvm::outs() << " " << arch;
+    llvm::outs() << "\n";
+  }
   for (const rt::Group &group : manifest.groups) {
     llvm::outs() << "group " << group.name << ": "
                  << (group.matrix ? "matrices" : "tensors of any rank")
@@ -222,7 +301,10 @@ static int runInspect(MLIRContext &context) {
                  << ", dtypes";
     for (const std::string &dtype : group.paramDtypes)
       llvm::outs() << " " << dtype;
-    llvm::outs() << ", entry " << group.entry << "\n";
+    llvm::outs() << ", entry " << group.entry;
+    if (!group.kernel.empty())
+      llvm::outs() << ", kernel " << group.kernel;
+    llvm::outs() << "\n";
     for (const rt::Argument &arg : group.args) {
       llvm::outs() << "  " << rt::toString(arg.role) << " " << arg.name;
       if (arg.role == rt::Role::State) {
@@ -280,11 +362,17 @@ static std::string stateFileName(const std::string &dir,
 }
 
 static int runRun(MLIRContext &context) {
-  // The code: an artifact's shared object, or the spec compiled in process.
+  bool onCuda = false;
+  int ordinal = 0;
+  if (!rt::parseDeviceName(runDevice, onCuda, ordinal))
+    return fail("--device " + runDevice + ": expected cpu, cuda or cuda:N");
+  // The code: an artifact's, or the spec compiled in process (for CUDA,
+  // into an artifact in memory).
   rt::Manifest manifest;
   rt::Artifact artifact;
   std::unique_ptr<rt::CpuModule> cpuModule;
   OwningOpRef<ModuleOp> module;
+  std::string error;
   bool fromArtifact = isArtifact(runInput);
   if (fromArtifact) {
     if (rt::Status status = rt::readArtifactFile(runInput, artifact);
@@ -296,6 +384,13 @@ static int runRun(MLIRContext &context) {
     if (!module)
       return 1;
     manifest = buildManifest(*module);
+    if (onCuda) {
+      if (failed(buildArtifact(*module, /*forCpu=*/false, /*forCuda=*/true,
+                               CudaTarget(), artifact, error)))
+        return fail(error);
+      artifact.origin = runInput;
+      manifest = artifact.manifest;
+    }
   }
   if (manifest.groups.empty())
     return fail("the spec has no group");
@@ -318,7 +413,6 @@ static int runRun(MLIRContext &context) {
     return fail("give an output directory with --out");
 
   // Tensors: gradients may carry one slice per step.
-  std::string error;
   size_t n = paramFiles.size();
   std::vector<NpyArray> params(n), grads(n);
   int steps = numSteps;
@@ -344,7 +438,17 @@ static int runRun(MLIRContext &context) {
 
   std::unique_ptr<JitModule> jit;
   rt::PackedEntry entry = nullptr;
-  if (fromArtifact) {
+  std::unique_ptr<rt::CudaExecutor> cuda;
+  if (onCuda) {
+    std::shared_ptr<rt::CudaModule> cudaModule;
+    if (rt::Status status = rt::CudaModule::load(artifact, ordinal, cudaModule);
+        !status.ok())
+      return fail(status.message);
+    if (rt::Status status = rt::CudaExecutor::create(
+            cudaModule, artifact.manifest.cuda, *group, paramDtype, cuda);
+        !status.ok())
+      return fail(status.message);
+  } else if (fromArtifact) {
     if (rt::Status status = rt::CpuModule::load(artifact, cpuModule);
         !status.ok())
       return fail(status.message);
@@ -377,19 +481,40 @@ static int runRun(MLIRContext &context) {
                   : wide.data() + offset;
   };
 
-  rt::GroupRunner runner(*group, entry, paramDtype);
-  std::vector<rt::TensorRef> paramRefs, gradRefs;
-  for (size_t i = 0; i < n; ++i) {
-    paramRefs.push_back({dataOf(params[i].data, narrowParams[i], 0),
-                         params[i].shape});
-    gradRefs.push_back({dataOf(grads[i].data, narrowGrads[i], 0),
-                        params[i].shape});
-  }
   auto check = [&](const rt::Status &status) {
     if (!status.ok())
       fail(status.message);
     return status.ok();
   };
+  rt::CudaExecutor *device = cuda.get();
+  rt::GroupRunner runner =
+      device ? rt::GroupRunner(*group, std::move(cuda), paramDtype)
+             : rt::GroupRunner(*group, entry, paramDtype);
+  // On a GPU, params and grads get device copies; per-step gradients are
+  // copied into the same buffer before each step.
+  size_t elementBytes = narrow ? 2 : 4;
+  std::vector<std::shared_ptr<void>> deviceBuffers;
+  auto onDevice = [&](const void *host, size_t bytes) -> float * {
+    void *buffer = nullptr;
+    if (!check(device->allocate(bytes, buffer)))
+      return nullptr;
+    deviceBuffers.emplace_back(buffer, [device](void *p) { device->release(p); });
+    if (!check(device->copyToDevice(buffer, host, bytes)))
+      return nullptr;
+    return static_cast<float *>(buffer);
+  };
+  std::vector<rt::TensorRef> paramRefs, gradRefs;
+  for (size_t i = 0; i < n; ++i) {
+    float *param = dataOf(params[i].data, narrowParams[i], 0);
+    float *grad = dataOf(grads[i].data, narrowGrads[i], 0);
+    if (device) {
+      size_t bytes = params[i].data.size() * elementBytes;
+      if (!(param = onDevice(param, bytes)) || !(grad = onDevice(grad, bytes)))
+        return 1;
+    }
+    paramRefs.push_back({param, params[i].shape});
+    gradRefs.push_back({grad, params[i].shape});
+  }
   if (!check(runner.bind(paramRefs, gradRefs)) || !check(runner.initState()))
     return 1;
   std::vector<std::string> stateNames;
@@ -433,11 +558,26 @@ static int runRun(MLIRContext &context) {
       size_t sliceSize = params[i].data.size();
       rt::TensorRef slice{dataOf(grads[i].data, narrowGrads[i], s * sliceSize),
                           params[i].shape};
-      if (!check(runner.setGrad(i, slice)))
+      if (device) {
+        if (!check(device->copyToDevice(gradRefs[i].data, slice.data,
+                                        sliceSize * elementBytes)))
+          return 1;
+      } else if (!check(runner.setGrad(i, slice))) {
         return 1;
+      }
     }
     if (!check(runner.step()))
       return 1;
+  }
+  if (device) {
+    for (size_t i = 0; i < n; ++i)
+      if (!check(device->copyToHost(
+              dataOf(params[i].data, narrowParams[i], 0), paramRefs[i].data,
+              params[i].data.size() * elementBytes)))
+        return 1;
+    llvm::outs() << device->name() << " (" << device->codeSource()
+                 << "): " << steps << " steps, " << runner.launchCount()
+                 << " kernel launches\n";
   }
 
   if (std::error_code ec = llvm::sys::fs::create_directories(outDir))

@@ -18,6 +18,8 @@ namespace stepc {
 inline constexpr const char *kGpuModuleName = "stepc_kernels";
 /// Elements a thread loads and stores at once (128 bits of f32).
 inline constexpr int64_t kGpuVectorWidth = 4;
+/// Threads per block the runtime launches the kernels with.
+inline constexpr int kGpuBlockSize = 256;
 
 } // namespace stepc
 

@@ -21,6 +21,9 @@
 #include "mlir/Support/LLVM.h"
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir {
 class ExecutionEngine;
@@ -55,6 +58,39 @@ struct CpuTarget {
 ::mlir::FailureOr<std::string> compileCpuSharedObject(::mlir::ModuleOp spec,
                                                       const CpuTarget &target,
                                                       std::string &error);
+
+/// Lowers a clone of `spec` through the GPU pipeline: one gpu.binary
+/// holding the PTX of every group's kernels.
+::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
+lowerForCuda(::mlir::ModuleOp spec);
+
+/// The PTX of every group's kernels (lowerForCuda's one object).
+::mlir::FailureOr<std::string> compilePtx(::mlir::ModuleOp spec,
+                                          std::string &error);
+
+/// The GPUs CUDA code is assembled for; the PTX in the artifact serves the
+/// others (the driver JIT-compiles it).
+struct CudaTarget {
+  std::vector<std::string> archs = {"sm_80", "sm_90"};
+};
+
+/// Whether `arch` names an architecture stepc can target ("sm_80", "sm_90a").
+bool isCudaArch(::llvm::StringRef arch);
+
+struct CudaCode {
+  std::string ptx;
+  /// (architecture, cubin), in the order of CudaTarget::archs.
+  std::vector<std::pair<std::string, std::string>> cubins;
+};
+
+/// Compiles `spec` to PTX and assembles a cubin per architecture with the
+/// toolkit's ptxas (cudaToolkitPath()).
+::mlir::FailureOr<CudaCode> compileCuda(::mlir::ModuleOp spec,
+                                        const CudaTarget &target,
+                                        std::string &error);
+
+/// Adds to `manifest` (of the same spec) how its CUDA kernels are launched.
+void describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target);
 
 /// A spec compiled in process; entries stay valid while it lives.
 class JitModule {

@@ -16,7 +16,9 @@
 //            u64 payload length, the payload
 //   u64      FNV-1a 64-bit checksum of every byte before it
 //
-// Sections are named by target ("cpu.so" holds a shared object).
+// Sections are named by target: "cpu.so" holds a shared object, "cuda.ptx"
+// the CUDA kernels' PTX and "cuda.sm_XX.cubin" their code for one GPU
+// architecture.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +38,13 @@ constexpr uint32_t kArtifactFormatVersion = 1;
 constexpr char kArtifactMagic[] = "STEPCART";
 /// The section holding the x86-64 shared object of every group.
 constexpr char kCpuSectionName[] = "cpu.so";
+/// The PTX of every group's CUDA kernels, JIT-compiled by the driver on GPUs
+/// with no cubin in the artifact.
+constexpr char kCudaPtxSectionName[] = "cuda.ptx";
+/// The section holding the cubin for `arch` ("sm_90" -> "cuda.sm_90.cubin").
+inline std::string cudaCubinSectionName(const std::string &arch) {
+  return "cuda." + arch + ".cubin";
+}
 
 /// The stepc version this runtime was built as; an artifact must come from
 /// the same one.

@@ -62,6 +62,12 @@ struct CudaDriver {
                                         unsigned blockX, unsigned blockY,
                                         unsigned blockZ, unsigned sharedBytes,
                                         CUstream, void **params) = nullptr;
+  CUresult (*cuLaunchKernel)(CUfunction, unsigned gridX, unsigned gridY,
+                             unsigned gridZ, unsigned blockX, unsigned blockY,
+                             unsigned blockZ, unsigned sharedBytes, CUstream,
+                             void **params, void **extra) = nullptr;
+  CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t,
+                                CUstream) = nullptr;
   CUresult (*cuStreamSynchronize)(CUstream) = nullptr;
 
   /// The process's driver: on first use, opens $STEPC_CUDA_DRIVER (default

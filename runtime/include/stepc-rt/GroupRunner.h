@@ -17,6 +17,7 @@
 #include "stepc-rt/Manifest.h"
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -55,10 +56,50 @@ struct TensorRef {
 /// The compiled group: `entry(args)` with args[i] pointing at argument i.
 using PackedEntry = void (*)(void **);
 
+/// What a step hands a device: per bound tensor its param, grad and state
+/// buffers (device addresses, in argument order) and its element count, and
+/// the hypers then the count as f32.
+struct DeviceStep {
+  std::vector<std::vector<void *>> buffers;
+  std::vector<int64_t> numElements;
+  std::vector<float> scalars;
+};
+
+/// Memory and steps on a device other than the host (CudaExecutor): a
+/// runner made with one takes device addresses for every tensor and keeps
+/// the states it owns there.
+class DeviceExecutor {
+public:
+  virtual ~DeviceExecutor() = default;
+  virtual Status allocate(size_t bytes, void *&buffer) = 0;
+  virtual void release(void *buffer) = 0;
+  /// Copies wait for the work queued before them (the steps).
+  virtual Status copyToHost(void *host, const void *device, size_t bytes) = 0;
+  virtual Status copyToDevice(void *device, const void *host,
+                              size_t bytes) = 0;
+  /// Queues one step of every tensor; it may still run when this returns.
+  virtual Status step(const DeviceStep &step) = 0;
+  /// Kernel launches so far.
+  virtual uint64_t launchCount() const = 0;
+  /// "cuda:0": for messages.
+  virtual std::string name() const = 0;
+};
+
 class GroupRunner {
 public:
   /// `entry` must be the group's entry for `paramDtype` (Group::entryFor).
   GroupRunner(Group group, PackedEntry entry, std::string paramDtype = "f32");
+  /// A runner whose tensors live on `device`: bind, adoptState and
+  /// stateData take and give device addresses.
+  GroupRunner(Group group, std::unique_ptr<DeviceExecutor> device,
+              std::string paramDtype = "f32");
+  ~GroupRunner();
+  GroupRunner(GroupRunner &&) = default;
+
+  /// The device the tensors live on, or null for host memory.
+  DeviceExecutor *device() const { return device_.get(); }
+  /// Kernel launches so far on a device (0 on the host).
+  uint64_t launchCount() const { return device_ ? device_->launchCount() : 0; }
 
   const Group &group() const { return group_; }
 
@@ -124,7 +165,7 @@ private:
     /// Per state: where it lives (null until initialized or adopted), the
     /// runner's storage when not adopted, and the shape the entry sees.
     std::vector<float *> stateBuffers;
-    std::vector<std::vector<float>> ownedStates;
+    std::vector<std::shared_ptr<void>> ownedStates;
     std::vector<std::vector<int64_t>> stateShapes;
   };
   /// Reads into `out` when it is given, else writes from `in`.
@@ -138,7 +179,15 @@ private:
                      std::vector<int64_t> &view) const;
   std::vector<int64_t> stateShapeFor(const Argument &state,
                                      const std::vector<int64_t> &view) const;
+  /// A zeroed buffer of `bytes` on the host or the device.
+  Status allocateState(size_t bytes, std::shared_ptr<void> &out);
+  /// Copies between runner memory (host or device) and the host.
+  Status readBytes(void *host, const void *buffer, size_t bytes) const;
+  Status writeBytes(void *buffer, const void *host, size_t bytes) const;
+  Status stepOnDevice(const std::vector<float> &scalars);
 
+  /// Before bindings_, so that device states are freed while it lives.
+  std::unique_ptr<DeviceExecutor> device_;
   Group group_;
   PackedEntry entry_;
   std::vector<Binding> bindings_;

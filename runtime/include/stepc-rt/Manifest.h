@@ -53,6 +53,9 @@ struct Group {
   std::vector<std::string> paramDtypes;
   /// Symbol of the void(void**) entry point.
   std::string entry;
+  /// Symbol of the group's CUDA kernel for f32 parameters (others append
+  /// "_<dtype>"); empty when the artifact has no CUDA code.
+  std::string kernel;
   /// In calling order: param, grad, states, hypers, count.
   std::vector<Argument> args;
 
@@ -63,12 +66,39 @@ struct Group {
   /// The entry for parameters stored as `dtype`: `entry` for f32; for the
   /// others the compiler inserts "_<dtype>" before "_packed".
   std::string entryFor(const std::string &dtype) const;
+  /// The CUDA kernel for parameters stored as `dtype`.
+  std::string kernelFor(const std::string &dtype) const;
+};
+
+/// How the CUDA kernels of an artifact are launched (docs/Design/GpuKernels.md).
+/// Every kernel is `kernel(tensors, items, numItems, scalars)`:
+///  - tensors: per bound tensor, one device pointer per param, grad and
+///    state argument (in argument order), then its element count (i64);
+///  - items: (tensor, begin, end) as i64, begin a multiple of vectorWidth;
+///    the kernel's blocks walk them in a grid-stride loop;
+///  - numItems: i32;
+///  - scalars: the hypers in argument order, then the count, as f32.
+struct CudaLaunch {
+  /// Bumped when the layout above changes; the runtime checks it.
+  static constexpr int kAbi = 1;
+  int abi = kAbi;
+  /// Threads per block the kernels were tuned for.
+  int blockSize = 256;
+  /// Elements per vector access: item boundaries and the alignment every
+  /// buffer must have (vectorWidth elements of its dtype).
+  int vectorWidth = 4;
+  /// Architectures with a cubin in the artifact ("sm_80"); the PTX serves
+  /// the others.
+  std::vector<std::string> archs;
 };
 
 struct Manifest {
   std::string optimizer;
   std::string stepcVersion;
   std::vector<Group> groups;
+  /// Present when the artifact carries CUDA code.
+  bool hasCuda = false;
+  CudaLaunch cuda;
 
   /// The group called `name`, or null.
   const Group *findGroup(const std::string &name) const;

@@ -101,8 +101,31 @@ STEPC_RT_API stepc_status stepc_group_create_typed(stepc_artifact *artifact,
                                                    const char *name,
                                                    const char *param_dtype,
                                                    stepc_group **out);
+/* The same on `device`: "cpu", or "cuda" / "cuda:N" for the artifact's CUDA
+ * kernels (compiled with --target=cuda) on GPU N. On a CUDA device every
+ * pointer the group takes or gives (bind, set_grad, adopt_state,
+ * state_data) is a device address, each aligned to 4 elements; states the
+ * group owns live on the device; read_state and write_state copy to and
+ * from host memory. A step is one kernel launch queued on the group's
+ * stream (stepc_group_set_stream) and may still run when step returns. */
+STEPC_RT_API stepc_status stepc_group_create_on(stepc_artifact *artifact,
+                                                const char *name,
+                                                const char *param_dtype,
+                                                const char *device,
+                                                stepc_group **out);
 /* Null is a no-op. Adopted state buffers remain the caller's. */
 STEPC_RT_API void stepc_group_free(stepc_group *group);
+/* "cpu" or "cuda:N"; valid until the thread's next call. */
+STEPC_RT_API stepc_status stepc_group_device(const stepc_group *group,
+                                             const char **device);
+/* The CUstream steps are queued on (null, the default, is the legacy
+ * default stream). Only for groups on a CUDA device. */
+STEPC_RT_API stepc_status stepc_group_set_stream(stepc_group *group,
+                                                 void *stream);
+/* Kernel launches this group has made: one per step on a CUDA device, none
+ * on the CPU. */
+STEPC_RT_API stepc_status stepc_group_launch_count(const stepc_group *group,
+                                                   uint64_t *count);
 
 /* Arguments of the group, to find state and hyper names. */
 STEPC_RT_API stepc_status stepc_group_num_states(const stepc_group *group,

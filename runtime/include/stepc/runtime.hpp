@@ -158,6 +158,31 @@ public:
     handle_ = nullptr;
     return record(stepc_group_create(artifact.get(), name.c_str(), &handle_));
   }
+  /// The same on `device`: "cpu", "cuda" or "cuda:N" (then every tensor
+  /// pointer is a device address; see stepc_group_create_on).
+  bool createOn(const Artifact &artifact, const std::string &name,
+                const std::string &paramDtype, const std::string &device) {
+    stepc_group_free(handle_);
+    handle_ = nullptr;
+    return record(stepc_group_create_on(artifact.get(), name.c_str(),
+                                        paramDtype.c_str(), device.c_str(),
+                                        &handle_));
+  }
+  /// "cpu" or "cuda:N"; empty when there is no group.
+  std::string device() const {
+    const char *name = nullptr;
+    return record(stepc_group_device(handle_, &name)) ? name : "";
+  }
+  /// The CUstream a CUDA group's steps are queued on.
+  bool setStream(void *stream) {
+    return record(stepc_group_set_stream(handle_, stream));
+  }
+  /// Kernel launches so far (one per step on a GPU).
+  uint64_t launchCount() const {
+    uint64_t count = 0;
+    record(stepc_group_launch_count(handle_, &count));
+    return count;
+  }
 
   explicit operator bool() const { return handle_ != nullptr; }
   stepc_group *get() const { return handle_; }

@@ -1,0 +1,163 @@
+//===- CudaCodegen.cpp - spec to PTX and cubins ----------------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The GPU pipeline gives one PTX module holding every group's kernels;
+// ptxas from the CUDA toolkit assembles it once per target architecture.
+// ptxas runs as a process: the toolkit has no library form of it that a
+// Debian LLVM build could link.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TempFiles.h"
+
+#include "stepc/Conversion/FuncToGpuKernels.h"
+#include "stepc/Conversion/LLVMPackedEntries.h"
+#include "stepc/Driver/Driver.h"
+#include "stepc/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/Regex.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace stepc;
+
+FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCuda(ModuleOp spec) {
+  OwningOpRef<ModuleOp> module(cast<ModuleOp>(spec->clone()));
+  PassManager pm(spec.getContext());
+  buildGpuPipeline(pm);
+  if (failed(pm.run(*module)))
+    return failure();
+  return module;
+}
+
+/// The toolkit file `parts` (under cudaToolkitPath()), or "" with `error`
+/// saying it is missing.
+static std::string toolkitFile(ArrayRef<StringRef> parts, StringRef what,
+                               std::string &error) {
+  SmallString<128> path(cudaToolkitPath());
+  for (StringRef part : parts)
+    llvm::sys::path::append(path, part);
+  if (llvm::sys::fs::exists(path))
+    return path.str().str();
+  error = "no " + what.str() + " at " + path.str().str() +
+          ": install the CUDA toolkit or set CUDA_ROOT to it";
+  return "";
+}
+
+FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error) {
+  // Without libdevice the PTX would keep unresolved __nv_* calls.
+  if (toolkitFile({"nvvm", "libdevice", "libdevice.10.bc"}, "libdevice", error)
+          .empty())
+    return failure();
+  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForCuda(spec);
+  if (failed(lowered)) {
+    error = "lowering the spec for CUDA failed (see the diagnostics above)";
+    return failure();
+  }
+  for (auto binary : (**lowered).getOps<gpu::BinaryOp>())
+    for (Attribute object : binary.getObjects())
+      return cast<gpu::ObjectAttr>(object).getObject().str();
+  error = "the GPU pipeline produced no PTX";
+  return failure();
+}
+
+bool stepc::isCudaArch(StringRef arch) {
+  unsigned number = 0;
+  return arch.consume_front("sm_") && !arch.consumeInteger(10, number) &&
+         (arch.empty() || arch == "a") && number >= 80;
+}
+
+/// Whether ptxas's verbose report (`-v`) names spill stores or loads.
+static bool reportsSpills(StringRef log) {
+  llvm::Regex spill("[1-9][0-9]* bytes spill (stores|loads)");
+  return spill.match(log);
+}
+
+FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
+                                       std::string &error) {
+  for (const std::string &arch : target.archs)
+    if (!isCudaArch(arch)) {
+      error = "unknown CUDA architecture '" + arch +
+              "' (expected sm_80 or newer, as sm_XX)";
+      return failure();
+    }
+  std::string ptxas = toolkitFile({"bin", "ptxas"}, "ptxas", error);
+  if (ptxas.empty())
+    return failure();
+  CudaCode code;
+  FailureOr<std::string> ptx = compilePtx(spec, error);
+  if (failed(ptx))
+    return failure();
+  code.ptx = std::move(*ptx);
+  TempFiles temps;
+  std::string ptxPath = temps.create("ptx", error);
+  std::string logPath = temps.create("log", error);
+  if (ptxPath.empty() || logPath.empty())
+    return failure();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream ptxFile(ptxPath, ec);
+    if (ec) {
+      error = ptxPath + ": " + ec.message();
+      return failure();
+    }
+    ptxFile << code.ptx;
+  }
+  for (const std::string &arch : target.archs) {
+    std::string cubinPath = temps.create("cubin", error);
+    if (cubinPath.empty())
+      return failure();
+    std::string archFlag = "-arch=" + arch;
+    StringRef args[] = {ptxas,      "-O3",       archFlag, "-v",
+                        "-o",       cubinPath,   ptxPath};
+    std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
+                                            StringRef(logPath)};
+    std::string message;
+    int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects,
+                                       /*SecondsToWait=*/0,
+                                       /*MemoryLimit=*/0, &message);
+    auto log = llvm::MemoryBuffer::getFile(logPath);
+    StringRef logText = log ? (*log)->getBuffer() : StringRef();
+    if (rc != 0) {
+      error = "ptxas " + archFlag + " failed" +
+              (message.empty() ? "" : " (" + message + ")") + ": " +
+              logText.trim().str();
+      return failure();
+    }
+    // Spills are legal but put local memory on the hot path; say so, as
+    // the element-wise kernels are meant to run at the bandwidth limit.
+    if (reportsSpills(logText))
+      llvm::errs() << "stepc: warning: ptxas " << archFlag
+                   << " spills registers to local memory:\n"
+                   << logText;
+    auto cubin = llvm::MemoryBuffer::getFile(cubinPath);
+    if (!cubin) {
+      error = cubinPath + ": " + cubin.getError().message();
+      return failure();
+    }
+    code.cubins.emplace_back(arch, (*cubin)->getBuffer().str());
+  }
+  return code;
+}
+
+void stepc::describeCudaLaunch(rt::Manifest &manifest,
+                               const CudaTarget &target) {
+  manifest.hasCuda = true;
+  manifest.cuda.blockSize = kGpuBlockSize;
+  manifest.cuda.vectorWidth = int(kGpuVectorWidth);
+  manifest.cuda.archs = target.archs;
+  for (rt::Group &group : manifest.groups)
+    group.kernel = StringRef(group.entry).drop_back(
+                                 StringRef(kPackedEntrySuffix).size())
+                       .str();
+}

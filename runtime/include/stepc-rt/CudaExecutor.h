@@ -1,0 +1,130 @@
+//===- CudaExecutor.h - an artifact's CUDA kernels, launched ----*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// CudaModule loads an artifact's cubin for one GPU (or its PTX, which the
+// driver JIT-compiles, on GPUs without a cubin); CudaExecutor runs one
+// group's kernel from a GroupRunner: it keeps the work table on the device,
+// rebuilt only when the bound buffers change, and queues each step as one
+// launch on the caller's stream. The kernels' calling convention is
+// rt::CudaLaunch's (Manifest.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef STEPC_RT_CUDAEXECUTOR_H
+#define STEPC_RT_CUDAEXECUTOR_H
+
+#include "stepc-rt/Artifact.h"
+#include "stepc-rt/CudaDriver.h"
+#include "stepc-rt/GroupRunner.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace stepc::rt {
+
+/// Parses a device name: "cpu", "cuda" (GPU 0) or "cuda:N". False for
+/// anything else.
+bool parseDeviceName(const std::string &text, bool &isCuda, int &ordinal);
+
+/// The artifact's CUDA code on device `ordinal`, in its primary context.
+class CudaModule {
+public:
+  static Status load(const Artifact &artifact, int ordinal,
+                     std::shared_ptr<CudaModule> &out);
+  ~CudaModule();
+
+  const CudaDriver &driver() const { return *driver_; }
+  /// Makes the module's context current on the calling thread.
+  Status activate() const;
+  /// The kernel called `symbol`.
+  Status function(const std::string &symbol,
+                  CudaDriver::CUfunction &out) const;
+  int ordinal() const { return ordinal_; }
+  int multiprocessorCount() const { return multiprocessors_; }
+  /// "sm_90 cubin", or "PTX JIT-compiled for sm_100".
+  const std::string &codeSource() const { return codeSource_; }
+
+private:
+  CudaModule() = default;
+  const CudaDriver *driver_ = nullptr;
+  int ordinal_ = 0;
+  CudaDriver::CUdevice device_ = 0;
+  CudaDriver::CUcontext context_ = nullptr;
+  CudaDriver::CUmodule module_ = nullptr;
+  int multiprocessors_ = 0;
+  std::string codeSource_;
+};
+
+/// The tables a kernel walks (CudaLaunch in Manifest.h), as i64 words.
+struct CudaWorkTable {
+  std::vector<int64_t> tensors; ///< per tensor: buffer addresses, then numel
+  std::vector<int64_t> items;   ///< (tensor, begin, end) per item
+  size_t numItems() const { return items.size() / 3; }
+};
+
+/// Splits every tensor of `step` into items of `tileElements` (a multiple
+/// of `vectorWidth`; the last item of a tensor may be shorter).
+CudaWorkTable buildCudaWorkTable(const DeviceStep &step, int64_t tileElements);
+
+/// Elements per work item: big enough that a block's loop amortizes the
+/// item's table reads, small enough that ~150 tensors spread over all SMs.
+constexpr int64_t kCudaTileElements = 16384;
+
+class CudaExecutor final : public DeviceExecutor {
+public:
+  /// The kernel of `group` for `paramDtype` parameters in `module`, which
+  /// `launch` describes.
+  static Status create(std::shared_ptr<CudaModule> module,
+                       const CudaLaunch &launch, const Group &group,
+                       const std::string &paramDtype,
+                       std::unique_ptr<CudaExecutor> &out);
+  ~CudaExecutor() override;
+
+  /// Steps are queued on `stream` (a CUstream; null: the default stream).
+  void setStream(void *stream) {
+    stream_ = static_cast<CudaDriver::CUstream>(stream);
+  }
+
+  Status allocate(size_t bytes, void *&buffer) override;
+  void release(void *buffer) override;
+  Status copyToHost(void *host, const void *device, size_t bytes) override;
+  Status copyToDevice(void *device, const void *host, size_t bytes) override;
+  Status step(const DeviceStep &step) override;
+  uint64_t launchCount() const override { return launches_; }
+  std::string name() const override;
+  /// Which code runs: "sm_90 cubin", or PTX JIT-compiled.
+  const std::string &codeSource() const { return module_->codeSource(); }
+
+private:
+  CudaExecutor() = default;
+  /// Uploads `table` if it differs from the one on the device.
+  Status upload(const CudaWorkTable &table);
+  /// A device buffer of at least `bytes`, grown (after the stream drains)
+  /// when too small.
+  Status reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
+                 size_t bytes);
+
+  std::shared_ptr<CudaModule> module_;
+  CudaDriver::CUfunction function_ = nullptr;
+  CudaDriver::CUstream stream_ = nullptr;
+  std::string symbol_;
+  int blockSize_ = 256;
+  int maxBlocks_ = 1;
+  /// Bytes per element of each buffer of a tensor (param, grad, states):
+  /// every buffer must be aligned to vectorWidth of them.
+  std::vector<int64_t> elementBytes_;
+  int vectorWidth_ = 4;
+
+  CudaWorkTable uploaded_;
+  CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0, scalars_ = 0;
+  size_t tensorsCapacity_ = 0, itemsCapacity_ = 0, scalarsCapacity_ = 0;
+  uint64_t launches_ = 0;
+};
+
+} // namespace stepc::rt
+
+#endif // STEPC_RT_CUDAEXECUTOR_H

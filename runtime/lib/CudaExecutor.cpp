@@ -1,0 +1,370 @@
+//===- CudaExecutor.cpp - an artifact's CUDA kernels, launched -*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc-rt/CudaExecutor.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <sstream>
+
+using namespace stepc::rt;
+
+namespace {
+Status noCudaCode(const Artifact &artifact, const std::string &why) {
+  return Status::error(StatusCode::NoDevice,
+                       artifact.origin + ": " + why +
+                           ": compile the spec with --target=cuda");
+}
+
+std::string hex(const void *address) {
+  std::ostringstream os;
+  os << address;
+  return os.str();
+}
+} // namespace
+
+bool stepc::rt::parseDeviceName(const std::string &text, bool &isCuda,
+                                int &ordinal) {
+  isCuda = text != "cpu";
+  ordinal = 0;
+  if (text == "cpu" || text == "cuda")
+    return true;
+  if (text.rfind("cuda:", 0) != 0 || text.size() == 5 || text.size() > 9)
+    return false;
+  for (char c : text.substr(5))
+    if (c < '0' || c > '9')
+      return false;
+  ordinal = std::stoi(text.substr(5));
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// CudaModule
+//===----------------------------------------------------------------------===//
+
+Status CudaModule::load(const Artifact &artifact, int ordinal,
+                        std::shared_ptr<CudaModule> &out) {
+  if (!artifact.manifest.hasCuda)
+    return noCudaCode(artifact, "the artifact has no CUDA code");
+  if (artifact.manifest.cuda.abi != CudaLaunch::kAbi)
+    return Status::error(
+        StatusCode::VersionMismatch,
+        artifact.origin + ": its CUDA kernels use calling convention " +
+            std::to_string(artifact.manifest.cuda.abi) + ", this runtime " +
+            std::to_string(CudaLaunch::kAbi));
+  const CudaDriver *driver = nullptr;
+  if (Status s = CudaDriver::get(driver); !s.ok())
+    return s;
+  int count = 0;
+  if (Status s = driver->deviceCount(count); !s.ok())
+    return s;
+  if (ordinal < 0 || ordinal >= count)
+    return Status::error(StatusCode::NoDevice,
+                         "no device cuda:" + std::to_string(ordinal) +
+                             " (this machine has " + std::to_string(count) +
+                             ")");
+  std::shared_ptr<CudaModule> module(new CudaModule());
+  module->driver_ = driver;
+  module->ordinal_ = ordinal;
+  const CudaDriver &d = *driver;
+  if (Status s = d.check(d.cuDeviceGet(&module->device_, ordinal),
+                         "cuDeviceGet");
+      !s.ok())
+    return s;
+  int major = 0, minor = 0;
+  if (Status s = d.check(
+          d.cuDeviceGetAttribute(&major,
+                                 CudaDriver::kAttributeComputeCapabilityMajor,
+                                 module->device_),
+          "cuDeviceGetAttribute");
+      !s.ok())
+    return s;
+  if (Status s = d.check(
+          d.cuDeviceGetAttribute(&minor,
+                                 CudaDriver::kAttributeComputeCapabilityMinor,
+                                 module->device_),
+          "cuDeviceGetAttribute");
+      !s.ok())
+    return s;
+  if (Status s = d.check(d.cuDeviceGetAttribute(
+                             &module->multiprocessors_,
+                             CudaDriver::kAttributeMultiprocessorCount,
+                             module->device_),
+                         "cuDeviceGetAttribute");
+      !s.ok())
+    return s;
+  std::string arch = "sm_" + std::to_string(major * 10 + minor);
+  if (major < 8)
+    return Status::error(StatusCode::NoDevice,
+                         "cuda:" + std::to_string(ordinal) + " is " + arch +
+                             "; stepc's kernels need sm_80 or newer");
+
+  // The exact cubin, else the PTX (built for the oldest target, so it
+  // JIT-compiles for every newer GPU).
+  std::string image;
+  if (const ArtifactSection *cubin =
+          artifact.findSection(cudaCubinSectionName(arch))) {
+    image = cubin->bytes;
+    module->codeSource_ = arch + " cubin";
+  } else if (const ArtifactSection *ptx =
+                 artifact.findSection(kCudaPtxSectionName)) {
+    image = ptx->bytes; // cuModuleLoadData wants PTX NUL-terminated
+    module->codeSource_ = "PTX JIT-compiled for " + arch;
+  } else {
+    return noCudaCode(artifact, "the artifact has neither a cubin for " +
+                                    arch + " nor PTX");
+  }
+  if (Status s = d.check(d.cuDevicePrimaryCtxRetain(&module->context_,
+                                                    module->device_),
+                         "cuDevicePrimaryCtxRetain");
+      !s.ok())
+    return s;
+  if (Status s = module->activate(); !s.ok())
+    return s;
+  if (Status s = d.check(d.cuModuleLoadData(&module->module_, image.c_str()),
+                         "loading the " + module->codeSource_);
+      !s.ok())
+    return s;
+  out = std::move(module);
+  return Status::success();
+}
+
+CudaModule::~CudaModule() {
+  if (!driver_ || !context_)
+    return;
+  if (module_ && activate().ok())
+    driver_->cuModuleUnload(module_);
+  driver_->cuDevicePrimaryCtxRelease(device_);
+}
+
+Status CudaModule::activate() const {
+  return driver_->check(driver_->cuCtxSetCurrent(context_), "cuCtxSetCurrent");
+}
+
+Status CudaModule::function(const std::string &symbol,
+                            CudaDriver::CUfunction &out) const {
+  if (Status s = activate(); !s.ok())
+    return s;
+  return driver_->check(
+      driver_->cuModuleGetFunction(&out, module_, symbol.c_str()),
+      "looking up kernel " + symbol);
+}
+
+//===----------------------------------------------------------------------===//
+// The work table
+//===----------------------------------------------------------------------===//
+
+CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
+                                            int64_t tileElements) {
+  CudaWorkTable table;
+  for (size_t t = 0; t < step.buffers.size(); ++t) {
+    for (void *buffer : step.buffers[t])
+      table.tensors.push_back(int64_t(reinterpret_cast<uintptr_t>(buffer)));
+    int64_t n = step.numElements[t];
+    table.tensors.push_back(n);
+    for (int64_t begin = 0; begin < n; begin += tileElements)
+      table.items.insert(table.items.end(),
+                         {int64_t(t), begin, std::min(n, begin + tileElements)});
+  }
+  return table;
+}
+
+//===----------------------------------------------------------------------===//
+// CudaExecutor
+//===----------------------------------------------------------------------===//
+
+Status CudaExecutor::create(std::shared_ptr<CudaModule> module,
+                            const CudaLaunch &launch, const Group &group,
+                            const std::string &paramDtype,
+                            std::unique_ptr<CudaExecutor> &out) {
+  if (group.kernel.empty())
+    return Status::error(StatusCode::NoDevice,
+                         "group '" + group.name +
+                             "' has no CUDA kernel in this artifact");
+  std::unique_ptr<CudaExecutor> executor(new CudaExecutor());
+  executor->symbol_ = group.kernelFor(paramDtype);
+  if (Status s = module->function(executor->symbol_, executor->function_);
+      !s.ok())
+    return s;
+  const CudaDriver &d = module->driver();
+  int blocksPerSM = 0;
+  if (Status s = d.check(d.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+                             &blocksPerSM, executor->function_,
+                             launch.blockSize, 0),
+                         "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+      !s.ok())
+    return s;
+  executor->blockSize_ = launch.blockSize;
+  executor->maxBlocks_ =
+      std::max(1, blocksPerSM) * std::max(1, module->multiprocessorCount());
+  executor->vectorWidth_ = launch.vectorWidth;
+  int64_t paramBytes = paramDtype == "f32" ? 4 : 2;
+  executor->elementBytes_ = {paramBytes, paramBytes};
+  for (size_t index : group.indicesOf(Role::State))
+    executor->elementBytes_.push_back(
+        group.args[index].storage == "bf16" ? 2 : 4);
+  executor->module_ = std::move(module);
+  out = std::move(executor);
+  return Status::success();
+}
+
+CudaExecutor::~CudaExecutor() {
+  if (!module_ || !module_->activate().ok())
+    return;
+  const CudaDriver &d = module_->driver();
+  d.cuStreamSynchronize(stream_);
+  for (CudaDriver::CUdeviceptr buffer : {tensors_, items_, scalars_})
+    if (buffer)
+      d.cuMemFree(buffer);
+}
+
+std::string CudaExecutor::name() const {
+  return "cuda:" + std::to_string(module_->ordinal());
+}
+
+Status CudaExecutor::allocate(size_t bytes, void *&buffer) {
+  if (Status s = module_->activate(); !s.ok())
+    return s;
+  CudaDriver::CUdeviceptr address = 0;
+  const CudaDriver &d = module_->driver();
+  if (Status s = d.check(d.cuMemAlloc(&address, std::max<size_t>(bytes, 1)),
+                         "allocating " + std::to_string(bytes) + " bytes on " +
+                             name());
+      !s.ok())
+    return s;
+  buffer = reinterpret_cast<void *>(address);
+  return Status::success();
+}
+
+void CudaExecutor::release(void *buffer) {
+  if (buffer && module_->activate().ok())
+    module_->driver().cuMemFree(
+        CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(buffer)));
+}
+
+Status CudaExecutor::copyToHost(void *host, const void *device, size_t bytes) {
+  if (Status s = module_->activate(); !s.ok())
+    return s;
+  const CudaDriver &d = module_->driver();
+  if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+      !s.ok())
+    return s;
+  return d.check(
+      d.cuMemcpyDtoH(host,
+                     CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(device)),
+                     bytes),
+      "copying from " + name());
+}
+
+Status CudaExecutor::copyToDevice(void *device, const void *host,
+                                  size_t bytes) {
+  if (Status s = module_->activate(); !s.ok())
+    return s;
+  const CudaDriver &d = module_->driver();
+  if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+      !s.ok())
+    return s;
+  return d.check(
+      d.cuMemcpyHtoD(CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(device)),
+                     host, bytes),
+      "copying to " + name());
+}
+
+Status CudaExecutor::reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
+                             size_t bytes) {
+  if (bytes <= capacity)
+    return Status::success();
+  const CudaDriver &d = module_->driver();
+  // A queued step may still read the old buffer.
+  if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+      !s.ok())
+    return s;
+  if (buffer)
+    d.cuMemFree(buffer);
+  buffer = 0;
+  capacity = 0;
+  if (Status s = d.check(d.cuMemAlloc(&buffer, bytes),
+                         "allocating the work table on " + name());
+      !s.ok())
+    return s;
+  capacity = bytes;
+  return Status::success();
+}
+
+Status CudaExecutor::upload(const CudaWorkTable &table) {
+  if (table.tensors == uploaded_.tensors && table.items == uploaded_.items)
+    return Status::success();
+  const CudaDriver &d = module_->driver();
+  size_t tensorBytes = table.tensors.size() * sizeof(int64_t);
+  size_t itemBytes = table.items.size() * sizeof(int64_t);
+  if (Status s = reserve(tensors_, tensorsCapacity_, tensorBytes); !s.ok())
+    return s;
+  if (Status s = reserve(items_, itemsCapacity_, itemBytes); !s.ok())
+    return s;
+  // Ordered after the steps already queued, which read the old table.
+  if (Status s = d.check(d.cuMemcpyHtoDAsync(tensors_, table.tensors.data(),
+                                             tensorBytes, stream_),
+                         "uploading the tensor table");
+      !s.ok())
+    return s;
+  if (Status s = d.check(d.cuMemcpyHtoDAsync(items_, table.items.data(),
+                                             itemBytes, stream_),
+                         "uploading the work items");
+      !s.ok())
+    return s;
+  // The copies above read pageable host memory that the driver stages
+  // before returning, so the host table may change afterwards.
+  uploaded_ = table;
+  return Status::success();
+}
+
+Status CudaExecutor::step(const DeviceStep &step) {
+  for (size_t t = 0; t < step.buffers.size(); ++t)
+    for (size_t b = 0; b < step.buffers[t].size(); ++b) {
+      int64_t alignment = vectorWidth_ * elementBytes_[b];
+      auto address = reinterpret_cast<uintptr_t>(step.buffers[t][b]);
+      if (address % uintptr_t(alignment) != 0)
+        return Status::error(
+            StatusCode::InvalidArgument,
+            std::string(b == 0 ? "param" : b == 1 ? "grad" : "a state") +
+                " of tensor #" + std::to_string(t) + " (" +
+                hex(step.buffers[t][b]) + ") is not " +
+                std::to_string(alignment) +
+                "-byte aligned, which the CUDA kernels' vector accesses "
+                "need");
+    }
+  CudaWorkTable table = buildCudaWorkTable(step, kCudaTileElements);
+  if (table.numItems() > size_t(INT32_MAX))
+    return Status::error(StatusCode::InvalidArgument,
+                         "too many work items for one launch: " +
+                             std::to_string(table.numItems()));
+  if (Status s = module_->activate(); !s.ok())
+    return s;
+  if (Status s = upload(table); !s.ok())
+    return s;
+  const CudaDriver &d = module_->driver();
+  size_t scalarBytes = std::max<size_t>(step.scalars.size(), 1) * sizeof(float);
+  if (Status s = reserve(scalars_, scalarsCapacity_, scalarBytes); !s.ok())
+    return s;
+  if (!step.scalars.empty())
+    if (Status s = d.check(d.cuMemcpyHtoDAsync(scalars_, step.scalars.data(),
+                                               scalarBytes, stream_),
+                           "uploading the hypers");
+        !s.ok())
+      return s;
+  int32_t numItems = int32_t(table.numItems());
+  unsigned grid = unsigned(std::min<int64_t>(maxBlocks_, numItems));
+  void *params[] = {&tensors_, &items_, &numItems, &scalars_};
+  if (Status s = d.check(d.cuLaunchKernel(function_, grid, 1, 1,
+                                          unsigned(blockSize_), 1, 1, 0,
+                                          stream_, params, nullptr),
+                         "launching " + symbol_);
+      !s.ok())
+    return s;
+  ++launches_;
+  return Status::success();
+}

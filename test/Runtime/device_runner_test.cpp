@@ -1,0 +1,271 @@
+//===- device_runner_test.cpp - GroupRunner on a device, no GPU -----------===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// A GroupRunner made with a DeviceExecutor must reach tensors and states only
+// through the executor. FakeDevice hands out addresses in an unmapped range
+// (0x7000'0000'0000 + offset), so a runner that dereferenced one would
+// crash the test; its "kernel" is SGD with momentum written from the
+// DeviceStep contract (GroupRunner.h). Also checked: the CUDA work table
+// (every element in exactly one item, items aligned, records laid out as
+// rt::CudaLaunch says).
+//
+//===----------------------------------------------------------------------===//
+
+#include "Inputs/Check.h"
+#include "Inputs/ManifestBuilders.h"
+#include "stepc-rt/CudaExecutor.h"
+#include "stepc-rt/GroupRunner.h"
+#include "stepc-rt/HalfFloat.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+using namespace stepc::rt;
+using testing::arg;
+using testing::hyper;
+using testing::state;
+
+namespace {
+constexpr uintptr_t kDeviceBase = uintptr_t(0x700000000000ULL);
+
+/// What outlives a FakeDevice, for checks after its runner is gone.
+struct DeviceLog {
+  int allocations = 0, releases = 0;
+  std::vector<std::vector<float>> scalarsSeen;
+};
+
+class FakeDevice final : public DeviceExecutor {
+public:
+  explicit FakeDevice(std::shared_ptr<DeviceLog> log) : log_(std::move(log)) {}
+
+  /// Host storage of device address `address`, or null if not allocated.
+  char *host(const void *address) {
+    auto at = reinterpret_cast<uintptr_t>(address);
+    auto it = buffers_.upper_bound(at);
+    if (it == buffers_.begin())
+      return nullptr;
+    --it;
+    if (at >= it->first + it->second.size())
+      return nullptr;
+    return it->second.data() + (at - it->first);
+  }
+  /// Puts `values` in a new device buffer; its address.
+  float *upload(const std::vector<float> &values) {
+    void *buffer = nullptr;
+    allocate(values.size() * 4, buffer);
+    copyToDevice(buffer, values.data(), values.size() * 4);
+    return static_cast<float *>(buffer);
+  }
+  std::vector<float> download(const void *address, size_t n) {
+    std::vector<float> values(n);
+    copyToHost(values.data(), address, n * 4);
+    return values;
+  }
+  bool failNextStep = false;
+
+  Status allocate(size_t bytes, void *&buffer) override {
+    uintptr_t address = kDeviceBase + next_;
+    next_ += (bytes + 255) / 256 * 256 + 256;
+    buffers_[address].assign(bytes, '\xAB'); // not zeroed, as cuMemAlloc
+    buffer = reinterpret_cast<void *>(address);
+    ++log_->allocations;
+    return Status::success();
+  }
+  void release(void *buffer) override {
+    if (buffers_.erase(reinterpret_cast<uintptr_t>(buffer)))
+      ++log_->releases;
+  }
+  Status copyToHost(void *hostOut, const void *device, size_t bytes) override {
+    char *from = host(device);
+    if (!from || !host(static_cast<const char *>(device) + bytes - 1))
+      return Status::error(StatusCode::InvalidArgument, "bad device read");
+    std::memcpy(hostOut, from, bytes);
+    return Status::success();
+  }
+  Status copyToDevice(void *device, const void *hostIn, size_t bytes) override {
+    char *to = host(device);
+    if (!to || !host(static_cast<char *>(device) + bytes - 1))
+      return Status::error(StatusCode::InvalidArgument, "bad device write");
+    std::memcpy(to, hostIn, bytes);
+    return Status::success();
+  }
+  /// SGD with momentum: buf = mu*buf + g; w -= lr*buf (lr, mu = scalars 0,
+  /// 1; the count is scalar 2).
+  Status step(const DeviceStep &step) override {
+    if (failNextStep) {
+      failNextStep = false;
+      return Status::error(StatusCode::NoDevice, "the fake device failed");
+    }
+    log_->scalarsSeen.push_back(step.scalars);
+    float lr = step.scalars.at(0), mu = step.scalars.at(1);
+    for (size_t t = 0; t < step.buffers.size(); ++t) {
+      auto *w = reinterpret_cast<float *>(host(step.buffers[t].at(0)));
+      auto *g = reinterpret_cast<float *>(host(step.buffers[t].at(1)));
+      auto *buf = reinterpret_cast<float *>(host(step.buffers[t].at(2)));
+      if (!w || !g || !buf)
+        return Status::error(StatusCode::InvalidArgument, "not device memory");
+      for (int64_t i = 0; i < step.numElements[t]; ++i) {
+        buf[i] = mu * buf[i] + g[i];
+        w[i] -= lr * buf[i];
+      }
+    }
+    ++launches_;
+    return Status::success();
+  }
+  uint64_t launchCount() const override { return launches_; }
+  std::string name() const override { return "fake:0"; }
+
+private:
+  std::shared_ptr<DeviceLog> log_;
+  std::map<uintptr_t, std::vector<char>> buffers_;
+  uintptr_t next_ = 0;
+  uint64_t launches_ = 0;
+};
+
+Group momentumGroup() {
+  Group group;
+  group.name = "all";
+  group.paramDtypes = {"f32"};
+  group.args = {arg(Role::Param, "w"),
+                arg(Role::Grad, "g"),
+                state("buf", Layout::Full, StateInit::Zeros),
+                state("norm", Layout::PerTensor, StateInit::ParamNorm),
+                state("half", Layout::Full, StateInit::Constant, 0.5, "bf16"),
+                hyper("lr", false),
+                hyper("mu", true, 0.9),
+                arg(Role::Count, "t")};
+  return group;
+}
+
+void testStepsOnDevice() {
+  auto log = std::make_shared<DeviceLog>();
+  auto owned = std::make_unique<FakeDevice>(log);
+  FakeDevice *device = owned.get();
+  {
+    GroupRunner runner(momentumGroup(), std::move(owned));
+    CHECK(runner.device() == device);
+    std::vector<float> w0 = {1, 2, 3, 4, 5, 6}, g = {0.5, -1, 2, 0, 1, -3};
+    std::vector<float> v0 = {3, 4}, h = {1, 1};
+    float *w = device->upload(w0), *gd = device->upload(g);
+    float *v = device->upload(v0), *hd = device->upload(h);
+    CHECK_OK(runner.bind({{w, {2, 3}}, {v, {2}}}, {{gd, {2, 3}}, {hd, {2}}}));
+    int before = log->allocations;
+    CHECK_OK(runner.initState());
+    CHECK(log->allocations == before + 6); // 3 states x 2 tensors, on device
+
+    // Initial values, read back through the device.
+    std::vector<float> values(6);
+    CHECK_OK(runner.readState(0, "buf", values.data(), 6));
+    CHECK((values == std::vector<float>(6, 0.0f)));
+    float norm = 0;
+    CHECK_OK(runner.readState(1, "norm", &norm, 1));
+    CHECK(norm == 5.0f); // ||(3, 4)||, read from the device param
+    CHECK_OK(runner.readState(0, "half", values.data(), 6));
+    CHECK((values == std::vector<float>(6, 0.5f)));
+    // bf16 storage: values are rounded on the way in.
+    std::vector<float> third(6, 1.0f / 3.0f);
+    CHECK_OK(runner.writeState(0, "half", third.data(), 6));
+    CHECK_OK(runner.readState(0, "half", values.data(), 6));
+    CHECK(values[0] == fromBf16Bits(toBf16Bits(1.0f / 3.0f)));
+
+    CHECK_STATUS(runner.step(), NotBound, "hyper 'lr' has no default");
+    CHECK(runner.count() == 0.0);
+    CHECK_OK(runner.setHyper("lr", 0.1));
+    CHECK_OK(runner.step());
+    CHECK_OK(runner.step());
+    CHECK(runner.launchCount() == 2);
+    CHECK(log->scalarsSeen.size() == 2 &&
+          (log->scalarsSeen[1] == std::vector<float>{0.1f, 0.9f, 2.0f}));
+    // The host reference: two steps of SGD with momentum.
+    std::vector<float> expected = w0, buf(6, 0.0f);
+    for (int s = 0; s < 2; ++s)
+      for (size_t i = 0; i < 6; ++i) {
+        buf[i] = 0.9f * buf[i] + g[i];
+        expected[i] -= 0.1f * buf[i];
+      }
+    CHECK(device->download(w, 6) == expected);
+    CHECK_OK(runner.readState(0, "buf", values.data(), 6));
+    CHECK(values == buf);
+
+    // A failed step is not counted.
+    device->failNextStep = true;
+    CHECK_STATUS(runner.step(), NoDevice, "the fake device failed");
+    CHECK(runner.count() == 2.0);
+
+    // Adopted state is a device address too; the runner's copy is freed.
+    float *adopted = device->upload(std::vector<float>(6, 1.0f));
+    int releases = log->releases;
+    CHECK_OK(runner.adoptState(0, "buf", adopted, 6));
+    CHECK(log->releases == releases + 1);
+    CHECK(runner.stateData(0, "buf") == adopted);
+    CHECK_OK(runner.step());
+    std::vector<float> adoptedNow = device->download(adopted, 6);
+    CHECK(adoptedNow[0] == 0.9f * 1.0f + g[0]);
+  }
+  // The runner freed every state it owned (the test's uploads remain).
+  CHECK(log->allocations - log->releases == 4 + 1);
+}
+
+void testWorkTable() {
+  DeviceStep step;
+  int64_t sizes[] = {1, 2 * kCudaTileElements + 5, 40000, 4};
+  int fake = 0;
+  for (int64_t n : sizes) {
+    std::vector<void *> buffers;
+    for (int b = 0; b < 3; ++b)
+      buffers.push_back(reinterpret_cast<void *>(uintptr_t(++fake) << 8));
+    step.buffers.push_back(buffers);
+    step.numElements.push_back(n);
+  }
+  CudaWorkTable table = buildCudaWorkTable(step, kCudaTileElements);
+  // Records: 3 addresses then numel, per tensor.
+  CHECK(table.tensors.size() == 4 * 4);
+  CHECK(table.tensors[4] == int64_t(4 << 8) && table.tensors[7] == sizes[1]);
+  std::vector<std::vector<int>> covered;
+  for (int64_t n : sizes)
+    covered.emplace_back(size_t(n), 0);
+  bool aligned = true, bounded = true;
+  for (size_t i = 0; i < table.numItems(); ++i) {
+    int64_t t = table.items[3 * i], begin = table.items[3 * i + 1],
+            end = table.items[3 * i + 2];
+    aligned = aligned && begin % 4 == 0;
+    bounded = bounded && begin < end && end - begin <= kCudaTileElements;
+    for (int64_t e = begin; e < end; ++e)
+      ++covered[size_t(t)][size_t(e)];
+  }
+  CHECK(aligned);
+  CHECK(bounded);
+  bool once = true;
+  for (const std::vector<int> &tensor : covered)
+    for (int c : tensor)
+      once = once && c == 1;
+  CHECK(once);
+  CHECK(table.numItems() == 1 + 3 + 3 + 1);
+}
+
+void testDeviceNames() {
+  bool isCuda = false;
+  int ordinal = -1;
+  CHECK(parseDeviceName("cpu", isCuda, ordinal) && !isCuda);
+  CHECK(parseDeviceName("cuda", isCuda, ordinal) && isCuda && ordinal == 0);
+  CHECK(parseDeviceName("cuda:3", isCuda, ordinal) && isCuda && ordinal == 3);
+  for (const char *bad : {"", "gpu", "cuda:", "cuda:x", "cuda:-1", "CUDA",
+                          "cuda:99999999"})
+    check::that(!parseDeviceName(bad, isCuda, ordinal),
+                std::string("rejects '") + bad + "'", __LINE__);
+}
+} // namespace
+
+int main() {
+  testStepsOnDevice();
+  testWorkTable();
+  testDeviceNames();
+  return check::summary();
+}
