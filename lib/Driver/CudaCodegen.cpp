@@ -34,7 +34,9 @@ using namespace stepc;
 FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCuda(ModuleOp spec) {
   OwningOpRef<ModuleOp> module(cast<ModuleOp>(spec->clone()));
   PassManager pm(spec.getContext());
-  buildGpuPipeline(pm);
+  // Groups without a kernel yet get none (with a warning); the runtime says
+  // so when one is created on a GPU.
+  buildGpuPipeline(pm, /*skipUnsupportedGroups=*/true);
   if (failed(pm.run(*module)))
     return failure();
   return module;
@@ -65,9 +67,13 @@ FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error) {
     return failure();
   }
   for (auto binary : (**lowered).getOps<gpu::BinaryOp>())
-    for (Attribute object : binary.getObjects())
-      return cast<gpu::ObjectAttr>(object).getObject().str();
-  error = "the GPU pipeline produced no PTX";
+    for (Attribute object : binary.getObjects()) {
+      std::string ptx = cast<gpu::ObjectAttr>(object).getObject().str();
+      if (StringRef(ptx).contains(".entry "))
+        return ptx;
+    }
+  error = "no group of the spec has a CUDA kernel yet (see the warnings "
+          "above)";
   return failure();
 }
 
@@ -151,13 +157,18 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
 }
 
 void stepc::describeCudaLaunch(rt::Manifest &manifest,
-                               const CudaTarget &target) {
+                               const CudaTarget &target, StringRef ptx) {
   manifest.hasCuda = true;
   manifest.cuda.blockSize = kGpuBlockSize;
   manifest.cuda.vectorWidth = int(kGpuVectorWidth);
   manifest.cuda.archs = target.archs;
-  for (rt::Group &group : manifest.groups)
-    group.kernel = StringRef(group.entry).drop_back(
-                                 StringRef(kPackedEntrySuffix).size())
-                       .str();
+  for (rt::Group &group : manifest.groups) {
+    std::string kernel =
+        StringRef(group.entry)
+            .drop_back(StringRef(kPackedEntrySuffix).size())
+            .str();
+    // The PTX names each kernel it defines in an entry directive.
+    if (ptx.contains(".entry " + kernel + "("))
+      group.kernel = kernel;
+  }
 }

@@ -94,9 +94,11 @@ std::string stepc::cudaToolkitPath() {
   return "/usr/local/cuda";
 }
 
-void stepc::buildGpuPipeline(OpPassManager &pm) {
+void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
   buildStepToLinalgPipeline(pm);
-  pm.addPass(createFormGpuKernels());
+  FormGpuKernelsOptions kernels;
+  kernels.skipUnsupported = skipUnsupportedGroups;
+  pm.addPass(createFormGpuKernels(kernels));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   GpuNVVMAttachTargetOptions target;
@@ -104,11 +106,11 @@ void stepc::buildGpuPipeline(OpPassManager &pm) {
   target.features = "+ptx80";
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
-  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
-  kernels.addPass(createSCFToControlFlowPass());
-  kernels.addPass(createConvertGpuOpsToNVVMOps());
-  kernels.addPass(createCanonicalizerPass());
-  kernels.addPass(createReconcileUnrealizedCastsPass());
+  OpPassManager &gpuModule = pm.nest<gpu::GPUModuleOp>();
+  gpuModule.addPass(createSCFToControlFlowPass());
+  gpuModule.addPass(createConvertGpuOpsToNVVMOps());
+  gpuModule.addPass(createCanonicalizerPass());
+  gpuModule.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
   // libdevice (powf, expf, ...) is linked from the toolkit; without it the
@@ -121,7 +123,7 @@ void stepc::registerStepcPipelines() {
   PassPipelineRegistration<>(
       "stepc-gpu-pipeline",
       "Lower an element-wise step spec to one GPU kernel per group (PTX)",
-      buildGpuPipeline);
+      [](OpPassManager &pm) { buildGpuPipeline(pm); });
   PassPipelineRegistration<>(
       "stepc-lower-to-linalg",
       "Lower a step spec to one linalg-on-tensors function per group",

@@ -63,6 +63,7 @@ _SIGNATURES = {
     "stepc_artifact_optimizer_name": (_handle, _c_char_pp),
     "stepc_group_create_typed": (_handle, ctypes.c_char_p, ctypes.c_char_p,
                                  _handle_p),
+    "stepc_artifact_has_code": (_handle, ctypes.c_char_p, ctypes.c_char_p),
     "stepc_group_create_on": (_handle, ctypes.c_char_p, ctypes.c_char_p,
                               ctypes.c_char_p, _handle_p),
     "stepc_group_device": (_handle, _c_char_pp),

@@ -71,6 +71,18 @@ class Artifact:
         Group.bind_addresses)."""
         return Group(self, name, param_dtype, device)
 
+    def has_code(self, name, device="cpu"):
+        """Whether the artifact has code for group `name` on `device`;
+        reads the manifest only (no driver, no GPU needed)."""
+        try:
+            _capi.call("stepc_artifact_has_code", self._handle, name.encode(),
+                       str(device).encode())
+            return True
+        except StepcError as err:
+            if err.code == "no_device":
+                return False
+            raise
+
     def __del__(self):
         handle = getattr(self, "_handle", None)
         if handle and _capi._lib is not None:

@@ -167,6 +167,29 @@ stepc_status stepc_artifact_optimizer_name(const stepc_artifact *artifact,
 // Groups
 //===----------------------------------------------------------------------===//
 
+stepc_status stepc_artifact_has_code(const stepc_artifact *artifact,
+                                     const char *name, const char *device) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(name);
+  STEPC_CHECK_NOT_NULL(device);
+  bool isCuda = false;
+  int ordinal = 0;
+  if (!parseDeviceName(device, isCuda, ordinal))
+    return invalid(__func__, std::string("unknown device '") + device +
+                                 "' (expected cpu, cuda or cuda:N)");
+  const Artifact &loaded = artifact->loaded->artifact;
+  const Group *group = loaded.manifest.findGroup(name);
+  if (!group)
+    return invalid(__func__, loaded.origin + " has no group '" + name + "'");
+  if (isCuda)
+    return report(CudaExecutor::supports(loaded, *group));
+  if (!loaded.findSection(kCpuSectionName))
+    return report(Status::error(StatusCode::NoDevice,
+                                loaded.origin + " holds no CPU code; compile "
+                                                "it with --target=cpu"));
+  return ok();
+}
+
 /// Every create call; messages name the one the caller made.
 static stepc_status createGroup(const char *function, stepc_artifact *artifact,
                                 const char *name, const char *param_dtype,
@@ -203,6 +226,8 @@ static stepc_status createGroup(const char *function, stepc_artifact *artifact,
                                     param_dtype + " parameters"));
   std::lock_guard<std::mutex> lock(loaded.mutex);
   if (isCuda) {
+    if (Status s = CudaExecutor::supports(loaded.artifact, *group); !s.ok())
+      return report(s);
     std::shared_ptr<CudaModule> &module = loaded.cudaModules[ordinal];
     if (!module)
       if (Status s = CudaModule::load(loaded.artifact, ordinal, module);

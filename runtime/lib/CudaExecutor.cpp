@@ -177,14 +177,24 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
 // CudaExecutor
 //===----------------------------------------------------------------------===//
 
+Status CudaExecutor::supports(const Artifact &artifact, const Group &group) {
+  if (!artifact.manifest.hasCuda)
+    return noCudaCode(artifact, "the artifact has no CUDA code");
+  if (group.kernel.empty())
+    return Status::error(StatusCode::NoDevice,
+                         artifact.origin + ": group '" + group.name +
+                             "' has no CUDA kernel: only element-wise groups "
+                             "have one so far (docs/Design/GpuKernels.md)");
+  return Status::success();
+}
+
 Status CudaExecutor::create(std::shared_ptr<CudaModule> module,
                             const CudaLaunch &launch, const Group &group,
                             const std::string &paramDtype,
                             std::unique_ptr<CudaExecutor> &out) {
   if (group.kernel.empty())
     return Status::error(StatusCode::NoDevice,
-                         "group '" + group.name +
-                             "' has no CUDA kernel in this artifact");
+                         "group '" + group.name + "' has no CUDA kernel");
   std::unique_ptr<CudaExecutor> executor(new CudaExecutor());
   executor->symbol_ = group.kernelFor(paramDtype);
   if (Status s = module->function(executor->symbol_, executor->function_);

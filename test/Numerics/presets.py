@@ -4,11 +4,6 @@
 #
 # RUN: %python %s %stepc_path %stepc_src_root/examples/specs %t
 #
-# With `--device cuda` (test/GPU/presets.test, on a GPU machine) the same
-# runs use the CUDA kernels: specs compiled with --target=cuda, `stepc run
-# --device cuda`, and exactly one kernel launch per step. Specs whose groups
-# are not element-wise have no CUDA kernels yet and are reported as skipped.
-#
 # Shapes (64,64), (64,256), (256,64), (1,k), (k,1), (127,33); a zero gradient
 # must give finite results. Parameters are drawn with std 0.02 (a usual
 # initialization). The error measured is that of the total update p5 − p0
@@ -62,33 +57,19 @@ F32_NS = [("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")]
 
 ARTIFACTS = {}
 ARTIFACT_LOCK = threading.Lock()
-DEVICE = "cpu"
-# What `stepc compile --target=cuda` says of a group it cannot make a
-# kernel of yet (docs/Design/GpuKernels.md).
-NO_KERNEL_YET = "is not element-wise: GPU kernels for groups with reductions"
-
-
-class NoCudaKernel(Exception):
-    pass
 
 
 def artifact_for(stepc, spec, tmp):
-    """Compiles each spec (and each f32 variant) once, for DEVICE."""
+    """Compiles each spec (and each f32 variant) once."""
     with ARTIFACT_LOCK:
         if spec not in ARTIFACTS:
             out = tmp / "artifacts" / (spec.parent.name + "." + spec.stem + ".stepc")
             out.parent.mkdir(parents=True, exist_ok=True)
-            target = "--target=cuda" if DEVICE != "cpu" else "--target=cpu"
-            proc = subprocess.run([stepc, "compile", str(spec), target, "-o", str(out)],
+            proc = subprocess.run([stepc, "compile", str(spec), "-o", str(out)],
                                   capture_output=True, text=True, timeout=300)
-            if proc.returncode != 0 and NO_KERNEL_YET in proc.stderr:
-                ARTIFACTS[spec] = None
-            elif proc.returncode != 0:
+            if proc.returncode != 0:
                 raise RuntimeError(f"stepc compile {spec}: {proc.stderr}")
-            else:
-                ARTIFACTS[spec] = out
-        if ARTIFACTS[spec] is None:
-            raise NoCudaKernel(spec)
+            ARTIFACTS[spec] = out
         return ARTIFACTS[spec]
 
 
@@ -107,16 +88,10 @@ def run_stepc(stepc, spec, preset, param, grads, workdir, dtype="f32"):
     hypers = [f"--hyper={k}={v!r}" for k, v in preset.hyper.items()]
     cmd = [stepc, "run", str(spec), f"--group={preset.group}",
            f"--param={workdir / 'p.npy'}", f"--grad={workdir / 'g.npy'}",
-           f"--out={workdir / 'out'}", f"--dtype={dtype}",
-           f"--device={DEVICE}", *hypers]
+           f"--out={workdir / 'out'}", f"--dtype={dtype}", *hypers]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\n{proc.stderr}")
-    if DEVICE != "cpu":
-        launches = re.search(r"(\d+) steps, (\d+) kernel launches", proc.stdout)
-        if not launches or launches.group(1) != launches.group(2):
-            raise RuntimeError(f"{' '.join(cmd)}: not one launch per step: "
-                               f"{proc.stdout!r}")
     out = workdir / "out"
     states = {f.name.rsplit(".", 2)[0]: np.load(f) for f in out.glob("*.0.npy")
               if not f.name.startswith("param.")}
@@ -170,11 +145,8 @@ def check(stepc, spec_dir, tmp, preset, shape, zero, f32, dtype="f32"):
     edits = list(preset.edits) + (F32_NS if f32 else [])
     if edits:
         spec = edited_spec(spec, tmp / name, edits)
-    try:
-        got_p, got_state = run_stepc(stepc, spec, preset, param, grads,
-                                     tmp / name, dtype)
-    except NoCudaKernel:
-        return name, None, "no CUDA kernel"
+    got_p, got_state = run_stepc(stepc, spec, preset, param, grads, tmp / name,
+                                 dtype)
     if not np.all(np.isfinite(got_p)) or not all(np.all(np.isfinite(v)) for v in got_state.values()):
         return name, float("inf"), "non-finite result"
     if zero:
@@ -190,10 +162,7 @@ def check(stepc, spec_dir, tmp, preset, shape, zero, f32, dtype="f32"):
 
 
 def main():
-    global DEVICE
     stepc, spec_dir, tmp = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
-    if sys.argv[4:5] == ["--device"]:
-        DEVICE = sys.argv[5]
     jobs = []
     for preset in reference.PRESETS:
         for shape in SHAPES:
@@ -208,7 +177,6 @@ def main():
             jobs.append((preset, (64, 64), False, preset.ns, "f16"))
         jobs.append((preset, (64, 32), True, False))
     failures = 0
-    skipped = set()
     worst_by_preset = {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(check, stepc, spec_dir, tmp, *job) for job in jobs]
@@ -216,9 +184,6 @@ def main():
             preset, shape, zero, f32 = job[:4]
             params = job[4] if len(job) > 4 else "f32"
             name, error, what = future.result()
-            if error is None:
-                skipped.add(f"{preset.spec}.{preset.group}")
-                continue
             bf16 = preset.ns and not f32
             tolerance = (TOLERANCE["16-bit params"] if params != "f32" else
                          BF16_TOLERANCE.get(preset.spec, TOLERANCE["bf16"])
@@ -233,9 +198,7 @@ def main():
                       f"(tolerance {tolerance:g})")
     for key, error in sorted(worst_by_preset.items()):
         print(f"{key}: worst relative error {error:.3g}")
-    for key in sorted(skipped):
-        print(f"{key}: skipped, no {DEVICE} kernel yet")
-    print(f"{len(jobs)} runs on {DEVICE}, {failures} failures")
+    print(f"{len(jobs)} runs, {failures} failures")
     return 1 if failures else 0
 
 

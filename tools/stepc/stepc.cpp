@@ -177,7 +177,7 @@ static LogicalResult buildArtifact(ModuleOp module, bool forCpu, bool forCuda,
     FailureOr<CudaCode> code = compileCuda(module, cudaTarget, error);
     if (failed(code))
       return failure();
-    describeCudaLaunch(artifact.manifest, cudaTarget);
+    describeCudaLaunch(artifact.manifest, cudaTarget, code->ptx);
     artifact.sections.push_back({rt::kCudaPtxSectionName, code->ptx});
     for (auto &[arch, cubin] : code->cubins)
       artifact.sections.push_back(
@@ -440,6 +440,9 @@ static int runRun(MLIRContext &context) {
   rt::PackedEntry entry = nullptr;
   std::unique_ptr<rt::CudaExecutor> cuda;
   if (onCuda) {
+    if (rt::Status status = rt::CudaExecutor::supports(artifact, *group);
+        !status.ok())
+      return fail(status.message);
     std::shared_ptr<rt::CudaModule> cudaModule;
     if (rt::Status status = rt::CudaModule::load(artifact, ordinal, cudaModule);
         !status.ok())
@@ -616,6 +619,25 @@ int main(int argc, char **argv) {
   registerDriverDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Diagnostics name the spec line; a dump of the op would bury it.
+  context.printOpOnDiagnostic(false);
+  // Passes' warnings too (the context's default prints errors only), e.g.
+  // the groups --target=cuda makes no kernel for.
+  ScopedDiagnosticHandler printDiagnostics(&context, [](Diagnostic &diag) {
+    auto print = [](Diagnostic &d) {
+      const char *kind = d.getSeverity() == DiagnosticSeverity::Error ? "error"
+                         : d.getSeverity() == DiagnosticSeverity::Warning
+                             ? "warning"
+                         : d.getSeverity() == DiagnosticSeverity::Note
+                             ? "note"
+                             : "remark";
+      llvm::errs() << d.getLocation() << ": " << kind << ": " << d << "\n";
+    };
+    print(diag);
+    for (Diagnostic &note : diag.getNotes())
+      print(note);
+    return success();
+  });
 
   if (compileCommand)
     return runCompile(context);

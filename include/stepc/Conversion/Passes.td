@@ -92,8 +92,16 @@ def FormGpuKernels : Pass<"stepc-form-gpu-kernels", "::mlir::ModuleOp"> {
     rounded like the CPU path) instead of NVVM's default `sqrt.approx.f32`.
 
     A group that is not element-wise (reductions, matmuls) is an error for
-    now: its phases need the grid barrier of a later slice.
+    now: its phases need the grid barrier of a later slice. With
+    `skip-unsupported` such a group's function is dropped with a warning
+    instead, so the other groups of a spec still get kernels (what
+    `stepc compile --target=cuda` does).
   }];
+  let options = [
+    Option<"skipUnsupported", "skip-unsupported", "bool", /*default=*/"false",
+           "Drop the functions of groups that are not element-wise (with a "
+           "warning) instead of failing">
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",

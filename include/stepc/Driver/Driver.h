@@ -89,8 +89,10 @@ struct CudaCode {
                                         const CudaTarget &target,
                                         std::string &error);
 
-/// Adds to `manifest` (of the same spec) how its CUDA kernels are launched.
-void describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target);
+/// Adds to `manifest` (of the same spec) how its CUDA kernels are launched
+/// and which groups have one in `ptx` (compileCuda's).
+void describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
+                        ::llvm::StringRef ptx);
 
 /// A spec compiled in process; entries stay valid while it lives.
 class JitModule {

@@ -50,7 +50,10 @@ std::string cudaToolkitPath();
 /// Lowers a spec whose groups are element-wise to one GPU kernel per group
 /// and parameter dtype, as PTX for sm_80 (PTX ISA 8.0, which ptxas also
 /// assembles for sm_90): a `gpu.binary @stepc_kernels` holding the PTX.
-void buildGpuPipeline(::mlir::OpPassManager &pm);
+/// With `skipUnsupportedGroups`, groups without a GPU kernel yet are left
+/// out with a warning instead of failing the pipeline.
+void buildGpuPipeline(::mlir::OpPassManager &pm,
+                      bool skipUnsupportedGroups = false);
 
 void registerStepcPipelines();
 

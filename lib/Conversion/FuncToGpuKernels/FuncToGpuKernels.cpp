@@ -57,11 +57,16 @@ Type elementTypeOf(func::FuncOp func, unsigned argIndex) {
       .getElementType();
 }
 
-/// The function's structure, or failure with a diagnostic saying why it is
-/// not (yet) a GPU kernel.
-FailureOr<ElementwiseGroup> analyze(func::FuncOp func) {
+/// The function's structure, or failure with a diagnostic (of `severity`)
+/// saying why it is not (yet) a GPU kernel.
+FailureOr<ElementwiseGroup> analyze(func::FuncOp func,
+                                    DiagnosticSeverity severity) {
   ElementwiseGroup group;
   group.func = func;
+  auto report = [&] {
+    return severity == DiagnosticSeverity::Warning ? func.emitWarning()
+                                                   : func.emitError();
+  };
   DenseMap<Value, int> slotOfArg;
   for (BlockArgument arg : func.getArguments()) {
     if (isa<MemRefType>(arg.getType())) {
@@ -70,17 +75,20 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func) {
     } else if (isScalar(arg.getType())) {
       group.scalarArgs.push_back(arg.getArgNumber());
     } else {
-      return func.emitError("argument ") << arg.getArgNumber() << " has type "
+      return report() << "argument " << arg.getArgNumber() << " has type "
                                          << arg.getType()
                                          << ", not a buffer or a scalar";
     }
   }
   auto notElementwise = [&](Operation *op) {
-    InFlightDiagnostic diag = func.emitError("group function ")
-                              << func.getSymName()
+    InFlightDiagnostic diag = report() << "group function "
+                                       << func.getSymName()
                               << " is not element-wise: GPU kernels for "
                                  "groups with reductions or matmuls need "
-                                 "phases (docs/Design/GpuKernels.md)";
+                                 "phases (docs/Design/GpuKernels.md)"
+         << (severity == DiagnosticSeverity::Warning
+                 ? "; it gets no kernel"
+                 : "");
     diag.attachNote(op->getLoc()) << "here: " << op->getName();
     return failure();
   };
@@ -111,8 +119,8 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func) {
   }
   linalg::GenericOp generic = group.generic;
   if (!generic)
-    return func.emitError("group function ")
-           << func.getSymName() << " has no linalg.generic to run";
+    return report() << "group function " << func.getSymName()
+                    << " has no linalg.generic to run";
   if (generic.getNumReductionLoops() != 0 ||
       !llvm::all_of(generic.getIndexingMapsArray(),
                     [](AffineMap map) { return map.isIdentity(); }))
@@ -346,21 +354,27 @@ void useCorrectlyRoundedRoots(gpu::GPUModuleOp gpuModule) {
 
 struct FormGpuKernelsPass
     : stepc::impl::FormGpuKernelsBase<FormGpuKernelsPass> {
+  using FormGpuKernelsBase::FormGpuKernelsBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::vector<ElementwiseGroup> groups;
-    bool failed = false;
+    SmallVector<func::FuncOp> unsupported;
+    auto severity = skipUnsupported ? DiagnosticSeverity::Warning
+                                    : DiagnosticSeverity::Error;
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
-      FailureOr<ElementwiseGroup> group = analyze(func);
+      FailureOr<ElementwiseGroup> group = analyze(func, severity);
       if (llvm::failed(group))
-        failed = true;
+        unsupported.push_back(func);
       else
         groups.push_back(*group);
     }
-    if (failed)
+    if (!unsupported.empty() && !skipUnsupported)
       return signalPassFailure();
+    for (func::FuncOp func : unsupported)
+      func.erase();
     OpBuilder builder(module.getContext());
     builder.setInsertionPointToEnd(module.getBody());
     auto gpuModule =

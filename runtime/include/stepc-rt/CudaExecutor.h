@@ -76,6 +76,10 @@ constexpr int64_t kCudaTileElements = 16384;
 
 class CudaExecutor final : public DeviceExecutor {
 public:
+  /// Ok if `artifact` has a CUDA kernel for `group`; checked before any
+  /// driver call, so the reason does not depend on the machine.
+  static Status supports(const Artifact &artifact, const Group &group);
+
   /// The kernel of `group` for `paramDtype` parameters in `module`, which
   /// `launch` describes.
   static Status create(std::shared_ptr<CudaModule> module,

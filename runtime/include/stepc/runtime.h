@@ -85,6 +85,13 @@ STEPC_RT_API stepc_status stepc_artifact_group_name(
 STEPC_RT_API stepc_status stepc_artifact_optimizer_name(
     const stepc_artifact *artifact, const char **name);
 
+/* STEPC_OK if the artifact has code for group `name` on `device` ("cpu",
+ * "cuda", "cuda:N"), else STEPC_ERR_NO_DEVICE saying what is missing. Reads
+ * the manifest only: no driver is loaded and no device is needed. */
+STEPC_RT_API stepc_status stepc_artifact_has_code(const stepc_artifact *artifact,
+                                                  const char *name,
+                                                  const char *device);
+
 /*===-- Groups ------------------------------------------------------------===*/
 
 /* An instance of group `name`: its own bindings, state and hypers. Several

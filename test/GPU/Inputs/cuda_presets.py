@@ -1,0 +1,216 @@
+"""The presets' CUDA kernels on a GPU against the fp64 reference.
+
+    cuda_presets.py compile STEPC SPEC_DIR OUT_DIR   # where stepc runs
+    cuda_presets.py run OUT_DIR [--device cpu]       # where the GPU is
+
+`compile` writes every example spec as an artifact with CPU and CUDA code
+(groups without a kernel yet get none, with the compiler's warning). `run`
+needs only the stepc runtime and its Python package (PYTHONPATH), NumPy
+and the CUDA driver, so a GPU machine without LLVM can run it on artifacts
+carried there. Each group with a kernel runs 5 steps on the shapes and
+dtypes of test/Numerics/presets.py, with the same reference and
+tolerances; each run must take exactly one kernel launch per step.
+`--device cpu` runs the same groups through the same harness on the CPU
+code, in host memory: the check of the harness itself that CI can run.
+"""
+
+import ctypes
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+SPECS = HERE.parents[2] / "examples" / "specs"
+sys.path.insert(0, str(HERE.parents[1] / "Numerics"))
+import presets  # noqa: E402
+import reference  # noqa: E402
+
+
+def compile_all(stepc, spec_dir, out):
+    out.mkdir(parents=True, exist_ok=True)
+    for spec in sorted(spec_dir.glob("*.mlir")):
+        proc = subprocess.run([stepc, "compile", str(spec), "--target=cpu,cuda",
+                               "-o", str(out / f"{spec.stem}.stepc")],
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            raise RuntimeError(f"stepc compile {spec}:\n{proc.stderr}")
+
+
+class Driver:
+    """Just enough of the CUDA driver API for device buffers."""
+
+    def __init__(self):
+        self.lib = ctypes.CDLL("libcuda.so.1")
+        self.check(self.lib.cuInit(0), "cuInit")
+        device, context = ctypes.c_int(), ctypes.c_void_p()
+        self.check(self.lib.cuDeviceGet(ctypes.byref(device), 0), "cuDeviceGet")
+        self.check(self.lib.cuDevicePrimaryCtxRetain(ctypes.byref(context),
+                                                     device), "retain")
+        self.check(self.lib.cuCtxSetCurrent(context), "cuCtxSetCurrent")
+        self.buffers = []
+
+    @staticmethod
+    def check(result, what):
+        if result != 0:
+            raise RuntimeError(f"{what} failed: CUDA error {result}")
+
+    def upload(self, array):
+        array = np.ascontiguousarray(array)
+        address = ctypes.c_uint64()
+        self.check(self.lib.cuMemAlloc_v2(ctypes.byref(address),
+                                          ctypes.c_size_t(array.nbytes)),
+                   "cuMemAlloc")
+        self.buffers.append(address.value)
+        self.copy_in(address.value, array)
+        return address.value
+
+    def copy_in(self, address, array):
+        self.check(self.lib.cuMemcpyHtoD_v2(
+            ctypes.c_uint64(address), array.ctypes.data_as(ctypes.c_void_p),
+            ctypes.c_size_t(array.nbytes)), "cuMemcpyHtoD")
+
+    def download(self, address, like):
+        out = np.empty_like(like)
+        self.check(self.lib.cuCtxSynchronize(), "cuCtxSynchronize")
+        self.check(self.lib.cuMemcpyDtoH_v2(
+            out.ctypes.data_as(ctypes.c_void_p), ctypes.c_uint64(address),
+            ctypes.c_size_t(out.nbytes)), "cuMemcpyDtoH")
+        return out
+
+    def free_all(self):
+        for address in self.buffers:
+            self.lib.cuMemFree_v2(ctypes.c_uint64(address))
+        self.buffers = []
+
+
+class HostMemory:
+    """Driver's interface over NumPy arrays, for --device cpu."""
+
+    def __init__(self):
+        self.buffers = {}
+
+    def upload(self, array):
+        array = np.array(array, copy=True)
+        self.buffers[array.ctypes.data] = array
+        return array.ctypes.data
+
+    def copy_in(self, address, array):
+        self.buffers[address][...] = array
+
+    def download(self, address, like):
+        return self.buffers[address].copy()
+
+    def free_all(self):
+        self.buffers = {}
+
+
+def to_storage(values, dtype):
+    """float32 values as the bits a param of `dtype` stores."""
+    values = np.asarray(values, np.float32)
+    if dtype == "f32":
+        return values
+    if dtype == "f16":
+        return values.astype(np.float16).view(np.uint16)
+    bits = values.view(np.uint32).astype(np.uint64)
+    return (((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16)).astype(np.uint16)
+
+
+def from_storage(stored, dtype):
+    if dtype == "f32":
+        return stored.astype(np.float64)
+    if dtype == "f16":
+        return stored.view(np.float16).astype(np.float64)
+    return (stored.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def run_one(driver, device, artifact, preset, shape, dtype):
+    seed = sum(map(ord, preset.spec + preset.group)) * 1000 + shape[0] * 7 + shape[1]
+    rng = np.random.default_rng(seed)
+    param = (0.02 * rng.standard_normal(shape)).astype(np.float32)
+    grads = [rng.standard_normal(shape).astype(np.float32)
+             for _ in range(presets.STEPS)]
+    group = artifact.group(preset.group, dtype, device=device)
+    for name, value in preset.hyper.items():
+        group.set_hyper(name, value)
+    p_dev = driver.upload(to_storage(param, dtype))
+    g_dev = driver.upload(to_storage(grads[0], dtype))
+    group.bind_addresses([p_dev], [g_dev], [shape])
+    group.init_state()
+    for g in grads:
+        driver.copy_in(g_dev, to_storage(g, dtype))
+        group.step()
+    got_p = from_storage(driver.download(p_dev, to_storage(param, dtype)), dtype)
+    got_state = {name: group.read_state(0, name) for name in group.state_names}
+    launches = group.launch_count
+    ref_p, ref_state = presets.reference_run(
+        preset, param.astype(np.float64), [g.astype(np.float64) for g in grads],
+        dtype)
+    p0 = presets.ROUNDING[dtype](param.astype(np.float64))
+    errors = {"update": presets.relative_error(got_p - p0, ref_p - p0)}
+    for key, value in ref_state.items():
+        errors[key] = presets.relative_error(
+            got_state[key].reshape(np.shape(value)), value)
+    worst = max(errors, key=errors.get)
+    return errors[worst], worst, launches
+
+
+def run_all(out, device):
+    import stepc
+    driver = Driver() if device != "cpu" else HostMemory()
+    launches_per_run = presets.STEPS if device != "cpu" else 0
+    failures = runs = 0
+    skipped = []
+    for preset in reference.PRESETS:
+        label = f"{preset.spec}.{preset.group}"
+        path = out / f"{preset.spec}.stepc"
+        if preset.edits:
+            skipped.append(f"{label} [{preset.variant}]: skipped, a spec "
+                           "variant (test/Numerics/presets.py runs it)")
+            continue
+        artifact = stepc.load(str(path))
+        if not artifact.has_code(preset.group, "cuda"):
+            skipped.append(f"{label}: skipped, no CUDA kernel yet")
+            continue
+        dtypes = ["f32", "bf16"] + (
+            ["f16"] if "f16" in presets.group_dtypes(SPECS, preset) else [])
+        worst = 0.0
+        for dtype in dtypes:
+            shapes = presets.SHAPES if dtype == "f32" else [(64, 64), (127, 33)]
+            for shape in shapes:
+                error, what, launches = run_one(driver, device, artifact,
+                                                preset, shape, dtype)
+                runs += 1
+                tolerance = (presets.TOLERANCE["f32"] if dtype == "f32" else
+                             presets.TOLERANCE["16-bit params"])
+                worst = max(worst, error)
+                if not error <= tolerance or launches != launches_per_run:
+                    failures += 1
+                    print(f"FAIL {label} {shape} {dtype}: relative error "
+                          f"{error:.3g} in {what} (tolerance {tolerance:g}), "
+                          f"{launches} launches for {presets.STEPS} steps")
+                driver.free_all()
+        print(f"{label}: worst relative error {worst:.3g}, "
+              f"{launches_per_run // presets.STEPS} launches per step")
+    for line in skipped:
+        print(line)
+    print(f"{runs} runs on {device}, {failures} failures")
+    return 1 if failures or runs == 0 else 0
+
+
+def main():
+    if sys.argv[1:2] == ["compile"] and len(sys.argv) == 5:
+        compile_all(sys.argv[2], pathlib.Path(sys.argv[3]),
+                    pathlib.Path(sys.argv[4]))
+        return 0
+    if sys.argv[1:2] == ["run"] and len(sys.argv) == 3:
+        return run_all(pathlib.Path(sys.argv[2]), "cuda:0")
+    if sys.argv[1:2] == ["run"] and sys.argv[3:] == ["--device", "cpu"]:
+        return run_all(pathlib.Path(sys.argv[2]), "cpu")
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
