@@ -364,6 +364,27 @@ void testCppApi(const std::string &path) {
   CHECK(group.count() == 1.0);
   CHECK(w[0] == 0.001f && w[3] == 3.0f && buf[0] == 1.0f);
 
+  // Devices: this artifact has CPU code only.
+  CHECK(group.device() == "cpu" && group.launchCount() == 0);
+  CHECK(!group.setStream(nullptr));
+  CHECK(group.error().find("streams are for groups created on a CUDA "
+                           "device") != std::string::npos);
+  stepc::Group onCpu, onGpu;
+  CHECK(onCpu.createOn(artifact, "all", "f32", "cpu"));
+  CHECK(onCpu.device() == "cpu");
+  CHECK(!onGpu.createOn(artifact, "all", "f32", "cuda:0"));
+  CHECK(onGpu.status() == STEPC_ERR_NO_DEVICE &&
+        onGpu.error().find("the artifact has no CUDA code") !=
+            std::string::npos);
+  CHECK(!onGpu.createOn(artifact, "all", "f32", "tpu"));
+  CHECK(onGpu.error() == "stepc_group_create_on: unknown device 'tpu' "
+                         "(expected cpu, cuda or cuda:N)");
+  CHECK(stepc_artifact_has_code(artifact.get(), "all", "cpu") == STEPC_OK);
+  CHECK(stepc_artifact_has_code(artifact.get(), "all", "cuda") ==
+        STEPC_ERR_NO_DEVICE);
+  CHECK(stepc_artifact_has_code(artifact.get(), "nope", "cpu") ==
+        STEPC_ERR_INVALID_ARGUMENT);
+
   // Moves keep the handle and the last error; the source becomes empty.
   stepc::Group moved = std::move(group);
   CHECK(!group && moved);
