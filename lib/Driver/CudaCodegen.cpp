@@ -124,8 +124,7 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
     if (cubinPath.empty())
       return failure();
     std::string archFlag = "-arch=" + arch;
-    StringRef args[] = {ptxas,      "-O3",       archFlag, "-v",
-                        "-o",       cubinPath,   ptxPath};
+    StringRef args[] = {ptxas, "-O3", archFlag, "-v", "-o", cubinPath, ptxPath};
     std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
                                             StringRef(logPath)};
     std::string message;
@@ -156,17 +155,16 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   return code;
 }
 
-void stepc::describeCudaLaunch(rt::Manifest &manifest,
-                               const CudaTarget &target, StringRef ptx) {
+void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
+                               StringRef ptx) {
   manifest.hasCuda = true;
   manifest.cuda.blockSize = kGpuBlockSize;
   manifest.cuda.vectorWidth = int(kGpuVectorWidth);
   manifest.cuda.archs = target.archs;
   for (rt::Group &group : manifest.groups) {
-    std::string kernel =
-        StringRef(group.entry)
-            .drop_back(StringRef(kPackedEntrySuffix).size())
-            .str();
+    std::string kernel = StringRef(group.entry)
+                             .drop_back(StringRef(kPackedEntrySuffix).size())
+                             .str();
     // The PTX names each kernel it defines in an entry directive.
     if (ptx.contains(".entry " + kernel + "("))
       group.kernel = kernel;

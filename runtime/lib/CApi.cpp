@@ -239,10 +239,9 @@ static stepc_status createGroup(const char *function, stepc_artifact *artifact,
         !s.ok())
       return report(s);
     CudaExecutor *cuda = executor.get();
-    *out = new stepc_group(artifact->loaded,
-                           GroupRunner(*group, std::move(executor),
-                                       param_dtype),
-                           cuda);
+    *out = new stepc_group(
+        artifact->loaded, GroupRunner(*group, std::move(executor), param_dtype),
+        cuda);
     return ok();
   }
   if (!loaded.module)
@@ -294,8 +293,7 @@ stepc_status stepc_group_set_stream(stepc_group *group, void *stream) {
   return ok();
 }
 
-stepc_status stepc_group_launch_count(const stepc_group *group,
-                                      uint64_t *out) {
+stepc_status stepc_group_launch_count(const stepc_group *group, uint64_t *out) {
   STEPC_CHECK_NOT_NULL(group);
   STEPC_CHECK_NOT_NULL(out);
   *out = group->runner.launchCount();
@@ -467,8 +465,7 @@ stepc_status stepc_group_read_state(stepc_group *group, size_t index,
   STEPC_CHECK_NOT_NULL(group);
   STEPC_CHECK_NOT_NULL(state_name);
   STEPC_CHECK_NOT_NULL(values);
-  return report(
-      group->runner.readState(index, state_name, values, num_values));
+  return report(group->runner.readState(index, state_name, values, num_values));
 }
 
 stepc_status stepc_group_write_state(stepc_group *group, size_t index,

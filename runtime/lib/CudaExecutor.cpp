@@ -71,32 +71,22 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
   module->driver_ = driver;
   module->ordinal_ = ordinal;
   const CudaDriver &d = *driver;
-  if (Status s = d.check(d.cuDeviceGet(&module->device_, ordinal),
-                         "cuDeviceGet");
+  if (Status s =
+          d.check(d.cuDeviceGet(&module->device_, ordinal), "cuDeviceGet");
       !s.ok())
     return s;
+  auto attribute = [&](int which, int &value) {
+    return d.check(d.cuDeviceGetAttribute(&value, which, module->device_),
+                   "cuDeviceGetAttribute");
+  };
   int major = 0, minor = 0;
-  if (Status s = d.check(
-          d.cuDeviceGetAttribute(&major,
-                                 CudaDriver::kAttributeComputeCapabilityMajor,
-                                 module->device_),
-          "cuDeviceGetAttribute");
-      !s.ok())
-    return s;
-  if (Status s = d.check(
-          d.cuDeviceGetAttribute(&minor,
-                                 CudaDriver::kAttributeComputeCapabilityMinor,
-                                 module->device_),
-          "cuDeviceGetAttribute");
-      !s.ok())
-    return s;
-  if (Status s = d.check(d.cuDeviceGetAttribute(
-                             &module->multiprocessors_,
-                             CudaDriver::kAttributeMultiprocessorCount,
-                             module->device_),
-                         "cuDeviceGetAttribute");
-      !s.ok())
-    return s;
+  for (auto [which, value] :
+       {std::pair{CudaDriver::kAttributeComputeCapabilityMajor, &major},
+        std::pair{CudaDriver::kAttributeComputeCapabilityMinor, &minor},
+        std::pair{CudaDriver::kAttributeMultiprocessorCount,
+                  &module->multiprocessors_}})
+    if (Status s = attribute(which, *value); !s.ok())
+      return s;
   std::string arch = "sm_" + std::to_string(major * 10 + minor);
   if (major < 8)
     return Status::error(StatusCode::NoDevice,
@@ -115,12 +105,12 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
     image = ptx->bytes; // cuModuleLoadData wants PTX NUL-terminated
     module->codeSource_ = "PTX JIT-compiled for " + arch;
   } else {
-    return noCudaCode(artifact, "the artifact has neither a cubin for " +
-                                    arch + " nor PTX");
+    return noCudaCode(artifact, "the artifact has neither a cubin for " + arch +
+                                    " nor PTX");
   }
-  if (Status s = d.check(d.cuDevicePrimaryCtxRetain(&module->context_,
-                                                    module->device_),
-                         "cuDevicePrimaryCtxRetain");
+  if (Status s = d.check(
+          d.cuDevicePrimaryCtxRetain(&module->context_, module->device_),
+          "cuDevicePrimaryCtxRetain");
       !s.ok())
     return s;
   if (Status s = module->activate(); !s.ok())
@@ -167,8 +157,9 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
     int64_t n = step.numElements[t];
     table.tensors.push_back(n);
     for (int64_t begin = 0; begin < n; begin += tileElements)
-      table.items.insert(table.items.end(),
-                         {int64_t(t), begin, std::min(n, begin + tileElements)});
+      table.items.insert(
+          table.items.end(),
+          {int64_t(t), begin, std::min(n, begin + tileElements)});
   }
   return table;
 }
@@ -202,10 +193,10 @@ Status CudaExecutor::create(std::shared_ptr<CudaModule> module,
     return s;
   const CudaDriver &d = module->driver();
   int blocksPerSM = 0;
-  if (Status s = d.check(d.cuOccupancyMaxActiveBlocksPerMultiprocessor(
-                             &blocksPerSM, executor->function_,
-                             launch.blockSize, 0),
-                         "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  if (Status s =
+          d.check(d.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+                      &blocksPerSM, executor->function_, launch.blockSize, 0),
+                  "cuOccupancyMaxActiveBlocksPerMultiprocessor");
       !s.ok())
     return s;
   executor->blockSize_ = launch.blockSize;
@@ -215,8 +206,8 @@ Status CudaExecutor::create(std::shared_ptr<CudaModule> module,
   int64_t paramBytes = paramDtype == "f32" ? 4 : 2;
   executor->elementBytes_ = {paramBytes, paramBytes};
   for (size_t index : group.indicesOf(Role::State))
-    executor->elementBytes_.push_back(
-        group.args[index].storage == "bf16" ? 2 : 4);
+    executor->elementBytes_.push_back(group.args[index].storage == "bf16" ? 2
+                                                                          : 4);
   executor->module_ = std::move(module);
   out = std::move(executor);
   return Status::success();
@@ -264,9 +255,9 @@ Status CudaExecutor::copyToHost(void *host, const void *device, size_t bytes) {
       !s.ok())
     return s;
   return d.check(
-      d.cuMemcpyDtoH(host,
-                     CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(device)),
-                     bytes),
+      d.cuMemcpyDtoH(
+          host, CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(device)),
+          bytes),
       "copying from " + name());
 }
 
@@ -278,10 +269,10 @@ Status CudaExecutor::copyToDevice(void *device, const void *host,
   if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
       !s.ok())
     return s;
-  return d.check(
-      d.cuMemcpyHtoD(CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(device)),
-                     host, bytes),
-      "copying to " + name());
+  return d.check(d.cuMemcpyHtoD(CudaDriver::CUdeviceptr(
+                                    reinterpret_cast<uintptr_t>(device)),
+                                host, bytes),
+                 "copying to " + name());
 }
 
 Status CudaExecutor::reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
@@ -321,9 +312,9 @@ Status CudaExecutor::upload(const CudaWorkTable &table) {
                          "uploading the tensor table");
       !s.ok())
     return s;
-  if (Status s = d.check(d.cuMemcpyHtoDAsync(items_, table.items.data(),
-                                             itemBytes, stream_),
-                         "uploading the work items");
+  if (Status s = d.check(
+          d.cuMemcpyHtoDAsync(items_, table.items.data(), itemBytes, stream_),
+          "uploading the work items");
       !s.ok())
     return s;
   // The copies above read pageable host memory that the driver stages
@@ -340,7 +331,9 @@ Status CudaExecutor::step(const DeviceStep &step) {
       if (address % uintptr_t(alignment) != 0)
         return Status::error(
             StatusCode::InvalidArgument,
-            std::string(b == 0 ? "param" : b == 1 ? "grad" : "a state") +
+            std::string(b == 0   ? "param"
+                        : b == 1 ? "grad"
+                                 : "a state") +
                 " of tensor #" + std::to_string(t) + " (" +
                 hex(step.buffers[t][b]) + ") is not " +
                 std::to_string(alignment) +
@@ -369,10 +362,10 @@ Status CudaExecutor::step(const DeviceStep &step) {
   int32_t numItems = int32_t(table.numItems());
   unsigned grid = unsigned(std::min<int64_t>(maxBlocks_, numItems));
   void *params[] = {&tensors_, &items_, &numItems, &scalars_};
-  if (Status s = d.check(d.cuLaunchKernel(function_, grid, 1, 1,
-                                          unsigned(blockSize_), 1, 1, 0,
-                                          stream_, params, nullptr),
-                         "launching " + symbol_);
+  if (Status s =
+          d.check(d.cuLaunchKernel(function_, grid, 1, 1, unsigned(blockSize_),
+                                   1, 1, 0, stream_, params, nullptr),
+                  "launching " + symbol_);
       !s.ok())
     return s;
   ++launches_;

@@ -848,10 +848,9 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
 bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
-  if (!object.check(
-          {"name", "matrix", "elementwise", "param_dtypes", "entry", "kernel",
-           "args"},
-          "a group") ||
+  if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
+                     "kernel", "args"},
+                    "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
       !object.getBool("elementwise", group.elementwise))

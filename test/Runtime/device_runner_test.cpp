@@ -256,8 +256,8 @@ void testDeviceNames() {
   CHECK(parseDeviceName("cpu", isCuda, ordinal) && !isCuda);
   CHECK(parseDeviceName("cuda", isCuda, ordinal) && isCuda && ordinal == 0);
   CHECK(parseDeviceName("cuda:3", isCuda, ordinal) && isCuda && ordinal == 3);
-  for (const char *bad : {"", "gpu", "cuda:", "cuda:x", "cuda:-1", "CUDA",
-                          "cuda:99999999"})
+  for (const char *bad :
+       {"", "gpu", "cuda:", "cuda:x", "cuda:-1", "CUDA", "cuda:99999999"})
     check::that(!parseDeviceName(bad, isCuda, ordinal),
                 std::string("rejects '") + bad + "'", __LINE__);
 }

@@ -64,15 +64,15 @@ static cl::opt<std::string> runInput(cl::Positional, cl::desc("<spec>"),
 enum class Emit { Artifact, Step, Linalg, LLVM, SharedObject, Ptx };
 static cl::opt<Emit> emitStage(
     "emit", cl::desc("Stage to print"), cl::sub(compileCommand),
-    cl::values(clEnumValN(Emit::Artifact, "artifact",
-                          "the artifact: manifest and code (default)"),
-               clEnumValN(Emit::Step, "step", "the verified, canonical spec"),
-               clEnumValN(Emit::Linalg, "linalg", "one linalg function per group"),
-               clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU"),
-               clEnumValN(Emit::SharedObject, "cpu-so",
-                          "the CPU shared object an artifact carries"),
-               clEnumValN(Emit::Ptx, "ptx",
-                          "the PTX of the groups' CUDA kernels")),
+    cl::values(
+        clEnumValN(Emit::Artifact, "artifact",
+                   "the artifact: manifest and code (default)"),
+        clEnumValN(Emit::Step, "step", "the verified, canonical spec"),
+        clEnumValN(Emit::Linalg, "linalg", "one linalg function per group"),
+        clEnumValN(Emit::LLVM, "llvm", "LLVM IR for the CPU"),
+        clEnumValN(Emit::SharedObject, "cpu-so",
+                   "the CPU shared object an artifact carries"),
+        clEnumValN(Emit::Ptx, "ptx", "the PTX of the groups' CUDA kernels")),
     cl::init(Emit::Artifact));
 enum class Target { Cpu, Cuda };
 static cl::list<Target> compileTargets(
@@ -110,9 +110,9 @@ static cl::opt<int> numSteps("steps",
                              cl::desc("Steps to take (default: the gradients' "
                                       "leading dimension, or 1)"),
                              cl::init(0), cl::sub(runCommand));
-static cl::opt<double> startCount(
-    "start-count", cl::desc("Steps already taken (for resuming)"),
-    cl::init(0.0), cl::sub(runCommand));
+static cl::opt<double>
+    startCount("start-count", cl::desc("Steps already taken (for resuming)"),
+               cl::init(0.0), cl::sub(runCommand));
 static cl::opt<std::string> outDir("out", cl::desc("Output directory"),
                                    cl::sub(runCommand));
 static cl::opt<int> numThreads("threads", cl::desc("Threads per step"),
@@ -193,8 +193,8 @@ static int writeArtifact(ModuleOp module, const std::string &outputPath,
     return fail("an artifact is binary: name the file with -o OUT.stepc");
   std::string error;
   rt::Artifact artifact;
-  if (failed(buildArtifact(module, forCpu, forCuda, cudaTarget, artifact,
-                           error)))
+  if (failed(
+          buildArtifact(module, forCpu, forCuda, cudaTarget, artifact, error)))
     return fail(error);
   rt::Status status = rt::writeArtifactFile(outputPath, artifact);
   return status.ok() ? 0 : fail(status.message);
@@ -297,8 +297,7 @@ static int runInspect(MLIRContext &context) {
   for (const rt::Group &group : manifest.groups) {
     llvm::outs() << "group " << group.name << ": "
                  << (group.matrix ? "matrices" : "tensors of any rank")
-                 << (group.elementwise ? " (element-wise)" : "")
-                 << ", dtypes";
+                 << (group.elementwise ? " (element-wise)" : "") << ", dtypes";
     for (const std::string &dtype : group.paramDtypes)
       llvm::outs() << " " << dtype;
     llvm::outs() << ", entry " << group.entry;
@@ -357,7 +356,7 @@ static std::vector<float> fromHalfBits(const std::vector<uint16_t> &bits,
 }
 
 static std::string stateFileName(const std::string &dir,
-                                  const std::string &state, size_t index) {
+                                 const std::string &state, size_t index) {
   return dir + "/" + state + "." + std::to_string(index) + ".npy";
 }
 
@@ -501,7 +500,8 @@ static int runRun(MLIRContext &context) {
     void *buffer = nullptr;
     if (!check(device->allocate(bytes, buffer)))
       return nullptr;
-    deviceBuffers.emplace_back(buffer, [device](void *p) { device->release(p); });
+    deviceBuffers.emplace_back(buffer,
+                               [device](void *p) { device->release(p); });
     if (!check(device->copyToDevice(buffer, host, bytes)))
       return nullptr;
     return static_cast<float *>(buffer);
@@ -574,9 +574,9 @@ static int runRun(MLIRContext &context) {
   }
   if (device) {
     for (size_t i = 0; i < n; ++i)
-      if (!check(device->copyToHost(
-              dataOf(params[i].data, narrowParams[i], 0), paramRefs[i].data,
-              params[i].data.size() * elementBytes)))
+      if (!check(device->copyToHost(dataOf(params[i].data, narrowParams[i], 0),
+                                    paramRefs[i].data,
+                                    params[i].data.size() * elementBytes)))
         return 1;
     llvm::outs() << device->name() << " (" << device->codeSource()
                  << "): " << steps << " steps, " << runner.launchCount()
@@ -613,7 +613,8 @@ int main(int argc, char **argv) {
   cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
     os << "stepc version " << STEPC_VERSION << "\n";
   });
-  cl::ParseCommandLineOptions(argc, argv, "stepc: the optimizer-step compiler\n");
+  cl::ParseCommandLineOptions(argc, argv,
+                              "stepc: the optimizer-step compiler\n");
 
   DialectRegistry registry;
   registerDriverDialects(registry);
@@ -625,12 +626,11 @@ int main(int argc, char **argv) {
   // the groups --target=cuda makes no kernel for.
   ScopedDiagnosticHandler printDiagnostics(&context, [](Diagnostic &diag) {
     auto print = [](Diagnostic &d) {
-      const char *kind = d.getSeverity() == DiagnosticSeverity::Error ? "error"
-                         : d.getSeverity() == DiagnosticSeverity::Warning
-                             ? "warning"
-                         : d.getSeverity() == DiagnosticSeverity::Note
-                             ? "note"
-                             : "remark";
+      const char *kind =
+          d.getSeverity() == DiagnosticSeverity::Error     ? "error"
+          : d.getSeverity() == DiagnosticSeverity::Warning ? "warning"
+          : d.getSeverity() == DiagnosticSeverity::Note    ? "note"
+                                                           : "remark";
       llvm::errs() << d.getLocation() << ": " << kind << ": " << d << "\n";
     };
     print(diag);

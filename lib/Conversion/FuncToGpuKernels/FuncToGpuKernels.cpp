@@ -76,19 +76,18 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func,
       group.scalarArgs.push_back(arg.getArgNumber());
     } else {
       return report() << "argument " << arg.getArgNumber() << " has type "
-                                         << arg.getType()
-                                         << ", not a buffer or a scalar";
+                      << arg.getType() << ", not a buffer or a scalar";
     }
   }
   auto notElementwise = [&](Operation *op) {
-    InFlightDiagnostic diag = report() << "group function "
-                                       << func.getSymName()
+    InFlightDiagnostic diag = report()
+                              << "group function " << func.getSymName()
                               << " is not element-wise: GPU kernels for "
                                  "groups with reductions or matmuls need "
                                  "phases (docs/Design/GpuKernels.md)"
-         << (severity == DiagnosticSeverity::Warning
-                 ? "; it gets no kernel"
-                 : "");
+                              << (severity == DiagnosticSeverity::Warning
+                                      ? "; it gets no kernel"
+                                      : "");
     diag.attachNote(op->getLoc()) << "here: " << op->getName();
     return failure();
   };
@@ -160,13 +159,10 @@ public:
 
   void build(gpu::GPUModuleOp gpuModule) {
     b.setInsertionPointToEnd(gpuModule.getBody());
-    auto type = b.getFunctionType({globalPtr, globalPtr, b.getI32Type(),
-                                   globalPtr},
-                                  {});
-    auto kernel =
-        gpu::GPUFuncOp::create(b, loc, g.func.getSymName(), type);
-    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(),
-                    b.getUnitAttr());
+    auto type = b.getFunctionType(
+        {globalPtr, globalPtr, b.getI32Type(), globalPtr}, {});
+    auto kernel = gpu::GPUFuncOp::create(b, loc, g.func.getSymName(), type);
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
     Value tensors = entry.getArgument(0), items = entry.getArgument(1);
@@ -184,10 +180,8 @@ public:
 
     Value blockId = toI64(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
     Value gridDim = toI64(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
-    Value threadId =
-        toI64(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
-    Value blockDim =
-        toI64(gpu::BlockDimOp::create(b, loc, gpu::Dimension::x));
+    Value threadId = toI64(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x));
+    Value blockDim = toI64(gpu::BlockDimOp::create(b, loc, gpu::Dimension::x));
     auto itemLoop = scf::ForOp::create(b, loc, blockId, numItems, gridDim);
     b.setInsertionPointToStart(itemLoop.getBody());
     Value item = itemLoop.getInductionVar();
@@ -270,8 +264,8 @@ private:
                                         alignment(element, lanes));
     SmallVector<Value> values;
     for (int64_t lane = 0; lane < lanes; ++lane)
-      values.push_back(LLVM::ExtractElementOp::create(b, loc, vector,
-                                                      laneIndex(lane)));
+      values.push_back(
+          LLVM::ExtractElementOp::create(b, loc, vector, laneIndex(lane)));
     return values;
   }
 
@@ -283,8 +277,8 @@ private:
     auto vectorType = VectorType::get({int64_t(values.size())}, element);
     Value vector = LLVM::PoisonOp::create(b, loc, vectorType);
     for (auto [lane, value] : llvm::enumerate(values))
-      vector = LLVM::InsertElementOp::create(b, loc, vector, value,
-                                             laneIndex(lane));
+      vector =
+          LLVM::InsertElementOp::create(b, loc, vector, value, laneIndex(lane));
     LLVM::StoreOp::create(b, loc, vector, address,
                           alignment(element, values.size()));
   }
@@ -377,8 +371,8 @@ struct FormGpuKernelsPass
       func.erase();
     OpBuilder builder(module.getContext());
     builder.setInsertionPointToEnd(module.getBody());
-    auto gpuModule =
-        gpu::GPUModuleOp::create(builder, module.getLoc(), stepc::kGpuModuleName);
+    auto gpuModule = gpu::GPUModuleOp::create(builder, module.getLoc(),
+                                              stepc::kGpuModuleName);
     for (ElementwiseGroup &group : groups)
       KernelBuilder(group, builder).build(gpuModule);
     useCorrectlyRoundedRoots(gpuModule);

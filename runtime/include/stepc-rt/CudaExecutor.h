@@ -41,8 +41,7 @@ public:
   /// Makes the module's context current on the calling thread.
   Status activate() const;
   /// The kernel called `symbol`.
-  Status function(const std::string &symbol,
-                  CudaDriver::CUfunction &out) const;
+  Status function(const std::string &symbol, CudaDriver::CUfunction &out) const;
   int ordinal() const { return ordinal_; }
   int multiprocessorCount() const { return multiprocessors_; }
   /// "sm_90 cubin", or "PTX JIT-compiled for sm_100".
