@@ -20,6 +20,10 @@ Status noCudaCode(const Artifact &artifact, const std::string &why) {
                            ": compile the spec with --target=cuda");
 }
 
+CudaDriver::CUdeviceptr deviceAddress(const void *pointer) {
+  return CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(pointer));
+}
+
 std::string hex(const void *address) {
   std::ostringstream os;
   os << address;
@@ -243,35 +247,30 @@ Status CudaExecutor::allocate(size_t bytes, void *&buffer) {
 
 void CudaExecutor::release(void *buffer) {
   if (buffer && module_->activate().ok())
-    module_->driver().cuMemFree(
-        CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(buffer)));
+    module_->driver().cuMemFree(deviceAddress(buffer));
 }
 
-Status CudaExecutor::copyToHost(void *host, const void *device, size_t bytes) {
+Status CudaExecutor::drain() {
   if (Status s = module_->activate(); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();
-  if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
-      !s.ok())
+  return d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
+}
+
+Status CudaExecutor::copyToHost(void *host, const void *device, size_t bytes) {
+  if (Status s = drain(); !s.ok())
     return s;
-  return d.check(
-      d.cuMemcpyDtoH(
-          host, CudaDriver::CUdeviceptr(reinterpret_cast<uintptr_t>(device)),
-          bytes),
-      "copying from " + name());
+  const CudaDriver &d = module_->driver();
+  return d.check(d.cuMemcpyDtoH(host, deviceAddress(device), bytes),
+                 "copying from " + name());
 }
 
 Status CudaExecutor::copyToDevice(void *device, const void *host,
                                   size_t bytes) {
-  if (Status s = module_->activate(); !s.ok())
+  if (Status s = drain(); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();
-  if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
-      !s.ok())
-    return s;
-  return d.check(d.cuMemcpyHtoD(CudaDriver::CUdeviceptr(
-                                    reinterpret_cast<uintptr_t>(device)),
-                                host, bytes),
+  return d.check(d.cuMemcpyHtoD(deviceAddress(device), host, bytes),
                  "copying to " + name());
 }
 
@@ -279,11 +278,10 @@ Status CudaExecutor::reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
                              size_t bytes) {
   if (bytes <= capacity)
     return Status::success();
-  const CudaDriver &d = module_->driver();
   // A queued step may still read the old buffer.
-  if (Status s = d.check(d.cuStreamSynchronize(stream_), "cuStreamSynchronize");
-      !s.ok())
+  if (Status s = drain(); !s.ok())
     return s;
+  const CudaDriver &d = module_->driver();
   if (buffer)
     d.cuMemFree(buffer);
   buffer = 0;

@@ -104,6 +104,8 @@ public:
 
 private:
   CudaExecutor() = default;
+  /// Makes the context current and waits for the steps queued so far.
+  Status drain();
   /// Uploads `table` if it differs from the one on the device.
   Status upload(const CudaWorkTable &table);
   /// A device buffer of at least `bytes`, grown (after the stream drains)
