@@ -294,34 +294,11 @@ Status CudaExecutor::reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
   return Status::success();
 }
 
-Status CudaExecutor::upload(const CudaWorkTable &table) {
-  if (table.tensors == uploaded_.tensors && table.items == uploaded_.items)
+Status CudaExecutor::updateTable(const DeviceStep &step) {
+  // The table derives from the buffer addresses and sizes only: unchanged
+  // ones (the usual step) need no work on the host.
+  if (step.buffers == tableBuffers_ && step.numElements == tableSizes_)
     return Status::success();
-  const CudaDriver &d = module_->driver();
-  size_t tensorBytes = table.tensors.size() * sizeof(int64_t);
-  size_t itemBytes = table.items.size() * sizeof(int64_t);
-  if (Status s = reserve(tensors_, tensorsCapacity_, tensorBytes); !s.ok())
-    return s;
-  if (Status s = reserve(items_, itemsCapacity_, itemBytes); !s.ok())
-    return s;
-  // Ordered after the steps already queued, which read the old table.
-  if (Status s = d.check(d.cuMemcpyHtoDAsync(tensors_, table.tensors.data(),
-                                             tensorBytes, stream_),
-                         "uploading the tensor table");
-      !s.ok())
-    return s;
-  if (Status s = d.check(
-          d.cuMemcpyHtoDAsync(items_, table.items.data(), itemBytes, stream_),
-          "uploading the work items");
-      !s.ok())
-    return s;
-  // The copies above read pageable host memory that the driver stages
-  // before returning, so the host table may change afterwards.
-  uploaded_ = table;
-  return Status::success();
-}
-
-Status CudaExecutor::step(const DeviceStep &step) {
   for (size_t t = 0; t < step.buffers.size(); ++t)
     for (size_t b = 0; b < step.buffers[t].size(); ++b) {
       int64_t alignment = vectorWidth_ * elementBytes_[b];
@@ -343,9 +320,36 @@ Status CudaExecutor::step(const DeviceStep &step) {
     return Status::error(StatusCode::InvalidArgument,
                          "too many work items for one launch: " +
                              std::to_string(table.numItems()));
+  const CudaDriver &d = module_->driver();
+  size_t tensorBytes = table.tensors.size() * sizeof(int64_t);
+  size_t itemBytes = table.items.size() * sizeof(int64_t);
+  if (Status s = reserve(tensors_, tensorsCapacity_, tensorBytes); !s.ok())
+    return s;
+  if (Status s = reserve(items_, itemsCapacity_, itemBytes); !s.ok())
+    return s;
+  // Ordered after the steps already queued, which read the old table. The
+  // copies read pageable host memory that the driver stages before
+  // returning, so `table` may go away afterwards.
+  if (Status s = d.check(d.cuMemcpyHtoDAsync(tensors_, table.tensors.data(),
+                                             tensorBytes, stream_),
+                         "uploading the tensor table");
+      !s.ok())
+    return s;
+  if (Status s = d.check(
+          d.cuMemcpyHtoDAsync(items_, table.items.data(), itemBytes, stream_),
+          "uploading the work items");
+      !s.ok())
+    return s;
+  tableBuffers_ = step.buffers;
+  tableSizes_ = step.numElements;
+  numItems_ = int32_t(table.numItems());
+  return Status::success();
+}
+
+Status CudaExecutor::step(const DeviceStep &step) {
   if (Status s = module_->activate(); !s.ok())
     return s;
-  if (Status s = upload(table); !s.ok())
+  if (Status s = updateTable(step); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();
   size_t scalarBytes = std::max<size_t>(step.scalars.size(), 1) * sizeof(float);
@@ -357,7 +361,7 @@ Status CudaExecutor::step(const DeviceStep &step) {
                            "uploading the hypers");
         !s.ok())
       return s;
-  int32_t numItems = int32_t(table.numItems());
+  int32_t numItems = numItems_;
   unsigned grid = unsigned(std::min<int64_t>(maxBlocks_, numItems));
   void *params[] = {&tensors_, &items_, &numItems, &scalars_};
   if (Status s =

@@ -106,8 +106,9 @@ private:
   CudaExecutor() = default;
   /// Makes the context current and waits for the steps queued so far.
   Status drain();
-  /// Uploads `table` if it differs from the one on the device.
-  Status upload(const CudaWorkTable &table);
+  /// Checks the buffers of `step` and uploads their work table, when they
+  /// differ from the last step's.
+  Status updateTable(const DeviceStep &step);
   /// A device buffer of at least `bytes`, grown (after the stream drains)
   /// when too small.
   Status reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
@@ -124,7 +125,10 @@ private:
   std::vector<int64_t> elementBytes_;
   int vectorWidth_ = 4;
 
-  CudaWorkTable uploaded_;
+  /// What the table on the device was built from, and its item count.
+  std::vector<std::vector<void *>> tableBuffers_;
+  std::vector<int64_t> tableSizes_;
+  int32_t numItems_ = 0;
   CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0, scalars_ = 0;
   size_t tensorsCapacity_ = 0, itemsCapacity_ = 0, scalarsCapacity_ = 0;
   uint64_t launches_ = 0;
