@@ -226,16 +226,10 @@ static stepc_status createGroup(const char *function, stepc_artifact *artifact,
                                     param_dtype + " parameters"));
   std::lock_guard<std::mutex> lock(loaded.mutex);
   if (isCuda) {
-    if (Status s = CudaExecutor::supports(loaded.artifact, *group); !s.ok())
-      return report(s);
-    std::shared_ptr<CudaModule> &module = loaded.cudaModules[ordinal];
-    if (!module)
-      if (Status s = CudaModule::load(loaded.artifact, ordinal, module);
-          !s.ok())
-        return report(s);
     std::unique_ptr<CudaExecutor> executor;
-    if (Status s = CudaExecutor::create(module, loaded.artifact.manifest.cuda,
-                                        *group, param_dtype, executor);
+    if (Status s =
+            CudaExecutor::create(loaded.artifact, ordinal, *group, param_dtype,
+                                 loaded.cudaModules[ordinal], executor);
         !s.ok())
       return report(s);
     CudaExecutor *cuda = executor.get();

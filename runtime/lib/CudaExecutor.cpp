@@ -183,13 +183,16 @@ Status CudaExecutor::supports(const Artifact &artifact, const Group &group) {
   return Status::success();
 }
 
-Status CudaExecutor::create(std::shared_ptr<CudaModule> module,
-                            const CudaLaunch &launch, const Group &group,
-                            const std::string &paramDtype,
+Status CudaExecutor::create(const Artifact &artifact, int ordinal,
+                            const Group &group, const std::string &paramDtype,
+                            std::shared_ptr<CudaModule> &module,
                             std::unique_ptr<CudaExecutor> &out) {
-  if (group.kernel.empty())
-    return Status::error(StatusCode::NoDevice,
-                         "group '" + group.name + "' has no CUDA kernel");
+  if (Status s = supports(artifact, group); !s.ok())
+    return s;
+  if (!module)
+    if (Status s = CudaModule::load(artifact, ordinal, module); !s.ok())
+      return s;
+  const CudaLaunch &launch = artifact.manifest.cuda;
   std::unique_ptr<CudaExecutor> executor(new CudaExecutor());
   executor->symbol_ = group.kernelFor(paramDtype);
   if (Status s = module->function(executor->symbol_, executor->function_);
@@ -212,7 +215,7 @@ Status CudaExecutor::create(std::shared_ptr<CudaModule> module,
   for (size_t index : group.indicesOf(Role::State))
     executor->elementBytes_.push_back(group.args[index].storage == "bf16" ? 2
                                                                           : 4);
-  executor->module_ = std::move(module);
+  executor->module_ = module;
   out = std::move(executor);
   return Status::success();
 }

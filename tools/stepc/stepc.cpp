@@ -439,15 +439,9 @@ static int runRun(MLIRContext &context) {
   rt::PackedEntry entry = nullptr;
   std::unique_ptr<rt::CudaExecutor> cuda;
   if (onCuda) {
-    if (rt::Status status = rt::CudaExecutor::supports(artifact, *group);
-        !status.ok())
-      return fail(status.message);
     std::shared_ptr<rt::CudaModule> cudaModule;
-    if (rt::Status status = rt::CudaModule::load(artifact, ordinal, cudaModule);
-        !status.ok())
-      return fail(status.message);
     if (rt::Status status = rt::CudaExecutor::create(
-            cudaModule, artifact.manifest.cuda, *group, paramDtype, cuda);
+            artifact, ordinal, *group, paramDtype, cudaModule, cuda);
         !status.ok())
       return fail(status.message);
   } else if (fromArtifact) {

@@ -79,11 +79,12 @@ public:
   /// driver call, so the reason does not depend on the machine.
   static Status supports(const Artifact &artifact, const Group &group);
 
-  /// The kernel of `group` for `paramDtype` parameters in `module`, which
-  /// `launch` describes.
-  static Status create(std::shared_ptr<CudaModule> module,
-                       const CudaLaunch &launch, const Group &group,
-                       const std::string &paramDtype,
+  /// The kernel of `group` (of `artifact`) for `paramDtype` parameters on
+  /// GPU `ordinal`: `supports`, then the artifact's module, loaded into
+  /// `module` unless the caller already holds it there, then the kernel.
+  static Status create(const Artifact &artifact, int ordinal,
+                       const Group &group, const std::string &paramDtype,
+                       std::shared_ptr<CudaModule> &module,
                        std::unique_ptr<CudaExecutor> &out);
   ~CudaExecutor() override;
 
