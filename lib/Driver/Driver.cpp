@@ -63,8 +63,28 @@ static rt::Layout layoutOf(Type stateType, RankedTensorType paramType) {
   }
 }
 
+/// The ops of `group`'s body that its main entry runs: those the return
+/// needs. A global sum's input belongs to a sum phase; the main entry
+/// receives the total.
+static llvm::DenseSet<Operation *> opsOfMainEntry(step::GroupOp group) {
+  Block &body = group.getBody().front();
+  llvm::DenseSet<Operation *> live = {body.getTerminator()};
+  for (Operation &op : llvm::reverse(body)) {
+    if (!live.contains(&op) || isa<step::GlobalSumOp>(op))
+      continue;
+    op.walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && def->getBlock() == &body)
+          live.insert(def);
+    });
+  }
+  return live;
+}
+
 /// Whether every element of `group`'s outputs depends only on the same
-/// element of its inputs, so the runtime may split its tensors.
+/// element of its inputs, so the runtime may split its tensors (in the main
+/// entry; sum phases always see whole tensors).
 static bool isElementwiseGroup(step::GroupOp group) {
   if (group.getAccepts() == step::Accepts::matrix)
     return false;
@@ -72,9 +92,11 @@ static bool isElementwiseGroup(step::GroupOp group) {
   for (BlockArgument state : group.getArgsWithRole(step::Role::state))
     if (state.getType() != paramType)
       return false;
+  llvm::DenseSet<Operation *> mainOps = opsOfMainEntry(group);
   WalkResult result = group.getBody().walk([&](Operation *op) {
     if (op->getDialect() != group->getDialect() ||
-        isa<step::ReturnOp, step::YieldOp>(op))
+        isa<step::ReturnOp, step::YieldOp, step::GlobalSumOp>(op) ||
+        (op->getParentOp() == group && !mainOps.contains(op)))
       return WalkResult::advance();
     bool pointwise =
         TypeSwitch<Operation *, bool>(op)
@@ -112,6 +134,17 @@ rt::Manifest stepc::buildManifest(ModuleOp module) {
       info.entry = getGroupFunctionName(optimizer.getSymName(),
                                         group.getSymName()) +
                    kPackedEntrySuffix;
+      SmallVector<SmallVector<step::GlobalSumOp>> phases =
+          getSumsByPhase(group);
+      for (auto [index, sums] : llvm::enumerate(phases)) {
+        rt::SumPhase phase;
+        phase.entry = getSumPhaseFunctionName(optimizer.getSymName(),
+                                              group.getSymName(), index + 1) +
+                      kPackedEntrySuffix;
+        for (step::GlobalSumOp sum : sums)
+          phase.keys.push_back(sum.getKey().str());
+        info.sumPhases.push_back(std::move(phase));
+      }
       auto paramType = cast<RankedTensorType>(group.getParam().getType());
       for (BlockArgument arg : group.getBody().getArguments()) {
         unsigned index = arg.getArgNumber();
@@ -196,4 +229,22 @@ rt::PackedEntry JitModule::lookup(const rt::Group &group,
     return nullptr;
   }
   return reinterpret_cast<rt::PackedEntry>(*address);
+}
+
+LogicalResult JitModule::lookupSumEntries(const rt::Group &group,
+                                          const std::string &dtype,
+                                          std::vector<rt::PackedEntry> &entries,
+                                          std::string &error) {
+  entries.clear();
+  for (const rt::SumPhase &phase : group.sumPhases) {
+    std::string name = rt::Group::entryFor(phase.entry, dtype);
+    auto address = engine->lookup(name);
+    if (!address) {
+      error = "no entry '" + name + "' in the compiled spec: " +
+              llvm::toString(address.takeError());
+      return failure();
+    }
+    entries.push_back(reinterpret_cast<rt::PackedEntry>(*address));
+  }
+  return success();
 }

@@ -97,6 +97,10 @@ _SIGNATURES = {
     "stepc_group_count": (_handle, ctypes.POINTER(ctypes.c_double)),
     "stepc_group_set_num_threads": (_handle, ctypes.c_int),
     "stepc_group_step": (_handle,),
+    "stepc_group_set_input": (_handle, ctypes.c_char_p, ctypes.c_double),
+    "stepc_step_groups": (_handle_p, ctypes.c_size_t),
+    "stepc_group_total": (_handle, ctypes.c_char_p,
+                          ctypes.POINTER(ctypes.c_double)),
 }
 
 _lib = None

@@ -102,6 +102,14 @@ def cuda_device_count():
     return count.value
 
 
+def step_groups(groups):
+    """One optimizer step of several groups together: each global sum of
+    the spec totals the tensors of all of them before any is updated."""
+    groups = list(groups)
+    handles = (_capi._handle * len(groups))(*[g._handle for g in groups])
+    _capi.call("stepc_step_groups", handles, len(groups))
+
+
 def load(path):
     """Loads the artifact at `path`."""
     return Artifact(path)
@@ -308,6 +316,20 @@ class Group:
         device it is queued on the group's stream and may still run when
         this returns."""
         _capi.call("stepc_group_step", self._handle)
+
+    def set_input(self, name, value):
+        """Sets input `name` (e.g. the loss) for the next step only: every
+        step consumes its inputs."""
+        _capi.call("stepc_group_set_input", self._handle, name.encode(),
+                   float(value))
+
+    def total(self, key):
+        """The total of global sum `key` in the last step (e.g. "grad_sq":
+        the global gradient norm is its square root)."""
+        value = ctypes.c_double()
+        _capi.call("stepc_group_total", self._handle, key.encode(),
+                   ctypes.byref(value))
+        return value.value
 
     def set_stream(self, stream):
         """Queues this CUDA group's steps on `stream`, a CUstream handle as

@@ -245,8 +245,15 @@ static stepc_status createGroup(const char *function, stepc_artifact *artifact,
   PackedEntry entry = loaded.module->lookup(*group, param_dtype, status);
   if (!entry)
     return report(status);
-  *out = new stepc_group(artifact->loaded,
-                         GroupRunner(*group, entry, param_dtype));
+  std::vector<PackedEntry> sumEntries;
+  if (Status s = loaded.module->lookupSumEntries(*group, param_dtype,
+                                                 sumEntries);
+      !s.ok())
+    return report(s);
+  GroupRunner runner(*group, entry, param_dtype);
+  if (Status s = runner.setSumEntries(std::move(sumEntries)); !s.ok())
+    return report(s);
+  *out = new stepc_group(artifact->loaded, std::move(runner));
   return ok();
 }
 
@@ -513,4 +520,33 @@ stepc_status stepc_group_set_num_threads(stepc_group *group, int num_threads) {
 stepc_status stepc_group_step(stepc_group *group) {
   STEPC_CHECK_NOT_NULL(group);
   return report(group->runner.step());
+}
+
+stepc_status stepc_group_set_input(stepc_group *group, const char *name,
+                                   double value) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return report(group->runner.setInput(name, value));
+}
+
+stepc_status stepc_step_groups(stepc_group *const *groups,
+                               size_t num_groups) {
+  STEPC_CHECK_NOT_NULL(groups);
+  if (num_groups == 0)
+    return invalid(__func__, "no groups to step");
+  std::vector<GroupRunner *> runners;
+  for (size_t i = 0; i < num_groups; ++i) {
+    if (!groups[i])
+      return invalid(__func__, "groups[" + std::to_string(i) + "] is null");
+    runners.push_back(&groups[i]->runner);
+  }
+  return report(stepTogether(runners));
+}
+
+stepc_status stepc_group_total(const stepc_group *group, const char *key,
+                               double *value) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(key);
+  STEPC_CHECK_NOT_NULL(value);
+  return report(group->runner.total(key, *value));
 }

@@ -134,7 +134,24 @@ PackedEntry CpuModule::lookup(const Group &group, const std::string &dtype,
                                dtype + " parameters (it takes " + known + ")");
     return nullptr;
   }
-  std::string name = group.entryFor(dtype);
+  return symbol(group, group.entryFor(dtype), status);
+}
+
+Status CpuModule::lookupSumEntries(const Group &group, const std::string &dtype,
+                                   std::vector<PackedEntry> &entries) {
+  entries.clear();
+  for (const SumPhase &phase : group.sumPhases) {
+    Status status;
+    PackedEntry entry = symbol(group, Group::entryFor(phase.entry, dtype), status);
+    if (!entry)
+      return status;
+    entries.push_back(entry);
+  }
+  return Status::success();
+}
+
+PackedEntry CpuModule::symbol(const Group &group, const std::string &name,
+                              Status &status) {
   ::dlerror();
   void *symbol = ::dlsym(handle_, name.c_str());
   if (!symbol) {

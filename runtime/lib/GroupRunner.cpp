@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 #include <climits>
 #include <cmath>
@@ -85,6 +86,9 @@ GroupRunner::GroupRunner(Group group, PackedEntry entry, std::string paramDtype)
       hyperSet_[h] = arg.hasDefault;
       ++h;
     }
+  size_t numInputs = group_.indicesOf(Role::Input).size();
+  inputs_.assign(numInputs, 0.0);
+  inputSet_.assign(numInputs, false);
 }
 
 GroupRunner::GroupRunner(Group group, std::unique_ptr<DeviceExecutor> device,
@@ -452,7 +456,65 @@ Status GroupRunner::setNumThreads(int numThreads) {
   return Status::success();
 }
 
-Status GroupRunner::step() {
+Status GroupRunner::inputSlot(const std::string &name, size_t &slot) const {
+  size_t i = 0;
+  std::string known;
+  for (const Argument &arg : group_.args) {
+    if (arg.role != Role::Input)
+      continue;
+    if (arg.name == name) {
+      slot = i;
+      return Status::success();
+    }
+    known += (known.empty() ? "" : ", ") + arg.name;
+    ++i;
+  }
+  return Status::error(StatusCode::InvalidArgument,
+                       "group '" + group_.name + "' has no input '" + name +
+                           "' (it has: " + (known.empty() ? "none" : known) +
+                           ")");
+}
+
+Status GroupRunner::setInput(const std::string &name, double value) {
+  size_t slot = 0;
+  if (Status s = inputSlot(name, slot); !s.ok())
+    return s;
+  inputs_[slot] = value;
+  inputSet_[slot] = true;
+  return Status::success();
+}
+
+Status GroupRunner::total(const std::string &key, double &value) const {
+  for (const auto &[name, total] : totals_)
+    if (name == key) {
+      value = total;
+      return Status::success();
+    }
+  std::vector<std::string> keys = group_.sumKeys();
+  if (std::find(keys.begin(), keys.end(), key) != keys.end())
+    return Status::error(StatusCode::NotBound,
+                         "no step has totalled '" + key + "' yet");
+  std::string known;
+  for (const std::string &k : keys)
+    known += (known.empty() ? "" : ", ") + k;
+  return Status::error(StatusCode::InvalidArgument,
+                       "group '" + group_.name + "' sums no key '" + key +
+                           "' (it sums: " + (known.empty() ? "none" : known) +
+                           ")");
+}
+
+Status GroupRunner::setSumEntries(std::vector<PackedEntry> entries) {
+  if (entries.size() != group_.sumPhases.size())
+    return Status::error(StatusCode::InvalidArgument,
+                         "group '" + group_.name + "' has " +
+                             std::to_string(group_.sumPhases.size()) +
+                             " sum phases, got " +
+                             std::to_string(entries.size()) + " entries");
+  sumEntries_ = std::move(entries);
+  return Status::success();
+}
+
+Status GroupRunner::checkReady() const {
   if (bindings_.empty())
     return Status::error(StatusCode::NotBound, "no tensors are bound");
   std::vector<size_t> stateIndices = group_.indicesOf(Role::State);
@@ -464,29 +526,125 @@ Status GroupRunner::step() {
             "state '" + group_.args[stateIndices[slot]].name + "' of tensor #" +
                 std::to_string(i) +
                 " is not initialized: call initState or adopt a buffer");
-  size_t h = 0;
-  for (const Argument &arg : group_.args)
+  size_t h = 0, in = 0;
+  for (const Argument &arg : group_.args) {
     if (arg.role == Role::Hyper && !hyperSet_[h++])
       return Status::error(StatusCode::NotBound,
                            "hyper '" + arg.name +
                                "' has no default and was not set");
-  count_ += 1.0;
-  const float count = float(count_);
-  const std::vector<float> hyperValues(hypers_.begin(), hypers_.end());
-  const bool hasCount = !group_.indicesOf(Role::Count).empty();
-  if (device_) {
-    std::vector<float> scalars = hyperValues;
-    if (hasCount)
-      scalars.push_back(count);
-    Status s = stepOnDevice(scalars);
-    if (!s.ok())
-      count_ -= 1.0; // not taken
-    return s;
+    if (arg.role == Role::Input && !inputSet_[in++])
+      return Status::error(StatusCode::NotBound,
+                           "input '" + arg.name + "' of group '" +
+                               group_.name +
+                               "' was not set for this step (every step "
+                               "consumes its inputs: set it before each one)");
   }
-  std::vector<int64_t> stateBytes;
-  for (size_t index : stateIndices)
-    stateBytes.push_back(storageBytes(group_.args[index].storage));
+  if (!group_.sumPhases.empty() && device_)
+    return Status::error(StatusCode::NoDevice,
+                         "group '" + group_.name +
+                             "' has global sums, which run on the CPU only "
+                             "for now (docs/Design/GroupWide.md)");
+  if (!device_ && sumEntries_.size() != group_.sumPhases.size())
+    return Status::error(StatusCode::FormatError,
+                         "group '" + group_.name +
+                             "' has global sums but no entries for them");
+  return Status::success();
+}
 
+std::vector<float> GroupRunner::scalarArgs() const {
+  std::vector<float> scalars;
+  size_t h = 0, in = 0;
+  for (const Argument &arg : group_.args) {
+    if (arg.role == Role::Hyper)
+      scalars.push_back(float(hypers_[h++]));
+    else if (arg.role == Role::Input)
+      scalars.push_back(float(inputs_[in++]));
+    else if (arg.role == Role::Count)
+      scalars.push_back(float(count_));
+  }
+  return scalars;
+}
+
+void GroupRunner::forEach(size_t numItems,
+                          const std::function<void(size_t)> &run) const {
+  size_t numWorkers = std::min<size_t>(numThreads_, numItems);
+  if (numWorkers <= 1) {
+    for (size_t i = 0; i < numItems; ++i)
+      run(i);
+    return;
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < numItems; i = next++)
+      run(i);
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < numWorkers; ++t)
+    threads.emplace_back(worker);
+  worker();
+  for (std::thread &thread : threads)
+    thread.join();
+}
+
+void GroupRunner::callEntry(PackedEntry entry, size_t binding, int64_t offset,
+                            int64_t length, std::vector<float> scalars,
+                            float *outs, size_t numOuts) const {
+  const Binding &b = bindings_[binding];
+  bool whole = offset == 0 && length == numElements(b.viewShape);
+  // A chunk starts `offset` elements in: count bytes, as params and grads
+  // may be 2-byte types.
+  auto view = [&](void *data, int64_t bytes,
+                  const std::vector<int64_t> &shape) {
+    return whole ? describe(data, shape)
+                 : describe(static_cast<char *>(data) + offset * bytes,
+                            {length});
+  };
+  std::vector<size_t> stateIndices = group_.indicesOf(Role::State);
+  std::vector<MemRefDescriptor> descriptors;
+  descriptors.reserve(2 + b.stateBuffers.size() + numOuts);
+  descriptors.push_back(view(b.param.data, paramBytes_, b.viewShape));
+  descriptors.push_back(view(b.grad.data, paramBytes_, b.viewShape));
+  for (size_t s = 0; s < b.stateBuffers.size(); ++s)
+    descriptors.push_back(
+        view(b.stateBuffers[s],
+             storageBytes(group_.args[stateIndices[s]].storage),
+             b.stateShapes[s]));
+  size_t firstOut = descriptors.size();
+  for (size_t k = 0; k < numOuts; ++k)
+    descriptors.push_back(describe(outs + k, {}));
+  // The C interface takes each memref as a pointer to its descriptor.
+  std::vector<MemRefDescriptor *> pointers;
+  for (MemRefDescriptor &desc : descriptors)
+    pointers.push_back(&desc);
+  std::vector<void *> args;
+  for (size_t i = 0; i < firstOut; ++i)
+    args.push_back(&pointers[i]);
+  for (float &value : scalars)
+    args.push_back(&value);
+  for (size_t k = 0; k < numOuts; ++k)
+    args.push_back(&pointers[firstOut + k]);
+  entry(args.data());
+}
+
+void GroupRunner::runSumPhase(size_t phase, std::vector<float> scalars,
+                              std::vector<double> &sums) const {
+  size_t numKeys = group_.sumPhases[phase].keys.size();
+  std::vector<float> contributions(bindings_.size() * numKeys, 0.0f);
+  // Whole tensors: a contribution may be any function of its tensor.
+  forEach(bindings_.size(), [&](size_t i) {
+    callEntry(sumEntries_[phase], i, 0, numElements(bindings_[i].viewShape),
+              scalars, &contributions[i * numKeys], numKeys);
+  });
+  // In binding order, in f64: the same total for any thread count.
+  sums.assign(numKeys, 0.0);
+  for (size_t i = 0; i < bindings_.size(); ++i)
+    for (size_t k = 0; k < numKeys; ++k)
+      sums[k] += contributions[i * numKeys + k];
+}
+
+Status GroupRunner::runMain(std::vector<float> scalars) {
+  if (device_)
+    return stepOnDevice(scalars);
   // Work items: one per tensor, or chunks of element-wise tensors when
   // several threads share the step (each element depends on its own inputs
   // only, so any split is exact).
@@ -502,59 +660,87 @@ Status GroupRunner::step() {
     for (int64_t offset = 0; offset < n; offset += chunk)
       items.push_back({i, offset, std::min(chunk, n - offset)});
   }
+  forEach(items.size(), [&](size_t i) {
+    callEntry(entry_, items[i].binding, items[i].offset, items[i].length,
+              scalars, nullptr, 0);
+  });
+  return Status::success();
+}
 
-  auto run = [&](const Item &item) {
-    Binding &b = bindings_[item.binding];
-    bool whole = item.offset == 0 &&
-                 item.length == numElements(b.viewShape);
-    // A chunk starts `offset` elements in: count bytes, as params and
-    // grads may be 2-byte types.
-    auto view = [&](void *data, int64_t bytes,
-                    const std::vector<int64_t> &shape) {
-      return whole ? describe(data, shape)
-                   : describe(static_cast<char *>(data) + item.offset * bytes,
-                              {item.length});
-    };
-    std::vector<MemRefDescriptor> descriptors;
-    descriptors.reserve(2 + b.stateBuffers.size());
-    descriptors.push_back(view(b.param.data, paramBytes_, b.viewShape));
-    descriptors.push_back(view(b.grad.data, paramBytes_, b.viewShape));
-    for (size_t s = 0; s < b.stateBuffers.size(); ++s)
-      descriptors.push_back(
-          view(b.stateBuffers[s], stateBytes[s], b.stateShapes[s]));
-    // The C interface takes each memref as a pointer to its descriptor.
-    std::vector<MemRefDescriptor *> descriptorPointers;
-    for (MemRefDescriptor &desc : descriptors)
-      descriptorPointers.push_back(&desc);
-    std::vector<float> scalars = hyperValues;
-    float stepCount = count;
-    std::vector<void *> args;
-    for (MemRefDescriptor *&pointer : descriptorPointers)
-      args.push_back(&pointer);
-    for (float &value : scalars)
-      args.push_back(&value);
-    if (hasCount)
-      args.push_back(&stepCount);
-    entry_(args.data());
-  };
+Status GroupRunner::step() { return stepTogether({this}); }
 
-  size_t numWorkers = std::min<size_t>(numThreads_, items.size());
-  if (numWorkers <= 1) {
-    for (const Item &item : items)
-      run(item);
-    return Status::success();
+Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
+  if (runners.empty())
+    return Status::error(StatusCode::InvalidArgument, "no groups to step");
+  // Each key is totalled in one phase, whichever group sums it.
+  std::map<std::string, std::pair<size_t, std::string>> phaseOfKey;
+  size_t numPhases = 0;
+  for (size_t r = 0; r < runners.size(); ++r) {
+    GroupRunner *runner = runners[r];
+    if (!runner)
+      return Status::error(StatusCode::InvalidArgument,
+                           "group #" + std::to_string(r) + " is null");
+    if (std::find(runners.begin(), runners.begin() + r, runner) !=
+        runners.begin() + r)
+      return Status::error(StatusCode::InvalidArgument,
+                           "group '" + runner->group_.name +
+                               "' is listed twice; a step updates it once");
+    if (Status s = runner->checkReady(); !s.ok())
+      return s;
+    const std::vector<SumPhase> &phases = runner->group_.sumPhases;
+    numPhases = std::max(numPhases, phases.size());
+    for (size_t p = 0; p < phases.size(); ++p)
+      for (const std::string &key : phases[p].keys) {
+        auto [it, inserted] =
+            phaseOfKey.try_emplace(key, p, runner->group_.name);
+        if (!inserted && it->second.first != p)
+          return Status::error(
+              StatusCode::InvalidArgument,
+              "key '" + key + "' is totalled in phase " +
+                  std::to_string(p + 1) + " by group '" +
+                  runner->group_.name + "' but in phase " +
+                  std::to_string(it->second.first + 1) + " by group '" +
+                  it->second.second + "'; they cannot step together");
+      }
   }
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < items.size(); i = next++)
-      run(items[i]);
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < numWorkers; ++t)
-    threads.emplace_back(worker);
-  worker();
-  for (std::thread &thread : threads)
-    thread.join();
+
+  for (GroupRunner *runner : runners)
+    runner->count_ += 1.0;
+  std::map<std::string, double> totals;
+  for (size_t p = 0; p < numPhases; ++p) {
+    std::map<std::string, double> phaseTotals;
+    for (GroupRunner *runner : runners) {
+      const Group &group = runner->group_;
+      if (p >= group.sumPhases.size())
+        continue;
+      std::vector<float> scalars = runner->scalarArgs();
+      for (size_t q = 0; q < p; ++q)
+        for (const std::string &key : group.sumPhases[q].keys)
+          scalars.push_back(float(totals[key]));
+      std::vector<double> sums;
+      runner->runSumPhase(p, std::move(scalars), sums);
+      for (size_t k = 0; k < sums.size(); ++k)
+        phaseTotals[group.sumPhases[p].keys[k]] += sums[k];
+    }
+    totals.insert(phaseTotals.begin(), phaseTotals.end());
+  }
+
+  for (size_t r = 0; r < runners.size(); ++r) {
+    GroupRunner *runner = runners[r];
+    std::vector<float> scalars = runner->scalarArgs();
+    runner->totals_.clear();
+    for (const std::string &key : runner->group_.sumKeys()) {
+      scalars.push_back(float(totals[key]));
+      runner->totals_.emplace_back(key, totals[key]);
+    }
+    if (Status s = runner->runMain(std::move(scalars)); !s.ok()) {
+      for (size_t rest = r; rest < runners.size(); ++rest)
+        runners[rest]->count_ -= 1.0; // not taken
+      return s;
+    }
+  }
+  for (GroupRunner *runner : runners)
+    runner->inputSet_.assign(runner->inputSet_.size(), false);
   return Status::success();
 }
 

@@ -23,7 +23,15 @@ bool Group::takesDtype(const std::string &dtype) const {
   return false;
 }
 
-std::string Group::entryFor(const std::string &dtype) const {
+std::vector<std::string> Group::sumKeys() const {
+  std::vector<std::string> keys;
+  for (const SumPhase &phase : sumPhases)
+    keys.insert(keys.end(), phase.keys.begin(), phase.keys.end());
+  return keys;
+}
+
+std::string Group::entryFor(const std::string &entry,
+                            const std::string &dtype) {
   const std::string suffix = "_packed";
   if (dtype == "f32" || entry.size() < suffix.size() ||
       entry.compare(entry.size() - suffix.size(), suffix.size(), suffix) != 0)
@@ -52,6 +60,8 @@ const char *stepc::rt::toString(Role role) {
     return "state";
   case Role::Hyper:
     return "hyper";
+  case Role::Input:
+    return "input";
   case Role::Count:
     return "count";
   }

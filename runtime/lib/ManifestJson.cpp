@@ -154,6 +154,24 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
       writeString(os, group.kernel);
       os += ",\n      ";
     }
+    if (!group.sumPhases.empty()) {
+      writeKey(os, "sum_phases");
+      os += "[";
+      for (size_t p = 0; p < group.sumPhases.size(); ++p) {
+        os += p ? ", {" : "{";
+        writeKey(os, "entry");
+        writeString(os, group.sumPhases[p].entry);
+        os += ", ";
+        writeKey(os, "keys");
+        os += "[";
+        for (size_t k = 0; k < group.sumPhases[p].keys.size(); ++k) {
+          os += k ? ", " : "";
+          writeString(os, group.sumPhases[p].keys[k]);
+        }
+        os += "]}";
+      }
+      os += "],\n      ";
+    }
     writeKey(os, "args");
     os += "[";
     for (size_t a = 0; a < group.args.size(); ++a) {
@@ -761,10 +779,12 @@ int orderOf(Role role) {
     return 2;
   case Role::Hyper:
     return 3;
-  case Role::Count:
+  case Role::Input:
     return 4;
+  case Role::Count:
+    return 5;
   }
-  return 5;
+  return 6;
 }
 
 bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
@@ -782,6 +802,7 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
   switch (arg.role) {
   case Role::Param:
   case Role::Grad:
+  case Role::Input:
   case Role::Count:
     if (!object.check(
             {"role", "name"},
@@ -849,7 +870,7 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
   if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
-                     "kernel", "args"},
+                     "kernel", "sum_phases", "args"},
                     "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -870,6 +891,37 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
     return false;
   if (object.has("kernel") && !object.getName("kernel", group.kernel))
     return false;
+  if (object.has("sum_phases")) {
+    const JsonValue *phases = object.getArray("sum_phases");
+    if (!phases)
+      return false;
+    std::set<std::string> keys;
+    for (size_t p = 0; p < phases->elements.size(); ++p) {
+      std::string where = indexed(join(path, "sum_phases"), p);
+      ObjectReader phaseObject(phases->elements[p], where, error);
+      SumPhase phase;
+      if (!phaseObject.check({"entry", "keys"}, "a sum phase") ||
+          !phaseObject.getName("entry", phase.entry))
+        return false;
+      const JsonValue *phaseKeys = phaseObject.getArray("keys");
+      if (!phaseKeys)
+        return false;
+      if (phaseKeys->elements.empty())
+        return object.fail(join(where, "keys"), "a sum phase sums some key");
+      for (size_t k = 0; k < phaseKeys->elements.size(); ++k) {
+        const JsonValue &key = phaseKeys->elements[k];
+        std::string keyPath = indexed(join(where, "keys"), k);
+        if (key.kind != JsonValue::Kind::String || key.string.empty())
+          return object.fail(keyPath, std::string("expected a key, got ") +
+                                          describe(key.kind));
+        if (!keys.insert(key.string).second)
+          return object.fail(keyPath, "key '" + key.string +
+                                          "' is summed twice");
+        phase.keys.push_back(key.string);
+      }
+      group.sumPhases.push_back(std::move(phase));
+    }
+  }
   const JsonValue *args = object.getArray("args");
   if (!args)
     return false;
@@ -885,12 +937,12 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
     bool fits = i == 0   ? order == 0
                 : i == 1 ? order == 1
                          : order >= 2 && order >= previous &&
-                               !(order == 4 && previous == 4);
+                               !(order == 5 && previous == 5);
     if (!fits)
       return object.fail(where, std::string("a ") + toString(arg.role) +
                                     " cannot come here: arguments go param, "
-                                    "grad, states, hypers, then at most one "
-                                    "count");
+                                    "grad, states, hypers, inputs, then at "
+                                    "most one count");
     previous = order;
     // States and hypers are set by name; two of a name would be ambiguous.
     if (!names.insert(arg.name).second)

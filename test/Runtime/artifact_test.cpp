@@ -383,7 +383,7 @@ void testJsonErrors() {
       "boolean");
   CHECK_JSON_ERROR(replaced("\"role\": \"hyper\"", "\"role\": \"hyperparam\""),
                    "groups[0].args[3].role: unknown role 'hyperparam' "
-                   "(expected param, grad, state, hyper or count)");
+                   "(expected param, grad, state, hyper, input or count)");
   CHECK_JSON_ERROR(replaced("\"full\"", "\"per_rows\""),
                    "groups[0].args[2].layout: unknown layout 'per_rows' "
                    "(expected full, per_row, per_col, per_tensor or "

@@ -9,7 +9,7 @@
 //   stepc compile SPEC --emit=step|linalg|llvm|cpu-so|ptx [-o OUT]
 //   stepc inspect SPEC|ARTIFACT
 //   stepc run SPEC|ARTIFACT --group NAME --param p.npy --grad g.npy [...]
-//             [--state DIR] [--hyper lr=1e-3 ...] [--steps N]
+//             [--state DIR] [--hyper lr=1e-3 ...] [--input loss=2.5 ...] [--steps N]
 //             [--device cpu|cuda[:N]] --out DIR
 //
 // A thin main over the driver library (include/stepc/Driver/Driver.h).
@@ -39,6 +39,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
@@ -106,6 +107,10 @@ static cl::opt<std::string>
              cl::sub(runCommand));
 static cl::list<std::string> hyperValues("hyper", cl::desc("name=value"),
                                          cl::sub(runCommand));
+static cl::list<std::string>
+    inputValues("input",
+                cl::desc("name=value, set before every step (e.g. loss=2.5)"),
+                cl::sub(runCommand));
 static cl::opt<int> numSteps("steps",
                              cl::desc("Steps to take (default: the gradients' "
                                       "leading dimension, or 1)"),
@@ -319,7 +324,15 @@ static int runInspect(MLIRContext &context) {
         else
           llvm::outs() << " (required)";
       }
+      if (arg.role == rt::Role::Input)
+        llvm::outs() << " (set before every step)";
       llvm::outs() << "\n";
+    }
+    for (size_t p = 0; p < group.sumPhases.size(); ++p) {
+      llvm::outs() << "  sum phase " << p + 1 << ":";
+      for (const std::string &key : group.sumPhases[p].keys)
+        llvm::outs() << " " << key;
+      llvm::outs() << ", entry " << group.sumPhases[p].entry << "\n";
     }
   }
   return 0;
@@ -437,6 +450,7 @@ static int runRun(MLIRContext &context) {
 
   std::unique_ptr<JitModule> jit;
   rt::PackedEntry entry = nullptr;
+  std::vector<rt::PackedEntry> sumEntries;
   std::unique_ptr<rt::CudaExecutor> cuda;
   if (onCuda) {
     std::shared_ptr<rt::CudaModule> cudaModule;
@@ -452,13 +466,18 @@ static int runRun(MLIRContext &context) {
     entry = cpuModule->lookup(*group, paramDtype, status);
     if (!entry)
       return fail(status.message);
+    if (rt::Status s =
+            cpuModule->lookupSumEntries(*group, paramDtype, sumEntries);
+        !s.ok())
+      return fail(s.message);
   } else {
     auto compiled = JitModule::create(*module, error);
     if (failed(compiled))
       return fail(error);
     jit = std::move(*compiled);
     entry = jit->lookup(*group, paramDtype, error);
-    if (!entry)
+    if (!entry || failed(jit->lookupSumEntries(*group, paramDtype, sumEntries,
+                                               error)))
       return fail(error);
   }
 
@@ -486,6 +505,8 @@ static int runRun(MLIRContext &context) {
   rt::GroupRunner runner =
       device ? rt::GroupRunner(*group, std::move(cuda), paramDtype)
              : rt::GroupRunner(*group, entry, paramDtype);
+  if (!device && !check(runner.setSumEntries(std::move(sumEntries))))
+    return 1;
   // On a GPU, params and grads get device copies; per-step gradients are
   // copied into the same buffer before each step.
   size_t elementBytes = narrow ? 2 : 4;
@@ -544,6 +565,14 @@ static int runRun(MLIRContext &context) {
     if (!check(runner.setHyper(name.str(), value)))
       return 1;
   }
+  std::vector<std::pair<std::string, double>> inputs;
+  for (const std::string &assignment : inputValues) {
+    auto [name, text] = llvm::StringRef(assignment).split('=');
+    double value;
+    if (text.empty() || text.getAsDouble(value))
+      return fail("--input " + assignment + ": expected name=number");
+    inputs.emplace_back(name.str(), value);
+  }
   runner.setCount(startCount);
   if (!check(runner.setNumThreads(numThreads)))
     return 1;
@@ -563,8 +592,18 @@ static int runRun(MLIRContext &context) {
         return 1;
       }
     }
+    for (auto [name, value] : inputs)
+      if (!check(runner.setInput(name, value)))
+        return 1;
     if (!check(runner.step()))
       return 1;
+  }
+  // The totals of the last step: the global norms a trainer would log.
+  for (const std::string &key : group->sumKeys()) {
+    double total = 0.0;
+    if (steps > 0 && check(runner.total(key, total)))
+      llvm::outs() << "total " << key << " = "
+                   << llvm::format("%.9g", total) << "\n";
   }
   if (device) {
     for (size_t i = 0; i < n; ++i)

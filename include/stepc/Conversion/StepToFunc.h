@@ -7,8 +7,11 @@
 #ifndef STEPC_CONVERSION_STEPTOFUNC_H
 #define STEPC_CONVERSION_STEPTOFUNC_H
 
+#include "stepc/Dialect/Step/IR/StepOps.h"
+
 #include "mlir/IR/Types.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/ADT/SmallVector.h"
 
 #include <string>
 
@@ -32,6 +35,23 @@ namespace stepc {
 std::string getGroupFunctionName(::llvm::StringRef optimizer,
                                  ::llvm::StringRef group,
                                  ::mlir::Type paramDtype = {});
+
+/// The function that computes each tensor's contributions to the global
+/// sums of `phase` (1-based): <group function name> with the group renamed
+/// <group>_sums<phase>, e.g. stepc_clip_all_sums1_bf16.
+std::string getSumPhaseFunctionName(::llvm::StringRef optimizer,
+                                    ::llvm::StringRef group, unsigned phase,
+                                    ::mlir::Type paramDtype = {});
+
+/// The group's `step.global_sum` ops by phase (index 0 is phase 1), each
+/// phase in body order: the order their totals are passed in.
+::llvm::SmallVector<::llvm::SmallVector<step::GlobalSumOp>>
+getSumsByPhase(step::GroupOp group);
+
+/// On a group function: how many phases of global sums run before it. On a
+/// sum-phase function: which phase it computes.
+inline constexpr const char *kSumPhasesAttrName = "stepc.sum_phases";
+inline constexpr const char *kSumPhaseAttrName = "stepc.sum_phase";
 
 } // namespace stepc
 

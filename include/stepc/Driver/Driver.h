@@ -105,6 +105,11 @@ public:
   /// with `error` set.
   rt::PackedEntry lookup(const rt::Group &group, const std::string &dtype,
                          std::string &error);
+  /// The entries of `group`'s sum phases for `dtype`.
+  ::mlir::LogicalResult lookupSumEntries(const rt::Group &group,
+                                         const std::string &dtype,
+                                         std::vector<rt::PackedEntry> &entries,
+                                         std::string &error);
 
 private:
   JitModule() = default;

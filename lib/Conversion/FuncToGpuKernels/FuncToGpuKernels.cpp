@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stepc/Conversion/FuncToGpuKernels.h"
+#include "stepc/Conversion/StepToFunc.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -67,6 +68,10 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func,
     return severity == DiagnosticSeverity::Warning ? func.emitWarning()
                                                    : func.emitError();
   };
+  if (func->hasAttr(stepc::kSumPhasesAttrName))
+    return report() << "has group-wide sums (step.global_sum), which need "
+                       "the grid-barrier phases of the persistent kernel; "
+                       "they run on the CPU for now";
   DenseMap<Value, int> slotOfArg;
   for (BlockArgument arg : func.getArguments()) {
     if (isa<MemRefType>(arg.getType())) {
@@ -359,6 +364,11 @@ struct FormGpuKernelsPass
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
+      // A group's sum phases go with its main function, reported there.
+      if (func->hasAttr(stepc::kSumPhaseAttrName)) {
+        unsupported.push_back(func);
+        continue;
+      }
       FailureOr<ElementwiseGroup> group = analyze(func, severity);
       if (llvm::failed(group))
         unsupported.push_back(func);

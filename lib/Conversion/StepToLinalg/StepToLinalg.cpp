@@ -722,10 +722,31 @@ struct ElementwiseLowering : OpConversionPattern<ElementwiseOp> {
                   ConversionPatternRewriter &rewriter) const override {
     LinalgEmitter e(rewriter, op.getLoc());
     Type resultType = op.getResult(0).getType();
+    Block &body = op.getBody().front();
+    if (cast<RankedTensorType>(resultType).getRank() == 0) {
+      // Scalars in, scalars out: no loop, and maybe no tensor input.
+      IRMapping mapping;
+      for (auto [arg, input] : llvm::zip(body.getArguments(),
+                                         adaptor.getInputs())) {
+        Value element = input;
+        if (isa<RankedTensorType>(input.getType()))
+          element = tensor::ExtractOp::create(rewriter, op.getLoc(), input,
+                                              ValueRange{});
+        mapping.map(arg, element);
+      }
+      for (Operation &inner : body.without_terminator())
+        rewriter.clone(inner, mapping);
+      SmallVector<Value> results;
+      for (Value value : body.getTerminator()->getOperands())
+        results.push_back(tensor::FromElementsOp::create(
+            rewriter, op.getLoc(), resultType,
+            mapping.lookupOrDefault(value)));
+      rewriter.replaceOp(op, results);
+      return success();
+    }
     Value shapeSource = *llvm::find_if(adaptor.getInputs(), [&](Value input) {
       return input.getType() == resultType;
     });
-    Block &body = op.getBody().front();
     SmallVector<Value> results = e.map(
         shapeSource, adaptor.getInputs(), op.getNumResults(),
         [&](OpBuilder &b, Location, ValueRange elements) {

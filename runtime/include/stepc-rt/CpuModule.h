@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace stepc::rt {
 
@@ -39,6 +40,10 @@ public:
   /// The entry of `group` for parameters stored as `dtype`.
   PackedEntry lookup(const Group &group, const std::string &dtype,
                      Status &status);
+  /// The entries of `group`'s sum phases for `dtype` (none when it has no
+  /// global sums).
+  Status lookupSumEntries(const Group &group, const std::string &dtype,
+                          std::vector<PackedEntry> &entries);
 
   /// How the code was loaded: LoadMethod::Memfd or LoadMethod::TempFile.
   LoadMethod method() const { return method_; }
@@ -49,6 +54,9 @@ public:
 
 private:
   CpuModule() = default;
+  /// Symbol `name` of `group`'s code, or null with `status` set.
+  PackedEntry symbol(const Group &group, const std::string &name,
+                     Status &status);
 
   void *handle_ = nullptr;
   /// The memfd stays open while the library is loaded: glibc recognizes an

@@ -17,6 +17,7 @@
 #include "stepc-rt/Manifest.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -85,6 +86,14 @@ public:
   virtual std::string name() const = 0;
 };
 
+class GroupRunner;
+
+/// Steps every runner once, as one optimizer step: first each phase of
+/// global sums over the tensors of all of them (a key's total adds every
+/// runner's contributions), then every update. Checks everything before
+/// anything runs, so a failed step changes nothing.
+Status stepTogether(const std::vector<GroupRunner *> &runners);
+
 class GroupRunner {
 public:
   /// `entry` must be the group's entry for `paramDtype` (Group::entryFor).
@@ -149,7 +158,18 @@ public:
   double count() const { return count_; }
   void setCount(double count) { count_ = count; }
 
-  /// Takes one step on every bound tensor.
+  /// Sets input `name` (e.g. the loss) for the next step only: every step
+  /// consumes the inputs, and one that was not set is an error.
+  Status setInput(const std::string &name, double value);
+
+  /// The entries of the group's sum phases (Group::sumPhases) for the
+  /// runner's param dtype; a group with global sums needs them on the host.
+  Status setSumEntries(std::vector<PackedEntry> entries);
+  /// The total of global sum `key` in the last step taken.
+  Status total(const std::string &key, double &value) const;
+
+  /// Takes one step on every bound tensor; global sums total this group's
+  /// tensors only (stepTogether sums over several groups).
   Status step();
 
   /// Threads a step may use. Tensors are stepped in parallel, and the
@@ -185,6 +205,25 @@ private:
   Status readBytes(void *host, const void *buffer, size_t bytes) const;
   Status writeBytes(void *buffer, const void *host, size_t bytes) const;
   Status stepOnDevice(const std::vector<float> &scalars);
+  Status inputSlot(const std::string &name, size_t &slot) const;
+  /// Everything a step needs is there: bindings, states, hypers, inputs.
+  Status checkReady() const;
+  /// The hypers, inputs and count, in argument order.
+  std::vector<float> scalarArgs() const;
+  /// Runs `run(0)` .. `run(numItems - 1)` on up to numThreads_ threads.
+  void forEach(size_t numItems, const std::function<void(size_t)> &run) const;
+  /// Calls `entry` on elements [offset, offset + length) of tensor
+  /// `binding` with `scalars`, then `numOuts` f32 out-pointers from `outs`.
+  void callEntry(PackedEntry entry, size_t binding, int64_t offset,
+                 int64_t length, std::vector<float> scalars, float *outs,
+                 size_t numOuts) const;
+  /// Sums every tensor's contributions to the keys of sum phase `phase`
+  /// (0-based); `scalars` ends with the earlier phases' totals.
+  void runSumPhase(size_t phase, std::vector<float> scalars,
+                   std::vector<double> &sums) const;
+  /// The update of every tensor; `scalars` ends with every total.
+  Status runMain(std::vector<float> scalars);
+  friend Status stepTogether(const std::vector<GroupRunner *> &runners);
 
   /// Before bindings_, so that device states are freed while it lives.
   std::unique_ptr<DeviceExecutor> device_;
@@ -193,6 +232,11 @@ private:
   std::vector<Binding> bindings_;
   std::vector<double> hypers_; ///< one per hyper argument, in order
   std::vector<bool> hyperSet_;
+  std::vector<double> inputs_; ///< one per input argument, in order
+  std::vector<bool> inputSet_;
+  std::vector<PackedEntry> sumEntries_;
+  /// Each key's total in the last step.
+  std::vector<std::pair<std::string, double>> totals_;
   double count_ = 0.0;
   int numThreads_ = 1;
   std::string paramDtype_;

@@ -18,7 +18,7 @@
 
 namespace stepc::rt {
 
-enum class Role { Param, Grad, State, Hyper, Count };
+enum class Role { Param, Grad, State, Hyper, Input, Count };
 
 /// How a state's shape follows from its parameter's (m x n, or n flattened).
 enum class Layout {
@@ -42,6 +42,15 @@ struct Argument {
   double defaultValue = 0.0;      ///< hypers
 };
 
+/// One phase of a group's global sums (docs/Design/GroupWide.md): `entry`
+/// computes each tensor's contribution to every key in `keys`.
+struct SumPhase {
+  /// Symbol of the void(void**) entry: the group's arguments, the totals of
+  /// the earlier phases (f32), then one f32 out-pointer per key.
+  std::string entry;
+  std::vector<std::string> keys;
+};
+
 struct Group {
   std::string name;
   /// Matrix groups see rank-2 tensors; the others see every tensor flattened.
@@ -56,8 +65,11 @@ struct Group {
   /// Symbol of the group's CUDA kernel for f32 parameters (others append
   /// "_<dtype>"); empty when the artifact has no CUDA code.
   std::string kernel;
-  /// In calling order: param, grad, states, hypers, count.
+  /// In calling order: param, grad, states, hypers, inputs, count.
   std::vector<Argument> args;
+  /// Global sums, phase 1 first. The main entry then takes every total,
+  /// in this order, after the arguments.
+  std::vector<SumPhase> sumPhases;
 
   /// Indices into `args` of the arguments with `role`.
   std::vector<size_t> indicesOf(Role role) const;
@@ -65,7 +77,14 @@ struct Group {
   bool takesDtype(const std::string &dtype) const;
   /// The entry for parameters stored as `dtype`: `entry` for f32; for the
   /// others the compiler inserts "_<dtype>" before "_packed".
-  std::string entryFor(const std::string &dtype) const;
+  std::string entryFor(const std::string &dtype) const {
+    return entryFor(entry, dtype);
+  }
+  /// `entry` (an f32 entry symbol) for parameters stored as `dtype`.
+  static std::string entryFor(const std::string &entry,
+                              const std::string &dtype);
+  /// Every global-sum key, in the order the main entry takes the totals.
+  std::vector<std::string> sumKeys() const;
   /// The CUDA kernel for parameters stored as `dtype`.
   std::string kernelFor(const std::string &dtype) const;
 };

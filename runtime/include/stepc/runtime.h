@@ -224,8 +224,28 @@ STEPC_RT_API stepc_status stepc_group_count(const stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_set_num_threads(stepc_group *group,
                                                       int num_threads);
 
-/* One optimizer step on every bound tensor, in place. */
+/* Sets input `name` (an `input(...)` of the spec, e.g. the loss) for the
+ * next step only: every step consumes its inputs, and a step whose inputs
+ * were not set fails with STEPC_ERR_NOT_BOUND. */
+STEPC_RT_API stepc_status stepc_group_set_input(stepc_group *group,
+                                                const char *name,
+                                                double value);
+
+/* One optimizer step on every bound tensor, in place. The global sums of
+ * the spec (step.global_sum) total this group's tensors. */
 STEPC_RT_API stepc_status stepc_group_step(stepc_group *group);
+
+/* One optimizer step of several groups together (e.g. a Muon spec's
+ * matrices and its AdamW group): each global sum totals the tensors of all
+ * of them before any tensor is updated. Everything is checked first; on an
+ * error no group has stepped. */
+STEPC_RT_API stepc_status stepc_step_groups(stepc_group *const *groups,
+                                            size_t num_groups);
+
+/* The total of global sum `key` in the last step (e.g. "grad_sq", whose
+ * square root is the global gradient norm). */
+STEPC_RT_API stepc_status stepc_group_total(const stepc_group *group,
+                                            const char *key, double *value);
 
 #ifdef __cplusplus
 } /* extern "C" */

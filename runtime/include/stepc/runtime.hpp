@@ -301,6 +301,17 @@ public:
 
   bool step() { return record(stepc_group_step(handle_)); }
 
+  /// Sets input `name` (e.g. the loss) for the next step only.
+  bool setInput(const std::string &name, double value) {
+    return record(stepc_group_set_input(handle_, name.c_str(), value));
+  }
+  /// The total of global sum `key` in the last step; 0 on an error.
+  double total(const std::string &key) const {
+    double value = 0.0;
+    record(stepc_group_total(handle_, key.c_str(), &value));
+    return value;
+  }
+
 private:
   using CountFn = stepc_status (*)(const stepc_group *, size_t *);
   using NameFn = stepc_status (*)(const stepc_group *, size_t, const char **);
@@ -320,6 +331,19 @@ private:
 
   stepc_group *handle_ = nullptr;
 };
+
+/// One optimizer step of several groups together (stepc_step_groups); on
+/// failure `error` says why and no group has stepped.
+inline bool stepGroups(const std::vector<Group *> &groups,
+                       std::string &error) {
+  std::vector<stepc_group *> handles;
+  for (Group *group : groups)
+    handles.push_back(group ? group->get() : nullptr);
+  if (stepc_step_groups(handles.data(), handles.size()) == STEPC_OK)
+    return true;
+  error = stepc_last_error();
+  return false;
+}
 
 } // namespace stepc
 

@@ -140,7 +140,7 @@ step.optimizer @o {
 // Argument order: grad before param (generic form; the custom syntax fixes
 // the order).
 step.optimizer @o {
-  // expected-error @+1 {{arguments must be ordered param, grad, state, hyper, count; 'w' (param) comes after a grad}}
+  // expected-error @+1 {{arguments must be ordered param, grad, state, hyper, input, count; 'w' (param) comes after a grad}}
   "step.group"() <{sym_name = "g", accepts = 0 : i32, param_dtypes = [f32],
                    arg_roles = [1 : i32, 0 : i32], arg_names = ["g", "w"],
                    arg_inits = [unit, unit]}> ({
@@ -483,7 +483,7 @@ step.optimizer @o {
 step.optimizer @o {
   // expected-error @+1 {{count 't' has an invalid default 1.000000e+00 : f64}}
   "step.group"() <{sym_name = "g", accepts = 0 : i32, param_dtypes = [f32],
-                   arg_roles = [0 : i32, 1 : i32, 4 : i32],
+                   arg_roles = [0 : i32, 1 : i32, 5 : i32],
                    arg_names = ["w", "g", "t"], arg_inits = [unit, unit, 1.0 : f64]}> ({
   ^bb0(%w: tensor<?xf32>, %g: tensor<?xf32>, %t: f32):
     "step.return"(%w) : (tensor<?xf32>) -> ()
@@ -2552,7 +2552,7 @@ step.optimizer @o {
 // Signature sections come in a fixed order.
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
-      // expected-error @+1 {{section 'param' is out of place: a group signature has the sections param, grad, state, hyper, count, each at most once and in this order}}
+      // expected-error @+1 {{section 'param' is out of place: a group signature has the sections param, grad, state, hyper, input, count, each at most once and in this order}}
       grad(%g : tensor<?xf32>) param(%w : tensor<?xf32>) {
     step.return %w : tensor<?xf32>
   }
@@ -2578,4 +2578,80 @@ step.optimizer @o {
   ^bb0(%w: tensor<?xf32>, %g: tensor<?xf32>):
     "step.return"(%w) : (tensor<?xf32>) -> ()
   }) : () -> ()
+}
+
+// -----
+
+// Inputs are set by the trainer before every step: no default.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      // expected-error @+1 {{an input takes no default: the trainer sets it before every step}}
+      input(%loss : f32 = 1.0) {
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// A global sum adds one value per tensor.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    // expected-error @+1 {{operand #0 must be f32 scalar (f32 or tensor<f32>), but got 'tensor<?xf32>'}}
+    %s = step.global_sum "grad" %g : tensor<?xf32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// The runtime reports totals by key, so a key is a word.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    // expected-error @+1 {{key 'grad sq' must be a word (letters, digits, '_'): the runtime reports the total under it}}
+    %s = step.global_sum "grad sq" %sq : tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Each tensor contributes once to a key.
+step.optimizer @o {
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    %s1 = step.global_sum "grad_sq" %sq : tensor<f32>
+    // expected-error @+1 {{sums key 'grad_sq' a second time in this group; each tensor contributes once to a key}}
+    %s2 = step.global_sum "grad_sq" %sq : tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+}
+
+// -----
+
+// Groups stepped together total a key in one phase: here "norm" reads no
+// other sum in @a but reads "grad_sq" in @b.
+step.optimizer @o {
+  step.group @a accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    %n = step.global_sum "norm" %sq : tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
+  step.group @b accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    %s = step.global_sum "grad_sq" %sq : tensor<f32>
+    %x = step.elementwise ins(%s : f32) -> tensor<f32> {
+    ^bb0(%v: f32):
+      step.yield %v : f32
+    }
+    // expected-error @+1 {{sums 'norm' in phase 2, but group @a sums it in phase 1; groups stepped together must total a key in the same phase (the same number of sums before it)}}
+    %n = step.global_sum "norm" %x : tensor<f32>
+    step.return %w : tensor<?xf32>
+  }
 }

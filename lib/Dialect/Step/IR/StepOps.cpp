@@ -331,6 +331,26 @@ LogicalResult OptimizerOp::verify() {
   return success();
 }
 
+LogicalResult OptimizerOp::verifyRegions() {
+  // Groups stepped together total each key in the same phase.
+  llvm::StringMap<std::pair<int64_t, GroupOp>> phaseOfKey;
+  for (auto group : getBody().getOps<GroupOp>()) {
+    for (auto sum : group.getBody().getOps<GlobalSumOp>()) {
+      int64_t phase = sum.getPhase();
+      auto [it, inserted] =
+          phaseOfKey.try_emplace(sum.getKey(), phase, group);
+      if (!inserted && it->second.first != phase)
+        return sum.emitOpError()
+               << "sums '" << sum.getKey() << "' in phase " << phase
+               << ", but group @" << it->second.second.getSymName()
+               << " sums it in phase " << it->second.first
+               << "; groups stepped together must total a key in the same "
+                  "phase (the same number of sums before it)";
+    }
+  }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // GroupOp
 //===----------------------------------------------------------------------===//
@@ -361,7 +381,7 @@ void GroupOp::getAsmBlockArgumentNames(Region &region,
 
 /// The sections of a group signature, in the order they must appear.
 static constexpr Role kSectionOrder[] = {Role::param, Role::grad, Role::state,
-                                         Role::hyper, Role::count};
+                                         Role::hyper, Role::input, Role::count};
 
 ParseResult GroupOp::parse(OpAsmParser &parser, OperationState &result) {
   MLIRContext *ctx = parser.getContext();
@@ -416,6 +436,11 @@ ParseResult GroupOp::parse(OpAsmParser &parser, OperationState &result) {
         return parser.emitError(parser.getCurrentLocation(),
                                 "the step count takes no default: the runtime "
                                 "supplies it");
+      } else if (role == Role::input &&
+                 succeeded(parser.parseOptionalEqual())) {
+        return parser.emitError(parser.getCurrentLocation(),
+                                "an input takes no default: the trainer sets "
+                                "it before every step");
       } else if (role == Role::hyper &&
                  succeeded(parser.parseOptionalEqual())) {
         double value;
@@ -433,11 +458,12 @@ ParseResult GroupOp::parse(OpAsmParser &parser, OperationState &result) {
   StringRef misplaced;
   SMLoc misplacedLoc = parser.getCurrentLocation();
   if (succeeded(parser.parseOptionalKeyword(
-          &misplaced, {"param", "grad", "state", "hyper", "count"})))
+          &misplaced, {"param", "grad", "state", "hyper", "input", "count"})))
     return parser.emitError(misplacedLoc)
            << "section '" << misplaced
            << "' is out of place: a group signature has the sections param, "
-              "grad, state, hyper, count, each at most once and in this order";
+              "grad, state, hyper, input, count, each at most once and in "
+              "this order";
   props.setArgRoles(builder.getArrayAttr(roles));
   props.setArgNames(builder.getArrayAttr(names));
   props.setArgInits(builder.getArrayAttr(inits));
@@ -468,9 +494,12 @@ void GroupOp::print(OpAsmPrinter &p) {
     SmallVector<BlockArgument> args = getArgsWithRole(role);
     if (args.empty())
       continue;
-    // Lines: param and grad; states; hypers and the count.
-    bool sameLine = role == Role::grad ||
-                    (role == Role::count && !getArgsWithRole(Role::hyper).empty());
+    // Lines: param and grad; states; hypers, inputs and the count.
+    bool sameLine =
+        role == Role::grad ||
+        ((role == Role::count || role == Role::input) &&
+         !getArgsWithRole(Role::hyper).empty()) ||
+        (role == Role::count && !getArgsWithRole(Role::input).empty());
     if (sameLine)
       p << " ";
     else {
@@ -546,7 +575,7 @@ LogicalResult GroupOp::verifyRegions() {
     numCounts += role == Role::count;
     if (i > 0 && static_cast<unsigned>(role) < static_cast<unsigned>(getRole(i - 1)))
       return emitOpError() << "arguments must be ordered param, grad, state, "
-                              "hyper, count; '"
+                              "hyper, input, count; '"
                            << getArgName(i) << "' (" << stringifyRole(role)
                            << ") comes after a " << stringifyRole(getRole(i - 1));
   }
@@ -632,7 +661,7 @@ LogicalResult GroupOp::verifyRegions() {
   }
   for (BlockArgument arg : entry.getArguments()) {
     Role role = getRole(arg.getArgNumber());
-    if (role != Role::hyper && role != Role::count)
+    if (role != Role::hyper && role != Role::input && role != Role::count)
       continue;
     if (!arg.getType().isF32())
       return emitOpError() << stringifyRole(role) << " '"
@@ -640,7 +669,7 @@ LogicalResult GroupOp::verifyRegions() {
                            << "' must be f32, got " << arg.getType();
     Attribute init = getArgInits()[arg.getArgNumber()];
     if (!isa<UnitAttr, FloatAttr>(init) ||
-        (role == Role::count && !isa<UnitAttr>(init)))
+        (role != Role::hyper && !isa<UnitAttr>(init)))
       return emitOpError() << stringifyRole(role) << " '"
                            << getArgName(arg.getArgNumber())
                            << "' has an invalid default " << init;
@@ -650,6 +679,14 @@ LogicalResult GroupOp::verifyRegions() {
       return emitOpError() << "hyper '" << getArgName(arg.getArgNumber())
                            << "' has a default that is no finite f32";
   }
+
+  // One contribution per tensor to each key.
+  llvm::StringMap<GlobalSumOp> sumOfKey;
+  for (auto sum : entry.getOps<GlobalSumOp>())
+    if (!sumOfKey.try_emplace(sum.getKey(), sum).second)
+      return sum.emitOpError() << "sums key '" << sum.getKey()
+                               << "' a second time in this group; each "
+                                  "tensor contributes once to a key";
 
   // The return: new param, then every state in order.
   auto ret = cast<ReturnOp>(entry.getTerminator());
@@ -699,6 +736,46 @@ LogicalResult GroupOp::verifyRegions() {
              << updaters.front()->getName()
              << "', so return that op's new state for it";
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GlobalSumOp
+//===----------------------------------------------------------------------===//
+
+/// The latest phase among the global sums `value` depends on (0: none).
+/// Looks into nested regions, which may read values defined above them.
+static int64_t latestSumPhase(Value value,
+                              llvm::DenseMap<Operation *, int64_t> &memo) {
+  Operation *def = value.getDefiningOp();
+  if (!def)
+    return 0;
+  if (auto sum = dyn_cast<GlobalSumOp>(def))
+    return sum.getPhase();
+  if (auto it = memo.find(def); it != memo.end())
+    return it->second;
+  int64_t latest = 0;
+  def->walk([&](Operation *nested) {
+    for (Value operand : nested->getOperands())
+      if (!def->isAncestor(operand.getParentBlock()->getParentOp()))
+        latest = std::max(latest, latestSumPhase(operand, memo));
+  });
+  memo[def] = latest;
+  return latest;
+}
+
+int64_t GlobalSumOp::getPhase() {
+  llvm::DenseMap<Operation *, int64_t> memo;
+  return latestSumPhase(getInput(), memo) + 1;
+}
+
+LogicalResult GlobalSumOp::verify() {
+  StringRef key = getKey();
+  if (key.empty() || llvm::isDigit(key.front()) ||
+      !llvm::all_of(key, [](char c) { return llvm::isAlnum(c) || c == '_'; }))
+    return emitOpError() << "key '" << key
+                         << "' must be a word (letters, digits, '_'): the "
+                            "runtime reports the total under it";
   return success();
 }
 
@@ -1051,7 +1128,9 @@ LogicalResult ElementwiseOp::verifyRegions() {
     if (type != resultType)
       return emitOpError() << "all results must have one type; got "
                            << resultType << " and " << type;
-  if (llvm::none_of(getInputs(), [&](Value input) {
+  // A tensor<f32> result has no dimension to take from an input: a value
+  // computed from scalars (a group-wide factor) or constants.
+  if (resultType.getRank() != 0 && llvm::none_of(getInputs(), [&](Value input) {
         return input.getType() == resultType;
       }))
     return emitOpError() << "needs an input of the result type " << resultType

@@ -59,7 +59,7 @@ def Step_Accepts : Step_Enum<"Accepts", "tensors a group accepts", [
 def Step_Role : Step_Enum<"Role", "role of a group argument", [
     I32EnumAttrCase<"param", 0>, I32EnumAttrCase<"grad", 1>,
     I32EnumAttrCase<"state", 2>, I32EnumAttrCase<"hyper", 3>,
-    I32EnumAttrCase<"count", 4>]>;
+    I32EnumAttrCase<"input", 4>, I32EnumAttrCase<"count", 5>]>;
 
 def Step_StateInitKind : Step_Enum<"StateInitKind", "initial state value", [
     I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,

@@ -46,6 +46,7 @@ def Step_OptimizerOp : Step_Op<"optimizer", [
     $sym_name (`version` `(` $version^ `)`)? attr-dict-with-keyword $body
   }];
   let hasVerifier = 1;
+  let hasRegionVerifier = 1;
   let extraClassDeclaration = [{
     /// The newest spec format this stepc reads.
     static constexpr int64_t kSpecVersion = 1;
@@ -77,6 +78,9 @@ def Step_GroupOp : Step_Op<"group", [
       `tensor<f32>` (one value per tensor).
     - `hyper`: runtime scalars (f32) with an optional default. Changing one
       never recompiles; its name is the SSA name written in the spec.
+    - `input`: runtime scalars (f32) that the trainer sets before every
+      step, e.g. the loss Momo reads; a step whose inputs were not set is
+      an error.
     - `count`: the 1-based step count, supplied by the runtime.
 
     ```mlir
@@ -572,6 +576,42 @@ def Step_TangentProjectOp : Step_ComputeOp<"tangent_project", [AllTypesMatch<["i
     attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Group-wide values
+//===----------------------------------------------------------------------===//
+
+def Step_GlobalSumOp : Step_ComputeOp<"global_sum"> {
+  let summary = "Sum a per-tensor scalar over every tensor stepped together";
+  let description = [{
+    `S = Σ_k x_k` over every tensor `k` of every group stepped in the same
+    step call that sums into the same `key` (a group stepped alone: its own
+    tensors; `stepc_step_groups`: all of them). `x` is one value per tensor
+    (`f32` or `tensor<f32>`, e.g. a `step.reduce ... over(all)`); the sum is
+    accumulated in f64 by the runtime and read as f32.
+
+    The step then runs in phases (docs/Design/GroupWide.md): every tensor's
+    `x` is computed first, the runtime totals them, and only then is any
+    tensor updated. A sum whose `x` depends on another sum is a later phase;
+    a key has the same phase in every group. After the step the runtime
+    reports every total by key (the global gradient norm is the square root
+    of a `sum_sq` total).
+
+    ```mlir
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    %total = step.global_sum "grad_sq" %sq : tensor<f32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$key, Step_Scalar:$input);
+  let results = (outs F32:$total);
+  let assemblyFormat = "$key $input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// 1 when `input` reads no other sum, else one more than the latest
+    /// phase among the sums it reads.
+    int64_t getPhase();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -1,0 +1,18 @@
+// RUN: stepc-opt --stepc-lower-to-linalg \
+// RUN:   --stepc-form-gpu-kernels="skip-unsupported" --mlir-print-op-on-diagnostic=false \
+// RUN:   %stepc_src_root/examples/specs/adamw_clip.mlir 2>&1 | FileCheck %s
+// RUN: not stepc-opt --stepc-lower-to-linalg --stepc-form-gpu-kernels \
+// RUN:   --mlir-print-op-on-diagnostic=false \
+// RUN:   %stepc_src_root/examples/specs/adamw_clip.mlir 2>&1 | FileCheck %s --check-prefix=ERR
+
+// Global sums need the persistent kernel's grid barrier, which is not built:
+// the group gets no kernel (one warning per dtype, none for its sum-phase
+// functions) and none of its functions is left behind.
+// CHECK: warning: {{.*}}has group-wide sums (step.global_sum), which need the grid-barrier phases
+// CHECK: warning: {{.*}}has group-wide sums
+// CHECK-NOT: warning
+// CHECK-NOT: func.func
+// CHECK: gpu.module @stepc_kernels
+// CHECK-NOT: gpu.func
+
+// ERR: error: {{.*}}has group-wide sums (step.global_sum)

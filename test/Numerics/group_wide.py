@@ -1,0 +1,261 @@
+# Group-wide sums (step.global_sum) against fp64 references written from
+# shared ALGORITHMS.md §1 and §8 (PyTorch clip_grad_norm_ + AdamW; GPT-opt's
+# MuonMax and MuonMax-Momo), never from stepc's code: several tensors per
+# group, two groups stepped together, 5 steps, a loss input per step, the
+# totals the runtime reports, the clamp-at-zero choice, and the errors.
+#
+# RUN: env PYTHONPATH=%stepc_python_dir %python %s %stepc_path \
+# RUN:   %stepc_src_root %t -v 2>&1 | FileCheck %s
+# CHECK: Ran {{[0-9]+}} tests
+# CHECK: OK
+
+import pathlib
+import subprocess
+import sys
+import unittest
+
+import numpy as np
+
+STEPC = sys.argv.pop(1)
+SRC = pathlib.Path(sys.argv.pop(1))
+TMP = pathlib.Path(sys.argv.pop(1))
+sys.path.insert(0, str(SRC / "test" / "Numerics"))
+import reference  # noqa: E402
+import stepc  # noqa: E402
+
+STEPS = 5
+# Polar Express as in GPT-opt polar.py: the paper's list, all divided by 1.01.
+PE_RAW = [(8.28721201814563, -23.595886519098837, 17.300387312530933),
+          (4.107059111542203, -2.9478499167379106, 0.5448431082926601),
+          (3.9486908534822946, -2.908902115962949, 0.5518191394370137),
+          (3.3184196573706015, -2.488488024314874, 0.51004894012372),
+          (2.300652019954817, -1.6689039845747493, 0.4188073119525673)]
+PE = [(a / 1.01, b / 1.01, c / 1.01) for a, b, c in PE_RAW]
+F32_NS = ("mode(clamp) :", "mode(clamp) compute(f32) :")
+CLAMP = ("%r = arith.minimumf %trunc, %base : f32",
+         "%r0 = arith.minimumf %trunc, %base : f32\n"
+         "      %zero = arith.constant 0.0 : f32\n"
+         "      %r = arith.maximumf %r0, %zero : f32")
+FRESH = ('step.global_sum "nuclear" %n', 'step.global_sum "nuclear" %fresh')
+
+
+def compiled(name, edits=()):
+    text = (SRC / "examples" / "specs" / f"{name}.mlir").read_text()
+    tag = name
+    for old, new in edits:
+        assert old in text, f"{name}: edit {old!r} matches nothing"
+        text = text.replace(old, new)
+        tag += "-" + str(abs(hash(old)) % 10000)
+    TMP.mkdir(parents=True, exist_ok=True)
+    spec = TMP / f"{tag}.mlir"
+    spec.write_text(text)
+    out = TMP / f"{tag}.stepc"
+    if not out.exists():
+        subprocess.run([STEPC, "compile", str(spec), "-o", str(out)],
+                       check=True)
+    return stepc.load(out)
+
+
+def rel(actual, expected):
+    return np.linalg.norm(actual - expected) / max(np.linalg.norm(expected),
+                                                   1e-30)
+
+
+def make_tensors(rng, shapes, std):
+    return [(rng.standard_normal(s) * 0.02).astype(np.float32)
+            for s in shapes], [[(rng.standard_normal(s) * std).astype(
+                np.float32) for s in shapes] for _ in range(STEPS)]
+
+
+class Bound:
+    """A runtime group with its tensors bound and its state initialized."""
+
+    def __init__(self, artifact, name, params, threads=1):
+        self.group = artifact.group(name)
+        self.params = [p.copy() for p in params]
+        self.grads = [np.zeros_like(p) for p in params]
+        self.group.bind(self.params, self.grads)
+        self.group.init_state()
+        self.group.set_num_threads(threads)
+
+    def set_grads(self, grads):
+        for mine, new in zip(self.grads, grads):
+            mine[...] = new
+
+
+def reference_clip_adamw(params, grads, lr=1e-3, wd=1e-2, max_norm=1.0):
+    p = [x.astype(np.float64) for x in params]
+    m = [np.zeros_like(x) for x in p]
+    v = [np.zeros_like(x) for x in p]
+    totals = []
+    for t in range(1, STEPS + 1):
+        g = [x.astype(np.float64) for x in grads[t - 1]]
+        total = sum((x * x).sum() for x in g)
+        totals.append(total)
+        coef = min(1.0, max_norm / (np.sqrt(total) + 1e-6))
+        for i in range(len(p)):
+            gc = coef * g[i]
+            p[i] = p[i] * (1 - lr * wd)
+            m[i] = 0.9 * m[i] + 0.1 * gc
+            v[i] = 0.999 * v[i] + 0.001 * gc * gc
+            denom = np.sqrt(v[i]) / np.sqrt(1 - 0.999 ** t) + 1e-8
+            p[i] = p[i] - lr * (m[i] / (1 - 0.9 ** t)) / denom
+    return p, totals
+
+
+def reference_muonmax(mats, vecs, mat_grads, vec_grads, losses=None,
+                      stale=True, clamp=False, lr=1e-3, wd=0.1, s=10.0,
+                      f_star=0.0, eps=1e-8):
+    W = [x.astype(np.float64) for x in mats]
+    P = [x.astype(np.float64) for x in vecs]
+    M = [None] * len(W)
+    prev = [None] * len(W)
+    m = [None] * len(P)
+    v = [None] * len(P)
+    fbar = None
+    for t in range(1, STEPS + 1):
+        G = [x.astype(np.float64) for x in mat_grads[t - 1]]
+        H = [x.astype(np.float64) for x in vec_grads[t - 1]]
+        M = [g if t == 1 else 0.95 * a + 0.05 * g for a, g in zip(M, G)]
+        m = [h if t == 1 else 0.95 * a + 0.05 * h for a, h in zip(m, H)]
+        v = [h * h if t == 1 else 0.95 * a + 0.05 * h * h
+             for a, h in zip(v, H)]
+        O = [reference.newton_schulz(x, PE, steps=5, safety=1.01, eps=0.0)
+             for x in M]
+        fresh = [(x * o).sum() for x, o in zip(M, O)]
+        N = sum(f if (t == 1 or not stale) else q
+                for f, q in zip(fresh, prev))
+        D = [a / (np.sqrt(b) + eps) for a, b in zip(m, v)]
+        lr_t = lr
+        if losses is not None:
+            A = sum((w * g).sum() for w, g in zip(W + P, G + H))
+            B = sum((w * d).sum() for w, d in zip(W + P, M + m))
+            dad = sum((a * d).sum() for a, d in zip(m, D))
+            model = losses[t - 1] - A
+            fbar = model if t == 1 else 0.95 * fbar + 0.05 * model
+            lr_t = min((fbar - f_star + B) / (s * N * N + dad), lr)
+            if clamp:
+                lr_t = max(lr_t, 0.0)
+        W = [w * (1 - lr * wd) - lr_t * s * N * o for w, o in zip(W, O)]
+        P = [p * (1 - lr * wd) - lr_t * d for p, d in zip(P, D)]
+        prev = fresh
+    return W, P
+
+
+MAT_SHAPES = [(32, 48), (64, 16), (24, 24)]
+VEC_SHAPES = [(40,), (7,), (16,)]
+LOSSES = [3.1, 3.0, 2.95, 2.97, 2.9]
+
+
+class GroupWide(unittest.TestCase):
+    def test_clip_adamw_across_tensors_and_threads(self):
+        rng = np.random.default_rng(1)
+        params, grads = make_tensors(rng, [(40,), (7, 3), (16, 4)], 0.3)
+        # Steps 2 and 4 clip (total norm > 1), the others do not.
+        for t in (1, 3):
+            grads[t] = [g * 8 for g in grads[t]]
+        expected, totals = reference_clip_adamw(params, grads)
+        art = compiled("adamw_clip")
+        for threads in (1, 2):
+            run = Bound(art, "all", params, threads)
+            for t in range(STEPS):
+                run.set_grads(grads[t])
+                run.group.step()
+                self.assertLess(
+                    abs(run.group.total("grad_sq") - totals[t]) / totals[t],
+                    1e-5)
+            for i, p0 in enumerate(params):
+                self.assertLess(rel(run.params[i] - p0, expected[i] - p0),
+                                1e-4, f"tensor {i}, {threads} threads")
+
+    def muonmax_run(self, name, edits, losses, tolerance, clamp=False,
+                    stale=True, f_star=0.0, lr=1e-3, grad_std=1.0):
+        rng = np.random.default_rng(2)
+        mats, mat_grads = make_tensors(rng, MAT_SHAPES, grad_std)
+        vecs, vec_grads = make_tensors(rng, VEC_SHAPES, grad_std)
+        art = compiled(name, edits)
+        hidden = Bound(art, "hidden", mats)
+        adam = Bound(art, "adam", vecs)
+        for group in (hidden.group, adam.group):
+            group.set_hyper("lr", lr)
+            if f_star:
+                group.set_hyper("f_star", f_star)
+        for t in range(STEPS):
+            hidden.set_grads(mat_grads[t])
+            adam.set_grads(vec_grads[t])
+            if losses is not None:
+                hidden.group.set_input("loss", losses[t])
+                adam.group.set_input("loss", losses[t])
+            stepc.runtime.step_groups([hidden.group, adam.group])
+        W, P = reference_muonmax(mats, vecs, mat_grads, vec_grads, losses,
+                                 stale=stale, clamp=clamp, f_star=f_star,
+                                 lr=lr)
+        for got, want, p0 in zip(hidden.params + adam.params, W + P,
+                                 mats + vecs):
+            self.assertLess(rel(got - p0, want - p0), tolerance,
+                            f"{name} {edits}: tensor of shape {p0.shape}")
+        return hidden, adam, W, P, mats, vecs
+
+    def test_muonmax(self):
+        for stale in (True, False):
+            edits = [F32_NS] + ([] if stale else [FRESH])
+            self.muonmax_run("muonmax", edits, None, 1e-4, stale=stale)
+        # As written: bf16 matmul inputs against the fp64 polynomial.
+        self.muonmax_run("muonmax", [], None, 5e-2)
+
+    # Gradients of std 0.01 and lr 0.05 keep the truncated lr (about 0.02)
+    # below lr, so Momo's truncation decides every step, and the steps well
+    # above the f32 resolution of the parameters.
+    MOMO = dict(lr=0.05, grad_std=0.01)
+
+    def test_muonmax_momo(self):
+        hidden, adam, *_ = self.muonmax_run("muonmax_momo", [F32_NS], LOSSES,
+                                            1e-4, **self.MOMO)
+        self.assertNotEqual(hidden.group.total("adam_dual"), 0.0)
+        self.assertEqual(hidden.group.total("adam_dual"),
+                         adam.group.total("adam_dual"))
+        self.muonmax_run("muonmax_momo", [], LOSSES, 5e-2, **self.MOMO)
+
+    def test_momo_clamp_at_zero_is_explicit(self):
+        # f* above every loss makes the truncated lr negative: as written
+        # the step reverses; clamped, only the weight decay remains.
+        _, _, W, P, mats, vecs = self.muonmax_run(
+            "muonmax_momo", [F32_NS], LOSSES, 1e-4, f_star=100.0, **self.MOMO)
+        decay = (1 - self.MOMO["lr"] * 0.1) ** STEPS
+        self.assertGreater(rel(W[0], mats[0] * decay), 1e-2)
+        hidden, adam, *_ = self.muonmax_run(
+            "muonmax_momo", [F32_NS, CLAMP], LOSSES, 1e-4, clamp=True,
+            f_star=100.0, **self.MOMO)
+        for got, p0 in zip(hidden.params + adam.params, mats + vecs):
+            self.assertLess(rel(got - p0, p0 * decay - p0), 1e-4)
+
+    def test_errors(self):
+        rng = np.random.default_rng(3)
+        mats, grads = make_tensors(rng, MAT_SHAPES, 1.0)
+        art = compiled("muonmax_momo", [F32_NS])
+        hidden = Bound(art, "hidden", mats)
+        hidden.set_grads(grads[0])
+        with self.assertRaisesRegex(stepc.StepcError,
+                                    "input 'loss' of group 'hidden' was not "
+                                    "set for this step"):
+            hidden.group.step()
+        self.assertEqual(hidden.group.count, 0)
+        with self.assertRaisesRegex(stepc.StepcError,
+                                    "no step has totalled 'nuclear' yet"):
+            hidden.group.total("nuclear")
+        with self.assertRaisesRegex(stepc.StepcError, "has no input 'lss'"):
+            hidden.group.set_input("lss", 1.0)
+        hidden.group.set_input("loss", 3.0)
+        with self.assertRaisesRegex(stepc.StepcError, "listed twice"):
+            stepc.runtime.step_groups([hidden.group, hidden.group])
+        hidden.group.step()  # alone: the sums total its own tensors
+        self.assertEqual(hidden.group.total("adam_dual"), 0.0)
+        with self.assertRaisesRegex(stepc.StepcError, "sums no key 'grad'"):
+            hidden.group.total("grad")
+        # The input was consumed by the step.
+        with self.assertRaisesRegex(stepc.StepcError, "was not set"):
+            hidden.group.step()
+
+
+if __name__ == "__main__":
+    unittest.main()
