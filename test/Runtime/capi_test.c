@@ -96,6 +96,20 @@ static void testNullArguments(void) {
                "stepc_group_set_grad: group is null");
   CHECK_STATUS(stepc_group_init_state(NULL), STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_init_state: group is null");
+  CHECK_STATUS(stepc_group_set_input(NULL, "loss", 1.0),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_set_input: group is null");
+  CHECK_STATUS(stepc_group_total(NULL, "grad_sq", &count),
+               STEPC_ERR_INVALID_ARGUMENT, "stepc_group_total: group is null");
+  CHECK_STATUS(stepc_step_groups(NULL, 1), STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_step_groups: groups is null");
+  {
+    stepc_group *none[2] = {NULL, NULL};
+    CHECK_STATUS(stepc_step_groups(none, 0), STEPC_ERR_INVALID_ARGUMENT,
+                 "stepc_step_groups: no groups to step");
+    CHECK_STATUS(stepc_step_groups(none, 2), STEPC_ERR_INVALID_ARGUMENT,
+                 "stepc_step_groups: groups[0] is null");
+  }
   CHECK_STATUS(stepc_group_adopt_state(NULL, 0, "m", data, 1),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_adopt_state: group is null");

@@ -34,6 +34,10 @@ def compile_all(stepc, spec_dir, out):
         proc = subprocess.run([stepc, "compile", str(spec), "--target=cpu,cuda",
                                "-o", str(out / f"{spec.stem}.stepc")],
                               capture_output=True, text=True, timeout=600)
+        # A spec none of whose groups has a kernel yet (global sums) has
+        # no CUDA artifact; its presets are tested on the CPU only.
+        if "no group of the spec has a CUDA kernel yet" in proc.stderr:
+            continue
         if proc.returncode != 0:
             raise RuntimeError(f"stepc compile {spec}:\n{proc.stderr}")
 
