@@ -407,30 +407,29 @@ float *GroupRunner::stateData(size_t index, const std::string &name) {
   return bindings_[index].stateBuffers[slot];
 }
 
-Status GroupRunner::hyperSlot(const std::string &name, size_t &slot) const {
-  size_t h = 0;
+Status GroupRunner::argumentSlot(Role role, const std::string &name,
+                                 size_t &slot) const {
+  size_t index = 0;
+  std::string known;
   for (const Argument &arg : group_.args) {
-    if (arg.role != Role::Hyper)
+    if (arg.role != role)
       continue;
     if (arg.name == name) {
-      slot = h;
+      slot = index;
       return Status::success();
     }
-    ++h;
+    known += (known.empty() ? "" : ", ") + arg.name;
+    ++index;
   }
-  std::string known;
-  for (const Argument &arg : group_.args)
-    if (arg.role == Role::Hyper)
-      known += (known.empty() ? "" : ", ") + arg.name;
   return Status::error(StatusCode::InvalidArgument,
-                       "group '" + group_.name + "' has no hyper '" + name +
-                           "' (it has: " + (known.empty() ? "none" : known) +
-                           ")");
+                       "group '" + group_.name + "' has no " + toString(role) +
+                           " '" + name + "' (it has: " +
+                           (known.empty() ? "none" : known) + ")");
 }
 
 Status GroupRunner::setHyper(const std::string &name, double value) {
   size_t slot = 0;
-  if (Status s = hyperSlot(name, slot); !s.ok())
+  if (Status s = argumentSlot(Role::Hyper, name, slot); !s.ok())
     return s;
   hypers_[slot] = value;
   hyperSet_[slot] = true;
@@ -440,7 +439,7 @@ Status GroupRunner::setHyper(const std::string &name, double value) {
 Status GroupRunner::hyper(const std::string &name, double &value,
                           bool &isSet) const {
   size_t slot = 0;
-  if (Status s = hyperSlot(name, slot); !s.ok())
+  if (Status s = argumentSlot(Role::Hyper, name, slot); !s.ok())
     return s;
   isSet = hyperSet_[slot];
   value = isSet ? hypers_[slot] : 0.0;
@@ -456,28 +455,9 @@ Status GroupRunner::setNumThreads(int numThreads) {
   return Status::success();
 }
 
-Status GroupRunner::inputSlot(const std::string &name, size_t &slot) const {
-  size_t i = 0;
-  std::string known;
-  for (const Argument &arg : group_.args) {
-    if (arg.role != Role::Input)
-      continue;
-    if (arg.name == name) {
-      slot = i;
-      return Status::success();
-    }
-    known += (known.empty() ? "" : ", ") + arg.name;
-    ++i;
-  }
-  return Status::error(StatusCode::InvalidArgument,
-                       "group '" + group_.name + "' has no input '" + name +
-                           "' (it has: " + (known.empty() ? "none" : known) +
-                           ")");
-}
-
 Status GroupRunner::setInput(const std::string &name, double value) {
   size_t slot = 0;
-  if (Status s = inputSlot(name, slot); !s.ok())
+  if (Status s = argumentSlot(Role::Input, name, slot); !s.ok())
     return s;
   inputs_[slot] = value;
   inputSet_[slot] = true;

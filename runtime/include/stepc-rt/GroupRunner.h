@@ -191,8 +191,9 @@ private:
   /// Reads into `out` when it is given, else writes from `in`.
   Status copyState(size_t index, const std::string &name, float *out,
                    const float *in, size_t numValues);
-  /// The index of hyper `name` among the hypers, or an error listing them.
-  Status hyperSlot(const std::string &name, size_t &slot) const;
+  /// The index of argument `name` among those with `role` (hypers,
+  /// inputs), or an error listing them.
+  Status argumentSlot(Role role, const std::string &name, size_t &slot) const;
   Status checkedStateSlot(size_t index, const std::string &name,
                           int &slot) const;
   Status checkedView(const TensorRef &tensor, const std::string &what,
@@ -205,7 +206,6 @@ private:
   Status readBytes(void *host, const void *buffer, size_t bytes) const;
   Status writeBytes(void *buffer, const void *host, size_t bytes) const;
   Status stepOnDevice(const std::vector<float> &scalars);
-  Status inputSlot(const std::string &name, size_t &slot) const;
   /// Everything a step needs is there: bindings, states, hypers, inputs.
   Status checkReady() const;
   /// The hypers, inputs and count, in argument order.
