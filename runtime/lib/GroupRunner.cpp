@@ -86,6 +86,8 @@ GroupRunner::GroupRunner(Group group, PackedEntry entry, std::string paramDtype)
       hyperSet_[h] = arg.hasDefault;
       ++h;
     }
+  for (size_t index : group_.indicesOf(Role::State))
+    stateBytes_.push_back(storageBytes(group_.args[index].storage));
   size_t numInputs = group_.indicesOf(Role::Input).size();
   inputs_.assign(numInputs, 0.0);
   inputSet_.assign(numInputs, false);
@@ -579,7 +581,6 @@ void GroupRunner::callEntry(PackedEntry entry, size_t binding, int64_t offset,
                  : describe(static_cast<char *>(data) + offset * bytes,
                             {length});
   };
-  std::vector<size_t> stateIndices = group_.indicesOf(Role::State);
   std::vector<MemRefDescriptor> descriptors;
   descriptors.reserve(2 + b.stateBuffers.size() + numOuts);
   descriptors.push_back(view(b.param.data, paramBytes_, b.viewShape));
@@ -587,7 +588,7 @@ void GroupRunner::callEntry(PackedEntry entry, size_t binding, int64_t offset,
   for (size_t s = 0; s < b.stateBuffers.size(); ++s)
     descriptors.push_back(
         view(b.stateBuffers[s],
-             storageBytes(group_.args[stateIndices[s]].storage),
+             stateBytes_[s],
              b.stateShapes[s]));
   size_t firstOut = descriptors.size();
   for (size_t k = 0; k < numOuts; ++k)

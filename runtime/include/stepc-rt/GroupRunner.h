@@ -241,6 +241,7 @@ private:
   int numThreads_ = 1;
   std::string paramDtype_;
   int64_t paramBytes_ = 4; ///< bytes per parameter and gradient element
+  std::vector<int64_t> stateBytes_; ///< bytes per element of each state
 };
 
 } // namespace stepc::rt
