@@ -1,8 +1,9 @@
 # Group-wide sums (step.global_sum) against fp64 references written from
 # shared ALGORITHMS.md §1 and §8 (PyTorch clip_grad_norm_ + AdamW; GPT-opt's
-# MuonMax and MuonMax-Momo), never from stepc's code: several tensors per
-# group, two groups stepped together, 5 steps, a loss input per step, the
-# totals the runtime reports, the clamp-at-zero choice, and the errors.
+# MuonMax, MuonMax-Momo and MuonAdam-Momo), never from stepc's code: several
+# tensors per group, two groups stepped together, 5 steps, a loss input per
+# step, the totals the runtime reports, the clamp-at-zero choice, and the
+# errors.
 #
 # RUN: env PYTHONPATH=%stepc_python_dir %python %s %stepc_path \
 # RUN:   %stepc_src_root %t -v 2>&1 | FileCheck %s
@@ -36,7 +37,8 @@ CLAMP = ("%r = arith.minimumf %trunc, %base : f32",
          "%r0 = arith.minimumf %trunc, %base : f32\n"
          "      %zero = arith.constant 0.0 : f32\n"
          "      %r = arith.maximumf %r0, %zero : f32")
-FRESH = ('step.global_sum "nuclear" %n', 'step.global_sum "nuclear" %fresh')
+FRESH = ('step.global_sum "nuclear" %n :',
+         'step.global_sum "nuclear" %fresh :')
 
 
 def compiled(name, edits=()):
@@ -105,7 +107,9 @@ def reference_clip_adamw(params, grads, lr=1e-3, wd=1e-2, max_norm=1.0):
 
 def reference_muonmax(mats, vecs, mat_grads, vec_grads, losses=None,
                       stale=True, clamp=False, lr=1e-3, wd=0.1, s=10.0,
-                      f_star=0.0, eps=1e-8):
+                      f_star=0.0, eps=1e-8, muonadam=False):
+    # muonadam: GPT-opt's MuonAdam-Momo, whose dual norm s·N + D_ad is not
+    # squared and whose matrix step lr_t·s·polar(M) has no N factor.
     W = [x.astype(np.float64) for x in mats]
     P = [x.astype(np.float64) for x in vecs]
     M = [None] * len(W)
@@ -133,10 +137,12 @@ def reference_muonmax(mats, vecs, mat_grads, vec_grads, losses=None,
             dad = sum((a * d).sum() for a, d in zip(m, D))
             model = losses[t - 1] - A
             fbar = model if t == 1 else 0.95 * fbar + 0.05 * model
-            lr_t = min((fbar - f_star + B) / (s * N * N + dad), lr)
+            dual = s * N + dad if muonadam else s * N * N + dad
+            lr_t = min((fbar - f_star + B) / dual, lr)
             if clamp:
                 lr_t = max(lr_t, 0.0)
-        W = [w * (1 - lr * wd) - lr_t * s * N * o for w, o in zip(W, O)]
+        factor = s if muonadam else s * N
+        W = [w * (1 - lr * wd) - lr_t * factor * o for w, o in zip(W, O)]
         P = [p * (1 - lr * wd) - lr_t * d for p, d in zip(P, D)]
         prev = fresh
     return W, P
@@ -170,6 +176,7 @@ class GroupWide(unittest.TestCase):
 
     def muonmax_run(self, name, edits, losses, tolerance, clamp=False,
                     stale=True, f_star=0.0, lr=1e-3, grad_std=1.0):
+        muonadam = name.startswith("muonadam")
         rng = np.random.default_rng(2)
         mats, mat_grads = make_tensors(rng, MAT_SHAPES, grad_std)
         vecs, vec_grads = make_tensors(rng, VEC_SHAPES, grad_std)
@@ -189,7 +196,7 @@ class GroupWide(unittest.TestCase):
             stepc.runtime.step_groups([hidden.group, adam.group])
         W, P = reference_muonmax(mats, vecs, mat_grads, vec_grads, losses,
                                  stale=stale, clamp=clamp, f_star=f_star,
-                                 lr=lr)
+                                 lr=lr, muonadam=muonadam)
         for got, want, p0 in zip(hidden.params + adam.params, W + P,
                                  mats + vecs):
             self.assertLess(rel(got - p0, want - p0), tolerance,
@@ -215,6 +222,17 @@ class GroupWide(unittest.TestCase):
         self.assertEqual(hidden.group.total("adam_dual"),
                          adam.group.total("adam_dual"))
         self.muonmax_run("muonmax_momo", [], LOSSES, 5e-2, **self.MOMO)
+
+    def test_muonadam_momo(self):
+        # The nuclear-norm sum enters linearly: the truncated lr differs from
+        # MuonMax-Momo's, and the matrices step by s·polar(M) alone.
+        hidden, adam, *_ = self.muonmax_run("muonadam_momo", [F32_NS],
+                                            LOSSES, 1e-4, **self.MOMO)
+        self.assertEqual(hidden.group.total("nuclear"),
+                         adam.group.total("nuclear"))
+        self.muonmax_run("muonadam_momo", [F32_NS, FRESH], LOSSES, 1e-4,
+                         stale=False, **self.MOMO)
+        self.muonmax_run("muonadam_momo", [], LOSSES, 5e-2, **self.MOMO)
 
     def test_momo_clamp_at_zero_is_explicit(self):
         # f* above every loss makes the truncated lr negative: as written
