@@ -231,6 +231,39 @@ def hyperball_step(p, g, s, h, t):
     return radius * p / max(np.linalg.norm(p), 1e-10)
 
 
+def adamp_projection(p, g, u, delta, eps=1e-8):
+    """clovaai/AdamP _projection: the projected update and which view (rows,
+    layer or None) fired. cos as torch.nn.functional.cosine_similarity:
+    ⟨a, b⟩ / (max(‖a‖, ε)·max(‖b‖, ε))."""
+    for view, shape in (("rows", (p.shape[0], -1)), ("layer", (1, -1))):
+        pv, gv, uv = p.reshape(shape), g.reshape(shape), u.reshape(shape)
+        cos = np.abs((pv * gv).sum(1)) / (
+            np.maximum(np.linalg.norm(gv, axis=1), eps) *
+            np.maximum(np.linalg.norm(pv, axis=1), eps))
+        if cos.max() < delta / math.sqrt(pv.shape[1]):
+            pn = pv / (np.linalg.norm(pv, axis=1, keepdims=True) + eps)
+            uv = uv - pn * (pn * uv).sum(1, keepdims=True)
+            return uv.reshape(u.shape), view
+    return u, None
+
+
+def adamp_step(project, b1=0.9, b2=0.999, eps=1e-8):
+    """clovaai/AdamP step; `project` for tensors of more than one dimension
+    (the `others` group binds every tensor as elements only)."""
+    def step(p, g, s, h, t):
+        s["m"] = b1 * s["m"] + (1 - b1) * g
+        s["v"] = b2 * s["v"] + (1 - b2) * g * g
+        u = s["m"] / (np.sqrt(s["v"]) / math.sqrt(1 - b2**t) + eps)
+        ratio = 1.0
+        if project:
+            u, view = adamp_projection(p, g, u, h.get("delta", 0.1), eps)
+            if view:
+                ratio = h.get("wd_ratio", 0.1)
+        p = p * (1 - h["lr"] * h.get("wd", 0.0) * ratio)
+        return p - h["lr"] / (1 - b1**t) * u
+    return step
+
+
 # --------------------------------------------------------------------------
 # The presets: every group of every example spec
 # --------------------------------------------------------------------------
@@ -296,4 +329,8 @@ PRESETS = [
            adamw_step(0.9, 0.95, 1e-8)),
     Preset("adam_md", "adamw", False, {"lr": 1e-3, "wd": 0.01}, moments,
            adamw_step(0.9, 0.95, 1e-8)),
+    Preset("adamp", "matrices", True, {"lr": 1e-3, "wd": 0.1}, moments,
+           adamp_step(project=True)),
+    Preset("adamp", "others", False, {"lr": 1e-3, "wd": 0.1}, moments,
+           adamp_step(project=False)),
 ]

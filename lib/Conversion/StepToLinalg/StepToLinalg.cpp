@@ -763,6 +763,34 @@ struct ElementwiseLowering : OpConversionPattern<ElementwiseOp> {
   }
 };
 
+/// How many elements of `x` each value of an `axis` reduction covers.
+Value reducedElementCount(LinalgEmitter &e, Value x, ReduceAxis axis) {
+  if (axis == ReduceAxis::rows)
+    return e.dimAsFloat(x, 1);
+  if (axis == ReduceAxis::cols)
+    return e.dimAsFloat(x, 0);
+  Value count = e.dimAsFloat(x, 0);
+  if (cast<RankedTensorType>(x.getType()).getRank() == 2)
+    count = e.mul(count, e.dimAsFloat(x, 1));
+  return count;
+}
+
+/// A tensor of the shape an `axis` reduction of `x` gives, every value
+/// `value`.
+Value filledLikeReduction(OpBuilder &b, Location loc, Value x, ReduceAxis axis,
+                          Value value) {
+  if (axis == ReduceAxis::all)
+    return tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, b.getF32Type()), value);
+  int64_t kept = axis == ReduceAxis::rows ? 0 : 1;
+  SmallVector<int64_t> shape = {1, 1};
+  shape[kept] = ShapedType::kDynamic;
+  Value extent = tensor::DimOp::create(b, loc, x, kept);
+  Value empty = tensor::EmptyOp::create(b, loc, shape, b.getF32Type(),
+                                        ValueRange{extent});
+  return linalg::FillOp::create(b, loc, value, empty).getResult(0);
+}
+
 struct ReduceLowering : OpConversionPattern<ReduceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -771,13 +799,16 @@ struct ReduceLowering : OpConversionPattern<ReduceOp> {
     LinalgEmitter e(rewriter, op.getLoc());
     Value x = adaptor.getInputs()[0];
     ReduceAxis axis = op.getAxis();
-    auto type = cast<RankedTensorType>(x.getType());
     double p = asDouble(op.getPAttr());
     auto add = [](OpBuilder &b, Location l, ValueRange v, Value acc) {
       return arith::AddFOp::create(b, l, v[0], acc).getResult();
     };
     Value result;
     switch (op.getKind()) {
+    case ReduceKind::numel:
+      result = filledLikeReduction(rewriter, op.getLoc(), x, axis,
+                                   reducedElementCount(e, x, axis));
+      break;
     case ReduceKind::sum:
     case ReduceKind::mean:
       result = e.reduce(axis, {x}, 0.0, add);
@@ -803,16 +834,7 @@ struct ReduceLowering : OpConversionPattern<ReduceOp> {
     }
     if (op.getKind() == ReduceKind::mean || op.getKind() == ReduceKind::mean_sq) {
       // Divide by the number of elements each value reduced.
-      Value count;
-      if (axis == ReduceAxis::rows)
-        count = e.dimAsFloat(x, 1);
-      else if (axis == ReduceAxis::cols)
-        count = e.dimAsFloat(x, 0);
-      else {
-        count = e.dimAsFloat(x, 0);
-        if (type.getRank() == 2)
-          count = e.mul(count, e.dimAsFloat(x, 1));
-      }
+      Value count = reducedElementCount(e, x, axis);
       Value inverse = e.div(e.constant(1.0), count);
       result = e.map1(result, {result}, [&](OpBuilder &b, Location l, ValueRange v) {
         return Scalars{arith::MulFOp::create(b, l, v[0], inverse)};

@@ -117,3 +117,33 @@ step.optimizer @o {
     step.return %w1, %gr1, %gc1, %mr1, %vr1, %mc1, %vc1 : tensor<?x?xf32>, tensor<?x1xf32>, tensor<1x?xf32>, tensor<?x1xf32>, tensor<?x1xf32>, tensor<1x?xf32>, tensor<1x?xf32>
   }
 }
+
+// -----
+
+// numel reads the shape, never the elements: n per row (filled ?x1), m·n
+// per tensor.
+// CHECK-LABEL: step.group @numel
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: %[[N:.*]] = tensor.dim %[[W:.*]], %[[C1]] : tensor<?x?xf32>
+// CHECK: %[[NF:.*]] = arith.sitofp
+// CHECK: %[[M:.*]] = tensor.dim %[[W]]
+// CHECK: %[[ROWS:.*]] = tensor.empty(%[[M]]) : tensor<?x1xf32>
+// CHECK: %[[FILLED:.*]] = linalg.fill ins(%[[NF]] : f32) outs(%[[ROWS]] : tensor<?x1xf32>)
+// CHECK: %[[MN:.*]] = arith.mulf
+// CHECK: %[[ALL:.*]] = tensor.from_elements %[[MN]] : tensor<f32>
+// CHECK-NOT: iterator_types = {{.*}}"reduction"
+// CHECK: step.return
+step.optimizer @o {
+  step.group @numel accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %n = step.reduce numel %w over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
+    %mn = step.reduce numel %w over(all) : tensor<?x?xf32> -> tensor<f32>
+    %w1 = step.elementwise ins(%w, %n, %mn : tensor<?x?xf32>, tensor<?x1xf32>, tensor<f32>) -> tensor<?x?xf32> {
+    ^bb0(%x: f32, %r: f32, %a: f32):
+      %q = arith.mulf %x, %r : f32
+      %p = arith.divf %q, %a : f32
+      step.yield %p : f32
+    }
+    step.return %w1 : tensor<?x?xf32>
+  }
+}

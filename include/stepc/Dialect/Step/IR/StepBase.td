@@ -121,7 +121,7 @@ def Step_ReduceKind : Step_Enum<"ReduceKind", "per-tensor reduction", [
     I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"mean", 1>,
     I32EnumAttrCase<"sum_sq", 2>, I32EnumAttrCase<"mean_sq", 3>,
     I32EnumAttrCase<"norm", 4>, I32EnumAttrCase<"dot", 5>,
-    I32EnumAttrCase<"max_abs", 6>]>;
+    I32EnumAttrCase<"max_abs", 6>, I32EnumAttrCase<"numel", 7>]>;
 
 def Step_ReduceAxis : Step_Enum<"ReduceAxis", "what a reduction keeps", [
     I32EnumAttrCase<"rows", 0>, I32EnumAttrCase<"cols", 1>,

@@ -654,7 +654,9 @@ def Step_ReduceOp : Step_ComputeOp<"reduce", []> {
     one per column (`tensor<1x?xf32>`), `over(all)` one per tensor
     (`tensor<f32>`). Kinds: `sum` Σx, `mean`, `sum_sq` Σx², `mean_sq`,
     `norm` (Σ|x|^p)^(1/p), `dot` Σx⊙y (with a second operand of the same
-    type: ⟨M, polar(M)⟩ is the nuclear norm), `max_abs`.
+    type: ⟨M, polar(M)⟩ is the nuclear norm), `max_abs`, `numel` (how many
+    elements each value reduces: n per row, m per column, m·n per tensor;
+    AdamP's δ/√n thresholds).
 
     ```mlir
     %r = step.reduce norm %m over(rows) : tensor<?x?xf32> -> tensor<?x1xf32>
