@@ -137,6 +137,10 @@ class Group:
         self.param_dtype = param_dtype
         self.state_names = self._names("states")
         self.hyper_names = self._names("hypers")
+        # Per-step inputs (e.g. "loss") and global-sum keys: a group with
+        # sums steps together with the groups sharing them (step_groups).
+        self.input_names = self._names("inputs")
+        self.sum_keys = self._names("sums")
         self._params = []
         self._grads = []
         self._adopted = {}

@@ -15,6 +15,11 @@ recompiled. Missing hypers get the spec's defaults. Optimizer state lives in
 `self.state[p]` as torch tensors the compiled code updates in place, so
 state_dict()/load_state_dict() checkpoint it.
 
+Specs with global sums (step.global_sum: MuonMax, clipping) step all param
+groups in one runtime call, so each sum spans every parameter; per-step
+inputs (input(...), e.g. Momo's loss) are step() keywords, and "loss" may
+come from the closure: opt.step(closure) or opt.step(loss=loss.item()).
+
 CUDA parameters are stepped by the artifact's CUDA kernels (a spec given as
 .mlir is then compiled with --target=cpu,cuda): one kernel launch per
 (param group, dtype) per step, queued on the current torch stream, with the
@@ -81,6 +86,7 @@ class Optimizer(torch.optim.Optimizer):
         self._hyper_defaults = hypers
         # (param group, dtype, tensor and state addresses) -> runtime group
         self._runners = {}
+        self._last_step = []  # the runtime groups the last step() ran
         super().__init__(params, defaults={})
         used = {key for g in self.param_groups for key in g}
         for key in hypers:
@@ -177,11 +183,15 @@ class Optimizer(torch.optim.Optimizer):
     # -- Stepping -----------------------------------------------------------
 
     @torch.no_grad()
-    def step(self, closure=None):
+    def step(self, closure=None, **inputs):
+        """One step of every param group. Specs with per-step inputs
+        (input(...)) take them as keywords, e.g. step(loss=loss); an input
+        named "loss" may instead come from `closure`'s return value."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
+        stepped = []  # (runtime group, its params, their count)
         for group_index, group in enumerate(self.param_groups):
             # One runtime call per (dtype, step count): parameters that
             # skipped steps (no grad) keep their own count, as in torch.
@@ -203,10 +213,53 @@ class Optimizer(torch.optim.Optimizer):
                 if params[0].is_cuda:
                     runner.set_stream(
                         torch.cuda.current_stream(params[0].device).cuda_stream)
+                stepped.append((runner, params, count))
+        runners = [runner for runner, _, _ in stepped]
+        self._set_inputs(runners, inputs, loss)
+        if any(runner.sum_keys for runner in runners):
+            # Global sums total every tensor of the step: all groups at once.
+            runtime.step_groups(runners)
+        else:
+            for runner in runners:
                 runner.step()
-                for p in params:
-                    self.state[p]["step"] = torch.tensor(count + 1.0)
+        for _, params, count in stepped:
+            for p in params:
+                self.state[p]["step"] = torch.tensor(count + 1.0)
+        self._last_step = runners
         return loss
+
+    def _set_inputs(self, runners, inputs, loss):
+        needed = {name for runner in runners for name in runner.input_names}
+        unknown = sorted(set(inputs) - needed)
+        if unknown:
+            raise ValueError(
+                f"step() got input {unknown[0]!r}, which no spec group "
+                f"stepped here has (their inputs: "
+                f"{', '.join(sorted(needed)) or 'none'})")
+        values = {}
+        for name in sorted(needed):
+            value = inputs.get(name)
+            if value is None and name == "loss":
+                value = loss
+            if value is None:
+                how = ("step(closure) with a closure that returns the loss, "
+                       "or step(loss=...)" if name == "loss" else
+                       f"step({name}=...)")
+                raise ValueError(f"spec {self._artifact.optimizer!r} needs "
+                                 f"input {name!r} at every step: call {how}")
+            values[name] = float(value)
+        for runner in runners:
+            for name in runner.input_names:
+                runner.set_input(name, values[name])
+
+    def total(self, key):
+        """The total of global sum `key` in the last step, e.g.
+        total("grad_sq") ** 0.5 is the global gradient norm."""
+        for runner in self._last_step:
+            if key in runner.sum_keys:
+                return runner.total(key)
+        raise ValueError(f"no spec group stepped in the last step sums "
+                         f"{key!r}")
 
     def _check_grad(self, p, group_index, param_index):
         grad, where = p.grad, self._where(group_index, param_index)

@@ -86,13 +86,15 @@ struct stepc_group {
               CudaExecutor *cuda = nullptr)
       : loaded(std::move(loaded)), runner(std::move(runner)), cuda(cuda),
         stateNames(namesOf(this->runner.group(), Role::State)),
-        hyperNames(namesOf(this->runner.group(), Role::Hyper)) {}
+        hyperNames(namesOf(this->runner.group(), Role::Hyper)),
+        inputNames(namesOf(this->runner.group(), Role::Input)),
+        sumKeys(this->runner.group().sumKeys()) {}
 
   std::shared_ptr<LoadedArtifact> loaded;
   GroupRunner runner;
   /// The runner's device when it steps on a GPU, else null.
   CudaExecutor *cuda;
-  std::vector<std::string> stateNames, hyperNames;
+  std::vector<std::string> stateNames, hyperNames, inputNames, sumKeys;
   /// The bound parameters' shapes, which setGrad needs again.
   std::vector<std::vector<int64_t>> shapes;
 };
@@ -340,6 +342,34 @@ stepc_status stepc_group_hyper_name(const stepc_group *group, size_t index,
   STEPC_CHECK_NOT_NULL(group);
   STEPC_CHECK_NOT_NULL(name);
   return nameAt(__func__, group->hyperNames, "hypers", index, name);
+}
+
+stepc_status stepc_group_num_inputs(const stepc_group *group, size_t *out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = group->inputNames.size();
+  return ok();
+}
+
+stepc_status stepc_group_input_name(const stepc_group *group, size_t index,
+                                    const char **name) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return nameAt(__func__, group->inputNames, "inputs", index, name);
+}
+
+stepc_status stepc_group_num_sums(const stepc_group *group, size_t *out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = group->sumKeys.size();
+  return ok();
+}
+
+stepc_status stepc_group_sum_name(const stepc_group *group, size_t index,
+                                  const char **name) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return nameAt(__func__, group->sumKeys, "sums", index, name);
 }
 
 stepc_status stepc_group_bind(stepc_group *group, size_t n,

@@ -25,13 +25,6 @@ import reference  # noqa: E402
 import stepc  # noqa: E402
 
 STEPS = 5
-# Polar Express as in GPT-opt polar.py: the paper's list, all divided by 1.01.
-PE_RAW = [(8.28721201814563, -23.595886519098837, 17.300387312530933),
-          (4.107059111542203, -2.9478499167379106, 0.5448431082926601),
-          (3.9486908534822946, -2.908902115962949, 0.5518191394370137),
-          (3.3184196573706015, -2.488488024314874, 0.51004894012372),
-          (2.300652019954817, -1.6689039845747493, 0.4188073119525673)]
-PE = [(a / 1.01, b / 1.01, c / 1.01) for a, b, c in PE_RAW]
 F32_NS = ("mode(clamp) :", "mode(clamp) compute(f32) :")
 CLAMP = ("%r = arith.minimumf %trunc, %base : f32",
          "%r0 = arith.minimumf %trunc, %base : f32\n"
@@ -106,46 +99,13 @@ def reference_clip_adamw(params, grads, lr=1e-3, wd=1e-2, max_norm=1.0):
 
 
 def reference_muonmax(mats, vecs, mat_grads, vec_grads, losses=None,
-                      stale=True, clamp=False, lr=1e-3, wd=0.1, s=10.0,
-                      f_star=0.0, eps=1e-8, muonadam=False):
-    # muonadam: GPT-opt's MuonAdam-Momo, whose dual norm s·N + D_ad is not
-    # squared and whose matrix step lr_t·s·polar(M) has no N factor.
-    W = [x.astype(np.float64) for x in mats]
-    P = [x.astype(np.float64) for x in vecs]
-    M = [None] * len(W)
-    prev = [None] * len(W)
-    m = [None] * len(P)
-    v = [None] * len(P)
-    fbar = None
-    for t in range(1, STEPS + 1):
-        G = [x.astype(np.float64) for x in mat_grads[t - 1]]
-        H = [x.astype(np.float64) for x in vec_grads[t - 1]]
-        M = [g if t == 1 else 0.95 * a + 0.05 * g for a, g in zip(M, G)]
-        m = [h if t == 1 else 0.95 * a + 0.05 * h for a, h in zip(m, H)]
-        v = [h * h if t == 1 else 0.95 * a + 0.05 * h * h
-             for a, h in zip(v, H)]
-        O = [reference.newton_schulz(x, PE, steps=5, safety=1.01, eps=0.0)
-             for x in M]
-        fresh = [(x * o).sum() for x, o in zip(M, O)]
-        N = sum(f if (t == 1 or not stale) else q
-                for f, q in zip(fresh, prev))
-        D = [a / (np.sqrt(b) + eps) for a, b in zip(m, v)]
-        lr_t = lr
-        if losses is not None:
-            A = sum((w * g).sum() for w, g in zip(W + P, G + H))
-            B = sum((w * d).sum() for w, d in zip(W + P, M + m))
-            dad = sum((a * d).sum() for a, d in zip(m, D))
-            model = losses[t - 1] - A
-            fbar = model if t == 1 else 0.95 * fbar + 0.05 * model
-            dual = s * N + dad if muonadam else s * N * N + dad
-            lr_t = min((fbar - f_star + B) / dual, lr)
-            if clamp:
-                lr_t = max(lr_t, 0.0)
-        factor = s if muonadam else s * N
-        W = [w * (1 - lr * wd) - lr_t * factor * o for w, o in zip(W, O)]
-        P = [p * (1 - lr * wd) - lr_t * d for p, d in zip(P, D)]
-        prev = fresh
-    return W, P
+                      **options):
+    ref = reference.MuonMaxMomo(mats, vecs, momo=losses is not None,
+                                **options)
+    for t in range(STEPS):
+        ref.step(mat_grads[t], vec_grads[t],
+                 losses[t] if losses is not None else None)
+    return ref.W, ref.P
 
 
 MAT_SHAPES = [(32, 48), (64, 16), (24, 24)]

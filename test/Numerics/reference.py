@@ -265,6 +265,70 @@ def adamp_step(project, b1=0.9, b2=0.999, eps=1e-8):
 
 
 # --------------------------------------------------------------------------
+# §8 MuonMax, MuonMax-Momo, MuonAdam-Momo (GPT-opt, all tensors together)
+# --------------------------------------------------------------------------
+
+# Polar Express as in GPT-opt polar.py: the paper's list, all divided by 1.01.
+GPT_OPT_POLAR_EXPRESS = [(a / 1.01, b / 1.01, c / 1.01) for a, b, c in [
+    (8.28721201814563, -23.595886519098837, 17.300387312530933),
+    (4.107059111542203, -2.9478499167379106, 0.5448431082926601),
+    (3.9486908534822946, -2.908902115962949, 0.5518191394370137),
+    (3.3184196573706015, -2.488488024314874, 0.51004894012372),
+    (2.300652019954817, -1.6689039845747493, 0.4188073119525673)]]
+
+
+class MuonMaxMomo:
+    """GPT-opt muonmax_momo.py (momo=False: truncate_loss=None) or, with
+    muonadam, muonadam_momo.py, whose dual norm s·N + D_ad is not squared
+    and whose matrix step lr_t·s·polar(M) has no N factor. Matrices W take
+    the polar step, vectors P the Adam one; step() takes every gradient
+    and, with momo, the loss f(W) at the current weights."""
+
+    def __init__(self, mats, vecs, momo=True, stale=True, clamp=False,
+                 lr=1e-3, wd=0.1, s=10.0, f_star=0.0, eps=1e-8,
+                 muonadam=False):
+        self.W = [np.asarray(x, np.float64) for x in mats]
+        self.P = [np.asarray(x, np.float64) for x in vecs]
+        self.momo, self.stale, self.clamp = momo, stale, clamp
+        self.lr, self.wd, self.s, self.f_star, self.eps = lr, wd, s, f_star, eps
+        self.muonadam = muonadam
+        self.t, self.fbar, self.prev = 0, None, None
+        self.M, self.m, self.v = [], [], []
+
+    def step(self, mat_grads, vec_grads, loss=None):
+        self.t += 1
+        first, s, lr, eps = self.t == 1, self.s, self.lr, self.eps
+        G = [np.asarray(x, np.float64) for x in mat_grads]
+        H = [np.asarray(x, np.float64) for x in vec_grads]
+        M = G if first else [0.95 * a + 0.05 * g for a, g in zip(self.M, G)]
+        m = H if first else [0.95 * a + 0.05 * h for a, h in zip(self.m, H)]
+        v = [h * h for h in H] if first else [
+            0.95 * a + 0.05 * h * h for a, h in zip(self.v, H)]
+        O = [newton_schulz(x, GPT_OPT_POLAR_EXPRESS, steps=5, safety=1.01,
+                           eps=0.0) for x in M]
+        fresh = [(x * o).sum() for x, o in zip(M, O)]
+        N = sum(fresh if first or not self.stale else self.prev)
+        D = [a / (np.sqrt(b) + eps) for a, b in zip(m, v)]
+        lr_t = lr
+        if self.momo:
+            A = sum((w * g).sum() for w, g in zip(self.W + self.P, G + H))
+            B = sum((w * d).sum() for w, d in zip(self.W + self.P, M + m))
+            dad = sum((a * d).sum() for a, d in zip(m, D))
+            model = loss - A
+            self.fbar = model if first else 0.95 * self.fbar + 0.05 * model
+            dual = s * N + dad if self.muonadam else s * N * N + dad
+            lr_t = min((self.fbar - self.f_star + B) / dual, lr)
+            if self.clamp:
+                lr_t = max(lr_t, 0.0)
+        factor = s if self.muonadam else s * N
+        self.W = [w * (1 - lr * self.wd) - lr_t * factor * o
+                  for w, o in zip(self.W, O)]
+        self.P = [p * (1 - lr * self.wd) - lr_t * d
+                  for p, d in zip(self.P, D)]
+        self.M, self.m, self.v, self.prev = M, m, v, fresh
+
+
+# --------------------------------------------------------------------------
 # The presets: every group of every example spec
 # --------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 # stepc.torch.Optimizer against independent references: torch.optim.AdamW
-# (and its lr schedule), and the fp64 Muon of test/Numerics/reference.py;
+# (and its lr schedule), the fp64 Muon and MuonMax/MuonAdam-Momo of
+# test/Numerics/reference.py (the loss as an input, sums over all groups);
 # state_dict round trips; clear errors for tensors it cannot step.
 #
 # REQUIRES: torch
@@ -119,6 +120,87 @@ class MatchesReferences(unittest.TestCase):
             error = np.linalg.norm(p.detach().double().numpy() - initial[p]
                                    - expected) / np.linalg.norm(expected)
             self.assertLess(error, 1e-1 if p.ndim == 2 else 1e-4)
+
+
+def f32_polar_spec(name):
+    """The example spec with Newton–Schulz computing in f32 (the same
+    polynomial), so that the fp64 reference bounds it tightly."""
+    text = (SPECS / f"{name}.mlir").read_text()
+    assert "mode(clamp) :" in text
+    path = pathlib.Path(tempfile.mkdtemp()) / f"{name}.mlir"
+    path.write_text(text.replace("mode(clamp) :", "mode(clamp) compute(f32) :"))
+    return path
+
+
+class GlobalSums(unittest.TestCase):
+    """Specs whose sums span every param group, with the loss an input."""
+
+    def make(self, net, name="muonmax_momo", lr=0.05):
+        matrices, others = split(net)
+        return stepc.torch.Optimizer(
+            [{"params": matrices, "group": "hidden"},
+             {"params": others, "group": "adam"}], f32_polar_spec(name),
+            lr=lr)
+
+    def test_momo_matches_fp64_reference(self):
+        for name in ("muonmax_momo", "muonadam_momo"):
+            net = model()
+            matrices, others = split(net)
+            opt = self.make(net, name)
+            ref = reference.MuonMaxMomo(
+                [p.detach().numpy() for p in matrices],
+                [p.detach().numpy() for p in others], lr=0.05,
+                muonadam=name == "muonadam_momo")
+            initial = [p.detach().double().numpy().copy()
+                       for p in matrices + others]
+            x, y = data()
+
+            def closure():
+                opt.zero_grad()
+                loss = torch.nn.functional.mse_loss(net(x), y)
+                loss.backward()
+                return loss
+
+            for t in range(5):
+                if t < 3:  # the loss from the closure ...
+                    loss = opt.step(closure).item()
+                else:  # ... or given
+                    loss = closure().item()
+                    opt.step(loss=loss)
+                ref.step([p.grad.double().numpy() for p in matrices],
+                         [p.grad.double().numpy() for p in others], loss)
+            for p, want, p0 in zip(matrices + others, ref.W + ref.P, initial):
+                expected = want - p0
+                error = np.linalg.norm(p.detach().double().numpy() - p0 -
+                                       expected) / np.linalg.norm(expected)
+                self.assertLess(error, 1e-4, f"{name}: {tuple(p.shape)}")
+            # One sum over both groups: the Adam dual norm is not zero.
+            self.assertGreater(opt.total("adam_dual"), 0.0)
+            self.assertGreater(opt.total("nuclear"), 0.0)
+
+    def test_a_missing_loss_is_refused(self):
+        net = model()
+        opt = self.make(net)
+        x, y = data()
+        torch.nn.functional.mse_loss(net(x), y).backward()
+        before = [p.detach().clone() for p in net.parameters()]
+        with self.assertRaisesRegex(
+                ValueError, "spec 'muonmax_momo' needs input 'loss' at every "
+                "step: call step\(closure\) with a closure that returns the "
+                "loss, or step\(loss=...\)"):
+            opt.step()
+        with self.assertRaisesRegex(ValueError, "step\(\) got input 'lss', "
+                                    "which no spec group stepped here has "
+                                    "\(their inputs: loss\)"):
+            opt.step(lss=1.0)
+        for p, q in zip(net.parameters(), before):
+            self.assertTrue(torch.equal(p, q))
+            self.assertNotIn("step", opt.state[p])
+        with self.assertRaisesRegex(ValueError, "no spec group stepped in "
+                                    "the last step sums 'nuclear'"):
+            opt.total("nuclear")
+        opt.step(loss=1.0)
+        self.assertEqual(float(opt.state[net[0].weight]["step"]), 1.0)
 
 
 class StateDicts(unittest.TestCase):

@@ -194,6 +194,13 @@ void testCApi(const std::string &path) {
   CHECK(count == 2);
   CHECK_C_OK(stepc_group_hyper_name(group, 1, &hyperName));
   CHECK(hyperName && std::string(hyperName) == "momentum");
+  CHECK_C_OK(stepc_group_num_inputs(group, &count));
+  CHECK(count == 0);
+  CHECK_C_OK(stepc_group_num_sums(group, &count));
+  CHECK(count == 0);
+  CHECK_C(stepc_group_sum_name(group, 0, &hyperName),
+          STEPC_ERR_INVALID_ARGUMENT,
+          "index 0 is out of range: the group has 0 sums");
 
   // Two tensors: a 2 x 3 and a 4; the group sees them flattened.
   std::vector<float> w0 = {1, 2, 3, 4, 5, 6}, g0 = {1, -1, 2, -2, 3, -3};

@@ -90,6 +90,16 @@ static void testNullArguments(void) {
   CHECK_STATUS(stepc_group_hyper_name(NULL, 0, &name),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_hyper_name: group is null");
+  CHECK_STATUS(stepc_group_num_inputs(NULL, &n), STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_num_inputs: group is null");
+  CHECK_STATUS(stepc_group_input_name(NULL, 0, &name),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_input_name: group is null");
+  CHECK_STATUS(stepc_group_num_sums(NULL, &n), STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_num_sums: group is null");
+  CHECK_STATUS(stepc_group_sum_name(NULL, 0, &name),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_sum_name: group is null");
   CHECK_STATUS(stepc_group_bind(NULL, 1, &data, &data, NULL, &rank),
                STEPC_ERR_INVALID_ARGUMENT, "stepc_group_bind: group is null");
   CHECK_STATUS(stepc_group_set_grad(NULL, 0, data), STEPC_ERR_INVALID_ARGUMENT,

@@ -145,6 +145,20 @@ STEPC_RT_API stepc_status stepc_group_num_hypers(const stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_hyper_name(const stepc_group *group,
                                                  size_t index,
                                                  const char **name);
+/* The group's per-step inputs (input(...), e.g. the loss) and the keys of
+ * its global sums (step.global_sum), in spec order. A group with sums must
+ * be stepped together with every group that shares them
+ * (stepc_step_groups). */
+STEPC_RT_API stepc_status stepc_group_num_inputs(const stepc_group *group,
+                                                 size_t *out);
+STEPC_RT_API stepc_status stepc_group_input_name(const stepc_group *group,
+                                                 size_t index,
+                                                 const char **name);
+STEPC_RT_API stepc_status stepc_group_num_sums(const stepc_group *group,
+                                               size_t *out);
+STEPC_RT_API stepc_status stepc_group_sum_name(const stepc_group *group,
+                                               size_t index,
+                                               const char **name);
 
 /* Binds `n` parameters and their gradients: contiguous row-major f32 arrays
  * the caller owns and keeps alive. Tensor i has rank ranks[i] and shape
