@@ -7,7 +7,8 @@
 // Measures, in one run on one thread:
 //   - STREAM triad (a = b + s*c on float32, 12 bytes per element) as the
 //     bandwidth baseline;
-//   - the AdamW, Muon and MuonMD presets' group step, compiled ahead of time
+//   - the group step of AdamW, Muon, MuonMD, SinkGD, REG and the presets
+//     with group-wide sums (stepped alone), compiled ahead of time
 //     exactly as `stepc compile` does (x86-64-v3 shared object), as bytes
 //     that must move per second and as a ratio to the triad;
 //   - the compile time of every example spec (spec text to shared object).
@@ -113,6 +114,15 @@ static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
   if (!entry)
     return false;
   rt::GroupRunner runner(*group, entry);
+  std::vector<rt::PackedEntry> sumEntries;
+  for (const rt::SumPhase &phase : group->sumPhases) {
+    sumEntries.push_back(reinterpret_cast<rt::PackedEntry>(
+        dlsym(spec.handle, phase.entry.c_str())));
+    if (!sumEntries.back())
+      return false;
+  }
+  if (!runner.setSumEntries(sumEntries).ok())
+    return false;
   std::vector<std::vector<float>> params, grads;
   std::vector<rt::TensorRef> paramRefs, gradRefs;
   for (size_t i = 0; i < shapes.size(); ++i) {
@@ -144,8 +154,17 @@ static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
       bytes += 4 * count * 2; // read + write
     }
   }
-  seconds = bestOf(reps, [&] { runner.step(); });
-  return true;
+  // Per-step inputs (Momo's loss) are consumed by every step.
+  std::vector<std::string> inputs;
+  for (size_t index : group->indicesOf(rt::Role::Input))
+    inputs.push_back(group->args[index].name);
+  bool ok = true;
+  seconds = bestOf(reps, [&] {
+    for (const std::string &name : inputs)
+      ok &= runner.setInput(name, 3.0).ok();
+    ok &= runner.step().ok();
+  });
+  return ok;
 }
 
 int main(int argc, char **argv) {
@@ -196,6 +215,14 @@ int main(int argc, char **argv) {
       // Row and column reductions without Newton–Schulz.
       {"sinkgd", "hidden", "4096x4096", {{4096, 4096}}, 3},
       {"reg", "hidden", "4096x4096", {{4096, 4096}}, 3},
+      // Group-wide sums (a group stepped alone sums its own tensors): the
+      // clipping pass, AdamP's per-row and per-matrix cosines, and the
+      // MuonMax family's two phases.
+      {"adamw_clip", "all", "one GPT-2-small layer (7.1M)", layer, 5},
+      {"adamp", "matrices", "one GPT-2-small layer (7.1M)", layer, 5},
+      {"muonmax", "hidden", "768x768", {{768, 768}}, 2},
+      {"muonmax_momo", "hidden", "768x768", {{768, 768}}, 2},
+      {"muonadam_momo", "hidden", "768x768", {{768, 768}}, 2},
   };
   printf("| preset | tensors | ms/step | GB/s moved | / triad |\n");
   printf("|---|---|---|---|---|\n");
@@ -204,8 +231,11 @@ int main(int argc, char **argv) {
     if (!loadSpec(specDir + "/" + c.spec + ".mlir", context, spec))
       return 1;
     double seconds = 0, bytes = 0;
-    if (!timeGroup(spec, c.group, c.shapes, c.reps, c.threads, seconds, bytes))
+    if (!timeGroup(spec, c.group, c.shapes, c.reps, c.threads, seconds,
+                   bytes)) {
+      llvm::errs() << c.spec << "." << c.group << ": could not be stepped\n";
       return 1;
+    }
     double rate = bytes / seconds / 1e9;
     printf("| %s.%s | %s | %.2f | %.1f | %.2f |\n", c.spec, c.group, c.what,
            1e3 * seconds, rate, rate / triad);

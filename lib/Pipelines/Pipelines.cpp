@@ -34,6 +34,9 @@ void stepc::buildStepToLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // After CSE, so that what a select's operand shares with the rest of the
+  // function is one value and stays outside the branch.
+  pm.addNestedPass<func::FuncOp>(createSinkSelectOperands());
 }
 
 void stepc::buildCpuTilePipeline(OpPassManager &pm) {

@@ -39,6 +39,24 @@ def UnifyShapes : Pass<"stepc-unify-shapes", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def SinkSelectOperands : Pass<"stepc-sink-select-operands", "::mlir::func::FuncOp"> {
+  let summary = "Compute a scalar select's operands only when it takes them";
+  let description = [{
+    `arith.select %c, %a, %b` evaluates both `%a` and `%b`. Where the ops
+    computing `%a` (or `%b`) are needed by nothing else and include a loop
+    (a linalg op, an op with regions), this pass moves them into an `scf.if`
+    on `%c` that yields the operand, so they run only on the branch that
+    uses them. MuonMax's stale nuclear norm is the case in point:
+    `select(t == 1, ⟨M, polar(M)⟩, last)` ran Newton–Schulz on every step to
+    use it on the first; the phase-1 function now runs it once.
+
+    Only selects of a scalar in the function's body are considered (inside
+    a loop body a branch would block vectorization), and only ops without
+    memory effects move.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def DestinationInits : Pass<"stepc-destination-inits", "::mlir::func::FuncOp"> {
   let summary = "Compute results that are stored into a buffer in that buffer";
   let description = [{
