@@ -154,6 +154,10 @@ rt::Manifest stepc::buildManifest(ModuleOp module) {
         Attribute init = group.getArgInits()[index];
         if (auto state = dyn_cast<step::StateInitAttr>(init)) {
           a.layout = layoutOf(arg.getType(), paramType);
+          if (state.getShape() == step::StateShape::rows_square)
+            a.layout = rt::Layout::RowsSquare;
+          else if (state.getShape() == step::StateShape::cols_square)
+            a.layout = rt::Layout::ColsSquare;
           a.init = static_cast<rt::StateInit>(state.getKind());
           if (state.getValue())
             a.initValue = state.getValue().getValueAsDouble();

@@ -236,6 +236,10 @@ GroupRunner::stateShapeFor(const Argument &state,
     return {};
   case Layout::LongAxis:
     return {std::max(view[0], view[1])};
+  case Layout::RowsSquare:
+    return {view[0], view[0]};
+  case Layout::ColsSquare:
+    return {view[1], view[1]};
   }
   return view;
 }
@@ -250,6 +254,7 @@ Status GroupRunner::initState() {
       double value = 0.0;
       switch (state.init) {
       case StateInit::Zeros:
+      case StateInit::Identity: // zeros, then the diagonal below
         break;
       case StateInit::Ones:
         value = 1.0;
@@ -289,6 +294,21 @@ Status GroupRunner::initState() {
       } else {
         auto *values = reinterpret_cast<float *>(fill.data());
         std::fill(values, values + size, float(value));
+      }
+      if (state.init == StateInit::Identity) {
+        // A square state: side x side, row-major.
+        size_t side = size_t(b.stateShapes[slot].at(0));
+        size_t elementBytes = size_t(storageBytes(state.storage));
+        for (size_t i = 0; i < side; ++i) {
+          char *element = fill.data() + (i * side + i) * elementBytes;
+          if (state.storage == "bf16") {
+            uint16_t one = toBf16Bits(1.0f);
+            std::memcpy(element, &one, sizeof(one));
+          } else {
+            float one = 1.0f;
+            std::memcpy(element, &one, sizeof(one));
+          }
+        }
       }
       if (Status s = writeBytes(b.stateBuffers[slot], fill.data(), bytes);
           !s.ok())

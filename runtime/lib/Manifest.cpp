@@ -80,6 +80,10 @@ const char *stepc::rt::toString(Layout layout) {
     return "per_tensor";
   case Layout::LongAxis:
     return "long_axis";
+  case Layout::RowsSquare:
+    return "rows_square";
+  case Layout::ColsSquare:
+    return "cols_square";
   }
   return "?";
 }
@@ -94,6 +98,8 @@ const char *stepc::rt::toString(StateInit init) {
     return "constant";
   case StateInit::ParamNorm:
     return "param_norm";
+  case StateInit::Identity:
+    return "identity";
   }
   return "?";
 }
@@ -115,9 +121,9 @@ bool stepc::rt::parseRole(const std::string &text, Role &out) {
 }
 
 bool stepc::rt::parseLayout(const std::string &text, Layout &out) {
-  return parseEnum(text, Layout::LongAxis, out);
+  return parseEnum(text, Layout::ColsSquare, out);
 }
 
 bool stepc::rt::parseStateInit(const std::string &text, StateInit &out) {
-  return parseEnum(text, StateInit::ParamNorm, out);
+  return parseEnum(text, StateInit::Identity, out);
 }

@@ -821,7 +821,7 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
     if (!parseLayout(layout, arg.layout))
       return object.fail(join(path, "layout"),
                          "unknown layout '" + layout + "' (expected " +
-                             spellings(Layout::LongAxis) + ")");
+                             spellings(Layout::ColsSquare) + ")");
     if (!matrix && arg.layout != Layout::Full &&
         arg.layout != Layout::PerTensor)
       return object.fail(join(path, "layout"),
@@ -833,7 +833,14 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
     if (!parseStateInit(init, arg.init))
       return object.fail(join(path, "init"),
                          "unknown init '" + init + "' (expected " +
-                             spellings(StateInit::ParamNorm) + ")");
+                             spellings(StateInit::Identity) + ")");
+    bool square = arg.layout == Layout::RowsSquare ||
+                  arg.layout == Layout::ColsSquare;
+    if (arg.init == StateInit::Identity && !square)
+      return object.fail(join(path, "init"),
+                         "identity needs a square layout (rows_square or "
+                         "cols_square), this one is " +
+                             layout);
     if (arg.init == StateInit::Constant) {
       if (!object.getNumber("init_value", arg.initValue))
         return false;

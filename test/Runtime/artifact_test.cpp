@@ -386,13 +386,19 @@ void testJsonErrors() {
                    "(expected param, grad, state, hyper, input or count)");
   CHECK_JSON_ERROR(replaced("\"full\"", "\"per_rows\""),
                    "groups[0].args[2].layout: unknown layout 'per_rows' "
-                   "(expected full, per_row, per_col, per_tensor or "
-                   "long_axis)");
+                   "(expected full, per_row, per_col, per_tensor, "
+                   "long_axis, rows_square or cols_square)");
   CHECK_JSON_ERROR(replaced("\"full\"", "\"per_row\""),
                    "groups[0].args[2].layout: per_row needs a matrix group");
   CHECK_JSON_ERROR(replaced("\"zeros\"", "\"zero\""),
                    "groups[0].args[2].init: unknown init 'zero' (expected "
-                   "zeros, ones, constant or param_norm)");
+                   "zeros, ones, constant, param_norm or identity)");
+  CHECK_JSON_ERROR(replaced("\"zeros\"", "\"identity\""),
+                   "groups[0].args[2].init: identity needs a square layout "
+                   "(rows_square or cols_square), this one is full");
+  CHECK_JSON_ERROR(replaced("\"full\"", "\"rows_square\""),
+                   "groups[0].args[2].layout: rows_square needs a matrix "
+                   "group");
   CHECK_JSON_ERROR(replaced("\"zeros\"", "\"constant\""),
                    "groups[0].args[2].init_value: missing key");
   CHECK_JSON_ERROR(replaced("\"zeros\"", "\"zeros\", \"init_value\": 1"),

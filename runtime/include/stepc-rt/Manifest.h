@@ -27,9 +27,11 @@ enum class Layout {
   PerCol,    ///< 1 x n
   PerTensor, ///< one value
   LongAxis,  ///< max(m, n)
+  RowsSquare, ///< m x m (ARO's rotation)
+  ColsSquare, ///< n x n
 };
 
-enum class StateInit { Zeros, Ones, Constant, ParamNorm };
+enum class StateInit { Zeros, Ones, Constant, ParamNorm, Identity };
 
 struct Argument {
   Role role = Role::Param;

@@ -35,7 +35,7 @@ step.optimizer @o attributes {init = #step.state<zeros store(i32)>} {
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
-      // expected-error @+1 {{unknown state initial value 'randn'; expected zeros, ones, constant(v) or param_norm}}
+      // expected-error @+1 {{unknown state initial value 'randn'; expected zeros, ones, constant(v), param_norm or identity}}
       state(%m : tensor<?xf32> = randn) {
     step.return %w, %m : tensor<?xf32>, tensor<?xf32>
   }
@@ -395,7 +395,7 @@ step.optimizer @o {
 // A state with no initial value (generic form; the custom syntax requires
 // `= init`).
 step.optimizer @o {
-  // expected-error @+1 {{state 'm' needs an initial value (= zeros, ones, constant(v) or param_norm)}}
+  // expected-error @+1 {{state 'm' needs an initial value (= zeros, ones, constant(v), param_norm or identity)}}
   "step.group"() <{sym_name = "g", accepts = 0 : i32, param_dtypes = [f32],
                    arg_roles = [0 : i32, 1 : i32, 2 : i32],
                    arg_names = ["w", "g", "m"], arg_inits = [unit, unit, unit]}> ({
@@ -403,6 +403,52 @@ step.optimizer @o {
     %m1, %u = step.momentum ema %g, %m beta(0.9) : tensor<?xf32>
     "step.return"(%w, %m1) : (tensor<?xf32>, tensor<?xf32>) -> ()
   }) : () -> ()
+}
+
+// -----
+
+// A square state needs a matrix group and the param's matrix type.
+step.optimizer @o {
+  // expected-error @+1 {{state 'r' is square, which needs a group that accepts(matrix)}}
+  step.group @g accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      state(%r : tensor<?xf32> = identity square(rows)) {
+    step.return %w, %r : tensor<?xf32>, tensor<?xf32>
+  }
+}
+
+// -----
+
+step.optimizer @o {
+  // expected-error @+1 {{state 'r' is square, so its type must be the param's 'tensor<?x?xf32>', got 'tensor<?x1xf32>'}}
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%r : tensor<?x1xf32> = zeros square(cols)) {
+    step.return %w, %r : tensor<?x?xf32>, tensor<?x1xf32>
+  }
+}
+
+// -----
+
+// identity is only defined for a square state.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      // expected-error @+1 {{an identity state must be square: = identity square(rows) or square(cols)}}
+      state(%r : tensor<?x?xf32> = identity) {
+    step.return %w, %r : tensor<?x?xf32>, tensor<?x?xf32>
+  }
+}
+
+// -----
+
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      // expected-error @+1 {{square(diag) is no square state; use square(rows) (m×m) or square(cols) (n×n)}}
+      state(%r : tensor<?x?xf32> = identity square(diag)) {
+    step.return %w, %r : tensor<?x?xf32>, tensor<?x?xf32>
+  }
 }
 
 // -----
@@ -2408,7 +2454,7 @@ step.optimizer @o {
 step.optimizer @o {
   step.group @g accepts(any) dtypes(f32)
       param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>) {
-    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [sum, mean, sum_sq, mean_sq, norm, dot, max_abs]}}
+    // expected-error @+1 {{expected string or keyword containing one of the following enum values for attribute 'kind' [sum, mean, sum_sq, mean_sq, norm, dot, max_abs, numel]}}
     %r = step.reduce prod %g over(all) : tensor<?xf32> -> tensor<f32>
     step.return %w : tensor<?xf32>
   }

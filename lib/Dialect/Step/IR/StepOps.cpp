@@ -252,6 +252,10 @@ static void printStateInitBody(AsmPrinter &printer, StateInitAttr init) {
     printShortestDouble(printer.getStream(), init.getValue().getValueAsDouble());
     printer << ")";
   }
+  if (init.getShape() == StateShape::rows_square)
+    printer << " square(rows)";
+  else if (init.getShape() == StateShape::cols_square)
+    printer << " square(cols)";
   if (init.getStorage())
     printer << " store(" << init.getStorage() << ")";
 }
@@ -265,8 +269,8 @@ static StateInitAttr parseStateInitBody(AsmParser &parser) {
   std::optional<StateInitKind> kind = symbolizeStateInitKind(keyword);
   if (!kind) {
     parser.emitError(loc) << "unknown state initial value '" << keyword
-                          << "'; expected zeros, ones, constant(v) or "
-                             "param_norm";
+                          << "'; expected zeros, ones, constant(v), "
+                             "param_norm or identity";
     return {};
   }
   FloatAttr value;
@@ -276,13 +280,29 @@ static StateInitAttr parseStateInitBody(AsmParser &parser) {
       return {};
     value = FloatAttr::get(Float64Type::get(ctx), v);
   }
+  StateShape shape = StateShape::by_type;
+  if (succeeded(parser.parseOptionalKeyword("square"))) {
+    StringRef side;
+    SMLoc sideLoc = parser.getCurrentLocation();
+    if (parser.parseLParen() || parser.parseKeyword(&side) ||
+        parser.parseRParen())
+      return {};
+    if (side != "rows" && side != "cols") {
+      parser.emitError(sideLoc) << "square(" << side
+                                << ") is no square state; use square(rows) "
+                                   "(m×m) or square(cols) (n×n)";
+      return {};
+    }
+    shape = side == "rows" ? StateShape::rows_square : StateShape::cols_square;
+  }
   Type storage;
   if (succeeded(parser.parseOptionalKeyword("store"))) {
     if (parser.parseLParen() || parser.parseType(storage) ||
         parser.parseRParen())
       return {};
   }
-  return parser.getChecked<StateInitAttr>(loc, ctx, *kind, value, storage);
+  return parser.getChecked<StateInitAttr>(loc, ctx, *kind, value, storage,
+                                         shape);
 }
 
 Attribute StateInitAttr::parse(AsmParser &parser, Type) {
@@ -302,7 +322,11 @@ void StateInitAttr::print(AsmPrinter &printer) const {
 
 LogicalResult
 StateInitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                      StateInitKind kind, FloatAttr value, Type storage) {
+                      StateInitKind kind, FloatAttr value, Type storage,
+                      StateShape shape) {
+  if (kind == StateInitKind::identity && shape == StateShape::by_type)
+    return emitError() << "an identity state must be square: = identity "
+                          "square(rows) or square(cols)";
   if (kind == StateInitKind::constant && !value)
     return emitError() << "constant state needs a value: constant(v)";
   if (kind != StateInitKind::constant && value)
@@ -649,7 +673,16 @@ LogicalResult GroupOp::verifyRegions() {
     if (!init)
       return emitOpError() << "state '" << name
                            << "' needs an initial value (= zeros, ones, "
-                              "constant(v) or param_norm)";
+                              "constant(v), param_norm or identity)";
+    if (init.getShape() != StateShape::by_type &&
+        getAccepts() != Accepts::matrix)
+      return emitOpError() << "state '" << name
+                           << "' is square, which needs a group that "
+                              "accepts(matrix)";
+    if (init.getShape() != StateShape::by_type && state.getType() != paramType)
+      return emitOpError() << "state '" << name
+                           << "' is square, so its type must be the param's "
+                           << paramType << ", got " << state.getType();
     if (init.getKind() == StateInitKind::param_norm &&
         rankOf(state.getType()) != 0)
       return emitOpError() << "state '" << name

@@ -63,7 +63,12 @@ def Step_Role : Step_Enum<"Role", "role of a group argument", [
 
 def Step_StateInitKind : Step_Enum<"StateInitKind", "initial state value", [
     I32EnumAttrCase<"zeros", 0>, I32EnumAttrCase<"ones", 1>,
-    I32EnumAttrCase<"constant", 2>, I32EnumAttrCase<"param_norm", 3>]>;
+    I32EnumAttrCase<"constant", 2>, I32EnumAttrCase<"param_norm", 3>,
+    I32EnumAttrCase<"identity", 4>]>;
+
+def Step_StateShape : Step_Enum<"StateShape", "a state shape its type cannot say", [
+    I32EnumAttrCase<"by_type", 0>, I32EnumAttrCase<"rows_square", 1>,
+    I32EnumAttrCase<"cols_square", 2>]>;
 
 def Step_MomentumKind : Step_Enum<"MomentumKind", "momentum form", [
     I32EnumAttrCase<"ema", 0>, I32EnumAttrCase<"heavy_ball", 1>]>;
@@ -137,13 +142,18 @@ def Step_StateInitAttr : AttrDef<Step_Dialect, "StateInit"> {
   let description = [{
     `zeros`, `ones`, `constant(v)` fill the state; `param_norm` (0-d state
     only) captures the Frobenius norm of the parameter when the state is
-    created. `store(bf16)` keeps the state in bf16 memory; it is computed in
-    f32. Printed inside `step.group` as `= zeros store(bf16)`.
+    created; `identity` (square states only) fills the identity matrix.
+    `square(rows)` makes a `tensor<?x?xf32>` state of a matrix group m×m
+    (`square(cols)`: n×n) instead of the param's m×n: ARO's rotation.
+    `store(bf16)` keeps the state in bf16 memory; it is computed in f32.
+    Printed inside `step.group` as `= identity square(rows) store(bf16)`.
   }];
   let parameters = (ins
     EnumParameter<Step_StateInitKind>:$kind,
     DefaultValuedParameter<"::mlir::FloatAttr", "nullptr">:$value,
-    DefaultValuedParameter<"::mlir::Type", "nullptr">:$storage);
+    DefaultValuedParameter<"::mlir::Type", "nullptr">:$storage,
+    DefaultValuedParameter<"::stepc::step::StateShape",
+                           "::stepc::step::StateShape::by_type">:$shape);
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
 }
