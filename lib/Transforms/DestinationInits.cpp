@@ -53,6 +53,39 @@ struct DestinationInitsPass
         return;
       init->set(view);
     });
+    // A slice inserted into a tensor (a row of a matrix built in a loop) is
+    // computed in that slice of the tensor, so that bufferization writes the
+    // row in place instead of copying it through a strided view.
+    func.walk([&](tensor::InsertSliceOp insert) {
+      auto result = dyn_cast<OpResult>(insert.getSource());
+      auto producer =
+          result ? dyn_cast<DestinationStyleOpInterface>(result.getOwner())
+                 : nullptr;
+      if (!producer || !result.hasOneUse() ||
+          producer->getBlock() != insert->getBlock())
+        return;
+      OpOperand *init = producer.getTiedOpOperand(result);
+      if (!init || !init->get().getDefiningOp<tensor::EmptyOp>())
+        return;
+      // The destination and the slice's position must exist where the
+      // producer runs.
+      auto availableAt = [&](Value value) {
+        Operation *def = value.getDefiningOp();
+        return !def || def->getBlock() != producer->getBlock() ||
+               def->isBeforeInBlock(producer);
+      };
+      if (!availableAt(insert.getDest()) ||
+          !llvm::all_of(insert.getOffsets(), availableAt) ||
+          !llvm::all_of(insert.getSizes(), availableAt) ||
+          !llvm::all_of(insert.getStrides(), availableAt))
+        return;
+      OpBuilder builder(producer);
+      Value slice = tensor::ExtractSliceOp::create(
+          builder, insert.getLoc(), insert.getSourceType(), insert.getDest(),
+          insert.getMixedOffsets(), insert.getMixedSizes(),
+          insert.getMixedStrides());
+      init->set(slice);
+    });
   }
 };
 } // namespace

@@ -156,6 +156,8 @@ def check(stepc, spec_dir, tmp, preset, shape, zero, f32, dtype="f32"):
     p0 = ROUNDING[dtype](param.astype(np.float64))
     errors = {"update": relative_error(got_p - p0, ref_p - p0)}
     for key, value in ref_state.items():
+        if key in preset.uncompared:
+            continue
         errors[key] = relative_error(got_state[key].reshape(np.shape(value)), value)
     worst = max(errors, key=errors.get)
     return name, errors[worst], worst
@@ -165,13 +167,15 @@ def main():
     stepc, spec_dir, tmp = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
     jobs = []
     for preset in reference.PRESETS:
-        for shape in SHAPES:
+        defined = [shape for shape in SHAPES
+                   if not preset.wide_only or shape[0] <= shape[1]]
+        for shape in defined:
             jobs.append((preset, shape, False, False))
             if preset.ns:
                 jobs.append((preset, shape, False, True))
         # bf16 parameters and gradients, f32 state; NS in f32 so that only
         # the storage rounding is measured.
-        for shape in [(64, 64), (127, 33)]:
+        for shape in [(64, 64), (127, 33) if not preset.wide_only else (33, 127)]:
             jobs.append((preset, shape, False, preset.ns, "bf16"))
         if "f16" in group_dtypes(spec_dir, preset):
             jobs.append((preset, (64, 64), False, preset.ns, "f16"))

@@ -55,13 +55,18 @@ class Preset:
     """A group of an example spec: its initial state and its step."""
 
     def __init__(self, spec, group, matrix, hyper, init, step, ns=False,
-                 variant="", edits=(), bf16_states=()):
+                 variant="", edits=(), bf16_states=(), wide_only=False,
+                 uncompared=()):
         self.spec, self.group, self.matrix = spec, group, matrix
         self.hyper, self.init, self.step, self.ns = hyper, init, step, ns
         # A variant runs the spec with textual `edits` (old, new) applied,
         # to check what no example uses as written; `bf16_states` are
         # stored as bf16 between steps (computed in full precision).
         self.variant, self.edits, self.bf16_states = variant, edits, bf16_states
+        # wide_only: the update is only defined for m <= n (ARO: a tall
+        # matrix leaves part of the rotation to rounding). uncompared: states
+        # defined only up to signs (ARO's rotation), so not compared.
+        self.wide_only, self.uncompared = wide_only, uncompared
 
 
 # --------------------------------------------------------------------------
@@ -265,6 +270,29 @@ def adamp_step(project, b1=0.9, b2=0.999, eps=1e-8):
 
 
 # --------------------------------------------------------------------------
+# §11 ARO (microsoft/dion aro.py, base_opt="row_norm", adjust_lr="rms_norm")
+# --------------------------------------------------------------------------
+
+def aro_row_norm(x):
+    norms = np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
+    return math.sqrt(x.shape[-1]) * x / norms
+
+
+def aro_init(p):
+    return {"m": np.zeros_like(p), "r": np.eye(p.shape[0])}
+
+
+def aro_step(p, g, s, h, t, mu=0.95):
+    s["m"] = mu * s["m"] + (1 - mu) * g
+    cross = s["m"] @ aro_row_norm(s["r"].T @ s["m"]).T
+    q = np.linalg.qr(cross)[0]  # LAPACK Householder: its own column signs
+    s["r"] = q
+    u = q @ aro_row_norm(q.T @ s["m"])
+    scale = 0.2 * math.sqrt(max(p.shape))
+    return p * (1 - h["lr"] * h["wd"]) - h["lr"] * scale * u
+
+
+# --------------------------------------------------------------------------
 # §8 MuonMax, MuonMax-Momo, MuonAdam-Momo (GPT-opt, all tensors together)
 # --------------------------------------------------------------------------
 
@@ -392,6 +420,10 @@ PRESETS = [
     Preset("muon_md", "adamw", False, {"lr": 1e-3, "wd": 0.01}, moments,
            adamw_step(0.9, 0.95, 1e-8)),
     Preset("adam_md", "adamw", False, {"lr": 1e-3, "wd": 0.01}, moments,
+           adamw_step(0.9, 0.95, 1e-8)),
+    Preset("aro", "hidden", True, {"lr": 0.01, "wd": 0.01}, aro_init,
+           aro_step, wide_only=True, uncompared=("r",)),
+    Preset("aro", "adamw", False, {"lr": 0.01, "wd": 0.01}, moments,
            adamw_step(0.9, 0.95, 1e-8)),
     Preset("adamp", "matrices", True, {"lr": 1e-3, "wd": 0.1}, moments,
            adamp_step(project=True)),

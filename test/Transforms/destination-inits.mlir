@@ -27,3 +27,28 @@ func.func @stored(%p: memref<?xf32>, %m: memref<?xf32>) {
   bufferization.materialize_in_destination %r#1 in restrict writable %p : (tensor<?xf32>, memref<?xf32>) -> ()
   return
 }
+
+// A row inserted into a matrix in a loop is computed in that row: the init
+// becomes the matching extract_slice of the destination.
+// CHECK-LABEL: func.func @inserted_row
+// CHECK: scf.for %[[J:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %{{.*}})
+// CHECK: %[[ROW:.*]] = tensor.extract_slice %[[ACC]][%[[J]], 0] [1, %{{.*}}] [1, 1] : tensor<?x?xf32> to tensor<?xf32>
+// CHECK: %[[NEW:.*]] = linalg.generic {{.*}} outs(%[[ROW]] : tensor<?xf32>)
+// CHECK: tensor.insert_slice %[[NEW]] into %[[ACC]][%[[J]], 0] [1, %{{.*}}] [1, 1]
+func.func @inserted_row(%x: tensor<?xf32>, %start: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = tensor.dim %start, %c0 : tensor<?x?xf32>
+  %n = tensor.dim %x, %c0 : tensor<?xf32>
+  %r = scf.for %j = %c0 to %rows step %c1 iter_args(%acc = %start) -> tensor<?x?xf32> {
+    %e = tensor.empty(%n) : tensor<?xf32>
+    %row = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]} ins(%x : tensor<?xf32>) outs(%e : tensor<?xf32>) {
+    ^bb0(%a: f32, %o: f32):
+      %s = arith.mulf %a, %a : f32
+      linalg.yield %s : f32
+    } -> tensor<?xf32>
+    %next = tensor.insert_slice %row into %acc[%j, 0] [1, %n] [1, 1] : tensor<?xf32> into tensor<?x?xf32>
+    scf.yield %next : tensor<?x?xf32>
+  }
+  return %r : tensor<?x?xf32>
+}

@@ -68,6 +68,12 @@ def DestinationInits : Pass<"stepc-destination-inits", "::mlir::func::FuncOp"> {
     Upstream `eliminate-empty-tensors` creates a second `to_tensor` of the same
     buffer, which breaks the `restrict` contract and miscompiled AdamW (the
     numerics tests caught it).
+
+    Likewise, a result inserted with `tensor.insert_slice` (a row of Qᵀ in
+    `step.qr`'s loop) gets the matching `tensor.extract_slice` of the
+    destination as its init, so that the row is written in place rather than
+    copied through a strided view (a copy the artifact cannot link:
+    `memrefCopy`).
   }];
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }

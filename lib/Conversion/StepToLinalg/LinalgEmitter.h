@@ -82,7 +82,8 @@ public:
   /// Σ x·y over `axis`.
   mlir::Value dot(mlir::Value x, mlir::Value y, step::ReduceAxis axis);
   /// a·b (or a·bᵀ) of matrices, f32 accumulation.
-  mlir::Value matmul(mlir::Value lhs, mlir::Value rhs, bool transposeRhs);
+  mlir::Value matmul(mlir::Value lhs, mlir::Value rhs, bool transposeRhs,
+                     bool transposeLhs = false);
   /// The transpose of a matrix.
   mlir::Value transpose(mlir::Value matrix);
   /// Builds `body` once per orientation of `matrix`'s long axis, keeping

@@ -763,6 +763,146 @@ struct ElementwiseLowering : OpConversionPattern<ElementwiseOp> {
   }
 };
 
+struct MatmulLowering : OpConversionPattern<MatmulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    LinalgEmitter e(rewriter, op.getLoc());
+    Value product = e.matmul(adaptor.getLhs(), adaptor.getRhs(),
+                             op.transposesRhs(), op.transposesLhs());
+    if (product.getType() != op.getType())
+      product = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(),
+                                       product);
+    rewriter.replaceOp(op, product);
+    return success();
+  }
+};
+
+/// A linalg.generic with one f32 accumulator result: out += Π inputs.
+static Value contract(OpBuilder &b, Location loc, ValueRange inputs,
+                      ArrayRef<AffineMap> maps,
+                      ArrayRef<utils::IteratorType> iterators, Value init) {
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+             iterators,
+             [](OpBuilder &nested, Location l, ValueRange args) {
+               Value product = arith::MulFOp::create(nested, l, args[0],
+                                                     args[1]);
+               linalg::YieldOp::create(
+                   nested, l,
+                   ValueRange{
+                       arith::AddFOp::create(nested, l, product, args[2])});
+             })
+      .getResult(0);
+}
+
+struct QrLowering : OpConversionPattern<QrOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(QrOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    LinalgEmitter e(rewriter, loc);
+    // Gram–Schmidt on rows: row j of Cᵀ is column j of C, and Qᵀ is built
+    // one row at a time, so every vector is contiguous.
+    Value columns = e.transpose(adaptor.getInput());
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value count = tensor::DimOp::create(rewriter, loc, columns, 0);
+    Value length = tensor::DimOp::create(rewriter, loc, columns, 1);
+    Type f32 = rewriter.getF32Type();
+    auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f32);
+    auto matrixType = RankedTensorType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
+    Value start = linalg::FillOp::create(
+                      rewriter, loc, ValueRange{e.constant(0.0)},
+                      ValueRange{tensor::EmptyOp::create(
+                          rewriter, loc, matrixType.getShape(), f32,
+                          ValueRange{count, length})})
+                      .getResult(0);
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr r = getAffineDimExpr(0, ctx), x = getAffineDimExpr(1, ctx);
+    auto map = [&](ArrayRef<AffineExpr> exprs) {
+      return AffineMap::get(2, 0, exprs, ctx);
+    };
+    auto loop = scf::ForOp::create(
+        rewriter, loc, zero, count, one, ValueRange{start},
+        [&](OpBuilder &b, Location l, Value j, ValueRange built) {
+          LinalgEmitter inner(b, l);
+          Value done = built[0];
+          SmallVector<OpFoldResult> rowAt = {j, b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> unit = {b.getIndexAttr(1),
+                                            b.getIndexAttr(1)};
+          Value v = tensor::ExtractSliceOp::create(
+              b, l, vectorType, columns, rowAt,
+              {b.getIndexAttr(1), OpFoldResult(length)}, unit);
+          Value basis = tensor::ExtractSliceOp::create(
+              b, l, matrixType, done,
+              {b.getIndexAttr(0), b.getIndexAttr(0)},
+              {OpFoldResult(j), OpFoldResult(length)}, unit);
+          auto zeros = [&](Value size) {
+            return linalg::FillOp::create(
+                       b, l, ValueRange{inner.constant(0.0)},
+                       ValueRange{tensor::EmptyOp::create(
+                           b, l, vectorType.getShape(), f32,
+                           ValueRange{size})})
+                .getResult(0);
+          };
+          // Twice: v ← v − Bᵀ(B v) over the rows B already built.
+          for (int pass = 0; pass < 2; ++pass) {
+            Value coefficients = contract(
+                b, l, {basis, v}, {map({r, x}), map({x}), map({r})},
+                {utils::IteratorType::parallel,
+                 utils::IteratorType::reduction},
+                zeros(j));
+            Value projection = contract(
+                b, l, {coefficients, basis}, {map({r}), map({r, x}), map({x})},
+                {utils::IteratorType::reduction,
+                 utils::IteratorType::parallel},
+                zeros(length));
+            v = inner.map1(v, {v, projection},
+                           [](OpBuilder &nb, Location nl, ValueRange a) {
+                             return SmallVector<Value>{
+                                 arith::SubFOp::create(nb, nl, a[0], a[1])};
+                           });
+          }
+          Value norm = tensor::ExtractOp::create(
+              b, l, inner.norm(v, ReduceAxis::all, 2.0), ValueRange{});
+          Value scale = inner.div(inner.constant(1.0),
+                                  inner.max(norm, inner.constant(1e-30)));
+          // Written straight into row j of Qᵀ (the init is that row), so
+          // that bufferization updates it in place instead of copying a
+          // strided row.
+          SmallVector<OpFoldResult> rowSize = {b.getIndexAttr(1),
+                                               OpFoldResult(length)};
+          Value row = tensor::ExtractSliceOp::create(b, l, vectorType, done,
+                                                     rowAt, rowSize, unit);
+          AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
+          Value q = linalg::GenericOp::create(
+                        b, l, TypeRange{vectorType}, ValueRange{v},
+                        ValueRange{row}, ArrayRef<AffineMap>{identity, identity},
+                        ArrayRef<utils::IteratorType>{
+                            utils::IteratorType::parallel},
+                        [&](OpBuilder &nb, Location nl, ValueRange a) {
+                          linalg::YieldOp::create(
+                              nb, nl,
+                              ValueRange{arith::MulFOp::create(nb, nl, a[0],
+                                                               scale)});
+                        })
+                        .getResult(0);
+          Value updated = tensor::InsertSliceOp::create(b, l, q, done, rowAt,
+                                                        rowSize, unit);
+          scf::YieldOp::create(b, l, updated);
+        });
+    Value q = e.transpose(loop.getResult(0));
+    if (q.getType() != op.getType())
+      q = tensor::CastOp::create(rewriter, loc, op.getType(), q);
+    rewriter.replaceOp(op, q);
+    return success();
+  }
+};
+
 /// How many elements of `x` each value of an `axis` reduction covers.
 Value reducedElementCount(LinalgEmitter &e, Value x, ReduceAxis axis) {
   if (axis == ReduceAxis::rows)
@@ -875,7 +1015,8 @@ void stepc::populateStepToLinalgConversionPatterns(RewritePatternSet &patterns) 
                NewtonSchulzLowering, SphereProjectLowering,
                TangentProjectLowering, GainSplitLowering, GainUpdateLowering,
                ScaleLowering, WeightDecayLowering, ApplyLowering,
-               ElementwiseLowering, ReduceLowering>(patterns.getContext());
+               ElementwiseLowering, ReduceLowering, MatmulLowering,
+               QrLowering>(patterns.getContext());
 }
 
 void stepc::configureStepToLinalgTarget(ConversionTarget &target) {
@@ -883,6 +1024,6 @@ void stepc::configureStepToLinalgTarget(ConversionTarget &target) {
                       NormalizeRowsOp, NormalizeColsOp, NewtonSchulzOp,
                       SphereProjectOp, TangentProjectOp, GainSplitOp,
                       GainUpdateOp, ScaleOp, WeightDecayOp, ApplyOp,
-                      ElementwiseOp, ReduceOp>();
+                      ElementwiseOp, ReduceOp, MatmulOp, QrOp>();
   target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 }

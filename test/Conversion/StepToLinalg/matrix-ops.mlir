@@ -84,3 +84,46 @@ step.optimizer @o {
     step.return %o : tensor<64x32xf32>
   }
 }
+
+// -----
+
+// matmul: a transposed lhs is read in place (map (k, i)), a transposed rhs
+// is materialized; i, k, j loops with an f32 accumulator.
+// CHECK-DAG: #[[KI:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
+// CHECK-DAG: #[[KJ:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[IJ:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-LABEL: step.group @matmul
+// CHECK: linalg.generic {indexing_maps = [#[[KI]], #[[KJ]], #[[IJ]]], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK: linalg.transpose
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+step.optimizer @o {
+  step.group @matmul accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
+      state(%r : tensor<?x?xf32> = identity square(rows)) {
+    %rg = step.matmul %r, %g transpose(lhs) : tensor<?x?xf32>, tensor<?x?xf32> -> tensor<?x?xf32>
+    %c = step.matmul %rg, %g transpose(rhs) : tensor<?x?xf32>, tensor<?x?xf32> -> tensor<?x?xf32>
+    step.return %w, %c : tensor<?x?xf32>, tensor<?x?xf32>
+  }
+}
+
+// -----
+
+// qr: one loop over the columns (rows of Cᵀ); each projects twice onto the
+// rows built so far (a mat-vec and a vec-mat per pass), is divided by
+// max(‖v‖, 1e-30) and inserted as row j of Qᵀ.
+// CHECK-LABEL: step.group @qr
+// CHECK: %[[CT:.*]] = linalg.transpose
+// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[QT:.*]] = %{{.*}}) -> (tensor<?x?xf32>)
+// CHECK: tensor.extract_slice %[[CT]][%[[J]], 0]
+// CHECK: %[[BASIS:.*]] = tensor.extract_slice %[[QT]][0, 0] [%[[J]], %{{.*}}]
+// CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
+// CHECK: arith.constant 1.000000e-30 : f32
+// CHECK: tensor.insert_slice %{{.*}} into %[[QT]][%[[J]], 0]
+// CHECK: linalg.transpose
+step.optimizer @o {
+  step.group @qr accepts(matrix) dtypes(f32)
+      param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>) {
+    %q = step.qr %g : tensor<?x?xf32>
+    step.return %q : tensor<?x?xf32>
+  }
+}

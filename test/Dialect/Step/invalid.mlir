@@ -2701,3 +2701,26 @@ step.optimizer @o {
     step.return %w : tensor<?xf32>
   }
 }
+
+// -----
+
+// A matmul's static inner dimensions must agree once transposed.
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<4x8xf32>) grad(%g : tensor<4x8xf32>) {
+    // expected-error @+1 {{'step.matmul' op inner dimensions differ: 8 and 4 (transpose(none))}}
+    %p = step.matmul %w, %g : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+    step.return %w : tensor<4x8xf32>
+  }
+}
+
+// -----
+
+step.optimizer @o {
+  step.group @g accepts(matrix) dtypes(f32)
+      param(%w : tensor<4x8xf32>) grad(%g : tensor<4x8xf32>) {
+    // expected-error @+1 {{'step.matmul' op result type 'tensor<8x8xf32>' is not the product's shape}}
+    %p = step.matmul %w, %g transpose(rhs) : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<8x8xf32>
+    step.return %w : tensor<4x8xf32>
+  }
+}

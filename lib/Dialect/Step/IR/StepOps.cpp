@@ -1206,6 +1206,25 @@ LogicalResult ElementwiseOp::verifyRegions() {
   return success();
 }
 
+LogicalResult MatmulOp::verify() {
+  auto lhs = cast<RankedTensorType>(getLhs().getType());
+  auto rhs = cast<RankedTensorType>(getRhs().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  int64_t rows = lhs.getDimSize(transposesLhs() ? 1 : 0);
+  int64_t inner = lhs.getDimSize(transposesLhs() ? 0 : 1);
+  int64_t otherInner = rhs.getDimSize(transposesRhs() ? 1 : 0);
+  int64_t cols = rhs.getDimSize(transposesRhs() ? 0 : 1);
+  if (!dimsCompatible(inner, otherInner))
+    return emitOpError() << "inner dimensions differ: " << inner << " and "
+                         << otherInner << " (transpose("
+                         << stringifyMatmulTranspose(getTranspose()) << "))";
+  if (!dimsCompatible(result.getDimSize(0), rows) ||
+      !dimsCompatible(result.getDimSize(1), cols))
+    return emitOpError() << "result type " << result
+                         << " is not the product's shape";
+  return success();
+}
+
 LogicalResult ReduceOp::verify() {
   if (getInputs().empty() || getInputs().size() > 2)
     return emitOpError() << "takes one tensor (two for dot), got "

@@ -97,6 +97,10 @@ def Step_NormTarget : Step_Enum<"NormTarget", "norm each vector is scaled to", [
 def Step_Transpose : Step_Enum<"Transpose", "orientation rule of Newton-Schulz", [
     I32EnumAttrCase<"smaller_gram", 0>, I32EnumAttrCase<"none", 1>]>;
 
+def Step_MatmulTranspose : Step_Enum<"MatmulTranspose", "operands a matmul transposes", [
+    I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"lhs", 1>,
+    I32EnumAttrCase<"rhs", 2>, I32EnumAttrCase<"both", 3>]>;
+
 def Step_SphereMode : Step_Enum<"SphereMode", "which norm a sphere uses", [
     I32EnumAttrCase<"frobenius", 0>, I32EnumAttrCase<"rows", 1>,
     I32EnumAttrCase<"cols", 2>]>;

@@ -340,6 +340,63 @@ def Step_NewtonSchulzOp : Step_ComputeOp<"newton_schulz", [AllTypesMatch<["input
   }];
 }
 
+def Step_MatmulOp : Step_ComputeOp<"matmul"> {
+  let summary = "Matrix product, f32 accumulation";
+  let description = [{
+    `C = op(A) · op(B)`, `op` the identity or the transpose as
+    `transpose(lhs|rhs|both)` says. ARO's rotated frame: `Rᵀ·M` is
+    `step.matmul %r, %m transpose(lhs)`, `M·Fᵀ` is `transpose(rhs)`. The
+    inner dimensions must agree at run time (static ones are checked here).
+
+    ```mlir
+    %x = step.matmul %r, %m transpose(lhs)
+        : tensor<?x?xf32>, tensor<?x?xf32> -> tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins Step_Matrix:$lhs, Step_Matrix:$rhs,
+                       DefaultValuedAttr<Step_MatmulTranspose,
+                                         "MatmulTranspose::none">:$transpose);
+  let results = (outs Step_Matrix:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`transpose` `(` $transpose^ `)`)? attr-dict `:`
+    type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool transposesLhs() {
+      return getTranspose() == MatmulTranspose::lhs ||
+             getTranspose() == MatmulTranspose::both;
+    }
+    bool transposesRhs() {
+      return getTranspose() == MatmulTranspose::rhs ||
+             getTranspose() == MatmulTranspose::both;
+    }
+  }];
+}
+
+def Step_QrOp : Step_ComputeOp<"qr", [AllTypesMatch<["input", "result"]>]> {
+  let summary = "Q factor of a thin QR factorization";
+  let description = [{
+    For an m×k matrix C (m ≥ k) returns Q (m×k) with orthonormal columns and
+    C = Q·R', R' upper triangular with a non-negative diagonal. Computed by
+    classical Gram–Schmidt with reorthogonalization: each column is
+    projected twice against the columns before it, then divided by
+    max(‖v‖, 1e-30), so a column in the span of the earlier ones (a
+    rank-deficient C) gives a unit vector chosen by rounding, and an exact
+    zero gives a zero column, never NaN. The signs of Q's columns can differ
+    from LAPACK's (Householder) QR; ARO's update does not depend on them
+    (docs/Design/Aro.md). With m < k the columns after the m-th are not
+    orthonormal.
+
+    ```mlir
+    %q = step.qr %c : tensor<?x?xf32>
+    ```
+  }];
+  let arguments = (ins Step_Matrix:$input);
+  let results = (outs Step_Matrix:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 //===----------------------------------------------------------------------===//
 // Spheres and gains (Magnitude-Direction decoupling, Hyperball, nGPT)
 //===----------------------------------------------------------------------===//
