@@ -7,8 +7,8 @@
 // Measures, in one run on one thread:
 //   - STREAM triad (a = b + s*c on float32, 12 bytes per element) as the
 //     bandwidth baseline;
-//   - the group step of AdamW, Muon, MuonMD, SinkGD, REG and the presets
-//     with group-wide sums (stepped alone), compiled ahead of time
+//   - the group step of AdamW, Muon, MuonMD, SinkGD, REG, ARO and the
+//     presets with group-wide sums (stepped alone), compiled ahead of time
 //     exactly as `stepc compile` does (x86-64-v3 shared object), as bytes
 //     that must move per second and as a ratio to the triad;
 //   - the compile time of every example spec (spec text to shared object).
@@ -223,6 +223,9 @@ int main(int argc, char **argv) {
       {"muonmax", "hidden", "768x768", {{768, 768}}, 2},
       {"muonmax_momo", "hidden", "768x768", {{768, 768}}, 2},
       {"muonadam_momo", "hidden", "768x768", {{768, 768}}, 2},
+      // Three m x m x n matmuls, one m x m x n with a transposed lhs and a
+      // Gram-Schmidt QR of an m x m matrix.
+      {"aro", "hidden", "768x768", {{768, 768}}, 2},
   };
   printf("| preset | tensors | ms/step | GB/s moved | / triad |\n");
   printf("|---|---|---|---|---|\n");

@@ -234,6 +234,29 @@ class GroupWide(unittest.TestCase):
         with self.assertRaisesRegex(stepc.StepcError, "was not set"):
             hidden.group.step()
 
+    def test_tensors_a_group_cannot_take(self):
+        # The nuclear-norm sum needs matrices: a vector in the matrix group
+        # is refused at bind, naming it.
+        art = compiled("muonmax", [F32_NS])
+        group = art.group("hidden")
+        mats = [np.zeros((4, 4), np.float32), np.zeros(5, np.float32)]
+        with self.assertRaisesRegex(
+                stepc.StepcError, "param #1 has shape \\(5,\\) but group "
+                "'hidden' accepts matrices: pass a rank-2 tensor"):
+            group.bind(mats, [np.zeros_like(x) for x in mats])
+        # A group not ready (no state) fails the joint step before any
+        # group is stepped.
+        hidden = Bound(art, "hidden", [np.ones((4, 4), np.float32)])
+        adam = art.group("adam")
+        adam.bind([np.ones(5, np.float32)], [np.ones(5, np.float32)])
+        before = hidden.params[0].copy()
+        with self.assertRaisesRegex(stepc.StepcError,
+                                    "state 'm' of tensor #0 is not "
+                                    "initialized"):
+            stepc.runtime.step_groups([hidden.group, adam])
+        self.assertEqual(hidden.group.count, 0)
+        np.testing.assert_array_equal(hidden.params[0], before)
+
 
 if __name__ == "__main__":
     unittest.main()
