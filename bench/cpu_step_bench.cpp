@@ -169,6 +169,9 @@ static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
 
 int main(int argc, char **argv) {
   std::string specDir = argc > 1 ? argv[1] : "examples/specs";
+  // An optional second argument keeps the presets whose name contains it
+  // (and skips the compile-time table), for quick comparisons.
+  std::string only = argc > 2 ? argv[2] : "";
   mlir::DialectRegistry registry;
   registerDriverDialects(registry);
   mlir::MLIRContext context(registry);
@@ -230,6 +233,9 @@ int main(int argc, char **argv) {
   printf("| preset | tensors | ms/step | GB/s moved | / triad |\n");
   printf("|---|---|---|---|---|\n");
   for (Case &c : cases) {
+    if (!only.empty() &&
+        (std::string(c.spec) + "." + c.group).find(only) == std::string::npos)
+      continue;
     LoadedSpec spec;
     if (!loadSpec(specDir + "/" + c.spec + ".mlir", context, spec))
       return 1;
@@ -244,6 +250,8 @@ int main(int argc, char **argv) {
            1e3 * seconds, rate, rate / triad);
   }
 
+  if (!only.empty())
+    return 0;
   printf("\n| spec | compile time (s) |\n|---|---|\n");
   std::error_code ec;
   std::vector<std::string> specs;

@@ -35,24 +35,32 @@ using namespace mlir;
 using namespace stepc;
 
 
+std::unique_ptr<llvm::TargetMachine>
+stepc::createCpuTargetMachine(const CpuTarget &target, std::string &error) {
+  std::string triple = llvm::sys::getDefaultTargetTriple();
+  const llvm::Target *llvmTarget =
+      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
+  if (!llvmTarget)
+    return nullptr;
+  std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
+      llvm::Triple(triple), target.cpu, target.features, llvm::TargetOptions(),
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine)
+    error = "no target machine for " + triple + " / " + target.cpu;
+  return machine;
+}
+
 FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
                                                      const CpuTarget &target,
                                                      std::string &error) {
   FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForNativeCodegen(spec, error);
   if (failed(lowered))
     return failure();
-  std::string triple = llvm::sys::getDefaultTargetTriple();
-  const llvm::Target *llvmTarget =
-      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
-  if (!llvmTarget)
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createCpuTargetMachine(target, error);
+  if (!machine)
     return failure();
-  std::unique_ptr<llvm::TargetMachine> machine(llvmTarget->createTargetMachine(
-      llvm::Triple(triple), target.cpu, target.features, llvm::TargetOptions(),
-      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
-  if (!machine) {
-    error = "no target machine for " + triple + " / " + target.cpu;
-    return failure();
-  }
+  std::string triple = machine->getTargetTriple().str();
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> module =

@@ -201,11 +201,17 @@ FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
   FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForNativeCodegen(spec, error);
   if (failed(lowered))
     return failure();
+  // The artifacts' target, not the host's: the same vector width, so the
+  // same order of every reassociated reduction and the same bits.
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createCpuTargetMachine(CpuTarget(), error);
+  if (!machine)
+    return failure();
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                            /*targetMachine=*/nullptr);
+                                            machine.get());
   ExecutionEngineOptions options;
   options.transformer = optimize;
-  auto engine = ExecutionEngine::create(**lowered, options);
+  auto engine = ExecutionEngine::create(**lowered, options, std::move(machine));
   if (!engine) {
     error = llvm::toString(engine.takeError());
     return failure();

@@ -25,6 +25,10 @@
 #include <utility>
 #include <vector>
 
+namespace llvm {
+class TargetMachine;
+} // namespace llvm
+
 namespace mlir {
 class ExecutionEngine;
 } // namespace mlir
@@ -53,6 +57,12 @@ struct CpuTarget {
   std::string cpu = "x86-64-v3";
   std::string features;
 };
+
+/// The LLVM target machine for `target` on this host's triple (position
+/// independent), or null with `error` set. Artifacts and the JIT both use
+/// it, so they vectorize alike and give the same bits.
+std::unique_ptr<llvm::TargetMachine>
+createCpuTargetMachine(const CpuTarget &target, std::string &error);
 
 /// Compiles `spec` for the CPU in process into a shared object's bytes.
 ::mlir::FailureOr<std::string> compileCpuSharedObject(::mlir::ModuleOp spec,

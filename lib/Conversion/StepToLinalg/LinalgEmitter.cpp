@@ -267,6 +267,12 @@ Value LinalgEmitter::reduce(ReduceAxis axis, ValueRange inputs,
         Value acc = combine(nested, nestedLoc,
                             bodyElements(operands.elements, args.drop_back()),
                             args.back());
+        // Let the accumulation be reassociated: LLVM then keeps vector
+        // partial sums (a fixed order for a given target, so results do not
+        // depend on the run or the thread count) instead of one sequential
+        // f32 chain, which is both slow and the least accurate order.
+        if (auto add = acc.getDefiningOp<arith::AddFOp>())
+          add.setFastmath(arith::FastMathFlags::reassoc);
         linalg::YieldOp::create(nested, nestedLoc, acc);
       });
   Value result = generic.getResult(0);

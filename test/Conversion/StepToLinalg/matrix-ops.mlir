@@ -8,6 +8,8 @@
 // CHECK: %[[N:.*]] = arith.sitofp %{{.*}} : i64 to f32
 // CHECK: %[[T:.*]] = math.sqrt %[[N]] : f32
 // CHECK: linalg.generic {indexing_maps = [#[[MAT]], #[[ROW]]], iterator_types = ["parallel", "reduction"]}
+// The accumulation may be reassociated, so that LLVM vectorizes it.
+// CHECK: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
 // CHECK: math.sqrt
 // CHECK: %[[F:.*]] = linalg.generic
 // CHECK: arith.maximumf
