@@ -294,6 +294,21 @@ int main(int argc, char **argv) {
   if (!shared && options.lrOther > 0 && !others.setHyper("lr", options.lrOther))
     die(others.error());
 
+  // Presets with global sums (MuonMax, clipping) step both groups in one
+  // call so that each sum spans the whole model; Momo's also need the loss
+  // of the batch as an input.
+  std::vector<stepc::Group *> stepped = {&matrices};
+  if (!shared)
+    stepped.push_back(&others);
+  bool together = false;
+  for (stepc::Group *group : stepped) {
+    together |= !group->sumKeys().empty();
+    for (const std::string &input : group->inputNames())
+      if (input != "loss")
+        die("the spec's input '" + input +
+            "' is not one this trainer provides (it provides 'loss')");
+  }
+
   // The loss curve is the loss over every window of the corpus; the
   // batches are the same for every optimizer (fixed seed).
   std::vector<int> everyWindow(corpus.tokens.size() - kContext);
@@ -327,11 +342,19 @@ int main(int argc, char **argv) {
     for (int &start : batch)
       start = pick(rng);
     zero(grads);
-    forwardBackward(model, corpus, batch, &grads);
-    if (!matrices.step())
-      die(matrices.error());
-    if (!shared && !others.step())
-      die(others.error());
+    double batchLoss = forwardBackward(model, corpus, batch, &grads);
+    for (stepc::Group *group : stepped)
+      if (!group->inputNames().empty() && !group->setInput("loss", batchLoss))
+        die(group->error());
+    if (together) {
+      std::string error;
+      if (!stepc::stepGroups(stepped, error))
+        die(error);
+    } else {
+      for (stepc::Group *group : stepped)
+        if (!group->step())
+          die(group->error());
+    }
     if (step % options.every == 0 || step == options.steps)
       loss = report(step);
   }

@@ -102,13 +102,27 @@ def train_numpy(args, artifact, matrix_group, other_group, data, report):
         if lr is not None:
             group.set_hyper("lr", lr)
         runners.append(group)
+    # Global sums (MuonMax, clipping) must span the whole model: step the
+    # groups together. Momo's specs also take the batch loss as an input.
+    together = any(group.sum_keys for group in runners)
+    for group in runners:
+        unknown = set(group.input_names) - {"loss"}
+        if unknown:
+            sys.exit(f"train.py: the spec's input {sorted(unknown)[0]!r} is "
+                     "not one this trainer provides (it provides 'loss')")
     rng = np.random.default_rng(1234)
     report(0, model.loss(contexts, targets))
     for step in range(1, args.steps + 1):
         batch = rng.integers(0, len(targets), BATCH)
-        model.loss(contexts[batch], targets[batch], backward=True)
+        loss = model.loss(contexts[batch], targets[batch], backward=True)
         for group in runners:
-            group.step()
+            if "loss" in group.input_names:
+                group.set_input("loss", loss)
+        if together:
+            stepc.runtime.step_groups(runners)
+        else:
+            for group in runners:
+                group.step()
         if step % args.every == 0 or step == args.steps:
             report(step, model.loss(contexts, targets))
 
@@ -147,9 +161,15 @@ def train_torch(args, artifact, matrix_group, other_group, data, report):
         report(0, loss_of(everything).item())
     for step in range(1, args.steps + 1):
         batch = torch.randint(0, len(targets), (BATCH,), generator=generator)
-        optimizer.zero_grad()
-        loss_of(batch).backward()
-        optimizer.step()
+
+        def closure():
+            # The loss is what specs with a loss input (Momo) read.
+            optimizer.zero_grad()
+            loss = loss_of(batch)
+            loss.backward()
+            return loss
+
+        optimizer.step(closure)
         if step % args.every == 0 or step == args.steps:
             with torch.no_grad():
                 report(step, loss_of(everything).item())

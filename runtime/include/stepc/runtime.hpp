@@ -193,6 +193,15 @@ public:
   std::vector<std::string> hyperNames() const {
     return names(stepc_group_num_hypers, stepc_group_hyper_name);
   }
+  /// Per-step inputs (e.g. "loss"): set each before every step.
+  std::vector<std::string> inputNames() const {
+    return names(stepc_group_num_inputs, stepc_group_input_name);
+  }
+  /// Keys of the global sums: if any, step the group together with the
+  /// groups that share them (stepGroups).
+  std::vector<std::string> sumKeys() const {
+    return names(stepc_group_num_sums, stepc_group_sum_name);
+  }
 
   bool bind(const std::vector<Tensor> &params,
             const std::vector<Tensor> &grads) {
