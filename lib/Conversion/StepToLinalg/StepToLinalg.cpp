@@ -321,34 +321,89 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
     });
 
     // X ← a·X + (b·A + c·A²)·X with A = X·Xᵀ; matmul inputs rounded to the
-    // compute type, f32 accumulation.
-    auto iterate = [&](OpBuilder &builder, Location l, Value matrix) {
+    // compute type, f32 accumulation. One iteration body in an scf.for, the
+    // k-th (a, b, c) read from a table when they change per iteration: LLVM
+    // then compiles one copy of the three matmuls, not one per iteration.
+    int64_t steps = op.getSteps();
+    SmallVector<float> as, bs, cs;
+    for (int64_t k = 0; k < steps; ++k) {
+      std::array<double, 3> abc = op.getCoefficientsAt(k);
+      as.push_back(abc[0]);
+      bs.push_back(abc[1]);
+      cs.push_back(abc[2]);
+    }
+    bool constantCoefficients =
+        llvm::all_equal(as) && llvm::all_equal(bs) && llvm::all_equal(cs);
+    auto iterationBody = [&](OpBuilder &builder, Location l, Value matrix,
+                             Value a, Value bCoef, Value c) {
       LinalgEmitter inner(builder, l);
-      for (int64_t k = 0, steps = op.getSteps(); k < steps; ++k) {
-        std::array<double, 3> abc = op.getCoefficientsAt(k);
-        double a = abc[0], bCoef = abc[1], c = abc[2];
-        Value rounded = inner.roundTo(matrix, compute);
-        Value gram = inner.matmul(rounded, rounded, /*transposeRhs=*/true);
-        Value gramRounded = inner.roundTo(gram, compute);
-        Value gramSquared = inner.matmul(gramRounded, gramRounded, false);
-        Value poly = inner.map1(
-            gram, {gram, gramSquared},
-            [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
-              return {arith::AddFOp::create(
-                  b, ll, arith::MulFOp::create(b, ll, f32(b, ll, bCoef), v[0]),
-                  arith::MulFOp::create(b, ll, f32(b, ll, c), v[1]))};
-            });
-        Value polyTimesX =
-            inner.matmul(inner.roundTo(poly, compute), rounded, false);
-        matrix = inner.map1(
-            matrix, {matrix, polyTimesX},
-            [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
-              return {arith::AddFOp::create(
-                  b, ll, arith::MulFOp::create(b, ll, f32(b, ll, a), v[0]),
-                  v[1])};
-            });
+      Value rounded = inner.roundTo(matrix, compute);
+      Value gram = inner.matmul(rounded, rounded, /*transposeRhs=*/true);
+      Value gramRounded = inner.roundTo(gram, compute);
+      Value gramSquared = inner.matmul(gramRounded, gramRounded, false);
+      Value poly = inner.map1(
+          gram, {gram, gramSquared},
+          [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
+            return {arith::AddFOp::create(
+                b, ll, arith::MulFOp::create(b, ll, bCoef, v[0]),
+                arith::MulFOp::create(b, ll, c, v[1]))};
+          });
+      Value polyTimesX =
+          inner.matmul(inner.roundTo(poly, compute), rounded, false);
+      // a·X + P·X written over X (the loop's own value: each element reads
+      // only itself), so the loop carries one buffer.
+      auto type = cast<RankedTensorType>(matrix.getType());
+      AffineMap identity =
+          AffineMap::getMultiDimIdentityMap(type.getRank(), builder.getContext());
+      SmallVector<utils::IteratorType> parallel(type.getRank(),
+                                                utils::IteratorType::parallel);
+      return linalg::GenericOp::create(
+                 builder, l, TypeRange{type}, ValueRange{polyTimesX},
+                 ValueRange{matrix}, ArrayRef<AffineMap>{identity, identity},
+                 parallel,
+                 [&](OpBuilder &b, Location ll, ValueRange v) {
+                   linalg::YieldOp::create(
+                       b, ll,
+                       ValueRange{arith::AddFOp::create(
+                           b, ll, arith::MulFOp::create(b, ll, a, v[1]),
+                           v[0])});
+                 })
+          .getResult(0);
+    };
+    auto iterate = [&](OpBuilder &builder, Location l, Value matrix) -> Value {
+      if (steps == 0)
+        return matrix;
+      auto table = [&](ArrayRef<float> values) -> Value {
+        auto type = RankedTensorType::get({int64_t(values.size())},
+                                          builder.getF32Type());
+        return arith::ConstantOp::create(
+            builder, l, DenseElementsAttr::get(type, values));
+      };
+      Value aTable, bTable, cTable;
+      if (!constantCoefficients) {
+        aTable = table(as);
+        bTable = table(bs);
+        cTable = table(cs);
       }
-      return matrix;
+      Value lower = arith::ConstantIndexOp::create(builder, l, 0);
+      Value upper = arith::ConstantIndexOp::create(builder, l, steps);
+      Value one = arith::ConstantIndexOp::create(builder, l, 1);
+      auto loop = scf::ForOp::create(
+          builder, l, lower, upper, one, ValueRange{matrix},
+          [&](OpBuilder &b, Location ll, Value k, ValueRange current) {
+            auto coefficient = [&](Value tableValue, float value) -> Value {
+              if (!tableValue)
+                return f32(b, ll, value);
+              return tensor::ExtractOp::create(b, ll, tableValue,
+                                               ValueRange{k});
+            };
+            Value next = iterationBody(b, ll, current[0],
+                                       coefficient(aTable, as[0]),
+                                       coefficient(bTable, bs[0]),
+                                       coefficient(cTable, cs[0]));
+            scf::YieldOp::create(b, ll, next);
+          });
+      return loop.getResult(0);
     };
 
     auto type = cast<RankedTensorType>(x.getType());
