@@ -34,6 +34,9 @@ FRESH = ('step.global_sum "nuclear" %n :',
          'step.global_sum "nuclear" %fresh :')
 
 
+COMPILED = set()
+
+
 def compiled(name, edits=()):
     text = (SRC / "examples" / "specs" / f"{name}.mlir").read_text()
     tag = name
@@ -45,9 +48,10 @@ def compiled(name, edits=()):
     spec = TMP / f"{tag}.mlir"
     spec.write_text(text)
     out = TMP / f"{tag}.stepc"
-    if not out.exists():
+    if out not in COMPILED:  # compiled by this run, never a stale one
         subprocess.run([STEPC, "compile", str(spec), "-o", str(out)],
                        check=True)
+        COMPILED.add(out)
     return stepc.load(out)
 
 

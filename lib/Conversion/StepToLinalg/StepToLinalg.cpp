@@ -24,6 +24,8 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <limits>
+
 namespace stepc {
 #define GEN_PASS_DEF_CONVERTSTEPTOLINALG
 #include "stepc/Conversion/Passes.h.inc"
@@ -852,6 +854,94 @@ static Value contract(OpBuilder &b, Location loc, ValueRange inputs,
       .getResult(0);
 }
 
+/// A column whose residual after Gram–Schmidt is at most this fraction of
+/// its norm is taken as dependent on the columns before it (2⁻¹², about
+/// √ε of f32: below it the residual's direction is mostly rounding).
+constexpr double kDependentColumn = 1.0 / 4096.0;
+
+/// e_i for the i (the first, on ties) that minimizes Σ_r basis[r, i]²: the
+/// coordinate direction the rows of `basis` (orthonormal) cover least.
+static Value leastCoveredUnitVector(OpBuilder &b, Location loc, Value basis,
+                                    Value length) {
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f32);
+  AffineExpr r = getAffineDimExpr(0, ctx), x = getAffineDimExpr(1, ctx);
+  LinalgEmitter e(b, loc);
+  Value coverage =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{vectorType}, ValueRange{basis},
+          ValueRange{linalg::FillOp::create(
+                         b, loc, ValueRange{e.constant(0.0)},
+                         ValueRange{tensor::EmptyOp::create(
+                             b, loc, vectorType.getShape(), f32,
+                             ValueRange{length})})
+                         .getResult(0)},
+          ArrayRef<AffineMap>{AffineMap::get(2, 0, {r, x}, ctx),
+                              AffineMap::get(2, 0, {x}, ctx)},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::reduction,
+                                        utils::IteratorType::parallel},
+          [](OpBuilder &nb, Location nl, ValueRange a) {
+            Value square = arith::MulFOp::create(nb, nl, a[0], a[0]);
+            linalg::YieldOp::create(
+                nb, nl, ValueRange{arith::AddFOp::create(nb, nl, square, a[1])});
+          })
+          .getResult(0);
+  // argmin over i, as a reduction carrying (least coverage, its index).
+  Type i64 = b.getI64Type();
+  auto scalarOf = [&](Type type, TypedAttr value) {
+    Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, type);
+    Value init = arith::ConstantOp::create(b, loc, value);
+    return linalg::FillOp::create(b, loc, ValueRange{init}, ValueRange{empty})
+        .getResult(0);
+  };
+  AffineExpr i = getAffineDimExpr(0, ctx);
+  auto argmin = linalg::GenericOp::create(
+      b, loc,
+      TypeRange{RankedTensorType::get({}, f32), RankedTensorType::get({}, i64)},
+      ValueRange{coverage},
+      ValueRange{scalarOf(f32, b.getF32FloatAttr(
+                                   std::numeric_limits<float>::infinity())),
+                 scalarOf(i64, b.getI64IntegerAttr(0))},
+      ArrayRef<AffineMap>{AffineMap::get(1, 0, {i}, ctx),
+                          AffineMap::get(1, 0, {}, ctx),
+                          AffineMap::get(1, 0, {}, ctx)},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+      [](OpBuilder &nb, Location nl, ValueRange a) {
+        Value index = arith::IndexCastOp::create(
+            nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, 0));
+        Value less = arith::CmpFOp::create(nb, nl, arith::CmpFPredicate::OLT,
+                                           a[0], a[1]);
+        linalg::YieldOp::create(
+            nb, nl,
+            ValueRange{arith::SelectOp::create(nb, nl, less, a[0], a[1]),
+                       arith::SelectOp::create(nb, nl, less, index, a[2])});
+      });
+  Value chosen = tensor::ExtractOp::create(b, loc, argmin.getResult(1),
+                                           ValueRange{});
+  Value empty = tensor::EmptyOp::create(b, loc, vectorType.getShape(), f32,
+                                        ValueRange{length});
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{vectorType}, ValueRange{}, ValueRange{empty},
+             ArrayRef<AffineMap>{AffineMap::get(1, 0, {i}, ctx)},
+             ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+             [&](OpBuilder &nb, Location nl, ValueRange) {
+               Value index = arith::IndexCastOp::create(
+                   nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, 0));
+               Value hit = arith::CmpIOp::create(
+                   nb, nl, arith::CmpIPredicate::eq, index, chosen);
+               Value oneValue = arith::ConstantOp::create(
+                   nb, nl, nb.getF32FloatAttr(1.0));
+               Value zeroValue = arith::ConstantOp::create(
+                   nb, nl, nb.getF32FloatAttr(0.0));
+               linalg::YieldOp::create(
+                   nb, nl,
+                   ValueRange{arith::SelectOp::create(nb, nl, hit, oneValue,
+                                                      zeroValue)});
+             })
+      .getResult(0);
+}
+
 struct QrLowering : OpConversionPattern<QrOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -905,23 +995,54 @@ struct QrLowering : OpConversionPattern<QrOp> {
                 .getResult(0);
           };
           // Twice: v ← v − Bᵀ(B v) over the rows B already built.
-          for (int pass = 0; pass < 2; ++pass) {
-            Value coefficients = contract(
-                b, l, {basis, v}, {map({r, x}), map({x}), map({r})},
-                {utils::IteratorType::parallel,
-                 utils::IteratorType::reduction},
-                zeros(j));
-            Value projection = contract(
-                b, l, {coefficients, basis}, {map({r}), map({r, x}), map({x})},
-                {utils::IteratorType::reduction,
-                 utils::IteratorType::parallel},
-                zeros(length));
-            v = inner.map1(v, {v, projection},
-                           [](OpBuilder &nb, Location nl, ValueRange a) {
-                             return SmallVector<Value>{
-                                 arith::SubFOp::create(nb, nl, a[0], a[1])};
-                           });
-          }
+          auto orthogonalize = [&](OpBuilder &ob, Location ol, Value vector) {
+            LinalgEmitter oe(ob, ol);
+            for (int pass = 0; pass < 2; ++pass) {
+              Value coefficients = contract(
+                  ob, ol, {basis, vector}, {map({r, x}), map({x}), map({r})},
+                  {utils::IteratorType::parallel,
+                   utils::IteratorType::reduction},
+                  zeros(j));
+              Value projection = contract(
+                  ob, ol, {coefficients, basis},
+                  {map({r}), map({r, x}), map({x})},
+                  {utils::IteratorType::reduction,
+                   utils::IteratorType::parallel},
+                  zeros(length));
+              vector = oe.map1(vector, {vector, projection},
+                               [](OpBuilder &nb, Location nl, ValueRange a) {
+                                 return SmallVector<Value>{
+                                     arith::SubFOp::create(nb, nl, a[0], a[1])};
+                               });
+            }
+            return vector;
+          };
+          auto normOf = [&](OpBuilder &nb, Location nl, Value vector) {
+            LinalgEmitter ne(nb, nl);
+            return tensor::ExtractOp::create(
+                nb, nl, ne.norm(vector, ReduceAxis::all, 2.0), ValueRange{});
+          };
+          Value columnNorm = normOf(b, l, v);
+          v = orthogonalize(b, l, v);
+          // A column (numerically) in the span of the ones before it leaves
+          // only rounding error, whose direction two passes do not make
+          // orthogonal. It is replaced by the unit vector e_i least covered
+          // by the rows built so far (i = argmin Σ_r B[r,i]²; its residual
+          // is at least (m−j)/m), so Q stays orthonormal, also for a zero C.
+          Value residualNorm = normOf(b, l, v);
+          Value degenerate = arith::CmpFOp::create(
+              b, l, arith::CmpFPredicate::OLE, residualNorm,
+              inner.mul(columnNorm, inner.constant(kDependentColumn)));
+          auto replaced = scf::IfOp::create(
+              b, l, degenerate,
+              [&](OpBuilder &tb, Location tl) {
+                Value seed = leastCoveredUnitVector(tb, tl, basis, length);
+                scf::YieldOp::create(tb, tl, orthogonalize(tb, tl, seed));
+              },
+              [&](OpBuilder &fb, Location fl) {
+                scf::YieldOp::create(fb, fl, v);
+              });
+          v = replaced.getResult(0);
           Value norm = tensor::ExtractOp::create(
               b, l, inner.norm(v, ReduceAxis::all, 2.0), ValueRange{});
           Value scale = inner.div(inner.constant(1.0),

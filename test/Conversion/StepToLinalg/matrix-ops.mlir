@@ -118,14 +118,22 @@ step.optimizer @o {
 // -----
 
 // qr: one loop over the columns (rows of Cᵀ); each projects twice onto the
-// rows built so far (a mat-vec and a vec-mat per pass), is divided by
-// max(‖v‖, 1e-30) and inserted as row j of Qᵀ.
+// rows built so far (a mat-vec and a vec-mat per pass); a column left with
+// at most 2⁻¹² of its norm is replaced by the least covered unit vector
+// (an argmin over linalg.index), projected the same way; the result is
+// normalized and inserted as row j of Qᵀ.
 // CHECK-LABEL: step.group @qr
 // CHECK: %[[CT:.*]] = linalg.transpose
-// CHECK: scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[QT:.*]] = %{{.*}}) -> (tensor<?x?xf32>)
+// CHECK: scf.for %[[J:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[QT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?xf32>)
 // CHECK: tensor.extract_slice %[[CT]][%[[J]], 0]
 // CHECK: %[[BASIS:.*]] = tensor.extract_slice %[[QT]][0, 0] [%[[J]], %{{.*}}]
 // CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
+// CHECK: arith.constant 2.44140625E-4 : f32
+// CHECK: %[[DEP:.*]] = arith.cmpf ole
+// CHECK: scf.if %[[DEP]] -> (tensor<?xf32>) {
+// CHECK: linalg.index 0 : index
+// CHECK: iterator_types = ["parallel", "reduction"]
+// CHECK: } else {
 // CHECK: arith.constant 1.000000e-30 : f32
 // CHECK: tensor.insert_slice %{{.*}} into %[[QT]][%[[J]], 0]
 // CHECK: linalg.transpose

@@ -380,13 +380,15 @@ def Step_QrOp : Step_ComputeOp<"qr", [AllTypesMatch<["input", "result"]>]> {
     For an m×k matrix C (m ≥ k) returns Q (m×k) with orthonormal columns and
     C = Q·R', R' upper triangular with a non-negative diagonal. Computed by
     classical Gram–Schmidt with reorthogonalization: each column is
-    projected twice against the columns before it, then divided by
-    max(‖v‖, 1e-30), so a column in the span of the earlier ones (a
-    rank-deficient C) gives a unit vector chosen by rounding, and an exact
-    zero gives a zero column, never NaN. The signs of Q's columns can differ
-    from LAPACK's (Householder) QR; ARO's update does not depend on them
-    (docs/Design/Aro.md). With m < k the columns after the m-th are not
-    orthonormal.
+    projected twice against the columns before it, then normalized. A
+    column left with at most 2⁻¹² of its norm (in the span of the earlier
+    ones: a rank-deficient or zero C) is replaced by the unit vector e_i the
+    earlier columns cover least, projected the same way, so Q is
+    orthonormal for every input and never NaN; those columns complete the
+    basis as any QR's would, arbitrarily. The signs of Q's columns can
+    differ from LAPACK's (Householder) QR; ARO's update does not depend on
+    them (docs/Design/Aro.md). With m < k the columns after the m-th are
+    not orthonormal.
 
     ```mlir
     %q = step.qr %c : tensor<?x?xf32>
