@@ -15,7 +15,11 @@
 // implementations. Bind tall weights (m > n) transposed: for them C has
 // rank at most n and part of the update is set by rounding, in the
 // reference too (docs/Design/Aro.md). The rotation is computed in f32 (the
-// reference's R and products are f32).
+// reference's R and products are f32). ARO-Sinkhorn (base_opt="sinkhorn",
+// the paper's strongest variant) replaces each normalize_rows below with
+// five alternations of `normalize_rows` and `normalize_cols`, both
+// target(sqrt_dim) eps(1.0e-8) mode(clamp); test/Numerics/presets.py runs
+// that variant too.
 step.optimizer @aro {
   step.group @hidden accepts(matrix) dtypes(f32, bf16)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)

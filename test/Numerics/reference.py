@@ -278,18 +278,54 @@ def aro_row_norm(x):
     return math.sqrt(x.shape[-1]) * x / norms
 
 
+def aro_sinkhorn(x, iters=5, eps=1e-8):
+    """dion's _base_opt_sinkhorn: rows to norm √n, then columns to √m."""
+    m, n = x.shape
+    for _ in range(iters):
+        x = x * (math.sqrt(n) / np.maximum(
+            np.linalg.norm(x, axis=1, keepdims=True), eps))
+        x = x * (math.sqrt(m) / np.maximum(
+            np.linalg.norm(x, axis=0, keepdims=True), eps))
+    return x
+
+
+def sinkhorn_spec_text(result, source, iters=5):
+    """The spec lines computing `result` = Sinkhorn(`source`) with
+    normalize_rows / normalize_cols, as ARO-Sinkhorn writes its base fn."""
+    lines, current = [], source
+    for k in range(iters):
+        for axis in ("rows", "cols"):
+            last = k == iters - 1 and axis == "cols"
+            name = result if last else f"{result}_{axis}{k}"
+            lines.append(f"%{name} = step.normalize_{axis} %{current} "
+                         "target(sqrt_dim) eps(1.0e-8) mode(clamp)\n"
+                         "        : tensor<?x?xf32>")
+            current = name
+    return "\n    ".join(lines)
+
+
+ARO_SINKHORN_EDITS = [
+    ("%f = step.normalize_rows %rm target(sqrt_dim) eps(1.0e-8) mode(clamp)\n"
+     "        : tensor<?x?xf32>", sinkhorn_spec_text("f", "rm")),
+    ("%fq = step.normalize_rows %qm target(sqrt_dim) eps(1.0e-8) mode(clamp)\n"
+     "        : tensor<?x?xf32>", sinkhorn_spec_text("fq", "qm")),
+]
+
+
 def aro_init(p):
     return {"m": np.zeros_like(p), "r": np.eye(p.shape[0])}
 
 
-def aro_step(p, g, s, h, t, mu=0.95):
-    s["m"] = mu * s["m"] + (1 - mu) * g
-    cross = s["m"] @ aro_row_norm(s["r"].T @ s["m"]).T
-    q = np.linalg.qr(cross)[0]  # LAPACK Householder: its own column signs
-    s["r"] = q
-    u = q @ aro_row_norm(q.T @ s["m"])
-    scale = 0.2 * math.sqrt(max(p.shape))
-    return p * (1 - h["lr"] * h["wd"]) - h["lr"] * scale * u
+def aro_step(base=aro_row_norm, mu=0.95):
+    def step(p, g, s, h, t):
+        s["m"] = mu * s["m"] + (1 - mu) * g
+        cross = s["m"] @ base(s["r"].T @ s["m"]).T
+        q = np.linalg.qr(cross)[0]  # LAPACK Householder: its own signs
+        s["r"] = q
+        u = q @ base(q.T @ s["m"])
+        scale = 0.2 * math.sqrt(max(p.shape))
+        return p * (1 - h["lr"] * h["wd"]) - h["lr"] * scale * u
+    return step
 
 
 # --------------------------------------------------------------------------
@@ -422,7 +458,11 @@ PRESETS = [
     Preset("adam_md", "adamw", False, {"lr": 1e-3, "wd": 0.01}, moments,
            adamw_step(0.9, 0.95, 1e-8)),
     Preset("aro", "hidden", True, {"lr": 0.01, "wd": 0.01}, aro_init,
-           aro_step, wide_only=True, uncompared=("r",)),
+           aro_step(), wide_only=True, uncompared=("r",)),
+    # ARO-Sinkhorn, the paper's strongest variant, from the same spec.
+    Preset("aro", "hidden", True, {"lr": 0.01, "wd": 0.01}, aro_init,
+           aro_step(aro_sinkhorn), wide_only=True, uncompared=("r",),
+           variant="sinkhorn", edits=ARO_SINKHORN_EDITS),
     Preset("aro", "adamw", False, {"lr": 0.01, "wd": 0.01}, moments,
            adamw_step(0.9, 0.95, 1e-8)),
     Preset("adamp", "matrices", True, {"lr": 1e-3, "wd": 0.1}, moments,
