@@ -1,4 +1,5 @@
-//===- cpu_step_bench.cpp - CPU step throughput and compile time -*- C++ -*-===//
+//===- cpu_step_bench.cpp - CPU step throughput and compile time -*- C++
+//-*-===//
 //
 // Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -210,8 +211,12 @@ int main(int argc, char **argv) {
       {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}};
   std::vector<Case> cases = {
       {"adamw", "all", "one 64M-element tensor", {{int64_t(1) << 26}}, 5},
-      {"adamw", "all", "one 64M-element tensor, 2 threads",
-       {{int64_t(1) << 26}}, 5, 2},
+      {"adamw",
+       "all",
+       "one 64M-element tensor, 2 threads",
+       {{int64_t(1) << 26}},
+       5,
+       2},
       {"adamw", "all", "one GPT-2-small layer (7.1M)", layer, 5},
       {"muon", "hidden", "768x768", {{768, 768}}, 2},
       {"muon_md", "hidden", "768x768", {{768, 768}}, 2},

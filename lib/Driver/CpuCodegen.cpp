@@ -34,7 +34,6 @@ LLD_HAS_DRIVER(elf)
 using namespace mlir;
 using namespace stepc;
 
-
 std::unique_ptr<llvm::TargetMachine>
 stepc::createCpuTargetMachine(const CpuTarget &target, std::string &error) {
   std::string triple = llvm::sys::getDefaultTargetTriple();

@@ -207,8 +207,8 @@ FailureOr<std::unique_ptr<JitModule>> JitModule::create(ModuleOp spec,
       createCpuTargetMachine(CpuTarget(), error);
   if (!machine)
     return failure();
-  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
-                                            machine.get());
+  auto optimize =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, machine.get());
   ExecutionEngineOptions options;
   options.transformer = optimize;
   auto engine = ExecutionEngine::create(**lowered, options, std::move(machine));

@@ -61,18 +61,15 @@ llvm::SetVector<Operation *> exclusiveSlice(arith::SelectOp select,
     return true;
   };
   for (bool changed = true; changed;) {
-    SmallVector<Operation *> shared =
-        llvm::filter_to_vector(slice, [&](Operation *op) {
-          return !exclusive(op);
-        });
+    SmallVector<Operation *> shared = llvm::filter_to_vector(
+        slice, [&](Operation *op) { return !exclusive(op); });
     for (Operation *op : shared)
       slice.remove(op);
     changed = !shared.empty();
   }
   SmallVector<Operation *> ordered(slice.begin(), slice.end());
-  llvm::sort(ordered, [](Operation *a, Operation *b) {
-    return a->isBeforeInBlock(b);
-  });
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   return llvm::SetVector<Operation *>(ordered.begin(), ordered.end());
 }
 
@@ -105,9 +102,9 @@ struct SinkSelectOperandsPass
       return;
     OpBuilder builder(select);
     Location loc = select.getLoc();
-    auto branch = scf::IfOp::create(builder, loc, select.getType(),
-                                    select.getCondition(),
-                                    /*withElseRegion=*/true);
+    auto branch =
+        scf::IfOp::create(builder, loc, select.getType(), select.getCondition(),
+                          /*withElseRegion=*/true);
     auto fill = [&](Block &block, const llvm::SetVector<Operation *> &ops,
                     Value result) {
       builder.setInsertionPointToEnd(&block);

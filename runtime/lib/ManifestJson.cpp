@@ -834,8 +834,8 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
       return object.fail(join(path, "init"),
                          "unknown init '" + init + "' (expected " +
                              spellings(StateInit::Identity) + ")");
-    bool square = arg.layout == Layout::RowsSquare ||
-                  arg.layout == Layout::ColsSquare;
+    bool square =
+        arg.layout == Layout::RowsSquare || arg.layout == Layout::ColsSquare;
     if (arg.init == StateInit::Identity && !square)
       return object.fail(join(path, "init"),
                          "identity needs a square layout (rows_square or "

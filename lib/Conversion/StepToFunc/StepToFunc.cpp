@@ -126,8 +126,8 @@ static func::FuncOp createGroupFunction(OpBuilder &builder, GroupOp group,
     if (!type)
       continue;
     SmallVector<int64_t> dims(type.getRank(), -1);
-    auto init = dyn_cast<StateInitAttr>(
-        group.getArgInits()[arg.getArgNumber()]);
+    auto init =
+        dyn_cast<StateInitAttr>(group.getArgInits()[arg.getArgNumber()]);
     if (init && init.getShape() != StateShape::by_type) {
       int64_t side = init.getShape() == StateShape::rows_square ? 0 : 1;
       func.setArgAttr(arg.getArgNumber(), kParamDimsAttrName,

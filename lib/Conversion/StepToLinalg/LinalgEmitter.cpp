@@ -347,13 +347,14 @@ Value LinalgEmitter::matmul(Value lhs, Value rhs, bool transposeRhs,
   AffineExpr i = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx),
              j = getAffineDimExpr(2, ctx);
   SmallVector<AffineMap> maps = {
-      AffineMap::get(3, 0, transposeLhs ? ArrayRef<AffineExpr>{k, i}
-                                        : ArrayRef<AffineExpr>{i, k},
+      AffineMap::get(3, 0,
+                     transposeLhs ? ArrayRef<AffineExpr>{k, i}
+                                  : ArrayRef<AffineExpr>{i, k},
                      ctx),
       AffineMap::get(3, 0, {k, j}, ctx), AffineMap::get(3, 0, {i, j}, ctx)};
   SmallVector<OpFoldResult> sizes = {
       tensor::getMixedSize(b, loc, lhs, transposeLhs ? 1 : 0),
-                                     tensor::getMixedSize(b, loc, rhs, 1)};
+      tensor::getMixedSize(b, loc, rhs, 1)};
   Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
   Value init = linalg::FillOp::create(b, loc, ValueRange{constant(0.0)}, empty)
                    .getResult(0);

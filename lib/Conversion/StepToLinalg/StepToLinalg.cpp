@@ -343,20 +343,20 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
       Value gram = inner.matmul(rounded, rounded, /*transposeRhs=*/true);
       Value gramRounded = inner.roundTo(gram, compute);
       Value gramSquared = inner.matmul(gramRounded, gramRounded, false);
-      Value poly = inner.map1(
-          gram, {gram, gramSquared},
-          [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
-            return {arith::AddFOp::create(
-                b, ll, arith::MulFOp::create(b, ll, bCoef, v[0]),
-                arith::MulFOp::create(b, ll, c, v[1]))};
-          });
+      Value poly =
+          inner.map1(gram, {gram, gramSquared},
+                     [&](OpBuilder &b, Location ll, ValueRange v) -> Scalars {
+                       return {arith::AddFOp::create(
+                           b, ll, arith::MulFOp::create(b, ll, bCoef, v[0]),
+                           arith::MulFOp::create(b, ll, c, v[1]))};
+                     });
       Value polyTimesX =
           inner.matmul(inner.roundTo(poly, compute), rounded, false);
       // a·X + P·X written over X (the loop's own value: each element reads
       // only itself), so the loop carries one buffer.
       auto type = cast<RankedTensorType>(matrix.getType());
-      AffineMap identity =
-          AffineMap::getMultiDimIdentityMap(type.getRank(), builder.getContext());
+      AffineMap identity = AffineMap::getMultiDimIdentityMap(
+          type.getRank(), builder.getContext());
       SmallVector<utils::IteratorType> parallel(type.getRank(),
                                                 utils::IteratorType::parallel);
       return linalg::GenericOp::create(
@@ -378,8 +378,8 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
       auto table = [&](ArrayRef<float> values) -> Value {
         auto type = RankedTensorType::get({int64_t(values.size())},
                                           builder.getF32Type());
-        return arith::ConstantOp::create(
-            builder, l, DenseElementsAttr::get(type, values));
+        return arith::ConstantOp::create(builder, l,
+                                         DenseElementsAttr::get(type, values));
       };
       Value aTable, bTable, cTable;
       if (!constantCoefficients) {
@@ -399,10 +399,9 @@ struct NewtonSchulzLowering : OpConversionPattern<NewtonSchulzOp> {
               return tensor::ExtractOp::create(b, ll, tableValue,
                                                ValueRange{k});
             };
-            Value next = iterationBody(b, ll, current[0],
-                                       coefficient(aTable, as[0]),
-                                       coefficient(bTable, bs[0]),
-                                       coefficient(cTable, cs[0]));
+            Value next = iterationBody(
+                b, ll, current[0], coefficient(aTable, as[0]),
+                coefficient(bTable, bs[0]), coefficient(cTable, cs[0]));
             scf::YieldOp::create(b, ll, next);
           });
       return loop.getResult(0);
@@ -829,8 +828,8 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     Value product = e.matmul(adaptor.getLhs(), adaptor.getRhs(),
                              op.transposesRhs(), op.transposesLhs());
     if (product.getType() != op.getType())
-      product = tensor::CastOp::create(rewriter, op.getLoc(), op.getType(),
-                                       product);
+      product =
+          tensor::CastOp::create(rewriter, op.getLoc(), op.getType(), product);
     rewriter.replaceOp(op, product);
     return success();
   }
@@ -844,12 +843,11 @@ static Value contract(OpBuilder &b, Location loc, ValueRange inputs,
              b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
              iterators,
              [](OpBuilder &nested, Location l, ValueRange args) {
-               Value product = arith::MulFOp::create(nested, l, args[0],
-                                                     args[1]);
-               linalg::YieldOp::create(
-                   nested, l,
-                   ValueRange{
-                       arith::AddFOp::create(nested, l, product, args[2])});
+               Value product =
+                   arith::MulFOp::create(nested, l, args[0], args[1]);
+               linalg::YieldOp::create(nested, l,
+                                       ValueRange{arith::AddFOp::create(
+                                           nested, l, product, args[2])});
              })
       .getResult(0);
 }
@@ -871,11 +869,10 @@ static Value leastCoveredUnitVector(OpBuilder &b, Location loc, Value basis,
   Value coverage =
       linalg::GenericOp::create(
           b, loc, TypeRange{vectorType}, ValueRange{basis},
-          ValueRange{linalg::FillOp::create(
-                         b, loc, ValueRange{e.constant(0.0)},
-                         ValueRange{tensor::EmptyOp::create(
-                             b, loc, vectorType.getShape(), f32,
-                             ValueRange{length})})
+          ValueRange{linalg::FillOp::create(b, loc, ValueRange{e.constant(0.0)},
+                                            ValueRange{tensor::EmptyOp::create(
+                                                b, loc, vectorType.getShape(),
+                                                f32, ValueRange{length})})
                          .getResult(0)},
           ArrayRef<AffineMap>{AffineMap::get(2, 0, {r, x}, ctx),
                               AffineMap::get(2, 0, {x}, ctx)},
@@ -884,7 +881,8 @@ static Value leastCoveredUnitVector(OpBuilder &b, Location loc, Value basis,
           [](OpBuilder &nb, Location nl, ValueRange a) {
             Value square = arith::MulFOp::create(nb, nl, a[0], a[0]);
             linalg::YieldOp::create(
-                nb, nl, ValueRange{arith::AddFOp::create(nb, nl, square, a[1])});
+                nb, nl,
+                ValueRange{arith::AddFOp::create(nb, nl, square, a[1])});
           })
           .getResult(0);
   // argmin over i, as a reduction carrying (least coverage, its index).
@@ -917,8 +915,8 @@ static Value leastCoveredUnitVector(OpBuilder &b, Location loc, Value basis,
             ValueRange{arith::SelectOp::create(nb, nl, less, a[0], a[1]),
                        arith::SelectOp::create(nb, nl, less, index, a[2])});
       });
-  Value chosen = tensor::ExtractOp::create(b, loc, argmin.getResult(1),
-                                           ValueRange{});
+  Value chosen =
+      tensor::ExtractOp::create(b, loc, argmin.getResult(1), ValueRange{});
   Value empty = tensor::EmptyOp::create(b, loc, vectorType.getShape(), f32,
                                         ValueRange{length});
   return linalg::GenericOp::create(
@@ -930,14 +928,13 @@ static Value leastCoveredUnitVector(OpBuilder &b, Location loc, Value basis,
                    nb, nl, nb.getI64Type(), linalg::IndexOp::create(nb, nl, 0));
                Value hit = arith::CmpIOp::create(
                    nb, nl, arith::CmpIPredicate::eq, index, chosen);
-               Value oneValue = arith::ConstantOp::create(
-                   nb, nl, nb.getF32FloatAttr(1.0));
-               Value zeroValue = arith::ConstantOp::create(
-                   nb, nl, nb.getF32FloatAttr(0.0));
-               linalg::YieldOp::create(
-                   nb, nl,
-                   ValueRange{arith::SelectOp::create(nb, nl, hit, oneValue,
-                                                      zeroValue)});
+               Value oneValue =
+                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(1.0));
+               Value zeroValue =
+                   arith::ConstantOp::create(nb, nl, nb.getF32FloatAttr(0.0));
+               linalg::YieldOp::create(nb, nl,
+                                       ValueRange{arith::SelectOp::create(
+                                           nb, nl, hit, oneValue, zeroValue)});
              })
       .getResult(0);
 }
@@ -960,12 +957,12 @@ struct QrLowering : OpConversionPattern<QrOp> {
     auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f32);
     auto matrixType = RankedTensorType::get(
         {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
-    Value start = linalg::FillOp::create(
-                      rewriter, loc, ValueRange{e.constant(0.0)},
-                      ValueRange{tensor::EmptyOp::create(
-                          rewriter, loc, matrixType.getShape(), f32,
-                          ValueRange{count, length})})
-                      .getResult(0);
+    Value start =
+        linalg::FillOp::create(rewriter, loc, ValueRange{e.constant(0.0)},
+                               ValueRange{tensor::EmptyOp::create(
+                                   rewriter, loc, matrixType.getShape(), f32,
+                                   ValueRange{count, length})})
+            .getResult(0);
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr r = getAffineDimExpr(0, ctx), x = getAffineDimExpr(1, ctx);
     auto map = [&](ArrayRef<AffineExpr> exprs) {
@@ -983,32 +980,29 @@ struct QrLowering : OpConversionPattern<QrOp> {
               b, l, vectorType, columns, rowAt,
               {b.getIndexAttr(1), OpFoldResult(length)}, unit);
           Value basis = tensor::ExtractSliceOp::create(
-              b, l, matrixType, done,
-              {b.getIndexAttr(0), b.getIndexAttr(0)},
+              b, l, matrixType, done, {b.getIndexAttr(0), b.getIndexAttr(0)},
               {OpFoldResult(j), OpFoldResult(length)}, unit);
           auto zeros = [&](Value size) {
             return linalg::FillOp::create(
                        b, l, ValueRange{inner.constant(0.0)},
                        ValueRange{tensor::EmptyOp::create(
-                           b, l, vectorType.getShape(), f32,
-                           ValueRange{size})})
+                           b, l, vectorType.getShape(), f32, ValueRange{size})})
                 .getResult(0);
           };
           // Twice: v ← v − Bᵀ(B v) over the rows B already built.
           auto orthogonalize = [&](OpBuilder &ob, Location ol, Value vector) {
             LinalgEmitter oe(ob, ol);
             for (int pass = 0; pass < 2; ++pass) {
-              Value coefficients = contract(
-                  ob, ol, {basis, vector}, {map({r, x}), map({x}), map({r})},
-                  {utils::IteratorType::parallel,
-                   utils::IteratorType::reduction},
-                  zeros(j));
-              Value projection = contract(
-                  ob, ol, {coefficients, basis},
-                  {map({r}), map({r, x}), map({x})},
-                  {utils::IteratorType::reduction,
-                   utils::IteratorType::parallel},
-                  zeros(length));
+              Value coefficients = contract(ob, ol, {basis, vector},
+                                            {map({r, x}), map({x}), map({r})},
+                                            {utils::IteratorType::parallel,
+                                             utils::IteratorType::reduction},
+                                            zeros(j));
+              Value projection = contract(ob, ol, {coefficients, basis},
+                                          {map({r}), map({r, x}), map({x})},
+                                          {utils::IteratorType::reduction,
+                                           utils::IteratorType::parallel},
+                                          zeros(length));
               vector = oe.map1(vector, {vector, projection},
                                [](OpBuilder &nb, Location nl, ValueRange a) {
                                  return SmallVector<Value>{
@@ -1055,18 +1049,17 @@ struct QrLowering : OpConversionPattern<QrOp> {
           Value row = tensor::ExtractSliceOp::create(b, l, vectorType, done,
                                                      rowAt, rowSize, unit);
           AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
-          Value q = linalg::GenericOp::create(
-                        b, l, TypeRange{vectorType}, ValueRange{v},
-                        ValueRange{row}, ArrayRef<AffineMap>{identity, identity},
-                        ArrayRef<utils::IteratorType>{
-                            utils::IteratorType::parallel},
-                        [&](OpBuilder &nb, Location nl, ValueRange a) {
-                          linalg::YieldOp::create(
-                              nb, nl,
-                              ValueRange{arith::MulFOp::create(nb, nl, a[0],
-                                                               scale)});
-                        })
-                        .getResult(0);
+          Value q =
+              linalg::GenericOp::create(
+                  b, l, TypeRange{vectorType}, ValueRange{v}, ValueRange{row},
+                  ArrayRef<AffineMap>{identity, identity},
+                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                  [&](OpBuilder &nb, Location nl, ValueRange a) {
+                    linalg::YieldOp::create(
+                        nb, nl,
+                        ValueRange{arith::MulFOp::create(nb, nl, a[0], scale)});
+                  })
+                  .getResult(0);
           Value updated = tensor::InsertSliceOp::create(b, l, q, done, rowAt,
                                                         rowSize, unit);
           scf::YieldOp::create(b, l, updated);
@@ -1191,8 +1184,8 @@ void stepc::populateStepToLinalgConversionPatterns(RewritePatternSet &patterns) 
                NewtonSchulzLowering, SphereProjectLowering,
                TangentProjectLowering, GainSplitLowering, GainUpdateLowering,
                ScaleLowering, WeightDecayLowering, ApplyLowering,
-               ElementwiseLowering, ReduceLowering, MatmulLowering,
-               QrLowering>(patterns.getContext());
+               ElementwiseLowering, ReduceLowering, MatmulLowering, QrLowering>(
+      patterns.getContext());
 }
 
 void stepc::configureStepToLinalgTarget(ConversionTarget &target) {

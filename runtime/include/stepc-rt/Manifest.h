@@ -22,11 +22,11 @@ enum class Role { Param, Grad, State, Hyper, Input, Count };
 
 /// How a state's shape follows from its parameter's (m x n, or n flattened).
 enum class Layout {
-  Full,      ///< the parameter's shape
-  PerRow,    ///< m x 1
-  PerCol,    ///< 1 x n
-  PerTensor, ///< one value
-  LongAxis,  ///< max(m, n)
+  Full,       ///< the parameter's shape
+  PerRow,     ///< m x 1
+  PerCol,     ///< 1 x n
+  PerTensor,  ///< one value
+  LongAxis,   ///< max(m, n)
   RowsSquare, ///< m x m (ARO's rotation)
   ColsSquare, ///< n x n
 };

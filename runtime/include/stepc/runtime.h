@@ -157,8 +157,7 @@ STEPC_RT_API stepc_status stepc_group_input_name(const stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_num_sums(const stepc_group *group,
                                                size_t *out);
 STEPC_RT_API stepc_status stepc_group_sum_name(const stepc_group *group,
-                                               size_t index,
-                                               const char **name);
+                                               size_t index, const char **name);
 
 /* Binds `n` parameters and their gradients: contiguous row-major f32 arrays
  * the caller owns and keeps alive. Tensor i has rank ranks[i] and shape

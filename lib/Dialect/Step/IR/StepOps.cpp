@@ -302,7 +302,7 @@ static StateInitAttr parseStateInitBody(AsmParser &parser) {
       return {};
   }
   return parser.getChecked<StateInitAttr>(loc, ctx, *kind, value, storage,
-                                         shape);
+                                          shape);
 }
 
 Attribute StateInitAttr::parse(AsmParser &parser, Type) {
