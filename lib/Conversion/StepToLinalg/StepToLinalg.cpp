@@ -982,11 +982,14 @@ struct QrLowering : OpConversionPattern<QrOp> {
           Value basis = tensor::ExtractSliceOp::create(
               b, l, matrixType, done, {b.getIndexAttr(0), b.getIndexAttr(0)},
               {OpFoldResult(j), OpFoldResult(length)}, unit);
-          auto zeros = [&](Value size) {
+          auto zeros = [&](OpBuilder &zb, Location zl, Value size) {
+            Value zero = arith::ConstantOp::create(zb, zl,
+                                                   zb.getF32FloatAttr(0.0));
             return linalg::FillOp::create(
-                       b, l, ValueRange{inner.constant(0.0)},
+                       zb, zl, ValueRange{zero},
                        ValueRange{tensor::EmptyOp::create(
-                           b, l, vectorType.getShape(), f32, ValueRange{size})})
+                           zb, zl, vectorType.getShape(), f32,
+                           ValueRange{size})})
                 .getResult(0);
           };
           // Twice: v ← v − Bᵀ(B v) over the rows B already built.
@@ -997,12 +1000,12 @@ struct QrLowering : OpConversionPattern<QrOp> {
                                             {map({r, x}), map({x}), map({r})},
                                             {utils::IteratorType::parallel,
                                              utils::IteratorType::reduction},
-                                            zeros(j));
+                                            zeros(ob, ol, j));
               Value projection = contract(ob, ol, {coefficients, basis},
                                           {map({r}), map({r, x}), map({x})},
                                           {utils::IteratorType::reduction,
                                            utils::IteratorType::parallel},
-                                          zeros(length));
+                                          zeros(ob, ol, length));
               vector = oe.map1(vector, {vector, projection},
                                [](OpBuilder &nb, Location nl, ValueRange a) {
                                  return SmallVector<Value>{
