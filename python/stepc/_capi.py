@@ -73,6 +73,7 @@ _SIGNATURES = {
     "stepc_group_state_name": (_handle, ctypes.c_size_t, _c_char_pp),
     "stepc_group_num_hypers": (_handle, _c_size_p),
     "stepc_group_hyper_name": (_handle, ctypes.c_size_t, _c_char_pp),
+    "stepc_group_accepts_matrices": (_handle, ctypes.POINTER(ctypes.c_int)),
     "stepc_group_num_inputs": (_handle, _c_size_p),
     "stepc_group_input_name": (_handle, ctypes.c_size_t, _c_char_pp),
     "stepc_group_num_sums": (_handle, _c_size_p),

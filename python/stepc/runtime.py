@@ -141,6 +141,12 @@ class Group:
         # sums steps together with the groups sharing them (step_groups).
         self.input_names = self._names("inputs")
         self.sum_keys = self._names("sums")
+        matrix = ctypes.c_int()
+        _capi.call("stepc_group_accepts_matrices", handle,
+                   ctypes.byref(matrix))
+        # A matrix group takes rank-2 tensors (bind conv filters as
+        # (out_channels, -1)); the others take any rank.
+        self.accepts_matrices = bool(matrix.value)
         self._params = []
         self._grads = []
         self._adopted = {}

@@ -20,6 +20,9 @@ groups in one runtime call, so each sum spans every parameter; per-step
 inputs (input(...), e.g. Momo's loss) are step() keywords, and "loss" may
 come from the closure: opt.step(closure) or opt.step(loss=loss.item()).
 
+A matrix group (accepts(matrix)) sees a conv filter (out, in, kh, kw) as
+the matrix (out, in·kh·kw), as Muon and AdamP do.
+
 CUDA parameters are stepped by the artifact's CUDA kernels (a spec given as
 .mlir is then compiled with --target=cpu,cuda): one kernel launch per
 (param group, dtype) per step, queued on the current torch stream, with the
@@ -52,6 +55,15 @@ def _tensors_in(params):
             yield from ([group] if isinstance(group, torch.Tensor) else group)
         else:
             yield item
+
+
+def _bound_shape(p, matrix_group):
+    """The shape a parameter is bound with: a matrix group sees a conv
+    filter (out, in, kh, kw) as the matrix (out, in·kh·kw), as Muon and
+    AdamP do; everything else is bound as it is."""
+    if matrix_group and p.ndim > 2:
+        return (p.shape[0], p.numel() // p.shape[0])
+    return tuple(p.shape)
 
 
 def _device_name(device):
@@ -156,9 +168,9 @@ class Optimizer(torch.optim.Optimizer):
             try:
                 trial = self._artifact.group(name, _PARAM_DTYPES[dtype],
                                              _device_name(same[0].device))
-                trial.bind_addresses([p.data_ptr() for p in same],
-                                     [p.data_ptr() for p in same],
-                                     [tuple(p.shape) for p in same])
+                trial.bind_addresses(
+                    [p.data_ptr() for p in same], [p.data_ptr() for p in same],
+                    [_bound_shape(p, trial.accepts_matrices) for p in same])
             except runtime.StepcError as err:
                 raise ValueError(f"{self._where(index)} (spec group "
                                  f"{name!r}): {err.message}") from None
@@ -288,9 +300,10 @@ class Optimizer(torch.optim.Optimizer):
                                       _device_name(device))
         if device.type == "cpu":
             runner.set_num_threads(self._num_threads)
-        runner.bind_addresses([p.data_ptr() for p in params],
-                              [p.grad.data_ptr() for p in params],
-                              [tuple(p.shape) for p in params])
+        runner.bind_addresses(
+            [p.data_ptr() for p in params],
+            [p.grad.data_ptr() for p in params],
+            [_bound_shape(p, runner.accepts_matrices) for p in params])
         for i, p in enumerate(params):
             state = self.state[p]
             for name in runner.state_names:

@@ -303,6 +303,14 @@ stepc_status stepc_group_launch_count(const stepc_group *group, uint64_t *out) {
   return ok();
 }
 
+stepc_status stepc_group_accepts_matrices(const stepc_group *group,
+                                          int *out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  *out = group->runner.group().matrix ? 1 : 0;
+  return ok();
+}
+
 void stepc_group_free(stepc_group *group) { delete group; }
 
 static stepc_status nameAt(const char *function,

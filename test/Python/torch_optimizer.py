@@ -203,6 +203,34 @@ class GlobalSums(unittest.TestCase):
         self.assertEqual(float(opt.state[net[0].weight]["step"]), 1.0)
 
 
+class ConvFilters(unittest.TestCase):
+    def test_adamp_sees_a_conv_filter_as_out_by_rest(self):
+        # clovaai/AdamP views a conv weight as (out_channels, -1); a matrix
+        # group binds it so, and the update matches the reference on that
+        # view (bias: the plain Adam group).
+        torch.manual_seed(0)
+        conv = torch.nn.Conv2d(3, 8, 3)
+        w0 = conv.weight.detach().double().numpy().reshape(8, -1).copy()
+        opt = stepc.torch.Optimizer(
+            [{"params": [conv.weight], "group": "matrices", "wd": 0.1},
+             {"params": [conv.bias], "group": "others"}],
+            SPECS / "adamp.mlir")
+        hyper = {"lr": 1e-3, "wd": 0.1}
+        ref, state = w0.copy(), reference.moments(w0)
+        step = reference.adamp_step(project=True)
+        x = torch.randn(4, 3, 10, 10)
+        for t in range(1, 6):
+            opt.zero_grad()
+            conv(x).square().mean().backward()
+            ref = step(ref, conv.weight.grad.double().numpy().reshape(8, -1),
+                       state, hyper, t)
+            opt.step()
+        self.assertEqual(tuple(opt.state[conv.weight]["m"].shape), (8, 27))
+        got = conv.weight.detach().double().numpy().reshape(8, -1)
+        self.assertLess(np.linalg.norm((got - w0) - (ref - w0)) /
+                        np.linalg.norm(ref - w0), 1e-4)
+
+
 class StateDicts(unittest.TestCase):
     def make(self, net):
         matrices, others = split(net)

@@ -194,6 +194,9 @@ void testCApi(const std::string &path) {
   CHECK(count == 2);
   CHECK_C_OK(stepc_group_hyper_name(group, 1, &hyperName));
   CHECK(hyperName && std::string(hyperName) == "momentum");
+  int matrices = -1;
+  CHECK_C_OK(stepc_group_accepts_matrices(group, &matrices));
+  CHECK(matrices == 0);
   CHECK_C_OK(stepc_group_num_inputs(group, &count));
   CHECK(count == 0);
   CHECK_C_OK(stepc_group_num_sums(group, &count));

@@ -90,6 +90,10 @@ static void testNullArguments(void) {
   CHECK_STATUS(stepc_group_hyper_name(NULL, 0, &name),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_hyper_name: group is null");
+  int flag = 0;
+  CHECK_STATUS(stepc_group_accepts_matrices(NULL, &flag),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_group_accepts_matrices: group is null");
   CHECK_STATUS(stepc_group_num_inputs(NULL, &n), STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_num_inputs: group is null");
   CHECK_STATUS(stepc_group_input_name(NULL, 0, &name),

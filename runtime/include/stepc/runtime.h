@@ -134,6 +134,12 @@ STEPC_RT_API stepc_status stepc_group_set_stream(stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_launch_count(const stepc_group *group,
                                                    uint64_t *count);
 
+/* 1 when the group takes matrices (accepts(matrix): rank-2 tensors; bind
+ * a higher-rank weight as the matrix (shape[0], rest), as Muon and AdamP
+ * view conv filters), 0 when it takes tensors of any rank. */
+STEPC_RT_API stepc_status stepc_group_accepts_matrices(const stepc_group *group,
+                                                       int *out);
+
 /* Arguments of the group, to find state and hyper names. */
 STEPC_RT_API stepc_status stepc_group_num_states(const stepc_group *group,
                                                  size_t *out);
