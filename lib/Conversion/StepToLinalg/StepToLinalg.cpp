@@ -1044,27 +1044,16 @@ struct QrLowering : OpConversionPattern<QrOp> {
               b, l, inner.norm(v, ReduceAxis::all, 2.0), ValueRange{});
           Value scale = inner.div(inner.constant(1.0),
                                   inner.max(norm, inner.constant(1e-30)));
-          // Written straight into row j of Qᵀ (the init is that row), so
-          // that bufferization updates it in place instead of copying a
-          // strided row.
-          SmallVector<OpFoldResult> rowSize = {b.getIndexAttr(1),
-                                               OpFoldResult(length)};
-          Value row = tensor::ExtractSliceOp::create(b, l, vectorType, done,
-                                                     rowAt, rowSize, unit);
-          AffineMap identity = AffineMap::getMultiDimIdentityMap(1, ctx);
-          Value q =
-              linalg::GenericOp::create(
-                  b, l, TypeRange{vectorType}, ValueRange{v}, ValueRange{row},
-                  ArrayRef<AffineMap>{identity, identity},
-                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
-                  [&](OpBuilder &nb, Location nl, ValueRange a) {
-                    linalg::YieldOp::create(
-                        nb, nl,
-                        ValueRange{arith::MulFOp::create(nb, nl, a[0], scale)});
-                  })
-                  .getResult(0);
-          Value updated = tensor::InsertSliceOp::create(b, l, q, done, rowAt,
-                                                        rowSize, unit);
+          // stepc-destination-inits computes the row in its place in Qᵀ
+          // (element-wise fusion would drop an init chosen here).
+          Value q = inner.map1(v, {v, scale},
+                               [](OpBuilder &nb, Location nl, ValueRange a) {
+                                 return SmallVector<Value>{
+                                     arith::MulFOp::create(nb, nl, a[0], a[1])};
+                               });
+          Value updated = tensor::InsertSliceOp::create(
+              b, l, q, done, rowAt, {b.getIndexAttr(1), OpFoldResult(length)},
+              unit);
           scf::YieldOp::create(b, l, updated);
         });
     Value q = e.transpose(loop.getResult(0));
