@@ -56,7 +56,9 @@ static std::string toolkitFile(ArrayRef<StringRef> parts, StringRef what,
   return "";
 }
 
-FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error) {
+FailureOr<std::string>
+stepc::compilePtx(ModuleOp spec, std::string &error,
+                  std::map<std::string, PhasedKernelLayout> *phased) {
   // Without libdevice the PTX would keep unresolved __nv_* calls.
   if (toolkitFile({"nvvm", "libdevice", "libdevice.10.bc"}, "libdevice", error)
           .empty())
@@ -66,6 +68,16 @@ FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error) {
     error = "lowering the spec for CUDA failed (see the diagnostics above)";
     return failure();
   }
+  if (phased)
+    if (auto layouts =
+            (**lowered)->getAttrOfType<DictionaryAttr>(kPhasedKernelsAttrName))
+      for (NamedAttribute kernel : layouts) {
+        auto fields = cast<DictionaryAttr>(kernel.getValue());
+        PhasedKernelLayout &layout = (*phased)[kernel.getName().str()];
+        layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
+        layout.partials =
+            int(cast<IntegerAttr>(fields.get("partials")).getInt());
+      }
   for (auto binary : (**lowered).getOps<gpu::BinaryOp>())
     for (Attribute object : binary.getObjects()) {
       std::string ptx = cast<gpu::ObjectAttr>(object).getObject().str();
@@ -101,7 +113,7 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   if (ptxas.empty())
     return failure();
   CudaCode code;
-  FailureOr<std::string> ptx = compilePtx(spec, error);
+  FailureOr<std::string> ptx = compilePtx(spec, error, &code.phased);
   if (failed(ptx))
     return failure();
   code.ptx = std::move(*ptx);
@@ -156,7 +168,8 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
 }
 
 void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
-                               StringRef ptx) {
+                               const CudaCode &code) {
+  StringRef ptx = code.ptx;
   manifest.hasCuda = true;
   manifest.cuda.blockSize = kGpuBlockSize;
   manifest.cuda.vectorWidth = int(kGpuVectorWidth);
@@ -168,5 +181,17 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
     // The PTX names each kernel it defines in an entry directive.
     if (ptx.contains(".entry " + kernel + "("))
       group.kernel = kernel;
+    // One scratch program for every dtype's kernel: the largest.
+    for (const std::string &dtype : group.paramDtypes) {
+      auto it = code.phased.find(group.kernelFor(dtype));
+      if (group.kernel.empty() || it == code.phased.end())
+        continue;
+      group.kernelScratch = group.kernelPhased ? group.kernelScratch + " " +
+                                                     it->second.scratch + " max"
+                                               : it->second.scratch;
+      group.kernelPartials =
+          std::max(group.kernelPartials, it->second.partials);
+      group.kernelPhased = true;
+    }
   }
 }

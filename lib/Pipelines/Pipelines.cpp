@@ -101,7 +101,23 @@ void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
   buildStepToLinalgPipeline(pm);
   FormGpuKernelsOptions kernels;
   kernels.skipUnsupported = skipUnsupportedGroups;
+  kernels.leaveOthers = true;
   pm.addPass(createFormGpuKernels(kernels));
+  // The other groups bufferize as on the CPU (without deallocations: their
+  // buffers become places in the kernel's scratch) and become phased
+  // kernels.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addNestedPass<func::FuncOp>(createDestinationInits());
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(createLinalgGeneralizeNamedOpsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  FormPhasedGpuKernelsOptions phased;
+  phased.skipUnsupported = skipUnsupportedGroups;
+  pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   GpuNVVMAttachTargetOptions target;
@@ -110,6 +126,10 @@ void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &gpuModule = pm.nest<gpu::GPUModuleOp>();
+  // Views (expand/collapse_shape, subview) into plain descriptor
+  // arithmetic, which the NVVM lowering knows.
+  gpuModule.addPass(memref::createExpandStridedMetadataPass());
+  gpuModule.addPass(createLowerAffinePass());
   gpuModule.addPass(createSCFToControlFlowPass());
   gpuModule.addPass(createConvertGpuOpsToNVVMOps());
   gpuModule.addPass(createCanonicalizerPass());
@@ -125,7 +145,7 @@ void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
 void stepc::registerStepcPipelines() {
   PassPipelineRegistration<>(
       "stepc-gpu-pipeline",
-      "Lower an element-wise step spec to one GPU kernel per group (PTX)",
+      "Lower a step spec to one GPU kernel per group (PTX)",
       [](OpPassManager &pm) { buildGpuPipeline(pm); });
   PassPipelineRegistration<>(
       "stepc-lower-to-linalg",

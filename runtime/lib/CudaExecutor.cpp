@@ -168,6 +168,34 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
   return table;
 }
 
+Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
+                                       const std::string &scratchProgram,
+                                       int partials, int64_t gridThreads,
+                                       std::vector<int64_t> &tensors,
+                                       int64_t &scratchBytes) {
+  tensors.clear();
+  int64_t largest = 0;
+  for (size_t t = 0; t < step.buffers.size(); ++t) {
+    for (void *buffer : step.buffers[t])
+      tensors.push_back(int64_t(reinterpret_cast<uintptr_t>(buffer)));
+    const std::vector<int64_t> &shape = step.shapes[t];
+    int64_t rows = shape.empty() ? 1 : shape[0];
+    int64_t cols = shape.size() < 2 ? 1 : shape[1];
+    tensors.insert(tensors.end(), {rows, cols});
+    int64_t bytes = 0;
+    std::string error;
+    if (!evaluateScratch(scratchProgram, rows, cols, bytes, error))
+      return Status::error(StatusCode::InvalidArgument,
+                           "tensor #" + std::to_string(t) + ": " + error);
+    largest = std::max(largest, bytes);
+  }
+  int64_t partialBytes = gridThreads * 4 * std::max(partials, 1);
+  partialBytes = (partialBytes + kScratchAlignment - 1) / kScratchAlignment *
+                 kScratchAlignment;
+  scratchBytes = partialBytes + largest;
+  return Status::success();
+}
+
 //===----------------------------------------------------------------------===//
 // CudaExecutor
 //===----------------------------------------------------------------------===//
@@ -178,8 +206,8 @@ Status CudaExecutor::supports(const Artifact &artifact, const Group &group) {
   if (group.kernel.empty())
     return Status::error(StatusCode::NoDevice,
                          artifact.origin + ": group '" + group.name +
-                             "' has no CUDA kernel: only element-wise groups "
-                             "have one so far (docs/Design/GpuKernels.md)");
+                             "' has no CUDA kernel: groups with global sums "
+                             "have none yet (docs/Design/GpuKernels.md)");
   return Status::success();
 }
 
@@ -207,6 +235,9 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
       !s.ok())
     return s;
   executor->blockSize_ = launch.blockSize;
+  executor->phased_ = group.kernelPhased;
+  executor->scratchProgram_ = group.kernelScratch;
+  executor->partials_ = group.kernelPartials;
   executor->maxBlocks_ =
       std::max(1, blocksPerSM) * std::max(1, module->multiprocessorCount());
   executor->vectorWidth_ = launch.vectorWidth;
@@ -216,6 +247,19 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
     executor->elementBytes_.push_back(group.args[index].storage == "bf16" ? 2
                                                                           : 4);
   executor->module_ = module;
+  if (executor->phased_) {
+    // Zeroed once; every grid barrier leaves it ready for the next.
+    uint32_t zero = 0;
+    if (Status s = d.check(d.cuMemAlloc(&executor->barrier_, sizeof zero),
+                           "allocating the grid barrier");
+        !s.ok())
+      return s;
+    if (Status s =
+            d.check(d.cuMemcpyHtoD(executor->barrier_, &zero, sizeof zero),
+                    "zeroing the grid barrier");
+        !s.ok())
+      return s;
+  }
   out = std::move(executor);
   return Status::success();
 }
@@ -225,7 +269,8 @@ CudaExecutor::~CudaExecutor() {
     return;
   const CudaDriver &d = module_->driver();
   d.cuStreamSynchronize(stream_);
-  for (CudaDriver::CUdeviceptr buffer : {tensors_, items_, scalars_})
+  for (CudaDriver::CUdeviceptr buffer :
+       {tensors_, items_, scalars_, scratch_, barrier_})
     if (buffer)
       d.cuMemFree(buffer);
 }
@@ -349,21 +394,71 @@ Status CudaExecutor::updateTable(const DeviceStep &step) {
   return Status::success();
 }
 
-Status CudaExecutor::step(const DeviceStep &step) {
-  if (Status s = module_->activate(); !s.ok())
-    return s;
-  if (Status s = updateTable(step); !s.ok())
-    return s;
+Status CudaExecutor::uploadScalars(const DeviceStep &step) {
   const CudaDriver &d = module_->driver();
   size_t scalarBytes = std::max<size_t>(step.scalars.size(), 1) * sizeof(float);
   if (Status s = reserve(scalars_, scalarsCapacity_, scalarBytes); !s.ok())
     return s;
-  if (!step.scalars.empty())
-    if (Status s = d.check(d.cuMemcpyHtoDAsync(scalars_, step.scalars.data(),
-                                               scalarBytes, stream_),
-                           "uploading the hypers");
+  if (step.scalars.empty())
+    return Status::success();
+  return d.check(
+      d.cuMemcpyHtoDAsync(scalars_, step.scalars.data(), scalarBytes, stream_),
+      "uploading the hypers");
+}
+
+/// One cooperative launch of the whole co-resident grid: the kernel's grid
+/// barriers need every block running at once, which a cooperative launch
+/// guarantees or refuses (rather than hanging).
+Status CudaExecutor::stepPhased(const DeviceStep &step) {
+  const CudaDriver &d = module_->driver();
+  unsigned grid = unsigned(maxBlocks_);
+  int64_t gridThreads = int64_t(grid) * blockSize_;
+  std::vector<int64_t> table;
+  int64_t scratchBytes = 0;
+  if (Status s = buildCudaPhasedTable(step, scratchProgram_, partials_,
+                                      gridThreads, table, scratchBytes);
+      !s.ok())
+    return s;
+  if (step.buffers != tableBuffers_ || step.shapes != tableShapes_) {
+    size_t tableBytes = std::max<size_t>(table.size(), 1) * sizeof(int64_t);
+    if (Status s = reserve(tensors_, tensorsCapacity_, tableBytes); !s.ok())
+      return s;
+    if (Status s = d.check(
+            d.cuMemcpyHtoDAsync(tensors_, table.data(), tableBytes, stream_),
+            "uploading the tensor table");
         !s.ok())
       return s;
+    tableBuffers_ = step.buffers;
+    tableShapes_ = step.shapes;
+  }
+  if (Status s = reserve(scratch_, scratchCapacity_, size_t(scratchBytes));
+      !s.ok())
+    return s;
+  if (Status s = uploadScalars(step); !s.ok())
+    return s;
+  int32_t numTensors = int32_t(step.buffers.size());
+  void *params[] = {&tensors_, &numTensors, &scalars_, &scratch_, &barrier_};
+  if (Status s = d.check(d.cuLaunchCooperativeKernel(function_, grid, 1, 1,
+                                                     unsigned(blockSize_), 1, 1,
+                                                     0, stream_, params),
+                         "launching " + symbol_ + " (cooperative, " +
+                             std::to_string(grid) + " blocks)");
+      !s.ok())
+    return s;
+  ++launches_;
+  return Status::success();
+}
+
+Status CudaExecutor::step(const DeviceStep &step) {
+  if (Status s = module_->activate(); !s.ok())
+    return s;
+  if (phased_)
+    return stepPhased(step);
+  if (Status s = updateTable(step); !s.ok())
+    return s;
+  const CudaDriver &d = module_->driver();
+  if (Status s = uploadScalars(step); !s.ok())
+    return s;
   int32_t numItems = numItems_;
   unsigned grid = unsigned(std::min<int64_t>(maxBlocks_, numItems));
   void *params[] = {&tensors_, &items_, &numItems, &scalars_};

@@ -754,6 +754,7 @@ Status GroupRunner::stepOnDevice(const std::vector<float> &scalars) {
                    b.stateBuffers.end());
     step.buffers.push_back(std::move(buffers));
     step.numElements.push_back(numElements(b.viewShape));
+    step.shapes.push_back(b.viewShape);
   }
   return device_->step(step);
 }

@@ -6,6 +6,12 @@
 
 #include "stepc-rt/Manifest.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <sstream>
+
 using namespace stepc::rt;
 
 std::vector<size_t> Group::indicesOf(Role role) const {
@@ -126,4 +132,63 @@ bool stepc::rt::parseLayout(const std::string &text, Layout &out) {
 
 bool stepc::rt::parseStateInit(const std::string &text, StateInit &out) {
   return parseEnum(text, StateInit::Identity, out);
+}
+
+bool stepc::rt::evaluateScratch(const std::string &program, int64_t rows,
+                                int64_t cols, int64_t &bytes,
+                                std::string &error) {
+  std::vector<int64_t> stack;
+  std::istringstream tokens(program);
+  std::string token;
+  auto fail = [&](const std::string &why) {
+    error = "scratch program '" + program + "': " + why;
+    return false;
+  };
+  constexpr int64_t limit = int64_t(1) << 52;
+  while (tokens >> token) {
+    if (token == "rows" || token == "cols") {
+      stack.push_back(token == "rows" ? rows : cols);
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(token[0]))) {
+      char *end = nullptr;
+      errno = 0;
+      long long value = std::strtoll(token.c_str(), &end, 10);
+      if (*end || errno || value > limit)
+        return fail("bad number '" + token + "'");
+      stack.push_back(value);
+      continue;
+    }
+    if (token == "align") {
+      if (stack.empty())
+        return fail("align needs an operand");
+      stack.back() = (stack.back() + kScratchAlignment - 1) /
+                     kScratchAlignment * kScratchAlignment;
+      continue;
+    }
+    if (token != "add" && token != "mul" && token != "max")
+      return fail("unknown token '" + token + "'");
+    if (stack.size() < 2)
+      return fail(token + " needs two operands");
+    int64_t rhs = stack.back();
+    stack.pop_back();
+    int64_t &lhs = stack.back();
+    if (token == "add")
+      lhs += rhs;
+    else if (token == "max")
+      lhs = std::max(lhs, rhs);
+    else if (rhs != 0 && lhs > limit / rhs)
+      return fail("overflows for a " + std::to_string(rows) + "x" +
+                  std::to_string(cols) + " param");
+    else
+      lhs *= rhs;
+    if (lhs > limit)
+      return fail("overflows for a " + std::to_string(rows) + "x" +
+                  std::to_string(cols) + " param");
+  }
+  if (stack.size() != 1)
+    return fail("leaves " + std::to_string(stack.size()) +
+                " values instead of one");
+  bytes = stack.back();
+  return true;
 }

@@ -153,6 +153,14 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
       writeKey(os, "kernel");
       writeString(os, group.kernel);
       os += ",\n      ";
+      if (group.kernelPhased) {
+        writeKey(os, "kernel_scratch");
+        writeString(os, group.kernelScratch);
+        os += ",\n      ";
+        writeKey(os, "kernel_partials");
+        os += std::to_string(group.kernelPartials);
+        os += ",\n      ";
+      }
     }
     if (!group.sumPhases.empty()) {
       writeKey(os, "sum_phases");
@@ -877,7 +885,8 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
   if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
-                     "kernel", "sum_phases", "args"},
+                     "kernel", "kernel_scratch", "kernel_partials",
+                     "sum_phases", "args"},
                     "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -898,6 +907,24 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
     return false;
   if (object.has("kernel") && !object.getName("kernel", group.kernel))
     return false;
+  if (object.has("kernel_scratch")) {
+    group.kernelPhased = true;
+    double partials = 0;
+    int64_t bytes = 0;
+    std::string why;
+    if (!object.getString("kernel_scratch", group.kernelScratch) ||
+        !object.getNumber("kernel_partials", partials))
+      return false;
+    if (group.kernel.empty())
+      return object.fail(join(path, "kernel_scratch"),
+                         "a phased kernel's scratch without a kernel");
+    if (!evaluateScratch(group.kernelScratch, 1, 1, bytes, why))
+      return object.fail(join(path, "kernel_scratch"), why);
+    if (!(partials >= 0 && partials <= 64) || partials != std::floor(partials))
+      return object.fail(join(path, "kernel_partials"),
+                         "expected an integer from 0 to 64");
+    group.kernelPartials = int(partials);
+  }
   if (object.has("sum_phases")) {
     const JsonValue *phases = object.getArray("sum_phases");
     if (!phases)

@@ -54,7 +54,9 @@ bool sameManifest(const Manifest &a, const Manifest &b) {
     const Group &x = a.groups[g], &y = b.groups[g];
     if (x.name != y.name || x.matrix != y.matrix ||
         x.paramDtypes != y.paramDtypes || x.entry != y.entry ||
-        x.kernel != y.kernel || x.args.size() != y.args.size())
+        x.kernel != y.kernel || x.kernelPhased != y.kernelPhased ||
+        x.kernelScratch != y.kernelScratch ||
+        x.kernelPartials != y.kernelPartials || x.args.size() != y.args.size())
       return false;
     for (size_t i = 0; i < x.args.size(); ++i)
       if (!sameArgument(x.args[i], y.args[i]))
@@ -78,6 +80,9 @@ Manifest richManifest() {
   matrix.paramDtypes = {"f32", "bf16", "f16"};
   matrix.entry = "_mlir_stepc_adamw_matrices";
   matrix.kernel = "stepc_adamw_matrices";
+  matrix.kernelPhased = true;
+  matrix.kernelScratch = "0 4 rows mul cols mul align add";
+  matrix.kernelPartials = 2;
   matrix.args = {
       arg(Role::Param, "w"),
       arg(Role::Grad, "g"),
@@ -341,6 +346,22 @@ void testJsonErrors() {
   CHECK_JSON_ERROR(replaced("\"entry\": \"sgd_all\",",
                             "\"entry\": \"sgd_all\", \"kernel\": \"\","),
                    "groups[0].kernel: must not be empty");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+               "\"kernel_scratch\": \"rows mul\", \"kernel_partials\": 1,"),
+      "groups[0].kernel_scratch: scratch program 'rows mul': mul needs two "
+      "operands");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+               "\"kernel_scratch\": \"0\", \"kernel_partials\": 1.5,"),
+      "groups[0].kernel_partials: expected an integer from 0 to 64");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel_scratch\": \"0\", "
+               "\"kernel_partials\": 0,"),
+      "groups[0].kernel_scratch: a phased kernel's scratch without a kernel");
   CHECK_JSON_ERROR(replaced("\"layout\": \"full\", ", ""),
                    "groups[0].args[2].layout: missing key");
   CHECK_JSON_ERROR(replaced("\"storage\": \"f32\"", "\"storage\": \"f32\", "

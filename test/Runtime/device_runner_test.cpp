@@ -250,6 +250,55 @@ void testWorkTable() {
   CHECK(table.numItems() == 1 + 3 + 3 + 1);
 }
 
+void testScratchPrograms() {
+  int64_t bytes = 0;
+  std::string error;
+  // A muon-like plan: rows x cols f32, then max(rows, cols)^2 f32, each
+  // 256-byte aligned; hand-computed for 3 x 100.
+  CHECK(evaluateScratch("0 4 rows mul cols mul align add 4 rows cols max mul "
+                        "rows cols max mul align add",
+                        3, 100, bytes, error));
+  CHECK(bytes == 1280 + 40192);
+  CHECK(evaluateScratch("0", 7, 9, bytes, error) && bytes == 0);
+  CHECK(evaluateScratch("5 align", 1, 1, bytes, error) && bytes == 256);
+  struct Bad {
+    const char *program, *why;
+  } bad[] = {{"rows add", "add needs two operands"},
+             {"rows cols", "leaves 2 values instead of one"},
+             {"", "leaves 0 values instead of one"},
+             {"rows sub", "unknown token 'sub'"},
+             {"-4", "unknown token '-4'"},
+             {"4x", "bad number '4x'"},
+             {"align", "align needs an operand"},
+             {"rows rows mul rows mul rows mul", "overflows"}};
+  for (const Bad &b : bad) {
+    error.clear();
+    CHECK(!evaluateScratch(b.program, int64_t(1) << 20, 1, bytes, error));
+    CHECK(error.find(b.why) != std::string::npos);
+  }
+}
+
+void testPhasedTable() {
+  DeviceStep step;
+  step.buffers = {
+      {reinterpret_cast<void *>(0x1000), reinterpret_cast<void *>(0x2000)},
+      {reinterpret_cast<void *>(0x3000), reinterpret_cast<void *>(0x4000)}};
+  step.shapes = {{64, 32}, {10}};
+  std::vector<int64_t> words;
+  int64_t scratch = 0;
+  // 4 bytes per element of the param: the 64 x 32 tensor is the largest.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align", 2, 1000,
+                                words, scratch));
+  std::vector<int64_t> expected = {0x1000, 0x2000, 64, 32,
+                                   0x3000, 0x4000, 10, 1};
+  CHECK(words == expected);
+  // 1000 threads x 2 partials x 4 bytes, aligned, then 64 * 32 * 4.
+  CHECK(scratch == 8192 + 8192);
+  CHECK_STATUS(buildCudaPhasedTable(step, "rows add", 0, 1, words, scratch),
+               InvalidArgument,
+               "tensor #0: scratch program 'rows add': add needs two operands");
+}
+
 void testDeviceNames() {
   bool isCuda = false;
   int ordinal = -1;
@@ -266,6 +315,8 @@ void testDeviceNames() {
 int main() {
   testStepsOnDevice();
   testWorkTable();
+  testScratchPrograms();
+  testPhasedTable();
   testDeviceNames();
   return check::summary();
 }

@@ -182,7 +182,7 @@ static LogicalResult buildArtifact(ModuleOp module, bool forCpu, bool forCuda,
     FailureOr<CudaCode> code = compileCuda(module, cudaTarget, error);
     if (failed(code))
       return failure();
-    describeCudaLaunch(artifact.manifest, cudaTarget, code->ptx);
+    describeCudaLaunch(artifact.manifest, cudaTarget, *code);
     artifact.sections.push_back({rt::kCudaPtxSectionName, code->ptx});
     for (auto &[arch, cubin] : code->cubins)
       artifact.sections.push_back(
@@ -307,7 +307,8 @@ static int runInspect(MLIRContext &context) {
       llvm::outs() << " " << dtype;
     llvm::outs() << ", entry " << group.entry;
     if (!group.kernel.empty())
-      llvm::outs() << ", kernel " << group.kernel;
+      llvm::outs() << ", kernel " << group.kernel
+                   << (group.kernelPhased ? " (phased)" : "");
     llvm::outs() << "\n";
     for (const rt::Argument &arg : group.args) {
       llvm::outs() << "  " << rt::toString(arg.role) << " " << arg.name;

@@ -12,6 +12,7 @@
 namespace stepc {
 
 #define GEN_PASS_DECL_FORMGPUKERNELS
+#define GEN_PASS_DECL_FORMPHASEDGPUKERNELS
 #include "stepc/Conversion/Passes.h.inc"
 
 /// The gpu.module that holds every group's kernel.
@@ -20,6 +21,19 @@ inline constexpr const char *kGpuModuleName = "stepc_kernels";
 inline constexpr int64_t kGpuVectorWidth = 4;
 /// Threads per block the runtime launches the kernels with.
 inline constexpr int kGpuBlockSize = 256;
+
+/// The device function every phased kernel calls between phases.
+inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
+/// On the module, after stepc-form-phased-gpu-kernels: per phased kernel,
+/// `{scratch = "<postfix program>", partials = N}` (rt::Group's
+/// kernelScratch and kernelPartials).
+inline constexpr const char *kPhasedKernelsAttrName = "stepc.phased_kernels";
+/// Bytes every scratch buffer of a phased kernel is aligned to.
+inline constexpr int64_t kScratchAlignment = 256;
+
+/// Rewrites f32/f64 `math.sqrt` and `math.rsqrt` under `root` into the
+/// correctly rounded `llvm.nvvm.sqrt.rn` (NVVM's default is sqrt.approx).
+void useCorrectlyRoundedRoots(::mlir::Operation *root);
 
 } // namespace stepc
 

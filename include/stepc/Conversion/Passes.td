@@ -100,13 +100,71 @@ def FormGpuKernels : Pass<"stepc-form-gpu-kernels", "::mlir::ModuleOp"> {
   let options = [
     Option<"skipUnsupported", "skip-unsupported", "bool", /*default=*/"false",
            "Drop the functions of groups that are not element-wise (with a "
-           "warning) instead of failing">
+           "warning) instead of failing">,
+    Option<"leaveOthers", "leave-others", "bool", /*default=*/"false",
+           "Leave the functions of groups that are not element-wise in "
+           "place, without a diagnostic, for stepc-form-phased-gpu-kernels">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::LLVM::LLVMDialect",
     "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
+def FormPhasedGpuKernels
+    : Pass<"stepc-form-phased-gpu-kernels", "::mlir::ModuleOp"> {
+  let summary = "Turn each bufferized group function into one grid-wide "
+                "GPU kernel with barrier-separated phases";
+  let description = [{
+    Takes the group functions left after `stepc-form-gpu-kernels
+    {leave-others}`, bufferized (linalg on memrefs, `scf`, `memref`
+    allocs, views and copies, as one-shot bufferization leaves them), and
+    replaces each by a `gpu.func` in `gpu.module @stepc_kernels`:
+
+      kernel(%tensors : !llvm.ptr<1>, %num_tensors : i32,
+             %scalars : !llvm.ptr<1>, %scratch : !llvm.ptr<1>,
+             %barrier : !llvm.ptr<1>)
+
+    `tensors` holds per tensor one pointer per buffer argument (param,
+    grad, states, in order), then the param's rows and cols (i64; a
+    vector's length and 1); `scalars` the f32 hypers and count; `scratch`
+    the kernel's working memory; `barrier` one zeroed u32.
+
+    The tensors are stepped one after the other. Within a tensor, scalar
+    work runs on every thread (it is uniform), each `linalg.generic` and
+    `memref.copy` is spread over all threads of the grid (grid-stride over
+    its parallel loops; reduction loops run per point; a reduction with no
+    parallel loop is split into per-thread partials combined in thread
+    order), a store outside them runs on thread 0, and `scf.for`/`scf.if`
+    around such work become uniform control flow. A call of
+    `@stepc_grid_barrier` (the cooperative-groups scheme) follows every
+    write phase, and precedes a write when threads may still be reading.
+
+    Allocs get fixed places in `scratch`, after the partials: their sizes
+    are bounded by the param's dims, and the module attribute
+    `stepc.phased_kernels` gives per kernel the postfix program of its
+    scratch bytes per tensor (over `rows`, `cols`; ops `add`, `mul`, `max`,
+    `align`) and its partials per thread, for the runtime.
+
+    A function the kernel cannot run (an unknown op, a buffer carried
+    across loop iterations, a size not bounded by the param's dims) is an
+    error, or with `skip-unsupported` dropped with a warning.
+  }];
+  let options = [
+    Option<"skipUnsupported", "skip-unsupported", "bool", /*default=*/"false",
+           "Drop functions the kernel cannot run (with a warning) instead of "
+           "failing">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
   ];
 }

@@ -20,6 +20,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Support/LLVM.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -74,9 +75,19 @@ createCpuTargetMachine(const CpuTarget &target, std::string &error);
 ::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
 lowerForCuda(::mlir::ModuleOp spec);
 
-/// The PTX of every group's kernels (lowerForCuda's one object).
-::mlir::FailureOr<std::string> compilePtx(::mlir::ModuleOp spec,
-                                          std::string &error);
+/// What the runtime needs to launch a phased kernel
+/// (stepc-form-phased-gpu-kernels).
+struct PhasedKernelLayout {
+  /// Scratch bytes per tensor, as rt::evaluateScratch's postfix program.
+  std::string scratch;
+  int partials = 0;
+};
+
+/// The PTX of every group's kernels (lowerForCuda's one object); with
+/// `phased`, the layout of each phased kernel, by symbol.
+::mlir::FailureOr<std::string>
+compilePtx(::mlir::ModuleOp spec, std::string &error,
+           std::map<std::string, PhasedKernelLayout> *phased = nullptr);
 
 /// The GPUs CUDA code is assembled for; the PTX in the artifact serves the
 /// others (the driver JIT-compiles it).
@@ -91,6 +102,8 @@ struct CudaCode {
   std::string ptx;
   /// (architecture, cubin), in the order of CudaTarget::archs.
   std::vector<std::pair<std::string, std::string>> cubins;
+  /// Phased kernels, by symbol (the others are element-wise).
+  std::map<std::string, PhasedKernelLayout> phased;
 };
 
 /// Compiles `spec` to PTX and assembles a cubin per architecture with the
@@ -100,9 +113,9 @@ struct CudaCode {
                                         std::string &error);
 
 /// Adds to `manifest` (of the same spec) how its CUDA kernels are launched
-/// and which groups have one in `ptx` (compileCuda's).
+/// and which groups have one in `code` (compileCuda's).
 void describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
-                        ::llvm::StringRef ptx);
+                        const CudaCode &code);
 
 /// A spec compiled in process; entries stay valid while it lives.
 class JitModule {

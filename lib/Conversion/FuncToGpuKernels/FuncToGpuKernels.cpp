@@ -323,11 +323,13 @@ private:
   SmallVector<Value> buffers;
 };
 
+} // namespace
+
 /// NVVM lowers math.sqrt to sqrt.approx.f32 (and marks llvm.sqrt illegal);
 /// the CPU path and the fp64 reference need the correctly rounded root:
 /// the llvm.nvvm.sqrt.rn intrinsic (PTX sqrt.rn).
-void useCorrectlyRoundedRoots(gpu::GPUModuleOp gpuModule) {
-  gpuModule.walk([](Operation *op) {
+void stepc::useCorrectlyRoundedRoots(Operation *root) {
+  root->walk([](Operation *op) {
     if (!isa<math::SqrtOp, math::RsqrtOp>(op))
       return;
     Value operand = op->getOperand(0);
@@ -351,6 +353,8 @@ void useCorrectlyRoundedRoots(gpu::GPUModuleOp gpuModule) {
   });
 }
 
+namespace {
+
 struct FormGpuKernelsPass
     : stepc::impl::FormGpuKernelsBase<FormGpuKernelsPass> {
   using FormGpuKernelsBase::FormGpuKernelsBase;
@@ -369,6 +373,15 @@ struct FormGpuKernelsPass
         unsupported.push_back(func);
         continue;
       }
+      if (leaveOthers && !func->hasAttr(stepc::kSumPhasesAttrName)) {
+        // stepc-form-phased-gpu-kernels takes what is not element-wise.
+        ScopedDiagnosticHandler quiet(&getContext(),
+                                      [](Diagnostic &) { return success(); });
+        FailureOr<ElementwiseGroup> group = analyze(func, severity);
+        if (llvm::succeeded(group))
+          groups.push_back(*group);
+        continue;
+      }
       FailureOr<ElementwiseGroup> group = analyze(func, severity);
       if (llvm::failed(group))
         unsupported.push_back(func);
@@ -385,7 +398,7 @@ struct FormGpuKernelsPass
                                               stepc::kGpuModuleName);
     for (ElementwiseGroup &group : groups)
       KernelBuilder(group, builder).build(gpuModule);
-    useCorrectlyRoundedRoots(gpuModule);
+    stepc::useCorrectlyRoundedRoots(gpuModule);
     for (ElementwiseGroup &group : groups)
       group.func.erase();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

@@ -69,6 +69,17 @@ struct CudaWorkTable {
 /// of `vectorWidth`; the last item of a tensor may be shorter).
 CudaWorkTable buildCudaWorkTable(const DeviceStep &step, int64_t tileElements);
 
+/// The tensor table of a phased kernel (Group::kernelPhased): per tensor,
+/// its buffer addresses, then the param's rows and cols (a vector: its
+/// length and 1); and the scratch bytes the launch needs: the partials of
+/// `gridThreads` threads, then the largest tensor's buffers.
+/// `scratchProgram` and `partials` are the group's (Group::kernelScratch,
+/// Group::kernelPartials).
+Status buildCudaPhasedTable(const DeviceStep &step,
+                            const std::string &scratchProgram, int partials,
+                            int64_t gridThreads, std::vector<int64_t> &tensors,
+                            int64_t &scratchBytes);
+
 /// Elements per work item: big enough that a block's loop amortizes the
 /// item's table reads, small enough that ~150 tensors spread over all SMs.
 constexpr int64_t kCudaTileElements = 16384;
@@ -115,7 +126,13 @@ private:
   Status reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
                  size_t bytes);
 
+  Status stepPhased(const DeviceStep &step);
+  Status uploadScalars(const DeviceStep &step);
+
   std::shared_ptr<CudaModule> module_;
+  bool phased_ = false;
+  std::string scratchProgram_;
+  int partials_ = 0;
   CudaDriver::CUfunction function_ = nullptr;
   CudaDriver::CUstream stream_ = nullptr;
   std::string symbol_;
@@ -129,9 +146,14 @@ private:
   /// What the table on the device was built from, and its item count.
   std::vector<std::vector<void *>> tableBuffers_;
   std::vector<int64_t> tableSizes_;
+  std::vector<std::vector<int64_t>> tableShapes_;
   int32_t numItems_ = 0;
   CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0, scalars_ = 0;
   size_t tensorsCapacity_ = 0, itemsCapacity_ = 0, scalarsCapacity_ = 0;
+  /// A phased kernel's scratch and its grid barrier's word (zeroed once:
+  /// the barrier leaves it ready for the next one).
+  CudaDriver::CUdeviceptr scratch_ = 0, barrier_ = 0;
+  size_t scratchCapacity_ = 0;
   uint64_t launches_ = 0;
 };
 

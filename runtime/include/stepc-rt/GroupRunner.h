@@ -63,6 +63,8 @@ using PackedEntry = void (*)(void **);
 struct DeviceStep {
   std::vector<std::vector<void *>> buffers;
   std::vector<int64_t> numElements;
+  /// Each tensor's shape as the group's function sees it.
+  std::vector<std::vector<int64_t>> shapes;
   std::vector<float> scalars;
 };
 

@@ -67,6 +67,18 @@ struct Group {
   /// Symbol of the group's CUDA kernel for f32 parameters (others append
   /// "_<dtype>"); empty when the artifact has no CUDA code.
   std::string kernel;
+  /// Whether `kernel` is a phased kernel: kernel(tensors, numTensors,
+  /// scalars, scratch, barrier), the tensors stepped one after the other,
+  /// each by the whole grid with grid barriers between its phases (needs a
+  /// cooperative launch). Otherwise it is element-wise (CudaLaunch).
+  bool kernelPhased = false;
+  /// A phased kernel's scratch bytes per tensor, as a postfix program over
+  /// the param's rows and cols (evaluateScratch): the largest over the
+  /// group's dtypes.
+  std::string kernelScratch;
+  /// f32 partial sums per grid thread that a phased kernel keeps at the
+  /// start of its scratch.
+  int kernelPartials = 0;
   /// In calling order: param, grad, states, hypers, inputs, count.
   std::vector<Argument> args;
   /// Global sums, phase 1 first. The main entry then takes every total,
@@ -112,6 +124,17 @@ struct CudaLaunch {
   /// the others.
   std::vector<std::string> archs;
 };
+
+/// Bytes every buffer in a phased kernel's scratch is aligned to.
+constexpr int64_t kScratchAlignment = 256;
+
+/// Evaluates a phased kernel's scratch program for a param of `rows` x
+/// `cols` (a vector: its length and 1). Tokens, separated by spaces: an
+/// integer, `rows`, `cols` (pushed), `add`, `mul`, `max` (pop two, push
+/// one), `align` (round the top up to kScratchAlignment). False with
+/// `error` when the program is malformed or overflows.
+bool evaluateScratch(const std::string &program, int64_t rows, int64_t cols,
+                     int64_t &bytes, std::string &error);
 
 struct Manifest {
   std::string optimizer;

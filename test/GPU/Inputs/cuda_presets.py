@@ -4,7 +4,8 @@
     cuda_presets.py run OUT_DIR [--device cpu]       # where the GPU is
 
 `compile` writes every example spec as an artifact with CPU and CUDA code
-(groups without a kernel yet get none, with the compiler's warning). `run`
+(groups without a kernel yet get none, with the compiler's warning), with
+Newton–Schulz in f32 as test/Numerics/presets.py checks it. `run`
 needs only the stepc runtime and its Python package (PYTHONPATH), NumPy
 and the CUDA driver, so a GPU machine without LLVM can run it on artifacts
 carried there. Each group with a kernel runs 5 steps on the shapes and
@@ -31,6 +32,10 @@ import reference  # noqa: E402
 def compile_all(stepc, spec_dir, out):
     out.mkdir(parents=True, exist_ok=True)
     for spec in sorted(spec_dir.glob("*.mlir")):
+        # Newton–Schulz in f32, as test/Numerics/presets.py checks it at
+        # the f32 tolerance.
+        if presets.F32_NS[0][0] in spec.read_text():
+            spec = presets.edited_spec(spec, out / "f32-ns", presets.F32_NS)
         proc = subprocess.run([stepc, "compile", str(spec), "--target=cpu,cuda",
                                "-o", str(out / f"{spec.stem}.stepc")],
                               capture_output=True, text=True, timeout=600)
@@ -154,6 +159,8 @@ def run_one(driver, device, artifact, preset, shape, dtype):
     p0 = presets.ROUNDING[dtype](param.astype(np.float64))
     errors = {"update": presets.relative_error(got_p - p0, ref_p - p0)}
     for key, value in ref_state.items():
+        if key in preset.uncompared:
+            continue
         errors[key] = presets.relative_error(
             got_state[key].reshape(np.shape(value)), value)
     worst = max(errors, key=errors.get)
@@ -182,6 +189,9 @@ def run_all(out, device):
         worst = 0.0
         for dtype in dtypes:
             shapes = presets.SHAPES if dtype == "f32" else [(64, 64), (127, 33)]
+            # Tall weights make some updates depend on rounding (ARO).
+            shapes = [shape for shape in shapes
+                      if not preset.wide_only or shape[0] <= shape[1]]
             for shape in shapes:
                 error, what, launches = run_one(driver, device, artifact,
                                                 preset, shape, dtype)

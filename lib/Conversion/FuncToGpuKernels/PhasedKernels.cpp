@@ -1,0 +1,1057 @@
+//===- PhasedKernels.cpp - one grid-wide kernel per group function -*- C++
+//-*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// Groups that are not element-wise (reductions, matmuls, Newton–Schulz,
+// QR) become one persistent kernel: the tensors of the group are stepped
+// one after the other, and each linalg op of a tensor's step is spread over
+// every thread of the grid, with a software grid barrier where the next op
+// may read what another thread wrote. The body is the bufferized group
+// function itself (memrefs kept: upstream lowers their loads, stores and
+// views), so every op the CPU path runs, the kernel runs the same way.
+// docs/Design/GpuKernels.md says why (and what later slices make faster).
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Conversion/FuncToGpuKernels.h"
+#include "stepc/Conversion/StepToFunc.h"
+#include "stepc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/Utils.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace stepc {
+#define GEN_PASS_DEF_FORMPHASEDGPUKERNELS
+#include "stepc/Conversion/Passes.h.inc"
+} // namespace stepc
+
+using namespace mlir;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Scratch sizes
+//===----------------------------------------------------------------------===//
+
+/// An upper bound of a size, over the dims of the tensor's param. The
+/// kernel evaluates it to place its scratch buffers and the runtime (from
+/// its postfix form in the manifest) to allocate them: one source for both.
+struct SizeExpr {
+  enum Kind { Const, Rows, Cols, Add, Mul, Max, Align } kind = Const;
+  int64_t value = 0;
+  std::vector<SizeExpr> operands;
+
+  static SizeExpr constant(int64_t v) { return {Const, v, {}}; }
+  static SizeExpr binary(Kind kind, SizeExpr lhs, SizeExpr rhs) {
+    return {kind, 0, {std::move(lhs), std::move(rhs)}};
+  }
+  /// `value` rounded up to kScratchAlignment bytes.
+  static SizeExpr aligned(SizeExpr value) {
+    return {Align, 0, {std::move(value)}};
+  }
+
+  void print(llvm::raw_ostream &os) const {
+    static const char *names[] = {"",    "rows", "cols", "add",
+                                  "mul", "max",  "align"};
+    for (const SizeExpr &operand : operands) {
+      operand.print(os);
+      os << ' ';
+    }
+    if (kind == Const)
+      os << value;
+    else
+      os << names[kind];
+  }
+
+  Value emit(OpBuilder &b, Location loc, Value rows, Value cols) const {
+    switch (kind) {
+    case Const:
+      return arith::ConstantIndexOp::create(b, loc, value);
+    case Rows:
+      return rows;
+    case Cols:
+      return cols;
+    case Align: {
+      Value v = operands[0].emit(b, loc, rows, cols);
+      Value mask =
+          arith::ConstantIndexOp::create(b, loc, stepc::kScratchAlignment - 1);
+      Value up = arith::AddIOp::create(b, loc, v, mask);
+      Value notMask = arith::ConstantIndexOp::create(
+          b, loc, ~(stepc::kScratchAlignment - 1));
+      return arith::AndIOp::create(b, loc, up, notMask);
+    }
+    default:
+      break;
+    }
+    Value lhs = operands[0].emit(b, loc, rows, cols);
+    Value rhs = operands[1].emit(b, loc, rows, cols);
+    if (kind == Add)
+      return arith::AddIOp::create(b, loc, lhs, rhs);
+    if (kind == Mul)
+      return arith::MulIOp::create(b, loc, lhs, rhs);
+    return arith::MaxUIOp::create(b, loc, lhs, rhs);
+  }
+};
+
+/// Bounds the sizes of a group function's buffers by its param's dims.
+class SizeBounds {
+public:
+  explicit SizeBounds(func::FuncOp func) : func(func) {}
+
+  FailureOr<SizeExpr> ofIndex(Value value) {
+    if (!value)
+      return failure();
+    if (std::optional<int64_t> c = getConstantIntValue(value))
+      return SizeExpr::constant(*c);
+    // A loop's index is below its upper bound.
+    if (auto forOp = scf::getForInductionVarOwner(value))
+      return ofIndex(forOp.getUpperBound());
+    Operation *def = value.getDefiningOp();
+    if (auto dim = dyn_cast_or_null<memref::DimOp>(def)) {
+      std::optional<int64_t> index = dim.getConstantIndex();
+      if (!index)
+        return failure();
+      return ofDim(dim.getSource(), *index);
+    }
+    if (isa_and_nonnull<arith::IndexCastOp, arith::IndexCastUIOp>(def))
+      return ofIndex(def->getOperand(0));
+    if (isa_and_nonnull<arith::AddIOp, arith::MulIOp, arith::MaxUIOp,
+                        arith::MaxSIOp>(def)) {
+      FailureOr<SizeExpr> lhs = ofIndex(def->getOperand(0));
+      FailureOr<SizeExpr> rhs = ofIndex(def->getOperand(1));
+      if (failed(lhs) || failed(rhs))
+        return failure();
+      SizeExpr::Kind kind = isa<arith::AddIOp>(def)   ? SizeExpr::Add
+                            : isa<arith::MulIOp>(def) ? SizeExpr::Mul
+                                                      : SizeExpr::Max;
+      return SizeExpr::binary(kind, *lhs, *rhs);
+    }
+    return failure();
+  }
+
+  FailureOr<SizeExpr> ofDim(Value memref, int64_t dim) {
+    auto type = cast<MemRefType>(memref.getType());
+    if (!type.isDynamicDim(dim))
+      return SizeExpr::constant(type.getDimSize(dim));
+    if (auto arg = dyn_cast<BlockArgument>(memref)) {
+      if (arg.getOwner() != &func.getBody().front())
+        return failure();
+      auto dims = func.getArgAttrOfType<DenseI64ArrayAttr>(
+          arg.getArgNumber(), stepc::kParamDimsAttrName);
+      if (!dims || dims[dim] < 0)
+        return failure();
+      return SizeExpr{dims[dim] == 0 ? SizeExpr::Rows : SizeExpr::Cols, 0, {}};
+    }
+    Operation *def = memref.getDefiningOp();
+    if (auto alloc = dyn_cast<memref::AllocOp>(def))
+      return ofIndex(dyn_cast<Value>(alloc.getMixedSizes()[dim]));
+    if (auto cast = dyn_cast<memref::CastOp>(def))
+      return ofDim(cast.getSource(), dim);
+    if (auto ifOp = dyn_cast<scf::IfOp>(def)) {
+      unsigned r = cast<OpResult>(memref).getResultNumber();
+      FailureOr<SizeExpr> lhs = ofDim(ifOp.thenYield().getOperand(r), dim);
+      FailureOr<SizeExpr> rhs = ofDim(ifOp.elseYield().getOperand(r), dim);
+      if (failed(lhs) || failed(rhs))
+        return failure();
+      return SizeExpr::binary(SizeExpr::Max, *lhs, *rhs);
+    }
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def)) {
+      SizeExpr product = SizeExpr::constant(1);
+      for (int64_t source : collapse.getReassociationIndices()[dim]) {
+        FailureOr<SizeExpr> factor = ofDim(collapse.getSrc(), source);
+        if (failed(factor))
+          return failure();
+        product = SizeExpr::binary(SizeExpr::Mul, product, *factor);
+      }
+      return product;
+    }
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      return ofIndex(dyn_cast<Value>(expand.getMixedOutputShape()[dim]));
+    if (auto subview = dyn_cast<memref::SubViewOp>(def))
+      if (subview.getSourceType().getRank() == type.getRank())
+        return ofIndex(dyn_cast<Value>(subview.getMixedSizes()[dim]));
+    return failure();
+  }
+
+  /// Bytes of `alloc`, rounded up to the scratch alignment.
+  FailureOr<SizeExpr> ofAlloc(memref::AllocOp alloc) {
+    MemRefType type = alloc.getType();
+    Type element = type.getElementType();
+    unsigned bits = element.isIndex() ? 64 : element.getIntOrFloatBitWidth();
+    SizeExpr bytes = SizeExpr::constant(std::max(1u, bits / 8));
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      FailureOr<SizeExpr> extent = ofDim(alloc.getResult(), d);
+      if (failed(extent))
+        return failure();
+      bytes = SizeExpr::binary(SizeExpr::Mul, bytes, *extent);
+    }
+    return SizeExpr::aligned(bytes);
+  }
+
+private:
+  func::FuncOp func;
+};
+
+//===----------------------------------------------------------------------===//
+// What a function needs
+//===----------------------------------------------------------------------===//
+
+/// How an op of the group function runs in the kernel.
+enum class Work {
+  Uniform,      ///< every thread computes the same values (hypers, norms)
+  SingleThread, ///< writes memory without a loop to spread: thread 0 runs it
+  Distributed   ///< a linalg op or copy: spread over the grid's threads
+};
+
+Work classify(Operation *op) {
+  if (isa<linalg::GenericOp, memref::CopyOp>(op))
+    return Work::Distributed;
+  Work work = Work::Uniform;
+  op->walk([&](Operation *nested) {
+    if (isa<linalg::GenericOp, memref::CopyOp>(nested))
+      work = Work::Distributed;
+    else if (work == Work::Uniform && isa<memref::StoreOp>(nested))
+      work = Work::SingleThread;
+  });
+  return work;
+}
+
+/// The op that combines a reduction's accumulator with a new value, when
+/// the body yields `combiner(acc, value)` and uses acc nowhere else: such a
+/// reduction can be split into per-thread partials.
+Operation *splittableCombiner(linalg::GenericOp generic, unsigned output) {
+  Block &body = generic.getRegion().front();
+  BlockArgument acc = body.getArgument(generic.getNumDpsInputs() + output);
+  Value yielded = body.getTerminator()->getOperand(output);
+  Operation *combiner = yielded.getDefiningOp();
+  if (!combiner || !acc.hasOneUse() ||
+      acc.getUses().begin()->getOwner() != combiner)
+    return nullptr;
+  if (!isa<arith::AddFOp, arith::MaximumFOp, arith::MinimumFOp,
+           arith::MaxNumFOp, arith::MinNumFOp>(combiner) ||
+      !yielded.getType().isF32())
+    return nullptr;
+  return combiner;
+}
+
+/// The value `combiner` leaves unchanged.
+TypedAttr identityOf(Operation *combiner, Builder &b) {
+  float value = isa<arith::AddFOp>(combiner) ? 0.0f
+                : isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner)
+                    ? -std::numeric_limits<float>::infinity()
+                    : std::numeric_limits<float>::infinity();
+  return b.getF32FloatAttr(value);
+}
+
+/// A group function checked for what the kernel can run, with its scratch
+/// plan.
+struct PhasedGroup {
+  func::FuncOp func;
+  SmallVector<unsigned> bufferArgs, scalarArgs;
+  /// Each alloc's bytes, in walk order.
+  SmallVector<std::pair<memref::AllocOp, SizeExpr>> allocs;
+  /// f32 partials per thread the split reductions need.
+  int64_t partials = 0;
+};
+
+FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
+                                     DiagnosticSeverity severity) {
+  auto report = [&](Operation *at) {
+    return severity == DiagnosticSeverity::Warning ? at->emitWarning()
+                                                   : at->emitError();
+  };
+  PhasedGroup group;
+  group.func = func;
+  for (BlockArgument arg : func.getArguments()) {
+    if (isa<MemRefType>(arg.getType()))
+      group.bufferArgs.push_back(arg.getArgNumber());
+    else if (arg.getType().isIntOrIndexOrFloat())
+      group.scalarArgs.push_back(arg.getArgNumber());
+    else
+      return report(func) << "argument " << arg.getArgNumber() << " has type "
+                          << arg.getType() << ", not a buffer or a scalar";
+  }
+  if (group.bufferArgs.empty())
+    return report(func) << "has no buffer argument";
+  int64_t paramRank =
+      cast<MemRefType>(func.getArgument(group.bufferArgs[0]).getType())
+          .getRank();
+  if (paramRank > 2)
+    return report(func) << "param of rank " << paramRank
+                        << " (the kernels take vectors and matrices)";
+  SizeBounds bounds(func);
+  WalkResult walk = func.walk([&](Operation *op) -> WalkResult {
+    if (op->getParentOfType<linalg::GenericOp>())
+      return WalkResult::advance();
+    Dialect *dialect = op->getDialect();
+    StringRef ns = dialect ? dialect->getNamespace() : "";
+    bool known =
+        ns == "arith" || ns == "math" ||
+        isa<func::FuncOp, func::ReturnOp, scf::ForOp, scf::IfOp, scf::YieldOp,
+            linalg::GenericOp, memref::AllocOp, memref::DimOp, memref::LoadOp,
+            memref::StoreOp, memref::CopyOp, memref::GetGlobalOp,
+            memref::ExpandShapeOp, memref::CollapseShapeOp, memref::SubViewOp,
+            memref::CastOp>(op);
+    if (!known) {
+      report(op) << "the GPU kernel of " << func.getSymName() << " cannot run "
+                 << op->getName();
+      return WalkResult::interrupt();
+    }
+    if (classify(op) == Work::SingleThread && op->getNumResults() != 0) {
+      report(op) << "the GPU kernel of " << func.getSymName()
+                 << " cannot run a loop that both stores and returns values";
+      return WalkResult::interrupt();
+    }
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      // Each alloc has its own place in the scratch, reused by every
+      // iteration of a loop around it: a buffer must not outlive its loop
+      // iteration.
+      for (Operation *user : alloc->getUsers())
+        if (isa<scf::YieldOp>(user) && isa<scf::ForOp>(user->getParentOp())) {
+          report(op) << "a buffer carried from one loop iteration to the "
+                        "next has no place in the GPU kernel's scratch";
+          return WalkResult::interrupt();
+        }
+      FailureOr<SizeExpr> bytes = bounds.ofAlloc(alloc);
+      if (failed(bytes)) {
+        report(op) << "cannot bound the size of this buffer by the param's "
+                      "dims, which the GPU kernel's scratch needs";
+        return WalkResult::interrupt();
+      }
+      group.allocs.push_back({alloc, *bytes});
+    }
+    if (auto generic = dyn_cast<linalg::GenericOp>(op))
+      if (generic.getNumParallelLoops() == 0 &&
+          generic.getNumReductionLoops() != 0) {
+        bool splittable = true;
+        for (unsigned r = 0; r < generic.getNumDpsInits(); ++r)
+          splittable &= splittableCombiner(generic, r) != nullptr;
+        if (splittable)
+          group.partials =
+              std::max<int64_t>(group.partials, generic.getNumDpsInits());
+      }
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  return group;
+}
+
+//===----------------------------------------------------------------------===//
+// The kernel
+//===----------------------------------------------------------------------===//
+
+class PhasedKernelBuilder {
+public:
+  PhasedKernelBuilder(PhasedGroup &group, OpBuilder &builder,
+                      LLVM::LLVMFuncOp gridBarrier)
+      : g(group), b(builder), loc(group.func.getLoc()),
+        ctx(builder.getContext()), gridBarrier(gridBarrier),
+        globalPtr(LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1)),
+        i64(b.getI64Type()) {}
+
+  void build(gpu::GPUModuleOp gpuModule) {
+    b.setInsertionPointToEnd(gpuModule.getBody());
+    auto type = b.getFunctionType(
+        {globalPtr, b.getI32Type(), globalPtr, globalPtr, globalPtr}, {});
+    auto kernel = gpu::GPUFuncOp::create(b, loc, g.func.getSymName(), type);
+    kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    Block &entry = kernel.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    Value tensors = entry.getArgument(0);
+    Value numTensors = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
+                                                    entry.getArgument(1));
+    Value scalars = entry.getArgument(2);
+    scratch = entry.getArgument(3);
+    barrierWord = entry.getArgument(4);
+
+    for (auto [k, argIndex] : llvm::enumerate(g.scalarArgs)) {
+      BlockArgument arg = g.func.getArgument(argIndex);
+      Value slot = gep(arg.getType(), scalars, constantI64(k));
+      map.map(arg, LLVM::LoadOp::create(b, loc, arg.getType(), slot));
+    }
+    Value blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    Value blockDim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
+    Value gridDim = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    Value threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    threadIndex = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, blockId, blockDim), threadId);
+    numThreads = arith::MulIOp::create(b, loc, gridDim, blockDim);
+
+    auto tensorLoop =
+        scf::ForOp::create(b, loc, index(0), numTensors, index(1));
+    b.setInsertionPointToStart(tensorLoop.getBody());
+    Value t = toI64(tensorLoop.getInductionVar());
+    // A tensor's record: one pointer per buffer argument, then the param's
+    // dims (rows, cols; a vector's length and 1).
+    int64_t recordWords = g.bufferArgs.size() + 2;
+    Value record = gep(i64, tensors, mul64(t, constantI64(recordWords)));
+    rows =
+        toIndex(load(i64, gep(i64, record, constantI64(g.bufferArgs.size()))));
+    cols = toIndex(
+        load(i64, gep(i64, record, constantI64(g.bufferArgs.size() + 1))));
+    for (auto [slot, argIndex] : llvm::enumerate(g.bufferArgs)) {
+      BlockArgument arg = g.func.getArgument(argIndex);
+      auto type = cast<MemRefType>(arg.getType());
+      auto dims = g.func.getArgAttrOfType<DenseI64ArrayAttr>(
+          argIndex, stepc::kParamDimsAttrName);
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        sizes.push_back(type.isDynamicDim(d) ? (dims[d] == 0 ? rows : cols)
+                                             : index(type.getDimSize(d)));
+      Value pointer = load(globalPtr, gep(i64, record, constantI64(slot)));
+      map.map(arg, viewOf(pointer, type, sizes));
+    }
+
+    // Scratch: the split reductions' partials, then each alloc's buffer.
+    Value partialBytes = alignUp(arith::MulIOp::create(
+        b, loc, numThreads, index(4 * std::max<int64_t>(g.partials, 1))));
+    partialsBase = scratch;
+    Value offset = partialBytes;
+    for (auto &[alloc, bytes] : g.allocs) {
+      allocOffsets[alloc] = offset;
+      offset =
+          arith::AddIOp::create(b, loc, offset, bytes.emit(b, loc, rows, cols));
+    }
+
+    emitBlock(g.func.getBody().front());
+    // The next tensor reuses the scratch.
+    barrier();
+    b.setInsertionPointAfter(tensorLoop);
+    gpu::ReturnOp::create(b, loc);
+  }
+
+private:
+  //===--------------------------------------------------------------===//
+  // Structure
+  //===--------------------------------------------------------------===//
+
+  void emitBlock(Block &block) {
+    for (Operation &op : block.without_terminator())
+      emitOp(op);
+  }
+
+  void emitOp(Operation &op) {
+    if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+      SmallVector<Value> sizes;
+      for (OpFoldResult size : alloc.getMixedSizes())
+        sizes.push_back(isa<Value>(size) ? map.lookup(cast<Value>(size))
+                                         : index(*getConstantIntValue(size)));
+      Value base =
+          LLVM::GEPOp::create(b, loc, globalPtr, b.getI8Type(), scratch,
+                              ValueRange{toI64(allocOffsets[alloc])});
+      map.map(alloc.getResult(), viewOf(base, alloc.getType(), sizes));
+      return;
+    }
+    if (auto getGlobal = dyn_cast<memref::GetGlobalOp>(op))
+      globals.insert(getGlobal.getName());
+    switch (classify(&op)) {
+    case Work::Uniform:
+      b.clone(op, map);
+      if (!isMemoryEffectFree(&op))
+        pendingReads = true;
+      return;
+    case Work::SingleThread: {
+      syncBeforeWrite();
+      auto guard = scf::IfOp::create(b, loc, isThreadZero());
+      OpBuilder::InsertionGuard insertion(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      b.clone(op, map);
+      b.setInsertionPointAfter(guard);
+      barrier();
+      return;
+    }
+    case Work::Distributed:
+      break;
+    }
+    syncBeforeWrite();
+    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      emitGeneric(generic);
+      barrier();
+    } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      emitCopy(copy);
+      barrier();
+    } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      emitFor(forOp);
+    } else if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      emitIf(ifOp);
+    } else {
+      llvm_unreachable("analyzePhased admits no other op with linalg inside");
+    }
+  }
+
+  /// A loop whose body has grid-wide work: every thread runs its control
+  /// (the bounds are uniform), and the work inside is spread.
+  void emitFor(scf::ForOp forOp) {
+    auto loop = scf::ForOp::create(
+        b, loc, map.lookup(forOp.getLowerBound()),
+        map.lookup(forOp.getUpperBound()), map.lookup(forOp.getStep()),
+        llvm::map_to_vector(forOp.getInitArgs(),
+                            [&](Value v) { return map.lookup(v); }));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    map.map(forOp.getInductionVar(), loop.getInductionVar());
+    for (auto [from, to] :
+         llvm::zip(forOp.getRegionIterArgs(), loop.getRegionIterArgs()))
+      map.map(from, to);
+    emitBlock(*forOp.getBody());
+    // The next iteration may overwrite what this one read.
+    if (pendingReads)
+      barrier();
+    auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
+    SmallVector<Value> yielded = llvm::map_to_vector(
+        yield.getOperands(), [&](Value v) { return map.lookup(v); });
+    setYield(loop, yielded);
+    b.setInsertionPointAfter(loop);
+    for (auto [from, to] : llvm::zip(forOp.getResults(), loop.getResults()))
+      map.map(from, to);
+  }
+
+  void emitIf(scf::IfOp ifOp) {
+    auto branch = scf::IfOp::create(b, loc, ifOp.getResultTypes(),
+                                    map.lookup(ifOp.getCondition()),
+                                    /*withElseRegion=*/true);
+    auto emitBranch = [&](Block *from, Block *to) {
+      OpBuilder::InsertionGuard guard(b);
+      if (!to->empty() && isa<scf::YieldOp>(to->back()))
+        to->back().erase();
+      b.setInsertionPointToEnd(to);
+      SmallVector<Value> yielded;
+      if (from) {
+        emitBlock(*from);
+        yielded = llvm::map_to_vector(from->getTerminator()->getOperands(),
+                                      [&](Value v) { return map.lookup(v); });
+      }
+      if (pendingReads)
+        barrier();
+      scf::YieldOp::create(b, loc, yielded);
+    };
+    // Both branches start from the state before the if.
+    bool readsBefore = pendingReads;
+    emitBranch(ifOp.thenBlock(), branch.thenBlock());
+    pendingReads = readsBefore;
+    emitBranch(ifOp.elseBlock(), branch.elseBlock());
+    pendingReads = false;
+    for (auto [from, to] : llvm::zip(ifOp.getResults(), branch.getResults()))
+      map.map(from, to);
+  }
+
+  //===--------------------------------------------------------------===//
+  // Grid-wide work
+  //===--------------------------------------------------------------===//
+
+  /// One linalg op over the grid: each thread takes points of the parallel
+  /// loops (grid-stride over their flattened space) and runs the reduction
+  /// loops of each point itself. A reduction with no parallel loop is split
+  /// into per-thread partials combined in thread order (reproducible for a
+  /// given grid), when its combiner is known.
+  void emitGeneric(linalg::GenericOp source) {
+    auto generic = cast<linalg::GenericOp>(b.clone(*source, map));
+    SmallVector<Value> sizes;
+    for (Range range : cast<linalg::LinalgOp>(generic.getOperation())
+                           .createLoopRanges(b, loc))
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
+    SmallVector<unsigned> parallel, reduction;
+    for (auto [d, type] : llvm::enumerate(generic.getIteratorTypesArray()))
+      (type == utils::IteratorType::parallel ? parallel : reduction)
+          .push_back(d);
+    SmallVector<Value> ivs(sizes.size());
+
+    if (!parallel.empty()) {
+      gridStride(parallel, sizes, ivs, [&] {
+        SmallVector<Value> outs = loadOutputs(generic, ivs);
+        SmallVector<Value> results =
+            reduction.empty()
+                ? computeAt(generic, ivs, outs)
+                : reduceSerially(generic, reduction, sizes, ivs, outs);
+        storeOutputs(generic, ivs, results);
+      });
+    } else if (!reduction.empty() && splittable(generic)) {
+      splitReduction(generic, reduction, sizes, ivs);
+    } else {
+      onThreadZero([&] {
+        SmallVector<Value> outs = loadOutputs(generic, ivs);
+        SmallVector<Value> results =
+            reduction.empty()
+                ? computeAt(generic, ivs, outs)
+                : reduceSerially(generic, reduction, sizes, ivs, outs);
+        storeOutputs(generic, ivs, results);
+      });
+    }
+    generic.erase();
+  }
+
+  void emitCopy(memref::CopyOp copy) {
+    Value source = map.lookup(copy.getSource());
+    Value target = map.lookup(copy.getTarget());
+    auto type = cast<MemRefType>(source.getType());
+    SmallVector<Value> sizes;
+    SmallVector<unsigned> dims;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      sizes.push_back(memref::DimOp::create(b, loc, source, d));
+      dims.push_back(d);
+    }
+    SmallVector<Value> ivs(sizes.size());
+    auto body = [&] {
+      Value value = memref::LoadOp::create(b, loc, source, ivs);
+      memref::StoreOp::create(b, loc, value, target, ivs);
+    };
+    if (dims.empty())
+      onThreadZero(body);
+    else
+      gridStride(dims, sizes, ivs, body);
+  }
+
+  /// for (i = thread; i < Π sizes[dims]; i += threads): ivs[dims] = i
+  /// delinearized (the last dim fastest, so neighbouring threads touch
+  /// neighbouring elements), then `body`.
+  void gridStride(
+      ArrayRef<unsigned> dims, ArrayRef<Value> sizes, SmallVector<Value> &ivs,
+      llvm::function_ref<void()> body, ValueRange iterArgs = {},
+      llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
+      SmallVector<Value> *results = nullptr) {
+    Value total = index(1);
+    for (unsigned d : dims)
+      total = arith::MulIOp::create(b, loc, total, sizes[d]);
+    auto loop =
+        scf::ForOp::create(b, loc, threadIndex, total, numThreads, iterArgs);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value rest = loop.getInductionVar();
+    for (unsigned d : llvm::reverse(dims)) {
+      ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
+      rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
+    }
+    if (iterBody) {
+      SmallVector<Value> next = iterBody(loop.getRegionIterArgs());
+      setYield(loop, next);
+      *results = SmallVector<Value>(loop.getResults());
+    } else {
+      body();
+    }
+  }
+
+  /// The reduction loops of one point, run by one thread, the accumulators
+  /// in registers.
+  SmallVector<Value> reduceSerially(linalg::GenericOp generic,
+                                    ArrayRef<unsigned> reduction,
+                                    ArrayRef<Value> sizes,
+                                    SmallVector<Value> &ivs,
+                                    SmallVector<Value> accs) {
+    return nest(generic, reduction, sizes, ivs, accs, 0);
+  }
+
+  SmallVector<Value> nest(linalg::GenericOp generic, ArrayRef<unsigned> dims,
+                          ArrayRef<Value> sizes, SmallVector<Value> &ivs,
+                          ValueRange accs, size_t depth) {
+    if (depth == dims.size())
+      return computeAt(generic, ivs, accs);
+    auto loop = scf::ForOp::create(b, loc, index(0), sizes[dims[depth]],
+                                   index(1), accs);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    ivs[dims[depth]] = loop.getInductionVar();
+    SmallVector<Value> next =
+        nest(generic, dims, sizes, ivs, loop.getRegionIterArgs(), depth + 1);
+    setYield(loop, next);
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  bool splittable(linalg::GenericOp generic) {
+    for (unsigned r = 0; r < generic.getNumDpsInits(); ++r)
+      if (!splittableCombiner(generic, r))
+        return false;
+    return true;
+  }
+
+  /// Every thread reduces its share of the whole space from the identity;
+  /// after a barrier, thread 0 folds the partials into the output in
+  /// thread order.
+  void splitReduction(linalg::GenericOp generic, ArrayRef<unsigned> reduction,
+                      ArrayRef<Value> sizes, SmallVector<Value> &ivs) {
+    unsigned numOutputs = generic.getNumDpsInits();
+    SmallVector<Operation *> combiners;
+    SmallVector<Value> identities;
+    for (unsigned r = 0; r < numOutputs; ++r) {
+      combiners.push_back(splittableCombiner(generic, r));
+      identities.push_back(
+          arith::ConstantOp::create(b, loc, identityOf(combiners.back(), b)));
+    }
+    SmallVector<Value> partials;
+    gridStride(
+        reduction, sizes, ivs, [] {}, identities,
+        [&](ValueRange accs) { return computeAt(generic, ivs, accs); },
+        &partials);
+    for (unsigned r = 0; r < numOutputs; ++r)
+      LLVM::StoreOp::create(b, loc, partials[r], partialSlot(r, threadIndex));
+    barrier();
+    for (unsigned d : reduction)
+      ivs[d] = Value(); // defined in the loop above; outputs do not use them
+    onThreadZero([&] {
+      SmallVector<Value> outs = loadOutputs(generic, ivs, /*all=*/true);
+      auto fold =
+          scf::ForOp::create(b, loc, index(0), numThreads, index(1), outs);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(fold.getBody());
+      SmallVector<Value> next;
+      for (unsigned r = 0; r < numOutputs; ++r) {
+        Value partial = LLVM::LoadOp::create(
+            b, loc, b.getF32Type(), partialSlot(r, fold.getInductionVar()));
+        Operation *combined = b.create(OperationState(
+            loc, combiners[r]->getName(),
+            ValueRange{fold.getRegionIterArgs()[r], partial},
+            TypeRange{b.getF32Type()}, combiners[r]->getAttrs()));
+        next.push_back(combined->getResult(0));
+      }
+      setYield(fold, next);
+      b.setInsertionPointAfter(fold);
+      storeOutputs(generic, ivs, SmallVector<Value>(fold.getResults()));
+    });
+  }
+
+  Value partialSlot(unsigned output, Value thread) {
+    Value slot = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, index(output), numThreads),
+        thread);
+    return gep(b.getF32Type(), partialsBase, toI64(slot));
+  }
+
+  /// The current values of the outputs at `ivs` (those the body reads, or
+  /// `all`; zeros for the others).
+  SmallVector<Value> loadOutputs(linalg::GenericOp generic, ArrayRef<Value> ivs,
+                                 bool all = false) {
+    SmallVector<Value> outs;
+    for (OpOperand &init : generic.getDpsInitsMutable()) {
+      BlockArgument arg = generic.getMatchingBlockArgument(&init);
+      if (!all && arg.use_empty()) {
+        outs.push_back(
+            arith::ConstantOp::create(b, loc, b.getZeroAttr(arg.getType())));
+        continue;
+      }
+      outs.push_back(memref::LoadOp::create(b, loc, init.get(),
+                                            indicesOf(generic, &init, ivs)));
+    }
+    return outs;
+  }
+
+  void storeOutputs(linalg::GenericOp generic, ArrayRef<Value> ivs,
+                    ArrayRef<Value> values) {
+    for (auto [init, value] : llvm::zip(generic.getDpsInitsMutable(), values))
+      memref::StoreOp::create(b, loc, value, init.get(),
+                              indicesOf(generic, &init, ivs));
+  }
+
+  SmallVector<Value> indicesOf(linalg::GenericOp generic, OpOperand *operand,
+                               ArrayRef<Value> ivs) {
+    AffineMap indexing = generic.getMatchingIndexingMap(operand);
+    SmallVector<Value> dims = llvm::map_to_vector(ivs, [&](Value v) {
+      return v ? v : index(0); // dims the map does not use
+    });
+    return *affine::expandAffineMap(b, loc, indexing, dims);
+  }
+
+  /// The generic's body at one point: its inputs loaded there, the outputs
+  /// given as `outs`.
+  SmallVector<Value> computeAt(linalg::GenericOp generic, ArrayRef<Value> ivs,
+                               ValueRange outs) {
+    Block &body = generic.getRegion().front();
+    IRMapping point;
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      Value value = input->get();
+      if (isa<MemRefType>(value.getType()))
+        value = memref::LoadOp::create(b, loc, value,
+                                       indicesOf(generic, input, ivs));
+      point.map(generic.getMatchingBlockArgument(input), value);
+    }
+    for (auto [r, out] : llvm::enumerate(outs))
+      point.map(body.getArgument(generic.getNumDpsInputs() + r), out);
+    for (Operation &op : body.without_terminator()) {
+      if (auto indexOp = dyn_cast<linalg::IndexOp>(op)) {
+        point.map(indexOp.getResult(), ivs[indexOp.getDim()]);
+        continue;
+      }
+      b.clone(op, point);
+    }
+    return llvm::map_to_vector(
+        body.getTerminator()->getOperands(),
+        [&](Value v) { return point.lookupOrDefault(v); });
+  }
+
+  //===--------------------------------------------------------------===//
+  // Synchronization and helpers
+  //===--------------------------------------------------------------===//
+
+  /// Ends `loop`'s body with a yield of `values` (replacing the one the
+  /// builder may have added).
+  void setYield(scf::ForOp loop, ValueRange values) {
+    Block *body = loop.getBody();
+    if (!body->empty() && isa<scf::YieldOp>(body->back()))
+      body->back().erase();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(body);
+    scf::YieldOp::create(b, loc, values);
+  }
+
+  /// Before a write: threads that read a buffer since the last barrier may
+  /// not have read it yet.
+  void syncBeforeWrite() {
+    if (pendingReads)
+      barrier();
+  }
+
+  void barrier() {
+    LLVM::CallOp::create(b, loc, gridBarrier, ValueRange{barrierWord});
+    pendingReads = false;
+  }
+
+  Value isThreadZero() {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, threadIndex,
+                                 index(0));
+  }
+
+  void onThreadZero(llvm::function_ref<void()> body) {
+    auto guard = scf::IfOp::create(b, loc, isThreadZero());
+    OpBuilder::InsertionGuard insertion(b);
+    b.setInsertionPointToStart(guard.thenBlock());
+    body();
+  }
+
+  /// A memref over `pointer` (global memory) with a row-major layout: the
+  /// descriptor built by hand, then cast to the memref type, which the
+  /// NVVM lowering turns back into the same descriptor.
+  Value viewOf(Value pointer, MemRefType type, ArrayRef<Value> sizes) {
+    Type ptr = LLVM::LLVMPointerType::get(ctx);
+    Value generic = LLVM::AddrSpaceCastOp::create(b, loc, ptr, pointer);
+    int64_t rank = type.getRank();
+    SmallVector<Type> fields = {ptr, ptr, i64};
+    if (rank > 0) {
+      fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+      fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+    }
+    auto structType = LLVM::LLVMStructType::getLiteral(ctx, fields);
+    Value desc = LLVM::PoisonOp::create(b, loc, structType);
+    desc = LLVM::InsertValueOp::create(b, loc, desc, generic,
+                                       ArrayRef<int64_t>{0});
+    desc = LLVM::InsertValueOp::create(b, loc, desc, generic,
+                                       ArrayRef<int64_t>{1});
+    desc = LLVM::InsertValueOp::create(b, loc, desc, constantI64(0),
+                                       ArrayRef<int64_t>{2});
+    Value stride = constantI64(1);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      Value size = toI64(sizes[d]);
+      desc = LLVM::InsertValueOp::create(b, loc, desc, size,
+                                         ArrayRef<int64_t>{3, d});
+      desc = LLVM::InsertValueOp::create(b, loc, desc, stride,
+                                         ArrayRef<int64_t>{4, d});
+      stride = mul64(stride, size);
+    }
+    return UnrealizedConversionCastOp::create(b, loc, type, desc).getResult(0);
+  }
+
+  Value alignUp(Value bytes) {
+    Value up = arith::AddIOp::create(b, loc, bytes,
+                                     index(stepc::kScratchAlignment - 1));
+    return arith::AndIOp::create(b, loc, up,
+                                 index(~(stepc::kScratchAlignment - 1)));
+  }
+  Value index(int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+  Value constantI64(int64_t value) {
+    return arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
+  }
+  Value toI64(Value v) { return arith::IndexCastUIOp::create(b, loc, i64, v); }
+  Value toIndex(Value v) {
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), v);
+  }
+  Value mul64(Value lhs, Value rhs) {
+    return arith::MulIOp::create(b, loc, lhs, rhs);
+  }
+  Value gep(Type element, Value base, Value offset) {
+    return LLVM::GEPOp::create(b, loc, globalPtr, element, base,
+                               ValueRange{offset});
+  }
+  Value load(Type type, Value address) {
+    return LLVM::LoadOp::create(b, loc, type, address);
+  }
+
+public:
+  /// memref.global symbols the kernel reads (copied into the gpu.module).
+  llvm::SetVector<StringRef> globals;
+
+private:
+  PhasedGroup &g;
+  OpBuilder &b;
+  Location loc;
+  MLIRContext *ctx;
+  LLVM::LLVMFuncOp gridBarrier;
+  Type globalPtr, i64;
+  IRMapping map;
+  Value scratch, barrierWord, partialsBase, threadIndex, numThreads, rows, cols;
+  DenseMap<Operation *, Value> allocOffsets;
+  /// Whether some thread may have read memory since the last barrier.
+  bool pendingReads = false;
+};
+
+/// The software grid barrier of CUDA's cooperative groups (shared/
+/// TOOLCHAIN.md §6): one u32 word, zeroed once and never reset. Block 0
+/// adds 0x80000000 - (blocks - 1), every other block 1, so bit 31 flips
+/// exactly when the last block arrives; each block's thread 0 spins on it.
+/// LLVM 22's NVPTX drops orderings on atomicrmw, so the release is a fence.
+LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
+  Location loc = gpuModule.getLoc();
+  MLIRContext *ctx = b.getContext();
+  auto globalPtr = LLVM::LLVMPointerType::get(ctx, 1);
+  Type i32 = b.getI32Type();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(gpuModule.getBody());
+  auto func = LLVM::LLVMFuncOp::create(
+      b, loc, stepc::kGridBarrierName,
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {globalPtr}));
+  func.setLinkage(LLVM::Linkage::Internal);
+  Block *entry = func.addEntryBlock(b);
+  Block *arrive = func.addBlock();
+  Block *spin = func.addBlock();
+  Block *done = func.addBlock();
+  spin->addArgument(i32, loc);
+  Value word = entry->getArgument(0);
+  auto constant = [&](int64_t v) {
+    return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(v));
+  };
+
+  b.setInsertionPointToStart(entry);
+  NVVM::Barrier0Op::create(b, loc);
+  Value thread = NVVM::ThreadIdXOp::create(b, loc, i32);
+  Value leader = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, thread,
+                                      constant(0));
+  LLVM::CondBrOp::create(b, loc, leader, arrive, done);
+
+  b.setInsertionPointToStart(arrive);
+  Value block = NVVM::BlockIdXOp::create(b, loc, i32);
+  Value blocks = NVVM::GridDimXOp::create(b, loc, i32);
+  Value first =
+      LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, block, constant(0));
+  Value firstAdds =
+      LLVM::SubOp::create(b, loc, constant(int64_t(0x80000000u) + 1), blocks);
+  Value add = LLVM::SelectOp::create(b, loc, first, firstAdds, constant(1));
+  LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::release, "device");
+  Value old = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, word,
+                                        add, LLVM::AtomicOrdering::monotonic,
+                                        "device", /*alignment=*/4);
+  LLVM::BrOp::create(b, loc, ValueRange{old}, spin);
+
+  b.setInsertionPointToStart(spin);
+  Value current = LLVM::LoadOp::create(
+      b, loc, i32, word, /*alignment=*/4, /*isVolatile=*/false,
+      /*isNonTemporal=*/false, /*isInvariant=*/false,
+      /*isInvariantGroup=*/false, LLVM::AtomicOrdering::acquire, "device");
+  Value flipped = LLVM::AndOp::create(
+      b, loc, LLVM::XOrOp::create(b, loc, spin->getArgument(0), current),
+      constant(int64_t(0x80000000u)));
+  Value waiting = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, flipped,
+                                       constant(0));
+  LLVM::CondBrOp::create(b, loc, waiting, spin,
+                         ValueRange{spin->getArgument(0)}, done, ValueRange{});
+
+  b.setInsertionPointToStart(done);
+  NVVM::Barrier0Op::create(b, loc);
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+  return func;
+}
+
+struct FormPhasedGpuKernelsPass
+    : stepc::impl::FormPhasedGpuKernelsBase<FormPhasedGpuKernelsPass> {
+  using FormPhasedGpuKernelsBase::FormPhasedGpuKernelsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto severity = skipUnsupported ? DiagnosticSeverity::Warning
+                                    : DiagnosticSeverity::Error;
+    std::vector<PhasedGroup> groups;
+    SmallVector<func::FuncOp> unsupported;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      FailureOr<PhasedGroup> group = analyzePhased(func, severity);
+      if (failed(group))
+        unsupported.push_back(func);
+      else
+        groups.push_back(std::move(*group));
+    }
+    if (!unsupported.empty() && !skipUnsupported)
+      return signalPassFailure();
+    for (func::FuncOp func : unsupported)
+      func.erase();
+    if (groups.empty())
+      return;
+
+    OpBuilder b(module.getContext());
+    gpu::GPUModuleOp gpuModule;
+    for (auto existing : module.getOps<gpu::GPUModuleOp>())
+      if (existing.getName() == stepc::kGpuModuleName)
+        gpuModule = existing;
+    if (!gpuModule) {
+      b.setInsertionPointToEnd(module.getBody());
+      gpuModule =
+          gpu::GPUModuleOp::create(b, module.getLoc(), stepc::kGpuModuleName);
+    }
+    LLVM::LLVMFuncOp barrier = buildGridBarrier(gpuModule, b);
+    SymbolTable symbols(module);
+    llvm::SetVector<StringRef> globals;
+    NamedAttrList layouts(
+        module->getAttrOfType<DictionaryAttr>(stepc::kPhasedKernelsAttrName));
+    for (PhasedGroup &group : groups) {
+      PhasedKernelBuilder builder(group, b, barrier);
+      builder.build(gpuModule);
+      globals.insert(builder.globals.begin(), builder.globals.end());
+      SizeExpr total = SizeExpr::constant(0);
+      for (auto &[alloc, bytes] : group.allocs)
+        total = SizeExpr::binary(SizeExpr::Add, total, bytes);
+      std::string program;
+      llvm::raw_string_ostream os(program);
+      total.print(os);
+      layouts.set(group.func.getSymName(),
+                  b.getDictionaryAttr(
+                      {b.getNamedAttr("scratch", b.getStringAttr(program)),
+                       b.getNamedAttr("partials",
+                                      b.getI64IntegerAttr(group.partials))}));
+    }
+    // A barrier right after another one (a phase ending the tensor, say)
+    // synchronizes nothing more.
+    SmallVector<Operation *> redundant;
+    gpuModule.walk([&](LLVM::CallOp call) {
+      auto previous = dyn_cast_or_null<LLVM::CallOp>(call->getPrevNode());
+      if (call.getCallee() == stepc::kGridBarrierName && previous &&
+          previous.getCallee() == stepc::kGridBarrierName)
+        redundant.push_back(call);
+    });
+    for (Operation *call : redundant)
+      call->erase();
+    b.setInsertionPointToStart(gpuModule.getBody());
+    for (StringRef name : globals)
+      b.clone(*symbols.lookup(name));
+    stepc::useCorrectlyRoundedRoots(gpuModule);
+    for (PhasedGroup &group : groups)
+      group.func.erase();
+    module->setAttr(stepc::kPhasedKernelsAttrName,
+                    layouts.getDictionary(module.getContext()));
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    b.getUnitAttr());
+  }
+};
+
+} // namespace

@@ -1,0 +1,94 @@
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
+
+// A bufferized group function: w -= lr * g / |g|. The norm is a reduction
+// with no parallel loop (split into per-thread partials), the update an
+// element-wise op into a scratch buffer, copied back.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#all = affine_map<(d0, d1) -> ()>
+func.func @scale_by_norm(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}, %lr: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %sum = memref.alloc() : memref<f32>
+  memref.store %zero, %sum[] : memref<f32>
+  linalg.generic {indexing_maps = [#id, #all],
+                  iterator_types = ["reduction", "reduction"]}
+      ins(%g : memref<?x?xf32>) outs(%sum : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %sq = arith.mulf %x, %x : f32
+    %s = arith.addf %sq, %acc : f32
+    linalg.yield %s : f32
+  }
+  %total = memref.load %sum[] : memref<f32>
+  %norm = math.sqrt %total : f32
+  %scale = arith.divf %lr, %norm : f32
+  %rows = memref.dim %w, %c0 : memref<?x?xf32>
+  %cols = memref.dim %w, %c1 : memref<?x?xf32>
+  %next = memref.alloc(%rows, %cols) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id, #id],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%w, %g : memref<?x?xf32>, memref<?x?xf32>) outs(%next : memref<?x?xf32>) {
+  ^bb0(%p: f32, %d: f32, %out: f32):
+    %t = arith.mulf %d, %scale : f32
+    %u = arith.subf %p, %t : f32
+    linalg.yield %u : f32
+  }
+  memref.copy %next, %w : memref<?x?xf32> to memref<?x?xf32>
+  return
+}
+
+// The runtime's scratch: per tensor, the 0-d sum and the rows x cols
+// buffer, each 256-byte aligned; one f32 partial per thread before them.
+// CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {scale_by_norm = {partials = 1 : i64, scratch = "0 4 align add 4 rows mul cols mul align add"}}}
+
+// The barrier: block 0 adds 0x80000000 - (blocks - 1), the others 1;
+// thread 0 spins on bit 31 with acquire loads.
+// CHECK-LABEL: llvm.func internal @stepc_grid_barrier(%arg0: !llvm.ptr<1>)
+// CHECK: nvvm.barrier0
+// CHECK: llvm.fence syncscope("device") release
+// CHECK: llvm.atomicrmw add %arg0, %{{.*}} syncscope("device") monotonic
+// CHECK: llvm.load %arg0 atomic syncscope("device") acquire
+// CHECK: nvvm.barrier0
+
+// CHECK-LABEL: gpu.func @scale_by_norm(%arg0: !llvm.ptr<1>, %arg1: i32, %arg2: !llvm.ptr<1>, %arg3: !llvm.ptr<1>, %arg4: !llvm.ptr<1>) kernel
+// The hyper, then one iteration per tensor.
+// CHECK: %[[LR:.*]] = llvm.load %arg2 : !llvm.ptr<1> -> f32
+// CHECK: %[[THREAD:.*]] = arith.addi
+// CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
+// The param's dims follow the two pointers of the tensor's record.
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xf32>
+// The store outside any loop: thread 0, then a barrier.
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
+// CHECK: scf.if %[[FIRST]] {
+// CHECK-NEXT: memref.store %cst, %{{.*}}[] : memref<f32>
+// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// The norm: each thread sums its grid-stride share, stores its partial;
+// after a barrier thread 0 folds the partials in thread order.
+// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] iter_args(%{{.*}} = %cst) -> (f32) {
+// CHECK: llvm.store %[[PART]], %{{.*}} : f32, !llvm.ptr<1>
+// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: memref.load %{{.*}}[] : memref<f32>
+// CHECK: scf.for %{{.*}} = %c0 to %[[THREADS]] step %c1 iter_args
+// CHECK: arith.addf
+// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// Every thread reads the norm; the correctly rounded root.
+// CHECK: memref.load %{{.*}}[] : memref<f32>
+// CHECK: llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"
+// The update: grid-stride over rows x cols, the last dim fastest.
+// CHECK: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
+// CHECK: arith.remui
+// CHECK: arith.divui
+// CHECK: arith.subf
+// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// The copy back; its barrier also lets the next tensor reuse the scratch.
+// CHECK: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
+// CHECK: memref.store
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.return
