@@ -49,14 +49,20 @@ void stepc::buildCpuTilePipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
+/// One-shot bufferization of the group functions, their memref arguments
+/// with the identity layout the callers pass.
+static void addBufferize(OpPassManager &pm) {
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   // Element-wise results land straight in the param and state buffers.
-  pm.addNestedPass<func::FuncOp>(createDestinationInits());
+  pm.addNestedPass<func::FuncOp>(stepc::createDestinationInits());
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+}
+
+void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
+  addBufferize(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
@@ -106,12 +112,7 @@ void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
   // The other groups bufferize as on the CPU (without deallocations: their
   // buffers become places in the kernel's scratch) and become phased
   // kernels.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addNestedPass<func::FuncOp>(createDestinationInits());
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  addBufferize(pm);
   pm.addPass(createLinalgGeneralizeNamedOpsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -15,6 +15,8 @@
 #include "stepc/Conversion/FuncToGpuKernels.h"
 #include "stepc/Conversion/StepToFunc.h"
 
+#include "GlobalMemoryBuilder.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -154,13 +156,10 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func,
 }
 
 /// Emits the kernel of `group` into `gpuModule`.
-class KernelBuilder {
+class KernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
   KernelBuilder(ElementwiseGroup &group, OpBuilder &builder)
-      : g(group), b(builder), loc(group.func.getLoc()),
-        ctx(builder.getContext()),
-        globalPtr(LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1)),
-        i64(b.getI64Type()) {}
+      : GlobalMemoryBuilder(builder, group.func.getLoc()), g(group) {}
 
   void build(gpu::GPUModuleOp gpuModule) {
     b.setInsertionPointToEnd(gpuModule.getBody());
@@ -177,7 +176,7 @@ public:
     // Hypers and the count, then the uniform arithmetic on them.
     for (auto [k, argIndex] : llvm::enumerate(g.scalarArgs)) {
       BlockArgument arg = g.func.getArgument(argIndex);
-      Value slot = gep(arg.getType(), scalars, constant(k));
+      Value slot = gep(arg.getType(), scalars, constantI64(k));
       map.map(arg, LLVM::LoadOp::create(b, loc, arg.getType(), slot));
     }
     for (Operation *op : g.preamble)
@@ -190,27 +189,27 @@ public:
     auto itemLoop = scf::ForOp::create(b, loc, blockId, numItems, gridDim);
     b.setInsertionPointToStart(itemLoop.getBody());
     Value item = itemLoop.getInductionVar();
-    Value itemRecord = gep(i64, items, mul(item, constant(3)));
-    Value tensor = load(i64, gep(i64, itemRecord, constant(0)));
-    Value begin = load(i64, gep(i64, itemRecord, constant(1)));
-    Value end = load(i64, gep(i64, itemRecord, constant(2)));
+    Value itemRecord = gep(i64, items, mul64(item, constantI64(3)));
+    Value tensor = load(i64, gep(i64, itemRecord, constantI64(0)));
+    Value begin = load(i64, gep(i64, itemRecord, constantI64(1)));
+    Value end = load(i64, gep(i64, itemRecord, constantI64(2)));
     // A tensor's record: one pointer per buffer argument, then its size.
     Value record =
-        gep(i64, tensors, mul(tensor, constant(g.bufferArgs.size() + 1)));
+        gep(i64, tensors, mul64(tensor, constantI64(g.bufferArgs.size() + 1)));
     buffers.clear();
     for (size_t slot = 0; slot < g.bufferArgs.size(); ++slot)
-      buffers.push_back(load(globalPtr, gep(i64, record, constant(slot))));
+      buffers.push_back(load(globalPtr, gep(i64, record, constantI64(slot))));
 
     // Whole vectors of kGpuVectorWidth elements, then the tile's tail.
-    Value width = constant(stepc::kGpuVectorWidth);
+    Value width = constantI64(stepc::kGpuVectorWidth);
     Value vectorEnd = arith::AddIOp::create(
         b, loc, begin,
-        mul(arith::DivUIOp::create(
-                b, loc, arith::SubIOp::create(b, loc, end, begin), width),
-            width));
+        mul64(arith::DivUIOp::create(
+                  b, loc, arith::SubIOp::create(b, loc, end, begin), width),
+              width));
     auto vectorLoop = scf::ForOp::create(
-        b, loc, arith::AddIOp::create(b, loc, begin, mul(threadId, width)),
-        vectorEnd, mul(blockDim, width));
+        b, loc, arith::AddIOp::create(b, loc, begin, mul64(threadId, width)),
+        vectorEnd, mul64(blockDim, width));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(vectorLoop.getBody());
@@ -297,28 +296,7 @@ private:
     return LLVM::ConstantOp::create(b, loc, b.getI32Type(),
                                     b.getI32IntegerAttr(lane));
   }
-  Value constant(int64_t value) {
-    return arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
-  }
-  Value toI64(Value index) {
-    return arith::IndexCastUIOp::create(b, loc, i64, index);
-  }
-  Value mul(Value lhs, Value rhs) {
-    return arith::MulIOp::create(b, loc, lhs, rhs);
-  }
-  Value gep(Type element, Value base, Value index) {
-    return LLVM::GEPOp::create(b, loc, globalPtr, element, base,
-                               ValueRange{index});
-  }
-  Value load(Type type, Value address) {
-    return LLVM::LoadOp::create(b, loc, type, address);
-  }
-
   ElementwiseGroup &g;
-  OpBuilder &b;
-  Location loc;
-  MLIRContext *ctx;
-  Type globalPtr, i64;
   IRMapping map;
   SmallVector<Value> buffers;
 };

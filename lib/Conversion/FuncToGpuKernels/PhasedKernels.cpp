@@ -20,6 +20,8 @@
 #include "stepc/Conversion/StepToFunc.h"
 #include "stepc/Transforms/Passes.h"
 
+#include "GlobalMemoryBuilder.h"
+
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Arith/Utils/Utils.h"
@@ -355,14 +357,12 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
 // The kernel
 //===----------------------------------------------------------------------===//
 
-class PhasedKernelBuilder {
+class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
   PhasedKernelBuilder(PhasedGroup &group, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier)
-      : g(group), b(builder), loc(group.func.getLoc()),
-        ctx(builder.getContext()), gridBarrier(gridBarrier),
-        globalPtr(LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1)),
-        i64(b.getI64Type()) {}
+      : GlobalMemoryBuilder(builder, group.func.getLoc()), g(group),
+        gridBarrier(gridBarrier) {}
 
   void build(gpu::GPUModuleOp gpuModule) {
     b.setInsertionPointToEnd(gpuModule.getBody());
@@ -571,27 +571,21 @@ private:
           .push_back(d);
     SmallVector<Value> ivs(sizes.size());
 
-    if (!parallel.empty()) {
-      gridStride(parallel, sizes, ivs, [&] {
-        SmallVector<Value> outs = loadOutputs(generic, ivs);
-        SmallVector<Value> results =
-            reduction.empty()
-                ? computeAt(generic, ivs, outs)
-                : reduceSerially(generic, reduction, sizes, ivs, outs);
-        storeOutputs(generic, ivs, results);
-      });
-    } else if (!reduction.empty() && splittable(generic)) {
+    // One point of the parallel loops, its reductions run serially.
+    auto point = [&] {
+      SmallVector<Value> outs = loadOutputs(generic, ivs);
+      SmallVector<Value> results =
+          reduction.empty()
+              ? computeAt(generic, ivs, outs)
+              : reduceSerially(generic, reduction, sizes, ivs, outs);
+      storeOutputs(generic, ivs, results);
+    };
+    if (!parallel.empty())
+      gridStride(parallel, sizes, ivs, point);
+    else if (!reduction.empty() && splittable(generic))
       splitReduction(generic, reduction, sizes, ivs);
-    } else {
-      onThreadZero([&] {
-        SmallVector<Value> outs = loadOutputs(generic, ivs);
-        SmallVector<Value> results =
-            reduction.empty()
-                ? computeAt(generic, ivs, outs)
-                : reduceSerially(generic, reduction, sizes, ivs, outs);
-        storeOutputs(generic, ivs, results);
-      });
-    }
+    else
+      onThreadZero(point);
     generic.erase();
   }
 
@@ -871,22 +865,8 @@ private:
   Value index(int64_t value) {
     return arith::ConstantIndexOp::create(b, loc, value);
   }
-  Value constantI64(int64_t value) {
-    return arith::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(value));
-  }
-  Value toI64(Value v) { return arith::IndexCastUIOp::create(b, loc, i64, v); }
   Value toIndex(Value v) {
     return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), v);
-  }
-  Value mul64(Value lhs, Value rhs) {
-    return arith::MulIOp::create(b, loc, lhs, rhs);
-  }
-  Value gep(Type element, Value base, Value offset) {
-    return LLVM::GEPOp::create(b, loc, globalPtr, element, base,
-                               ValueRange{offset});
-  }
-  Value load(Type type, Value address) {
-    return LLVM::LoadOp::create(b, loc, type, address);
   }
 
 public:
@@ -895,11 +875,7 @@ public:
 
 private:
   PhasedGroup &g;
-  OpBuilder &b;
-  Location loc;
-  MLIRContext *ctx;
   LLVM::LLVMFuncOp gridBarrier;
-  Type globalPtr, i64;
   IRMapping map;
   Value scratch, barrierWord, partialsBase, threadIndex, numThreads, rows, cols;
   DenseMap<Operation *, Value> allocOffsets;
