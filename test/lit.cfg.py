@@ -35,11 +35,21 @@ config.substitutions.append(
 tool_dirs = [config.stepc_tools_dir, config.llvm_tools_dir]
 tools = ["stepc-opt", "stepc", "stepc-rt-artifact-test", "stepc-rt-runner-test",
          "stepc-rt-capi-e2e-test", "stepc-rt-capi-test", "stepc-char-mlp",
-         "stepc-rt-bf16-test", "stepc-rt-device-runner-test"]
+         "stepc-rt-bf16-test", "stepc-rt-device-runner-test",
+         "stepc-rt-cuda-emulator-test"]
 config.substitutions.append(
     ("%fake_entries", os.path.join(config.stepc_obj_root, "lib",
                                    "stepc-rt-fake-entries.so")))
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The host CUDA emulator, a stand-in libcuda for STEPC_CUDA_DRIVER
+# (docs/Design/GpuEmulation.md).
+config.substitutions.append(
+    ("%cuda_emulator", os.path.join(config.stepc_obj_root, "lib",
+                                    "libstepc-cuda-emulator.so")))
+config.substitutions.append(
+    ("%emulated_kernels", os.path.join(config.stepc_obj_root, "lib",
+                                       "stepc-rt-emulated-kernels.so")))
 
 # The Python package as built (PYTHONPATH for test/Python).
 config.substitutions.append(

@@ -55,6 +55,14 @@ FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
   FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForNativeCodegen(spec, error);
   if (failed(lowered))
     return failure();
+  return emitSharedObject(**lowered, target, error);
+}
+
+FailureOr<std::string> stepc::emitSharedObject(ModuleOp lowered,
+                                               const CpuTarget &target,
+                                               std::string &error) {
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
   std::unique_ptr<llvm::TargetMachine> machine =
       createCpuTargetMachine(target, error);
   if (!machine)
@@ -63,7 +71,7 @@ FailureOr<std::string> stepc::compileCpuSharedObject(ModuleOp spec,
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> module =
-      translateModuleToLLVMIR(**lowered, llvmContext);
+      translateModuleToLLVMIR(lowered, llvmContext);
   if (!module) {
     error = "translation to LLVM IR failed";
     return failure();

@@ -31,14 +31,24 @@
 using namespace mlir;
 using namespace stepc;
 
-FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCuda(ModuleOp spec) {
+FailureOr<OwningOpRef<ModuleOp>>
+stepc::lowerForCudaKernels(ModuleOp spec, std::string &error) {
   OwningOpRef<ModuleOp> module(cast<ModuleOp>(spec->clone()));
   PassManager pm(spec.getContext());
   // Groups without a kernel yet get none (with a warning); the runtime says
   // so when one is created on a GPU.
-  buildGpuPipeline(pm, /*skipUnsupportedGroups=*/true);
-  if (failed(pm.run(*module)))
+  buildGpuKernelsPipeline(pm, /*skipUnsupportedGroups=*/true);
+  if (failed(pm.run(*module))) {
+    error = "lowering the spec for CUDA failed (see the diagnostics above)";
     return failure();
+  }
+  bool hasKernel = false;
+  module->walk([&](gpu::GPUFuncOp) { hasKernel = true; });
+  if (!hasKernel) {
+    error = "no group of the spec has a CUDA kernel yet (see the warnings "
+            "above)";
+    return failure();
+  }
   return module;
 }
 
@@ -56,37 +66,61 @@ static std::string toolkitFile(ArrayRef<StringRef> parts, StringRef what,
   return "";
 }
 
-FailureOr<std::string>
-stepc::compilePtx(ModuleOp spec, std::string &error,
-                  std::map<std::string, PhasedKernelLayout> *phased) {
+std::map<std::string, PhasedKernelLayout>
+stepc::phasedKernelLayouts(ModuleOp kernels) {
+  std::map<std::string, PhasedKernelLayout> phased;
+  auto layouts = kernels->getAttrOfType<DictionaryAttr>(kPhasedKernelsAttrName);
+  if (!layouts)
+    return phased;
+  for (NamedAttribute kernel : layouts) {
+    auto fields = cast<DictionaryAttr>(kernel.getValue());
+    PhasedKernelLayout &layout = phased[kernel.getName().str()];
+    layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
+    layout.partials = int(cast<IntegerAttr>(fields.get("partials")).getInt());
+  }
+  return phased;
+}
+
+FailureOr<std::string> stepc::emitPtx(ModuleOp kernels, std::string &error) {
   // Without libdevice the PTX would keep unresolved __nv_* calls.
   if (toolkitFile({"nvvm", "libdevice", "libdevice.10.bc"}, "libdevice", error)
           .empty())
     return failure();
-  FailureOr<OwningOpRef<ModuleOp>> lowered = lowerForCuda(spec);
-  if (failed(lowered)) {
-    error = "lowering the spec for CUDA failed (see the diagnostics above)";
+  PassManager pm(kernels.getContext());
+  buildGpuToNvvmPipeline(pm);
+  if (failed(pm.run(kernels))) {
+    error = "lowering the kernels to PTX failed (see the diagnostics above)";
     return failure();
   }
-  if (phased)
-    if (auto layouts =
-            (**lowered)->getAttrOfType<DictionaryAttr>(kPhasedKernelsAttrName))
-      for (NamedAttribute kernel : layouts) {
-        auto fields = cast<DictionaryAttr>(kernel.getValue());
-        PhasedKernelLayout &layout = (*phased)[kernel.getName().str()];
-        layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
-        layout.partials =
-            int(cast<IntegerAttr>(fields.get("partials")).getInt());
-      }
-  for (auto binary : (**lowered).getOps<gpu::BinaryOp>())
+  for (auto binary : kernels.getOps<gpu::BinaryOp>())
     for (Attribute object : binary.getObjects()) {
       std::string ptx = cast<gpu::ObjectAttr>(object).getObject().str();
       if (StringRef(ptx).contains(".entry "))
         return ptx;
     }
-  error = "no group of the spec has a CUDA kernel yet (see the warnings "
-          "above)";
+  error = "the NVVM lowering produced no PTX kernel";
   return failure();
+}
+
+FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error) {
+  FailureOr<OwningOpRef<ModuleOp>> kernels = lowerForCudaKernels(spec, error);
+  if (failed(kernels))
+    return failure();
+  return emitPtx(**kernels, error);
+}
+
+FailureOr<std::string> stepc::emitHostEmulation(ModuleOp kernels,
+                                                std::string &error) {
+  // The layouts are the runtime's business (the manifest), not the code's.
+  kernels->removeAttr(kPhasedKernelsAttrName);
+  PassManager pm(kernels.getContext());
+  buildGpuHostEmulationPipeline(pm);
+  if (failed(pm.run(kernels))) {
+    error = "lowering the kernels for the host CUDA emulator failed (see the "
+            "diagnostics above)";
+    return failure();
+  }
+  return emitSharedObject(kernels, CpuTarget(), error);
 }
 
 bool stepc::isCudaArch(StringRef arch) {
@@ -113,7 +147,18 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   if (ptxas.empty())
     return failure();
   CudaCode code;
-  FailureOr<std::string> ptx = compilePtx(spec, error, &code.phased);
+  FailureOr<OwningOpRef<ModuleOp>> kernels = lowerForCudaKernels(spec, error);
+  if (failed(kernels))
+    return failure();
+  code.phased = phasedKernelLayouts(**kernels);
+  if (target.hostEmulation) {
+    OwningOpRef<ModuleOp> host(cast<ModuleOp>((**kernels)->clone()));
+    FailureOr<std::string> object = emitHostEmulation(*host, error);
+    if (failed(object))
+      return failure();
+    code.hostEmulation = std::move(*object);
+  }
+  FailureOr<std::string> ptx = emitPtx(**kernels, error);
   if (failed(ptx))
     return failure();
   code.ptx = std::move(*ptx);

@@ -103,7 +103,8 @@ std::string stepc::cudaToolkitPath() {
   return "/usr/local/cuda";
 }
 
-void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
+void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
+                                    bool skipUnsupportedGroups) {
   buildStepToLinalgPipeline(pm);
   FormGpuKernelsOptions kernels;
   kernels.skipUnsupported = skipUnsupportedGroups;
@@ -121,12 +122,16 @@ void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+}
+
+void stepc::buildGpuToNvvmPipeline(OpPassManager &pm) {
   GpuNVVMAttachTargetOptions target;
   target.chip = "sm_80";
   target.features = "+ptx80";
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
   OpPassManager &gpuModule = pm.nest<gpu::GPUModuleOp>();
+  gpuModule.addPass(createUseCorrectlyRoundedRoots());
   // Views (expand/collapse_shape, subview) into plain descriptor
   // arithmetic, which the NVVM lowering knows.
   gpuModule.addPass(memref::createExpandStridedMetadataPass());
@@ -143,11 +148,31 @@ void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
+void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
+  buildGpuKernelsPipeline(pm, skipUnsupportedGroups);
+  buildGpuToNvvmPipeline(pm);
+}
+
+void stepc::buildGpuHostEmulationPipeline(OpPassManager &pm) {
+  pm.addPass(createGpuKernelsToHost());
+  pm.addPass(createCanonicalizerPass());
+  buildCpuToLLVMPipeline(pm);
+}
+
 void stepc::registerStepcPipelines() {
   PassPipelineRegistration<>(
       "stepc-gpu-pipeline",
       "Lower a step spec to one GPU kernel per group (PTX)",
       [](OpPassManager &pm) { buildGpuPipeline(pm); });
+  PassPipelineRegistration<>(
+      "stepc-gpu-kernels",
+      "Lower a step spec to one GPU kernel per group (gpu.func, before NVVM)",
+      [](OpPassManager &pm) { buildGpuKernelsPipeline(pm); });
+  PassPipelineRegistration<>(
+      "stepc-gpu-host-emulation",
+      "Lower stepc-gpu-kernels' output to the LLVM dialect for the host CUDA "
+      "emulator",
+      buildGpuHostEmulationPipeline);
   PassPipelineRegistration<>(
       "stepc-lower-to-linalg",
       "Lower a step spec to one linalg-on-tensors function per group",

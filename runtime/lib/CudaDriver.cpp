@@ -64,6 +64,7 @@ Status load(CudaDriver &d) {
   resolve(library, "cuLaunchKernel", d.cuLaunchKernel, missing);
   resolve(library, "cuMemcpyHtoDAsync_v2", d.cuMemcpyHtoDAsync, missing);
   resolve(library, "cuStreamSynchronize", d.cuStreamSynchronize, missing);
+  d.hostEmulator = dlsym(library, CudaDriver::kEmulatorSymbol) != nullptr;
   if (!missing.empty())
     return noDevice(path + " has no symbol " + missing +
                     " (a driver older than CUDA 12?)");

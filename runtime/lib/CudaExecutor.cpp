@@ -14,10 +14,11 @@
 using namespace stepc::rt;
 
 namespace {
-Status noCudaCode(const Artifact &artifact, const std::string &why) {
-  return Status::error(StatusCode::NoDevice,
-                       artifact.origin + ": " + why +
-                           ": compile the spec with --target=cuda");
+Status noCudaCode(const Artifact &artifact, const std::string &why,
+                  const std::string &flags = "--target=cuda") {
+  return Status::error(StatusCode::NoDevice, artifact.origin + ": " + why +
+                                                 ": compile the spec with " +
+                                                 flags);
 }
 
 CudaDriver::CUdeviceptr deviceAddress(const void *pointer) {
@@ -100,8 +101,17 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
   // The exact cubin, else the PTX (built for the oldest target, so it
   // JIT-compiles for every newer GPU).
   std::string image;
-  if (const ArtifactSection *cubin =
-          artifact.findSection(cudaCubinSectionName(arch))) {
+  if (d.hostEmulator) {
+    const ArtifactSection *host = artifact.findSection(kCudaHostSectionName);
+    if (!host)
+      return noCudaCode(artifact,
+                        "the CUDA driver is stepc's host emulator, and the "
+                        "artifact has no host code for it",
+                        "--target=cuda --cuda-host-emulation");
+    image = host->bytes;
+    module->codeSource_ = "host emulation";
+  } else if (const ArtifactSection *cubin =
+                 artifact.findSection(cudaCubinSectionName(arch))) {
     image = cubin->bytes;
     module->codeSource_ = arch + " cubin";
   } else if (const ArtifactSection *ptx =

@@ -5,11 +5,13 @@
 //===----------------------------------------------------------------------===//
 //
 //   stepc compile SPEC [--target=cpu,cuda] [--cuda-arch=sm_80,sm_90]
+//                 [--cuda-host-emulation]
 //                 -o OUT.stepc                          an artifact
 //   stepc compile SPEC --emit=step|linalg|llvm|cpu-so|ptx [-o OUT]
 //   stepc inspect SPEC|ARTIFACT
 //   stepc run SPEC|ARTIFACT --group NAME --param p.npy --grad g.npy [...]
-//             [--state DIR] [--hyper lr=1e-3 ...] [--input loss=2.5 ...] [--steps N]
+//             [--state DIR] [--hyper lr=1e-3 ...] [--input loss=2.5 ...]
+//             [--steps N]
 //             [--device cpu|cuda[:N]] --out DIR
 //
 // A thin main over the driver library (include/stepc/Driver/Driver.h).
@@ -87,6 +89,11 @@ static cl::list<std::string>
               cl::desc("GPU architectures to assemble cubins for (default: "
                        "sm_80,sm_90)"),
               cl::sub(compileCommand), cl::CommaSeparated);
+static cl::opt<bool> cudaHostEmulation(
+    "cuda-host-emulation",
+    cl::desc("Also compile the CUDA kernels for the host CUDA emulator, which "
+             "checks them without a GPU (docs/Design/GpuEmulation.md)"),
+    cl::sub(compileCommand));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"), cl::sub(compileCommand));
 
@@ -187,6 +194,9 @@ static LogicalResult buildArtifact(ModuleOp module, bool forCpu, bool forCuda,
     for (auto &[arch, cubin] : code->cubins)
       artifact.sections.push_back(
           {rt::cudaCubinSectionName(arch), std::move(cubin)});
+    if (cudaTarget.hostEmulation)
+      artifact.sections.push_back(
+          {rt::kCudaHostSectionName, std::move(code->hostEmulation)});
   }
   return success();
 }
@@ -217,6 +227,9 @@ static int runCompile(MLIRContext &context) {
     cudaTarget.archs.assign(cudaArchs.begin(), cudaArchs.end());
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
+  cudaTarget.hostEmulation = cudaHostEmulation;
+  if (cudaTarget.hostEmulation && !forCuda)
+    return fail("--cuda-host-emulation needs --target=cuda");
 
   OwningOpRef<ModuleOp> module = loadSpec(compileInput, context);
   if (!module)
@@ -375,6 +388,18 @@ static std::string stateFileName(const std::string &dir,
 }
 
 static int runRun(MLIRContext &context) {
+  // lld (linked in process, for the host CUDA emulator's code) resets every
+  // cl::opt when it runs: the options as values, shadowing the globals.
+  const std::string runInput = ::runInput, runDevice = ::runDevice,
+                    groupName = ::groupName, stateDir = ::stateDir,
+                    outDir = ::outDir, paramDtype = ::paramDtype;
+  const std::vector<std::string> paramFiles(::paramFiles.begin(),
+                                            ::paramFiles.end()),
+      gradFiles(::gradFiles.begin(), ::gradFiles.end()),
+      hyperValues(::hyperValues.begin(), ::hyperValues.end()),
+      inputValues(::inputValues.begin(), ::inputValues.end());
+  const int numSteps = ::numSteps, numThreads = ::numThreads;
+  const double startCount = ::startCount;
   bool onCuda = false;
   int ordinal = 0;
   if (!rt::parseDeviceName(runDevice, onCuda, ordinal))
@@ -398,8 +423,13 @@ static int runRun(MLIRContext &context) {
       return 1;
     manifest = buildManifest(*module);
     if (onCuda) {
+      // On the host CUDA emulator, the kernels' host form is what runs.
+      CudaTarget target;
+      const rt::CudaDriver *driver = nullptr;
+      target.hostEmulation =
+          rt::CudaDriver::get(driver).ok() && driver->hostEmulator;
       if (failed(buildArtifact(*module, /*forCpu=*/false, /*forCuda=*/true,
-                               CudaTarget(), artifact, error)))
+                               target, artifact, error)))
         return fail(error);
       artifact.origin = runInput;
       manifest = artifact.manifest;

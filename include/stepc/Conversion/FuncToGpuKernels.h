@@ -13,6 +13,7 @@ namespace stepc {
 
 #define GEN_PASS_DECL_FORMGPUKERNELS
 #define GEN_PASS_DECL_FORMPHASEDGPUKERNELS
+#define GEN_PASS_DECL_USECORRECTLYROUNDEDROOTS
 #include "stepc/Conversion/Passes.h.inc"
 
 /// The gpu.module that holds every group's kernel.
@@ -30,10 +31,6 @@ inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
 inline constexpr const char *kPhasedKernelsAttrName = "stepc.phased_kernels";
 /// Bytes every scratch buffer of a phased kernel is aligned to.
 inline constexpr int64_t kScratchAlignment = 256;
-
-/// Rewrites f32/f64 `math.sqrt` and `math.rsqrt` under `root` into the
-/// correctly rounded `llvm.nvvm.sqrt.rn` (NVVM's default is sqrt.approx).
-void useCorrectlyRoundedRoots(::mlir::Operation *root);
 
 } // namespace stepc
 

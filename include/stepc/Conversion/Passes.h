@@ -8,6 +8,7 @@
 #define STEPC_CONVERSION_PASSES_H
 
 #include "stepc/Conversion/FuncToGpuKernels.h"
+#include "stepc/Conversion/GpuKernelsToHost.h"
 #include "stepc/Conversion/LLVMPackedEntries.h"
 #include "stepc/Conversion/StepToFunc.h"
 #include "stepc/Conversion/StepToLinalg.h"

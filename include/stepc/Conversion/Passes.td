@@ -88,9 +88,6 @@ def FormGpuKernels : Pass<"stepc-form-gpu-kernels", "::mlir::ModuleOp"> {
     4 elements at once (128-bit for f32; buffers 16-byte aligned) and the
     tile's last `(end - begin) % 4` elements one at a time.
 
-    Square roots become `llvm.nvvm.sqrt.rn` (PTX `sqrt.rn.f32`, correctly
-    rounded like the CPU path) instead of NVVM's default `sqrt.approx.f32`.
-
     A group that is not element-wise (reductions, matmuls) is an error for
     now: its phases need the grid barrier of a later slice. With
     `skip-unsupported` such a group's function is dropped with a warning
@@ -166,6 +163,49 @@ def FormPhasedGpuKernels
     "::mlir::NVVM::NVVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+  ];
+}
+
+def UseCorrectlyRoundedRoots
+    : Pass<"stepc-use-correctly-rounded-roots", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Give GPU kernels the correctly rounded square root";
+  let description = [{
+    Rewrites f32/f64 `math.sqrt` and `math.rsqrt` into the
+    `llvm.nvvm.sqrt.rn` intrinsic (PTX `sqrt.rn`). NVVM's default lowering
+    is `sqrt.approx.f32`, which differs from the CPU path and the fp64
+    reference by more than their tolerances. It runs just before the NVVM
+    lowering, so that the host emulation (`stepc-gpu-kernels-to-host`)
+    keeps `math.sqrt`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+  ];
+}
+
+def GpuKernelsToHost : Pass<"stepc-gpu-kernels-to-host", "::mlir::ModuleOp"> {
+  let summary = "Turn the kernel module's gpu.funcs into host functions the "
+                "CUDA emulator runs";
+  let description = [{
+    Moves every kernel of `gpu.module @stepc_kernels` to the host module as
+
+      func.func @KERNEL(%params : !llvm.ptr, %block : index, %thread : index,
+                        %block_dim : index, %grid_dim : index)
+
+    where `params` is what `cuLaunchKernel` receives (one pointer per kernel
+    argument). The x dimension of `gpu.block_id`, `gpu.thread_id`,
+    `gpu.block_dim` and `gpu.grid_dim` becomes the matching argument; y and
+    z are 0 (ids) or 1 (sizes). The grid barrier's body becomes an indirect
+    call through the exported pointer global `@stepc_emulator_grid_barrier`,
+    which the emulator sets when it loads the code. memref globals move
+    along. Any other GPU op (shuffles, block barriers, shared memory) is an
+    error: the emulator does not model them (docs/Design/GpuEmulation.md).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::cf::ControlFlowDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect",
   ];
 }
 

@@ -70,10 +70,17 @@ createCpuTargetMachine(const CpuTarget &target, std::string &error);
                                                       const CpuTarget &target,
                                                       std::string &error);
 
-/// Lowers a clone of `spec` through the GPU pipeline: one gpu.binary
-/// holding the PTX of every group's kernels.
+/// Translates `lowered` (the LLVM dialect) to LLVM IR, optimizes it at O3
+/// and links it into a shared object's bytes for `target`.
+::mlir::FailureOr<std::string> emitSharedObject(::mlir::ModuleOp lowered,
+                                                const CpuTarget &target,
+                                                std::string &error);
+
+/// Lowers a clone of `spec` to one gpu.func per group and dtype in
+/// `gpu.module @stepc_kernels` (buildGpuKernelsPipeline; groups without a
+/// kernel yet are left out with a warning).
 ::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
-lowerForCuda(::mlir::ModuleOp spec);
+lowerForCudaKernels(::mlir::ModuleOp spec, std::string &error);
 
 /// What the runtime needs to launch a phased kernel
 /// (stepc-form-phased-gpu-kernels).
@@ -83,16 +90,32 @@ struct PhasedKernelLayout {
   int partials = 0;
 };
 
-/// The PTX of every group's kernels (lowerForCuda's one object); with
-/// `phased`, the layout of each phased kernel, by symbol.
-::mlir::FailureOr<std::string>
-compilePtx(::mlir::ModuleOp spec, std::string &error,
-           std::map<std::string, PhasedKernelLayout> *phased = nullptr);
+/// The layout of each phased kernel of `kernels` (lowerForCudaKernels'
+/// output), by symbol.
+std::map<std::string, PhasedKernelLayout>
+phasedKernelLayouts(::mlir::ModuleOp kernels);
+
+/// Lowers `kernels` (lowerForCudaKernels' output) in place to PTX and
+/// returns it.
+::mlir::FailureOr<std::string> emitPtx(::mlir::ModuleOp kernels,
+                                       std::string &error);
+
+/// The PTX of every group's kernels of `spec`.
+::mlir::FailureOr<std::string> compilePtx(::mlir::ModuleOp spec,
+                                          std::string &error);
+
+/// Lowers `kernels` (lowerForCudaKernels' output) in place to host code for
+/// the CUDA emulator and returns its shared object's bytes
+/// (docs/Design/GpuEmulation.md).
+::mlir::FailureOr<std::string> emitHostEmulation(::mlir::ModuleOp kernels,
+                                                 std::string &error);
 
 /// The GPUs CUDA code is assembled for; the PTX in the artifact serves the
 /// others (the driver JIT-compiles it).
 struct CudaTarget {
   std::vector<std::string> archs = {"sm_80", "sm_90"};
+  /// Also compile the kernels for the host CUDA emulator.
+  bool hostEmulation = false;
 };
 
 /// Whether `arch` names an architecture stepc can target ("sm_80", "sm_90a").
@@ -104,6 +127,8 @@ struct CudaCode {
   std::vector<std::pair<std::string, std::string>> cubins;
   /// Phased kernels, by symbol (the others are element-wise).
   std::map<std::string, PhasedKernelLayout> phased;
+  /// The kernels for the host CUDA emulator, when the target asks for them.
+  std::string hostEmulation;
 };
 
 /// Compiles `spec` to PTX and assembles a cubin per architecture with the

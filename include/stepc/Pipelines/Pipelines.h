@@ -47,13 +47,25 @@ void buildCpuPipeline(::mlir::OpPassManager &pm);
 /// /usr/local/cuda.
 std::string cudaToolkitPath();
 
-/// Lowers a spec whose groups are element-wise to one GPU kernel per group
-/// and parameter dtype, as PTX for sm_80 (PTX ISA 8.0, which ptxas also
+/// spec → one GPU kernel per group and parameter dtype in
+/// `gpu.module @stepc_kernels`: element-wise groups over a work table,
+/// the others phased (docs/Design/GpuKernels.md). With
+/// `skipUnsupportedGroups`, groups without a GPU kernel yet are left out
+/// with a warning instead of failing the pipeline.
+void buildGpuKernelsPipeline(::mlir::OpPassManager &pm,
+                             bool skipUnsupportedGroups = false);
+
+/// The kernel module → PTX for sm_80 (PTX ISA 8.0, which ptxas also
 /// assembles for sm_90): a `gpu.binary @stepc_kernels` holding the PTX.
-/// With `skipUnsupportedGroups`, groups without a GPU kernel yet are left
-/// out with a warning instead of failing the pipeline.
+void buildGpuToNvvmPipeline(::mlir::OpPassManager &pm);
+
+/// The two stages above: spec → PTX.
 void buildGpuPipeline(::mlir::OpPassManager &pm,
                       bool skipUnsupportedGroups = false);
+
+/// buildGpuKernelsPipeline's output → the LLVM dialect for the host, one
+/// function per kernel for the CUDA emulator (docs/Design/GpuEmulation.md).
+void buildGpuHostEmulationPipeline(::mlir::OpPassManager &pm);
 
 void registerStepcPipelines();
 

@@ -303,34 +303,6 @@ private:
 
 } // namespace
 
-/// NVVM lowers math.sqrt to sqrt.approx.f32 (and marks llvm.sqrt illegal);
-/// the CPU path and the fp64 reference need the correctly rounded root:
-/// the llvm.nvvm.sqrt.rn intrinsic (PTX sqrt.rn).
-void stepc::useCorrectlyRoundedRoots(Operation *root) {
-  root->walk([](Operation *op) {
-    if (!isa<math::SqrtOp, math::RsqrtOp>(op))
-      return;
-    Value operand = op->getOperand(0);
-    Type type = operand.getType();
-    if (!type.isF32() && !type.isF64())
-      return;
-    OpBuilder b(op);
-    Location loc = op->getLoc();
-    Value root = LLVM::CallIntrinsicOp::create(
-                     b, loc, type,
-                     b.getStringAttr(type.isF32() ? "llvm.nvvm.sqrt.rn.f"
-                                                  : "llvm.nvvm.sqrt.rn.d"),
-                     ValueRange{operand})
-                     .getResult(0);
-    if (isa<math::RsqrtOp>(op))
-      root = arith::DivFOp::create(
-          b, loc, arith::ConstantOp::create(b, loc, b.getFloatAttr(type, 1.0)),
-          root);
-    op->getResult(0).replaceAllUsesWith(root);
-    op->erase();
-  });
-}
-
 namespace {
 
 struct FormGpuKernelsPass
@@ -376,7 +348,6 @@ struct FormGpuKernelsPass
                                               stepc::kGpuModuleName);
     for (ElementwiseGroup &group : groups)
       KernelBuilder(group, builder).build(gpuModule);
-    stepc::useCorrectlyRoundedRoots(gpuModule);
     for (ElementwiseGroup &group : groups)
       group.func.erase();
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

@@ -1020,7 +1020,6 @@ struct FormPhasedGpuKernelsPass
     b.setInsertionPointToStart(gpuModule.getBody());
     for (StringRef name : globals)
       b.clone(*symbols.lookup(name));
-    stepc::useCorrectlyRoundedRoots(gpuModule);
     for (PhasedGroup &group : groups)
       group.func.erase();
     module->setAttr(stepc::kPhasedKernelsAttrName,

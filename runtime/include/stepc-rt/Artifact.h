@@ -46,6 +46,11 @@ inline std::string cudaCubinSectionName(const std::string &arch) {
   return "cuda." + arch + ".cubin";
 }
 
+/// The host form of every CUDA kernel, a shared object that only the host
+/// CUDA emulator runs (stepc compile --cuda-host-emulation;
+/// docs/Design/GpuEmulation.md).
+constexpr char kCudaHostSectionName[] = "cuda.host.so";
+
 /// The stepc version this runtime was built as; an artifact must come from
 /// the same one.
 const char *runtimeVersion();

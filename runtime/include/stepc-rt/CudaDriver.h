@@ -70,6 +70,12 @@ struct CudaDriver {
                                 CUstream) = nullptr;
   CUresult (*cuStreamSynchronize)(CUstream) = nullptr;
 
+  /// Whether the driver is stepc's host CUDA emulator (it exports
+  /// kEmulatorSymbol): its modules are an artifact's host code, not cubins
+  /// (docs/Design/GpuEmulation.md).
+  bool hostEmulator = false;
+  static constexpr const char *kEmulatorSymbol = "stepc_cuda_emulator";
+
   /// The process's driver: on first use, opens $STEPC_CUDA_DRIVER (default
   /// libcuda.so.1), resolves every symbol above and calls cuInit. Later
   /// calls return the same driver, or the same failure.

@@ -16,8 +16,7 @@
 // CHECK-COUNT-4: llvm.load {{.*}} : !llvm.ptr<1> -> !llvm.ptr<1>
 // CHECK: scf.for
 // CHECK-COUNT-4: llvm.load {{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
-// CHECK: llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"
-// CHECK-NOT: math.sqrt
+// CHECK: math.sqrt
 // CHECK-COUNT-3: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xf32>, !llvm.ptr<1>
 // CHECK: scf.for
 // CHECK: llvm.load {{.*}} : !llvm.ptr<1> -> f32

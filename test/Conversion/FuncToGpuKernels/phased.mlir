@@ -76,9 +76,9 @@ func.func @scale_by_norm(
 // CHECK: scf.for %{{.*}} = %c0 to %[[THREADS]] step %c1 iter_args
 // CHECK: arith.addf
 // CHECK: llvm.call @stepc_grid_barrier(%arg4)
-// Every thread reads the norm; the correctly rounded root.
+// Every thread reads the norm.
 // CHECK: memref.load %{{.*}}[] : memref<f32>
-// CHECK: llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"
+// CHECK: math.sqrt
 // The update: grid-stride over rows x cols, the last dim fastest.
 // CHECK: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
 // CHECK: arith.remui

@@ -1,0 +1,224 @@
+//===- GpuKernelsToHost.cpp - GPU kernels as host functions ----*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The host CUDA emulator (docs/Design/GpuEmulation.md) runs each GPU thread
+// of a launch as a fiber calling the kernel's host form with its ids. The
+// kernel body is kept as it is, so what the emulator checks is the kernel
+// formation itself; only the ids, the return and the grid barrier change.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Conversion/GpuKernelsToHost.h"
+#include "stepc/Conversion/FuncToGpuKernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMTypes.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace stepc {
+#define GEN_PASS_DEF_GPUKERNELSTOHOST
+#include "stepc/Conversion/Passes.h.inc"
+} // namespace stepc
+
+using namespace mlir;
+
+namespace {
+
+/// The arguments of a kernel's host form after `params`.
+enum HostArgument { kParams, kBlock, kThread, kBlockDim, kGridDim };
+
+/// Whether the emulator models `op`: the kernel structure and the x
+/// dimension of the ids. The grid barrier's own body (NVVM) is replaced, so
+/// it is not looked at.
+LogicalResult checkEmulated(Operation *op) {
+  Dialect *dialect = op->getDialect();
+  if (!dialect)
+    return success();
+  if (isa<NVVM::NVVMDialect>(dialect))
+    return op->emitOpError("is not modelled by the host CUDA emulator "
+                           "(docs/Design/GpuEmulation.md)");
+  if (!isa<gpu::GPUDialect>(dialect) ||
+      isa<gpu::GPUModuleOp, gpu::GPUFuncOp, gpu::ReturnOp, gpu::ThreadIdOp,
+          gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp>(op))
+    return success();
+  return op->emitOpError("is not modelled by the host CUDA emulator "
+                         "(docs/Design/GpuEmulation.md)");
+}
+
+/// llvm.func @stepc_grid_barrier(%word) calls through the pointer the
+/// emulator stores in @stepc_emulator_grid_barrier: the kernel library then
+/// needs no symbol from the emulator, which the runtime loads privately.
+void buildHostGridBarrier(ModuleOp module, Location loc, OpBuilder &b) {
+  MLIRContext *ctx = b.getContext();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto globalPtr = LLVM::LLVMPointerType::get(ctx, 1);
+  auto voidType = LLVM::LLVMVoidType::get(ctx);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(module.getBody());
+  auto slot = LLVM::GlobalOp::create(
+      b, loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
+      stepc::kEmulatorGridBarrierName, Attribute(), /*alignment=*/8);
+  b.setInsertionPointToStart(b.createBlock(&slot.getInitializerRegion()));
+  LLVM::ReturnOp::create(b, loc, LLVM::ZeroOp::create(b, loc, ptr).getResult());
+
+  b.setInsertionPointAfter(slot);
+  auto barrier = LLVM::LLVMFuncOp::create(
+      b, loc, stepc::kGridBarrierName,
+      LLVM::LLVMFunctionType::get(voidType, {globalPtr}));
+  barrier.setLinkage(LLVM::Linkage::Internal);
+  b.setInsertionPointToStart(barrier.addEntryBlock(b));
+  Value callee = LLVM::LoadOp::create(b, loc, ptr,
+                                      LLVM::AddressOfOp::create(b, loc, slot));
+  Value word =
+      LLVM::AddrSpaceCastOp::create(b, loc, ptr, barrier.getArgument(0));
+  LLVM::CallOp::create(b, loc, LLVM::LLVMFunctionType::get(voidType, {ptr}),
+                       ValueRange{callee, word});
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+}
+
+/// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
+/// new entry block loads the kernel's arguments through `params` and
+/// branches into the kernel's own body.
+LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
+                            OpBuilder &b) {
+  MLIRContext *ctx = b.getContext();
+  Location loc = kernel.getLoc();
+  if (!kernel.getWorkgroupAttributions().empty() ||
+      !kernel.getPrivateAttributions().empty())
+    return kernel.emitOpError("has workgroup or private attributions, which "
+                              "the host CUDA emulator does not model");
+  for (Type type : kernel.getArgumentTypes())
+    if (!LLVM::isCompatibleType(type))
+      return kernel.emitOpError("has an argument of type ")
+             << type << ", which a launch cannot pass by pointer";
+
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  Type index = b.getIndexType();
+  auto type = FunctionType::get(ctx, {ptr, index, index, index, index}, {});
+  b.setInsertionPointToEnd(module.getBody());
+  auto host = func::FuncOp::create(b, loc, kernel.getName(), type);
+  Region &body = host.getBody();
+  body.takeBody(kernel.getBody());
+  Block *kernelEntry = &body.front();
+  SmallVector<Location> locs(type.getNumInputs(), loc);
+  Block *entry = b.createBlock(&body, body.begin(), type.getInputs(), locs);
+  SmallVector<Value> arguments;
+  for (auto [position, argument] :
+       llvm::enumerate(kernelEntry->getArguments())) {
+    Value slot = LLVM::GEPOp::create(
+        b, loc, ptr, ptr, entry->getArgument(kParams),
+        ArrayRef<LLVM::GEPArg>{static_cast<int32_t>(position)});
+    Value pointer = LLVM::LoadOp::create(b, loc, ptr, slot);
+    arguments.push_back(
+        LLVM::LoadOp::create(b, loc, argument.getType(), pointer));
+  }
+  cf::BranchOp::create(b, loc, kernelEntry, arguments);
+
+  // Ids and sizes of the x dimension from the arguments; launches are 1-D.
+  auto dimension = [&](OpBuilder &at, gpu::Dimension dim, HostArgument x,
+                       int64_t other) -> Value {
+    if (dim == gpu::Dimension::x)
+      return entry->getArgument(x);
+    return arith::ConstantIndexOp::create(at, loc, other);
+  };
+  SmallVector<Operation *> replaced;
+  host.walk([&](Operation *op) {
+    OpBuilder at(op);
+    Value value;
+    if (auto id = dyn_cast<gpu::ThreadIdOp>(op))
+      value = dimension(at, id.getDimension(), kThread, 0);
+    else if (auto id = dyn_cast<gpu::BlockIdOp>(op))
+      value = dimension(at, id.getDimension(), kBlock, 0);
+    else if (auto size = dyn_cast<gpu::BlockDimOp>(op))
+      value = dimension(at, size.getDimension(), kBlockDim, 1);
+    else if (auto size = dyn_cast<gpu::GridDimOp>(op))
+      value = dimension(at, size.getDimension(), kGridDim, 1);
+    else if (isa<gpu::ReturnOp>(op))
+      func::ReturnOp::create(at, op->getLoc());
+    else
+      return;
+    if (value)
+      op->getResult(0).replaceAllUsesWith(value);
+    replaced.push_back(op);
+  });
+  for (Operation *op : replaced)
+    op->erase();
+  return success();
+}
+
+struct GpuKernelsToHostPass
+    : stepc::impl::GpuKernelsToHostBase<GpuKernelsToHostPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    gpu::GPUModuleOp kernels;
+    for (auto candidate : module.getOps<gpu::GPUModuleOp>())
+      if (candidate.getName() == stepc::kGpuModuleName)
+        kernels = candidate;
+    if (!kernels)
+      return;
+
+    bool emulated = true;
+    kernels.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      auto func = dyn_cast<LLVM::LLVMFuncOp>(op);
+      if (func && func.getName() == stepc::kGridBarrierName)
+        return WalkResult::skip();
+      if (failed(checkEmulated(op)))
+        emulated = false;
+      return WalkResult::advance();
+    });
+    if (!emulated)
+      return signalPassFailure();
+
+    OpBuilder b(module.getContext());
+    SymbolTable hostSymbols(module);
+    SmallVector<gpu::GPUFuncOp> kernelFuncs;
+    for (Operation &op : llvm::make_early_inc_range(*kernels.getBody())) {
+      if (auto kernel = dyn_cast<gpu::GPUFuncOp>(op)) {
+        if (!kernel.isKernel()) {
+          kernel.emitOpError("is not a kernel; the host CUDA emulator runs "
+                             "kernels only");
+          return signalPassFailure();
+        }
+        kernelFuncs.push_back(kernel);
+        continue;
+      }
+      auto func = dyn_cast<LLVM::LLVMFuncOp>(op);
+      if (func && func.getName() == stepc::kGridBarrierName) {
+        buildHostGridBarrier(module, func.getLoc(), b);
+        continue;
+      }
+      // Constant tables the kernels read (memref.global): the host module
+      // may hold the same one already, from the group function it came
+      // from.
+      if (auto symbol = dyn_cast<SymbolOpInterface>(op)) {
+        Operation *existing = hostSymbols.lookup(symbol.getName());
+        if (existing &&
+            OperationEquivalence::isEquivalentTo(
+                existing, &op, OperationEquivalence::exactValueMatch, nullptr,
+                OperationEquivalence::IgnoreLocations))
+          continue;
+        if (existing) {
+          op.emitOpError("has the name of a different host symbol");
+          return signalPassFailure();
+        }
+      }
+      op.moveBefore(module.getBody(), module.getBody()->end());
+    }
+    for (gpu::GPUFuncOp kernel : kernelFuncs)
+      if (failed(convertKernel(kernel, module, b)))
+        return signalPassFailure();
+    kernels.erase();
+    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+  }
+};
+
+} // namespace

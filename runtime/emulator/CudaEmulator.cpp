@@ -1,0 +1,525 @@
+//===- CudaEmulator.cpp - the CUDA driver API on the host ------*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// libstepc-cuda-emulator.so: the part of the CUDA driver API that stepc's
+// runtime uses, run on the host, so that CI (which has no GPU) checks the
+// GPU kernels' numbers. Point STEPC_CUDA_DRIVER at it. Device memory is
+// host memory; a module is an artifact's `cuda.host.so` section (the
+// kernels after stepc-gpu-kernels-to-host); a launch runs every GPU thread
+// as a fiber, switching at grid barriers. docs/Design/GpuEmulation.md says
+// what it checks and what it cannot.
+//
+//===----------------------------------------------------------------------===//
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+// cuda.h's values, declared here so that no toolkit header is needed.
+using CUresult = int;
+constexpr CUresult kSuccess = 0;
+constexpr CUresult kInvalidValue = 1;
+constexpr CUresult kOutOfMemory = 2;
+constexpr CUresult kInvalidDevice = 101;
+constexpr CUresult kInvalidImage = 200;
+constexpr CUresult kInvalidHandle = 400;
+constexpr CUresult kNotFound = 500;
+constexpr CUresult kIllegalAddress = 700;
+constexpr CUresult kLaunchFailed = 719;
+constexpr CUresult kCooperativeLaunchTooLarge = 720;
+
+constexpr int kAttributeMultiprocessorCount = 16;
+constexpr int kAttributeComputeCapabilityMajor = 75;
+constexpr int kAttributeComputeCapabilityMinor = 76;
+
+/// An sm_80 with 3 multiprocessors, one block each: a grid of 3 blocks,
+/// so that grid-stride loops, partial sums and barriers span blocks.
+constexpr int kMultiprocessors = 3;
+constexpr int kBlocksPerMultiprocessor = 1;
+/// Bytes after every allocation that must still hold kCanary after a launch.
+constexpr size_t kCanaryBytes = 256;
+constexpr unsigned char kCanary = 0xA5;
+/// New memory reads as NaN (0xFF bytes), as nothing promises it is zero.
+constexpr unsigned char kUninitialized = 0xFF;
+constexpr size_t kFiberStackBytes = 512 * 1024;
+
+/// A kernel after stepc-gpu-kernels-to-host.
+using KernelEntry = void (*)(void **params, int64_t block, int64_t thread,
+                             int64_t blockDim, int64_t gridDim);
+using BarrierFunction = void (*)(void *word);
+
+struct Module {
+  void *handle = nullptr;
+  int fd = -1;
+};
+
+struct Function {
+  KernelEntry entry = nullptr;
+  std::string name;
+};
+
+std::recursive_mutex apiMutex;
+std::map<uintptr_t, size_t> allocations; // address -> bytes
+std::string lastDetail;
+CUresult lastDetailCode = kSuccess;
+uint64_t launchCounter = 0;
+int contextTag = 0;
+
+CUresult fail(CUresult code, std::string detail) {
+  lastDetail = std::move(detail);
+  lastDetailCode = code;
+  return code;
+}
+
+std::string hex(uintptr_t address) {
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%llx", (unsigned long long)address);
+  return text;
+}
+
+/// Whether [address, address + bytes) lies in one allocation.
+bool inAllocation(uintptr_t address, size_t bytes) {
+  auto it = allocations.upper_bound(address);
+  if (it == allocations.begin())
+    return false;
+  --it;
+  return address >= it->first && address + bytes <= it->first + it->second;
+}
+
+CUresult checkRange(uintptr_t address, size_t bytes, const char *what) {
+  if (inAllocation(address, bytes))
+    return kSuccess;
+  return fail(kInvalidValue, std::string(what) + ": " + std::to_string(bytes) +
+                                 " bytes at " + hex(address) +
+                                 " are not inside one cuMemAlloc allocation");
+}
+
+/// The first allocation whose canary a launch overwrote, as a message.
+std::string brokenCanary() {
+  for (auto [address, bytes] : allocations) {
+    const auto *tail = reinterpret_cast<const unsigned char *>(address + bytes);
+    for (size_t i = 0; i < kCanaryBytes; ++i)
+      if (tail[i] != kCanary)
+        return "wrote past the end of the " + std::to_string(bytes) +
+               "-byte allocation at " + hex(address) + " (at byte " +
+               std::to_string(bytes + i) + ")";
+  }
+  return "";
+}
+
+/// The size of an ELF image: lld puts the section headers last.
+size_t elfSize(const unsigned char *image) {
+  uint64_t sectionHeaders = 0;
+  uint16_t entrySize = 0, entries = 0;
+  std::memcpy(&sectionHeaders, image + 0x28, sizeof sectionHeaders);
+  std::memcpy(&entrySize, image + 0x3A, sizeof entrySize);
+  std::memcpy(&entries, image + 0x3C, sizeof entries);
+  return size_t(sectionHeaders) + size_t(entrySize) * entries;
+}
+
+//===----------------------------------------------------------------------===//
+// Fibers
+//===----------------------------------------------------------------------===//
+
+struct Fiber {
+  ucontext_t context;
+  int64_t block = 0, thread = 0;
+  int barriers = 0;
+  bool done = false;
+};
+
+/// Stacks, kept between launches; each has a guard page below it.
+std::vector<char *> stacks;
+
+char *stackFor(size_t index) {
+  long page = ::sysconf(_SC_PAGESIZE);
+  while (stacks.size() <= index) {
+    size_t bytes = kFiberStackBytes + size_t(page);
+    void *memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED)
+      return nullptr;
+    ::mprotect(memory, size_t(page), PROT_NONE);
+    stacks.push_back(static_cast<char *>(memory) + page);
+  }
+  return stacks[index];
+}
+
+struct Launch {
+  ucontext_t scheduler;
+  std::vector<Fiber> fibers;
+  Fiber *running = nullptr;
+  const Function *function = nullptr;
+  void **params = nullptr;
+  int64_t blockDim = 0, gridDim = 0;
+  bool cooperative = false;
+  std::string error;
+};
+
+Launch *currentLaunch = nullptr;
+
+void runFiber() {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  launch.function->entry(launch.params, fiber.block, fiber.thread,
+                         launch.blockDim, launch.gridDim);
+  fiber.done = true;
+  // Returning resumes uc_link: the scheduler.
+}
+
+/// What @stepc_emulator_grid_barrier points to: suspends the fiber until
+/// every other one has arrived.
+void gridBarrier(void *) {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  ++fiber.barriers;
+  if (!launch.cooperative && launch.error.empty())
+    launch.error = "kernel " + launch.function->name +
+                   " waits at a grid barrier in a launch that is not "
+                   "cooperative (it may deadlock on a GPU)";
+  ::swapcontext(&fiber.context, &launch.scheduler);
+}
+
+std::string where(const Fiber &fiber) {
+  return "thread " + std::to_string(fiber.thread) + " of block " +
+         std::to_string(fiber.block);
+}
+
+/// Runs the launch to its end; its error, or "".
+std::string run(Launch &launch) {
+  size_t count = launch.fibers.size();
+  for (size_t i = 0; i < count; ++i) {
+    Fiber &fiber = launch.fibers[i];
+    char *stack = stackFor(i);
+    if (!stack)
+      return "cannot map a fiber stack: " + std::string(std::strerror(errno));
+    ::getcontext(&fiber.context);
+    fiber.context.uc_stack.ss_sp = stack;
+    fiber.context.uc_stack.ss_size = kFiberStackBytes;
+    fiber.context.uc_link = &launch.scheduler;
+    ::makecontext(&fiber.context, runFiber, 0);
+  }
+  // Threads run in order in one epoch and in reverse in the next (and the
+  // first order alternates between launches): a read of another thread's
+  // write of the same epoch, a missing barrier, then sees stale data.
+  bool reverse = launchCounter++ % 2 == 1;
+  for (;; reverse = !reverse) {
+    for (size_t k = 0; k < count; ++k) {
+      Fiber &fiber = launch.fibers[reverse ? count - 1 - k : k];
+      launch.running = &fiber;
+      ::swapcontext(&launch.scheduler, &fiber.context);
+    }
+    const Fiber *finished = nullptr, *waiting = nullptr;
+    for (const Fiber &fiber : launch.fibers)
+      (fiber.done ? finished : waiting) = &fiber;
+    if (!waiting)
+      return launch.error;
+    if (finished)
+      return "barrier divergence in kernel " + launch.function->name + ": " +
+             where(*finished) + " returned after " +
+             std::to_string(finished->barriers) + " grid barriers while " +
+             where(*waiting) + " waits at barrier #" +
+             std::to_string(waiting->barriers) + " (a GPU would hang)";
+  }
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The driver API
+//===----------------------------------------------------------------------===//
+
+extern "C" {
+
+/// The runtime recognizes the emulator by this symbol
+/// (rt::CudaDriver::kEmulatorSymbol).
+__attribute__((visibility("default"))) int stepc_cuda_emulator = 1;
+
+#define STEPC_API __attribute__((visibility("default")))
+
+STEPC_API CUresult cuInit(unsigned) { return kSuccess; }
+
+STEPC_API CUresult cuGetErrorString(CUresult code, const char **text) {
+  static std::string message;
+  const char *base = "unknown error";
+  switch (code) {
+  case kSuccess:
+    base = "no error";
+    break;
+  case kInvalidValue:
+    base = "invalid argument";
+    break;
+  case kOutOfMemory:
+    base = "out of memory";
+    break;
+  case kInvalidDevice:
+    base = "invalid device ordinal";
+    break;
+  case kInvalidImage:
+    base = "device kernel image is invalid";
+    break;
+  case kInvalidHandle:
+    base = "invalid resource handle";
+    break;
+  case kNotFound:
+    base = "named symbol not found";
+    break;
+  case kIllegalAddress:
+    base = "an illegal memory access was encountered";
+    break;
+  case kLaunchFailed:
+    base = "unspecified launch failure";
+    break;
+  case kCooperativeLaunchTooLarge:
+    base = "too many blocks in cooperative launch";
+    break;
+  default:
+    break;
+  }
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  message = base;
+  if (code == lastDetailCode && !lastDetail.empty())
+    message += " (stepc-cuda-emulator: " + lastDetail + ")";
+  *text = message.c_str();
+  return kSuccess;
+}
+
+STEPC_API CUresult cuDeviceGetCount(int *count) {
+  *count = 1;
+  return kSuccess;
+}
+
+STEPC_API CUresult cuDeviceGet(int *device, int ordinal) {
+  if (ordinal != 0)
+    return kInvalidDevice;
+  *device = 0;
+  return kSuccess;
+}
+
+STEPC_API CUresult cuDeviceGetName(char *name, int length, int) {
+  std::snprintf(name, size_t(length), "%s", "stepc host CUDA emulator");
+  return kSuccess;
+}
+
+STEPC_API CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
+  switch (attribute) {
+  case kAttributeMultiprocessorCount:
+    *value = kMultiprocessors;
+    break;
+  case kAttributeComputeCapabilityMajor:
+    *value = 8;
+    break;
+  case kAttributeComputeCapabilityMinor:
+    *value = 0;
+    break;
+  default:
+    return fail(kInvalidValue, "device attribute " + std::to_string(attribute) +
+                                   " is not emulated");
+  }
+  return kSuccess;
+}
+
+STEPC_API CUresult cuDevicePrimaryCtxRetain(void **context, int) {
+  *context = &contextTag;
+  return kSuccess;
+}
+
+STEPC_API CUresult cuDevicePrimaryCtxRelease_v2(int) { return kSuccess; }
+STEPC_API CUresult cuCtxSetCurrent(void *) { return kSuccess; }
+/// Launches and copies finish before they return.
+STEPC_API CUresult cuCtxSynchronize() { return kSuccess; }
+STEPC_API CUresult cuStreamSynchronize(void *) { return kSuccess; }
+
+STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  const auto *bytes = static_cast<const unsigned char *>(image);
+  if (!bytes || std::memcmp(bytes,
+                            "\x7f"
+                            "ELF\x02",
+                            5) != 0)
+    return fail(kInvalidImage,
+                "the image is not host code (a cubin or PTX?): the emulator "
+                "runs an artifact's cuda.host.so section");
+  auto module = std::make_unique<Module>();
+  module->fd = ::memfd_create("stepc-emulated-kernels.so", MFD_CLOEXEC);
+  if (module->fd < 0)
+    return fail(kInvalidImage,
+                std::string("memfd_create failed: ") + std::strerror(errno));
+  size_t size = elfSize(bytes);
+  for (size_t written = 0; written < size;) {
+    ssize_t n = ::write(module->fd, bytes + written, size - written);
+    if (n <= 0) {
+      ::close(module->fd);
+      return fail(kInvalidImage, "writing the memfd failed");
+    }
+    written += size_t(n);
+  }
+  std::string path = "/proc/self/fd/" + std::to_string(module->fd);
+  module->handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!module->handle) {
+    const char *reason = ::dlerror();
+    ::close(module->fd);
+    return fail(kInvalidImage,
+                std::string("dlopen: ") + (reason ? reason : "unknown"));
+  }
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_grid_barrier"))
+    *static_cast<BarrierFunction *>(slot) = gridBarrier;
+  *out = module.release();
+  return kSuccess;
+}
+
+STEPC_API CUresult cuModuleUnload(Module *module) {
+  if (!module)
+    return kInvalidHandle;
+  ::dlclose(module->handle);
+  ::close(module->fd);
+  delete module;
+  return kSuccess;
+}
+
+STEPC_API CUresult cuModuleGetFunction(Function **out, Module *module,
+                                       const char *name) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  if (!module)
+    return kInvalidHandle;
+  void *entry = ::dlsym(module->handle, name);
+  if (!entry)
+    return fail(kNotFound, std::string("no kernel ") + name);
+  // Kept for the module's life, as the driver's handles are.
+  *out = new Function{reinterpret_cast<KernelEntry>(entry), name};
+  return kSuccess;
+}
+
+STEPC_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks,
+                                                               Function *, int,
+                                                               size_t) {
+  *blocks = kBlocksPerMultiprocessor;
+  return kSuccess;
+}
+
+STEPC_API CUresult cuMemAlloc_v2(unsigned long long *address, size_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  if (bytes == 0)
+    return fail(kInvalidValue, "cuMemAlloc of 0 bytes");
+  size_t total = (bytes + kCanaryBytes + 255) / 256 * 256;
+  void *memory = std::aligned_alloc(256, total);
+  if (!memory)
+    return kOutOfMemory;
+  std::memset(memory, kUninitialized, bytes);
+  std::memset(static_cast<char *>(memory) + bytes, kCanary, kCanaryBytes);
+  allocations[reinterpret_cast<uintptr_t>(memory)] = bytes;
+  *address = reinterpret_cast<uintptr_t>(memory);
+  return kSuccess;
+}
+
+STEPC_API CUresult cuMemFree_v2(unsigned long long address) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  auto it = allocations.find(uintptr_t(address));
+  if (it == allocations.end())
+    return fail(kInvalidValue, "cuMemFree of " + hex(uintptr_t(address)) +
+                                   ", which is not the start of an allocation");
+  allocations.erase(it);
+  std::free(reinterpret_cast<void *>(uintptr_t(address)));
+  return kSuccess;
+}
+
+STEPC_API CUresult cuMemcpyHtoD_v2(unsigned long long device, const void *host,
+                                   size_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  if (CUresult r = checkRange(uintptr_t(device), bytes, "cuMemcpyHtoD"))
+    return r;
+  std::memcpy(reinterpret_cast<void *>(uintptr_t(device)), host, bytes);
+  return kSuccess;
+}
+
+STEPC_API CUresult cuMemcpyHtoDAsync_v2(unsigned long long device,
+                                        const void *host, size_t bytes,
+                                        void *) {
+  return cuMemcpyHtoD_v2(device, host, bytes);
+}
+
+STEPC_API CUresult cuMemcpyDtoH_v2(void *host, unsigned long long device,
+                                   size_t bytes) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  if (CUresult r = checkRange(uintptr_t(device), bytes, "cuMemcpyDtoH"))
+    return r;
+  std::memcpy(host, reinterpret_cast<const void *>(uintptr_t(device)), bytes);
+  return kSuccess;
+}
+
+static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
+                             unsigned gridZ, unsigned blockX, unsigned blockY,
+                             unsigned blockZ, void **params, bool cooperative) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  if (!function)
+    return kInvalidHandle;
+  if (gridX == 0 || blockX == 0 || gridY != 1 || gridZ != 1 || blockY != 1 ||
+      blockZ != 1)
+    return fail(kInvalidValue, "launch of " + function->name +
+                                   ": the emulator runs 1-D, non-empty grids");
+  if (cooperative &&
+      gridX > unsigned(kMultiprocessors * kBlocksPerMultiprocessor))
+    return fail(
+        kCooperativeLaunchTooLarge,
+        "cooperative launch of " + function->name + " with " +
+            std::to_string(gridX) + " blocks; at most " +
+            std::to_string(kMultiprocessors * kBlocksPerMultiprocessor) +
+            " are co-resident");
+  Launch launch;
+  launch.function = function;
+  launch.params = params;
+  launch.blockDim = blockX;
+  launch.gridDim = gridX;
+  launch.cooperative = cooperative;
+  launch.fibers.resize(size_t(gridX) * blockX);
+  for (size_t i = 0; i < launch.fibers.size(); ++i) {
+    launch.fibers[i].block = int64_t(i / blockX);
+    launch.fibers[i].thread = int64_t(i % blockX);
+  }
+  currentLaunch = &launch;
+  std::string error = run(launch);
+  currentLaunch = nullptr;
+  if (!error.empty())
+    return fail(kLaunchFailed, error);
+  std::string overflow = brokenCanary();
+  if (!overflow.empty())
+    return fail(kIllegalAddress, "kernel " + function->name + " " + overflow);
+  return kSuccess;
+}
+
+STEPC_API CUresult cuLaunchKernel(Function *function, unsigned gridX,
+                                  unsigned gridY, unsigned gridZ,
+                                  unsigned blockX, unsigned blockY,
+                                  unsigned blockZ, unsigned, void *,
+                                  void **params, void **) {
+  return launchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                      params, /*cooperative=*/false);
+}
+
+STEPC_API CUresult cuLaunchCooperativeKernel(Function *function, unsigned gridX,
+                                             unsigned gridY, unsigned gridZ,
+                                             unsigned blockX, unsigned blockY,
+                                             unsigned blockZ, unsigned, void *,
+                                             void **params) {
+  return launchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
+                      params, /*cooperative=*/true);
+}
+
+} // extern "C"

@@ -1,0 +1,111 @@
+// RUN: stepc-opt %s --stepc-gpu-kernels-to-host --split-input-file --verify-diagnostics \
+// RUN:   --allow-unregistered-dialect | FileCheck %s
+
+// A kernel becomes a host function over the launch's parameter array and
+// the thread's ids; the body is kept; the grid barrier calls through the
+// pointer the emulator sets; memref globals move to the host module.
+
+// CHECK-NOT: gpu.container_module
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_grid_barrier() {{.*}} : !llvm.ptr {
+// CHECK: llvm.mlir.zero : !llvm.ptr
+// CHECK: llvm.func internal @stepc_grid_barrier(%[[WORD:.*]]: !llvm.ptr<1>) {
+// CHECK: %[[SLOT:.*]] = llvm.mlir.addressof @stepc_emulator_grid_barrier : !llvm.ptr
+// CHECK: %[[FN:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[FLAT:.*]] = llvm.addrspacecast %[[WORD]] : !llvm.ptr<1> to !llvm.ptr
+// CHECK: llvm.call %[[FN]](%[[FLAT]]) : !llvm.ptr, (!llvm.ptr) -> ()
+// CHECK: memref.global "private" constant @table : memref<2xf32> = dense<[1.000000e+00, 2.000000e+00]>
+// CHECK: func.func @scale(%[[PARAMS:.*]]: !llvm.ptr, %[[BLOCK:.*]]: index, %[[THREAD:.*]]: index, %[[BDIM:.*]]: index, %[[GDIM:.*]]: index) {
+// CHECK: %[[S0:.*]] = llvm.getelementptr %[[PARAMS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[P0:.*]] = llvm.load %[[S0]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[DATA:.*]] = llvm.load %[[P0]] : !llvm.ptr -> !llvm.ptr<1>
+// CHECK: %[[S1:.*]] = llvm.getelementptr %[[PARAMS]][1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[P1:.*]] = llvm.load %[[S1]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[N:.*]] = llvm.load %[[P1]] : !llvm.ptr -> i32
+// CHECK: cf.br ^bb1(%[[DATA]], %[[N]], {{.*}} : !llvm.ptr<1>, i32, !llvm.ptr<1>)
+// CHECK: ^bb1(%{{.*}}: !llvm.ptr<1>, %{{.*}}: i32, %[[BARRIER:.*]]: !llvm.ptr<1>):
+// CHECK: arith.muli %[[BLOCK]], %[[BDIM]]
+// CHECK: arith.addi %{{.*}}, %[[THREAD]]
+// CHECK: arith.muli %[[GDIM]], %[[BDIM]]
+// The y and z dimensions: ids 0, sizes 1.
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: arith.addi %[[C0]], %[[C1]]
+// CHECK: memref.get_global @table
+// CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
+// CHECK: return
+// CHECK-NOT: gpu.
+module attributes {gpu.container_module} {
+  memref.global "private" constant @table : memref<2xf32> = dense<[1.0, 2.0]>
+  gpu.module @stepc_kernels {
+    memref.global "private" constant @table : memref<2xf32> = dense<[1.0, 2.0]>
+    llvm.func internal @stepc_grid_barrier(%word: !llvm.ptr<1>) {
+      nvvm.barrier0
+      llvm.return
+    }
+    gpu.func @scale(%data: !llvm.ptr<1>, %n: i32, %barrier: !llvm.ptr<1>) kernel {
+      %block = gpu.block_id x
+      %thread = gpu.thread_id x
+      %bdim = gpu.block_dim x
+      %gdim = gpu.grid_dim x
+      %first = arith.muli %block, %bdim : index
+      %id = arith.addi %first, %thread : index
+      %threads = arith.muli %gdim, %bdim : index
+      %y = gpu.thread_id y
+      %ydim = gpu.block_dim z
+      %sum = arith.addi %y, %ydim : index
+      %t = memref.get_global @table : memref<2xf32>
+      llvm.call @stepc_grid_barrier(%barrier) : (!llvm.ptr<1>) -> ()
+      "test.keep"(%id, %threads, %sum, %t) : (index, index, index, memref<2xf32>) -> ()
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// What the emulator does not model is an error, not a silent pass.
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @shuffles(%x: f32) kernel {
+      %c1 = arith.constant 1 : i32
+      %c32 = arith.constant 32 : i32
+      // expected-error @+1 {{'gpu.shuffle' op is not modelled by the host CUDA emulator}}
+      %y, %ok = gpu.shuffle xor %x, %c1, %c32 : f32
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @block_barrier() kernel {
+      // expected-error @+1 {{'nvvm.barrier0' op is not modelled by the host CUDA emulator}}
+      nvvm.barrier0
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    // expected-error @+1 {{'gpu.func' op has workgroup or private attributions}}
+    gpu.func @shared() workgroup(%tile : memref<32xf32, #gpu.address_space<workgroup>>) kernel {
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    // expected-error @+1 {{'gpu.func' op has an argument of type 'memref<4xf32>', which a launch cannot pass by pointer}}
+    gpu.func @descriptor(%m: memref<4xf32>) kernel {
+      gpu.return
+    }
+  }
+}

@@ -1,0 +1,137 @@
+//===- cuda_emulator_test.cpp - the host CUDA emulator's own checks -------===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// libstepc-cuda-emulator.so through the runtime's CudaDriver, on the
+// hand-written kernels of Inputs/emulated_kernels.c: a barrier orders
+// threads across blocks; a missing barrier, barrier divergence, a write past
+// an allocation, a barrier outside a cooperative launch, too large a
+// cooperative grid and bad copies are errors (or wrong numbers) rather than
+// passing silently. Arguments: the emulator and the kernels' library.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Inputs/Check.h"
+#include "stepc-rt/CudaDriver.h"
+
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+using namespace stepc::rt;
+
+namespace {
+using Ptr = CudaDriver::CUdeviceptr;
+constexpr unsigned kBlocks = 3, kThreads = 4, kCount = kBlocks * kThreads;
+
+struct Buffers {
+  Ptr in = 0, out = 0, barrier = 0;
+  void *params[3] = {&in, &out, &barrier};
+};
+
+Status launch(const CudaDriver &d, CudaDriver::CUfunction f, Buffers &b,
+              bool cooperative = true, unsigned blocks = kBlocks) {
+  CudaDriver::CUresult r =
+      cooperative ? d.cuLaunchCooperativeKernel(f, blocks, 1, 1, kThreads, 1, 1,
+                                                0, nullptr, b.params)
+                  : d.cuLaunchKernel(f, blocks, 1, 1, kThreads, 1, 1, 0,
+                                     nullptr, b.params, nullptr);
+  return d.check(r, "launch");
+}
+
+/// in[] = -1, then a launch of `f`; out[] afterwards.
+std::vector<float> rotateOnce(const CudaDriver &d, CudaDriver::CUfunction f,
+                              Buffers &b) {
+  std::vector<float> values(kCount, -1.0f);
+  CHECK_OK(d.check(d.cuMemcpyHtoD(b.in, values.data(), sizeof(float) * kCount),
+                   "reset"));
+  CHECK_OK(launch(d, f, b));
+  CHECK_OK(d.check(d.cuMemcpyDtoH(values.data(), b.out, sizeof(float) * kCount),
+                   "read"));
+  return values;
+}
+
+bool isRotation(const std::vector<float> &values) {
+  for (unsigned i = 0; i < kCount; ++i)
+    if (values[i] != float((i + 1) % kCount))
+      return false;
+  return true;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    std::printf("usage: %s EMULATOR.so KERNELS.so\n", argv[0]);
+    return 2;
+  }
+  ::setenv("STEPC_CUDA_DRIVER", argv[1], 1);
+  const CudaDriver *driver = nullptr;
+  if (!CHECK_OK(CudaDriver::get(driver)))
+    return check::summary();
+  const CudaDriver &d = *driver;
+  CHECK(d.hostEmulator);
+
+  std::ifstream file(argv[2], std::ios::binary);
+  std::stringstream image;
+  image << file.rdbuf();
+  CudaDriver::CUmodule module = nullptr;
+  CHECK_OK(d.check(d.cuModuleLoadData(&module, image.str().data()), "load"));
+  CudaDriver::CUmodule ptxModule = nullptr;
+  CHECK_STATUS(
+      d.check(d.cuModuleLoadData(&ptxModule, ".version 8.0\n"), "load PTX"),
+      NoDevice, "not host code");
+
+  auto function = [&](const char *name) {
+    CudaDriver::CUfunction f = nullptr;
+    CHECK_OK(d.check(d.cuModuleGetFunction(&f, module, name), name));
+    return f;
+  };
+  CudaDriver::CUfunction rotate = function("rotate");
+  CudaDriver::CUfunction unordered = function("rotate_without_barrier");
+  CudaDriver::CUfunction diverge = function("diverge");
+  CudaDriver::CUfunction overflow = function("overflow");
+  CudaDriver::CUfunction missing = nullptr;
+  CHECK_STATUS(
+      d.check(d.cuModuleGetFunction(&missing, module, "missing"), "missing"),
+      NoDevice, "no kernel missing");
+
+  Buffers b;
+  size_t bytes = sizeof(float) * kCount;
+  CHECK_OK(d.check(d.cuMemAlloc(&b.in, bytes), "alloc"));
+  CHECK_OK(d.check(d.cuMemAlloc(&b.out, bytes), "alloc"));
+  CHECK_OK(d.check(d.cuMemAlloc(&b.barrier, 4), "alloc"));
+
+  // Both thread orders (they alternate between launches).
+  CHECK(isRotation(rotateOnce(d, rotate, b)));
+  CHECK(isRotation(rotateOnce(d, rotate, b)));
+  // Without the barrier, a thread reads an element not yet written: -1.
+  bool wrong = false;
+  for (int order = 0; order < 2; ++order)
+    wrong |= !isRotation(rotateOnce(d, unordered, b));
+  CHECK(wrong);
+
+  CHECK_STATUS(launch(d, rotate, b, /*cooperative=*/false), NoDevice,
+               "waits at a grid barrier in a launch that is not cooperative");
+  CHECK_STATUS(launch(d, diverge, b), NoDevice,
+               "barrier divergence in kernel diverge: thread 0 of block 1 "
+               "returned after 0 grid barriers while thread");
+  CHECK_STATUS(launch(d, rotate, b, /*cooperative=*/true, kBlocks + 1),
+               NoDevice, "at most 3 are co-resident");
+  CHECK_STATUS(launch(d, overflow, b), NoDevice,
+               "kernel overflow wrote past the end of the 48-byte allocation");
+
+  float value = 0;
+  CHECK_STATUS(
+      d.check(d.cuMemcpyDtoH(&value, b.in + bytes, sizeof value), "copy"),
+      NoDevice, "not inside one cuMemAlloc allocation");
+  CHECK_STATUS(d.check(d.cuMemFree(b.in + 4), "free"), NoDevice,
+               "not the start of an allocation");
+  for (Ptr buffer : {b.in, b.out, b.barrier})
+    CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+  CHECK_OK(d.check(d.cuModuleUnload(module), "unload"));
+  return check::summary();
+}
