@@ -180,7 +180,8 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
 
 Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
                                        const std::string &scratchProgram,
-                                       int partials, int64_t gridThreads,
+                                       int partials, int numTotals,
+                                       int64_t gridThreads,
                                        std::vector<int64_t> &tensors,
                                        int64_t &scratchBytes) {
   tensors.clear();
@@ -199,10 +200,14 @@ Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
                            "tensor #" + std::to_string(t) + ": " + error);
     largest = std::max(largest, bytes);
   }
-  int64_t partialBytes = gridThreads * 4 * std::max(partials, 1);
-  partialBytes = (partialBytes + kScratchAlignment - 1) / kScratchAlignment *
-                 kScratchAlignment;
-  scratchBytes = partialBytes + largest;
+  auto aligned = [](int64_t bytes) {
+    return (bytes + kScratchAlignment - 1) / kScratchAlignment *
+           kScratchAlignment;
+  };
+  int64_t numTensors = int64_t(step.buffers.size());
+  scratchBytes = aligned(8 * int64_t(numTotals)) +
+                 aligned(4 * int64_t(numTotals) * numTensors) +
+                 aligned(gridThreads * 4 * std::max(partials, 1)) + largest;
   return Status::success();
 }
 
@@ -216,8 +221,8 @@ Status CudaExecutor::supports(const Artifact &artifact, const Group &group) {
   if (group.kernel.empty())
     return Status::error(StatusCode::NoDevice,
                          artifact.origin + ": group '" + group.name +
-                             "' has no CUDA kernel: groups with global sums "
-                             "have none yet (docs/Design/GpuKernels.md)");
+                             "' has no CUDA kernel (docs/Design/"
+                             "GpuKernels.md)");
   return Status::success();
 }
 
@@ -248,6 +253,7 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->phased_ = group.kernelPhased;
   executor->scratchProgram_ = group.kernelScratch;
   executor->partials_ = group.kernelPartials;
+  executor->numTotals_ = int(group.sumKeys().size());
   executor->maxBlocks_ =
       std::max(1, blocksPerSM) * std::max(1, module->multiprocessorCount());
   executor->vectorWidth_ = launch.vectorWidth;
@@ -425,8 +431,9 @@ Status CudaExecutor::stepPhased(const DeviceStep &step) {
   int64_t gridThreads = int64_t(grid) * blockSize_;
   std::vector<int64_t> table;
   int64_t scratchBytes = 0;
-  if (Status s = buildCudaPhasedTable(step, scratchProgram_, partials_,
-                                      gridThreads, table, scratchBytes);
+  if (Status s =
+          buildCudaPhasedTable(step, scratchProgram_, partials_, numTotals_,
+                               gridThreads, table, scratchBytes);
       !s.ok())
     return s;
   if (step.buffers != tableBuffers_ || step.shapes != tableShapes_) {
@@ -457,6 +464,16 @@ Status CudaExecutor::stepPhased(const DeviceStep &step) {
     return s;
   ++launches_;
   return Status::success();
+}
+
+Status CudaExecutor::readTotals(std::vector<double> &totals) {
+  totals.assign(size_t(numTotals_), 0.0);
+  if (numTotals_ == 0)
+    return Status::success();
+  if (!scratch_)
+    return Status::error(StatusCode::NotBound, "no step has run on " + name());
+  return copyToHost(totals.data(), reinterpret_cast<void *>(scratch_),
+                    totals.size() * sizeof(double));
 }
 
 Status CudaExecutor::step(const DeviceStep &step) {

@@ -487,6 +487,16 @@ Status GroupRunner::setInput(const std::string &name, double value) {
 }
 
 Status GroupRunner::total(const std::string &key, double &value) const {
+  if (deviceTotalsPending_) {
+    std::vector<double> values;
+    if (Status s = device_->readTotals(values); !s.ok())
+      return s;
+    std::vector<std::string> keys = group_.sumKeys();
+    totals_.clear();
+    for (size_t k = 0; k < keys.size() && k < values.size(); ++k)
+      totals_.emplace_back(keys[k], values[k]);
+    deviceTotalsPending_ = false;
+  }
   for (const auto &[name, total] : totals_)
     if (name == key) {
       value = total;
@@ -541,11 +551,6 @@ Status GroupRunner::checkReady() const {
                                "' was not set for this step (every step "
                                "consumes its inputs: set it before each one)");
   }
-  if (!group_.sumPhases.empty() && device_)
-    return Status::error(StatusCode::NoDevice,
-                         "group '" + group_.name +
-                             "' has global sums, which run on the CPU only "
-                             "for now (docs/Design/GroupWide.md)");
   if (!device_ && sumEntries_.size() != group_.sumPhases.size())
     return Status::error(StatusCode::FormatError,
                          "group '" + group_.name +
@@ -689,6 +694,15 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
     if (Status s = runner->checkReady(); !s.ok())
       return s;
     const std::vector<SumPhase> &phases = runner->group_.sumPhases;
+    // A device kernel runs its group's sum phases itself, over that
+    // group's tensors only.
+    if (runner->device_ && !phases.empty() && runners.size() > 1)
+      return Status::error(
+          StatusCode::InvalidArgument,
+          "group '" + runner->group_.name + "' has global sums and steps on " +
+              runner->device_->name() +
+              ", where its kernel totals its own tensors: it steps alone "
+              "for now (docs/Design/GroupWide.md)");
     numPhases = std::max(numPhases, phases.size());
     for (size_t p = 0; p < phases.size(); ++p)
       for (const std::string &key : phases[p].keys) {
@@ -712,7 +726,7 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
     std::map<std::string, double> phaseTotals;
     for (GroupRunner *runner : runners) {
       const Group &group = runner->group_;
-      if (p >= group.sumPhases.size())
+      if (p >= group.sumPhases.size() || runner->device_)
         continue;
       std::vector<float> scalars = runner->scalarArgs();
       for (size_t q = 0; q < p; ++q)
@@ -730,7 +744,12 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
     GroupRunner *runner = runners[r];
     std::vector<float> scalars = runner->scalarArgs();
     runner->totals_.clear();
+    runner->deviceTotalsPending_ = false;
     for (const std::string &key : runner->group_.sumKeys()) {
+      if (runner->device_) {
+        runner->deviceTotalsPending_ = true;
+        continue;
+      }
       scalars.push_back(float(totals[key]));
       runner->totals_.emplace_back(key, totals[key]);
     }

@@ -82,26 +82,6 @@ class Bound:
             mine[...] = new
 
 
-def reference_clip_adamw(params, grads, lr=1e-3, wd=1e-2, max_norm=1.0):
-    p = [x.astype(np.float64) for x in params]
-    m = [np.zeros_like(x) for x in p]
-    v = [np.zeros_like(x) for x in p]
-    totals = []
-    for t in range(1, STEPS + 1):
-        g = [x.astype(np.float64) for x in grads[t - 1]]
-        total = sum((x * x).sum() for x in g)
-        totals.append(total)
-        coef = min(1.0, max_norm / (np.sqrt(total) + 1e-6))
-        for i in range(len(p)):
-            gc = coef * g[i]
-            p[i] = p[i] * (1 - lr * wd)
-            m[i] = 0.9 * m[i] + 0.1 * gc
-            v[i] = 0.999 * v[i] + 0.001 * gc * gc
-            denom = np.sqrt(v[i]) / np.sqrt(1 - 0.999 ** t) + 1e-8
-            p[i] = p[i] - lr * (m[i] / (1 - 0.9 ** t)) / denom
-    return p, totals
-
-
 def reference_muonmax(mats, vecs, mat_grads, vec_grads, losses=None,
                       **options):
     ref = reference.MuonMaxMomo(mats, vecs, momo=losses is not None,
@@ -124,7 +104,7 @@ class GroupWide(unittest.TestCase):
         # Steps 2 and 4 clip (total norm > 1), the others do not.
         for t in (1, 3):
             grads[t] = [g * 8 for g in grads[t]]
-        expected, totals = reference_clip_adamw(params, grads)
+        expected, totals = reference.clip_adamw(params, grads, STEPS)
         art = compiled("adamw_clip")
         for threads in (1, 2):
             run = Bound(art, "all", params, threads)

@@ -470,3 +470,26 @@ PRESETS = [
     Preset("adamp", "others", False, {"lr": 1e-3, "wd": 0.1}, moments,
            adamp_step(project=False)),
 ]
+
+
+def clip_adamw(params, grads, steps, lr=1e-3, wd=1e-2, max_norm=1.0):
+    """AdamW after global gradient-norm clipping (PyTorch clip_grad_norm_
+    and AdamW, shared ALGORITHMS.md §8): the params after `steps` steps and
+    each step's total squared gradient norm."""
+    p = [x.astype(np.float64) for x in params]
+    m = [np.zeros_like(x) for x in p]
+    v = [np.zeros_like(x) for x in p]
+    totals = []
+    for t in range(1, steps + 1):
+        g = [x.astype(np.float64) for x in grads[t - 1]]
+        total = sum((x * x).sum() for x in g)
+        totals.append(total)
+        coef = min(1.0, max_norm / (np.sqrt(total) + 1e-6))
+        for i in range(len(p)):
+            gc = coef * g[i]
+            p[i] = p[i] * (1 - lr * wd)
+            m[i] = 0.9 * m[i] + 0.1 * gc
+            v[i] = 0.999 * v[i] + 0.001 * gc * gc
+            denom = np.sqrt(v[i]) / np.sqrt(1 - 0.999 ** t) + 1e-8
+            p[i] = p[i] - lr * (m[i] / (1 - 0.9 ** t)) / denom
+    return p, totals

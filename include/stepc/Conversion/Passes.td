@@ -99,8 +99,9 @@ def FormGpuKernels : Pass<"stepc-form-gpu-kernels", "::mlir::ModuleOp"> {
            "Drop the functions of groups that are not element-wise (with a "
            "warning) instead of failing">,
     Option<"leaveOthers", "leave-others", "bool", /*default=*/"false",
-           "Leave the functions of groups that are not element-wise in "
-           "place, without a diagnostic, for stepc-form-phased-gpu-kernels">
+           "Leave the functions of groups that are not element-wise, and "
+           "of groups with global sums, in place without a diagnostic, for "
+           "stepc-form-phased-gpu-kernels">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -145,6 +146,15 @@ def FormPhasedGpuKernels
     `stepc.phased_kernels` gives per kernel the postfix program of its
     scratch bytes per tensor (over `rows`, `cols`; ops `add`, `mul`, `max`,
     `align`) and its partials per thread, for the runtime.
+
+    A group with global sums (`stepc.sum_phases`) gets one kernel for all
+    of its functions: each sum phase's function runs over every tensor,
+    writing each tensor's contributions to scratch; after a barrier every
+    thread adds them in f64 in tensor order (the CPU runtime's order) and
+    thread 0 leaves the f64 totals at the start of scratch for the
+    runtime; the main function then runs with the totals rounded to f32.
+    Scratch then starts with the totals and the contributions (sized by
+    the runtime from the tensor count and the group's keys).
 
     A function the kernel cannot run (an unknown op, a buffer carried
     across loop iterations, a size not bounded by the param's dims) is an

@@ -52,6 +52,8 @@ getSumsByPhase(step::GroupOp group);
 /// sum-phase function: which phase it computes.
 inline constexpr const char *kSumPhasesAttrName = "stepc.sum_phases";
 inline constexpr const char *kSumPhaseAttrName = "stepc.sum_phase";
+/// On a group function with sums: how many totals its last arguments are.
+inline constexpr const char *kNumTotalsAttrName = "stepc.num_totals";
 
 } // namespace stepc
 

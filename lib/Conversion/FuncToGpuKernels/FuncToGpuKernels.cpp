@@ -318,12 +318,17 @@ struct FormGpuKernelsPass
     for (auto func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
+      // stepc-form-phased-gpu-kernels takes groups with sums whole.
+      bool hasSums = func->hasAttr(stepc::kSumPhaseAttrName) ||
+                     func->hasAttr(stepc::kSumPhasesAttrName);
+      if (leaveOthers && hasSums)
+        continue;
       // A group's sum phases go with its main function, reported there.
       if (func->hasAttr(stepc::kSumPhaseAttrName)) {
         unsupported.push_back(func);
         continue;
       }
-      if (leaveOthers && !func->hasAttr(stepc::kSumPhasesAttrName)) {
+      if (leaveOthers) {
         // stepc-form-phased-gpu-kernels takes what is not element-wise.
         ScopedDiagnosticHandler quiet(&getContext(),
                                       [](Diagnostic &) { return success(); });

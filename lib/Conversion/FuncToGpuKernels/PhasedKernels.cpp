@@ -353,36 +353,96 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
   return group;
 }
 
+/// A group's kernel: the functions of its sum phases, in phase order
+/// (stepc-convert-step-to-func), then its main function.
+struct PhasedKernel {
+  PhasedGroup main;
+  SmallVector<PhasedGroup> sumPhases;
+  /// The group's own arguments (buffers, hypers, inputs, count) come first
+  /// in every one of its functions; totals and contributions follow.
+  unsigned numGroupArgs = 0;
+  /// Totals per sum phase; all of them, in phase order, end the main
+  /// function's arguments.
+  SmallVector<unsigned> totalsPerPhase;
+  unsigned numTotals = 0;
+};
+
+/// A group's main function with its sum-phase functions (any order), each
+/// checked, or failure with a diagnostic.
+FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
+                                      ArrayRef<func::FuncOp> sumPhases,
+                                      DiagnosticSeverity severity) {
+  PhasedKernel kernel;
+  FailureOr<PhasedGroup> group = analyzePhased(main, severity);
+  if (failed(group))
+    return failure();
+  kernel.main = std::move(*group);
+  auto phases = main->getAttrOfType<IntegerAttr>(stepc::kSumPhasesAttrName);
+  auto numTotals = main->getAttrOfType<IntegerAttr>(stepc::kNumTotalsAttrName);
+  int64_t numPhases = phases ? phases.getInt() : 0;
+  kernel.numTotals = numTotals ? numTotals.getInt() : 0;
+  kernel.numGroupArgs = main.getNumArguments() - kernel.numTotals;
+  if (int64_t(sumPhases.size()) != numPhases)
+    return main.emitError() << "has " << numPhases << " sum phases but "
+                            << sumPhases.size() << " sum-phase functions";
+  SmallVector<func::FuncOp> ordered(sumPhases);
+  llvm::sort(ordered, [](func::FuncOp a, func::FuncOp b) {
+    return a->getAttrOfType<IntegerAttr>(stepc::kSumPhaseAttrName).getInt() <
+           b->getAttrOfType<IntegerAttr>(stepc::kSumPhaseAttrName).getInt();
+  });
+  unsigned earlier = 0;
+  for (func::FuncOp func : ordered) {
+    FailureOr<PhasedGroup> phase = analyzePhased(func, severity);
+    if (failed(phase))
+      return failure();
+    // Its arguments: the group's, the earlier totals, one out per total.
+    unsigned outs = func.getNumArguments() - kernel.numGroupArgs - earlier;
+    kernel.totalsPerPhase.push_back(outs);
+    earlier += outs;
+    kernel.main.partials = std::max(kernel.main.partials, phase->partials);
+    kernel.sumPhases.push_back(std::move(*phase));
+  }
+  if (earlier != kernel.numTotals)
+    return main.emitError() << "takes " << kernel.numTotals
+                            << " totals but its sum phases make " << earlier;
+  return kernel;
+}
+
 //===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
 
 class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
-  PhasedKernelBuilder(PhasedGroup &group, OpBuilder &builder,
+  PhasedKernelBuilder(PhasedKernel &kernel, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier)
-      : GlobalMemoryBuilder(builder, group.func.getLoc()), g(group),
+      : GlobalMemoryBuilder(builder, kernel.main.func.getLoc()), k(kernel),
         gridBarrier(gridBarrier) {}
 
   void build(gpu::GPUModuleOp gpuModule) {
     b.setInsertionPointToEnd(gpuModule.getBody());
     auto type = b.getFunctionType(
         {globalPtr, b.getI32Type(), globalPtr, globalPtr, globalPtr}, {});
-    auto kernel = gpu::GPUFuncOp::create(b, loc, g.func.getSymName(), type);
+    auto kernel =
+        gpu::GPUFuncOp::create(b, loc, k.main.func.getSymName(), type);
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
-    Value tensors = entry.getArgument(0);
-    Value numTensors = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
-                                                    entry.getArgument(1));
+    tensors = entry.getArgument(0);
+    numTensors = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
+                                              entry.getArgument(1));
     Value scalars = entry.getArgument(2);
     scratch = entry.getArgument(3);
     barrierWord = entry.getArgument(4);
 
-    for (auto [k, argIndex] : llvm::enumerate(g.scalarArgs)) {
-      BlockArgument arg = g.func.getArgument(argIndex);
-      Value slot = gep(arg.getType(), scalars, constantI64(k));
-      map.map(arg, LLVM::LoadOp::create(b, loc, arg.getType(), slot));
+    // The group's scalars (hypers, inputs, count), in argument order.
+    int64_t slot = 0;
+    for (unsigned argIndex : k.main.scalarArgs) {
+      if (argIndex >= k.numGroupArgs)
+        continue;
+      Type type = k.main.func.getArgument(argIndex).getType();
+      groupScalars[argIndex] = LLVM::LoadOp::create(
+          b, loc, type, gep(type, scalars, constantI64(slot++)));
     }
     Value blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value blockDim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
@@ -392,22 +452,58 @@ public:
         b, loc, arith::MulIOp::create(b, loc, blockId, blockDim), threadId);
     numThreads = arith::MulIOp::create(b, loc, gridDim, blockDim);
 
+    // Scratch: the totals (f64, for the runtime to read after the step),
+    // each tensor's contributions to them (f32), the split reductions'
+    // partials, then each alloc's buffer (the phases' in turn, in the same
+    // place).
+    Value totalsBytes = alignUp(index(8 * int64_t(k.numTotals)));
+    Value contributionBytes = alignUp(arith::MulIOp::create(
+        b, loc, numTensors, index(4 * int64_t(k.numTotals))));
+    Value partialBytes = alignUp(arith::MulIOp::create(
+        b, loc, numThreads, index(4 * std::max<int64_t>(k.main.partials, 1))));
+    contributions = byteOffset(totalsBytes);
+    Value partialsOffset =
+        arith::AddIOp::create(b, loc, totalsBytes, contributionBytes);
+    partialsBase = byteOffset(partialsOffset);
+    allocsOffset = arith::AddIOp::create(b, loc, partialsOffset, partialBytes);
+
+    SmallVector<Value> totals;
+    for (auto [phase, sums] : llvm::enumerate(k.sumPhases)) {
+      emitTensorLoop(sums, totals, k.totalsPerPhase[phase]);
+      combine(totals, k.totalsPerPhase[phase]);
+    }
+    emitTensorLoop(k.main, totals, 0);
+    gpu::ReturnOp::create(b, loc);
+  }
+
+private:
+  /// Every tensor's step through `func` (a sum phase or the main function):
+  /// its group arguments from the tensor's record and the scalars, the
+  /// totals so far, then (a sum phase) `numOuts` contributions.
+  void emitTensorLoop(PhasedGroup &stage, ArrayRef<Value> totals,
+                      unsigned numOuts) {
+    func::FuncOp func = stage.func;
+    for (auto [argIndex, value] : groupScalars)
+      map.map(func.getArgument(argIndex), value);
+    for (auto [i, total] : llvm::enumerate(totals))
+      map.map(func.getArgument(k.numGroupArgs + i), total);
+
     auto tensorLoop =
         scf::ForOp::create(b, loc, index(0), numTensors, index(1));
     b.setInsertionPointToStart(tensorLoop.getBody());
     Value t = toI64(tensorLoop.getInductionVar());
     // A tensor's record: one pointer per buffer argument, then the param's
     // dims (rows, cols; a vector's length and 1).
-    int64_t recordWords = g.bufferArgs.size() + 2;
+    ArrayRef<unsigned> buffers = k.main.bufferArgs;
+    int64_t recordWords = buffers.size() + 2;
     Value record = gep(i64, tensors, mul64(t, constantI64(recordWords)));
-    rows =
-        toIndex(load(i64, gep(i64, record, constantI64(g.bufferArgs.size()))));
-    cols = toIndex(
-        load(i64, gep(i64, record, constantI64(g.bufferArgs.size() + 1))));
-    for (auto [slot, argIndex] : llvm::enumerate(g.bufferArgs)) {
-      BlockArgument arg = g.func.getArgument(argIndex);
+    rows = toIndex(load(i64, gep(i64, record, constantI64(buffers.size()))));
+    cols =
+        toIndex(load(i64, gep(i64, record, constantI64(buffers.size() + 1))));
+    for (auto [slot, argIndex] : llvm::enumerate(buffers)) {
+      BlockArgument arg = func.getArgument(argIndex);
       auto type = cast<MemRefType>(arg.getType());
-      auto dims = g.func.getArgAttrOfType<DenseI64ArrayAttr>(
+      auto dims = func.getArgAttrOfType<DenseI64ArrayAttr>(
           argIndex, stepc::kParamDimsAttrName);
       SmallVector<Value> sizes;
       for (int64_t d = 0; d < type.getRank(); ++d)
@@ -416,26 +512,68 @@ public:
       Value pointer = load(globalPtr, gep(i64, record, constantI64(slot)));
       map.map(arg, viewOf(pointer, type, sizes));
     }
-
-    // Scratch: the split reductions' partials, then each alloc's buffer.
-    Value partialBytes = alignUp(arith::MulIOp::create(
-        b, loc, numThreads, index(4 * std::max<int64_t>(g.partials, 1))));
-    partialsBase = scratch;
-    Value offset = partialBytes;
-    for (auto &[alloc, bytes] : g.allocs) {
+    // Contribution j of tensor t to total `first + j`.
+    unsigned first = totals.size();
+    for (unsigned j = 0; j < numOuts; ++j) {
+      BlockArgument out = func.getArgument(k.numGroupArgs + first + j);
+      Value at = arith::AddIOp::create(
+          b, loc, mul64(t, constantI64(k.numTotals)), constantI64(first + j));
+      map.map(out, viewOf(gep(b.getF32Type(), contributions, at),
+                          cast<MemRefType>(out.getType()), {}));
+    }
+    Value offset = allocsOffset;
+    for (auto &[alloc, bytes] : stage.allocs) {
       allocOffsets[alloc] = offset;
       offset =
           arith::AddIOp::create(b, loc, offset, bytes.emit(b, loc, rows, cols));
     }
 
-    emitBlock(g.func.getBody().front());
-    // The next tensor reuses the scratch.
+    emitBlock(func.getBody().front());
+    // The next tensor reuses the scratch; the combine reads every
+    // tensor's contributions.
     barrier();
     b.setInsertionPointAfter(tensorLoop);
-    gpu::ReturnOp::create(b, loc);
   }
 
-private:
+  /// The totals of a phase, on every thread: each tensor's contributions
+  /// added in f64 in tensor order (the CPU runtime's order), then rounded
+  /// to the f32 the functions take. Thread 0 keeps the f64 totals for the
+  /// runtime.
+  void combine(SmallVector<Value> &totals, unsigned count) {
+    Type f64 = b.getF64Type();
+    for (unsigned j = 0; j < count; ++j) {
+      Value key = constantI64(totals.size());
+      Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
+      auto loop = scf::ForOp::create(b, loc, index(0), numTensors, index(1),
+                                     ValueRange{zero});
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value at = arith::AddIOp::create(
+            b, loc,
+            mul64(toI64(loop.getInductionVar()), constantI64(k.numTotals)),
+            key);
+        Value part =
+            load(b.getF32Type(), gep(b.getF32Type(), contributions, at));
+        Value sum =
+            arith::AddFOp::create(b, loc, loop.getRegionIterArgs()[0],
+                                  arith::ExtFOp::create(b, loc, f64, part));
+        scf::YieldOp::create(b, loc, sum);
+      }
+      Value total = loop.getResult(0);
+      onThreadZero([&] {
+        LLVM::StoreOp::create(b, loc, total, gep(f64, scratch, key));
+      });
+      totals.push_back(arith::TruncFOp::create(b, loc, b.getF32Type(), total));
+    }
+    pendingReads = true;
+  }
+
+  Value byteOffset(Value bytes) {
+    return LLVM::GEPOp::create(b, loc, globalPtr, b.getI8Type(), scratch,
+                               ValueRange{toI64(bytes)});
+  }
+
   //===--------------------------------------------------------------===//
   // Structure
   //===--------------------------------------------------------------===//
@@ -874,10 +1012,12 @@ public:
   llvm::SetVector<StringRef> globals;
 
 private:
-  PhasedGroup &g;
+  PhasedKernel &k;
   LLVM::LLVMFuncOp gridBarrier;
   IRMapping map;
-  Value scratch, barrierWord, partialsBase, threadIndex, numThreads, rows, cols;
+  Value tensors, numTensors, scratch, barrierWord, contributions, partialsBase,
+      allocsOffset, threadIndex, numThreads, rows, cols;
+  llvm::MapVector<unsigned, Value> groupScalars;
   DenseMap<Operation *, Value> allocOffsets;
   /// Whether some thread may have read memory since the last barrier.
   bool pendingReads = false;
@@ -957,16 +1097,30 @@ struct FormPhasedGpuKernelsPass
     ModuleOp module = getOperation();
     auto severity = skipUnsupported ? DiagnosticSeverity::Warning
                                     : DiagnosticSeverity::Error;
-    std::vector<PhasedGroup> groups;
+    // Each sum-phase function goes with its group's main function:
+    // stepc_<opt>_<group>_sums<k>[_dtype] with stepc_<opt>_<group>[_dtype].
+    llvm::StringMap<SmallVector<func::FuncOp>> sumPhasesOf;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (auto phase =
+              func->getAttrOfType<IntegerAttr>(stepc::kSumPhaseAttrName)) {
+        std::string suffix = "_sums" + std::to_string(phase.getInt());
+        std::string name = func.getSymName().str();
+        name.erase(name.find(suffix), suffix.size());
+        sumPhasesOf[name].push_back(func);
+      }
+    std::vector<PhasedKernel> groups;
     SmallVector<func::FuncOp> unsupported;
     for (auto func : module.getOps<func::FuncOp>()) {
-      if (func.isExternal())
+      if (func.isExternal() || func->hasAttr(stepc::kSumPhaseAttrName))
         continue;
-      FailureOr<PhasedGroup> group = analyzePhased(func, severity);
-      if (failed(group))
+      FailureOr<PhasedKernel> group =
+          analyzeKernel(func, sumPhasesOf[func.getSymName()], severity);
+      if (failed(group)) {
         unsupported.push_back(func);
-      else
+        llvm::append_range(unsupported, sumPhasesOf[func.getSymName()]);
+      } else {
         groups.push_back(std::move(*group));
+      }
     }
     if (!unsupported.empty() && !skipUnsupported)
       return signalPassFailure();
@@ -990,21 +1144,29 @@ struct FormPhasedGpuKernelsPass
     llvm::SetVector<StringRef> globals;
     NamedAttrList layouts(
         module->getAttrOfType<DictionaryAttr>(stepc::kPhasedKernelsAttrName));
-    for (PhasedGroup &group : groups) {
+    for (PhasedKernel &group : groups) {
       PhasedKernelBuilder builder(group, b, barrier);
       builder.build(gpuModule);
       globals.insert(builder.globals.begin(), builder.globals.end());
-      SizeExpr total = SizeExpr::constant(0);
-      for (auto &[alloc, bytes] : group.allocs)
-        total = SizeExpr::binary(SizeExpr::Add, total, bytes);
+      // The phases' buffers share one place: the largest phase's.
+      std::optional<SizeExpr> largest;
+      auto stages = llvm::to_vector(llvm::make_pointer_range(group.sumPhases));
+      stages.push_back(&group.main);
+      for (PhasedGroup *stage : stages) {
+        SizeExpr total = SizeExpr::constant(0);
+        for (auto &[alloc, bytes] : stage->allocs)
+          total = SizeExpr::binary(SizeExpr::Add, total, bytes);
+        largest =
+            largest ? SizeExpr::binary(SizeExpr::Max, *largest, total) : total;
+      }
       std::string program;
       llvm::raw_string_ostream os(program);
-      total.print(os);
-      layouts.set(group.func.getSymName(),
+      largest->print(os);
+      layouts.set(group.main.func.getSymName(),
                   b.getDictionaryAttr(
                       {b.getNamedAttr("scratch", b.getStringAttr(program)),
-                       b.getNamedAttr("partials",
-                                      b.getI64IntegerAttr(group.partials))}));
+                       b.getNamedAttr("partials", b.getI64IntegerAttr(
+                                                      group.main.partials))}));
     }
     // A barrier right after another one (a phase ending the tensor, say)
     // synchronizes nothing more.
@@ -1020,8 +1182,11 @@ struct FormPhasedGpuKernelsPass
     b.setInsertionPointToStart(gpuModule.getBody());
     for (StringRef name : globals)
       b.clone(*symbols.lookup(name));
-    for (PhasedGroup &group : groups)
-      group.func.erase();
+    for (PhasedKernel &group : groups) {
+      group.main.func.erase();
+      for (PhasedGroup &sums : group.sumPhases)
+        sums.func.erase();
+    }
     module->setAttr(stepc::kPhasedKernelsAttrName,
                     layouts.getDictionary(module.getContext()));
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),

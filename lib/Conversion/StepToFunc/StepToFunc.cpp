@@ -216,8 +216,10 @@ static void formGroupFunction(OptimizerOp optimizer, GroupOp group,
       getGroupFunctionName(optimizer.getSymName(), group.getSymName(),
                            paramDtype),
       totals, mapping);
-  if (!phases.empty())
+  if (!phases.empty()) {
     func->setAttr(kSumPhasesAttrName, builder.getI64IntegerAttr(phases.size()));
+    func->setAttr(kNumTotalsAttrName, builder.getI64IntegerAttr(sums.size()));
+  }
   Block *entry = &func.getBody().front();
   for (auto [index, sum] : llvm::enumerate(sums))
     mapping.map(sum.getTotal(),

@@ -71,13 +71,16 @@ CudaWorkTable buildCudaWorkTable(const DeviceStep &step, int64_t tileElements);
 
 /// The tensor table of a phased kernel (Group::kernelPhased): per tensor,
 /// its buffer addresses, then the param's rows and cols (a vector: its
-/// length and 1); and the scratch bytes the launch needs: the partials of
-/// `gridThreads` threads, then the largest tensor's buffers.
+/// length and 1); and the scratch bytes the launch needs: the `numTotals`
+/// totals of the group's global sums (f64), every tensor's contributions
+/// to them (f32), the partials of `gridThreads` threads, then the largest
+/// tensor's buffers, each part aligned to kScratchAlignment.
 /// `scratchProgram` and `partials` are the group's (Group::kernelScratch,
-/// Group::kernelPartials).
+/// Group::kernelPartials), `numTotals` its Group::sumKeys().size().
 Status buildCudaPhasedTable(const DeviceStep &step,
                             const std::string &scratchProgram, int partials,
-                            int64_t gridThreads, std::vector<int64_t> &tensors,
+                            int numTotals, int64_t gridThreads,
+                            std::vector<int64_t> &tensors,
                             int64_t &scratchBytes);
 
 /// Elements per work item: big enough that a block's loop amortizes the
@@ -109,6 +112,8 @@ public:
   Status copyToHost(void *host, const void *device, size_t bytes) override;
   Status copyToDevice(void *device, const void *host, size_t bytes) override;
   Status step(const DeviceStep &step) override;
+  /// The totals the last step's kernel left at the start of its scratch.
+  Status readTotals(std::vector<double> &totals) override;
   uint64_t launchCount() const override { return launches_; }
   std::string name() const override;
   /// Which code runs: "sm_90 cubin", or PTX JIT-compiled.
@@ -133,6 +138,7 @@ private:
   bool phased_ = false;
   std::string scratchProgram_;
   int partials_ = 0;
+  int numTotals_ = 0;
   CudaDriver::CUfunction function_ = nullptr;
   CudaDriver::CUstream stream_ = nullptr;
   std::string symbol_;

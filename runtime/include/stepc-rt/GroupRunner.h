@@ -82,6 +82,13 @@ public:
                               size_t bytes) = 0;
   /// Queues one step of every tensor; it may still run when this returns.
   virtual Status step(const DeviceStep &step) = 0;
+  /// The totals of the group's global sums in the last step (in the order
+  /// of Group::sumKeys), after it finished: a device that runs sum phases
+  /// keeps them (docs/Design/GroupWide.md).
+  virtual Status readTotals(std::vector<double> &totals) {
+    return Status::error(StatusCode::NoDevice,
+                         name() + " does not run global sums");
+  }
   /// Kernel launches so far.
   virtual uint64_t launchCount() const = 0;
   /// "cuda:0": for messages.
@@ -237,8 +244,10 @@ private:
   std::vector<double> inputs_; ///< one per input argument, in order
   std::vector<bool> inputSet_;
   std::vector<PackedEntry> sumEntries_;
-  /// Each key's total in the last step.
-  std::vector<std::pair<std::string, double>> totals_;
+  /// Each key's total in the last step; on a device, read from it when
+  /// first asked for (deviceTotalsPending_).
+  mutable std::vector<std::pair<std::string, double>> totals_;
+  mutable bool deviceTotalsPending_ = false;
   double count_ = 0.0;
   int numThreads_ = 1;
   std::string paramDtype_;
