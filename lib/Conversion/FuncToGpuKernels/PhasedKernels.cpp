@@ -1105,7 +1105,10 @@ struct FormPhasedGpuKernelsPass
               func->getAttrOfType<IntegerAttr>(stepc::kSumPhaseAttrName)) {
         std::string suffix = "_sums" + std::to_string(phase.getInt());
         std::string name = func.getSymName().str();
-        name.erase(name.find(suffix), suffix.size());
+        size_t at = name.find(suffix);
+        if (at == std::string::npos)
+          continue; // not convert-step-to-func's: no main function claims it
+        name.erase(at, suffix.size());
         sumPhasesOf[name].push_back(func);
       }
     std::vector<PhasedKernel> groups;
