@@ -65,14 +65,17 @@ using KernelEntry = void (*)(void **params, int64_t block, int64_t thread,
                              int64_t blockDim, int64_t gridDim);
 using BarrierFunction = void (*)(void *word);
 
-struct Module {
-  void *handle = nullptr;
-  int fd = -1;
-};
-
 struct Function {
   KernelEntry entry = nullptr;
   std::string name;
+};
+
+struct Module {
+  void *handle = nullptr;
+  int fd = -1;
+  /// The handles cuModuleGetFunction gave, one per kernel, freed with the
+  /// module (as the driver's are).
+  std::map<std::string, std::unique_ptr<Function>> functions;
 };
 
 std::recursive_mutex apiMutex;
@@ -399,11 +402,16 @@ STEPC_API CUresult cuModuleGetFunction(Function **out, Module *module,
   std::lock_guard<std::recursive_mutex> lock(apiMutex);
   if (!module)
     return kInvalidHandle;
-  void *entry = ::dlsym(module->handle, name);
-  if (!entry)
-    return fail(kNotFound, std::string("no kernel ") + name);
-  // Kept for the module's life, as the driver's handles are.
-  *out = new Function{reinterpret_cast<KernelEntry>(entry), name};
+  std::unique_ptr<Function> &function = module->functions[name];
+  if (!function) {
+    void *entry = ::dlsym(module->handle, name);
+    if (!entry) {
+      module->functions.erase(name);
+      return fail(kNotFound, std::string("no kernel ") + name);
+    }
+    function.reset(new Function{reinterpret_cast<KernelEntry>(entry), name});
+  }
+  *out = function.get();
   return kSuccess;
 }
 

@@ -744,15 +744,14 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
     GroupRunner *runner = runners[r];
     std::vector<float> scalars = runner->scalarArgs();
     runner->totals_.clear();
-    runner->deviceTotalsPending_ = false;
-    for (const std::string &key : runner->group_.sumKeys()) {
-      if (runner->device_) {
-        runner->deviceTotalsPending_ = true;
-        continue;
+    // A device kernel totals its own sums; total(key) reads them back.
+    runner->deviceTotalsPending_ =
+        runner->device_ && !runner->group_.sumPhases.empty();
+    if (!runner->device_)
+      for (const std::string &key : runner->group_.sumKeys()) {
+        scalars.push_back(float(totals[key]));
+        runner->totals_.emplace_back(key, totals[key]);
       }
-      scalars.push_back(float(totals[key]));
-      runner->totals_.emplace_back(key, totals[key]);
-    }
     if (Status s = runner->runMain(std::move(scalars)); !s.ok()) {
       for (size_t rest = r; rest < runners.size(); ++rest)
         runners[rest]->count_ -= 1.0; // not taken
