@@ -77,6 +77,11 @@ stepc::phasedKernelLayouts(ModuleOp kernels) {
     PhasedKernelLayout &layout = phased[kernel.getName().str()];
     layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
     layout.partials = int(cast<IntegerAttr>(fields.get("partials")).getInt());
+    if (auto shared = fields.getAs<StringAttr>("kernel")) {
+      layout.kernel = shared.str();
+      layout.slot = int(fields.getAs<IntegerAttr>("slot").getInt());
+      layout.slots = int(fields.getAs<IntegerAttr>("slots").getInt());
+    }
   }
   return phased;
 }
@@ -220,23 +225,49 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
   manifest.cuda.vectorWidth = int(kGpuVectorWidth);
   manifest.cuda.archs = target.archs;
   for (rt::Group &group : manifest.groups) {
-    std::string kernel = StringRef(group.entry)
-                             .drop_back(StringRef(kPackedEntrySuffix).size())
-                             .str();
-    // The PTX names each kernel it defines in an entry directive.
-    if (ptx.contains(".entry " + kernel + "("))
-      group.kernel = kernel;
-    // One scratch program for every dtype's kernel: the largest.
+    // Each dtype's group function: the kernel of its own, or its slot in
+    // its optimizer's kernel. A kernel of its own is named after the f32
+    // entry (Group::kernelFor appends the dtype).
+    std::string own = StringRef(group.entry)
+                          .drop_back(StringRef(kPackedEntrySuffix).size())
+                          .str();
+    group.kernel = group.paramDtypes.empty() ? "" : own;
     for (const std::string &dtype : group.paramDtypes) {
-      auto it = code.phased.find(group.kernelFor(dtype));
-      if (group.kernel.empty() || it == code.phased.end())
+      std::string function =
+          StringRef(group.entryFor(dtype))
+              .drop_back(StringRef(kPackedEntrySuffix).size())
+              .str();
+      auto it = code.phased.find(function);
+      const PhasedKernelLayout *layout =
+          it == code.phased.end() ? nullptr : &it->second;
+      std::string kernel =
+          layout && !layout->kernel.empty() ? layout->kernel : function;
+      // The PTX names each kernel it defines in an entry directive.
+      if (!ptx.contains(".entry " + kernel + "(")) {
+        group.kernel.clear(); // every dtype has its kernel, or none
+        break;
+      }
+      if (kernel != function)
+        group.kernel = kernel;
+      if (!layout)
         continue;
+      // One scratch program for every dtype's kernel: the largest.
       group.kernelScratch = group.kernelPhased ? group.kernelScratch + " " +
-                                                     it->second.scratch + " max"
-                                               : it->second.scratch;
-      group.kernelPartials =
-          std::max(group.kernelPartials, it->second.partials);
+                                                     layout->scratch + " max"
+                                               : layout->scratch;
+      group.kernelPartials = std::max(group.kernelPartials, layout->partials);
       group.kernelPhased = true;
+      if (!layout->kernel.empty()) {
+        group.kernelSlots.push_back(layout->slot);
+        group.kernelNumSlots = layout->slots;
+      }
+    }
+    if (group.kernel.empty()) {
+      group.kernelPhased = false;
+      group.kernelScratch.clear();
+      group.kernelPartials = 0;
+      group.kernelSlots.clear();
+      group.kernelNumSlots = 1;
     }
   }
 }

@@ -254,6 +254,8 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->scratchProgram_ = group.kernelScratch;
   executor->partials_ = group.kernelPartials;
   executor->numTotals_ = int(group.sumKeys().size());
+  executor->slot_ = group.kernelSlotFor(paramDtype);
+  executor->numSlots_ = group.kernelNumSlots;
   executor->maxBlocks_ =
       std::max(1, blocksPerSM) * std::max(1, module->multiprocessorCount());
   executor->vectorWidth_ = launch.vectorWidth;
@@ -422,13 +424,11 @@ Status CudaExecutor::uploadScalars(const DeviceStep &step) {
       "uploading the hypers");
 }
 
-/// One cooperative launch of the whole co-resident grid: the kernel's grid
-/// barriers need every block running at once, which a cooperative launch
-/// guarantees or refuses (rather than hanging).
-Status CudaExecutor::stepPhased(const DeviceStep &step) {
+Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
+  if (Status s = module_->activate(); !s.ok())
+    return s;
   const CudaDriver &d = module_->driver();
-  unsigned grid = unsigned(maxBlocks_);
-  int64_t gridThreads = int64_t(grid) * blockSize_;
+  int64_t gridThreads = int64_t(maxBlocks_) * blockSize_;
   std::vector<int64_t> table;
   int64_t scratchBytes = 0;
   if (Status s =
@@ -453,16 +453,81 @@ Status CudaExecutor::stepPhased(const DeviceStep &step) {
     return s;
   if (Status s = uploadScalars(step); !s.ok())
     return s;
-  int32_t numTensors = int32_t(step.buffers.size());
-  void *params[] = {&tensors_, &numTensors, &scalars_, &scratch_, &barrier_};
+  out = {tensors_, int32_t(step.buffers.size()), scalars_, scratch_};
+  return Status::success();
+}
+
+/// One cooperative launch of the whole co-resident grid: the kernel's grid
+/// barriers need every block running at once, which a cooperative launch
+/// guarantees or refuses (rather than hanging).
+Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots) {
+  const CudaDriver &d = module_->driver();
+  unsigned grid = unsigned(maxBlocks_);
+  std::vector<void *> params;
+  for (SlotArgs &slot : slots)
+    params.insert(params.end(), {&slot.tensors, &slot.numTensors, &slot.scalars,
+                                 &slot.scratch});
+  params.push_back(&barrier_);
   if (Status s = d.check(d.cuLaunchCooperativeKernel(function_, grid, 1, 1,
                                                      unsigned(blockSize_), 1, 1,
-                                                     0, stream_, params),
+                                                     0, stream_, params.data()),
                          "launching " + symbol_ + " (cooperative, " +
                              std::to_string(grid) + " blocks)");
       !s.ok())
     return s;
   ++launches_;
+  return Status::success();
+}
+
+Status CudaExecutor::checkJoint(const DeviceExecutor &other) const {
+  auto *peer = dynamic_cast<const CudaExecutor *>(&other);
+  auto refuse = [](const std::string &why) {
+    return Status::error(StatusCode::InvalidArgument, why);
+  };
+  if (!peer)
+    return refuse("one steps on " + name() + ", the other on " + other.name());
+  if (peer->module_ != module_)
+    return refuse("they come from different artifacts or devices");
+  if (!phased_ || peer->symbol_ != symbol_ || numSlots_ < 2)
+    return refuse("their kernels differ (" + symbol_ + ", " + peer->symbol_ +
+                  "); only groups of one optimizer that sum share one");
+  if (peer->slot_ == slot_)
+    return refuse("both take slot " + std::to_string(slot_) + " of " + symbol_ +
+                  " (the same group and dtype)");
+  if (peer->stream_ != stream_)
+    return refuse("they are queued on different streams");
+  return Status::success();
+}
+
+Status CudaExecutor::stepJoint(const std::vector<DeviceExecutor *> &executors,
+                               const std::vector<DeviceStep> &steps) {
+  if (executors.size() != steps.size() || executors.empty() ||
+      executors.front() != this)
+    return Status::error(StatusCode::InvalidArgument,
+                         "a joint step takes one step per executor, this "
+                         "executor's first");
+  if (!phased_ && executors.size() == 1)
+    return step(steps.front());
+  std::vector<CudaExecutor *> members;
+  for (size_t m = 0; m < executors.size(); ++m) {
+    for (size_t earlier = 0; earlier < m; ++earlier)
+      if (Status s = executors[earlier]->checkJoint(*executors[m]); !s.ok())
+        return s;
+    members.push_back(static_cast<CudaExecutor *>(executors[m]));
+  }
+  std::vector<SlotArgs> slots(static_cast<size_t>(numSlots_));
+  for (size_t m = 0; m < members.size(); ++m)
+    if (Status s = members[m]->preparePhased(steps[m],
+                                             slots[size_t(members[m]->slot_)]);
+        !s.ok())
+      return s;
+  if (Status s = module_->activate(); !s.ok())
+    return s;
+  if (Status s = launchPhased(slots); !s.ok())
+    return s;
+  for (CudaExecutor *member : members)
+    if (member != this)
+      ++member->launches_;
   return Status::success();
 }
 
@@ -480,7 +545,7 @@ Status CudaExecutor::step(const DeviceStep &step) {
   if (Status s = module_->activate(); !s.ok())
     return s;
   if (phased_)
-    return stepPhased(step);
+    return stepJoint({this}, {step});
   if (Status s = updateTable(step); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();

@@ -650,7 +650,7 @@ void GroupRunner::runSumPhase(size_t phase, std::vector<float> scalars,
 
 Status GroupRunner::runMain(std::vector<float> scalars) {
   if (device_)
-    return stepOnDevice(scalars);
+    return device_->step(deviceStep(std::move(scalars)));
   // Work items: one per tensor, or chunks of element-wise tensors when
   // several threads share the step (each element depends on its own inputs
   // only, so any split is exact).
@@ -694,15 +694,6 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
     if (Status s = runner->checkReady(); !s.ok())
       return s;
     const std::vector<SumPhase> &phases = runner->group_.sumPhases;
-    // A device kernel runs its group's sum phases itself, over that
-    // group's tensors only.
-    if (runner->device_ && !phases.empty() && runners.size() > 1)
-      return Status::error(
-          StatusCode::InvalidArgument,
-          "group '" + runner->group_.name + "' has global sums and steps on " +
-              runner->device_->name() +
-              ", where its kernel totals its own tensors: it steps alone "
-              "for now (docs/Design/GroupWide.md)");
     numPhases = std::max(numPhases, phases.size());
     for (size_t p = 0; p < phases.size(); ++p)
       for (const std::string &key : phases[p].keys) {
@@ -718,6 +709,32 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
                   it->second.second + "'; they cannot step together");
       }
   }
+
+  // The groups that sum on a device share a kernel's launch, and with it
+  // the totals; they cannot share them with groups summing on the host.
+  std::vector<GroupRunner *> joint;
+  const GroupRunner *hostSummer = nullptr;
+  for (GroupRunner *runner : runners) {
+    if (runner->sumsOnDevice())
+      joint.push_back(runner);
+    else if (!runner->group_.sumPhases.empty())
+      hostSummer = runner;
+  }
+  if (!joint.empty() && hostSummer)
+    return Status::error(
+        StatusCode::InvalidArgument,
+        "group '" + joint.front()->group_.name + "' sums on " +
+            joint.front()->device_->name() + " and group '" +
+            hostSummer->group_.name +
+            "' on the host: groups stepped together total their sums on one "
+            "device");
+  for (size_t j = 1; j < joint.size(); ++j)
+    for (size_t i = 0; i < j; ++i)
+      if (Status s = joint[i]->device_->checkJoint(*joint[j]->device_); !s.ok())
+        return Status::error(s.code,
+                             "groups '" + joint[i]->group_.name + "' and '" +
+                                 joint[j]->group_.name +
+                                 "' cannot share a launch: " + s.message);
 
   for (GroupRunner *runner : runners)
     runner->count_ += 1.0;
@@ -740,33 +757,56 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
     totals.insert(phaseTotals.begin(), phaseTotals.end());
   }
 
+  // A failed step takes back the counts of the groups it did not update.
+  std::vector<bool> stepped(runners.size(), false);
+  auto fail = [&](Status s) {
+    for (size_t r = 0; r < runners.size(); ++r)
+      if (!stepped[r])
+        runners[r]->count_ -= 1.0;
+    return s;
+  };
   for (size_t r = 0; r < runners.size(); ++r) {
     GroupRunner *runner = runners[r];
-    std::vector<float> scalars = runner->scalarArgs();
+    if (stepped[r])
+      continue;
     runner->totals_.clear();
-    // A device kernel totals its own sums; total(key) reads them back.
-    runner->deviceTotalsPending_ =
-        runner->device_ && !runner->group_.sumPhases.empty();
-    if (!runner->device_)
-      for (const std::string &key : runner->group_.sumKeys()) {
-        scalars.push_back(float(totals[key]));
-        runner->totals_.emplace_back(key, totals[key]);
+    if (runner->sumsOnDevice()) {
+      // One launch for them all; total(key) reads the kernel's totals.
+      std::vector<DeviceExecutor *> executors;
+      std::vector<DeviceStep> steps;
+      for (GroupRunner *member : joint) {
+        executors.push_back(member->device_.get());
+        steps.push_back(member->deviceStep(member->scalarArgs()));
       }
-    if (Status s = runner->runMain(std::move(scalars)); !s.ok()) {
-      for (size_t rest = r; rest < runners.size(); ++rest)
-        runners[rest]->count_ -= 1.0; // not taken
-      return s;
+      if (Status s = executors.front()->stepJoint(executors, steps); !s.ok())
+        return fail(s);
+      for (GroupRunner *member : joint) {
+        member->totals_.clear();
+        member->deviceTotalsPending_ = true;
+        stepped[std::find(runners.begin(), runners.end(), member) -
+                runners.begin()] = true;
+      }
+      continue;
     }
+    std::vector<float> scalars = runner->scalarArgs();
+    runner->deviceTotalsPending_ = false;
+    for (const std::string &key : runner->group_.sumKeys()) {
+      scalars.push_back(float(totals[key]));
+      runner->totals_.emplace_back(key, totals[key]);
+    }
+    if (Status s = runner->runMain(std::move(scalars)); !s.ok())
+      return fail(s);
+    stepped[r] = true;
   }
   for (GroupRunner *runner : runners)
     runner->inputSet_.assign(runner->inputSet_.size(), false);
   return Status::success();
 }
 
-Status GroupRunner::stepOnDevice(const std::vector<float> &scalars) {
+DeviceStep GroupRunner::deviceStep(std::vector<float> scalars) const {
   DeviceStep step;
-  step.scalars = scalars;
-  for (Binding &b : bindings_) {
+  step.scalars = std::move(scalars);
+  for (const Binding &b : bindings_) {
     std::vector<void *> buffers = {b.param.data, b.grad.data};
     buffers.insert(buffers.end(), b.stateBuffers.begin(),
                    b.stateBuffers.end());
@@ -774,5 +814,5 @@ Status GroupRunner::stepOnDevice(const std::vector<float> &scalars) {
     step.numElements.push_back(numElements(b.viewShape));
     step.shapes.push_back(b.viewShape);
   }
-  return device_->step(step);
+  return step;
 }

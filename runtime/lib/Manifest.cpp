@@ -46,7 +46,16 @@ std::string Group::entryFor(const std::string &entry,
 }
 
 std::string Group::kernelFor(const std::string &dtype) const {
-  return dtype == "f32" || kernel.empty() ? kernel : kernel + "_" + dtype;
+  if (dtype == "f32" || kernel.empty() || !kernelSlots.empty())
+    return kernel;
+  return kernel + "_" + dtype;
+}
+
+int Group::kernelSlotFor(const std::string &dtype) const {
+  for (size_t d = 0; d < paramDtypes.size() && d < kernelSlots.size(); ++d)
+    if (paramDtypes[d] == dtype)
+      return kernelSlots[d];
+  return 0;
 }
 
 const Group *Manifest::findGroup(const std::string &name) const {

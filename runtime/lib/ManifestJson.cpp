@@ -161,6 +161,16 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
         os += std::to_string(group.kernelPartials);
         os += ",\n      ";
       }
+      if (!group.kernelSlots.empty()) {
+        writeKey(os, "kernel_slots");
+        os += "[";
+        for (size_t d = 0; d < group.kernelSlots.size(); ++d)
+          os += (d ? ", " : "") + std::to_string(group.kernelSlots[d]);
+        os += "],\n      ";
+        writeKey(os, "kernel_num_slots");
+        os += std::to_string(group.kernelNumSlots);
+        os += ",\n      ";
+      }
     }
     if (!group.sumPhases.empty()) {
       writeKey(os, "sum_phases");
@@ -881,12 +891,14 @@ bool readArgument(const JsonValue &value, const std::string &path, bool matrix,
   return false;
 }
 
+bool getCount(ObjectReader &object, const char *key, int max, int &out);
+
 bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
   if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
                      "kernel", "kernel_scratch", "kernel_partials",
-                     "sum_phases", "args"},
+                     "kernel_slots", "kernel_num_slots", "sum_phases", "args"},
                     "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -924,6 +936,27 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
       return object.fail(join(path, "kernel_partials"),
                          "expected an integer from 0 to 64");
     group.kernelPartials = int(partials);
+  }
+  if (object.has("kernel_slots")) {
+    std::string slotsPath = join(path, "kernel_slots");
+    const JsonValue *slots = object.getArray("kernel_slots");
+    if (!slots ||
+        !getCount(object, "kernel_num_slots", 1024, group.kernelNumSlots))
+      return false;
+    if (!group.kernelPhased)
+      return object.fail(slotsPath, "slots of a kernel that is not phased");
+    if (slots->elements.size() != group.paramDtypes.size())
+      return object.fail(slotsPath, "expected one slot per param dtype");
+    for (size_t d = 0; d < slots->elements.size(); ++d) {
+      const JsonValue &slot = slots->elements[d];
+      if (slot.kind != JsonValue::Kind::Number || slot.number < 0 ||
+          slot.number >= group.kernelNumSlots ||
+          slot.number != std::floor(slot.number))
+        return object.fail(indexed(slotsPath, d),
+                           "expected a slot from 0 to " +
+                               std::to_string(group.kernelNumSlots - 1));
+      group.kernelSlots.push_back(int(slot.number));
+    }
   }
   if (object.has("sum_phases")) {
     const JsonValue *phases = object.getArray("sum_phases");

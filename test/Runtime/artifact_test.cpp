@@ -362,6 +362,40 @@ void testJsonErrors() {
                "\"entry\": \"sgd_all\", \"kernel_scratch\": \"0\", "
                "\"kernel_partials\": 0,"),
       "groups[0].kernel_scratch: a phased kernel's scratch without a kernel");
+  // A group's slots in its optimizer's kernel, one per param dtype.
+  const std::string phased = "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+                             "\"kernel_scratch\": \"0\", "
+                             "\"kernel_partials\": 0, ";
+  CHECK(manifestFromJson(
+      replaced("\"entry\": \"sgd_all\",", phased + "\"kernel_slots\": [1], "
+                                                   "\"kernel_num_slots\": 2,"),
+      parsed, error));
+  CHECK(parsed.groups[0].kernelSlots == std::vector<int>{1} &&
+        parsed.groups[0].kernelNumSlots == 2 &&
+        parsed.groups[0].kernelSlotFor("f32") == 1 &&
+        parsed.groups[0].kernelFor("f32") == "k");
+  {
+    Manifest again;
+    CHECK(manifestFromJson(manifestToJson(parsed), again, error));
+    CHECK(again.groups[0].kernelSlots == std::vector<int>{1} &&
+          again.groups[0].kernelNumSlots == 2);
+  }
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",", phased + "\"kernel_slots\": [2], "
+                                                   "\"kernel_num_slots\": 2,"),
+      "groups[0].kernel_slots[0]: expected a slot from 0 to 1");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",", phased + "\"kernel_slots\": [0, 1], "
+                                                   "\"kernel_num_slots\": 2,"),
+      "groups[0].kernel_slots: expected one slot per param dtype");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",", phased + "\"kernel_slots\": [0],"),
+      "groups[0].kernel_num_slots: missing key");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+               "\"kernel_slots\": [0], \"kernel_num_slots\": 1,"),
+      "groups[0].kernel_slots: slots of a kernel that is not phased");
   CHECK_JSON_ERROR(replaced("\"layout\": \"full\", ", ""),
                    "groups[0].args[2].layout: missing key");
   CHECK_JSON_ERROR(replaced("\"storage\": \"f32\"", "\"storage\": \"f32\", "

@@ -319,9 +319,17 @@ static int runInspect(MLIRContext &context) {
     for (const std::string &dtype : group.paramDtypes)
       llvm::outs() << " " << dtype;
     llvm::outs() << ", entry " << group.entry;
-    if (!group.kernel.empty())
+    if (!group.kernel.empty()) {
       llvm::outs() << ", kernel " << group.kernel
-                   << (group.kernelPhased ? " (phased)" : "");
+                   << (group.kernelPhased ? " (phased" : "");
+      if (!group.kernelSlots.empty()) {
+        llvm::outs() << ", slots";
+        for (int slot : group.kernelSlots)
+          llvm::outs() << " " << slot;
+        llvm::outs() << " of " << group.kernelNumSlots;
+      }
+      llvm::outs() << (group.kernelPhased ? ")" : "");
+    }
     llvm::outs() << "\n";
     for (const rt::Argument &arg : group.args) {
       llvm::outs() << "  " << rt::toString(arg.role) << " " << arg.name;

@@ -52,8 +52,12 @@ getSumsByPhase(step::GroupOp group);
 /// sum-phase function: which phase it computes.
 inline constexpr const char *kSumPhasesAttrName = "stepc.sum_phases";
 inline constexpr const char *kSumPhaseAttrName = "stepc.sum_phase";
-/// On a group function with sums: how many totals its last arguments are.
+/// On a group function with sums: how many totals its last arguments are,
+/// the key of each (an array of strings, in argument order), and its
+/// optimizer's name: groups of one optimizer share a key's total.
 inline constexpr const char *kNumTotalsAttrName = "stepc.num_totals";
+inline constexpr const char *kSumKeysAttrName = "stepc.sum_keys";
+inline constexpr const char *kOptimizerAttrName = "stepc.optimizer";
 
 } // namespace stepc
 

@@ -88,6 +88,11 @@ struct PhasedKernelLayout {
   /// Scratch bytes per tensor, as rt::evaluateScratch's postfix program.
   std::string scratch;
   int partials = 0;
+  /// For a group function with global sums: its optimizer's kernel, its
+  /// slot there and how many slots that kernel has. Empty `kernel`: the
+  /// function's own kernel, of one slot.
+  std::string kernel;
+  int slot = 0, slots = 1;
 };
 
 /// The layout of each phased kernel of `kernels` (lowerForCudaKernels'

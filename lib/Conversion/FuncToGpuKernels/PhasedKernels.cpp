@@ -34,6 +34,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/Support/raw_ostream.h"
 
 namespace stepc {
@@ -353,8 +354,11 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
   return group;
 }
 
-/// A group's kernel: the functions of its sum phases, in phase order
-/// (stepc-convert-step-to-func), then its main function.
+/// One group function's place in a kernel: the functions of its sum
+/// phases, in phase order (stepc-convert-step-to-func), then its main
+/// function. A kernel has one slot per group function it steps: one for a
+/// group without global sums, one per (group, dtype) of an optimizer whose
+/// groups sum (they share the totals; docs/Design/GroupWide.md).
 struct PhasedKernel {
   PhasedGroup main;
   SmallVector<PhasedGroup> sumPhases;
@@ -365,6 +369,8 @@ struct PhasedKernel {
   /// function's arguments.
   SmallVector<unsigned> totalsPerPhase;
   unsigned numTotals = 0;
+  /// The key of each total, in argument order.
+  SmallVector<StringRef> keys;
 };
 
 /// A group's main function with its sum-phase functions (any order), each
@@ -385,6 +391,16 @@ FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
   if (int64_t(sumPhases.size()) != numPhases)
     return main.emitError() << "has " << numPhases << " sum phases but "
                             << sumPhases.size() << " sum-phase functions";
+  if (kernel.numTotals != 0) {
+    auto keys = main->getAttrOfType<ArrayAttr>(stepc::kSumKeysAttrName);
+    if (!keys || keys.size() != kernel.numTotals ||
+        !llvm::all_of(keys, llvm::IsaPred<StringAttr>))
+      return main.emitError()
+             << "takes " << kernel.numTotals << " totals but has no "
+             << stepc::kSumKeysAttrName << " naming each";
+    for (Attribute key : keys)
+      kernel.keys.push_back(cast<StringAttr>(key).getValue());
+  }
   SmallVector<func::FuncOp> ordered(sumPhases);
   llvm::sort(ordered, [](func::FuncOp a, func::FuncOp b) {
     return a->getAttrOfType<IntegerAttr>(stepc::kSumPhaseAttrName).getInt() <
@@ -408,42 +424,72 @@ FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
   return kernel;
 }
 
+/// The keys of a kernel's slots as one list: phase by phase, in slot order,
+/// each key once; per slot, the index in that list of each of its totals.
+/// Fails (with a diagnostic) when two slots total a key in different
+/// phases, which the step verifier rules out within an optimizer.
+LogicalResult numberKeys(ArrayRef<PhasedKernel *> slots,
+                         SmallVector<SmallVector<unsigned>> &globalKeys,
+                         SmallVector<SmallVector<unsigned>> &keysPerPhase) {
+  llvm::StringMap<std::pair<unsigned, size_t>> known; // index, phase
+  size_t numPhases = 0;
+  for (PhasedKernel *slot : slots)
+    numPhases = std::max(numPhases, slot->sumPhases.size());
+  globalKeys.assign(slots.size(), {});
+  keysPerPhase.assign(numPhases, {});
+  for (size_t phase = 0; phase < numPhases; ++phase)
+    for (auto [s, slot] : llvm::enumerate(slots)) {
+      if (phase >= slot->totalsPerPhase.size())
+        continue;
+      unsigned first = globalKeys[s].size();
+      for (unsigned j = 0; j < slot->totalsPerPhase[phase]; ++j) {
+        StringRef key = slot->keys[first + j];
+        auto [it, inserted] =
+            known.try_emplace(key, unsigned(known.size()), phase);
+        if (inserted)
+          keysPerPhase[phase].push_back(it->second.first);
+        else if (it->second.second != phase)
+          return slot->main.func.emitError()
+                 << "totals key '" << key << "' in phase " << phase + 1
+                 << ", another group in phase " << it->second.second + 1;
+        globalKeys[s].push_back(it->second.first);
+      }
+    }
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
 
 class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
-  PhasedKernelBuilder(PhasedKernel &kernel, OpBuilder &builder,
+  PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier)
-      : GlobalMemoryBuilder(builder, kernel.main.func.getLoc()), k(kernel),
-        gridBarrier(gridBarrier) {}
+      : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
+        gridBarrier(gridBarrier) {
+    for (PhasedKernel *kernel : slots)
+      this->slots.push_back(Slot{kernel});
+  }
 
-  void build(gpu::GPUModuleOp gpuModule) {
+  /// Builds kernel `name`: per slot (tensors, numTensors, scalars, scratch),
+  /// then the barrier word. `globalKeys` and `keysPerPhase` are
+  /// numberKeys'.
+  void build(gpu::GPUModuleOp gpuModule, StringRef name,
+             ArrayRef<SmallVector<unsigned>> globalKeys,
+             ArrayRef<SmallVector<unsigned>> keysPerPhase) {
     b.setInsertionPointToEnd(gpuModule.getBody());
-    auto type = b.getFunctionType(
-        {globalPtr, b.getI32Type(), globalPtr, globalPtr, globalPtr}, {});
+    SmallVector<Type> params;
+    for (size_t s = 0; s < slots.size(); ++s)
+      params.append({globalPtr, b.getI32Type(), globalPtr, globalPtr});
+    params.push_back(globalPtr);
     auto kernel =
-        gpu::GPUFuncOp::create(b, loc, k.main.func.getSymName(), type);
+        gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
-    tensors = entry.getArgument(0);
-    numTensors = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
-                                              entry.getArgument(1));
-    Value scalars = entry.getArgument(2);
-    scratch = entry.getArgument(3);
-    barrierWord = entry.getArgument(4);
+    barrierWord = entry.getArguments().back();
 
-    // The group's scalars (hypers, inputs, count), in argument order.
-    int64_t slot = 0;
-    for (unsigned argIndex : k.main.scalarArgs) {
-      if (argIndex >= k.numGroupArgs)
-        continue;
-      Type type = k.main.func.getArgument(argIndex).getType();
-      groupScalars[argIndex] = LLVM::LoadOp::create(
-          b, loc, type, gep(type, scalars, constantI64(slot++)));
-    }
     Value blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value blockDim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
     Value gridDim = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
@@ -451,56 +497,111 @@ public:
     threadIndex = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, blockId, blockDim), threadId);
     numThreads = arith::MulIOp::create(b, loc, gridDim, blockDim);
+    int64_t partials = 1;
+    for (Slot &slot : slots)
+      partials = std::max(partials, slot.k->main.partials);
 
-    // Scratch: the totals (f64, for the runtime to read after the step),
-    // each tensor's contributions to them (f32), the split reductions'
-    // partials, then each alloc's buffer (the phases' in turn, in the same
-    // place).
-    Value totalsBytes = alignUp(index(8 * int64_t(k.numTotals)));
-    Value contributionBytes = alignUp(arith::MulIOp::create(
-        b, loc, numTensors, index(4 * int64_t(k.numTotals))));
-    Value partialBytes = alignUp(arith::MulIOp::create(
-        b, loc, numThreads, index(4 * std::max<int64_t>(k.main.partials, 1))));
-    contributions = byteOffset(totalsBytes);
-    Value partialsOffset =
-        arith::AddIOp::create(b, loc, totalsBytes, contributionBytes);
-    partialsBase = byteOffset(partialsOffset);
-    allocsOffset = arith::AddIOp::create(b, loc, partialsOffset, partialBytes);
-
-    SmallVector<Value> totals;
-    for (auto [phase, sums] : llvm::enumerate(k.sumPhases)) {
-      emitTensorLoop(sums, totals, k.totalsPerPhase[phase]);
-      combine(totals, k.totalsPerPhase[phase]);
+    for (auto [s, slot] : llvm::enumerate(slots)) {
+      slot.tensors = entry.getArgument(4 * s);
+      slot.numTensors = arith::IndexCastUIOp::create(
+          b, loc, b.getIndexType(), entry.getArgument(4 * s + 1));
+      slot.scalars = entry.getArgument(4 * s + 2);
+      slot.scratch = entry.getArgument(4 * s + 3);
+      slot.globalKeys = globalKeys[s];
+      // A slot's scratch: the totals (f64, for the runtime to read after
+      // the step), each tensor's contributions to them (f32), the split
+      // reductions' partials, then each alloc's buffer (the phases' in
+      // turn, in the same place).
+      unsigned numTotals = slot.k->numTotals;
+      Value totalsBytes = alignUp(index(8 * int64_t(numTotals)));
+      Value contributionBytes = alignUp(arith::MulIOp::create(
+          b, loc, slot.numTensors, index(4 * int64_t(numTotals))));
+      Value partialBytes = alignUp(
+          arith::MulIOp::create(b, loc, numThreads, index(4 * partials)));
+      slot.contributions = byteOffset(slot.scratch, totalsBytes);
+      Value partialsOffset =
+          arith::AddIOp::create(b, loc, totalsBytes, contributionBytes);
+      slot.partialsBase = byteOffset(slot.scratch, partialsOffset);
+      slot.allocsOffset =
+          arith::AddIOp::create(b, loc, partialsOffset, partialBytes);
     }
-    emitTensorLoop(k.main, totals, 0);
+
+    // Phase by phase, every slot's contributions, then the totals.
+    SmallVector<Value> totals(globalKeysCount(keysPerPhase));
+    for (auto [phase, keys] : llvm::enumerate(keysPerPhase)) {
+      for (Slot &slot : slots)
+        if (phase < slot.k->sumPhases.size())
+          emitTensorLoop(slot, slot.k->sumPhases[phase], totals,
+                         slot.k->totalsPerPhase[phase]);
+      for (unsigned key : keys)
+        totals[key] = combine(key);
+    }
+    for (Slot &slot : slots)
+      emitTensorLoop(slot, slot.k->main, totals, 0);
     gpu::ReturnOp::create(b, loc);
   }
 
 private:
-  /// Every tensor's step through `func` (a sum phase or the main function):
-  /// its group arguments from the tensor's record and the scalars, the
-  /// totals so far, then (a sum phase) `numOuts` contributions.
-  void emitTensorLoop(PhasedGroup &stage, ArrayRef<Value> totals,
+  /// A group function's launch arguments and its scratch's parts.
+  struct Slot {
+    PhasedKernel *k;
+    Value tensors, numTensors, scalars, scratch, contributions, partialsBase,
+        allocsOffset;
+    /// Per total of the slot, its key's index in the kernel's key list.
+    SmallVector<unsigned> globalKeys;
+  };
+
+  static size_t globalKeysCount(ArrayRef<SmallVector<unsigned>> perPhase) {
+    size_t count = 0;
+    for (const SmallVector<unsigned> &keys : perPhase)
+      count += keys.size();
+    return count;
+  }
+
+  /// Every tensor of `slot` stepped through `stage` (a sum phase or the
+  /// main function): its group arguments from the tensor's record and the
+  /// scalars, its totals so far, then (a sum phase) `numOuts`
+  /// contributions. A slot the launch leaves empty (no tensors, null
+  /// pointers) is skipped.
+  void emitTensorLoop(Slot &slot, PhasedGroup &stage, ArrayRef<Value> totals,
                       unsigned numOuts) {
+    current = &slot;
+    PhasedKernel &k = *slot.k;
     func::FuncOp func = stage.func;
-    for (auto [argIndex, value] : groupScalars)
-      map.map(func.getArgument(argIndex), value);
-    for (auto [i, total] : llvm::enumerate(totals))
-      map.map(func.getArgument(k.numGroupArgs + i), total);
+    Value present = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                          slot.numTensors, index(0));
+    auto ifPresent = scf::IfOp::create(b, loc, present);
+    b.setInsertionPointToStart(ifPresent.thenBlock());
+    // The group's scalars (hypers, inputs, count), in argument order.
+    int64_t scalarSlot = 0;
+    for (unsigned argIndex : k.main.scalarArgs) {
+      if (argIndex >= k.numGroupArgs)
+        continue;
+      Type type = func.getArgument(argIndex).getType();
+      map.map(func.getArgument(argIndex),
+              LLVM::LoadOp::create(
+                  b, loc, type,
+                  gep(type, slot.scalars, constantI64(scalarSlot++))));
+    }
+    unsigned first = 0; // totals the stage takes: the earlier phases'
+    for (unsigned argIndex = k.numGroupArgs;
+         argIndex < func.getNumArguments() - numOuts; ++argIndex, ++first)
+      map.map(func.getArgument(argIndex),
+              totals[slot.globalKeys[argIndex - k.numGroupArgs]]);
 
     auto tensorLoop =
-        scf::ForOp::create(b, loc, index(0), numTensors, index(1));
+        scf::ForOp::create(b, loc, index(0), slot.numTensors, index(1));
     b.setInsertionPointToStart(tensorLoop.getBody());
     Value t = toI64(tensorLoop.getInductionVar());
     // A tensor's record: one pointer per buffer argument, then the param's
     // dims (rows, cols; a vector's length and 1).
     ArrayRef<unsigned> buffers = k.main.bufferArgs;
     int64_t recordWords = buffers.size() + 2;
-    Value record = gep(i64, tensors, mul64(t, constantI64(recordWords)));
+    Value record = gep(i64, slot.tensors, mul64(t, constantI64(recordWords)));
     rows = toIndex(load(i64, gep(i64, record, constantI64(buffers.size()))));
     cols =
         toIndex(load(i64, gep(i64, record, constantI64(buffers.size() + 1))));
-    for (auto [slot, argIndex] : llvm::enumerate(buffers)) {
+    for (auto [recordSlot, argIndex] : llvm::enumerate(buffers)) {
       BlockArgument arg = func.getArgument(argIndex);
       auto type = cast<MemRefType>(arg.getType());
       auto dims = func.getArgAttrOfType<DenseI64ArrayAttr>(
@@ -509,19 +610,19 @@ private:
       for (int64_t d = 0; d < type.getRank(); ++d)
         sizes.push_back(type.isDynamicDim(d) ? (dims[d] == 0 ? rows : cols)
                                              : index(type.getDimSize(d)));
-      Value pointer = load(globalPtr, gep(i64, record, constantI64(slot)));
+      Value pointer =
+          load(globalPtr, gep(i64, record, constantI64(recordSlot)));
       map.map(arg, viewOf(pointer, type, sizes));
     }
-    // Contribution j of tensor t to total `first + j`.
-    unsigned first = totals.size();
+    // Contribution j of tensor t to the slot's total `first + j`.
     for (unsigned j = 0; j < numOuts; ++j) {
       BlockArgument out = func.getArgument(k.numGroupArgs + first + j);
       Value at = arith::AddIOp::create(
           b, loc, mul64(t, constantI64(k.numTotals)), constantI64(first + j));
-      map.map(out, viewOf(gep(b.getF32Type(), contributions, at),
+      map.map(out, viewOf(gep(b.getF32Type(), slot.contributions, at),
                           cast<MemRefType>(out.getType()), {}));
     }
-    Value offset = allocsOffset;
+    Value offset = slot.allocsOffset;
     for (auto &[alloc, bytes] : stage.allocs) {
       allocOffsets[alloc] = offset;
       offset =
@@ -532,45 +633,57 @@ private:
     // The next tensor reuses the scratch; the combine reads every
     // tensor's contributions.
     barrier();
-    b.setInsertionPointAfter(tensorLoop);
+    b.setInsertionPointAfter(ifPresent);
   }
 
-  /// The totals of a phase, on every thread: each tensor's contributions
-  /// added in f64 in tensor order (the CPU runtime's order), then rounded
-  /// to the f32 the functions take. Thread 0 keeps the f64 totals for the
-  /// runtime.
-  void combine(SmallVector<Value> &totals, unsigned count) {
-    Type f64 = b.getF64Type();
-    for (unsigned j = 0; j < count; ++j) {
-      Value key = constantI64(totals.size());
-      Value zero = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
-      auto loop = scf::ForOp::create(b, loc, index(0), numTensors, index(1),
-                                     ValueRange{zero});
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(loop.getBody());
-        Value at = arith::AddIOp::create(
-            b, loc,
-            mul64(toI64(loop.getInductionVar()), constantI64(k.numTotals)),
-            key);
-        Value part =
-            load(b.getF32Type(), gep(b.getF32Type(), contributions, at));
-        Value sum =
-            arith::AddFOp::create(b, loc, loop.getRegionIterArgs()[0],
-                                  arith::ExtFOp::create(b, loc, f64, part));
-        scf::YieldOp::create(b, loc, sum);
-      }
-      Value total = loop.getResult(0);
-      onThreadZero([&] {
-        LLVM::StoreOp::create(b, loc, total, gep(f64, scratch, key));
-      });
-      totals.push_back(arith::TruncFOp::create(b, loc, b.getF32Type(), total));
+  /// The total of key `key` on every thread: the contributions of every
+  /// slot that sums it, added in f64 in slot order, then tensor order (the
+  /// CPU runtime's order, when the groups are stepped in the spec's
+  /// order), rounded to the f32 the functions take. Thread 0 leaves the
+  /// f64 total in the scratch of each of those slots, for the runtime.
+  Value combine(unsigned key) {
+    Type f64 = b.getF64Type(), f32 = b.getF32Type();
+    Value total = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(0.0));
+    SmallVector<std::pair<Slot *, unsigned>> summers;
+    for (Slot &slot : slots)
+      for (auto [local, global] : llvm::enumerate(slot.globalKeys))
+        if (global == key)
+          summers.push_back({&slot, unsigned(local)});
+    for (auto [slot, local] : summers) {
+      auto loop = scf::ForOp::create(b, loc, index(0), slot->numTensors,
+                                     index(1), ValueRange{total});
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value at = arith::AddIOp::create(
+          b, loc,
+          mul64(toI64(loop.getInductionVar()), constantI64(slot->k->numTotals)),
+          constantI64(local));
+      Value part = load(f32, gep(f32, slot->contributions, at));
+      Value sum =
+          arith::AddFOp::create(b, loc, loop.getRegionIterArgs()[0],
+                                arith::ExtFOp::create(b, loc, f64, part));
+      scf::YieldOp::create(b, loc, sum);
+      b.setInsertionPointAfter(loop);
+      total = loop.getResult(0);
     }
+    onThreadZero([&] {
+      for (auto [slot, local] : summers) {
+        Value null = LLVM::ZeroOp::create(b, loc, globalPtr);
+        Value given = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne,
+                                           slot->scratch, null);
+        auto ifGiven = scf::IfOp::create(b, loc, given);
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifGiven.thenBlock());
+        LLVM::StoreOp::create(b, loc, total,
+                              gep(f64, slot->scratch, constantI64(local)));
+      }
+    });
     pendingReads = true;
+    return arith::TruncFOp::create(b, loc, f32, total);
   }
 
-  Value byteOffset(Value bytes) {
-    return LLVM::GEPOp::create(b, loc, globalPtr, b.getI8Type(), scratch,
+  Value byteOffset(Value base, Value bytes) {
+    return LLVM::GEPOp::create(b, loc, globalPtr, b.getI8Type(), base,
                                ValueRange{toI64(bytes)});
   }
 
@@ -589,9 +702,7 @@ private:
       for (OpFoldResult size : alloc.getMixedSizes())
         sizes.push_back(isa<Value>(size) ? map.lookup(cast<Value>(size))
                                          : index(*getConstantIntValue(size)));
-      Value base =
-          LLVM::GEPOp::create(b, loc, globalPtr, b.getI8Type(), scratch,
-                              ValueRange{toI64(allocOffsets[alloc])});
+      Value base = byteOffset(current->scratch, allocOffsets[alloc]);
       map.map(alloc.getResult(), viewOf(base, alloc.getType(), sizes));
       return;
     }
@@ -859,7 +970,7 @@ private:
     Value slot = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, index(output), numThreads),
         thread);
-    return gep(b.getF32Type(), partialsBase, toI64(slot));
+    return gep(b.getF32Type(), current->partialsBase, toI64(slot));
   }
 
   /// The current values of the outputs at `ivs` (those the body reads, or
@@ -1012,12 +1123,12 @@ public:
   llvm::SetVector<StringRef> globals;
 
 private:
-  PhasedKernel &k;
+  SmallVector<Slot> slots;
+  /// The slot whose function is being emitted.
+  Slot *current = nullptr;
   LLVM::LLVMFuncOp gridBarrier;
   IRMapping map;
-  Value tensors, numTensors, scratch, barrierWord, contributions, partialsBase,
-      allocsOffset, threadIndex, numThreads, rows, cols;
-  llvm::MapVector<unsigned, Value> groupScalars;
+  Value barrierWord, threadIndex, numThreads, rows, cols;
   DenseMap<Operation *, Value> allocOffsets;
   /// Whether some thread may have read memory since the last barrier.
   bool pendingReads = false;
@@ -1089,6 +1200,26 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
   return func;
 }
 
+/// The scratch bytes a slot's allocs need per tensor, as the runtime's
+/// postfix program: the phases' buffers share one place, the largest
+/// phase's.
+std::string scratchProgram(PhasedKernel &slot) {
+  std::optional<SizeExpr> largest;
+  auto stages = llvm::to_vector(llvm::make_pointer_range(slot.sumPhases));
+  stages.push_back(&slot.main);
+  for (PhasedGroup *stage : stages) {
+    SizeExpr total = SizeExpr::constant(0);
+    for (auto &[alloc, bytes] : stage->allocs)
+      total = SizeExpr::binary(SizeExpr::Add, total, bytes);
+    largest =
+        largest ? SizeExpr::binary(SizeExpr::Max, *largest, total) : total;
+  }
+  std::string program;
+  llvm::raw_string_ostream os(program);
+  largest->print(os);
+  return program;
+}
+
 struct FormPhasedGpuKernelsPass
     : stepc::impl::FormPhasedGpuKernelsBase<FormPhasedGpuKernelsPass> {
   using FormPhasedGpuKernelsBase::FormPhasedGpuKernelsBase;
@@ -1147,29 +1278,47 @@ struct FormPhasedGpuKernelsPass
     llvm::SetVector<StringRef> globals;
     NamedAttrList layouts(
         module->getAttrOfType<DictionaryAttr>(stepc::kPhasedKernelsAttrName));
+
+    // A group without global sums is a kernel of its own; the groups of an
+    // optimizer that sum (every dtype of each) share one, named after the
+    // optimizer, so that groups stepped together share the totals.
+    llvm::MapVector<StringRef, SmallVector<PhasedKernel *>> kernels;
     for (PhasedKernel &group : groups) {
-      PhasedKernelBuilder builder(group, b, barrier);
-      builder.build(gpuModule);
-      globals.insert(builder.globals.begin(), builder.globals.end());
-      // The phases' buffers share one place: the largest phase's.
-      std::optional<SizeExpr> largest;
-      auto stages = llvm::to_vector(llvm::make_pointer_range(group.sumPhases));
-      stages.push_back(&group.main);
-      for (PhasedGroup *stage : stages) {
-        SizeExpr total = SizeExpr::constant(0);
-        for (auto &[alloc, bytes] : stage->allocs)
-          total = SizeExpr::binary(SizeExpr::Add, total, bytes);
-        largest =
-            largest ? SizeExpr::binary(SizeExpr::Max, *largest, total) : total;
+      auto optimizer =
+          group.main.func->getAttrOfType<StringAttr>(stepc::kOptimizerAttrName);
+      if (group.numTotals != 0 && optimizer)
+        kernels[b.getStringAttr("stepc_" + optimizer.getValue()).getValue()]
+            .push_back(&group);
+      else
+        kernels[group.main.func.getSymName()].push_back(&group);
+    }
+    for (auto &[name, slots] : kernels) {
+      bool shared = slots.front()->numTotals != 0;
+      if (shared && symbols.lookup(name)) {
+        symbols.lookup(name)->emitError()
+            << "has the name of the kernel its optimizer's global sums need";
+        return signalPassFailure();
       }
-      std::string program;
-      llvm::raw_string_ostream os(program);
-      largest->print(os);
-      layouts.set(group.main.func.getSymName(),
-                  b.getDictionaryAttr(
-                      {b.getNamedAttr("scratch", b.getStringAttr(program)),
-                       b.getNamedAttr("partials", b.getI64IntegerAttr(
-                                                      group.main.partials))}));
+      SmallVector<SmallVector<unsigned>> globalKeys, keysPerPhase;
+      if (failed(numberKeys(slots, globalKeys, keysPerPhase)))
+        return signalPassFailure();
+      PhasedKernelBuilder builder(slots, b, barrier);
+      builder.build(gpuModule, name, globalKeys, keysPerPhase);
+      globals.insert(builder.globals.begin(), builder.globals.end());
+      int64_t partials = 0;
+      for (PhasedKernel *slot : slots)
+        partials = std::max(partials, slot->main.partials);
+      for (auto [index, slot] : llvm::enumerate(slots)) {
+        SmallVector<NamedAttribute> layout = {
+            b.getNamedAttr("scratch", b.getStringAttr(scratchProgram(*slot))),
+            b.getNamedAttr("partials", b.getI64IntegerAttr(partials))};
+        if (shared)
+          layout.append(
+              {b.getNamedAttr("kernel", b.getStringAttr(name)),
+               b.getNamedAttr("slot", b.getI64IntegerAttr(index)),
+               b.getNamedAttr("slots", b.getI64IntegerAttr(slots.size()))});
+        layouts.set(slot->main.func.getSymName(), b.getDictionaryAttr(layout));
+      }
     }
     // A barrier right after another one (a phase ending the tensor, say)
     // synchronizes nothing more.

@@ -219,6 +219,10 @@ static void formGroupFunction(OptimizerOp optimizer, GroupOp group,
   if (!phases.empty()) {
     func->setAttr(kSumPhasesAttrName, builder.getI64IntegerAttr(phases.size()));
     func->setAttr(kNumTotalsAttrName, builder.getI64IntegerAttr(sums.size()));
+    func->setAttr(kSumKeysAttrName,
+                  builder.getStrArrayAttr(llvm::map_to_vector(
+                      sums, [](GlobalSumOp sum) { return sum.getKey(); })));
+    func->setAttr(kOptimizerAttrName, optimizer.getSymNameAttr());
   }
   Block *entry = &func.getBody().front();
   for (auto [index, sum] : llvm::enumerate(sums))

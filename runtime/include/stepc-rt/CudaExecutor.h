@@ -112,6 +112,11 @@ public:
   Status copyToHost(void *host, const void *device, size_t bytes) override;
   Status copyToDevice(void *device, const void *host, size_t bytes) override;
   Status step(const DeviceStep &step) override;
+  /// Another group's executor of the same kernel (its optimizer's, for
+  /// groups with global sums), module and stream, in another slot.
+  Status checkJoint(const DeviceExecutor &other) const override;
+  Status stepJoint(const std::vector<DeviceExecutor *> &executors,
+                   const std::vector<DeviceStep> &steps) override;
   /// The totals the last step's kernel left at the start of its scratch.
   Status readTotals(std::vector<double> &totals) override;
   uint64_t launchCount() const override { return launches_; }
@@ -131,7 +136,19 @@ private:
   Status reserve(CudaDriver::CUdeviceptr &buffer, size_t &capacity,
                  size_t bytes);
 
-  Status stepPhased(const DeviceStep &step);
+  /// A phased kernel's arguments for one slot (Group::kernelSlots): an
+  /// empty slot is all zeros, which the kernel skips.
+  struct SlotArgs {
+    CudaDriver::CUdeviceptr tensors = 0;
+    int32_t numTensors = 0;
+    CudaDriver::CUdeviceptr scalars = 0, scratch = 0;
+  };
+  /// Uploads what `step` needs of the device (tensor table, scratch,
+  /// scalars) for this executor's slot.
+  Status preparePhased(const DeviceStep &step, SlotArgs &out);
+  /// One cooperative launch of the phased kernel with `slots` (one per
+  /// slot of the kernel).
+  Status launchPhased(std::vector<SlotArgs> &slots);
   Status uploadScalars(const DeviceStep &step);
 
   std::shared_ptr<CudaModule> module_;
@@ -139,6 +156,8 @@ private:
   std::string scratchProgram_;
   int partials_ = 0;
   int numTotals_ = 0;
+  /// This group's slot in the kernel, and how many slots it has.
+  int slot_ = 0, numSlots_ = 1;
   CudaDriver::CUfunction function_ = nullptr;
   CudaDriver::CUstream stream_ = nullptr;
   std::string symbol_;

@@ -89,7 +89,23 @@ public:
     return Status::error(StatusCode::NoDevice,
                          name() + " does not run global sums");
   }
-  /// Kernel launches so far.
+  /// Ok if this executor's step and `other`'s can be one launch (one
+  /// kernel with a slot for each: groups with global sums on a GPU, which
+  /// then share the totals; docs/Design/GroupWide.md), else why not.
+  virtual Status checkJoint(const DeviceExecutor &other) const {
+    return Status::error(StatusCode::InvalidArgument,
+                         name() + " steps each group in a launch of its own");
+  }
+  /// Queues one step of each of `executors` (this one first, the others
+  /// checked by checkJoint) with the step of the same index, in one launch.
+  virtual Status stepJoint(const std::vector<DeviceExecutor *> &executors,
+                           const std::vector<DeviceStep> &steps) {
+    if (executors.size() == 1 && steps.size() == 1)
+      return step(steps.front());
+    return checkJoint(*this);
+  }
+  /// Kernel launches so far that stepped this executor's group (a joint
+  /// launch counts for each group in it).
   virtual uint64_t launchCount() const = 0;
   /// "cuda:0": for messages.
   virtual std::string name() const = 0;
@@ -99,8 +115,9 @@ class GroupRunner;
 
 /// Steps every runner once, as one optimizer step: first each phase of
 /// global sums over the tensors of all of them (a key's total adds every
-/// runner's contributions), then every update. Checks everything before
-/// anything runs, so a failed step changes nothing.
+/// runner's contributions), then every update. Runners on a device whose
+/// groups sum share one launch (DeviceExecutor::stepJoint). Checks
+/// everything before anything runs, so a failed step changes nothing.
 Status stepTogether(const std::vector<GroupRunner *> &runners);
 
 class GroupRunner {
@@ -214,7 +231,10 @@ private:
   /// Copies between runner memory (host or device) and the host.
   Status readBytes(void *host, const void *buffer, size_t bytes) const;
   Status writeBytes(void *buffer, const void *host, size_t bytes) const;
-  Status stepOnDevice(const std::vector<float> &scalars);
+  /// What the device steps: the bound buffers, with `scalars`.
+  DeviceStep deviceStep(std::vector<float> scalars) const;
+  /// Whether the runner's kernel runs global sums on its device.
+  bool sumsOnDevice() const { return device_ && !group_.sumPhases.empty(); }
   /// Everything a step needs is there: bindings, states, hypers, inputs.
   Status checkReady() const;
   /// The hypers, inputs and count, in argument order.

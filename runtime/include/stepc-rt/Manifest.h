@@ -79,6 +79,15 @@ struct Group {
   /// f32 partial sums per grid thread that a phased kernel keeps at the
   /// start of its scratch.
   int kernelPartials = 0;
+  /// For a group with global sums: its slot in `kernel`, per entry of
+  /// `paramDtypes`. Such a kernel is its optimizer's: it steps the groups
+  /// that sum, each dtype in a slot of its own, and a launch fills the
+  /// slots of the groups stepped together, which then share the totals:
+  /// kernel(slot 0's tensors, numTensors, scalars, scratch, slot 1's ...,
+  /// barrier). Empty for a kernel of one group (a single slot).
+  std::vector<int> kernelSlots;
+  /// How many slots `kernel` has (1 without kernelSlots).
+  int kernelNumSlots = 1;
   /// In calling order: param, grad, states, hypers, inputs, count.
   std::vector<Argument> args;
   /// Global sums, phase 1 first. The main entry then takes every total,
@@ -101,6 +110,8 @@ struct Group {
   std::vector<std::string> sumKeys() const;
   /// The CUDA kernel for parameters stored as `dtype`.
   std::string kernelFor(const std::string &dtype) const;
+  /// The slot of `dtype` in its kernel (0 for a kernel of one group).
+  int kernelSlotFor(const std::string &dtype) const;
 };
 
 /// How the CUDA kernels of an artifact are launched (docs/Design/GpuKernels.md).

@@ -1,30 +1,91 @@
-// RUN: stepc-opt --stepc-gpu-kernels %stepc_src_root/examples/specs/adamw_clip.mlir | FileCheck %s
+// RUN: stepc-opt --stepc-gpu-kernels %s | FileCheck %s
 
-// A group with global sums is one kernel per dtype: its sum phase over
-// every tensor (each tensor's contribution to scratch), a barrier, the
-// total added in f64 in tensor order on every thread (thread 0 keeps it at
-// the start of scratch for the runtime), then the update over every tensor
-// with the total rounded to f32. The sum-phase function is gone.
-// CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {stepc_adamw_clip_all = {partials = 1 : i64, scratch = "0 4 align add 0 max"}
+// The groups of an optimizer with global sums share one kernel, named
+// after it, with a slot of launch arguments (tensors, count, scalars,
+// scratch) per group and dtype, so that groups stepped together share the
+// totals in one launch. Phase by phase: every slot's contributions (to its
+// own scratch), then each key's total added in f64 over the slots that sum
+// it, slot by slot and tensor by tensor, on every thread; thread 0 leaves
+// it in each such slot's scratch (when the launch gave one) for the
+// runtime; the update of every slot takes it rounded to f32.
+
+step.optimizer @two {
+  step.group @a accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      hyper(%lr : f32 = 1.0e-3) {
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    %total = step.global_sum "grad_sq" %sq : tensor<f32>
+    %w1 = step.elementwise ins(%w, %g, %total, %lr
+                               : tensor<?xf32>, tensor<?xf32>, f32, f32)
+        -> tensor<?xf32> {
+    ^bb0(%x: f32, %y: f32, %s: f32, %l: f32):
+      %d = arith.mulf %y, %s : f32
+      %e = arith.mulf %d, %l : f32
+      %r = arith.subf %x, %e : f32
+      step.yield %r : f32
+    }
+    step.return %w1 : tensor<?xf32>
+  }
+  step.group @b accepts(any) dtypes(f32)
+      param(%w : tensor<?xf32>) grad(%g : tensor<?xf32>)
+      hyper(%lr : f32 = 1.0e-3) {
+    %sq = step.reduce sum_sq %g over(all) : tensor<?xf32> -> tensor<f32>
+    %abs = step.reduce sum_sq %w over(all) : tensor<?xf32> -> tensor<f32>
+    %extra = step.global_sum "w_sq" %abs : tensor<f32>
+    %total = step.global_sum "grad_sq" %sq : tensor<f32>
+    %w1 = step.elementwise ins(%w, %g, %total, %extra, %lr
+                               : tensor<?xf32>, tensor<?xf32>, f32, f32, f32)
+        -> tensor<?xf32> {
+    ^bb0(%x: f32, %y: f32, %s: f32, %t: f32, %l: f32):
+      %d = arith.mulf %y, %s : f32
+      %d2 = arith.mulf %d, %t : f32
+      %e = arith.mulf %d2, %l : f32
+      %r = arith.subf %x, %e : f32
+      step.yield %r : f32
+    }
+    step.return %w1 : tensor<?xf32>
+  }
+}
+
+// CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {
+// CHECK-SAME: stepc_two_a = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{.*}}", slot = 0 : i64, slots = 2 : i64}
+// CHECK-SAME: stepc_two_b = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{.*}}", slot = 1 : i64, slots = 2 : i64}
 // CHECK-NOT: func.func
-// CHECK: gpu.func @stepc_adamw_clip_all(%{{.*}}: !llvm.ptr<1>, %[[N:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SCRATCH:.*]]: !llvm.ptr<1>, %[[BARRIER:.*]]: !llvm.ptr<1>) kernel
-// CHECK: %[[T:.*]] = arith.index_castui %[[N]] : i32 to index
-// The sum phase: the tensor loop, a reduction, the contribution stored.
-// CHECK: scf.for %{{.*}} = %c0 to %[[T]] step %c1 {
-// CHECK: arith.mulf
-// CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
-// CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
-// CHECK: }
-// The total.
-// CHECK: %[[TOTAL:.*]] = scf.for %{{.*}} = %c0 to %[[T]] step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (f64) {
-// CHECK: %[[PART:.*]] = llvm.load %{{.*}} : !llvm.ptr<1> -> f32
-// CHECK: %[[WIDE:.*]] = arith.extf %[[PART]] : f32 to f64
-// CHECK: arith.addf %[[ACC]], %[[WIDE]] : f64
+// CHECK: gpu.func @stepc_two(%{{.*}}: !llvm.ptr<1>, %[[NA:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SA:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %[[NB:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SB:.*]]: !llvm.ptr<1>, %[[BARRIER:.*]]: !llvm.ptr<1>) kernel
+// CHECK-DAG: %[[TA:.*]] = arith.index_castui %[[NA]] : i32 to index
+// CHECK-DAG: %[[TB:.*]] = arith.index_castui %[[NB]] : i32 to index
+// The sum phase of each slot with a tensor to step, each ending its
+// tensors with a barrier.
 // CHECK: scf.if
-// CHECK-NEXT: llvm.store %[[TOTAL]], %[[SCRATCH]] : f64, !llvm.ptr<1>
-// CHECK: %[[TOTAL32:.*]] = arith.truncf %[[TOTAL]] : f64 to f32
-// The update reads it.
-// CHECK: scf.for %{{.*}} = %c0 to %[[T]] step %c1 {
-// CHECK: math.sqrt %[[TOTAL32]] : f32
+// CHECK: scf.for %{{.*}} = %c0 to %[[TA]] step %c1 {
+// CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
+// CHECK: scf.if
+// CHECK: scf.for %{{.*}} = %c0 to %[[TB]] step %c1 {
+// CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
+// "grad_sq": slot a's tensors, then slot b's (b's second total).
+// CHECK: %[[GA:.*]] = scf.for %{{.*}} = %c0 to %[[TA]] step %c1 iter_args(%{{.*}} = %{{.*}}) -> (f64) {
+// CHECK: %[[GRAD:.*]] = scf.for %{{.*}} = %c0 to %[[TB]] step %c1 iter_args(%{{.*}} = %[[GA]]) -> (f64) {
+// CHECK: arith.addi %{{.*}}, %c1_i64 : i64
+// CHECK: scf.if
+// CHECK: %[[GIVEN_A:.*]] = llvm.icmp "ne" %[[SA]], %{{.*}} : !llvm.ptr<1>
+// CHECK: scf.if %[[GIVEN_A]] {
+// CHECK-NEXT: llvm.store %[[GRAD]], %[[SA]] : f64, !llvm.ptr<1>
+// CHECK: %[[GIVEN_B:.*]] = llvm.icmp "ne" %[[SB]], %{{.*}} : !llvm.ptr<1>
+// CHECK: scf.if %[[GIVEN_B]] {
+// CHECK-NEXT: %[[AT:.*]] = llvm.getelementptr %[[SB]][1] : (!llvm.ptr<1>) -> !llvm.ptr<1>, f64
+// CHECK-NEXT: llvm.store %[[GRAD]], %[[AT]] : f64, !llvm.ptr<1>
+// CHECK: %[[GRAD32:.*]] = arith.truncf %[[GRAD]] : f64 to f32
+// "w_sq": slot b's tensors alone, its first total.
+// CHECK: %[[WSQ:.*]] = scf.for %{{.*}} = %c0 to %[[TB]] step %c1 iter_args(%{{.*}} = %{{.*}}) -> (f64) {
+// CHECK-NOT: llvm.icmp "ne" %[[SA]]
+// CHECK: %[[GIVEN_B2:.*]] = llvm.icmp "ne" %[[SB]], %{{.*}} : !llvm.ptr<1>
+// CHECK: scf.if %[[GIVEN_B2]] {
+// CHECK-NEXT: llvm.store %[[WSQ]], %[[SB]] : f64, !llvm.ptr<1>
+// CHECK: %[[WSQ32:.*]] = arith.truncf %[[WSQ]] : f64 to f32
+// The updates read them.
+// CHECK: scf.for %{{.*}} = %c0 to %[[TA]] step %c1 {
+// CHECK: arith.mulf %{{.*}}, %[[GRAD32]] : f32
+// CHECK: scf.for %{{.*}} = %c0 to %[[TB]] step %c1 {
+// CHECK: arith.mulf %{{.*}}, %[[GRAD32]] : f32
+// CHECK: arith.mulf %{{.*}}, %[[WSQ32]] : f32
 // CHECK: gpu.return
-// CHECK: gpu.func @stepc_adamw_clip_all_bf16(

@@ -54,11 +54,14 @@ func.func @scale_by_norm(
 // CHECK: nvvm.barrier0
 
 // CHECK-LABEL: gpu.func @scale_by_norm(%arg0: !llvm.ptr<1>, %arg1: i32, %arg2: !llvm.ptr<1>, %arg3: !llvm.ptr<1>, %arg4: !llvm.ptr<1>) kernel
-// The hyper, then one iteration per tensor.
-// CHECK: %[[LR:.*]] = llvm.load %arg2 : !llvm.ptr<1> -> f32
+// With any tensor to step (a launch may leave a slot empty): the hyper,
+// then one iteration per tensor.
 // CHECK: %[[THREAD:.*]] = arith.addi
 // CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
-// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[N:.*]], %c0 : index
+// CHECK: scf.if %[[ANY]] {
+// CHECK-NEXT: %[[LR:.*]] = llvm.load %arg2 : !llvm.ptr<1> -> f32
+// CHECK: scf.for %[[T:.*]] = %c0 to %[[N]] step %c1 {
 // The param's dims follow the two pointers of the tensor's record.
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xf32>
 // The store outside any loop: thread 0, then a barrier.
@@ -90,5 +93,6 @@ func.func @scale_by_norm(
 // CHECK: memref.store
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: gpu.return

@@ -43,7 +43,7 @@ step.optimizer @o {
 // The main function: the arguments, then both totals; no reduction left.
 // CHECK-LABEL: func.func @stepc_o_g(
 // CHECK-SAME: %[[W:.*]]: memref<?xf32> {{.*}}, %{{.*}}: memref<?xf32> {{.*}}, %[[LR:.*]]: f32, %[[LOSS:.*]]: f32, %{{.*}}: f32, %[[T2:.*]]: f32)
-// CHECK-SAME: stepc.num_totals = 2 : i64, stepc.sum_phases = 2
+// CHECK-SAME: stepc.num_totals = 2 : i64, stepc.optimizer = "o", stepc.sum_keys = ["grad_sq", "scaled"], stepc.sum_phases = 2
 // CHECK: arith.mulf %[[T2]], %[[LOSS]]
 // CHECK-NOT: iterator_types = ["reduction"]
 // CHECK: materialize_in_destination %{{.*}} in restrict writable %[[W]]

@@ -4,16 +4,20 @@ fp64 references of test/Numerics/group_wide.py.
     cuda_group_wide.py compile STEPC SPEC_DIR OUT_DIR [--host-emulation]
     cuda_group_wide.py run OUT_DIR
 
-The kernel of such a group runs its sum phases itself, one launch per step:
+The groups of an optimizer that sum share one kernel, which runs the sum
+phases itself; the groups stepped together (`step_groups`) are one launch
+and share the totals:
 AdamW with global clipping over three tensors (two of five steps clip), and
 its `grad_sq` totals read back from the device; MuonMax's hidden group (the
-nuclear-norm total, stale and fresh, Newton–Schulz in f32) and its Adam
-group. A group with sums steps alone on a device: `step_groups` with
-another group says so. `run` needs the stepc Python package (PYTHONPATH),
-NumPy and a CUDA driver (STEPC_CUDA_DRIVER may name the host emulator,
-docs/Design/GpuEmulation.md).
+nuclear-norm total, stale and fresh, Newton–Schulz in f32) with its Adam
+group, which does not sum; MuonMax-Momo and MuonAdam-Momo, whose two groups
+share every total, in one launch per step, also with the matrices in bf16
+(against the CPU code); and the steps that cannot share a launch. `run`
+needs the stepc Python package (PYTHONPATH), NumPy and a CUDA driver
+(STEPC_CUDA_DRIVER may name the host emulator, docs/Design/GpuEmulation.md).
 """
 
+import ctypes
 import pathlib
 import subprocess
 import sys
@@ -23,7 +27,7 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "Numerics"))
-from cuda_presets import Driver  # noqa: E402
+from cuda_presets import Driver, from_storage, to_storage  # noqa: E402
 import reference  # noqa: E402
 
 STEPS = 5
@@ -33,7 +37,12 @@ FRESH = ('step.global_sum "nuclear" %n :',
 # Artifact name: (example spec, edits).
 SPECS = {"adamw_clip": ("adamw_clip", []),
          "muonmax_stale": ("muonmax", [F32_NS]),
-         "muonmax_fresh": ("muonmax", [F32_NS, FRESH])}
+         "muonmax_fresh": ("muonmax", [F32_NS, FRESH]),
+         "muonmax_momo": ("muonmax_momo", [F32_NS]),
+         "muonadam_momo": ("muonadam_momo", [F32_NS])}
+# test/Numerics/group_wide.py's: Momo's truncation decides every step.
+LOSSES = [3.1, 3.0, 2.95, 2.97, 2.9]
+MOMO_LR, MOMO_GRAD_STD = 0.05, 0.01
 
 
 def compile_all(stepc, spec_dir, out, flags):
@@ -45,7 +54,8 @@ def compile_all(stepc, spec_dir, out, flags):
             text = text.replace(old, new)
         spec = out / f"{name}.mlir"
         spec.write_text(text)
-        subprocess.run([stepc, "compile", str(spec), "--target=cuda", *flags,
+        subprocess.run([stepc, "compile", str(spec), "--target=cuda,cpu",
+                        *flags,
                         "-o", str(out / f"{name}.stepc")], check=True)
 
 
@@ -60,23 +70,53 @@ def tensors(rng, shapes, std):
 class OnDevice:
     """A group on cuda:0 with its tensors uploaded."""
 
-    def __init__(self, driver, artifact, name, params):
-        self.driver = driver
-        self.group = artifact.group(name, "f32", device="cuda:0")
-        self.params = [driver.upload(p) for p in params]
-        self.grads = [driver.upload(np.zeros_like(p)) for p in params]
-        self.like = params
+    def __init__(self, driver, artifact, name, params, dtype="f32"):
+        self.driver, self.dtype = driver, dtype
+        self.group = artifact.group(name, dtype, device="cuda:0")
+        self.params = [driver.upload(to_storage(p, dtype)) for p in params]
+        self.grads = [driver.upload(to_storage(np.zeros_like(p), dtype))
+                      for p in params]
+        self.like = [to_storage(p, dtype) for p in params]
         self.group.bind_addresses(self.params, self.grads,
                                   [p.shape for p in params])
         self.group.init_state()
 
     def set_grads(self, grads):
         for address, grad in zip(self.grads, grads):
-            self.driver.copy_in(address, grad)
+            self.driver.copy_in(address, to_storage(grad, self.dtype))
 
     def read_params(self):
-        return [self.driver.download(a, p).astype(np.float64)
+        return [from_storage(self.driver.download(a, p), self.dtype)
                 for a, p in zip(self.params, self.like)]
+
+
+class OnHost:
+    """The same group on the CPU, from the same artifact."""
+
+    def __init__(self, artifact, name, params, dtype="f32"):
+        self.dtype = dtype
+        self.group = artifact.group(name, dtype)
+        # Copies: the step writes them in place.
+        self.params = [to_storage(p, dtype).copy() for p in params]
+        self.grads = [to_storage(np.zeros_like(p), dtype) for p in params]
+        self.group.bind(self.params, self.grads)
+        self.group.init_state()
+
+    def set_grads(self, grads):
+        for buffer, grad in zip(self.grads, grads):
+            buffer[...] = to_storage(grad, self.dtype)
+
+    def read_params(self):
+        return [from_storage(p, self.dtype) for p in self.params]
+
+
+def emulated_launches(driver):
+    """Launches so far when the driver is stepc's emulator, else None."""
+    counter = getattr(driver.lib, "stepc_cuda_emulator_launches", None)
+    if counter is None:
+        return None
+    counter.restype = ctypes.c_uint64
+    return counter()
 
 
 def rel(actual, expected):
@@ -119,7 +159,7 @@ def run_all(out):
     driver.free_all()
 
     # MuonMax: only the hidden group sums (the nuclear norms of its
-    # matrices), so each group stepping alone is the optimizer's step.
+    # matrices); the Adam group steps in a launch of its own.
     for variant in ("stale", "fresh"):
         rng = np.random.default_rng(2)
         mats, mat_grads = tensors(rng, [(32, 48), (64, 16), (24, 24)], 1.0)
@@ -132,22 +172,110 @@ def run_all(out):
         for t in range(STEPS):
             hidden.set_grads(mat_grads[t])
             adam.set_grads(vec_grads[t])
-            hidden.group.step()
-            adam.group.step()
+            stepc.runtime.step_groups([hidden.group, adam.group])
             ref.step(mat_grads[t], vec_grads[t])
         got = hidden.read_params() + adam.read_params()
         errors = [rel(g - p0, w - p0) for g, w, p0 in
                   zip(got, ref.W + ref.P, mats + vecs)]
         check(max(errors) < 1e-4, f"muonmax ({variant} nuclear norms) update: "
               f"worst relative error {max(errors):.2g}")
-        if variant == "stale":
-            try:
-                stepc.runtime.step_groups([hidden.group, adam.group])
-                check(False, "step_groups with a device group with sums")
-            except Exception as error:  # noqa: BLE001
-                check("steps alone for now" in str(error),
-                      f"step_groups refused: {error}")
         driver.free_all()
+
+    # Momo: both groups sum every key, in one launch per step.
+    for name in ("muonmax_momo", "muonadam_momo"):
+        rng = np.random.default_rng(2)
+        mats, mat_grads = tensors(rng, [(32, 48), (64, 16), (24, 24)],
+                                  MOMO_GRAD_STD)
+        vecs, vec_grads = tensors(rng, [(40,), (7,), (16,)], MOMO_GRAD_STD)
+        artifact = stepc.load(str(out / f"{name}.stepc"))
+        hidden = OnDevice(driver, artifact, "hidden", mats)
+        adam = OnDevice(driver, artifact, "adam", vecs)
+        for group in (hidden.group, adam.group):
+            group.set_hyper("lr", MOMO_LR)
+        ref = reference.MuonMaxMomo(mats, vecs, lr=MOMO_LR,
+                                    muonadam=name == "muonadam_momo")
+        before = emulated_launches(driver)
+        for t in range(STEPS):
+            hidden.set_grads(mat_grads[t])
+            adam.set_grads(vec_grads[t])
+            for group in (hidden.group, adam.group):
+                group.set_input("loss", LOSSES[t])
+            stepc.runtime.step_groups([hidden.group, adam.group])
+            ref.step(mat_grads[t], vec_grads[t], LOSSES[t])
+        launches = emulated_launches(driver)
+        got = hidden.read_params() + adam.read_params()
+        errors = [rel(g - p0, w - p0) for g, w, p0 in
+                  zip(got, ref.W + ref.P, mats + vecs)]
+        check(max(errors) < 1e-4, f"{name} update: worst relative error "
+              f"{max(errors):.2g}")
+        shared = [(key, hidden.group.total(key), adam.group.total(key))
+                  for key in ("loss_wg", "loss_wd", "nuclear", "adam_dual")]
+        check(all(a == b != 0 for _, a, b in shared),
+              f"{name}: both groups read the same totals {shared}")
+        counts = (hidden.group.launch_count, adam.group.launch_count)
+        if launches is not None:
+            counts += (launches - before,)
+        check(all(c == STEPS for c in counts),
+              f"{name}: {STEPS} steps, launches per group and in all: "
+              f"{counts}")
+        driver.free_all()
+
+    # The matrices in bf16, the others in f32: two slots of one kernel,
+    # against the same step on the CPU.
+    rng = np.random.default_rng(4)
+    mats, mat_grads = tensors(rng, [(32, 48), (24, 24)], MOMO_GRAD_STD)
+    vecs, vec_grads = tensors(rng, [(40,), (16,)], MOMO_GRAD_STD)
+    artifact = stepc.load(str(out / "muonmax_momo.stepc"))
+    device = [OnDevice(driver, artifact, "hidden", mats, "bf16"),
+              OnDevice(driver, artifact, "adam", vecs)]
+    host = [OnHost(artifact, "hidden", mats, "bf16"),
+            OnHost(artifact, "adam", vecs)]
+    for groups in (device, host):
+        for t in range(STEPS):
+            groups[0].set_grads(mat_grads[t])
+            groups[1].set_grads(vec_grads[t])
+            for g in groups:
+                g.group.set_hyper("lr", MOMO_LR)
+                g.group.set_input("loss", LOSSES[t])
+            stepc.runtime.step_groups([g.group for g in groups])
+    p0 = [from_storage(to_storage(m, "bf16"), "bf16") for m in mats] + vecs
+    got = device[0].read_params() + device[1].read_params()
+    want = host[0].read_params() + host[1].read_params()
+    errors = [rel(g - p, w - p) for g, w, p in zip(got, want, p0)]
+    check(max(errors) < 2e-2, "muonmax_momo, bf16 matrices and f32 others: "
+          f"worst relative error to the CPU {max(errors):.2g}")
+    driver.free_all()
+
+    # Steps that cannot share a launch: nothing runs, and the error says
+    # why.
+    mats, _ = tensors(np.random.default_rng(5), [(8, 8)], 1.0)
+    vecs, _ = tensors(np.random.default_rng(6), [(8,)], 1.0)
+    momo = stepc.load(str(out / "muonmax_momo.stepc"))
+    other = stepc.load(str(out / "muonmax_momo.stepc"))
+    cases = {
+        "a group summing on the host":
+            ([OnDevice(driver, momo, "hidden", mats),
+              OnHost(momo, "adam", vecs)], "on the host"),
+        "the same group and dtype twice":
+            ([OnDevice(driver, momo, "hidden", mats),
+              OnDevice(driver, momo, "hidden", mats)], "both take slot 0"),
+        "two artifacts":
+            ([OnDevice(driver, momo, "hidden", mats),
+              OnDevice(driver, other, "adam", vecs)],
+             "different artifacts or devices"),
+    }
+    for what, (groups, reason) in cases.items():
+        for g in groups:
+            g.group.set_input("loss", 1.0)
+        try:
+            stepc.runtime.step_groups([g.group for g in groups])
+            check(False, f"step_groups with {what}")
+        except Exception as error:  # noqa: BLE001
+            check(reason in str(error) and
+                  all(g.group.launch_count == 0 for g in groups
+                      if isinstance(g, OnDevice)),
+                  f"step_groups with {what} refused: {error}")
+    driver.free_all()
     print(f"{len(failures)} failures")
     return 1 if failures else 0
 
