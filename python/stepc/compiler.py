@@ -33,13 +33,17 @@ def compiler_path():
     return found
 
 
-def compile(spec, output, targets=("cpu",)):
+def compile(spec, output, targets=("cpu",), clip_grad_norm=None):
     """Compiles the spec file `spec` to the artifact `output` with code for
-    `targets` ("cpu", "cuda"); returns `output`. Raises CompileError with
-    the compiler's diagnostics."""
+    `targets` ("cpu", "cuda"); returns `output`. With `clip_grad_norm`,
+    every group first clips the global gradient norm (hyper max_grad_norm,
+    this its default; `stepc compile --clip-grad-norm`). Raises
+    CompileError with the compiler's diagnostics."""
+    flags = [] if clip_grad_norm is None else [
+        f"--clip-grad-norm={float(clip_grad_norm)!r}"]
     result = subprocess.run(
         [compiler_path(), "compile", str(spec), "--target=" + ",".join(targets),
-         "-o", str(output)],
+         *flags, "-o", str(output)],
         capture_output=True, text=True)
     if result.returncode != 0:
         raise CompileError(result.stderr.strip() or

@@ -32,14 +32,15 @@ CLAMP = ("%r = arith.minimumf %trunc, %base : f32",
          "      %r = arith.maximumf %r0, %zero : f32")
 FRESH = ('step.global_sum "nuclear" %n :',
          'step.global_sum "nuclear" %fresh :')
+MUON_F32_NS = ("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
 
 
 COMPILED = set()
 
 
-def compiled(name, edits=()):
+def compiled(name, edits=(), flags=()):
     text = (SRC / "examples" / "specs" / f"{name}.mlir").read_text()
-    tag = name
+    tag = name + "".join(f.replace("-", "").replace("=", "") for f in flags)
     for old, new in edits:
         assert old in text, f"{name}: edit {old!r} matches nothing"
         text = text.replace(old, new)
@@ -49,7 +50,7 @@ def compiled(name, edits=()):
     spec.write_text(text)
     out = TMP / f"{tag}.stepc"
     if out not in COMPILED:  # compiled by this run, never a stale one
-        subprocess.run([STEPC, "compile", str(spec), "-o", str(out)],
+        subprocess.run([STEPC, "compile", str(spec), *flags, "-o", str(out)],
                        check=True)
         COMPILED.add(out)
     return stepc.load(out)
@@ -146,6 +147,70 @@ class GroupWide(unittest.TestCase):
             self.assertLess(rel(got - p0, want - p0), tolerance,
                             f"{name} {edits}: tensor of shape {p0.shape}")
         return hidden, adam, W, P, mats, vecs
+
+    def test_clip_grad_norm_on_any_spec(self):
+        # stepc compile --clip-grad-norm: adamw.mlir then steps as
+        # adamw_clip.mlir does.
+        rng = np.random.default_rng(1)
+        params, grads = make_tensors(rng, [(40,), (7, 3), (16, 4)], 0.3)
+        for t in (1, 3):
+            grads[t] = [g * 8 for g in grads[t]]
+        expected, totals = reference.clip_adamw(params, grads, STEPS)
+        run = Bound(compiled("adamw", flags=["--clip-grad-norm=1.0"]), "all",
+                    params)
+        for t in range(STEPS):
+            run.set_grads(grads[t])
+            run.group.step()
+            self.assertLess(
+                abs(run.group.total("grad_sq") - totals[t]) / totals[t], 1e-5)
+        for i, p0 in enumerate(params):
+            self.assertLess(rel(run.params[i] - p0, expected[i] - p0), 1e-4)
+
+    def test_clip_grad_norm_spans_groups(self):
+        # One norm over Muon's matrices and AdamW's vectors stepped
+        # together: the reference clips every gradient by the norm of all
+        # of them (fp64), then runs each group's own step (the presets').
+        rng = np.random.default_rng(7)
+        mats, mat_grads = make_tensors(rng, MAT_SHAPES, 0.3)
+        vecs, vec_grads = make_tensors(rng, VEC_SHAPES, 0.3)
+        mat_grads[0] = [g * 0.01 for g in mat_grads[0]]  # step 1: no clip
+        vec_grads[0] = [g * 0.01 for g in vec_grads[0]]
+        max_norm = 2.0
+        art = compiled("muon", [MUON_F32_NS],
+                       flags=[f"--clip-grad-norm={max_norm}"])
+        presets = {(p.spec, p.group): p for p in reference.PRESETS}
+        hidden_ref, adamw_ref = presets["muon", "hidden"], presets["muon",
+                                                                    "adamw"]
+        hidden = Bound(art, "hidden", mats)
+        adam = Bound(art, "adamw", vecs)
+        for bound, preset in ((hidden, hidden_ref), (adam, adamw_ref)):
+            for name, value in preset.hyper.items():
+                bound.group.set_hyper(name, value)
+        want = [np.asarray(p, np.float64) for p in mats + vecs]
+        states = [(hidden_ref if i < len(mats) else adamw_ref).init(p)
+                  for i, p in enumerate(want)]
+        coefficients = []
+        for t in range(STEPS):
+            hidden.set_grads(mat_grads[t])
+            adam.set_grads(vec_grads[t])
+            stepc.runtime.step_groups([hidden.group, adam.group])
+            g = [np.asarray(x, np.float64) for x in mat_grads[t] + vec_grads[t]]
+            total = sum((x * x).sum() for x in g)
+            self.assertLess(abs(hidden.group.total("grad_sq") - total) / total,
+                            1e-5)
+            self.assertEqual(hidden.group.total("grad_sq"),
+                             adam.group.total("grad_sq"))
+            coef = min(1.0, max_norm / (np.sqrt(total) + 1e-6))
+            coefficients.append(coef)
+            for i in range(len(want)):
+                preset = hidden_ref if i < len(mats) else adamw_ref
+                want[i] = preset.step(want[i], coef * g[i], states[i],
+                                      preset.hyper, t + 1)
+        self.assertEqual(coefficients[0], 1.0)
+        self.assertLess(max(coefficients[1:]), 0.5)
+        for got, w, p0 in zip(hidden.params + adam.params, want, mats + vecs):
+            self.assertLess(rel(got - p0, w - p0), 1e-4,
+                            f"tensor of shape {p0.shape}")
 
     def test_muonmax(self):
         for stale in (True, False):

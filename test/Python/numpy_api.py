@@ -257,6 +257,23 @@ class Errors(unittest.TestCase):
             with self.assertRaisesRegex(stepc.CompileError, "bad.mlir:2"):
                 stepc.compile(spec, pathlib.Path(tmp) / "bad.stepc")
 
+    def test_compile_with_gradient_clipping(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            spec = SRC / "examples" / "specs" / "adamw.mlir"
+            art = stepc.load(stepc.compile(spec, pathlib.Path(tmp) / "c.stepc",
+                                           clip_grad_norm=0.25))
+            group = art.group("all")
+            self.assertEqual(group.hyper("max_grad_norm"), 0.25)
+            w, g = np.zeros(4, np.float32), np.full(4, 3.0, np.float32)
+            group.bind([w], [g])
+            group.init_state()
+            group.step()
+            self.assertAlmostEqual(group.total("grad_sq"), 36.0, places=4)
+            with self.assertRaisesRegex(stepc.CompileError,
+                                        "already sums 'grad_sq'"):
+                stepc.compile(SRC / "examples" / "specs" / "adamw_clip.mlir",
+                              pathlib.Path(tmp) / "x.stepc", clip_grad_norm=1)
+
     def test_missing_runtime_library(self):
         env = dict(os.environ, STEPC_RUNTIME_LIBRARY="/nonexistent/libx.so")
         result = subprocess.run(

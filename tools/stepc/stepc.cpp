@@ -26,6 +26,7 @@
 #include "stepc-rt/HalfFloat.h"
 #include "stepc/Driver/Driver.h"
 #include "stepc/Pipelines/Pipelines.h"
+#include "stepc/Transforms/Passes.h"
 #include "stepc/Version.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -94,6 +95,12 @@ static cl::opt<bool> cudaHostEmulation(
     cl::desc("Also compile the CUDA kernels for the host CUDA emulator, which "
              "checks them without a GPU (docs/Design/GpuEmulation.md)"),
     cl::sub(compileCommand));
+static cl::opt<double> clipGradNorm(
+    "clip-grad-norm",
+    cl::desc("Clip the global gradient norm before every group's step: each "
+             "group gains the hyper max_grad_norm, with this default "
+             "(the pass stepc-clip-grad-norm)"),
+    cl::value_desc("max norm"), cl::sub(compileCommand));
 static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
                                        cl::init("-"), cl::sub(compileCommand));
 
@@ -230,10 +237,21 @@ static int runCompile(MLIRContext &context) {
   cudaTarget.hostEmulation = cudaHostEmulation;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
+  bool clip = clipGradNorm.getNumOccurrences() != 0;
+  double maxGradNorm = clipGradNorm;
+  if (clip && !(maxGradNorm > 0 && maxGradNorm <= 3.4e38))
+    return fail("--clip-grad-norm needs a positive finite f32, got " +
+                std::to_string(maxGradNorm));
 
   OwningOpRef<ModuleOp> module = loadSpec(compileInput, context);
   if (!module)
     return 1;
+  if (clip) {
+    PassManager pm(&context);
+    pm.addPass(stepc::createClipGradNorm({maxGradNorm}));
+    if (failed(pm.run(*module)))
+      return 1;
+  }
   std::string error;
   if (stage == Emit::Artifact)
     return writeArtifact(*module, outputPath, forCpu, forCuda, cudaTarget);

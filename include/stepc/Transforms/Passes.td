@@ -9,6 +9,26 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ClipGradNorm : Pass<"stepc-clip-grad-norm", "::mlir::ModuleOp"> {
+  let summary = "Clip the global gradient norm before every group's step";
+  let description = [{
+    Adds PyTorch's `clip_grad_norm_` as a prologue to every group of every
+    optimizer (shared ALGORITHMS.md §8): each group gains a hyper
+    `max_grad_norm` (default `max-norm`), sums its gradients' squares into
+    the global sum "grad_sq", and every op of its body reads
+    `G · min(1, max_grad_norm / (sqrt(total) + 1e-6))` instead of `G`.
+    Groups stepped together (`stepc_step_groups`) share the norm, so it
+    spans the whole model; `total("grad_sq")` is its square after the step.
+    Sums the body already had now read the clipped gradient, and move one
+    phase later if they read it. A group with a hyper of that name or a sum
+    of that key is an error.
+  }];
+  let options = [
+    Option<"maxNorm", "max-norm", "double", "1.0",
+           "the default of the max_grad_norm hyper">
+  ];
+}
+
 def FuseElementwise : Pass<"stepc-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Fuse element-wise linalg ops, also producers with several uses";
   let description = [{

@@ -34,12 +34,16 @@ STEPS = 5
 F32_NS = ("mode(clamp) :", "mode(clamp) compute(f32) :")
 FRESH = ('step.global_sum "nuclear" %n :',
          'step.global_sum "nuclear" %fresh :')
-# Artifact name: (example spec, edits).
-SPECS = {"adamw_clip": ("adamw_clip", []),
-         "muonmax_stale": ("muonmax", [F32_NS]),
-         "muonmax_fresh": ("muonmax", [F32_NS, FRESH]),
-         "muonmax_momo": ("muonmax_momo", [F32_NS]),
-         "muonadam_momo": ("muonadam_momo", [F32_NS])}
+MUON_F32_NS = ("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
+MAX_NORM = 2.0
+# Artifact name: (example spec, edits, compile flags).
+SPECS = {"adamw_clip": ("adamw_clip", [], []),
+         "muonmax_stale": ("muonmax", [F32_NS], []),
+         "muonmax_fresh": ("muonmax", [F32_NS, FRESH], []),
+         "muonmax_momo": ("muonmax_momo", [F32_NS], []),
+         "muonadam_momo": ("muonadam_momo", [F32_NS], []),
+         "muon_clip": ("muon", [MUON_F32_NS],
+                       [f"--clip-grad-norm={MAX_NORM}"])}
 # test/Numerics/group_wide.py's: Momo's truncation decides every step.
 LOSSES = [3.1, 3.0, 2.95, 2.97, 2.9]
 MOMO_LR, MOMO_GRAD_STD = 0.05, 0.01
@@ -47,7 +51,7 @@ MOMO_LR, MOMO_GRAD_STD = 0.05, 0.01
 
 def compile_all(stepc, spec_dir, out, flags):
     out.mkdir(parents=True, exist_ok=True)
-    for name, (example, edits) in SPECS.items():
+    for name, (example, edits, spec_flags) in SPECS.items():
         text = (spec_dir / f"{example}.mlir").read_text()
         for old, new in edits:
             assert old in text, f"{name}: edit {old!r} matches nothing"
@@ -55,7 +59,7 @@ def compile_all(stepc, spec_dir, out, flags):
         spec = out / f"{name}.mlir"
         spec.write_text(text)
         subprocess.run([stepc, "compile", str(spec), "--target=cuda,cpu",
-                        *flags,
+                        *flags, *spec_flags,
                         "-o", str(out / f"{name}.stepc")], check=True)
 
 
@@ -219,6 +223,48 @@ def run_all(out):
               f"{name}: {STEPS} steps, launches per group and in all: "
               f"{counts}")
         driver.free_all()
+
+    # Whole-model clipping (stepc compile --clip-grad-norm): one norm over
+    # Muon's matrices and AdamW's vectors, in one launch per step, against
+    # the fp64 presets' steps on the clipped gradients.
+    rng = np.random.default_rng(7)
+    mats, mat_grads = tensors(rng, [(32, 48), (24, 24)], 0.3)
+    vecs, vec_grads = tensors(rng, [(40,), (16,)], 0.3)
+    artifact = stepc.load(str(out / "muon_clip.stepc"))
+    presets = {(p.spec, p.group): p for p in reference.PRESETS}
+    refs = [presets["muon", "hidden"], presets["muon", "adamw"]]
+    groups = [OnDevice(driver, artifact, "hidden", mats),
+              OnDevice(driver, artifact, "adamw", vecs)]
+    for g, preset in zip(groups, refs):
+        for name, value in preset.hyper.items():
+            g.group.set_hyper(name, value)
+    want = [np.asarray(p, np.float64) for p in mats + vecs]
+    owner = [refs[0]] * len(mats) + [refs[1]] * len(vecs)
+    states = [preset.init(p) for preset, p in zip(owner, want)]
+    worst_total = 0.0
+    before = emulated_launches(driver)
+    for t in range(STEPS):
+        groups[0].set_grads(mat_grads[t])
+        groups[1].set_grads(vec_grads[t])
+        stepc.runtime.step_groups([g.group for g in groups])
+        grads = [np.asarray(x, np.float64) for x in mat_grads[t] + vec_grads[t]]
+        total = sum((x * x).sum() for x in grads)
+        worst_total = max(worst_total,
+                          abs(groups[1].group.total("grad_sq") - total) / total)
+        coef = min(1.0, MAX_NORM / (np.sqrt(total) + 1e-6))
+        want = [preset.step(p, coef * g, s, preset.hyper, t + 1)
+                for preset, p, g, s in zip(owner, want, grads, states)]
+    launches = emulated_launches(driver)
+    got = groups[0].read_params() + groups[1].read_params()
+    errors = [rel(g - p0, w - p0) for g, w, p0 in zip(got, want, mats + vecs)]
+    check(worst_total < 1e-5 and max(errors) < 1e-4,
+          f"muon with --clip-grad-norm: worst relative error {max(errors):.2g}"
+          f", of the norm {worst_total:.2g}")
+    if launches is not None:
+        check(launches - before == STEPS,
+              f"muon with --clip-grad-norm: {launches - before} launches for "
+              f"{STEPS} steps")
+    driver.free_all()
 
     # The matrices in bf16, the others in f32: two slots of one kernel,
     # against the same step on the CPU.
