@@ -425,16 +425,25 @@ FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
 }
 
 /// The keys of a kernel's slots as one list: phase by phase, in slot order,
-/// each key once; per slot, the index in that list of each of its totals.
+/// each key once.
+struct KernelKeys {
+  /// Per slot, the index in the list of each of its totals.
+  SmallVector<SmallVector<unsigned>> perSlot;
+  /// Per phase, the indices of the keys it totals.
+  SmallVector<SmallVector<unsigned>> perPhase;
+  unsigned count = 0;
+};
+
 /// Fails (with a diagnostic) when two slots total a key in different
 /// phases, which the step verifier rules out within an optimizer.
-LogicalResult numberKeys(ArrayRef<PhasedKernel *> slots,
-                         SmallVector<SmallVector<unsigned>> &globalKeys,
-                         SmallVector<SmallVector<unsigned>> &keysPerPhase) {
+FailureOr<KernelKeys> numberKeys(ArrayRef<PhasedKernel *> slots) {
   llvm::StringMap<std::pair<unsigned, size_t>> known; // index, phase
   size_t numPhases = 0;
   for (PhasedKernel *slot : slots)
     numPhases = std::max(numPhases, slot->sumPhases.size());
+  KernelKeys keys;
+  SmallVector<SmallVector<unsigned>> &globalKeys = keys.perSlot;
+  SmallVector<SmallVector<unsigned>> &keysPerPhase = keys.perPhase;
   globalKeys.assign(slots.size(), {});
   keysPerPhase.assign(numPhases, {});
   for (size_t phase = 0; phase < numPhases; ++phase)
@@ -455,7 +464,8 @@ LogicalResult numberKeys(ArrayRef<PhasedKernel *> slots,
         globalKeys[s].push_back(it->second.first);
       }
     }
-  return success();
+  keys.count = known.size();
+  return keys;
 }
 
 //===----------------------------------------------------------------------===//
@@ -469,15 +479,14 @@ public:
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
         gridBarrier(gridBarrier) {
     for (PhasedKernel *kernel : slots)
-      this->slots.push_back(Slot{kernel});
+      this->slots.emplace_back().k = kernel;
   }
 
   /// Builds kernel `name`: per slot (tensors, numTensors, scalars, scratch),
-  /// then the barrier word. `globalKeys` and `keysPerPhase` are
-  /// numberKeys'.
-  void build(gpu::GPUModuleOp gpuModule, StringRef name,
-             ArrayRef<SmallVector<unsigned>> globalKeys,
-             ArrayRef<SmallVector<unsigned>> keysPerPhase) {
+  /// then the barrier word. Each slot's scratch keeps `partials` f32 per
+  /// thread (the most any slot's split reductions need).
+  void build(gpu::GPUModuleOp gpuModule, StringRef name, const KernelKeys &keys,
+             int64_t partials) {
     b.setInsertionPointToEnd(gpuModule.getBody());
     SmallVector<Type> params;
     for (size_t s = 0; s < slots.size(); ++s)
@@ -497,9 +506,7 @@ public:
     threadIndex = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, blockId, blockDim), threadId);
     numThreads = arith::MulIOp::create(b, loc, gridDim, blockDim);
-    int64_t partials = 1;
-    for (Slot &slot : slots)
-      partials = std::max(partials, slot.k->main.partials);
+    partials = std::max<int64_t>(partials, 1);
 
     for (auto [s, slot] : llvm::enumerate(slots)) {
       slot.tensors = entry.getArgument(4 * s);
@@ -507,7 +514,7 @@ public:
           b, loc, b.getIndexType(), entry.getArgument(4 * s + 1));
       slot.scalars = entry.getArgument(4 * s + 2);
       slot.scratch = entry.getArgument(4 * s + 3);
-      slot.globalKeys = globalKeys[s];
+      slot.globalKeys = keys.perSlot[s];
       // A slot's scratch: the totals (f64, for the runtime to read after
       // the step), each tensor's contributions to them (f32), the split
       // reductions' partials, then each alloc's buffer (the phases' in
@@ -527,13 +534,13 @@ public:
     }
 
     // Phase by phase, every slot's contributions, then the totals.
-    SmallVector<Value> totals(globalKeysCount(keysPerPhase));
-    for (auto [phase, keys] : llvm::enumerate(keysPerPhase)) {
+    SmallVector<Value> totals(keys.count);
+    for (auto [phase, phaseKeys] : llvm::enumerate(keys.perPhase)) {
       for (Slot &slot : slots)
         if (phase < slot.k->sumPhases.size())
           emitTensorLoop(slot, slot.k->sumPhases[phase], totals,
                          slot.k->totalsPerPhase[phase]);
-      for (unsigned key : keys)
+      for (unsigned key : phaseKeys)
         totals[key] = combine(key);
     }
     for (Slot &slot : slots)
@@ -550,13 +557,6 @@ private:
     /// Per total of the slot, its key's index in the kernel's key list.
     SmallVector<unsigned> globalKeys;
   };
-
-  static size_t globalKeysCount(ArrayRef<SmallVector<unsigned>> perPhase) {
-    size_t count = 0;
-    for (const SmallVector<unsigned> &keys : perPhase)
-      count += keys.size();
-    return count;
-  }
 
   /// Every tensor of `slot` stepped through `stage` (a sum phase or the
   /// main function): its group arguments from the tensor's record and the
@@ -1299,15 +1299,15 @@ struct FormPhasedGpuKernelsPass
             << "has the name of the kernel its optimizer's global sums need";
         return signalPassFailure();
       }
-      SmallVector<SmallVector<unsigned>> globalKeys, keysPerPhase;
-      if (failed(numberKeys(slots, globalKeys, keysPerPhase)))
+      FailureOr<KernelKeys> keys = numberKeys(slots);
+      if (failed(keys))
         return signalPassFailure();
-      PhasedKernelBuilder builder(slots, b, barrier);
-      builder.build(gpuModule, name, globalKeys, keysPerPhase);
-      globals.insert(builder.globals.begin(), builder.globals.end());
       int64_t partials = 0;
       for (PhasedKernel *slot : slots)
         partials = std::max(partials, slot->main.partials);
+      PhasedKernelBuilder builder(slots, b, barrier);
+      builder.build(gpuModule, name, *keys, partials);
+      globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {
         SmallVector<NamedAttribute> layout = {
             b.getNamedAttr("scratch", b.getStringAttr(scratchProgram(*slot))),
