@@ -333,6 +333,23 @@ class Group:
         _capi.call("stepc_group_set_input", self._handle, name.encode(),
                    float(value))
 
+    def set_scalar_device(self, name, address):
+        """Reads hyper or input `name` of this CUDA group, when each step
+        runs, from the f32 at device address `address` (an int, e.g. a
+        0-d CUDA tensor's data_ptr()); None goes back to the host value.
+        A CUDA graph that captured the step then follows changes to it."""
+        _capi.call("stepc_group_set_scalar_device", self._handle,
+                   name.encode(), ctypes.c_void_p(address or None))
+
+    def set_grad_scaling(self, grad_scale=None, found_inf=None):
+        """Mixed precision on a CUDA device: each step divides the
+        gradients by the f32 at device address `grad_scale` and is skipped
+        (nothing changes, the count included) while the f32 at `found_inf`
+        is nonzero. Addresses as ints; None for neither."""
+        _capi.call("stepc_group_set_grad_scaling", self._handle,
+                   ctypes.c_void_p(grad_scale or None),
+                   ctypes.c_void_p(found_inf or None))
+
     def total(self, key):
         """The total of global sum `key` in the last step (e.g. "grad_sq":
         the global gradient norm is its square root)."""

@@ -64,6 +64,7 @@ constexpr size_t kFiberStackBytes = 512 * 1024;
 using KernelEntry = void (*)(void **params, int64_t block, int64_t thread,
                              int64_t blockDim, int64_t gridDim);
 using BarrierFunction = void (*)(void *word);
+using BlockBarrierFunction = void (*)();
 
 struct Function {
   KernelEntry entry = nullptr;
@@ -83,6 +84,9 @@ std::map<uintptr_t, size_t> allocations; // address -> bytes
 std::string lastDetail;
 CUresult lastDetailCode = kSuccess;
 uint64_t launchCounter = 0;
+/// Host-to-device copies so far: a step that can be captured in a CUDA
+/// graph makes none.
+uint64_t hostCopyCounter = 0;
 int contextTag = 0;
 
 CUresult fail(CUresult code, std::string detail) {
@@ -141,10 +145,14 @@ size_t elfSize(const unsigned char *image) {
 // Fibers
 //===----------------------------------------------------------------------===//
 
+/// What a suspended fiber waits for.
+enum class Wait { Nothing, Grid, Block };
+
 struct Fiber {
   ucontext_t context;
   int64_t block = 0, thread = 0;
-  int barriers = 0;
+  int barriers = 0, blockBarriers = 0;
+  Wait waiting = Wait::Nothing;
   bool done = false;
 };
 
@@ -193,10 +201,21 @@ void gridBarrier(void *) {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
   ++fiber.barriers;
+  fiber.waiting = Wait::Grid;
   if (!launch.cooperative && launch.error.empty())
     launch.error = "kernel " + launch.function->name +
                    " waits at a grid barrier in a launch that is not "
                    "cooperative (it may deadlock on a GPU)";
+  ::swapcontext(&fiber.context, &launch.scheduler);
+}
+
+/// What @stepc_emulator_block_barrier points to (__syncthreads()):
+/// suspends the fiber until the other threads of its block have arrived.
+void blockBarrier() {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  ++fiber.blockBarriers;
+  fiber.waiting = Wait::Block;
   ::swapcontext(&fiber.context, &launch.scheduler);
 }
 
@@ -226,20 +245,45 @@ std::string run(Launch &launch) {
   for (;; reverse = !reverse) {
     for (size_t k = 0; k < count; ++k) {
       Fiber &fiber = launch.fibers[reverse ? count - 1 - k : k];
+      if (fiber.done)
+        continue;
+      fiber.waiting = Wait::Nothing;
       launch.running = &fiber;
       ::swapcontext(&launch.scheduler, &fiber.context);
     }
-    const Fiber *finished = nullptr, *waiting = nullptr;
-    for (const Fiber &fiber : launch.fibers)
-      (fiber.done ? finished : waiting) = &fiber;
-    if (!waiting)
+    // Every fiber now waits at a barrier or has returned.
+    const Fiber *finished = nullptr, *atGrid = nullptr, *atBlock = nullptr;
+    std::map<int64_t, const Fiber *> finishedInBlock;
+    for (const Fiber &fiber : launch.fibers) {
+      if (fiber.done) {
+        finished = &fiber;
+        finishedInBlock[fiber.block] = &fiber;
+      } else if (fiber.waiting == Wait::Grid) {
+        atGrid = &fiber;
+      } else {
+        atBlock = &fiber;
+      }
+    }
+    if (!atGrid && !atBlock)
       return launch.error;
-    if (finished)
+    if (atGrid && finished)
       return "barrier divergence in kernel " + launch.function->name + ": " +
              where(*finished) + " returned after " +
              std::to_string(finished->barriers) + " grid barriers while " +
-             where(*waiting) + " waits at barrier #" +
-             std::to_string(waiting->barriers) + " (a GPU would hang)";
+             where(*atGrid) + " waits at barrier #" +
+             std::to_string(atGrid->barriers) + " (a GPU would hang)";
+    if (atGrid && atBlock)
+      return "kernel " + launch.function->name + ": " + where(*atGrid) +
+             " waits at a grid barrier while " + where(*atBlock) +
+             " waits at a block barrier (the emulator does not model that)";
+    for (const Fiber &fiber : launch.fibers) {
+      auto it = finishedInBlock.find(fiber.block);
+      if (!fiber.done && it != finishedInBlock.end())
+        return "block barrier divergence in kernel " + launch.function->name +
+               ": " + where(*it->second) + " returned while " + where(fiber) +
+               " waits at block barrier #" +
+               std::to_string(fiber.blockBarriers) + " (a GPU would hang)";
+    }
   }
 }
 
@@ -260,6 +304,9 @@ __attribute__((visibility("default"))) int stepc_cuda_emulator = 1;
 /// Kernel launches so far, whoever made them: tests count the launches of
 /// a step with it.
 STEPC_API uint64_t stepc_cuda_emulator_launches() { return launchCounter; }
+
+/// Host-to-device copies so far (cuMemcpyHtoD and cuMemcpyHtoDAsync).
+STEPC_API uint64_t stepc_cuda_emulator_host_copies() { return hostCopyCounter; }
 
 STEPC_API CUresult cuInit(unsigned) { return kSuccess; }
 
@@ -388,6 +435,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
   }
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_grid_barrier"))
     *static_cast<BarrierFunction *>(slot) = gridBarrier;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_block_barrier"))
+    *static_cast<BlockBarrierFunction *>(slot) = blockBarrier;
   *out = module.release();
   return kSuccess;
 }
@@ -457,6 +506,7 @@ STEPC_API CUresult cuMemcpyHtoD_v2(unsigned long long device, const void *host,
   std::lock_guard<std::recursive_mutex> lock(apiMutex);
   if (CUresult r = checkRange(uintptr_t(device), bytes, "cuMemcpyHtoD"))
     return r;
+  ++hostCopyCounter;
   std::memcpy(reinterpret_cast<void *>(uintptr_t(device)), host, bytes);
   return kSuccess;
 }

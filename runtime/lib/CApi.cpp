@@ -539,15 +539,13 @@ stepc_status stepc_group_hyper(const stepc_group *group, const char *name,
 
 stepc_status stepc_group_set_count(stepc_group *group, double count) {
   STEPC_CHECK_NOT_NULL(group);
-  group->runner.setCount(count);
-  return ok();
+  return report(group->runner.setCount(count));
 }
 
 stepc_status stepc_group_count(const stepc_group *group, double *count) {
   STEPC_CHECK_NOT_NULL(group);
   STEPC_CHECK_NOT_NULL(count);
-  *count = group->runner.count();
-  return ok();
+  return report(group->runner.count(*count));
 }
 
 stepc_status stepc_group_set_num_threads(stepc_group *group, int num_threads) {
@@ -565,6 +563,20 @@ stepc_status stepc_group_set_input(stepc_group *group, const char *name,
   STEPC_CHECK_NOT_NULL(group);
   STEPC_CHECK_NOT_NULL(name);
   return report(group->runner.setInput(name, value));
+}
+
+stepc_status stepc_group_set_scalar_device(stepc_group *group, const char *name,
+                                           const float *value) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(name);
+  return report(group->runner.setScalarAddress(name, value));
+}
+
+stepc_status stepc_group_set_grad_scaling(stepc_group *group,
+                                          const float *grad_scale,
+                                          const float *found_inf) {
+  STEPC_CHECK_NOT_NULL(group);
+  return report(group->runner.setGradScaling(grad_scale, found_inf));
 }
 
 stepc_status stepc_step_groups(stepc_group *const *groups,

@@ -265,6 +265,10 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
     executor->elementBytes_.push_back(group.args[index].storage == "bf16" ? 2
                                                                           : 4);
   executor->module_ = module;
+  executor->numScalars_ =
+      group.indicesOf(Role::Hyper).size() + group.indicesOf(Role::Input).size();
+  if (Status s = executor->createControl(); !s.ok())
+    return s;
   if (executor->phased_) {
     // Zeroed once; every grid barrier leaves it ready for the next.
     uint32_t zero = 0;
@@ -288,7 +292,7 @@ CudaExecutor::~CudaExecutor() {
   const CudaDriver &d = module_->driver();
   d.cuStreamSynchronize(stream_);
   for (CudaDriver::CUdeviceptr buffer :
-       {tensors_, items_, scalars_, scratch_, barrier_})
+       {tensors_, items_, scalars_, control_, scratch_, barrier_})
     if (buffer)
       d.cuMemFree(buffer);
 }
@@ -412,16 +416,79 @@ Status CudaExecutor::updateTable(const DeviceStep &step) {
   return Status::success();
 }
 
-Status CudaExecutor::uploadScalars(const DeviceStep &step) {
+Status CudaExecutor::createControl() {
   const CudaDriver &d = module_->driver();
-  size_t scalarBytes = std::max<size_t>(step.scalars.size(), 1) * sizeof(float);
-  if (Status s = reserve(scalars_, scalarsCapacity_, scalarBytes); !s.ok())
+  size_t scalarBytes = std::max<size_t>(numScalars_, 1) * sizeof(float);
+  if (Status s = d.check(d.cuMemAlloc(&scalars_, scalarBytes),
+                         "allocating the hypers on " + name());
+      !s.ok())
     return s;
-  if (step.scalars.empty())
-    return Status::success();
+  std::vector<int64_t> words(kControlFirstScalar + numScalars_, 0);
+  for (size_t k = 0; k < numScalars_; ++k)
+    words[kControlFirstScalar + k] = int64_t(scalars_ + k * sizeof(float));
+  if (Status s =
+          d.check(d.cuMemAlloc(&control_, words.size() * sizeof(int64_t)),
+                  "allocating the step control block on " + name());
+      !s.ok())
+    return s;
+  uploadedControl_.assign(words.begin() + kControlGradScale, words.end());
   return d.check(
-      d.cuMemcpyHtoDAsync(scalars_, step.scalars.data(), scalarBytes, stream_),
-      "uploading the hypers");
+      d.cuMemcpyHtoD(control_, words.data(), words.size() * sizeof(int64_t)),
+      "initializing the step control block on " + name());
+}
+
+Status CudaExecutor::uploadControl(const DeviceStep &step) {
+  if (step.scalars.size() != numScalars_ ||
+      step.scalarAddresses.size() != numScalars_)
+    return Status::error(StatusCode::InvalidArgument,
+                         "a step of " + symbol_ + " takes " +
+                             std::to_string(numScalars_) + " scalars, not " +
+                             std::to_string(step.scalars.size()));
+  const CudaDriver &d = module_->driver();
+  // Words from the grad scale on; the count and the ticket are the
+  // kernel's. Copies only of what changed: a step like the last one
+  // issues none, so a CUDA graph can capture it.
+  std::vector<int64_t> words = {
+      int64_t(reinterpret_cast<uintptr_t>(step.gradScale)),
+      int64_t(reinterpret_cast<uintptr_t>(step.foundInf))};
+  bool hostValues = false;
+  for (size_t k = 0; k < numScalars_; ++k) {
+    const void *address = step.scalarAddresses[k];
+    hostValues |= address == nullptr;
+    words.push_back(address ? int64_t(reinterpret_cast<uintptr_t>(address))
+                            : int64_t(scalars_ + k * sizeof(float)));
+  }
+  if (words != uploadedControl_) {
+    uploadedControl_ = words;
+    if (Status s = d.check(
+            d.cuMemcpyHtoDAsync(control_ + kControlGradScale * sizeof(int64_t),
+                                uploadedControl_.data(),
+                                words.size() * sizeof(int64_t), stream_),
+            "uploading the step control block");
+        !s.ok())
+      return s;
+  }
+  if (!hostValues || step.scalars == uploadedScalars_)
+    return Status::success();
+  uploadedScalars_ = step.scalars;
+  return d.check(d.cuMemcpyHtoDAsync(scalars_, uploadedScalars_.data(),
+                                     numScalars_ * sizeof(float), stream_),
+                 "uploading the hypers");
+}
+
+Status CudaExecutor::readCount(double &count) {
+  int64_t word = 0;
+  if (Status s =
+          copyToHost(&word, reinterpret_cast<void *>(control_), sizeof word);
+      !s.ok())
+    return s;
+  count = double(word);
+  return Status::success();
+}
+
+Status CudaExecutor::writeCount(double count) {
+  auto word = int64_t(count);
+  return copyToDevice(reinterpret_cast<void *>(control_), &word, sizeof word);
 }
 
 Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
@@ -451,9 +518,9 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
   if (Status s = reserve(scratch_, scratchCapacity_, size_t(scratchBytes));
       !s.ok())
     return s;
-  if (Status s = uploadScalars(step); !s.ok())
+  if (Status s = uploadControl(step); !s.ok())
     return s;
-  out = {tensors_, int32_t(step.buffers.size()), scalars_, scratch_};
+  out = {tensors_, int32_t(step.buffers.size()), control_, scratch_};
   return Status::success();
 }
 
@@ -465,7 +532,7 @@ Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots) {
   unsigned grid = unsigned(maxBlocks_);
   std::vector<void *> params;
   for (SlotArgs &slot : slots)
-    params.insert(params.end(), {&slot.tensors, &slot.numTensors, &slot.scalars,
+    params.insert(params.end(), {&slot.tensors, &slot.numTensors, &slot.control,
                                  &slot.scratch});
   params.push_back(&barrier_);
   if (Status s = d.check(d.cuLaunchCooperativeKernel(function_, grid, 1, 1,
@@ -549,11 +616,11 @@ Status CudaExecutor::step(const DeviceStep &step) {
   if (Status s = updateTable(step); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();
-  if (Status s = uploadScalars(step); !s.ok())
+  if (Status s = uploadControl(step); !s.ok())
     return s;
   int32_t numItems = numItems_;
   unsigned grid = unsigned(std::min<int64_t>(maxBlocks_, numItems));
-  void *params[] = {&tensors_, &items_, &numItems, &scalars_};
+  void *params[] = {&tensors_, &items_, &numItems, &control_};
   if (Status s =
           d.check(d.cuLaunchKernel(function_, grid, 1, 1, unsigned(blockSize_),
                                    1, 1, 0, stream_, params, nullptr),

@@ -91,6 +91,8 @@ GroupRunner::GroupRunner(Group group, PackedEntry entry, std::string paramDtype)
   size_t numInputs = group_.indicesOf(Role::Input).size();
   inputs_.assign(numInputs, 0.0);
   inputSet_.assign(numInputs, false);
+  hyperAddresses_.assign(numHypers, nullptr);
+  inputAddresses_.assign(numInputs, nullptr);
 }
 
 GroupRunner::GroupRunner(Group group, std::unique_ptr<DeviceExecutor> device,
@@ -486,6 +488,68 @@ Status GroupRunner::setInput(const std::string &name, double value) {
   return Status::success();
 }
 
+Status GroupRunner::checkOnDevice(const std::string &what) const {
+  if (device_)
+    return Status::success();
+  return Status::error(StatusCode::InvalidArgument,
+                       what + " needs a group on a CUDA device; group '" +
+                           group_.name + "' steps on the host");
+}
+
+Status GroupRunner::setScalarAddress(const std::string &name,
+                                     const float *address) {
+  if (Status s = checkOnDevice("reading a scalar from device memory"); !s.ok())
+    return s;
+  size_t slot = 0;
+  if (argumentSlot(Role::Hyper, name, slot).ok()) {
+    hyperAddresses_[slot] = address;
+    return Status::success();
+  }
+  if (argumentSlot(Role::Input, name, slot).ok()) {
+    inputAddresses_[slot] = address;
+    return Status::success();
+  }
+  std::string known;
+  for (const Argument &arg : group_.args)
+    if (arg.role == Role::Hyper || arg.role == Role::Input)
+      known += (known.empty() ? "" : ", ") + arg.name;
+  return Status::error(
+      StatusCode::InvalidArgument,
+      "group '" + group_.name + "' has no hyper or input '" + name +
+          "' (it has: " + (known.empty() ? "none" : known) + ")");
+}
+
+Status GroupRunner::setGradScaling(const float *gradScale,
+                                   const float *foundInf) {
+  if (Status s = checkOnDevice("gradient scaling"); !s.ok())
+    return s;
+  gradScale_ = gradScale;
+  foundInf_ = foundInf;
+  return Status::success();
+}
+
+Status GroupRunner::count(double &value) const {
+  if (device_)
+    return device_->readCount(value);
+  value = count_;
+  return Status::success();
+}
+
+Status GroupRunner::setCount(double count) {
+  if (!(count >= 0.0) || count != std::floor(count) || count > 0x1p53) {
+    std::ostringstream text;
+    text << count;
+    return Status::error(StatusCode::InvalidArgument,
+                         "a step count is a whole number from 0 to 2^53, "
+                         "not " +
+                             text.str());
+  }
+  if (device_)
+    return device_->writeCount(count);
+  count_ = count;
+  return Status::success();
+}
+
 Status GroupRunner::total(const std::string &key, double &value) const {
   if (deviceTotalsPending_) {
     std::vector<double> values;
@@ -544,7 +608,7 @@ Status GroupRunner::checkReady() const {
       return Status::error(StatusCode::NotBound,
                            "hyper '" + arg.name +
                                "' has no default and was not set");
-    if (arg.role == Role::Input && !inputSet_[in++])
+    if (arg.role == Role::Input && !inputSet_[in] && !inputAddresses_[in++])
       return Status::error(StatusCode::NotBound,
                            "input '" + arg.name + "' of group '" +
                                group_.name +
@@ -558,7 +622,7 @@ Status GroupRunner::checkReady() const {
   return Status::success();
 }
 
-std::vector<float> GroupRunner::scalarArgs() const {
+std::vector<float> GroupRunner::scalarArgs(bool withCount) const {
   std::vector<float> scalars;
   size_t h = 0, in = 0;
   for (const Argument &arg : group_.args) {
@@ -566,7 +630,7 @@ std::vector<float> GroupRunner::scalarArgs() const {
       scalars.push_back(float(hypers_[h++]));
     else if (arg.role == Role::Input)
       scalars.push_back(float(inputs_[in++]));
-    else if (arg.role == Role::Count)
+    else if (arg.role == Role::Count && withCount)
       scalars.push_back(float(count_));
   }
   return scalars;
@@ -650,7 +714,7 @@ void GroupRunner::runSumPhase(size_t phase, std::vector<float> scalars,
 
 Status GroupRunner::runMain(std::vector<float> scalars) {
   if (device_)
-    return device_->step(deviceStep(std::move(scalars)));
+    return device_->step(deviceStep());
   // Work items: one per tensor, or chunks of element-wise tensors when
   // several threads share the step (each element depends on its own inputs
   // only, so any split is exact).
@@ -736,8 +800,10 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
                                  joint[j]->group_.name +
                                  "' cannot share a launch: " + s.message);
 
+  // A device advances its own count.
   for (GroupRunner *runner : runners)
-    runner->count_ += 1.0;
+    if (!runner->device_)
+      runner->count_ += 1.0;
   std::map<std::string, double> totals;
   for (size_t p = 0; p < numPhases; ++p) {
     std::map<std::string, double> phaseTotals;
@@ -761,7 +827,7 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
   std::vector<bool> stepped(runners.size(), false);
   auto fail = [&](Status s) {
     for (size_t r = 0; r < runners.size(); ++r)
-      if (!stepped[r])
+      if (!stepped[r] && !runners[r]->device_)
         runners[r]->count_ -= 1.0;
     return s;
   };
@@ -776,7 +842,7 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
       std::vector<DeviceStep> steps;
       for (GroupRunner *member : joint) {
         executors.push_back(member->device_.get());
-        steps.push_back(member->deviceStep(member->scalarArgs()));
+        steps.push_back(member->deviceStep());
       }
       if (Status s = executors.front()->stepJoint(executors, steps); !s.ok())
         return fail(s);
@@ -803,9 +869,14 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
   return Status::success();
 }
 
-DeviceStep GroupRunner::deviceStep(std::vector<float> scalars) const {
+DeviceStep GroupRunner::deviceStep() const {
   DeviceStep step;
-  step.scalars = std::move(scalars);
+  step.scalars = scalarArgs(/*withCount=*/false);
+  step.scalarAddresses = hyperAddresses_;
+  step.scalarAddresses.insert(step.scalarAddresses.end(),
+                              inputAddresses_.begin(), inputAddresses_.end());
+  step.gradScale = gradScale_;
+  step.foundInf = foundInf_;
   for (const Binding &b : bindings_) {
     std::vector<void *> buffers = {b.param.data, b.grad.data};
     buffers.insert(buffers.end(), b.stateBuffers.begin(),

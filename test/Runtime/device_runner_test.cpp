@@ -39,6 +39,7 @@ constexpr uintptr_t kDeviceBase = uintptr_t(0x700000000000ULL);
 struct DeviceLog {
   int allocations = 0, releases = 0;
   std::vector<std::vector<float>> scalarsSeen;
+  DeviceStep lastStep;
 };
 
 class FakeDevice final : public DeviceExecutor {
@@ -97,13 +98,14 @@ public:
     return Status::success();
   }
   /// SGD with momentum: buf = mu*buf + g; w -= lr*buf (lr, mu = scalars 0,
-  /// 1; the count is scalar 2).
+  /// 1); the device advances its count.
   Status step(const DeviceStep &step) override {
     if (failNextStep) {
       failNextStep = false;
       return Status::error(StatusCode::NoDevice, "the fake device failed");
     }
     log_->scalarsSeen.push_back(step.scalars);
+    log_->lastStep = step;
     float lr = step.scalars.at(0), mu = step.scalars.at(1);
     for (size_t t = 0; t < step.buffers.size(); ++t) {
       auto *w = reinterpret_cast<float *>(host(step.buffers[t].at(0)));
@@ -117,6 +119,15 @@ public:
       }
     }
     ++launches_;
+    ++count_;
+    return Status::success();
+  }
+  Status readCount(double &count) override {
+    count = double(count_);
+    return Status::success();
+  }
+  Status writeCount(double count) override {
+    count_ = int64_t(count);
     return Status::success();
   }
   uint64_t launchCount() const override { return launches_; }
@@ -127,7 +138,14 @@ private:
   std::map<uintptr_t, std::vector<char>> buffers_;
   uintptr_t next_ = 0;
   uint64_t launches_ = 0;
+  int64_t count_ = 0;
 };
+
+double countOf(const GroupRunner &runner) {
+  double count = -1.0;
+  CHECK_OK(runner.count(count));
+  return count;
+}
 
 Group momentumGroup() {
   Group group;
@@ -176,13 +194,15 @@ void testStepsOnDevice() {
     CHECK(values[0] == fromBf16Bits(toBf16Bits(1.0f / 3.0f)));
 
     CHECK_STATUS(runner.step(), NotBound, "hyper 'lr' has no default");
-    CHECK(runner.count() == 0.0);
+    CHECK(countOf(runner) == 0.0);
     CHECK_OK(runner.setHyper("lr", 0.1));
     CHECK_OK(runner.step());
     CHECK_OK(runner.step());
     CHECK(runner.launchCount() == 2);
+    // The hypers; the count is the device's.
     CHECK(log->scalarsSeen.size() == 2 &&
-          (log->scalarsSeen[1] == std::vector<float>{0.1f, 0.9f, 2.0f}));
+          (log->scalarsSeen[1] == std::vector<float>{0.1f, 0.9f}));
+    CHECK(countOf(runner) == 2.0);
     // The host reference: two steps of SGD with momentum.
     std::vector<float> expected = w0, buf(6, 0.0f);
     for (int s = 0; s < 2; ++s)
@@ -197,7 +217,28 @@ void testStepsOnDevice() {
     // A failed step is not counted.
     device->failNextStep = true;
     CHECK_STATUS(runner.step(), NoDevice, "the fake device failed");
-    CHECK(runner.count() == 2.0);
+    CHECK(countOf(runner) == 2.0);
+
+    // Scalars from device memory and the mixed-precision addresses reach
+    // the device as they were given; null goes back to the host value.
+    float *lrOnDevice = device->upload({0.25f});
+    float *scale = device->upload({1024.0f}), *inf = device->upload({0.0f});
+    CHECK_OK(runner.setScalarAddress("lr", lrOnDevice));
+    CHECK_OK(runner.setGradScaling(scale, inf));
+    CHECK_STATUS(runner.setScalarAddress("t", lrOnDevice), InvalidArgument,
+                 "group 'all' has no hyper or input 't' (it has: lr, mu)");
+    CHECK_OK(runner.setCount(7.0));
+    CHECK_OK(runner.step());
+    CHECK(countOf(runner) == 8.0);
+    CHECK((log->lastStep.scalarAddresses ==
+           std::vector<const void *>{lrOnDevice, nullptr}));
+    CHECK(log->lastStep.gradScale == scale && log->lastStep.foundInf == inf);
+    CHECK_OK(runner.setScalarAddress("lr", nullptr));
+    CHECK_OK(runner.setGradScaling(nullptr, nullptr));
+    CHECK_OK(runner.step());
+    CHECK((log->lastStep.scalarAddresses ==
+           std::vector<const void *>{nullptr, nullptr}));
+    CHECK(!log->lastStep.gradScale && !log->lastStep.foundInf);
 
     // Adopted state is a device address too; the runner's copy is freed.
     float *adopted = device->upload(std::vector<float>(6, 1.0f));
@@ -210,7 +251,7 @@ void testStepsOnDevice() {
     CHECK(adoptedNow[0] == 0.9f * 1.0f + g[0]);
   }
   // The runner freed every state it owned (the test's uploads remain).
-  CHECK(log->allocations - log->releases == 4 + 1);
+  CHECK(log->allocations - log->releases == 4 + 1 + 3);
 }
 
 void testWorkTable() {

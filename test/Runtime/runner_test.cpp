@@ -26,6 +26,12 @@ using testing::hyper;
 using testing::state;
 
 namespace {
+double countOf(const GroupRunner &runner) {
+  double count = -1.0;
+  CHECK_OK(runner.count(count));
+  return count;
+}
+
 template <int Rank> struct MemRef {
   float *allocated;
   float *aligned;
@@ -190,9 +196,9 @@ void testSgd() {
   CHECK_STATUS(runner.setHyper("learning_rate", 0.1), InvalidArgument,
                "group 'all' has no hyper 'learning_rate' (it has: lr)");
   CHECK_OK(runner.setHyper("lr", 0.5));
-  CHECK(runner.count() == 0.0);
+  CHECK(countOf(runner) == 0.0);
   CHECK_OK(runner.step());
-  CHECK(runner.count() == 1.0);
+  CHECK(countOf(runner) == 1.0);
   CHECK(w[0] == 0.0f && w[7] == 7.0f);
   CHECK(v[0] == -1.0f && v[1] == -3.0f);
   CHECK_STATUS(runner.setGrad(0, {g2.data(), {8}}), ShapeMismatch,
@@ -202,7 +208,17 @@ void testSgd() {
   CHECK_OK(runner.setGrad(0, {g2.data(), {2, 2, 2}}));
   CHECK_OK(runner.step());
   CHECK(w[0] == 0.5f && w[7] == 7.5f);
-  CHECK(runner.count() == 2.0);
+  CHECK(countOf(runner) == 2.0);
+  CHECK_STATUS(runner.setCount(-1.0), InvalidArgument,
+               "a step count is a whole number from 0 to 2^53, not -1");
+  CHECK_STATUS(runner.setCount(1.5), InvalidArgument, "not 1.5");
+  // Device memory and mixed precision are for groups on a CUDA device.
+  float onDevice = 0.0f;
+  CHECK_STATUS(runner.setScalarAddress("lr", &onDevice), InvalidArgument,
+               "reading a scalar from device memory needs a group on a CUDA "
+               "device; group 'all' steps on the host");
+  CHECK_STATUS(runner.setGradScaling(&onDevice, nullptr), InvalidArgument,
+               "gradient scaling needs a group on a CUDA device");
 }
 
 void testLayouts() {
@@ -247,7 +263,7 @@ void testLayouts() {
     check::that(all, std::string("state ") + e.name + " starts at its init",
                 __LINE__);
   }
-  runner.setCount(9.0);
+  CHECK_OK(runner.setCount(9.0));
   CHECK_OK(runner.step());
   CHECK(seen.calls == 1);
   CHECK(seen.lr == 0.5f); // the default

@@ -630,8 +630,8 @@ static int runRun(MLIRContext &context) {
       return fail("--input " + assignment + ": expected name=number");
     inputs.emplace_back(name.str(), value);
   }
-  runner.setCount(startCount);
-  if (!check(runner.setNumThreads(numThreads)))
+  if (!check(runner.setCount(startCount)) ||
+      !check(runner.setNumThreads(numThreads)))
     return 1;
 
   for (int s = 0; s < steps; ++s) {

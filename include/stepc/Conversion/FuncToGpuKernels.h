@@ -23,6 +23,19 @@ inline constexpr int64_t kGpuVectorWidth = 4;
 /// Threads per block the runtime launches the kernels with.
 inline constexpr int kGpuBlockSize = 256;
 
+/// The i64 words of the step control block, every kernel's scalar argument
+/// (docs/Design/GpuKernels.md, "Step control"; rt::StepControl mirrors
+/// them): the last step's count, the finished-blocks ticket, the addresses
+/// of the grad scale and of found-inf (0: none), then one address per
+/// scalar (hypers, then inputs, in argument order).
+enum StepControlWord : int64_t {
+  kControlCount = 0,
+  kControlTicket = 1,
+  kControlGradScale = 2,
+  kControlFoundInf = 3,
+  kControlFirstScalar = 4,
+};
+
 /// The device function every phased kernel calls between phases.
 inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
 /// On the module, after stepc-form-phased-gpu-kernels: per phased kernel,

@@ -18,6 +18,9 @@ namespace stepc {
 /// emulator's grid barrier: `void (*)(void *barrierWord)`.
 inline constexpr const char *kEmulatorGridBarrierName =
     "stepc_emulator_grid_barrier";
+/// The same for the block barrier (`__syncthreads()`): `void (*)()`.
+inline constexpr const char *kEmulatorBlockBarrierName =
+    "stepc_emulator_block_barrier";
 
 } // namespace stepc
 

@@ -59,6 +59,10 @@ inline constexpr const char *kNumTotalsAttrName = "stepc.num_totals";
 inline constexpr const char *kSumKeysAttrName = "stepc.sum_keys";
 inline constexpr const char *kOptimizerAttrName = "stepc.optimizer";
 
+/// On a group function's arguments: the gradient and the step count.
+inline constexpr const char *kGradArgAttrName = "stepc.grad";
+inline constexpr const char *kCountArgAttrName = "stepc.count";
+
 } // namespace stepc
 
 #endif // STEPC_CONVERSION_STEPTOFUNC_H

@@ -171,16 +171,20 @@ public:
     b.setInsertionPointToStart(&entry);
     Value tensors = entry.getArgument(0), items = entry.getArgument(1);
     Value numItems = arith::ExtUIOp::create(b, loc, i64, entry.getArgument(2));
-    Value scalars = entry.getArgument(3);
+    Value control = entry.getArgument(3);
 
-    // Hypers and the count, then the uniform arithmetic on them.
-    for (auto [k, argIndex] : llvm::enumerate(g.scalarArgs)) {
-      BlockArgument arg = g.func.getArgument(argIndex);
-      Value slot = gep(arg.getType(), scalars, constantI64(k));
-      map.map(arg, LLVM::LoadOp::create(b, loc, arg.getType(), slot));
-    }
+    // A step the caller's found-inf skips changes nothing, the count
+    // included.
+    Value run = arith::XOrIOp::create(
+        b, loc, isSkipped(control),
+        arith::ConstantOp::create(b, loc, b.getBoolAttr(true)));
+    auto ifRun = scf::IfOp::create(b, loc, run);
+    b.setInsertionPointToStart(ifRun.thenBlock());
+    // Hypers, inputs and the count, then the uniform arithmetic on them.
+    mapScalars(g.func, g.scalarArgs, control, map);
     for (Operation *op : g.preamble)
       b.clone(*op, map);
+    gradScale = loadGradScale(control);
 
     Value blockId = toI64(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
     Value gridDim = toI64(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
@@ -224,10 +228,39 @@ public:
       emitElements(tailLoop.getInductionVar(), 1);
     }
     b.setInsertionPointAfter(itemLoop);
+    advanceCount(control, threadId, gridDim);
+    b.setInsertionPointAfter(ifRun);
     gpu::ReturnOp::create(b, loc);
   }
 
 private:
+  /// Stores count + 1 once every block has read the count: each block
+  /// waits for its threads, then its thread 0 takes a ticket; the block
+  /// with the last one stores the count and resets the ticket for the
+  /// next launch. The fence orders the block's reads before its ticket.
+  void advanceCount(Value control, Value threadId, Value gridDim) {
+    gpu::BarrierOp::create(b, loc);
+    Value leader = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         threadId, constantI64(0));
+    auto ifLeader = scf::IfOp::create(b, loc, leader);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLeader.thenBlock());
+    Value ticket = controlWord(control, stepc::kControlTicket);
+    LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::release, "device");
+    Value taken = LLVM::AtomicRMWOp::create(
+        b, loc, LLVM::AtomicBinOp::add, ticket, constantI64(1),
+        LLVM::AtomicOrdering::monotonic, "device", /*alignment=*/8);
+    Value last = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, taken,
+        arith::SubIOp::create(b, loc, gridDim, constantI64(1)));
+    auto ifLast = scf::IfOp::create(b, loc, last);
+    b.setInsertionPointToStart(ifLast.thenBlock());
+    LLVM::FenceOp::create(b, loc, LLVM::AtomicOrdering::acquire, "device");
+    LLVM::StoreOp::create(b, loc, nextCount(control),
+                          controlWord(control, stepc::kControlCount));
+    LLVM::StoreOp::create(b, loc, constantI64(0), ticket);
+  }
+
   /// Loads `lanes` elements of every input at `index`, runs the generic's
   /// body once per lane and stores the results written back.
   void emitElements(Value index, int64_t lanes) {
@@ -237,9 +270,11 @@ private:
     for (auto [i, slot] : llvm::enumerate(g.inputSlots)) {
       Type element = elementTypeOf(g.func, g.bufferArgs[slot]);
       Value address = gep(element, buffers[slot], index);
+      bool isGrad = g.func.getArgAttr(g.bufferArgs[slot],
+                                      stepc::kGradArgAttrName) != nullptr;
       for (auto [lane, value] :
            llvm::enumerate(loadLanes(element, address, lanes)))
-        laneInputs[lane].push_back(value);
+        laneInputs[lane].push_back(isGrad ? unscale(value, gradScale) : value);
     }
     auto yield = cast<linalg::YieldOp>(body.getTerminator());
     SmallVector<SmallVector<Value>> laneResults(generic.getNumResults());
@@ -299,6 +334,7 @@ private:
   ElementwiseGroup &g;
   IRMapping map;
   SmallVector<Value> buffers;
+  Value gradScale;
 };
 
 } // namespace

@@ -5,16 +5,24 @@
 //===----------------------------------------------------------------------===//
 //
 // The i64 arithmetic and global-memory loads both kernel builders use to
-// read their tables (tensor records, scalars) through !llvm.ptr<1>.
+// read their tables (tensor records, the step control block) through
+// !llvm.ptr<1>, and what both do with the step control block: scalars, the
+// count, the grad scale and found-inf (docs/Design/GpuKernels.md).
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef STEPC_LIB_CONVERSION_FUNCTOGPUKERNELS_GLOBALMEMORYBUILDER_H
 #define STEPC_LIB_CONVERSION_FUNCTOGPUKERNELS_GLOBALMEMORYBUILDER_H
 
+#include "stepc/Conversion/FuncToGpuKernels.h"
+#include "stepc/Conversion/StepToFunc.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
 namespace stepc::detail {
 
@@ -42,6 +50,92 @@ protected:
   }
   mlir::Value load(mlir::Type type, mlir::Value address) {
     return mlir::LLVM::LoadOp::create(b, loc, type, address);
+  }
+
+  //===--------------------------------------------------------------===//
+  // The step control block
+  //===--------------------------------------------------------------===//
+
+  mlir::Value controlWord(mlir::Value control, int64_t word) {
+    return gep(i64, control, constantI64(word));
+  }
+
+  /// Maps each of `scalarArgs` (argument indices of `func`, in order) to
+  /// its value in this step: the count word + 1 for the count, else the
+  /// f32 at the next scalar address.
+  void mapScalars(mlir::func::FuncOp func, llvm::ArrayRef<unsigned> scalarArgs,
+                  mlir::Value control, mlir::IRMapping &map) {
+    int64_t scalar = 0;
+    for (unsigned argIndex : scalarArgs) {
+      mlir::BlockArgument arg = func.getArgument(argIndex);
+      if (func.getArgAttr(argIndex, stepc::kCountArgAttrName)) {
+        map.map(arg, mlir::arith::SIToFPOp::create(b, loc, arg.getType(),
+                                                   nextCount(control)));
+        continue;
+      }
+      mlir::Value address =
+          load(globalPtr, controlWord(control, kControlFirstScalar + scalar++));
+      map.map(arg, load(arg.getType(), address));
+    }
+  }
+
+  /// The count this step runs with: the last step's, plus one.
+  mlir::Value nextCount(mlir::Value control) {
+    return mlir::arith::AddIOp::create(
+        b, loc, load(i64, controlWord(control, kControlCount)), constantI64(1));
+  }
+
+  /// Whether the caller's found-inf is set (nonzero): the step is skipped.
+  mlir::Value isSkipped(mlir::Value control) {
+    return loadOptional(
+        control, kControlFoundInf, b.getI1Type(),
+        [&](mlir::Value foundInf) -> mlir::Value {
+          return mlir::arith::CmpFOp::create(
+              b, loc, mlir::arith::CmpFPredicate::UNE, foundInf, zeroF32());
+        },
+        b.getBoolAttr(false));
+  }
+
+  /// The caller's grad scale, or 1 (dividing by which is exact).
+  mlir::Value loadGradScale(mlir::Value control) {
+    return loadOptional(
+        control, kControlGradScale, b.getF32Type(),
+        [](mlir::Value scale) { return scale; }, b.getF32FloatAttr(1.0f));
+  }
+
+  /// `grad` divided by `scale` in f32, rounded back to its own type.
+  mlir::Value unscale(mlir::Value grad, mlir::Value scale) {
+    mlir::Type type = grad.getType(), f32 = b.getF32Type();
+    if (type == f32)
+      return mlir::arith::DivFOp::create(b, loc, grad, scale);
+    mlir::Value wide = mlir::arith::ExtFOp::create(b, loc, f32, grad);
+    mlir::Value unscaled = mlir::arith::DivFOp::create(b, loc, wide, scale);
+    return mlir::arith::TruncFOp::create(b, loc, type, unscaled);
+  }
+
+  /// `use(*address)` when the control block's `word` holds an address,
+  /// else `absent`.
+  mlir::Value loadOptional(mlir::Value control, int64_t word,
+                           mlir::Type resultType,
+                           llvm::function_ref<mlir::Value(mlir::Value)> use,
+                           mlir::TypedAttr absent) {
+    mlir::Value address = load(globalPtr, controlWord(control, word));
+    mlir::Value null = mlir::LLVM::ZeroOp::create(b, loc, globalPtr);
+    mlir::Value given = mlir::LLVM::ICmpOp::create(
+        b, loc, mlir::LLVM::ICmpPredicate::ne, address, null);
+    auto branch = mlir::scf::IfOp::create(b, loc, resultType, given,
+                                          /*withElseRegion=*/true);
+    mlir::OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(branch.thenBlock());
+    mlir::scf::YieldOp::create(b, loc, use(load(b.getF32Type(), address)));
+    b.setInsertionPointToStart(branch.elseBlock());
+    mlir::scf::YieldOp::create(
+        b, loc, mlir::arith::ConstantOp::create(b, loc, absent).getResult());
+    return branch.getResult(0);
+  }
+
+  mlir::Value zeroF32() {
+    return mlir::arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   }
 
   mlir::OpBuilder &b;

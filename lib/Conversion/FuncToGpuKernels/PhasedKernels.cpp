@@ -482,7 +482,7 @@ public:
       this->slots.emplace_back().k = kernel;
   }
 
-  /// Builds kernel `name`: per slot (tensors, numTensors, scalars, scratch),
+  /// Builds kernel `name`: per slot (tensors, numTensors, control, scratch),
   /// then the barrier word. Each slot's scratch keeps `partials` f32 per
   /// thread (the most any slot's split reductions need).
   void build(gpu::GPUModuleOp gpuModule, StringRef name, const KernelKeys &keys,
@@ -512,8 +512,26 @@ public:
       slot.tensors = entry.getArgument(4 * s);
       slot.numTensors = arith::IndexCastUIOp::create(
           b, loc, b.getIndexType(), entry.getArgument(4 * s + 1));
-      slot.scalars = entry.getArgument(4 * s + 2);
+      slot.control = entry.getArgument(4 * s + 2);
       slot.scratch = entry.getArgument(4 * s + 3);
+      // A slot the caller's found-inf skips is an empty one: it steps no
+      // tensor and adds nothing to the totals.
+      Value given = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                          slot.numTensors, index(0));
+      auto ifGiven = scf::IfOp::create(b, loc, b.getI1Type(), given,
+                                       /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(ifGiven.thenBlock());
+        scf::YieldOp::create(b, loc, isSkipped(slot.control));
+        b.setInsertionPointToStart(ifGiven.elseBlock());
+        scf::YieldOp::create(
+            b, loc,
+            arith::ConstantOp::create(b, loc, b.getBoolAttr(false))
+                .getResult());
+      }
+      slot.numTensors = arith::SelectOp::create(b, loc, ifGiven.getResult(0),
+                                                index(0), slot.numTensors);
       slot.globalKeys = keys.perSlot[s];
       // A slot's scratch: the totals (f64, for the runtime to read after
       // the step), each tensor's contributions to them (f32), the split
@@ -552,7 +570,7 @@ private:
   /// A group function's launch arguments and its scratch's parts.
   struct Slot {
     PhasedKernel *k;
-    Value tensors, numTensors, scalars, scratch, contributions, partialsBase,
+    Value tensors, numTensors, control, scratch, contributions, partialsBase,
         allocsOffset;
     /// Per total of the slot, its key's index in the kernel's key list.
     SmallVector<unsigned> globalKeys;
@@ -573,16 +591,12 @@ private:
     auto ifPresent = scf::IfOp::create(b, loc, present);
     b.setInsertionPointToStart(ifPresent.thenBlock());
     // The group's scalars (hypers, inputs, count), in argument order.
-    int64_t scalarSlot = 0;
-    for (unsigned argIndex : k.main.scalarArgs) {
-      if (argIndex >= k.numGroupArgs)
-        continue;
-      Type type = func.getArgument(argIndex).getType();
-      map.map(func.getArgument(argIndex),
-              LLVM::LoadOp::create(
-                  b, loc, type,
-                  gep(type, slot.scalars, constantI64(scalarSlot++))));
-    }
+    SmallVector<unsigned> groupScalars;
+    for (unsigned argIndex : k.main.scalarArgs)
+      if (argIndex < k.numGroupArgs)
+        groupScalars.push_back(argIndex);
+    mapScalars(func, groupScalars, slot.control, map);
+    gradScale = loadGradScale(slot.control);
     unsigned first = 0; // totals the stage takes: the earlier phases'
     for (unsigned argIndex = k.numGroupArgs;
          argIndex < func.getNumArguments() - numOuts; ++argIndex, ++first)
@@ -612,7 +626,10 @@ private:
                                              : index(type.getDimSize(d)));
       Value pointer =
           load(globalPtr, gep(i64, record, constantI64(recordSlot)));
-      map.map(arg, viewOf(pointer, type, sizes));
+      Value view = viewOf(pointer, type, sizes);
+      map.map(arg, view);
+      if (func.getArgAttr(argIndex, stepc::kGradArgAttrName))
+        gradViews.insert(view);
     }
     // Contribution j of tensor t to the slot's total `first + j`.
     for (unsigned j = 0; j < numOuts; ++j) {
@@ -633,6 +650,13 @@ private:
     // The next tensor reuses the scratch; the combine reads every
     // tensor's contributions.
     barrier();
+    b.setInsertionPointAfter(tensorLoop);
+    // After the slot's last barrier no thread reads the count again.
+    if (&stage == &k.main)
+      onThreadZero([&] {
+        LLVM::StoreOp::create(b, loc, nextCount(slot.control),
+                              controlWord(slot.control, stepc::kControlCount));
+      });
     b.setInsertionPointAfter(ifPresent);
   }
 
@@ -668,9 +692,9 @@ private:
     }
     onThreadZero([&] {
       for (auto [slot, local] : summers) {
-        Value null = LLVM::ZeroOp::create(b, loc, globalPtr);
-        Value given = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne,
-                                           slot->scratch, null);
+        // An empty or skipped slot has no scratch of its own to write.
+        Value given = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                            slot->numTensors, index(0));
         auto ifGiven = scf::IfOp::create(b, loc, given);
         OpBuilder::InsertionGuard guard(b);
         b.setInsertionPointToStart(ifGiven.thenBlock());
@@ -710,7 +734,7 @@ private:
       globals.insert(getGlobal.getName());
     switch (classify(&op)) {
     case Work::Uniform:
-      b.clone(op, map);
+      unscaleGradLoads(b.clone(op, map));
       if (!isMemoryEffectFree(&op))
         pendingReads = true;
       return;
@@ -850,8 +874,7 @@ private:
     }
     SmallVector<Value> ivs(sizes.size());
     auto body = [&] {
-      Value value = memref::LoadOp::create(b, loc, source, ivs);
-      memref::StoreOp::create(b, loc, value, target, ivs);
+      memref::StoreOp::create(b, loc, loadUnscaled(source, ivs), target, ivs);
     };
     if (dims.empty())
       onThreadZero(body);
@@ -1016,8 +1039,7 @@ private:
     for (OpOperand *input : generic.getDpsInputOperands()) {
       Value value = input->get();
       if (isa<MemRefType>(value.getType()))
-        value = memref::LoadOp::create(b, loc, value,
-                                       indicesOf(generic, input, ivs));
+        value = loadUnscaled(value, indicesOf(generic, input, ivs));
       point.map(generic.getMatchingBlockArgument(input), value);
     }
     for (auto [r, out] : llvm::enumerate(outs))
@@ -1032,6 +1054,41 @@ private:
     return llvm::map_to_vector(
         body.getTerminator()->getOperands(),
         [&](Value v) { return point.lookupOrDefault(v); });
+  }
+
+  //===--------------------------------------------------------------===//
+  // Gradients, unscaled as they are loaded
+  //===--------------------------------------------------------------===//
+
+  /// `memref[indices]`, divided by the grad scale when `memref` views the
+  /// gradient.
+  Value loadUnscaled(Value memref, ValueRange indices) {
+    Value value = memref::LoadOp::create(b, loc, memref, indices);
+    return gradViews.contains(memref) ? unscale(value, gradScale) : value;
+  }
+
+  /// Unscales, in `cloned` (an op cloned whole, with what it nests), every
+  /// load of the gradient, through the views of it taken there too.
+  void unscaleGradLoads(Operation *cloned) {
+    cloned->walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(op)) {
+        if (gradViews.contains(view.getViewSource()))
+          gradViews.insert(op->getResult(0));
+        return;
+      }
+      auto loadOp = dyn_cast<memref::LoadOp>(op);
+      if (!loadOp || !gradViews.contains(loadOp.getMemRef()))
+        return;
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointAfter(loadOp);
+      Value loaded = loadOp.getResult();
+      SmallPtrSet<Operation *, 4> before(loaded.user_begin(),
+                                         loaded.user_end());
+      Value unscaled = unscale(loaded, gradScale);
+      loaded.replaceUsesWithIf(unscaled, [&](OpOperand &use) {
+        return before.contains(use.getOwner());
+      });
+    });
   }
 
   //===--------------------------------------------------------------===//
@@ -1130,6 +1187,10 @@ private:
   IRMapping map;
   Value barrierWord, threadIndex, numThreads, rows, cols;
   DenseMap<Operation *, Value> allocOffsets;
+  /// The gradient's views in the kernel, and the grad scale they are
+  /// divided by when loaded.
+  DenseSet<Value> gradViews;
+  Value gradScale;
   /// Whether some thread may have read memory since the last barrier.
   bool pendingReads = false;
 };

@@ -7,7 +7,7 @@
 // The host CUDA emulator (docs/Design/GpuEmulation.md) runs each GPU thread
 // of a launch as a fiber calling the kernel's host form with its ids. The
 // kernel body is kept as it is, so what the emulator checks is the kernel
-// formation itself; only the ids, the return and the grid barrier change.
+// formation itself; only the ids, the return and the barriers change.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,48 +48,54 @@ LogicalResult checkEmulated(Operation *op) {
                            "(docs/Design/GpuEmulation.md)");
   if (!isa<gpu::GPUDialect>(dialect) ||
       isa<gpu::GPUModuleOp, gpu::GPUFuncOp, gpu::ReturnOp, gpu::ThreadIdOp,
-          gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp>(op))
+          gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp, gpu::BarrierOp>(op))
     return success();
   return op->emitOpError("is not modelled by the host CUDA emulator "
                          "(docs/Design/GpuEmulation.md)");
 }
 
-/// llvm.func @stepc_grid_barrier(%word) calls through the pointer the
-/// emulator stores in @stepc_emulator_grid_barrier: the kernel library then
-/// needs no symbol from the emulator, which the runtime loads privately.
-void buildHostGridBarrier(ModuleOp module, Location loc, OpBuilder &b) {
+/// llvm.func @NAME(args) calls through the pointer the emulator stores in
+/// the exported global @SLOT (a global pointer argument becomes a host
+/// one): the kernel library then needs no symbol from the emulator, which
+/// the runtime loads privately.
+LLVM::LLVMFuncOp buildHostHook(ModuleOp module, Location loc, OpBuilder &b,
+                               StringRef slotName, StringRef name,
+                               ArrayRef<Type> argTypes) {
   MLIRContext *ctx = b.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
-  auto globalPtr = LLVM::LLVMPointerType::get(ctx, 1);
   auto voidType = LLVM::LLVMVoidType::get(ctx);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(module.getBody());
-  auto slot = LLVM::GlobalOp::create(
-      b, loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
-      stepc::kEmulatorGridBarrierName, Attribute(), /*alignment=*/8);
+  auto slot = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
+                                     LLVM::Linkage::External, slotName,
+                                     Attribute(), /*alignment=*/8);
   b.setInsertionPointToStart(b.createBlock(&slot.getInitializerRegion()));
   LLVM::ReturnOp::create(b, loc, LLVM::ZeroOp::create(b, loc, ptr).getResult());
 
   b.setInsertionPointAfter(slot);
-  auto barrier = LLVM::LLVMFuncOp::create(
-      b, loc, stepc::kGridBarrierName,
-      LLVM::LLVMFunctionType::get(voidType, {globalPtr}));
-  barrier.setLinkage(LLVM::Linkage::Internal);
-  b.setInsertionPointToStart(barrier.addEntryBlock(b));
+  auto hook = LLVM::LLVMFuncOp::create(
+      b, loc, name, LLVM::LLVMFunctionType::get(voidType, argTypes));
+  hook.setLinkage(LLVM::Linkage::Internal);
+  b.setInsertionPointToStart(hook.addEntryBlock(b));
   Value callee = LLVM::LoadOp::create(b, loc, ptr,
                                       LLVM::AddressOfOp::create(b, loc, slot));
-  Value word =
-      LLVM::AddrSpaceCastOp::create(b, loc, ptr, barrier.getArgument(0));
-  LLVM::CallOp::create(b, loc, LLVM::LLVMFunctionType::get(voidType, {ptr}),
-                       ValueRange{callee, word});
+  SmallVector<Value> operands = {callee};
+  SmallVector<Type> hostTypes;
+  for (BlockArgument arg : hook.getArguments()) {
+    operands.push_back(LLVM::AddrSpaceCastOp::create(b, loc, ptr, arg));
+    hostTypes.push_back(ptr);
+  }
+  LLVM::CallOp::create(b, loc, LLVM::LLVMFunctionType::get(voidType, hostTypes),
+                       operands);
   LLVM::ReturnOp::create(b, loc, ValueRange{});
+  return hook;
 }
 
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
 LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
-                            OpBuilder &b) {
+                            OpBuilder &b, LLVM::LLVMFuncOp blockBarrier) {
   MLIRContext *ctx = b.getContext();
   Location loc = kernel.getLoc();
   if (!kernel.getWorkgroupAttributions().empty() ||
@@ -144,6 +150,8 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
       value = dimension(at, size.getDimension(), kGridDim, 1);
     else if (isa<gpu::ReturnOp>(op))
       func::ReturnOp::create(at, op->getLoc());
+    else if (isa<gpu::BarrierOp>(op))
+      LLVM::CallOp::create(at, op->getLoc(), blockBarrier, ValueRange{});
     else
       return;
     if (value)
@@ -193,7 +201,9 @@ struct GpuKernelsToHostPass
       }
       auto func = dyn_cast<LLVM::LLVMFuncOp>(op);
       if (func && func.getName() == stepc::kGridBarrierName) {
-        buildHostGridBarrier(module, func.getLoc(), b);
+        buildHostHook(module, func.getLoc(), b, stepc::kEmulatorGridBarrierName,
+                      stepc::kGridBarrierName,
+                      {LLVM::LLVMPointerType::get(module.getContext(), 1)});
         continue;
       }
       // Constant tables the kernels read (memref.global): the host module
@@ -213,8 +223,15 @@ struct GpuKernelsToHostPass
       }
       op.moveBefore(module.getBody(), module.getBody()->end());
     }
+    // __syncthreads() suspends the thread until its block arrives.
+    LLVM::LLVMFuncOp blockBarrier;
+    if (kernels.walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
+            .wasInterrupted())
+      blockBarrier = buildHostHook(module, module.getLoc(), b,
+                                   stepc::kEmulatorBlockBarrierName,
+                                   "stepc_block_barrier", {});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
-      if (failed(convertKernel(kernel, module, b)))
+      if (failed(convertKernel(kernel, module, b, blockBarrier)))
         return signalPassFailure();
     kernels.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

@@ -152,6 +152,17 @@ static func::FuncOp createGroupFunction(OpBuilder &builder, GroupOp group,
     func.setArgAttr(arg.getArgNumber(), kParamDimsAttrName,
                     builder.getDenseI64ArrayAttr(dims));
   }
+  // GPU kernels unscale the gradient and read the count from device memory
+  // (docs/Design/GpuKernels.md, "Step control").
+  for (BlockArgument arg : body.getArguments()) {
+    Role role = group.getRole(arg.getArgNumber());
+    if (role == Role::grad)
+      func.setArgAttr(arg.getArgNumber(), kGradArgAttrName,
+                      builder.getUnitAttr());
+    else if (role == Role::count)
+      func.setArgAttr(arg.getArgNumber(), kCountArgAttrName,
+                      builder.getUnitAttr());
+  }
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
 

@@ -112,6 +112,8 @@ public:
   Status copyToHost(void *host, const void *device, size_t bytes) override;
   Status copyToDevice(void *device, const void *host, size_t bytes) override;
   Status step(const DeviceStep &step) override;
+  Status readCount(double &count) override;
+  Status writeCount(double count) override;
   /// Another group's executor of the same kernel (its optimizer's, for
   /// groups with global sums), module and stream, in another slot.
   Status checkJoint(const DeviceExecutor &other) const override;
@@ -141,15 +143,20 @@ private:
   struct SlotArgs {
     CudaDriver::CUdeviceptr tensors = 0;
     int32_t numTensors = 0;
-    CudaDriver::CUdeviceptr scalars = 0, scratch = 0;
+    CudaDriver::CUdeviceptr control = 0, scratch = 0;
   };
   /// Uploads what `step` needs of the device (tensor table, scratch,
-  /// scalars) for this executor's slot.
+  /// step control) for this executor's slot.
   Status preparePhased(const DeviceStep &step, SlotArgs &out);
   /// One cooperative launch of the phased kernel with `slots` (one per
   /// slot of the kernel).
   Status launchPhased(std::vector<SlotArgs> &slots);
-  Status uploadScalars(const DeviceStep &step);
+  /// The step control block (count 0) and the f32 block of host values it
+  /// points into.
+  Status createControl();
+  /// The addresses and host values of `step` that differ from the last
+  /// step's.
+  Status uploadControl(const DeviceStep &step);
 
   std::shared_ptr<CudaModule> module_;
   bool phased_ = false;
@@ -173,8 +180,14 @@ private:
   std::vector<int64_t> tableSizes_;
   std::vector<std::vector<int64_t>> tableShapes_;
   int32_t numItems_ = 0;
-  CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0, scalars_ = 0;
-  size_t tensorsCapacity_ = 0, itemsCapacity_ = 0, scalarsCapacity_ = 0;
+  CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0;
+  size_t tensorsCapacity_ = 0, itemsCapacity_ = 0;
+  /// The step control block (rt::StepControlWord), the host values of the
+  /// scalars it points at, and what was last uploaded to them.
+  size_t numScalars_ = 0;
+  CudaDriver::CUdeviceptr control_ = 0, scalars_ = 0;
+  std::vector<int64_t> uploadedControl_;
+  std::vector<float> uploadedScalars_;
   /// A phased kernel's scratch and its grid barrier's word (zeroed once:
   /// the barrier leaves it ready for the next one).
   CudaDriver::CUdeviceptr scratch_ = 0, barrier_ = 0;

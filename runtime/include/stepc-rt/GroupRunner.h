@@ -59,13 +59,20 @@ using PackedEntry = void (*)(void **);
 
 /// What a step hands a device: per bound tensor its param, grad and state
 /// buffers (device addresses, in argument order) and its element count, and
-/// the hypers then the count as f32.
+/// the scalars. The device keeps the count itself.
 struct DeviceStep {
   std::vector<std::vector<void *>> buffers;
   std::vector<int64_t> numElements;
   /// Each tensor's shape as the group's function sees it.
   std::vector<std::vector<int64_t>> shapes;
+  /// The hypers, then the inputs, in argument order, as f32.
   std::vector<float> scalars;
+  /// Per scalar, the device address of an f32 the kernel reads it from when
+  /// the step runs, or null for the value in `scalars`.
+  std::vector<const void *> scalarAddresses;
+  /// Device addresses of the grad scale and of found-inf (f32), or null
+  /// (docs/Design/GpuKernels.md, "Step control").
+  const void *gradScale = nullptr, *foundInf = nullptr;
 };
 
 /// Memory and steps on a device other than the host (CudaExecutor): a
@@ -81,7 +88,12 @@ public:
   virtual Status copyToDevice(void *device, const void *host,
                               size_t bytes) = 0;
   /// Queues one step of every tensor; it may still run when this returns.
+  /// The step advances the device's count, unless found-inf skips it.
   virtual Status step(const DeviceStep &step) = 0;
+  /// The count of the last step taken on the device, after the queued
+  /// steps; and setting it (e.g. to resume from a checkpoint).
+  virtual Status readCount(double &count) = 0;
+  virtual Status writeCount(double count) = 0;
   /// The totals of the group's global sums in the last step (in the order
   /// of Group::sumKeys), after it finished: a device that runs sum phases
   /// keeps them (docs/Design/GroupWide.md).
@@ -181,8 +193,20 @@ public:
   /// default); `isSet` is false when there is neither.
   Status hyper(const std::string &name, double &value, bool &isSet) const;
   /// The step count of the last step taken; the next step is count()+1.
-  double count() const { return count_; }
-  void setCount(double count) { count_ = count; }
+  /// On a device the count lives there (a step skipped for found-inf does
+  /// not advance it): reading it waits for the queued steps.
+  Status count(double &value) const;
+  Status setCount(double count);
+
+  /// On a device: hyper or input `name` is read, when each step runs, from
+  /// the f32 at device address `address` (null: from the host value again),
+  /// so that a captured CUDA graph follows the caller's changes to it. An
+  /// input read from the device needs no setInput before each step.
+  Status setScalarAddress(const std::string &name, const float *address);
+  /// On a device, for mixed precision: gradients are divided by the f32 at
+  /// `gradScale`, and a step runs only while the f32 at `foundInf` is 0
+  /// (device addresses; null: none).
+  Status setGradScaling(const float *gradScale, const float *foundInf);
 
   /// Sets input `name` (e.g. the loss) for the next step only: every step
   /// consumes the inputs, and one that was not set is an error.
@@ -231,14 +255,17 @@ private:
   /// Copies between runner memory (host or device) and the host.
   Status readBytes(void *host, const void *buffer, size_t bytes) const;
   Status writeBytes(void *buffer, const void *host, size_t bytes) const;
-  /// What the device steps: the bound buffers, with `scalars`.
-  DeviceStep deviceStep(std::vector<float> scalars) const;
+  /// What the device steps: the bound buffers and the scalars.
+  DeviceStep deviceStep() const;
+  /// An error unless the runner's tensors live on a device.
+  Status checkOnDevice(const std::string &what) const;
   /// Whether the runner's kernel runs global sums on its device.
   bool sumsOnDevice() const { return device_ && !group_.sumPhases.empty(); }
   /// Everything a step needs is there: bindings, states, hypers, inputs.
   Status checkReady() const;
-  /// The hypers, inputs and count, in argument order.
-  std::vector<float> scalarArgs() const;
+  /// The hypers, inputs and (unless `withCount` is false) the count, in
+  /// argument order.
+  std::vector<float> scalarArgs(bool withCount = true) const;
   /// Runs `run(0)` .. `run(numItems - 1)` on up to numThreads_ threads.
   void forEach(size_t numItems, const std::function<void(size_t)> &run) const;
   /// Calls `entry` on elements [offset, offset + length) of tensor
@@ -263,6 +290,10 @@ private:
   std::vector<bool> hyperSet_;
   std::vector<double> inputs_; ///< one per input argument, in order
   std::vector<bool> inputSet_;
+  /// On a device: per hyper and per input, where the kernel reads it, or
+  /// null for the host value.
+  std::vector<const void *> hyperAddresses_, inputAddresses_;
+  const void *gradScale_ = nullptr, *foundInf_ = nullptr;
   std::vector<PackedEntry> sumEntries_;
   /// Each key's total in the last step; on a device, read from it when
   /// first asked for (deviceTotalsPending_).

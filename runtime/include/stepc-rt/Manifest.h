@@ -68,7 +68,7 @@ struct Group {
   /// "_<dtype>"); empty when the artifact has no CUDA code.
   std::string kernel;
   /// Whether `kernel` is a phased kernel: kernel(tensors, numTensors,
-  /// scalars, scratch, barrier), the tensors stepped one after the other,
+  /// control, scratch, barrier), the tensors stepped one after the other,
   /// each by the whole grid with grid barriers between its phases (needs a
   /// cooperative launch). Otherwise it is element-wise (CudaLaunch).
   bool kernelPhased = false;
@@ -83,7 +83,7 @@ struct Group {
   /// `paramDtypes`. Such a kernel is its optimizer's: it steps the groups
   /// that sum, each dtype in a slot of its own, and a launch fills the
   /// slots of the groups stepped together, which then share the totals:
-  /// kernel(slot 0's tensors, numTensors, scalars, scratch, slot 1's ...,
+  /// kernel(slot 0's tensors, numTensors, control, scratch, slot 1's ...,
   /// barrier). Empty for a kernel of one group (a single slot).
   std::vector<int> kernelSlots;
   /// How many slots `kernel` has (1 without kernelSlots).
@@ -114,17 +114,32 @@ struct Group {
   int kernelSlotFor(const std::string &dtype) const;
 };
 
-/// How the CUDA kernels of an artifact are launched (docs/Design/GpuKernels.md).
-/// Every kernel is `kernel(tensors, items, numItems, scalars)`:
+/// The i64 words of a kernel's step control block (docs/Design/
+/// GpuKernels.md, "Step control"; the compiler's StepControlWord): the last
+/// step's count, which the kernel advances unless found-inf skips the step;
+/// the finished-blocks ticket (0 between launches); the addresses of the
+/// grad scale and of found-inf (f32, 0 for none); then one f32 address per
+/// hyper and input, in argument order.
+enum StepControlWord : size_t {
+  kControlCount = 0,
+  kControlTicket = 1,
+  kControlGradScale = 2,
+  kControlFoundInf = 3,
+  kControlFirstScalar = 4,
+};
+
+/// How the CUDA kernels of an artifact are launched
+/// (docs/Design/GpuKernels.md). Every kernel is `kernel(tensors, items,
+/// numItems, control)`:
 ///  - tensors: per bound tensor, one device pointer per param, grad and
 ///    state argument (in argument order), then its element count (i64);
 ///  - items: (tensor, begin, end) as i64, begin a multiple of vectorWidth;
 ///    the kernel's blocks walk them in a grid-stride loop;
 ///  - numItems: i32;
-///  - scalars: the hypers in argument order, then the count, as f32.
+///  - control: the group's step control block (StepControlWord).
 struct CudaLaunch {
   /// Bumped when the layout above changes; the runtime checks it.
-  static constexpr int kAbi = 1;
+  static constexpr int kAbi = 2;
   int abi = kAbi;
   /// Threads per block the kernels were tuned for.
   int blockSize = 256;

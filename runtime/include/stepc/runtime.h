@@ -126,7 +126,10 @@ STEPC_RT_API void stepc_group_free(stepc_group *group);
 STEPC_RT_API stepc_status stepc_group_device(const stepc_group *group,
                                              const char **device);
 /* The CUstream steps are queued on (null, the default, is the legacy
- * default stream). Only for groups on a CUDA device. */
+ * default stream). Only for groups on a CUDA device. A step issues host to
+ * device copies only when something changed since the step before (the
+ * bindings, a host hyper or input, the device addresses): after one step
+ * outside, a step can be captured in a CUDA graph as its one launch. */
 STEPC_RT_API stepc_status stepc_group_set_stream(stepc_group *group,
                                                  void *stream);
 /* Kernel launches this group has made: one per step on a CUDA device, none
@@ -232,7 +235,10 @@ STEPC_RT_API stepc_status stepc_group_hyper(const stepc_group *group,
                                             const char *name, double *value,
                                             int *is_set);
 /* The count of the last step taken (0 before the first); a step increments
- * it before running, so the first step sees 1. Set it to resume. */
+ * it before running, so the first step sees 1. Set it to resume (a whole
+ * number from 0 to 2^53). On a CUDA device the count lives there and the
+ * kernel advances it (not in a step that found-inf skips): reading or
+ * setting it waits for the steps queued on the group's stream. */
 STEPC_RT_API stepc_status stepc_group_set_count(stepc_group *group,
                                                 double count);
 STEPC_RT_API stepc_status stepc_group_count(const stepc_group *group,
@@ -249,6 +255,27 @@ STEPC_RT_API stepc_status stepc_group_set_num_threads(stepc_group *group,
 STEPC_RT_API stepc_status stepc_group_set_input(stepc_group *group,
                                                 const char *name,
                                                 double value);
+
+/* On a CUDA device: hyper or input `name` is read, when each step runs,
+ * from the f32 at device address `value` instead of the host value (null
+ * goes back to the host value). The caller may change it on the device
+ * between steps, e.g. an lr schedule in a captured CUDA graph. An input
+ * read from the device needs no stepc_group_set_input before each step.
+ * stepc_group_hyper still reports the host value. */
+STEPC_RT_API stepc_status stepc_group_set_scalar_device(stepc_group *group,
+                                                        const char *name,
+                                                        const float *value);
+
+/* On a CUDA device, mixed precision (device addresses of f32 values; null
+ * for none): each step divides the gradients by *grad_scale (in f32,
+ * rounded back to a 16-bit gradient's dtype: exact for power-of-two scales
+ * such as torch.cuda.amp.GradScaler's) without writing them back, and is
+ * skipped entirely (no param, state or count changes) while *found_inf is
+ * nonzero. Both are read by the kernel when the step runs: no host sync.
+ * In stepc_step_groups a skipped group adds nothing to the shared totals. */
+STEPC_RT_API stepc_status stepc_group_set_grad_scaling(stepc_group *group,
+                                                       const float *grad_scale,
+                                                       const float *found_inf);
 
 /* One optimizer step on every bound tensor, in place. The global sums of
  * the spec (step.global_sum) total this group's tensors. */

@@ -177,6 +177,15 @@ public:
   bool setStream(void *stream) {
     return record(stepc_group_set_stream(handle_, stream));
   }
+  /// A CUDA group's hyper or input `name` read from the f32 at device
+  /// address `value` when each step runs (null: the host value again).
+  bool setScalarDevice(const std::string &name, const float *value) {
+    return record(stepc_group_set_scalar_device(handle_, name.c_str(), value));
+  }
+  /// A CUDA group's grad scale and found-inf (device addresses, or null).
+  bool setGradScaling(const float *gradScale, const float *foundInf) {
+    return record(stepc_group_set_grad_scaling(handle_, gradScale, foundInf));
+  }
   /// Kernel launches so far (one per step on a GPU).
   uint64_t launchCount() const {
     uint64_t count = 0;

@@ -1,12 +1,12 @@
 // RUN: stepc-opt --stepc-gpu-kernels %s | FileCheck %s
 
 // The groups of an optimizer with global sums share one kernel, named
-// after it, with a slot of launch arguments (tensors, count, scalars,
+// after it, with a slot of launch arguments (tensors, count, step control,
 // scratch) per group and dtype, so that groups stepped together share the
 // totals in one launch. Phase by phase: every slot's contributions (to its
 // own scratch), then each key's total added in f64 over the slots that sum
 // it, slot by slot and tensor by tensor, on every thread; thread 0 leaves
-// it in each such slot's scratch (when the launch gave one) for the
+// it in each such slot's scratch (when the slot steps tensors) for the
 // runtime; the update of every slot takes it rounded to f32.
 
 step.optimizer @two {
@@ -52,14 +52,19 @@ step.optimizer @two {
 // CHECK-SAME: stepc_two_b = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{.*}}", slot = 1 : i64, slots = 2 : i64}
 // CHECK-NOT: func.func
 // CHECK: gpu.func @stepc_two(%{{.*}}: !llvm.ptr<1>, %[[NA:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SA:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %[[NB:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SB:.*]]: !llvm.ptr<1>, %[[BARRIER:.*]]: !llvm.ptr<1>) kernel
-// CHECK-DAG: %[[TA:.*]] = arith.index_castui %[[NA]] : i32 to index
-// CHECK-DAG: %[[TB:.*]] = arith.index_castui %[[NB]] : i32 to index
+// A slot whose found-inf is set steps no tensor, as an empty one.
+// CHECK: %[[CA:.*]] = arith.index_castui %[[NA]] : i32 to index
+// CHECK: %[[TA:.*]] = arith.select %{{.*}}, %c0, %[[CA]] : index
+// CHECK: %[[CB:.*]] = arith.index_castui %[[NB]] : i32 to index
+// CHECK: %[[TB:.*]] = arith.select %{{.*}}, %c0, %[[CB]] : index
 // The sum phase of each slot with a tensor to step, each ending its
 // tensors with a barrier.
-// CHECK: scf.if
+// CHECK: %[[HAS_A:.*]] = arith.cmpi ugt, %[[TA]], %c0 : index
+// CHECK: scf.if %[[HAS_A]]
 // CHECK: scf.for %{{.*}} = %c0 to %[[TA]] step %c1 {
 // CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
-// CHECK: scf.if
+// CHECK: %[[HAS_B:.*]] = arith.cmpi ugt, %[[TB]], %c0 : index
+// CHECK: scf.if %[[HAS_B]]
 // CHECK: scf.for %{{.*}} = %c0 to %[[TB]] step %c1 {
 // CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]])
 // "grad_sq": slot a's tensors, then slot b's (b's second total).
@@ -67,19 +72,16 @@ step.optimizer @two {
 // CHECK: %[[GRAD:.*]] = scf.for %{{.*}} = %c0 to %[[TB]] step %c1 iter_args(%{{.*}} = %[[GA]]) -> (f64) {
 // CHECK: arith.addi %{{.*}}, %c1_i64 : i64
 // CHECK: scf.if
-// CHECK: %[[GIVEN_A:.*]] = llvm.icmp "ne" %[[SA]], %{{.*}} : !llvm.ptr<1>
-// CHECK: scf.if %[[GIVEN_A]] {
+// CHECK: scf.if %[[HAS_A]] {
 // CHECK-NEXT: llvm.store %[[GRAD]], %[[SA]] : f64, !llvm.ptr<1>
-// CHECK: %[[GIVEN_B:.*]] = llvm.icmp "ne" %[[SB]], %{{.*}} : !llvm.ptr<1>
-// CHECK: scf.if %[[GIVEN_B]] {
+// CHECK: scf.if %[[HAS_B]] {
 // CHECK-NEXT: %[[AT:.*]] = llvm.getelementptr %[[SB]][1] : (!llvm.ptr<1>) -> !llvm.ptr<1>, f64
 // CHECK-NEXT: llvm.store %[[GRAD]], %[[AT]] : f64, !llvm.ptr<1>
 // CHECK: %[[GRAD32:.*]] = arith.truncf %[[GRAD]] : f64 to f32
 // "w_sq": slot b's tensors alone, its first total.
 // CHECK: %[[WSQ:.*]] = scf.for %{{.*}} = %c0 to %[[TB]] step %c1 iter_args(%{{.*}} = %{{.*}}) -> (f64) {
-// CHECK-NOT: llvm.icmp "ne" %[[SA]]
-// CHECK: %[[GIVEN_B2:.*]] = llvm.icmp "ne" %[[SB]], %{{.*}} : !llvm.ptr<1>
-// CHECK: scf.if %[[GIVEN_B2]] {
+// CHECK-NOT: scf.if %[[HAS_A]]
+// CHECK: scf.if %[[HAS_B]] {
 // CHECK-NEXT: llvm.store %[[WSQ]], %[[SB]] : f64, !llvm.ptr<1>
 // CHECK: %[[WSQ32:.*]] = arith.truncf %[[WSQ]] : f64 to f32
 // The updates read them.

@@ -8,7 +8,8 @@
 #all = affine_map<(d0, d1) -> ()>
 func.func @scale_by_norm(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
-    %g: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}, %lr: f32) {
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>},
+    %lr: f32) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
   %zero = arith.constant 0.0 : f32
@@ -54,24 +55,39 @@ func.func @scale_by_norm(
 // CHECK: nvvm.barrier0
 
 // CHECK-LABEL: gpu.func @scale_by_norm(%arg0: !llvm.ptr<1>, %arg1: i32, %arg2: !llvm.ptr<1>, %arg3: !llvm.ptr<1>, %arg4: !llvm.ptr<1>) kernel
-// With any tensor to step (a launch may leave a slot empty): the hyper,
-// then one iteration per tensor.
+// A slot whose found-inf (step control word 3) is nonzero counts as empty.
 // CHECK: %[[THREAD:.*]] = arith.addi
 // CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
-// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[N:.*]], %c0 : index
+// CHECK: %[[GIVEN:.*]] = arith.index_castui %arg1 : i32 to index
+// CHECK: %[[HAS:.*]] = arith.cmpi ugt, %[[GIVEN]], %c0 : index
+// CHECK: %[[SKIP:.*]] = scf.if %[[HAS]] -> (i1) {
+// CHECK: llvm.getelementptr %arg2[3]
+// CHECK: arith.cmpf une
+// CHECK: %[[N:.*]] = arith.select %[[SKIP]], %c0, %[[GIVEN]] : index
+// With any tensor to step (a launch may leave a slot empty): the hyper
+// through its address (word 4), the grad scale (word 2; 1 without one),
+// then one iteration per tensor.
+// CHECK: %[[ANY:.*]] = arith.cmpi ugt, %[[N]], %c0 : index
 // CHECK: scf.if %[[ANY]] {
-// CHECK-NEXT: %[[LR:.*]] = llvm.load %arg2 : !llvm.ptr<1> -> f32
+// CHECK-NEXT: %[[LRAT:.*]] = llvm.getelementptr %arg2[4]
+// CHECK-NEXT: %[[LRADDR:.*]] = llvm.load %[[LRAT]] : !llvm.ptr<1> -> !llvm.ptr<1>
+// CHECK-NEXT: %[[LR:.*]] = llvm.load %[[LRADDR]] : !llvm.ptr<1> -> f32
+// CHECK-NEXT: llvm.getelementptr %arg2[2]
+// CHECK: %[[SCALE:.*]] = scf.if
 // CHECK: scf.for %[[T:.*]] = %c0 to %[[N]] step %c1 {
 // The param's dims follow the two pointers of the tensor's record.
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xf32>
 // The store outside any loop: thread 0, then a barrier.
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
 // CHECK: scf.if %[[FIRST]] {
-// CHECK-NEXT: memref.store %cst, %{{.*}}[] : memref<f32>
+// CHECK-NEXT: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
 // CHECK: llvm.call @stepc_grid_barrier(%arg4)
 // The norm: each thread sums its grid-stride share, stores its partial;
 // after a barrier thread 0 folds the partials in thread order.
-// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] iter_args(%{{.*}} = %cst) -> (f32) {
+// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] iter_args(%{{.*}} = %{{.*}}) -> (f32) {
+// Every gradient load is unscaled.
+// CHECK: %[[G:.*]] = memref.load
+// CHECK-NEXT: arith.divf %[[G]], %[[SCALE]] : f32
 // CHECK: llvm.store %[[PART]], %{{.*}} : f32, !llvm.ptr<1>
 // CHECK: llvm.call @stepc_grid_barrier(%arg4)
 // CHECK: scf.if %[[FIRST]] {
@@ -93,6 +109,13 @@ func.func @scale_by_norm(
 // CHECK: memref.store
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK-NEXT: }
+// After the last barrier no thread reads the count: thread 0 advances it.
+// CHECK-NEXT: %[[LEADER:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
+// CHECK-NEXT: scf.if %[[LEADER]] {
+// CHECK-NEXT: %[[COUNT:.*]] = llvm.load %arg2 : !llvm.ptr<1> -> i64
+// CHECK-NEXT: %[[NEXT:.*]] = arith.addi %[[COUNT]], %c1_i64 : i64
+// CHECK-NEXT: llvm.store %[[NEXT]], %arg2 : i64, !llvm.ptr<1>
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: gpu.return

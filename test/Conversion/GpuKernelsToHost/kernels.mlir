@@ -63,6 +63,27 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// __syncthreads() calls through the pointer the emulator sets for the
+// block barrier.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_block_barrier() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_block_barrier() {
+// CHECK: %[[SLOT:.*]] = llvm.mlir.addressof @stepc_emulator_block_barrier : !llvm.ptr
+// CHECK: %[[FN:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call %[[FN]]() : !llvm.ptr, () -> ()
+// CHECK: func.func @synced(
+// CHECK: llvm.call @stepc_block_barrier() : () -> ()
+// CHECK-NEXT: return
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @synced() kernel {
+      gpu.barrier
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // What the emulator does not model is an error, not a silent pass.
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {

@@ -1,15 +1,16 @@
 // RUN: stepc-opt %s --convert-step-to-func | FileCheck %s
 
 // A group becomes stepc_<optimizer>_<group> over buffers: tensors view the
-// caller's memrefs (the grad read-only), scalars pass by value, and the new
+// caller's memrefs (the grad read-only; it and the count are marked for the
+// GPU kernels), scalars pass by value, and the new
 // param and states are written back into their own buffers.
 // CHECK-NOT: step.optimizer
 // CHECK-LABEL: func.func @stepc_opt_grp(
 // CHECK-SAME: %[[W:[a-z0-9]+]]: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
-// CHECK-SAME: %[[G:[a-z0-9]+]]: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+// CHECK-SAME: %[[G:[a-z0-9]+]]: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>},
 // CHECK-SAME: %[[V:[a-z0-9]+]]: memref<?x1xf32> {stepc.param_dims = array<i64: 0, -1>},
 // CHECK-SAME: %[[R:[a-z0-9]+]]: memref<f32> {stepc.param_dims = array<i64>},
-// CHECK-SAME: %[[LR:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: f32)
+// CHECK-SAME: %[[LR:[a-z0-9]+]]: f32, %[[T:[a-z0-9]+]]: f32 {stepc.count})
 // CHECK-SAME: attributes {llvm.emit_c_interface}
 // CHECK: %[[WT:.*]] = bufferization.to_tensor %[[W]] restrict writable : memref<?x?xf32> to tensor<?x?xf32>
 // CHECK: %[[GT:.*]] = bufferization.to_tensor %[[G]] restrict : memref<?x?xf32> to tensor<?x?xf32>
