@@ -221,7 +221,11 @@ class Optimizer(torch.optim.Optimizer):
                     runner.set_grad_address(i, p.grad.data_ptr())
                 for hyper in runner.hyper_names:
                     runner.set_hyper(hyper, float(group[hyper]))
-                runner.count = count
+                # On a GPU the count lives on the device, and setting it
+                # waits for the stream: only when it is not what the last
+                # step left there.
+                if getattr(runner, "_stepc_torch_count", None) != count:
+                    runner.count = count
                 if params[0].is_cuda:
                     runner.set_stream(
                         torch.cuda.current_stream(params[0].device).cuda_stream)
@@ -234,7 +238,8 @@ class Optimizer(torch.optim.Optimizer):
         else:
             for runner in runners:
                 runner.step()
-        for _, params, count in stepped:
+        for runner, params, count in stepped:
+            runner._stepc_torch_count = count + 1.0
             for p in params:
                 self.state[p]["step"] = torch.tensor(count + 1.0)
         self._last_step = runners
