@@ -49,9 +49,11 @@ LOSSES = [3.1, 3.0, 2.95, 2.97, 2.9]
 MOMO_LR, MOMO_GRAD_STD = 0.05, 0.01
 
 
-def compile_all(stepc, spec_dir, out, flags):
+def compile_all(stepc, spec_dir, out, flags, specs=SPECS):
+    """Compiles each artifact of `specs` (name: example spec, its edits,
+    its own flags) for CUDA and the CPU into OUT/NAME.stepc."""
     out.mkdir(parents=True, exist_ok=True)
-    for name, (example, edits, spec_flags) in SPECS.items():
+    for name, (example, edits, spec_flags) in specs.items():
         text = (spec_dir / f"{example}.mlir").read_text()
         for old, new in edits:
             assert old in text, f"{name}: edit {old!r} matches nothing"
@@ -326,16 +328,17 @@ def run_all(out):
     return 1 if failures else 0
 
 
-def main():
+def main(doc=__doc__, compile_specs=SPECS, run=run_all):
+    """`compile STEPC SPEC_DIR OUT_DIR [--host-emulation]` or `run OUT_DIR`."""
     if sys.argv[1:2] == ["compile"] and len(sys.argv) in (5, 6):
         flags = ["--cuda-host-emulation"] if sys.argv[5:] == [
             "--host-emulation"] else []
         compile_all(sys.argv[2], pathlib.Path(sys.argv[3]),
-                    pathlib.Path(sys.argv[4]), flags)
+                    pathlib.Path(sys.argv[4]), flags, compile_specs)
         return 0
     if sys.argv[1:2] == ["run"] and len(sys.argv) == 3:
-        return run_all(pathlib.Path(sys.argv[2]))
-    print(__doc__)
+        return run(pathlib.Path(sys.argv[2]))
+    print(doc)
     return 2
 
 

@@ -18,13 +18,13 @@ emulator, which also counts the host-to-device copies).
 
 import ctypes
 import pathlib
-import subprocess
 import sys
 
 import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import cuda_group_wide  # noqa: E402
 from cuda_presets import Driver, from_storage, to_storage  # noqa: E402
 from cuda_group_wide import (OnDevice, OnHost, emulated_launches,  # noqa: E402
                              rel)
@@ -32,23 +32,11 @@ from cuda_group_wide import (OnDevice, OnHost, emulated_launches,  # noqa: E402
 STEPS = 5
 MUON_F32_NS = ("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
 MOMO_F32_NS = ("mode(clamp) :", "mode(clamp) compute(f32) :")
-SPECS = {"adamw": ("adamw", []),
-         "muon": ("muon", [MUON_F32_NS]),
-         "muonmax_momo": ("muonmax_momo", [MOMO_F32_NS])}
+# Artifact name: (example spec, edits, compile flags).
+SPECS = {"adamw": ("adamw", [], []),
+         "muon": ("muon", [MUON_F32_NS], []),
+         "muonmax_momo": ("muonmax_momo", [MOMO_F32_NS], [])}
 LOSSES = [3.1, 3.0, 2.95, 2.97, 2.9, 2.85]
-
-
-def compile_all(stepc, spec_dir, out, flags):
-    out.mkdir(parents=True, exist_ok=True)
-    for name, (example, edits) in SPECS.items():
-        text = (spec_dir / f"{example}.mlir").read_text()
-        for old, new in edits:
-            assert old in text, f"{name}: edit {old!r} matches nothing"
-            text = text.replace(old, new)
-        spec = out / f"{name}.mlir"
-        spec.write_text(text)
-        subprocess.run([stepc, "compile", str(spec), "--target=cuda,cpu",
-                        *flags, "-o", str(out / f"{name}.stepc")], check=True)
 
 
 def host_copies(driver):
@@ -273,18 +261,5 @@ def run_all(out):
     return 1 if failures else 0
 
 
-def main():
-    if sys.argv[1:2] == ["compile"] and len(sys.argv) in (5, 6):
-        flags = ["--cuda-host-emulation"] if sys.argv[5:] == [
-            "--host-emulation"] else []
-        compile_all(sys.argv[2], pathlib.Path(sys.argv[3]),
-                    pathlib.Path(sys.argv[4]), flags)
-        return 0
-    if sys.argv[1:2] == ["run"] and len(sys.argv) == 3:
-        return run_all(pathlib.Path(sys.argv[2]))
-    print(__doc__)
-    return 2
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cuda_group_wide.main(__doc__, SPECS, run_all))
