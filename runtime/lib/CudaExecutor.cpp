@@ -423,15 +423,17 @@ Status CudaExecutor::createControl() {
                          "allocating the hypers on " + name());
       !s.ok())
     return s;
-  std::vector<int64_t> words(kControlFirstScalar + numScalars_, 0);
-  for (size_t k = 0; k < numScalars_; ++k)
-    words[kControlFirstScalar + k] = int64_t(scalars_ + k * sizeof(float));
+  DeviceStep hostValues;
+  hostValues.scalarAddresses.assign(numScalars_, nullptr);
+  uploadedControl_ = addressWords(hostValues);
+  // The count and the ticket start at 0.
+  std::vector<int64_t> words(kControlGradScale, 0);
+  words.insert(words.end(), uploadedControl_.begin(), uploadedControl_.end());
   if (Status s =
           d.check(d.cuMemAlloc(&control_, words.size() * sizeof(int64_t)),
                   "allocating the step control block on " + name());
       !s.ok())
     return s;
-  uploadedControl_.assign(words.begin() + kControlGradScale, words.end());
   return d.check(
       d.cuMemcpyHtoD(control_, words.data(), words.size() * sizeof(int64_t)),
       "initializing the step control block on " + name());
@@ -445,19 +447,12 @@ Status CudaExecutor::uploadControl(const DeviceStep &step) {
                              std::to_string(numScalars_) + " scalars, not " +
                              std::to_string(step.scalars.size()));
   const CudaDriver &d = module_->driver();
-  // Words from the grad scale on; the count and the ticket are the
-  // kernel's. Copies only of what changed: a step like the last one
-  // issues none, so a CUDA graph can capture it.
-  std::vector<int64_t> words = {
-      int64_t(reinterpret_cast<uintptr_t>(step.gradScale)),
-      int64_t(reinterpret_cast<uintptr_t>(step.foundInf))};
-  bool hostValues = false;
-  for (size_t k = 0; k < numScalars_; ++k) {
-    const void *address = step.scalarAddresses[k];
-    hostValues |= address == nullptr;
-    words.push_back(address ? int64_t(reinterpret_cast<uintptr_t>(address))
-                            : int64_t(scalars_ + k * sizeof(float)));
-  }
+  // The count and the ticket are the kernel's. Copies only of what
+  // changed: a step like the last one issues none, so a CUDA graph can
+  // capture it.
+  std::vector<int64_t> words = addressWords(step);
+  bool hostValues = std::count(step.scalarAddresses.begin(),
+                               step.scalarAddresses.end(), nullptr) != 0;
   if (words != uploadedControl_) {
     uploadedControl_ = words;
     if (Status s = d.check(
@@ -474,6 +469,19 @@ Status CudaExecutor::uploadControl(const DeviceStep &step) {
   return d.check(d.cuMemcpyHtoDAsync(scalars_, uploadedScalars_.data(),
                                      numScalars_ * sizeof(float), stream_),
                  "uploading the hypers");
+}
+
+std::vector<int64_t> CudaExecutor::addressWords(const DeviceStep &step) const {
+  auto word = [](const void *address) {
+    return int64_t(reinterpret_cast<uintptr_t>(address));
+  };
+  std::vector<int64_t> words = {word(step.gradScale), word(step.foundInf)};
+  for (size_t k = 0; k < numScalars_; ++k) {
+    const void *address = step.scalarAddresses[k];
+    words.push_back(address ? word(address)
+                            : int64_t(scalars_ + k * sizeof(float)));
+  }
+  return words;
 }
 
 Status CudaExecutor::readCount(double &count) {

@@ -622,7 +622,7 @@ Status GroupRunner::checkReady() const {
   return Status::success();
 }
 
-std::vector<float> GroupRunner::scalarArgs(bool withCount) const {
+std::vector<float> GroupRunner::scalarArgs() const {
   std::vector<float> scalars;
   size_t h = 0, in = 0;
   for (const Argument &arg : group_.args) {
@@ -630,7 +630,7 @@ std::vector<float> GroupRunner::scalarArgs(bool withCount) const {
       scalars.push_back(float(hypers_[h++]));
     else if (arg.role == Role::Input)
       scalars.push_back(float(inputs_[in++]));
-    else if (arg.role == Role::Count && withCount)
+    else if (arg.role == Role::Count && !device_)
       scalars.push_back(float(count_));
   }
   return scalars;
@@ -871,7 +871,7 @@ Status stepc::rt::stepTogether(const std::vector<GroupRunner *> &runners) {
 
 DeviceStep GroupRunner::deviceStep() const {
   DeviceStep step;
-  step.scalars = scalarArgs(/*withCount=*/false);
+  step.scalars = scalarArgs();
   step.scalarAddresses = hyperAddresses_;
   step.scalarAddresses.insert(step.scalarAddresses.end(),
                               inputAddresses_.begin(), inputAddresses_.end());

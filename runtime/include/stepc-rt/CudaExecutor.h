@@ -157,6 +157,9 @@ private:
   /// The addresses and host values of `step` that differ from the last
   /// step's.
   Status uploadControl(const DeviceStep &step);
+  /// The control words from kControlGradScale on, for `step`'s addresses:
+  /// a scalar without one points into the runtime's f32 block.
+  std::vector<int64_t> addressWords(const DeviceStep &step) const;
 
   std::shared_ptr<CudaModule> module_;
   bool phased_ = false;

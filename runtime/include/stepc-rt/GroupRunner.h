@@ -263,9 +263,9 @@ private:
   bool sumsOnDevice() const { return device_ && !group_.sumPhases.empty(); }
   /// Everything a step needs is there: bindings, states, hypers, inputs.
   Status checkReady() const;
-  /// The hypers, inputs and (unless `withCount` is false) the count, in
-  /// argument order.
-  std::vector<float> scalarArgs(bool withCount = true) const;
+  /// The hypers, inputs and, on the host, the count (a device keeps its
+  /// own), in argument order.
+  std::vector<float> scalarArgs() const;
   /// Runs `run(0)` .. `run(numItems - 1)` on up to numThreads_ threads.
   void forEach(size_t numItems, const std::function<void(size_t)> &run) const;
   /// Calls `entry` on elements [offset, offset + length) of tensor

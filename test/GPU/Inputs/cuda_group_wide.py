@@ -130,15 +130,27 @@ def rel(actual, expected):
                                                    1e-30)
 
 
+class Checks:
+    """check(ok, what) prints "ok: what" or "FAIL: what"; summary() prints
+    the failure count and returns the exit status."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, ok, what):
+        print(("ok: " if ok else "FAIL: ") + what)
+        if not ok:
+            self.failures.append(what)
+
+    def summary(self):
+        print(f"{len(self.failures)} failures")
+        return 1 if self.failures else 0
+
+
 def run_all(out):
     import stepc
     driver = Driver()
-    failures = []
-
-    def check(ok, what):
-        print(("ok: " if ok else "FAIL: ") + what)
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     # AdamW with clipping: the whole group's gradient norm, every step.
     rng = np.random.default_rng(1)
@@ -324,8 +336,7 @@ def run_all(out):
                       if isinstance(g, OnDevice)),
                   f"step_groups with {what} refused: {error}")
     driver.free_all()
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return check.summary()
 
 
 def main(doc=__doc__, compile_specs=SPECS, run=run_all):

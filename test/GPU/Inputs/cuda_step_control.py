@@ -26,8 +26,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cuda_group_wide  # noqa: E402
 from cuda_presets import Driver, from_storage, to_storage  # noqa: E402
-from cuda_group_wide import (OnDevice, OnHost, emulated_launches,  # noqa: E402
-                             rel)
+from cuda_group_wide import (Checks, OnDevice, OnHost,  # noqa: E402
+                             emulated_launches, rel)
 
 STEPS = 5
 MUON_F32_NS = ("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
@@ -63,12 +63,7 @@ def scaled(grad, scale):
 def run_all(out):
     import stepc
     driver = Driver()
-    failures = []
-
-    def check(ok, what):
-        print(("ok: " if ok else "FAIL: ") + what)
-        if not ok:
-            failures.append(what)
+    check = Checks()
 
     def f32_on_device(value):
         return driver.upload(np.array([value], np.float32))
@@ -257,8 +252,7 @@ def run_all(out):
             check(True, f"{what} refused: {error}")
     driver.free_all()
 
-    print(f"{len(failures)} failures")
-    return 1 if failures else 0
+    return check.summary()
 
 
 if __name__ == "__main__":
