@@ -65,6 +65,7 @@ using KernelEntry = void (*)(void **params, int64_t block, int64_t thread,
                              int64_t blockDim, int64_t gridDim);
 using BarrierFunction = void (*)(void *word);
 using BlockBarrierFunction = void (*)();
+using MmaFunction = void (*)(uint32_t *fragments);
 
 struct Function {
   KernelEntry entry = nullptr;
@@ -146,14 +147,25 @@ size_t elfSize(const unsigned char *image) {
 //===----------------------------------------------------------------------===//
 
 /// What a suspended fiber waits for.
-enum class Wait { Nothing, Grid, Block };
+enum class Wait { Nothing, Grid, Block, Warp };
 
 struct Fiber {
   ucontext_t context;
   int64_t block = 0, thread = 0;
-  int barriers = 0, blockBarriers = 0;
+  int barriers = 0, blockBarriers = 0, mmas = 0;
   Wait waiting = Wait::Nothing;
   bool done = false;
+};
+
+constexpr int64_t kWarpSize = 32;
+
+/// One warp's mma.sync: the lanes' fragments, gathered until the last
+/// lane arrives, which computes every lane's D.
+struct WarpMma {
+  int arrived = 0;
+  uint32_t a[kWarpSize][4], b[kWarpSize][2];
+  float c[kWarpSize][4], d[kWarpSize][4];
+  std::vector<Fiber *> waiting;
 };
 
 /// Stacks, kept between launches; each has a guard page below it.
@@ -182,6 +194,8 @@ struct Launch {
   int64_t blockDim = 0, gridDim = 0;
   bool cooperative = false;
   std::string error;
+  /// By warp (block × warps per block + warp in block).
+  std::map<int64_t, WarpMma> warps;
 };
 
 Launch *currentLaunch = nullptr;
@@ -219,6 +233,82 @@ void blockBarrier() {
   ::swapcontext(&fiber.context, &launch.scheduler);
 }
 
+float fromBf16(uint32_t bits) {
+  uint32_t widened = bits << 16;
+  float value;
+  std::memcpy(&value, &widened, sizeof value);
+  return value;
+}
+
+/// D = C + A·B for the whole warp, from the fragment layout of
+/// mma.m16n8k16 with .bf16 A (row) and B (col) and .f32 C/D in the PTX
+/// ISA: groupID g = lane / 4, threadID_in_group t = lane % 4; A's register
+/// q holds row g + 8·(q % 2), cols 2t + 8·(q / 2) and the next (the first
+/// in the low half); B's register q rows 2t + 8·q and the next, col g;
+/// C's and D's element r row g + 8·(r / 2), col 2t + r % 2. Sums in f32,
+/// k ascending (a tensor core adds in an order of its own).
+void multiply(WarpMma &warp) {
+  float a[16][16], b[16][8], c[16][8];
+  for (int64_t lane = 0; lane < kWarpSize; ++lane) {
+    int64_t g = lane / 4, t = lane % 4;
+    for (int64_t q = 0; q < 4; ++q) {
+      int64_t row = g + 8 * (q % 2), col = 2 * t + 8 * (q / 2);
+      a[row][col] = fromBf16(warp.a[lane][q] & 0xFFFF);
+      a[row][col + 1] = fromBf16(warp.a[lane][q] >> 16);
+    }
+    for (int64_t q = 0; q < 2; ++q) {
+      int64_t k = 2 * t + 8 * q;
+      b[k][g] = fromBf16(warp.b[lane][q] & 0xFFFF);
+      b[k + 1][g] = fromBf16(warp.b[lane][q] >> 16);
+    }
+    for (int64_t r = 0; r < 4; ++r)
+      c[g + 8 * (r / 2)][2 * t + r % 2] = warp.c[lane][r];
+  }
+  for (int64_t lane = 0; lane < kWarpSize; ++lane) {
+    int64_t g = lane / 4, t = lane % 4;
+    for (int64_t r = 0; r < 4; ++r) {
+      int64_t row = g + 8 * (r / 2), col = 2 * t + r % 2;
+      float sum = c[row][col];
+      for (int64_t k = 0; k < 16; ++k)
+        sum += a[row][k] * b[k][col];
+      warp.d[lane][r] = sum;
+    }
+  }
+}
+
+/// What @stepc_emulator_mma_bf16 points to (mma.sync m16n8k16 bf16 →
+/// f32): `fragments` holds the lane's A (4 words), B (2), C (4) and gets
+/// its D (4). The lane waits until every lane of its warp has arrived.
+void mmaBf16(uint32_t *fragments) {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  ++fiber.mmas;
+  if (launch.blockDim % kWarpSize != 0 && launch.error.empty())
+    launch.error =
+        "kernel " + launch.function->name + " runs mma.sync in blocks of " +
+        std::to_string(launch.blockDim) + " threads, not whole warps";
+  int64_t lane = fiber.thread % kWarpSize;
+  WarpMma &warp = launch.warps[fiber.block * (launch.blockDim / kWarpSize) +
+                               fiber.thread / kWarpSize];
+  std::memcpy(warp.a[lane], fragments, sizeof warp.a[lane]);
+  std::memcpy(warp.b[lane], fragments + 4, sizeof warp.b[lane]);
+  std::memcpy(warp.c[lane], fragments + 6, sizeof warp.c[lane]);
+  if (++warp.arrived < kWarpSize) {
+    warp.waiting.push_back(&fiber);
+    fiber.waiting = Wait::Warp;
+    ::swapcontext(&fiber.context, &launch.scheduler);
+  } else {
+    multiply(warp);
+    warp.arrived = 0;
+    for (Fiber *lanes : warp.waiting)
+      lanes->waiting = Wait::Nothing;
+    warp.waiting.clear();
+  }
+  // D stays until every lane has read it: the next mma's D needs all of
+  // them to arrive again.
+  std::memcpy(fragments + 10, warp.d[lane], sizeof warp.d[lane]);
+}
+
 std::string where(const Fiber &fiber) {
   return "thread " + std::to_string(fiber.thread) + " of block " +
          std::to_string(fiber.block);
@@ -243,21 +333,36 @@ std::string run(Launch &launch) {
   // write of the same epoch, a missing barrier, then sees stale data.
   bool reverse = launchCounter++ % 2 == 1;
   for (;; reverse = !reverse) {
-    for (size_t k = 0; k < count; ++k) {
-      Fiber &fiber = launch.fibers[reverse ? count - 1 - k : k];
-      if (fiber.done)
-        continue;
+    for (Fiber &fiber : launch.fibers)
       fiber.waiting = Wait::Nothing;
-      launch.running = &fiber;
-      ::swapcontext(&launch.scheduler, &fiber.context);
+    // Until every fiber waits at a barrier or has returned; the lanes of a
+    // warp go on once its last lane reaches their mma.sync.
+    for (bool ran = true; ran;) {
+      ran = false;
+      for (size_t k = 0; k < count; ++k) {
+        Fiber &fiber = launch.fibers[reverse ? count - 1 - k : k];
+        if (fiber.done || fiber.waiting != Wait::Nothing)
+          continue;
+        ran = true;
+        launch.running = &fiber;
+        ::swapcontext(&launch.scheduler, &fiber.context);
+      }
     }
-    // Every fiber now waits at a barrier or has returned.
     const Fiber *finished = nullptr, *atGrid = nullptr, *atBlock = nullptr;
     std::map<int64_t, const Fiber *> finishedInBlock;
     for (const Fiber &fiber : launch.fibers) {
       if (fiber.done) {
         finished = &fiber;
         finishedInBlock[fiber.block] = &fiber;
+      } else if (fiber.waiting == Wait::Warp) {
+        // A block of part-warps is the cause, when it is one.
+        if (!launch.error.empty())
+          return launch.error;
+        return "mma.sync divergence in kernel " + launch.function->name + ": " +
+               where(fiber) + " waits at its mma.sync #" +
+               std::to_string(fiber.mmas) +
+               " for lanes of its warp that do not arrive (a GPU would "
+               "hang or compute garbage)";
       } else if (fiber.waiting == Wait::Grid) {
         atGrid = &fiber;
       } else {
@@ -437,6 +542,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<BarrierFunction *>(slot) = gridBarrier;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_block_barrier"))
     *static_cast<BlockBarrierFunction *>(slot) = blockBarrier;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_mma_bf16"))
+    *static_cast<MmaFunction *>(slot) = mmaBf16;
   *out = module.release();
   return kSuccess;
 }

@@ -6,7 +6,9 @@
 //
 // libstepc-cuda-emulator.so through the runtime's CudaDriver, on the
 // hand-written kernels of Inputs/emulated_kernels.c: a barrier orders
-// threads across blocks; a missing barrier, barrier divergence, a write past
+// threads across blocks; mma.sync computes a warp's product from the PTX
+// fragment layout; a missing barrier, barrier divergence, mma.sync
+// divergence, a write past
 // an allocation, a barrier outside a cooperative launch, too large a
 // cooperative grid and bad copies are errors (or wrong numbers) rather than
 // passing silently. Arguments: the emulator and the kernels' library.
@@ -113,6 +115,51 @@ int main(int argc, char **argv) {
   for (int order = 0; order < 2; ++order)
     wrong |= !isRotation(rotateOnce(d, unordered, b));
   CHECK(wrong);
+
+  // mma.sync: two warps of one block, against the product summed here
+  // (small integers: every sum is exact).
+  CudaDriver::CUfunction mma = function("mma_tile");
+  CudaDriver::CUfunction mmaDiverge = function("mma_diverge");
+  std::vector<float> factors(16 * 16 + 16 * 8);
+  for (int i = 0; i < 16; ++i)
+    for (int k = 0; k < 16; ++k)
+      factors[i * 16 + k] = float((i + 2 * k) % 5 - 2);
+  for (int k = 0; k < 16; ++k)
+    for (int j = 0; j < 8; ++j)
+      factors[256 + k * 8 + j] = float((3 * k + j) % 7 - 3);
+  Buffers m;
+  CHECK_OK(
+      d.check(d.cuMemAlloc(&m.in, sizeof(float) * factors.size()), "alloc"));
+  CHECK_OK(d.check(d.cuMemAlloc(&m.out, sizeof(float) * 256), "alloc"));
+  CHECK_OK(d.check(
+      d.cuMemcpyHtoD(m.in, factors.data(), sizeof(float) * factors.size()),
+      "upload"));
+  CHECK_OK(d.check(
+      d.cuLaunchKernel(mma, 1, 1, 1, 64, 1, 1, 0, nullptr, m.params, nullptr),
+      "mma launch"));
+  std::vector<float> product(256);
+  CHECK_OK(d.check(d.cuMemcpyDtoH(product.data(), m.out, sizeof(float) * 256),
+                   "read"));
+  int wrongElements = 0;
+  for (int warp = 0; warp < 2; ++warp)
+    for (int i = 0; i < 16; ++i)
+      for (int j = 0; j < 8; ++j) {
+        float sum = float(warp);
+        for (int k = 0; k < 16; ++k)
+          sum += factors[i * 16 + k] * factors[256 + k * 8 + j];
+        wrongElements += product[warp * 128 + i * 8 + j] != sum;
+      }
+  CHECK(wrongElements == 0);
+  CHECK_STATUS(d.check(d.cuLaunchKernel(mmaDiverge, 1, 1, 1, 32, 1, 1, 0,
+                                        nullptr, m.params, nullptr),
+                       "mma divergence"),
+               NoDevice, "mma.sync divergence in kernel mma_diverge: thread");
+  CHECK_STATUS(d.check(d.cuLaunchKernel(mma, 1, 1, 1, 48, 1, 1, 0, nullptr,
+                                        m.params, nullptr),
+                       "mma in part of a warp"),
+               NoDevice, "runs mma.sync in blocks of 48 threads");
+  for (Ptr buffer : {m.in, m.out})
+    CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
 
   CHECK_STATUS(launch(d, rotate, b, /*cooperative=*/false), NoDevice,
                "waits at a grid barrier in a launch that is not cooperative");

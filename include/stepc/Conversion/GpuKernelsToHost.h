@@ -21,6 +21,12 @@ inline constexpr const char *kEmulatorGridBarrierName =
 /// The same for the block barrier (`__syncthreads()`): `void (*)()`.
 inline constexpr const char *kEmulatorBlockBarrierName =
     "stepc_emulator_block_barrier";
+/// The same for `mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32`:
+/// `void (*)(uint32_t *fragments)`, the lane's A (4 words), B (2), C (4 f32)
+/// in and D (4 f32) out, in that order.
+inline constexpr const char *kEmulatorMmaName = "stepc_emulator_mma_bf16";
+/// The i32 words of an emulated mma's fragments.
+inline constexpr int kEmulatorMmaWords = 14;
 
 } // namespace stepc
 

@@ -156,6 +156,11 @@ def FormPhasedGpuKernels
     Scratch then starts with the totals and the contributions (sized by
     the runtime from the tensor count and the group's keys).
 
+    A generic that is a bf16 contraction (`out + L·R`, L and R exact in
+    bf16, as Newton–Schulz's matmuls are) runs on tensor cores: each warp
+    owns 32 × 32 output tiles and computes them with `nvvm.mma.sync`
+    m16n8k16 bf16 → f32 (`tensor-cores=false` keeps the scalar path).
+
     A function the kernel cannot run (an unknown op, a buffer carried
     across loop iterations, a size not bounded by the param's dims) is an
     error, or with `skip-unsupported` dropped with a warning.
@@ -163,7 +168,10 @@ def FormPhasedGpuKernels
   let options = [
     Option<"skipUnsupported", "skip-unsupported", "bool", /*default=*/"false",
            "Drop functions the kernel cannot run (with a warning) instead of "
-           "failing">
+           "failing">,
+    Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
+           "Run bf16 contractions (Newton–Schulz's matmuls) as warp-tiled "
+           "nvvm.mma.sync loops">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

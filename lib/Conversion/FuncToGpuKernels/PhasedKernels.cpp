@@ -21,6 +21,7 @@
 #include "stepc/Transforms/Passes.h"
 
 #include "GlobalMemoryBuilder.h"
+#include "TensorCoreMatmul.h"
 
 #include "mlir/Dialect/Affine/Utils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -475,9 +476,9 @@ FailureOr<KernelKeys> numberKeys(ArrayRef<PhasedKernel *> slots) {
 class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
-                      LLVM::LLVMFuncOp gridBarrier)
+                      LLVM::LLVMFuncOp gridBarrier, bool tensorCores)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
-        gridBarrier(gridBarrier) {
+        gridBarrier(gridBarrier), tensorCores(tensorCores) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -838,6 +839,10 @@ private:
     for (Range range : cast<linalg::LinalgOp>(generic.getOperation())
                            .createLoopRanges(b, loc))
       sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
+    if (tensorCores && emitOnTensorCores(source, generic, sizes)) {
+      generic.erase();
+      return;
+    }
     SmallVector<unsigned> parallel, reduction;
     for (auto [d, type] : llvm::enumerate(generic.getIteratorTypesArray()))
       (type == utils::IteratorType::parallel ? parallel : reduction)
@@ -860,6 +865,35 @@ private:
     else
       onThreadZero(point);
     generic.erase();
+  }
+
+  /// `generic` (cloned from `source`) as a warp-tiled mma.sync loop, when
+  /// it is a bf16 contraction (TensorCoreMatmul.h).
+  bool emitOnTensorCores(linalg::GenericOp source, linalg::GenericOp generic,
+                         ArrayRef<Value> sizes) {
+    auto exactInput = [&](unsigned n) {
+      return stepc::detail::holdsBf16ExactValues(*source.getDpsInputOperand(n));
+    };
+    std::optional<stepc::detail::Bf16Contraction> contraction =
+        stepc::detail::matchBf16Contraction(generic, exactInput);
+    if (!contraction)
+      return false;
+    OpOperand *init = generic.getDpsInitOperand(0);
+    auto valueAt = [&](Value value, ArrayRef<Value> ivs) {
+      return evaluateAt(generic, value, ivs);
+    };
+    auto loadOutput = [&](ArrayRef<Value> ivs) -> Value {
+      return memref::LoadOp::create(b, loc, init->get(),
+                                    indicesOf(generic, init, ivs));
+    };
+    auto storeOutput = [&](Value value, ArrayRef<Value> ivs) {
+      memref::StoreOp::create(b, loc, value, init->get(),
+                              indicesOf(generic, init, ivs));
+    };
+    stepc::detail::emitTensorCoreMatmul(
+        b, loc, *contraction, sizes,
+        {threadIndex, numThreads, valueAt, loadOutput, storeOutput});
+    return true;
   }
 
   void emitCopy(memref::CopyOp copy) {
@@ -1056,6 +1090,35 @@ private:
         [&](Value v) { return point.lookupOrDefault(v); });
   }
 
+  /// One value of the generic's body at `ivs`: the ops it depends on,
+  /// cloned, with the inputs they read loaded there.
+  Value evaluateAt(linalg::GenericOp generic, Value value,
+                   ArrayRef<Value> ivs) {
+    Block &body = generic.getRegion().front();
+    DenseSet<Value> needed = {value};
+    SmallVector<Operation *> ops;
+    for (Operation &op : llvm::reverse(body.without_terminator())) {
+      if (llvm::none_of(op.getResults(),
+                        [&](Value r) { return needed.contains(r); }))
+        continue;
+      ops.push_back(&op);
+      needed.insert(op.operand_begin(), op.operand_end());
+    }
+    IRMapping point;
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      BlockArgument arg = generic.getMatchingBlockArgument(input);
+      if (!needed.contains(arg))
+        continue;
+      Value loaded = input->get();
+      if (isa<MemRefType>(loaded.getType()))
+        loaded = loadUnscaled(loaded, indicesOf(generic, input, ivs));
+      point.map(arg, loaded);
+    }
+    for (Operation *op : llvm::reverse(ops))
+      b.clone(*op, point);
+    return point.lookupOrDefault(value);
+  }
+
   //===--------------------------------------------------------------===//
   // Gradients, unscaled as they are loaded
   //===--------------------------------------------------------------===//
@@ -1184,6 +1247,8 @@ private:
   /// The slot whose function is being emitted.
   Slot *current = nullptr;
   LLVM::LLVMFuncOp gridBarrier;
+  /// Whether bf16 contractions run on tensor cores.
+  bool tensorCores;
   IRMapping map;
   Value barrierWord, threadIndex, numThreads, rows, cols;
   DenseMap<Operation *, Value> allocOffsets;
@@ -1366,7 +1431,7 @@ struct FormPhasedGpuKernelsPass
       int64_t partials = 0;
       for (PhasedKernel *slot : slots)
         partials = std::max(partials, slot->main.partials);
-      PhasedKernelBuilder builder(slots, b, barrier);
+      PhasedKernelBuilder builder(slots, b, barrier, tensorCores);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

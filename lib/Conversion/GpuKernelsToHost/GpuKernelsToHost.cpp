@@ -36,12 +36,34 @@ namespace {
 /// The arguments of a kernel's host form after `params`.
 enum HostArgument { kParams, kBlock, kThread, kBlockDim, kGridDim };
 
+/// Whether `mma` is the one tensor-core form the emulator models (the one
+/// FormPhasedGpuKernels emits): m16n8k16, bf16 A (row) and B (col), f32
+/// accumulators.
+bool isEmulatedMma(NVVM::MmaOp mma) {
+  NVVM::MMAShapeAttr shape = mma.getShape();
+  auto i32 = IntegerType::get(mma.getContext(), 32);
+  auto f32 = Float32Type::get(mma.getContext());
+  auto all = [](ValueRange values, Type type, size_t count) {
+    return values.size() == count &&
+           llvm::all_of(values, [&](Value v) { return v.getType() == type; });
+  };
+  return shape.getM() == 16 && shape.getN() == 8 && shape.getK() == 16 &&
+         mma.getLayoutA() == NVVM::MMALayout::row &&
+         mma.getLayoutB() == NVVM::MMALayout::col &&
+         mma.getMultiplicandAPtxType() == NVVM::MMATypes::bf16 &&
+         mma.getMultiplicandBPtxType() == NVVM::MMATypes::bf16 &&
+         all(mma.getOperandA(), i32, 4) && all(mma.getOperandB(), i32, 2) &&
+         all(mma.getOperandC(), f32, 4);
+}
+
 /// Whether the emulator models `op`: the kernel structure and the x
 /// dimension of the ids. The grid barrier's own body (NVVM) is replaced, so
 /// it is not looked at.
 LogicalResult checkEmulated(Operation *op) {
   Dialect *dialect = op->getDialect();
   if (!dialect)
+    return success();
+  if (auto mma = dyn_cast<NVVM::MmaOp>(op); mma && isEmulatedMma(mma))
     return success();
   if (isa<NVVM::NVVMDialect>(dialect))
     return op->emitOpError("is not modelled by the host CUDA emulator "
@@ -82,7 +104,10 @@ LLVM::LLVMFuncOp buildHostHook(ModuleOp module, Location loc, OpBuilder &b,
   SmallVector<Value> operands = {callee};
   SmallVector<Type> hostTypes;
   for (BlockArgument arg : hook.getArguments()) {
-    operands.push_back(LLVM::AddrSpaceCastOp::create(b, loc, ptr, arg));
+    operands.push_back(
+        arg.getType() == ptr
+            ? Value(arg)
+            : LLVM::AddrSpaceCastOp::create(b, loc, ptr, arg).getResult());
     hostTypes.push_back(ptr);
   }
   LLVM::CallOp::create(b, loc, LLVM::LLVMFunctionType::get(voidType, hostTypes),
@@ -91,11 +116,47 @@ LLVM::LLVMFuncOp buildHostHook(ModuleOp module, Location loc, OpBuilder &b,
   return hook;
 }
 
+/// Each `nvvm.mma.sync` of `host` as a call of `mmaHook` on the lane's
+/// fragments, in one stack slot of the function (a fiber is one lane, and
+/// it runs one mma at a time).
+void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
+  SmallVector<NVVM::MmaOp> mmas;
+  host.walk([&](NVVM::MmaOp mma) { mmas.push_back(mma); });
+  if (mmas.empty())
+    return;
+  OpBuilder b(host.getContext());
+  Location loc = host.getLoc();
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  b.setInsertionPointToStart(&host.getBody().front());
+  Value words = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
+                                         stepc::kEmulatorMmaWords);
+  Value fragments = LLVM::AllocaOp::create(b, loc, ptr, i32, words, 16);
+  for (NVVM::MmaOp mma : mmas) {
+    b.setInsertionPoint(mma);
+    auto word = [&](int64_t k) {
+      return LLVM::GEPOp::create(b, loc, ptr, i32, fragments,
+                                 ArrayRef<LLVM::GEPArg>{int32_t(k)});
+    };
+    int64_t k = 0;
+    for (Value operand : mma.getOperands())
+      LLVM::StoreOp::create(b, loc, operand, word(k++));
+    LLVM::CallOp::create(b, loc, mmaHook, ValueRange{fragments});
+    Value result = LLVM::PoisonOp::create(b, loc, mma.getType());
+    for (int64_t r = 0; r < 4; ++r)
+      result = LLVM::InsertValueOp::create(
+          b, loc, result, LLVM::LoadOp::create(b, loc, f32, word(k + r)), r);
+    mma.replaceAllUsesWith(result);
+    mma.erase();
+  }
+}
+
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
 LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
-                            OpBuilder &b, LLVM::LLVMFuncOp blockBarrier) {
+                            OpBuilder &b, LLVM::LLVMFuncOp blockBarrier,
+                            LLVM::LLVMFuncOp mmaHook) {
   MLIRContext *ctx = b.getContext();
   Location loc = kernel.getLoc();
   if (!kernel.getWorkgroupAttributions().empty() ||
@@ -160,6 +221,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   });
   for (Operation *op : replaced)
     op->erase();
+  convertMmas(host, mmaHook);
   return success();
 }
 
@@ -230,8 +292,15 @@ struct GpuKernelsToHostPass
       blockBarrier = buildHostHook(module, module.getLoc(), b,
                                    stepc::kEmulatorBlockBarrierName,
                                    "stepc_block_barrier", {});
+    // mma.sync hands the lane's fragments to the emulator's warp.
+    LLVM::LLVMFuncOp mmaHook;
+    if (kernels.walk([](NVVM::MmaOp) { return WalkResult::interrupt(); })
+            .wasInterrupted())
+      mmaHook = buildHostHook(
+          module, module.getLoc(), b, stepc::kEmulatorMmaName, "stepc_mma_bf16",
+          {LLVM::LLVMPointerType::get(module.getContext())});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
-      if (failed(convertKernel(kernel, module, b, blockBarrier)))
+      if (failed(convertKernel(kernel, module, b, blockBarrier, mmaHook)))
         return signalPassFailure();
     kernels.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

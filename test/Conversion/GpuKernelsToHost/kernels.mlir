@@ -84,6 +84,61 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// mma.sync m16n8k16 bf16 → f32 hands the lane's fragments to the
+// emulator's warp through one stack slot: A (4 words), B (2), C (4) in, D
+// (4) out.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_mma_bf16() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_mma_bf16(%[[FRAGMENTS:.*]]: !llvm.ptr) {
+// CHECK: %[[SLOT:.*]] = llvm.mlir.addressof @stepc_emulator_mma_bf16 : !llvm.ptr
+// CHECK: %[[FN:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call %[[FN]](%[[FRAGMENTS]]) : !llvm.ptr, (!llvm.ptr) -> ()
+// CHECK: func.func @tensor_core(
+// CHECK: %[[WORDS:.*]] = llvm.mlir.constant(14 : i64) : i64
+// CHECK: %[[BUF:.*]] = llvm.alloca %[[WORDS]] x i32 {alignment = 16 : i64} : (i64) -> !llvm.ptr
+// CHECK: %[[W0:.*]] = llvm.getelementptr %[[BUF]][0] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %{{.*}}, %[[W0]] : i32, !llvm.ptr
+// CHECK: %[[W6:.*]] = llvm.getelementptr %[[BUF]][6] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %{{.*}}, %[[W6]] : f32, !llvm.ptr
+// CHECK: llvm.call @stepc_mma_bf16(%[[BUF]]) : (!llvm.ptr) -> ()
+// CHECK: %[[W10:.*]] = llvm.getelementptr %[[BUF]][10] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.load %[[W10]] : !llvm.ptr -> f32
+// CHECK: %[[W13:.*]] = llvm.getelementptr %[[BUF]][13] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.load %[[W13]] : !llvm.ptr -> f32
+// CHECK-NOT: nvvm.mma.sync
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @tensor_core(%a: i32, %b: i32, %c: f32, %out: !llvm.ptr<1>) kernel {
+      %d = nvvm.mma.sync A[%a, %a, %a, %a] B[%b, %b] C[%c, %c, %c, %c]
+          {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+           multiplicandAPtxType = #nvvm.mma_type<bf16>,
+           multiplicandBPtxType = #nvvm.mma_type<bf16>,
+           shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+          : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+      %d3 = llvm.extractvalue %d[3] : !llvm.struct<(f32, f32, f32, f32)>
+      llvm.store %d3, %out : f32, !llvm.ptr<1>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Other mma forms are not modelled.
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @half(%a: vector<2xf16>, %c: f32) kernel {
+      // expected-error @+1 {{'nvvm.mma.sync' op is not modelled by the host CUDA emulator}}
+      %d = nvvm.mma.sync A[%a, %a, %a, %a] B[%a, %a] C[%c, %c, %c, %c]
+          {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>,
+           shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+          : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // What the emulator does not model is an error, not a silent pass.
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {

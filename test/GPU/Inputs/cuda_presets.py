@@ -5,7 +5,9 @@
 
 `compile` writes every example spec as an artifact with CPU and CUDA code
 (groups without a kernel yet get none, with the compiler's warning), with
-Newton–Schulz in f32 as test/Numerics/presets.py checks it. `run`
+Newton–Schulz in f32 as test/Numerics/presets.py checks it, and the
+Newton–Schulz specs also as written (bf16 matmuls, which the kernels run
+on tensor cores). `run`
 needs only the stepc runtime and its Python package (PYTHONPATH), NumPy
 and the CUDA driver, so a GPU machine without LLVM can run it on artifacts
 carried there. Each group with a kernel runs 5 steps on the shapes and
@@ -50,6 +52,17 @@ def compile_all(stepc, spec_dir, out, extra_flags):
             continue
         if proc.returncode != 0:
             raise RuntimeError(f"stepc compile {spec}:\n{proc.stderr}")
+        # The spec as written too: its matmuls in bf16, on tensor cores.
+        if spec.parent.name == "f32-ns":
+            bf16_ns = out / "bf16-ns"
+            bf16_ns.mkdir(exist_ok=True)
+            proc = subprocess.run(
+                [stepc, "compile", str(spec_dir / spec.name),
+                 "--target=cpu,cuda", *extra_flags,
+                 "-o", str(bf16_ns / f"{spec.stem}.stepc")],
+                capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0:
+                raise RuntimeError(f"stepc compile {spec.name}:\n{proc.stderr}")
 
 
 class Driver:
@@ -142,12 +155,19 @@ def from_storage(stored, dtype):
     return (stored.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
 
 
-def run_one(driver, device, artifact, preset, shape, dtype):
+def inputs(preset, shape):
+    """The param and gradients test/Numerics/presets.py steps `preset` with."""
     seed = sum(map(ord, preset.spec + preset.group)) * 1000 + shape[0] * 7 + shape[1]
     rng = np.random.default_rng(seed)
     param = (0.02 * rng.standard_normal(shape)).astype(np.float32)
     grads = [rng.standard_normal(shape).astype(np.float32)
              for _ in range(presets.STEPS)]
+    return param, grads
+
+
+def step_group(driver, device, artifact, preset, shape, dtype):
+    """The param and states after the steps, and the launches they took."""
+    param, grads = inputs(preset, shape)
     group = artifact.group(preset.group, dtype, device=device)
     for name, value in preset.hyper.items():
         group.set_hyper(name, value)
@@ -161,6 +181,14 @@ def run_one(driver, device, artifact, preset, shape, dtype):
     got_p = from_storage(driver.download(p_dev, to_storage(param, dtype)), dtype)
     got_state = {name: group.read_state(0, name) for name in group.state_names}
     launches = group.launch_count
+    driver.free_all()
+    return got_p, got_state, launches
+
+
+def run_one(driver, device, artifact, preset, shape, dtype):
+    param, grads = inputs(preset, shape)
+    got_p, got_state, launches = step_group(driver, device, artifact, preset,
+                                            shape, dtype)
     ref_p, ref_state = presets.reference_run(
         preset, param.astype(np.float64), [g.astype(np.float64) for g in grads],
         dtype)
@@ -173,6 +201,47 @@ def run_one(driver, device, artifact, preset, shape, dtype):
             got_state[key].reshape(np.shape(value)), value)
     worst = max(errors, key=errors.get)
     return errors[worst], worst, launches
+
+
+# The kernel's tensor-core matmuls against the CPU code's loops, both with
+# bf16 inputs and f32 sums: only the order of the sums differs, and bf16
+# rounding of the iterates carries that through Newton–Schulz's steps.
+CPU_DIFFERENCE = 2e-2
+
+
+def check_bf16_ns(driver, device, out, preset, label, launches_per_run):
+    """The spec's own Newton–Schulz (bf16 matmuls, on tensor cores) against
+    the fp64 reference at the bf16 bound of test/Numerics/presets.py, and
+    against the same artifact's CPU code. Returns (failures, runs)."""
+    import stepc
+    artifact = stepc.load(str(out / "bf16-ns" / f"{preset.spec}.stepc"))
+    tolerance = presets.BF16_TOLERANCE.get(preset.spec,
+                                           presets.TOLERANCE["bf16"])
+    failures = 0
+    worst = difference = 0.0
+    shapes = [shape for shape in presets.SHAPES
+              if not preset.wide_only or shape[0] <= shape[1]]
+    for shape in shapes:
+        error, what, launches = run_one(driver, device, artifact, preset,
+                                        shape, "f32")
+        got_p, _, _ = step_group(driver, device, artifact, preset, shape, "f32")
+        cpu_p, _, _ = step_group(HostMemory(), "cpu", artifact, preset, shape,
+                                 "f32")
+        p0 = inputs(preset, shape)[0].astype(np.float64)
+        apart = presets.relative_error(got_p - p0, cpu_p - p0)
+        worst = error if error != error else max(worst, error)
+        difference = apart if apart != apart else max(difference, apart)
+        if (not error <= tolerance or not apart <= CPU_DIFFERENCE
+                or launches != launches_per_run):
+            failures += 1
+            print(f"FAIL {label} (bf16 NS) {shape}: relative error {error:.3g} "
+                  f"in {what} (tolerance {tolerance:g}), {apart:.3g} from the "
+                  f"CPU code (tolerance {CPU_DIFFERENCE:g}), {launches} "
+                  f"launches for {presets.STEPS} steps")
+    print(f"{label} (bf16 NS): worst relative error {worst:.3g}, "
+          f"{difference:.3g} from the CPU code, "
+          f"{launches_per_run // presets.STEPS} launches per step")
+    return failures, len(shapes)
 
 
 def run_all(out, device):
@@ -214,9 +283,13 @@ def run_all(out, device):
                     print(f"FAIL {label} {shape} {dtype}: relative error "
                           f"{error:.3g} in {what} (tolerance {tolerance:g}), "
                           f"{launches} launches for {presets.STEPS} steps")
-                driver.free_all()
         print(f"{label}: worst relative error {worst:.3g}, "
               f"{launches_per_run // presets.STEPS} launches per step")
+        if preset.ns and device != "cpu":
+            bad, count = check_bf16_ns(driver, device, out, preset, label,
+                                       launches_per_run)
+            failures += bad
+            runs += count
     for line in skipped:
         print(line)
     print(f"{runs} runs on {device}, {failures} failures")

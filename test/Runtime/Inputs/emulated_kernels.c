@@ -12,8 +12,10 @@
  *===----------------------------------------------------------------------===*/
 
 #include <stdint.h>
+#include <string.h>
 
 void (*stepc_emulator_grid_barrier)(void *) = 0;
+void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 
 static float *buffer(void **params, int index) {
   return *(float **)params[index];
@@ -55,4 +57,59 @@ void overflow(void **params, int64_t block, int64_t thread, int64_t blockDim,
   float *in = buffer(params, 0);
   int64_t n = blockDim * gridDim, i = block * blockDim + thread;
   in[i + (i == n - 1)] = 1.0f;
+}
+
+/* The bf16 bits of a float that is exact in bf16. */
+static uint32_t bf16_bits(float x) {
+  uint32_t bits;
+  memcpy(&bits, &x, sizeof bits);
+  return bits >> 16;
+}
+
+/* mma.sync m16n8k16 bf16 -> f32 by every warp: `in` holds A (16 x 16) and
+ * B (16 x 8), row-major; warp w writes A.B + w (16 x 8) at out[128 w].
+ * Fragments as the PTX ISA lays them out: g = lane / 4, t = lane % 4; A's
+ * register q rows g + 8 (q % 2), cols 2t + 8 (q / 2) and the next (low
+ * half first); B's register q rows 2t + 8q and the next, col g; C's and
+ * D's element r row g + 8 (r / 2), col 2t + r % 2. */
+void mma_tile(void **params, int64_t block, int64_t thread, int64_t blockDim,
+              int64_t gridDim) {
+  (void)gridDim;
+  const float *a = buffer(params, 0), *b = a + 16 * 16;
+  float *out = buffer(params, 1);
+  int64_t warp = (block * blockDim + thread) / 32, lane = thread % 32;
+  int64_t g = lane / 4, t = lane % 4;
+  uint32_t fragments[14];
+  for (int q = 0; q < 4; ++q) {
+    int64_t row = g + 8 * (q % 2), col = 2 * t + 8 * (q / 2);
+    fragments[q] =
+        bf16_bits(a[row * 16 + col]) | bf16_bits(a[row * 16 + col + 1]) << 16;
+  }
+  for (int q = 0; q < 2; ++q) {
+    int64_t k = 2 * t + 8 * q;
+    fragments[4 + q] = bf16_bits(b[k * 8 + g]) | bf16_bits(b[(k + 1) * 8 + g])
+                                                     << 16;
+  }
+  for (int r = 0; r < 4; ++r) {
+    float c = (float)warp;
+    memcpy(&fragments[6 + r], &c, sizeof c);
+  }
+  stepc_emulator_mma_bf16(fragments);
+  for (int r = 0; r < 4; ++r) {
+    int64_t row = g + 8 * (r / 2), col = 2 * t + r % 2;
+    memcpy(&out[warp * 128 + row * 8 + col], &fragments[10 + r], sizeof(float));
+  }
+}
+
+/* Lane 5 of every warp returns before the mma the others wait at. */
+void mma_diverge(void **params, int64_t block, int64_t thread, int64_t blockDim,
+                 int64_t gridDim) {
+  (void)params;
+  (void)block;
+  (void)blockDim;
+  (void)gridDim;
+  uint32_t fragments[14] = {0};
+  if (thread % 32 == 5)
+    return;
+  stepc_emulator_mma_bf16(fragments);
 }

@@ -1,0 +1,183 @@
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=tensor-cores=false | FileCheck %s --check-prefix=SCALAR
+
+// Newton–Schulz's Gram, as StepToLinalg and bufferization leave it: the
+// rounded iterate R = bf16(W), its transposed copy T, and A = R·T, whose
+// body rounds its left factor itself and reads the right one from T. T is
+// exact in bf16 through the transpose of the rounding, so A runs on tensor
+// cores; the last function's right factor is not, so it keeps the scalar
+// loops.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#tr = affine_map<(d0, d1) -> (d1, d0)>
+#scalar = affine_map<(d0, d1) -> ()>
+#lhs = affine_map<(i, k, j) -> (i, k)>
+#rhs = affine_map<(i, k, j) -> (k, j)>
+#out = affine_map<(i, k, j) -> (i, j)>
+#rhsT = affine_map<(i, k, j) -> (j, k)>
+
+func.func @gram(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %n = memref.dim %w, %c1 : memref<?x?xf32>
+  %r = memref.alloc(%m, %n) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%r : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %b = arith.truncf %x : f32 to bf16
+    %e = arith.extf %b : bf16 to f32
+    linalg.yield %e : f32
+  }
+  %t = memref.alloc(%n, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#tr, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%r : memref<?x?xf32>) outs(%t : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %t : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %b = arith.truncf %x : f32 to bf16
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %e, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  // Something of A's, so that the product is used.
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @gram(
+// Warps walk 32 x 32 tiles; lane = thread % 32, groupID = lane / 4.
+// CHECK: arith.remui %{{.*}}, %c32
+// CHECK: arith.divui %{{.*}}, %c32
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// Accumulators start from A (the zero fill), then one k step of 16 per
+// iteration, 32 accumulators carried.
+// CHECK: memref.load
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c16 iter_args(
+// Fragments: bf16 bits, the second element of a pair in the high half.
+// CHECK: arith.truncf %{{.*}} : f32 to bf16
+// CHECK: arith.bitcast %{{.*}} : bf16 to i16
+// CHECK: arith.shli %{{.*}}, %c16_i32 : i32
+// CHECK: arith.ori
+// CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: scf.yield
+// Only the results inside the matrix are stored.
+// CHECK: scf.if
+// CHECK: memref.store
+// CHECK: gpu.return
+
+// SCALAR-LABEL: gpu.func @gram(
+// SCALAR-NOT: nvvm.mma.sync
+// SCALAR: gpu.return
+
+// The right factor read straight from the gradient: not known to be exact
+// in bf16, so no tensor cores.
+func.func @inexact(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhsT, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %g : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %b = arith.truncf %x : f32 to bf16
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %e, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @inexact(
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// R is rounded, then overwritten with unrounded values before its
+// transposed copy is taken: the last write decides, so no tensor cores.
+func.func @overwritten(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %n = memref.dim %w, %c1 : memref<?x?xf32>
+  %r = memref.alloc(%m, %n) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%r : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %b = arith.truncf %x : f32 to bf16
+    %e = arith.extf %b : bf16 to f32
+    linalg.yield %e : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<?x?xf32>) outs(%r : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  %t = memref.alloc(%n, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#tr, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%r : memref<?x?xf32>) outs(%t : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %t : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %b = arith.truncf %x : f32 to bf16
+    %e = arith.extf %b : bf16 to f32
+    %p = arith.mulf %e, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @overwritten(
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
