@@ -158,7 +158,7 @@ def FormPhasedGpuKernels
 
     A generic that is a bf16 contraction (`out + L·R`, L and R exact in
     bf16, as Newton–Schulz's matmuls are) runs on tensor cores: each warp
-    owns 32 × 32 output tiles and computes them with `nvvm.mma.sync`
+    owns 32 × 16 output tiles and computes them with `nvvm.mma.sync`
     m16n8k16 bf16 → f32 (`tensor-cores=false` keeps the scalar path).
 
     A function the kernel cannot run (an unknown op, a buffer carried

@@ -29,9 +29,10 @@ namespace {
 /// that produced it (a copy of a transpose of a rounding is 3).
 constexpr int kMaxWriteDepth = 8;
 
-/// The warp tile, in mma tiles of 16 × 8 (rows × cols): 32 × 32.
+/// The warp tile, in mma tiles of 16 × 8 (rows × cols): 32 × 16. A 32 × 32
+/// tile (2 × 4) needed 255 registers in MuonMax's kernel and spilled.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
-constexpr int64_t kTilesDown = 2, kTilesAcross = 4;
+constexpr int64_t kTilesDown = 2, kTilesAcross = 2;
 constexpr int64_t kWarpSize = 32;
 
 bool isExactConstant(Value value) {

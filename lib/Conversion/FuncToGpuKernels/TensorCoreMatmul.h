@@ -56,7 +56,7 @@ struct MatmulEmission {
 
 /// The contraction over loop sizes `sizes`, spread over the grid's warps
 /// (blocks of whole warps): out = out + L·R with `nvvm.mma.sync` m16n8k16
-/// bf16 → f32, 32 × 32 output tiles per warp.
+/// bf16 → f32, 32 × 16 output tiles per warp.
 void emitTensorCoreMatmul(mlir::OpBuilder &b, mlir::Location loc,
                           const Bf16Contraction &contraction,
                           llvm::ArrayRef<mlir::Value> sizes,

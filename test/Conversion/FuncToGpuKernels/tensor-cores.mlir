@@ -64,12 +64,12 @@ func.func @gram(
 }
 
 // CHECK-LABEL: gpu.func @gram(
-// Warps walk 32 x 32 tiles; lane = thread % 32, groupID = lane / 4.
+// Warps walk 32 x 16 tiles; lane = thread % 32, groupID = lane / 4.
 // CHECK: arith.remui %{{.*}}, %c32
 // CHECK: arith.divui %{{.*}}, %c32
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
 // Accumulators start from A (the zero fill), then one k step of 16 per
-// iteration, 32 accumulators carried.
+// iteration, 16 accumulators carried.
 // CHECK: memref.load
 // CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c16 iter_args(
 // Fragments: bf16 bits, the second element of a pair in the high half.
@@ -77,7 +77,7 @@ func.func @gram(
 // CHECK: arith.bitcast %{{.*}} : bf16 to i16
 // CHECK: arith.shli %{{.*}}, %c16_i32 : i32
 // CHECK: arith.ori
-// CHECK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: scf.yield
 // Only the results inside the matrix are stored.
