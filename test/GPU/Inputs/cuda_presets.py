@@ -185,10 +185,10 @@ def step_group(driver, device, artifact, preset, shape, dtype):
     return got_p, got_state, launches
 
 
-def run_one(driver, device, artifact, preset, shape, dtype):
+def reference_error(preset, shape, dtype, got_p, got_state):
+    """The worst relative error of a run against the fp64 reference, and
+    what it was in."""
     param, grads = inputs(preset, shape)
-    got_p, got_state, launches = step_group(driver, device, artifact, preset,
-                                            shape, dtype)
     ref_p, ref_state = presets.reference_run(
         preset, param.astype(np.float64), [g.astype(np.float64) for g in grads],
         dtype)
@@ -200,7 +200,13 @@ def run_one(driver, device, artifact, preset, shape, dtype):
         errors[key] = presets.relative_error(
             got_state[key].reshape(np.shape(value)), value)
     worst = max(errors, key=errors.get)
-    return errors[worst], worst, launches
+    return errors[worst], worst
+
+
+def run_one(driver, device, artifact, preset, shape, dtype):
+    got_p, got_state, launches = step_group(driver, device, artifact, preset,
+                                            shape, dtype)
+    return (*reference_error(preset, shape, dtype, got_p, got_state), launches)
 
 
 # The kernel's tensor-core matmuls against the CPU code's loops, both with
@@ -222,9 +228,9 @@ def check_bf16_ns(driver, device, out, preset, label, launches_per_run):
     shapes = [shape for shape in presets.SHAPES
               if not preset.wide_only or shape[0] <= shape[1]]
     for shape in shapes:
-        error, what, launches = run_one(driver, device, artifact, preset,
-                                        shape, "f32")
-        got_p, _, _ = step_group(driver, device, artifact, preset, shape, "f32")
+        got_p, got_state, launches = step_group(driver, device, artifact,
+                                                preset, shape, "f32")
+        error, what = reference_error(preset, shape, "f32", got_p, got_state)
         cpu_p, _, _ = step_group(HostMemory(), "cpu", artifact, preset, shape,
                                  "f32")
         p0 = inputs(preset, shape)[0].astype(np.float64)
