@@ -66,6 +66,7 @@ using KernelEntry = void (*)(void **params, int64_t block, int64_t thread,
 using BarrierFunction = void (*)(void *word);
 using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
+using ShuffleFunction = void (*)(uint32_t *words);
 
 struct Function {
   KernelEntry entry = nullptr;
@@ -149,22 +150,33 @@ size_t elfSize(const unsigned char *image) {
 /// What a suspended fiber waits for.
 enum class Wait { Nothing, Grid, Block, Warp };
 
+/// The instructions every lane of a warp must reach together.
+enum class WarpOp { Mma, Shuffle, Count };
+const char *const kWarpOpNames[] = {"mma.sync", "shfl.sync"};
+
 struct Fiber {
   ucontext_t context;
   int64_t block = 0, thread = 0;
-  int barriers = 0, blockBarriers = 0, mmas = 0;
+  int barriers = 0, blockBarriers = 0;
+  /// Per WarpOp, how many this lane has reached; and the one it waits at.
+  int warpOps[int(WarpOp::Count)] = {};
+  WarpOp warpOp = WarpOp::Mma;
   Wait waiting = Wait::Nothing;
   bool done = false;
 };
 
 constexpr int64_t kWarpSize = 32;
 
-/// One warp's mma.sync: the lanes' fragments, gathered until the last
-/// lane arrives, which computes every lane's D.
-struct WarpMma {
+/// One warp at a warp-wide instruction: the lanes' operands, gathered
+/// until the last lane arrives, which computes every lane's result.
+struct WarpExchange {
+  WarpOp op = WarpOp::Mma;
   int arrived = 0;
+  /// mma.sync: fragments A, B, C in and D out.
   uint32_t a[kWarpSize][4], b[kWarpSize][2];
   float c[kWarpSize][4], d[kWarpSize][4];
+  /// shfl.sync.bfly: each lane's value and lane mask in, its result out.
+  uint32_t value[kWarpSize], laneMask[kWarpSize], shuffled[kWarpSize];
   std::vector<Fiber *> waiting;
 };
 
@@ -195,7 +207,7 @@ struct Launch {
   bool cooperative = false;
   std::string error;
   /// By warp (block × warps per block + warp in block).
-  std::map<int64_t, WarpMma> warps;
+  std::map<int64_t, WarpExchange> warps;
 };
 
 Launch *currentLaunch = nullptr;
@@ -247,7 +259,7 @@ float fromBf16(uint32_t bits) {
 /// in the low half); B's register q rows 2t + 8·q and the next, col g;
 /// C's and D's element r row g + 8·(r / 2), col 2t + r % 2. Sums in f32,
 /// k ascending (a tensor core adds in an order of its own).
-void multiply(WarpMma &warp) {
+void multiply(WarpExchange &warp) {
   float a[16][16], b[16][8], c[16][8];
   for (int64_t lane = 0; lane < kWarpSize; ++lane) {
     int64_t g = lane / 4, t = lane % 4;
@@ -276,37 +288,82 @@ void multiply(WarpMma &warp) {
   }
 }
 
-/// What @stepc_emulator_mma_bf16 points to (mma.sync m16n8k16 bf16 →
-/// f32): `fragments` holds the lane's A (4 words), B (2), C (4) and gets
-/// its D (4). The lane waits until every lane of its warp has arrived.
-void mmaBf16(uint32_t *fragments) {
+/// Brings the running lane to its warp's `op`: `deposit(warp, lane)`
+/// leaves its operands; the last lane to arrive runs `complete(warp)` and
+/// releases the others, which wait until then. The results stay in the
+/// warp until every lane has read them: the next exchange needs all of
+/// them to arrive again. Lanes at different instructions are divergence,
+/// which run() reports.
+template <typename Deposit, typename Complete>
+std::pair<WarpExchange *, int64_t> meetWarp(WarpOp op, Deposit deposit,
+                                            Complete complete) {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
-  ++fiber.mmas;
+  ++fiber.warpOps[int(op)];
+  fiber.warpOp = op;
   if (launch.blockDim % kWarpSize != 0 && launch.error.empty())
-    launch.error =
-        "kernel " + launch.function->name + " runs mma.sync in blocks of " +
-        std::to_string(launch.blockDim) + " threads, not whole warps";
+    launch.error = "kernel " + launch.function->name + " runs " +
+                   kWarpOpNames[int(op)] + " in blocks of " +
+                   std::to_string(launch.blockDim) +
+                   " threads, not whole warps";
   int64_t lane = fiber.thread % kWarpSize;
-  WarpMma &warp = launch.warps[fiber.block * (launch.blockDim / kWarpSize) +
-                               fiber.thread / kWarpSize];
-  std::memcpy(warp.a[lane], fragments, sizeof warp.a[lane]);
-  std::memcpy(warp.b[lane], fragments + 4, sizeof warp.b[lane]);
-  std::memcpy(warp.c[lane], fragments + 6, sizeof warp.c[lane]);
+  WarpExchange &warp =
+      launch.warps[fiber.block * (launch.blockDim / kWarpSize) +
+                   fiber.thread / kWarpSize];
+  if (warp.arrived == 0)
+    warp.op = op;
+  else if (warp.op != op && launch.error.empty())
+    launch.error = "warp divergence in kernel " + launch.function->name +
+                   ": thread " + std::to_string(fiber.thread) + " of block " +
+                   std::to_string(fiber.block) + " reaches " +
+                   kWarpOpNames[int(op)] + " while lanes of its warp wait at " +
+                   kWarpOpNames[int(warp.op)];
+  deposit(warp, lane);
   if (++warp.arrived < kWarpSize) {
     warp.waiting.push_back(&fiber);
     fiber.waiting = Wait::Warp;
     ::swapcontext(&fiber.context, &launch.scheduler);
   } else {
-    multiply(warp);
+    complete(warp);
     warp.arrived = 0;
     for (Fiber *lanes : warp.waiting)
       lanes->waiting = Wait::Nothing;
     warp.waiting.clear();
   }
-  // D stays until every lane has read it: the next mma's D needs all of
-  // them to arrive again.
-  std::memcpy(fragments + 10, warp.d[lane], sizeof warp.d[lane]);
+  return {&warp, lane};
+}
+
+/// What @stepc_emulator_mma_bf16 points to (mma.sync m16n8k16 bf16 →
+/// f32): `fragments` holds the lane's A (4 words), B (2), C (4) and gets
+/// its D (4).
+void mmaBf16(uint32_t *fragments) {
+  auto [warp, lane] = meetWarp(
+      WarpOp::Mma,
+      [&](WarpExchange &warp, int64_t lane) {
+        std::memcpy(warp.a[lane], fragments, sizeof warp.a[lane]);
+        std::memcpy(warp.b[lane], fragments + 4, sizeof warp.b[lane]);
+        std::memcpy(warp.c[lane], fragments + 6, sizeof warp.c[lane]);
+      },
+      multiply);
+  std::memcpy(fragments + 10, warp->d[lane], sizeof warp->d[lane]);
+}
+
+/// What @stepc_emulator_shuffle_xor points to (shfl.sync.bfly.b32 with
+/// every lane in the mask): `words` holds the lane's value and lane mask
+/// and gets the value of lane `lane ^ mask`.
+void shuffleXor(uint32_t *words) {
+  auto [warp, lane] = meetWarp(
+      WarpOp::Shuffle,
+      [&](WarpExchange &warp, int64_t lane) {
+        warp.value[lane] = words[0];
+        warp.laneMask[lane] = words[1];
+      },
+      [](WarpExchange &warp) {
+        for (int64_t lane = 0; lane < kWarpSize; ++lane)
+          warp.shuffled[lane] =
+              warp.value[(lane ^ warp.laneMask[lane]) % kWarpSize];
+      });
+  words[2] = warp->shuffled[lane];
 }
 
 std::string where(const Fiber &fiber) {
@@ -355,12 +412,14 @@ std::string run(Launch &launch) {
         finished = &fiber;
         finishedInBlock[fiber.block] = &fiber;
       } else if (fiber.waiting == Wait::Warp) {
-        // A block of part-warps is the cause, when it is one.
+        // A block of part-warps or lanes at different instructions is the
+        // cause, when it is one.
         if (!launch.error.empty())
           return launch.error;
-        return "mma.sync divergence in kernel " + launch.function->name + ": " +
-               where(fiber) + " waits at its mma.sync #" +
-               std::to_string(fiber.mmas) +
+        const char *op = kWarpOpNames[int(fiber.warpOp)];
+        return std::string(op) + " divergence in kernel " +
+               launch.function->name + ": " + where(fiber) + " waits at its " +
+               op + " #" + std::to_string(fiber.warpOps[int(fiber.warpOp)]) +
                " for lanes of its warp that do not arrive (a GPU would "
                "hang or compute garbage)";
       } else if (fiber.waiting == Wait::Grid) {
@@ -544,6 +603,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<BlockBarrierFunction *>(slot) = blockBarrier;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_mma_bf16"))
     *static_cast<MmaFunction *>(slot) = mmaBf16;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_shuffle_xor"))
+    *static_cast<ShuffleFunction *>(slot) = shuffleXor;
   *out = module.release();
   return kSuccess;
 }

@@ -7,8 +7,8 @@
 // libstepc-cuda-emulator.so through the runtime's CudaDriver, on the
 // hand-written kernels of Inputs/emulated_kernels.c: a barrier orders
 // threads across blocks; mma.sync computes a warp's product from the PTX
-// fragment layout; a missing barrier, barrier divergence, mma.sync
-// divergence, a write past
+// fragment layout; shfl.sync exchanges lanes' values; a missing barrier,
+// barrier divergence, mma.sync or shfl.sync divergence, a write past
 // an allocation, a barrier outside a cooperative launch, too large a
 // cooperative grid and bad copies are errors (or wrong numbers) rather than
 // passing silently. Arguments: the emulator and the kernels' library.
@@ -159,6 +159,47 @@ int main(int argc, char **argv) {
                        "mma in part of a warp"),
                NoDevice, "runs mma.sync in blocks of 48 threads");
   for (Ptr buffer : {m.in, m.out})
+    CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+
+  // shfl.sync.bfly: two blocks of two warps, against sums taken here.
+  CudaDriver::CUfunction shuffleSum = function("shuffle_sum");
+  CudaDriver::CUfunction shuffleDiverge = function("shuffle_diverge");
+  constexpr int kLanes = 128;
+  std::vector<float> lanes(kLanes);
+  for (int i = 0; i < kLanes; ++i)
+    lanes[i] = float((7 * i) % 11);
+  Buffers s;
+  CHECK_OK(d.check(d.cuMemAlloc(&s.in, sizeof(float) * kLanes), "alloc"));
+  CHECK_OK(d.check(d.cuMemAlloc(&s.out, sizeof(float) * 2 * kLanes), "alloc"));
+  CHECK_OK(d.check(d.cuMemcpyHtoD(s.in, lanes.data(), sizeof(float) * kLanes),
+                   "upload"));
+  CHECK_OK(d.check(d.cuLaunchKernel(shuffleSum, 2, 1, 1, 64, 1, 1, 0, nullptr,
+                                    s.params, nullptr),
+                   "shuffle launch"));
+  std::vector<float> shuffled(2 * kLanes);
+  CHECK_OK(d.check(
+      d.cuMemcpyDtoH(shuffled.data(), s.out, sizeof(float) * 2 * kLanes),
+      "read"));
+  int wrongLanes = 0;
+  for (int i = 0; i < kLanes; ++i) {
+    float warpSum = 0;
+    for (int j = i / 32 * 32; j < i / 32 * 32 + 32; ++j)
+      warpSum += lanes[j];
+    wrongLanes += shuffled[i] != lanes[i ^ 1];
+    wrongLanes += shuffled[kLanes + i] != warpSum;
+  }
+  CHECK(wrongLanes == 0);
+  CHECK_STATUS(d.check(d.cuLaunchKernel(shuffleDiverge, 1, 1, 1, 32, 1, 1, 0,
+                                        nullptr, s.params, nullptr),
+                       "shuffle divergence"),
+               NoDevice,
+               "warp divergence in kernel shuffle_diverge: thread 7 of block "
+               "0 reaches mma.sync while lanes of its warp wait at shfl.sync");
+  CHECK_STATUS(d.check(d.cuLaunchKernel(shuffleSum, 1, 1, 1, 48, 1, 1, 0,
+                                        nullptr, s.params, nullptr),
+                       "shuffle in part of a warp"),
+               NoDevice, "runs shfl.sync in blocks of 48 threads");
+  for (Ptr buffer : {s.in, s.out})
     CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
 
   CHECK_STATUS(launch(d, rotate, b, /*cooperative=*/false), NoDevice,

@@ -22,6 +22,10 @@ inline constexpr const char *kGpuModuleName = "stepc_kernels";
 inline constexpr int64_t kGpuVectorWidth = 4;
 /// Threads per block the runtime launches the kernels with.
 inline constexpr int kGpuBlockSize = 256;
+/// Threads per warp; kGpuBlockSize is a multiple, which warp reductions
+/// and mma.sync need.
+inline constexpr int kGpuWarpSize = 32;
+static_assert(kGpuBlockSize % kGpuWarpSize == 0, "blocks of whole warps");
 
 /// The i64 words of the step control block, every kernel's scalar argument
 /// (docs/Design/GpuKernels.md, "Step control"; rt::StepControl mirrors

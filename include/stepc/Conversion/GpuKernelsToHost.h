@@ -27,6 +27,11 @@ inline constexpr const char *kEmulatorBlockBarrierName =
 inline constexpr const char *kEmulatorMmaName = "stepc_emulator_mma_bf16";
 /// The i32 words of an emulated mma's fragments.
 inline constexpr int kEmulatorMmaWords = 14;
+/// The same for `shfl.sync.bfly.b32` over the whole warp:
+/// `void (*)(uint32_t *words)`, the lane's value and lane mask in, the
+/// value of lane `lane ^ mask` out, in that order.
+inline constexpr const char *kEmulatorShuffleName =
+    "stepc_emulator_shuffle_xor";
 
 } // namespace stepc
 

@@ -261,6 +261,33 @@ TypedAttr identityOf(Operation *combiner, Builder &b) {
   return b.getF32FloatAttr(value);
 }
 
+/// Whether the lanes of a warp, stepping together through the reduction
+/// loops of one point, read neighbouring elements: some input's fastest
+/// dim is a reduction loop (a row sum) and none is the innermost parallel
+/// loop (a matmul's right factor), whose neighbouring points one thread
+/// each read together already.
+bool lanesCoalesce(linalg::GenericOp generic) {
+  SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+  std::optional<unsigned> innermostParallel;
+  for (auto [d, type] : llvm::enumerate(iterators))
+    if (type == utils::IteratorType::parallel)
+      innermostParallel = d;
+  bool alongReduction = false;
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    AffineMap map = generic.getMatchingIndexingMap(input);
+    if (map.getNumResults() == 0)
+      continue;
+    auto fastest = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!fastest)
+      continue;
+    if (fastest.getPosition() == innermostParallel)
+      return false;
+    alongReduction |=
+        iterators[fastest.getPosition()] == utils::IteratorType::reduction;
+  }
+  return alongReduction;
+}
+
 /// A group function checked for what the kernel can run, with its scratch
 /// plan.
 struct PhasedGroup {
@@ -830,9 +857,11 @@ private:
 
   /// One linalg op over the grid: each thread takes points of the parallel
   /// loops (grid-stride over their flattened space) and runs the reduction
-  /// loops of each point itself. A reduction with no parallel loop is split
-  /// into per-thread partials combined in thread order (reproducible for a
-  /// given grid), when its combiner is known.
+  /// loops of each point itself; or, when the reduction runs along rows in
+  /// memory (a row norm), each warp takes points and its lanes share their
+  /// reductions. A reduction with no parallel loop is split into per-warp
+  /// partials combined in a fixed order (reproducible for a given grid).
+  /// Both splits need a known combiner.
   void emitGeneric(linalg::GenericOp source) {
     auto generic = cast<linalg::GenericOp>(b.clone(*source, map));
     SmallVector<Value> sizes;
@@ -858,7 +887,10 @@ private:
               : reduceSerially(generic, reduction, sizes, ivs, outs);
       storeOutputs(generic, ivs, results);
     };
-    if (!parallel.empty())
+    if (!parallel.empty() && !reduction.empty() && splittable(generic) &&
+        lanesCoalesce(generic))
+      warpPerPoint(generic, parallel, reduction, sizes, ivs);
+    else if (!parallel.empty())
       gridStride(parallel, sizes, ivs, point);
     else if (!reduction.empty() && splittable(generic))
       splitReduction(generic, reduction, sizes, ivs);
@@ -924,11 +956,24 @@ private:
       llvm::function_ref<void()> body, ValueRange iterArgs = {},
       llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
       SmallVector<Value> *results = nullptr) {
+    strideLoop(dims, sizes, ivs, threadIndex, numThreads, body, iterArgs,
+               iterBody, results);
+  }
+
+  /// for (i = first; i < Π sizes[dims]; i += step): ivs[dims] = i
+  /// delinearized (the last dim fastest), then `body`; or, with
+  /// `iterBody`, the loop carries `iterArgs` and leaves its results in
+  /// `results`.
+  void strideLoop(
+      ArrayRef<unsigned> dims, ArrayRef<Value> sizes, SmallVector<Value> &ivs,
+      Value first, Value step, llvm::function_ref<void()> body,
+      ValueRange iterArgs = {},
+      llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
+      SmallVector<Value> *results = nullptr) {
     Value total = index(1);
     for (unsigned d : dims)
       total = arith::MulIOp::create(b, loc, total, sizes[d]);
-    auto loop =
-        scf::ForOp::create(b, loc, threadIndex, total, numThreads, iterArgs);
+    auto loop = scf::ForOp::create(b, loc, first, total, step, iterArgs);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value rest = loop.getInductionVar();
@@ -943,6 +988,29 @@ private:
     } else {
       body();
     }
+  }
+
+  /// Each warp takes points of the parallel loops (warp-stride, so the
+  /// loop is uniform across its lanes); its lanes reduce every 32nd point
+  /// of the reduction loops from the identity, and a butterfly of
+  /// shuffles combines them; lane 0 folds the result into the output.
+  void warpPerPoint(linalg::GenericOp generic, ArrayRef<unsigned> parallel,
+                    ArrayRef<unsigned> reduction, ArrayRef<Value> sizes,
+                    SmallVector<Value> &ivs) {
+    SmallVector<Operation *> combiners = combinersOf(generic);
+    SmallVector<Value> identities = identitiesOf(combiners);
+    strideLoop(parallel, sizes, ivs, warpIndex(), numWarps(), [&] {
+      SmallVector<Value> partials;
+      strideLoop(
+          reduction, sizes, ivs, laneIndex(), index(stepc::kGpuWarpSize), [] {},
+          identities,
+          [&](ValueRange accs) { return computeAt(generic, ivs, accs); },
+          &partials);
+      SmallVector<Value> totals = combineAcrossWarp(partials, combiners);
+      for (unsigned d : reduction)
+        ivs[d] = Value(); // defined in the loop above; outputs do not use them
+      onLaneZero([&] { foldIntoOutputs(generic, ivs, combiners, totals); });
+    });
   }
 
   /// The reduction loops of one point, run by one thread, the accumulators
@@ -978,55 +1046,107 @@ private:
     return true;
   }
 
-  /// Every thread reduces its share of the whole space from the identity;
-  /// after a barrier, thread 0 folds the partials into the output in
-  /// thread order.
+  SmallVector<Operation *> combinersOf(linalg::GenericOp generic) {
+    SmallVector<Operation *> combiners;
+    for (unsigned r = 0; r < generic.getNumDpsInits(); ++r)
+      combiners.push_back(splittableCombiner(generic, r));
+    return combiners;
+  }
+
+  SmallVector<Value> identitiesOf(ArrayRef<Operation *> combiners) {
+    return llvm::map_to_vector(combiners, [&](Operation *combiner) -> Value {
+      return arith::ConstantOp::create(b, loc, identityOf(combiner, b));
+    });
+  }
+
+  /// `combiner` (a reduction's) applied to `lhs` and `rhs`.
+  Value combine(Operation *combiner, Value lhs, Value rhs) {
+    return b
+        .create(OperationState(loc, combiner->getName(), ValueRange{lhs, rhs},
+                               TypeRange{lhs.getType()}, combiner->getAttrs()))
+        ->getResult(0);
+  }
+
+  /// Each value combined over the 32 lanes of the warp (a butterfly of
+  /// shuffles: every lane ends with the same total, summed in the same
+  /// order whatever the grid). Every lane of the warp must run it.
+  SmallVector<Value> combineAcrossWarp(ArrayRef<Value> values,
+                                       ArrayRef<Operation *> combiners) {
+    SmallVector<Value> totals(values);
+    for (int32_t laneMask = stepc::kGpuWarpSize / 2; laneMask > 0;
+         laneMask /= 2)
+      for (auto [total, combiner] : llvm::zip(totals, combiners)) {
+        Value other =
+            gpu::ShuffleOp::create(b, loc, total, laneMask, stepc::kGpuWarpSize,
+                                   gpu::ShuffleMode::XOR)
+                .getShuffleResult();
+        total = combine(combiner, total, other);
+      }
+    return totals;
+  }
+
+  /// The outputs at `ivs`, each combined with its value in `values`.
+  void foldIntoOutputs(linalg::GenericOp generic, ArrayRef<Value> ivs,
+                       ArrayRef<Operation *> combiners,
+                       ArrayRef<Value> values) {
+    SmallVector<Value> outs = loadOutputs(generic, ivs, /*all=*/true);
+    for (auto [out, combiner, value] : llvm::zip(outs, combiners, values))
+      out = combine(combiner, out, value);
+    storeOutputs(generic, ivs, outs);
+  }
+
+  /// Every thread reduces its share of the whole space from the identity,
+  /// each warp combines its lanes', and lane 0 leaves the warp's partial
+  /// in the scratch. After a barrier, the grid's first warp folds the
+  /// partials (lane l every 32nd from l, then a butterfly) into the
+  /// output: one thread folding every thread's partial would be a serial
+  /// chain as long as the grid.
   void splitReduction(linalg::GenericOp generic, ArrayRef<unsigned> reduction,
                       ArrayRef<Value> sizes, SmallVector<Value> &ivs) {
-    unsigned numOutputs = generic.getNumDpsInits();
-    SmallVector<Operation *> combiners;
-    SmallVector<Value> identities;
-    for (unsigned r = 0; r < numOutputs; ++r) {
-      combiners.push_back(splittableCombiner(generic, r));
-      identities.push_back(
-          arith::ConstantOp::create(b, loc, identityOf(combiners.back(), b)));
-    }
+    SmallVector<Operation *> combiners = combinersOf(generic);
+    SmallVector<Value> identities = identitiesOf(combiners);
     SmallVector<Value> partials;
     gridStride(
         reduction, sizes, ivs, [] {}, identities,
         [&](ValueRange accs) { return computeAt(generic, ivs, accs); },
         &partials);
-    for (unsigned r = 0; r < numOutputs; ++r)
-      LLVM::StoreOp::create(b, loc, partials[r], partialSlot(r, threadIndex));
+    SmallVector<Value> warpTotals = combineAcrossWarp(partials, combiners);
+    onLaneZero([&] {
+      for (auto [r, total] : llvm::enumerate(warpTotals))
+        LLVM::StoreOp::create(b, loc, total, partialSlot(r, warpIndex()));
+    });
     barrier();
     for (unsigned d : reduction)
       ivs[d] = Value(); // defined in the loop above; outputs do not use them
-    onThreadZero([&] {
-      SmallVector<Value> outs = loadOutputs(generic, ivs, /*all=*/true);
-      auto fold =
-          scf::ForOp::create(b, loc, index(0), numThreads, index(1), outs);
-      OpBuilder::InsertionGuard guard(b);
+    Value firstWarp =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, threadIndex,
+                              index(stepc::kGpuWarpSize));
+    auto ifFirstWarp = scf::IfOp::create(b, loc, firstWarp);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifFirstWarp.thenBlock());
+    auto fold = scf::ForOp::create(b, loc, laneIndex(), numWarps(),
+                                   index(stepc::kGpuWarpSize), identities);
+    {
+      OpBuilder::InsertionGuard inFold(b);
       b.setInsertionPointToStart(fold.getBody());
       SmallVector<Value> next;
-      for (unsigned r = 0; r < numOutputs; ++r) {
+      for (auto [r, combiner] : llvm::enumerate(combiners)) {
         Value partial = LLVM::LoadOp::create(
             b, loc, b.getF32Type(), partialSlot(r, fold.getInductionVar()));
-        Operation *combined = b.create(OperationState(
-            loc, combiners[r]->getName(),
-            ValueRange{fold.getRegionIterArgs()[r], partial},
-            TypeRange{b.getF32Type()}, combiners[r]->getAttrs()));
-        next.push_back(combined->getResult(0));
+        next.push_back(combine(combiner, fold.getRegionIterArgs()[r], partial));
       }
       setYield(fold, next);
-      b.setInsertionPointAfter(fold);
-      storeOutputs(generic, ivs, SmallVector<Value>(fold.getResults()));
-    });
+    }
+    SmallVector<Value> totals =
+        combineAcrossWarp(SmallVector<Value>(fold.getResults()), combiners);
+    onLaneZero([&] { foldIntoOutputs(generic, ivs, combiners, totals); });
   }
 
-  Value partialSlot(unsigned output, Value thread) {
+  /// Partial `output` of warp `warp` (the scratch keeps room for one per
+  /// thread; a warp's lane 0 uses its thread's).
+  Value partialSlot(unsigned output, Value warp) {
     Value slot = arith::AddIOp::create(
-        b, loc, arith::MulIOp::create(b, loc, index(output), numThreads),
-        thread);
+        b, loc, arith::MulIOp::create(b, loc, index(output), numThreads), warp);
     return gep(b.getF32Type(), current->partialsBase, toI64(slot));
   }
 
@@ -1188,6 +1308,30 @@ private:
 
   void onThreadZero(llvm::function_ref<void()> body) {
     auto guard = scf::IfOp::create(b, loc, isThreadZero());
+    OpBuilder::InsertionGuard insertion(b);
+    b.setInsertionPointToStart(guard.thenBlock());
+    body();
+  }
+
+  /// Blocks are whole warps (kGpuBlockSize), so a thread's warp and lane
+  /// follow from its index in the grid.
+  Value laneIndex() {
+    return arith::RemUIOp::create(b, loc, threadIndex,
+                                  index(stepc::kGpuWarpSize));
+  }
+  Value warpIndex() {
+    return arith::DivUIOp::create(b, loc, threadIndex,
+                                  index(stepc::kGpuWarpSize));
+  }
+  Value numWarps() {
+    return arith::DivUIOp::create(b, loc, numThreads,
+                                  index(stepc::kGpuWarpSize));
+  }
+
+  void onLaneZero(llvm::function_ref<void()> body) {
+    Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        laneIndex(), index(0));
+    auto guard = scf::IfOp::create(b, loc, first);
     OpBuilder::InsertionGuard insertion(b);
     b.setInsertionPointToStart(guard.thenBlock());
     body();

@@ -15,6 +15,7 @@
 #include "stepc/Conversion/FuncToGpuKernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -56,6 +57,15 @@ bool isEmulatedMma(NVVM::MmaOp mma) {
          all(mma.getOperandC(), f32, 4);
 }
 
+/// Whether `shuffle` is the one shuffle the emulator models (the one
+/// FormPhasedGpuKernels emits for warp reductions): a butterfly of a 32-bit
+/// value over the whole warp.
+bool isEmulatedShuffle(gpu::ShuffleOp shuffle) {
+  std::optional<int64_t> width = getConstantIntValue(shuffle.getWidth());
+  return shuffle.getMode() == gpu::ShuffleMode::XOR && width == 32 &&
+         shuffle.getValue().getType().getIntOrFloatBitWidth() == 32;
+}
+
 /// Whether the emulator models `op`: the kernel structure and the x
 /// dimension of the ids. The grid barrier's own body (NVVM) is replaced, so
 /// it is not looked at.
@@ -68,6 +78,9 @@ LogicalResult checkEmulated(Operation *op) {
   if (isa<NVVM::NVVMDialect>(dialect))
     return op->emitOpError("is not modelled by the host CUDA emulator "
                            "(docs/Design/GpuEmulation.md)");
+  if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op);
+      shuffle && isEmulatedShuffle(shuffle))
+    return success();
   if (!isa<gpu::GPUDialect>(dialect) ||
       isa<gpu::GPUModuleOp, gpu::GPUFuncOp, gpu::ReturnOp, gpu::ThreadIdOp,
           gpu::BlockIdOp, gpu::BlockDimOp, gpu::GridDimOp, gpu::BarrierOp>(op))
@@ -151,12 +164,51 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
   }
 }
 
+/// Each `gpu.shuffle xor` of `host` as a call of `shuffleHook` on the
+/// lane's value and lane mask, in one stack slot of the function; every
+/// lane is valid in a shuffle over the whole warp.
+void convertShuffles(func::FuncOp host, LLVM::LLVMFuncOp shuffleHook) {
+  SmallVector<gpu::ShuffleOp> shuffles;
+  host.walk([&](gpu::ShuffleOp shuffle) { shuffles.push_back(shuffle); });
+  if (shuffles.empty())
+    return;
+  OpBuilder b(host.getContext());
+  Location loc = host.getLoc();
+  Type i32 = b.getI32Type();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  b.setInsertionPointToStart(&host.getBody().front());
+  Value words = LLVM::AllocaOp::create(
+      b, loc, ptr, i32, LLVM::ConstantOp::create(b, loc, b.getI64Type(), 3), 4);
+  for (gpu::ShuffleOp shuffle : shuffles) {
+    b.setInsertionPoint(shuffle);
+    auto word = [&](int32_t k) {
+      return LLVM::GEPOp::create(b, loc, ptr, i32, words,
+                                 ArrayRef<LLVM::GEPArg>{k});
+    };
+    Type type = shuffle.getValue().getType();
+    Value bits = shuffle.getValue();
+    if (type != i32)
+      bits = LLVM::BitcastOp::create(b, loc, i32, bits);
+    LLVM::StoreOp::create(b, loc, bits, word(0));
+    LLVM::StoreOp::create(b, loc, shuffle.getOffset(), word(1));
+    LLVM::CallOp::create(b, loc, shuffleHook, ValueRange{words});
+    Value result = LLVM::LoadOp::create(b, loc, i32, word(2));
+    if (type != i32)
+      result = LLVM::BitcastOp::create(b, loc, type, result);
+    shuffle.getShuffleResult().replaceAllUsesWith(result);
+    shuffle.getValid().replaceAllUsesWith(
+        arith::ConstantOp::create(b, loc, b.getBoolAttr(true)).getResult());
+    shuffle.erase();
+  }
+}
+
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
 LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
                             OpBuilder &b, LLVM::LLVMFuncOp blockBarrier,
-                            LLVM::LLVMFuncOp mmaHook) {
+                            LLVM::LLVMFuncOp mmaHook,
+                            LLVM::LLVMFuncOp shuffleHook) {
   MLIRContext *ctx = b.getContext();
   Location loc = kernel.getLoc();
   if (!kernel.getWorkgroupAttributions().empty() ||
@@ -222,6 +274,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   for (Operation *op : replaced)
     op->erase();
   convertMmas(host, mmaHook);
+  convertShuffles(host, shuffleHook);
   return success();
 }
 
@@ -299,8 +352,17 @@ struct GpuKernelsToHostPass
       mmaHook = buildHostHook(
           module, module.getLoc(), b, stepc::kEmulatorMmaName, "stepc_mma_bf16",
           {LLVM::LLVMPointerType::get(module.getContext())});
+    // So does a warp shuffle: the lane's value and lane mask.
+    LLVM::LLVMFuncOp shuffleHook;
+    if (kernels.walk([](gpu::ShuffleOp) { return WalkResult::interrupt(); })
+            .wasInterrupted())
+      shuffleHook =
+          buildHostHook(module, module.getLoc(), b, stepc::kEmulatorShuffleName,
+                        "stepc_shuffle_xor",
+                        {LLVM::LLVMPointerType::get(module.getContext())});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
-      if (failed(convertKernel(kernel, module, b, blockBarrier, mmaHook)))
+      if (failed(convertKernel(kernel, module, b, blockBarrier, mmaHook,
+                               shuffleHook)))
         return signalPassFailure();
     kernels.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

@@ -1,7 +1,7 @@
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
 
 // A bufferized group function: w -= lr * g / |g|. The norm is a reduction
-// with no parallel loop (split into per-thread partials), the update an
+// with no parallel loop (split into per-warp partials), the update an
 // element-wise op into a scratch buffer, copied back.
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
@@ -42,7 +42,8 @@ func.func @scale_by_norm(
 }
 
 // The runtime's scratch: per tensor, the 0-d sum and the rows x cols
-// buffer, each 256-byte aligned; one f32 partial per thread before them.
+// buffer, each 256-byte aligned; room for one f32 partial per thread
+// before them (a warp's lane 0 uses its own).
 // CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {scale_by_norm = {partials = 1 : i64, scratch = "0 4 align add 4 rows mul cols mul align add"}}}
 
 // The barrier: block 0 adds 0x80000000 - (blocks - 1), the others 1;
@@ -82,18 +83,40 @@ func.func @scale_by_norm(
 // CHECK: scf.if %[[FIRST]] {
 // CHECK-NEXT: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
 // CHECK: llvm.call @stepc_grid_barrier(%arg4)
-// The norm: each thread sums its grid-stride share, stores its partial;
-// after a barrier thread 0 folds the partials in thread order.
+// The norm: each thread sums its grid-stride share, a butterfly of
+// shuffles sums each warp's, lane 0 stores the warp's partial; after a
+// barrier the first warp folds the partials (lane l every 32nd) and lane 0
+// adds the total to the output.
 // CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] iter_args(%{{.*}} = %{{.*}}) -> (f32) {
 // Every gradient load is unscaled.
 // CHECK: %[[G:.*]] = memref.load
 // CHECK-NEXT: arith.divf %[[G]], %[[SCALE]] : f32
-// CHECK: llvm.store %[[PART]], %{{.*}} : f32, !llvm.ptr<1>
+// CHECK: %[[S16:.*]], %{{.*}} = gpu.shuffle xor %[[PART]], %c16_i32, %c32_i32 : f32
+// CHECK-NEXT: %[[P16:.*]] = arith.addf %[[PART]], %[[S16]] : f32
+// CHECK-NEXT: %[[S8:.*]], %{{.*}} = gpu.shuffle xor %[[P16]], %c8_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK-NEXT: %[[WARPSUM:.*]] = arith.addf
+// CHECK-NEXT: %[[LANE:.*]] = arith.remui %[[THREAD]], %c32 : index
+// CHECK-NEXT: %[[LANE0:.*]] = arith.cmpi eq, %[[LANE]], %c0 : index
+// CHECK-NEXT: scf.if %[[LANE0]] {
+// CHECK-NEXT: %[[WARP:.*]] = arith.divui %[[THREAD]], %c32 : index
+// CHECK-NEXT: %[[AT:.*]] = arith.index_castui %[[WARP]] : index to i64
+// CHECK-NEXT: %[[SLOT:.*]] = llvm.getelementptr %arg3[%[[AT]]]
+// CHECK-NEXT: llvm.store %[[WARPSUM]], %[[SLOT]] : f32, !llvm.ptr<1>
 // CHECK: llvm.call @stepc_grid_barrier(%arg4)
-// CHECK: scf.if %[[FIRST]] {
-// CHECK: memref.load %{{.*}}[] : memref<f32>
-// CHECK: scf.for %{{.*}} = %c0 to %[[THREADS]] step %c1 iter_args
+// CHECK-NEXT: %[[WARP0:.*]] = arith.cmpi ult, %[[THREAD]], %c32 : index
+// CHECK-NEXT: scf.if %[[WARP0]] {
+// CHECK-NEXT: %[[WARPS:.*]] = arith.divui %[[THREADS]], %c32 : index
+// CHECK-NEXT: %[[FOLD:.*]] = scf.for %{{.*}} = %[[LANE]] to %[[WARPS]] step %c32 iter_args
+// CHECK: llvm.load
 // CHECK: arith.addf
+// CHECK: gpu.shuffle xor %[[FOLD]], %c16_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK-NEXT: %[[TOTAL:.*]] = arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: scf.if %[[LANE0]] {
+// CHECK-NEXT: %[[OLD:.*]] = memref.load %{{.*}}[] : memref<f32>
+// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
+// CHECK-NEXT: memref.store %[[NEW]]
 // CHECK: llvm.call @stepc_grid_barrier(%arg4)
 // Every thread reads the norm.
 // CHECK: memref.load %{{.*}}[] : memref<f32>

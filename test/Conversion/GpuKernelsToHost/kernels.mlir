@@ -139,14 +139,57 @@ module attributes {gpu.container_module} {
 
 // -----
 
-// What the emulator does not model is an error, not a silent pass.
+// A butterfly shuffle over the whole warp hands the lane's value (as i32)
+// and lane mask to the emulator's warp through one stack slot and reads
+// its partner's value from the third word; every lane is valid.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_shuffle_xor() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_shuffle_xor(%[[WORDS:.*]]: !llvm.ptr) {
+// CHECK: %[[SLOT:.*]] = llvm.mlir.addressof @stepc_emulator_shuffle_xor : !llvm.ptr
+// CHECK: %[[FN:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call %[[FN]](%[[WORDS]]) : !llvm.ptr, (!llvm.ptr) -> ()
+// CHECK: func.func @butterfly(
+// CHECK: %[[THREE:.*]] = llvm.mlir.constant(3 : i64) : i64
+// CHECK: %[[BUF:.*]] = llvm.alloca %[[THREE]] x i32 {alignment = 4 : i64} : (i64) -> !llvm.ptr
+// CHECK: %[[BITS:.*]] = llvm.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[W0:.*]] = llvm.getelementptr %[[BUF]][0] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %[[BITS]], %[[W0]] : i32, !llvm.ptr
+// CHECK: %[[W1:.*]] = llvm.getelementptr %[[BUF]][1] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %{{.*}}, %[[W1]] : i32, !llvm.ptr
+// CHECK: llvm.call @stepc_shuffle_xor(%[[BUF]]) : (!llvm.ptr) -> ()
+// CHECK: %[[W2:.*]] = llvm.getelementptr %[[BUF]][2] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: %[[OUT:.*]] = llvm.load %[[W2]] : !llvm.ptr -> i32
+// CHECK: %[[VALUE:.*]] = llvm.bitcast %[[OUT]] : i32 to f32
+// CHECK: %[[VALID:.*]] = arith.constant true
+// CHECK: llvm.store %[[VALUE]], %{{.*}} : f32, !llvm.ptr<1>
+// CHECK: llvm.store %[[VALID]], %{{.*}} : i1, !llvm.ptr<1>
+// CHECK-NOT: gpu.shuffle
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @butterfly(%x: f32, %out: !llvm.ptr<1>, %flag: !llvm.ptr<1>) kernel {
+      %c4 = arith.constant 4 : i32
+      %c32 = arith.constant 32 : i32
+      %y, %ok = gpu.shuffle xor %x, %c4, %c32 : f32
+      llvm.store %y, %out : f32, !llvm.ptr<1>
+      llvm.store %ok, %flag : i1, !llvm.ptr<1>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// What the emulator does not model is an error, not a silent pass: other
+// shuffle modes, and shuffles over part of a warp.
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {
     gpu.func @shuffles(%x: f32) kernel {
       %c1 = arith.constant 1 : i32
+      %c16 = arith.constant 16 : i32
       %c32 = arith.constant 32 : i32
       // expected-error @+1 {{'gpu.shuffle' op is not modelled by the host CUDA emulator}}
-      %y, %ok = gpu.shuffle xor %x, %c1, %c32 : f32
+      %y, %ok = gpu.shuffle idx %x, %c1, %c32 : f32
+      // expected-error @+1 {{'gpu.shuffle' op is not modelled by the host CUDA emulator}}
+      %z, %ok2 = gpu.shuffle xor %x, %c1, %c16 : f32
       gpu.return
     }
   }

@@ -16,6 +16,7 @@
 
 void (*stepc_emulator_grid_barrier)(void *) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
+void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
 
 static float *buffer(void **params, int index) {
   return *(float **)params[index];
@@ -112,4 +113,46 @@ void mma_diverge(void **params, int64_t block, int64_t thread, int64_t blockDim,
   if (thread % 32 == 5)
     return;
   stepc_emulator_mma_bf16(fragments);
+}
+
+static uint32_t shuffle_xor(uint32_t value, uint32_t lane_mask) {
+  uint32_t words[3] = {value, lane_mask, 0};
+  stepc_emulator_shuffle_xor(words);
+  return words[2];
+}
+
+/* A butterfly sum over each warp: out[i] = in[i] after one exchange with
+ * lane ^ 1 (the pair's sum), then the warp's sum in out[n + i]. */
+void shuffle_sum(void **params, int64_t block, int64_t thread, int64_t blockDim,
+                 int64_t gridDim) {
+  (void)gridDim;
+  const float *in = buffer(params, 0);
+  float *out = buffer(params, 1);
+  int64_t n = blockDim * gridDim, i = block * blockDim + thread;
+  float sum = in[i];
+  for (uint32_t lane_mask = 1; lane_mask < 32; lane_mask *= 2) {
+    uint32_t bits, other;
+    memcpy(&bits, &sum, sizeof bits);
+    other = shuffle_xor(bits, lane_mask);
+    float partner;
+    memcpy(&partner, &other, sizeof partner);
+    if (lane_mask == 1)
+      out[i] = partner;
+    sum += partner;
+  }
+  out[n + i] = sum;
+}
+
+/* Lane 7 of every warp runs an mma.sync while the others shuffle. */
+void shuffle_diverge(void **params, int64_t block, int64_t thread,
+                     int64_t blockDim, int64_t gridDim) {
+  (void)params;
+  (void)block;
+  (void)blockDim;
+  (void)gridDim;
+  uint32_t fragments[14] = {0};
+  if (thread % 32 == 7)
+    stepc_emulator_mma_bf16(fragments);
+  else
+    shuffle_xor(1, 1);
 }

@@ -1,0 +1,125 @@
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
+
+// Which reductions with parallel loops a warp shares: the lanes of a warp
+// step through one point's reduction together, so a warp takes a point
+// only when that makes them read neighbouring elements.
+
+// A row sum of squares (NorMuon's per-row second moment): the input's
+// fastest dim is the reduction. A warp per row (warp-stride over rows),
+// its lanes every 32nd column from 0 (the identity), a butterfly, lane 0
+// adds to the row's output.
+// CHECK-LABEL: gpu.func @row_sums
+// CHECK: %[[THREAD:.*]] = arith.addi
+// CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK: %[[WARP:.*]] = arith.divui %[[THREAD]], %c32 : index
+// CHECK-NEXT: %[[WARPS:.*]] = arith.divui %[[THREADS]], %c32 : index
+// CHECK-NEXT: scf.for %[[ROW:.*]] = %[[WARP]] to %{{.*}} step %[[WARPS]] {
+// CHECK-NEXT: %[[R:.*]] = arith.remui %[[ROW]], %{{.*}} : index
+// CHECK-NEXT: %[[LANE:.*]] = arith.remui %[[THREAD]], %c32 : index
+// CHECK-NEXT: %[[SUM:.*]] = scf.for %[[COL:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%[[ACC:.*]] = %cst{{.*}}) -> (f32) {
+// CHECK-NEXT: %[[C:.*]] = arith.remui %[[COL]], %{{.*}} : index
+// CHECK-NEXT: %[[X:.*]] = memref.load %{{.*}}[%[[R]], %[[C]]] : memref<?x?xf32>
+// CHECK: arith.mulf
+// CHECK: arith.addf %{{.*}}, %[[ACC]] : f32
+// CHECK: gpu.shuffle xor %[[SUM]], %c16_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle xor %{{.*}}, %c1_i32, %c32_i32 : f32
+// CHECK-NEXT: %[[TOTAL:.*]] = arith.addf
+// CHECK-NEXT: %[[LANE0:.*]] = arith.cmpi eq, %[[LANE]], %c0 : index
+// CHECK-NEXT: scf.if %[[LANE0]] {
+// CHECK-NEXT: %[[OLD:.*]] = memref.load %{{.*}}[%[[R]]] : memref<?xf32>
+// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
+// CHECK-NEXT: memref.store %[[NEW]], %{{.*}}[%[[R]]] : memref<?xf32>
+// CHECK: llvm.call @stepc_grid_barrier
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+func.func @row_sums(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %v: memref<?xf32> {stepc.param_dims = array<i64: 0>}) {
+  linalg.generic {indexing_maps = [#id, #row],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%w : memref<?x?xf32>) outs(%v : memref<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %sq = arith.mulf %x, %x : f32
+    %s = arith.addf %sq, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A column max: the input's fastest dim is the parallel one, so
+// neighbouring threads' columns are neighbours already. A thread per
+// column, no shuffle.
+// CHECK-LABEL: gpu.func @column_maxima
+// CHECK: %[[THREAD:.*]] = arith.addi
+// CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
+// CHECK: scf.for
+// CHECK: arith.maximumf
+// CHECK-NOT: gpu.shuffle
+// CHECK: gpu.return
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func @column_maxima(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %v: memref<?xf32> {stepc.param_dims = array<i64: 1>}) {
+  linalg.generic {indexing_maps = [#id, #col],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%v : memref<?xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %m = arith.maximumf %acc, %x : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// An f32 matmul (i, k, j): the right factor's fastest dim is the innermost
+// parallel loop (a thread per output element reads neighbours), though
+// the left factor's is the reduction. A thread per point.
+// CHECK-LABEL: gpu.func @matmul
+// CHECK-NOT: gpu.shuffle
+// CHECK: gpu.return
+#lhs = affine_map<(i, k, j) -> (i, k)>
+#rhs = affine_map<(i, k, j) -> (k, j)>
+#out = affine_map<(i, k, j) -> (i, j)>
+func.func @matmul(
+    %a: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %b: memref<?x?xf32> {stepc.param_dims = array<i64: 1, 1>},
+    %c: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : memref<?x?xf32>, memref<?x?xf32>) outs(%c : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A Gram matrix in f32 (i, j, k), both factors along k: a warp per output
+// element, its lanes along the rows.
+// CHECK-LABEL: gpu.func @gram
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 iter_args
+// CHECK: gpu.shuffle xor
+#left = affine_map<(i, j, k) -> (i, k)>
+#right = affine_map<(i, j, k) -> (j, k)>
+#gram = affine_map<(i, j, k) -> (i, j)>
+func.func @gram(
+    %a: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %c: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>}) {
+  linalg.generic {indexing_maps = [#left, #right, #gram],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %a : memref<?x?xf32>, memref<?x?xf32>) outs(%c : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
