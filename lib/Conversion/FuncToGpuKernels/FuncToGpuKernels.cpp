@@ -231,6 +231,7 @@ public:
     advanceCount(control, threadId, gridDim);
     b.setInsertionPointAfter(ifRun);
     gpu::ReturnOp::create(b, loc);
+    widenUnscaledGrads();
   }
 
 private:

@@ -103,14 +103,39 @@ protected:
         [](mlir::Value scale) { return scale; }, b.getF32FloatAttr(1.0f));
   }
 
-  /// `grad` divided by `scale` in f32, rounded back to its own type.
+  /// `grad` divided by `scale` in f32, rounded back to its own type for
+  /// the body, which gets the f32 quotient instead wherever it widens the
+  /// grad to f32 (widenUnscaledGrads).
   mlir::Value unscale(mlir::Value grad, mlir::Value scale) {
     mlir::Type type = grad.getType(), f32 = b.getF32Type();
     if (type == f32)
       return mlir::arith::DivFOp::create(b, loc, grad, scale);
     mlir::Value wide = mlir::arith::ExtFOp::create(b, loc, f32, grad);
     mlir::Value unscaled = mlir::arith::DivFOp::create(b, loc, wide, scale);
-    return mlir::arith::TruncFOp::create(b, loc, type, unscaled);
+    auto narrowed = mlir::arith::TruncFOp::create(b, loc, type, unscaled);
+    unscaledGrads.push_back(narrowed);
+    return narrowed;
+  }
+
+  /// Replaces every `extf` to f32 of an unscaled narrow grad by the f32
+  /// quotient itself. A grad stored scaled is small once unscaled: an f16
+  /// one below 6e-5 would lose bits rounded back to f16, and below 3e-8
+  /// become 0, which is why the scale is there (torch refuses to unscale
+  /// f16 gradients for that reason). Call once the kernel is built.
+  void widenUnscaledGrads() {
+    for (mlir::arith::TruncFOp narrowed : unscaledGrads) {
+      for (mlir::Operation *user :
+           llvm::make_early_inc_range(narrowed->getUsers())) {
+        auto widened = llvm::dyn_cast<mlir::arith::ExtFOp>(user);
+        if (widened && widened.getType() == narrowed.getIn().getType()) {
+          widened.replaceAllUsesWith(narrowed.getIn());
+          widened.erase();
+        }
+      }
+      if (narrowed->use_empty())
+        narrowed->erase();
+    }
+    unscaledGrads.clear();
   }
 
   /// `use(*address)` when the control block's `word` holds an address,
@@ -142,6 +167,8 @@ protected:
   mlir::Location loc;
   mlir::MLIRContext *ctx;
   mlir::Type globalPtr, i64;
+  /// The narrowed grads unscale() made since the last widenUnscaledGrads().
+  llvm::SmallVector<mlir::arith::TruncFOp> unscaledGrads;
 };
 
 } // namespace stepc::detail

@@ -592,6 +592,7 @@ public:
     for (Slot &slot : slots)
       emitTensorLoop(slot, slot.k->main, totals, 0);
     gpu::ReturnOp::create(b, loc);
+    widenUnscaledGrads();
   }
 
 private:

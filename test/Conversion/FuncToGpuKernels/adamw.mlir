@@ -57,7 +57,15 @@
 // bf16 params: 8-byte vectors of the 16-bit values.
 // CHECK: gpu.func @stepc_adamw_all_bf16(
 // CHECK: llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<4xbf16>
+// f16 grads: unscaled in f32, and the body gets the f32 quotient, not one
+// rounded back to f16 (where a small unscaled grad would be 0).
 // CHECK: gpu.func @stepc_adamw_all_f16(
+// CHECK: %[[G16:.*]] = llvm.load {{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<4xf16>
+// CHECK: %[[G0:.*]] = llvm.extractelement %[[G16]]
+// CHECK: %[[WIDE:.*]] = arith.extf %[[G0]] : f16 to f32
+// CHECK-NEXT: %[[UNSCALED:.*]] = arith.divf %[[WIDE]], %{{.*}} : f32
+// CHECK-NOT: arith.truncf %[[UNSCALED]]
+// CHECK: arith.mulf %{{.*}}, %[[UNSCALED]] : f32
 // CHECK-NOT: func.func
 
 // PHASES: error: group function stepc_muon_hidden is not element-wise: GPU kernels for groups with reductions or matmuls need phases (docs/Design/GpuKernels.md)

@@ -49,8 +49,10 @@ def host_copies(driver):
 
 
 def unscaled(grad, scale, dtype):
-    """What a kernel sees of `grad` stored scaled by `scale` as `dtype`:
-    the stored value divided in f32, rounded back to the dtype."""
+    """What the CPU code is given for `grad` stored scaled by `scale` as
+    `dtype`: the stored value divided in f32, rounded back to the dtype
+    (the kernel keeps the f32 quotient; with a power-of-2 scale and bf16
+    the two are the same values)."""
     stored = from_storage(to_storage(np.float32(grad) * np.float32(scale),
                                      dtype), dtype)
     return from_storage(to_storage(stored / np.float32(scale), dtype), dtype)
@@ -121,6 +123,44 @@ def run_all(out):
         check(dev.group.launch_count - launches == STEPS + 2,
               f"adamw {dtype}: one launch per step, the skipped one too")
         driver.free_all()
+
+    # f16 gradients too small for f16 once unscaled (the reason for the
+    # scale): the kernel divides in f32 and keeps the quotient, so the step
+    # is AdamW's on the exact unscaled values (the scale is a power of 2),
+    # against an fp64 AdamW here. Rounded back to f16, most of them would
+    # be 0 and the update mostly weight decay.
+    scale = 65536.0
+    tiny = [[(rng.standard_normal(s) * 2e-8).astype(np.float32)
+             for s in shapes] for _ in range(STEPS)]
+    dev = OnDevice(driver, stepc.load(str(out / "adamw.stepc")), "all",
+                   params, "f16")
+    scale_at, inf_at = f32_on_device(scale), f32_on_device(0.0)
+    dev.group.set_grad_scaling(scale_at, inf_at)
+    dev.group.set_hyper("lr", 1e-2)
+    start = dev.read_params()
+    ref = [p.copy() for p in start]
+    m = [np.zeros_like(p) for p in start]
+    v = [np.zeros_like(p) for p in start]
+    for t in range(STEPS):
+        stored = [to_storage(scaled(g, scale), "f16") for g in tiny[t]]
+        for address, bits in zip(dev.grads, stored):
+            driver.copy_in(address, bits)
+        dev.group.step()
+        c1, c2 = 1 - 0.9 ** (t + 1), 1 - 0.999 ** (t + 1)
+        for k, bits in enumerate(stored):
+            g = from_storage(bits, "f16") / scale
+            m[k] = 0.9 * m[k] + 0.1 * g
+            v[k] = 0.999 * v[k] + 0.001 * g * g
+            p = ref[k] * (1 - 1e-2 * 1e-2)
+            p -= 1e-2 * (m[k] / c1) / (np.sqrt(v[k] / c2) + 1e-8)
+            ref[k] = from_storage(to_storage(p, "f16"), "f16")
+    errors = [rel(d - p0, r - p0) for d, r, p0 in
+              zip(dev.read_params(), ref, start)]
+    check(max(errors) < 1e-2,
+          f"adamw f16: gradients of 2e-8 stored scaled by {scale:g}, "
+          f"unscaled in f32: worst relative error {max(errors):.2g} against "
+          f"an fp64 AdamW")
+    driver.free_all()
 
     # Steps without host-to-device copies: a CUDA graph could capture them.
     artifact = stepc.load(str(out / "adamw.stepc"))
