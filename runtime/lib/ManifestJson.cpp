@@ -1044,6 +1044,11 @@ bool readCudaLaunch(const JsonValue &value, CudaLaunch &cuda,
       !getCount(object, "block_size", 1024, cuda.blockSize) ||
       !getCount(object, "vector_width", 16, cuda.vectorWidth))
     return false;
+  // Warp reductions and mma.sync need every lane of every warp.
+  if (cuda.blockSize % 32 != 0)
+    return object.fail("cuda.block_size",
+                       "expected whole warps (a multiple of 32), not " +
+                           std::to_string(cuda.blockSize));
   const JsonValue *archs = object.getArray("archs");
   if (!archs)
     return false;

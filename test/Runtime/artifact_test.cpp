@@ -331,6 +331,10 @@ void testJsonErrors() {
   CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 0, "
                             "\"vector_width\": 4, \"archs\": []}"),
                    "cuda.block_size: expected an integer from 1 to 1024");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 48, "
+                            "\"vector_width\": 4, \"archs\": []}"),
+                   "cuda.block_size: expected whole warps (a multiple of 32), "
+                   "not 48");
   CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
                             "\"vector_width\": 2.5, \"archs\": []}"),
                    "cuda.vector_width: expected an integer from 1 to 16");

@@ -335,6 +335,21 @@ def run_all(out):
                   all(g.group.launch_count == 0 for g in groups
                       if isinstance(g, OnDevice)),
                   f"step_groups with {what} refused: {error}")
+    # Two streams: the handle is only compared (nothing launches), then
+    # put back to the default stream.
+    pair = [OnDevice(driver, momo, "hidden", mats),
+            OnDevice(driver, momo, "adam", vecs)]
+    for g in pair:
+        g.group.set_input("loss", 1.0)
+    pair[1].group.set_stream(0x5EED)
+    try:
+        stepc.runtime.step_groups([g.group for g in pair])
+        check(False, "step_groups on two streams")
+    except Exception as error:  # noqa: BLE001
+        check("queued on different streams" in str(error) and
+              all(g.group.launch_count == 0 for g in pair),
+              f"step_groups on two streams refused: {error}")
+    pair[1].group.set_stream(0)
     driver.free_all()
     return check.summary()
 
