@@ -129,9 +129,31 @@ LLVM::LLVMFuncOp buildHostHook(ModuleOp module, Location loc, OpBuilder &b,
   return hook;
 }
 
+/// i32 words in one stack slot of a host kernel, through which a hook call
+/// hands the lane's operands to the emulator and gets its results back (a
+/// fiber is one lane, and it makes one such call at a time).
+struct HookWords {
+  Value base;
+
+  HookWords(OpBuilder &b, func::FuncOp host, int64_t count,
+            unsigned alignment) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&host.getBody().front());
+    Value words =
+        LLVM::ConstantOp::create(b, host.getLoc(), b.getI64Type(), count);
+    base = LLVM::AllocaOp::create(b, host.getLoc(),
+                                  LLVM::LLVMPointerType::get(b.getContext()),
+                                  b.getI32Type(), words, alignment);
+  }
+
+  Value word(OpBuilder &b, Location loc, int32_t k) const {
+    return LLVM::GEPOp::create(b, loc, base.getType(), b.getI32Type(), base,
+                               ArrayRef<LLVM::GEPArg>{k});
+  }
+};
+
 /// Each `nvvm.mma.sync` of `host` as a call of `mmaHook` on the lane's
-/// fragments, in one stack slot of the function (a fiber is one lane, and
-/// it runs one mma at a time).
+/// fragments.
 void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
   SmallVector<NVVM::MmaOp> mmas;
   host.walk([&](NVVM::MmaOp mma) { mmas.push_back(mma); });
@@ -139,34 +161,28 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
     return;
   OpBuilder b(host.getContext());
   Location loc = host.getLoc();
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  b.setInsertionPointToStart(&host.getBody().front());
-  Value words = LLVM::ConstantOp::create(b, loc, b.getI64Type(),
-                                         stepc::kEmulatorMmaWords);
-  Value fragments = LLVM::AllocaOp::create(b, loc, ptr, i32, words, 16);
+  HookWords fragments(b, host, stepc::kEmulatorMmaWords, 16);
   for (NVVM::MmaOp mma : mmas) {
     b.setInsertionPoint(mma);
-    auto word = [&](int64_t k) {
-      return LLVM::GEPOp::create(b, loc, ptr, i32, fragments,
-                                 ArrayRef<LLVM::GEPArg>{int32_t(k)});
-    };
-    int64_t k = 0;
+    int32_t k = 0;
     for (Value operand : mma.getOperands())
-      LLVM::StoreOp::create(b, loc, operand, word(k++));
-    LLVM::CallOp::create(b, loc, mmaHook, ValueRange{fragments});
+      LLVM::StoreOp::create(b, loc, operand, fragments.word(b, loc, k++));
+    LLVM::CallOp::create(b, loc, mmaHook, ValueRange{fragments.base});
     Value result = LLVM::PoisonOp::create(b, loc, mma.getType());
-    for (int64_t r = 0; r < 4; ++r)
+    for (int32_t r = 0; r < 4; ++r)
       result = LLVM::InsertValueOp::create(
-          b, loc, result, LLVM::LoadOp::create(b, loc, f32, word(k + r)), r);
+          b, loc, result,
+          LLVM::LoadOp::create(b, loc, b.getF32Type(),
+                               fragments.word(b, loc, k + r)),
+          r);
     mma.replaceAllUsesWith(result);
     mma.erase();
   }
 }
 
 /// Each `gpu.shuffle xor` of `host` as a call of `shuffleHook` on the
-/// lane's value and lane mask, in one stack slot of the function; every
-/// lane is valid in a shuffle over the whole warp.
+/// lane's value and lane mask; every lane is valid in a shuffle over the
+/// whole warp.
 void convertShuffles(func::FuncOp host, LLVM::LLVMFuncOp shuffleHook) {
   SmallVector<gpu::ShuffleOp> shuffles;
   host.walk([&](gpu::ShuffleOp shuffle) { shuffles.push_back(shuffle); });
@@ -175,24 +191,17 @@ void convertShuffles(func::FuncOp host, LLVM::LLVMFuncOp shuffleHook) {
   OpBuilder b(host.getContext());
   Location loc = host.getLoc();
   Type i32 = b.getI32Type();
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  b.setInsertionPointToStart(&host.getBody().front());
-  Value words = LLVM::AllocaOp::create(
-      b, loc, ptr, i32, LLVM::ConstantOp::create(b, loc, b.getI64Type(), 3), 4);
+  HookWords words(b, host, 3, 4);
   for (gpu::ShuffleOp shuffle : shuffles) {
     b.setInsertionPoint(shuffle);
-    auto word = [&](int32_t k) {
-      return LLVM::GEPOp::create(b, loc, ptr, i32, words,
-                                 ArrayRef<LLVM::GEPArg>{k});
-    };
     Type type = shuffle.getValue().getType();
     Value bits = shuffle.getValue();
     if (type != i32)
       bits = LLVM::BitcastOp::create(b, loc, i32, bits);
-    LLVM::StoreOp::create(b, loc, bits, word(0));
-    LLVM::StoreOp::create(b, loc, shuffle.getOffset(), word(1));
-    LLVM::CallOp::create(b, loc, shuffleHook, ValueRange{words});
-    Value result = LLVM::LoadOp::create(b, loc, i32, word(2));
+    LLVM::StoreOp::create(b, loc, bits, words.word(b, loc, 0));
+    LLVM::StoreOp::create(b, loc, shuffle.getOffset(), words.word(b, loc, 1));
+    LLVM::CallOp::create(b, loc, shuffleHook, ValueRange{words.base});
+    Value result = LLVM::LoadOp::create(b, loc, i32, words.word(b, loc, 2));
     if (type != i32)
       result = LLVM::BitcastOp::create(b, loc, type, result);
     shuffle.getShuffleResult().replaceAllUsesWith(result);
