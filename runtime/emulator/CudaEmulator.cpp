@@ -89,6 +89,8 @@ uint64_t launchCounter = 0;
 /// Host-to-device copies so far: a step that can be captured in a CUDA
 /// graph makes none.
 uint64_t hostCopyCounter = 0;
+/// The grid barriers thread 0 of the last launch passed.
+uint64_t lastLaunchBarriers = 0;
 int contextTag = 0;
 
 CUresult fail(CUresult code, std::string detail) {
@@ -472,6 +474,12 @@ STEPC_API uint64_t stepc_cuda_emulator_launches() { return launchCounter; }
 /// Host-to-device copies so far (cuMemcpyHtoD and cuMemcpyHtoDAsync).
 STEPC_API uint64_t stepc_cuda_emulator_host_copies() { return hostCopyCounter; }
 
+/// Grid barriers thread 0 passed in the last launch: the kernels' cost in
+/// grid-wide synchronization, which tests keep from growing unnoticed.
+STEPC_API uint64_t stepc_cuda_emulator_last_barriers() {
+  return lastLaunchBarriers;
+}
+
 STEPC_API CUresult cuInit(unsigned) { return kSuccess; }
 
 STEPC_API CUresult cuGetErrorString(CUresult code, const char **text) {
@@ -726,6 +734,7 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
   currentLaunch = &launch;
   std::string error = run(launch);
   currentLaunch = nullptr;
+  lastLaunchBarriers = uint64_t(launch.fibers.front().barriers);
   if (!error.empty())
     return fail(kLaunchFailed, error);
   std::string overflow = brokenCanary();

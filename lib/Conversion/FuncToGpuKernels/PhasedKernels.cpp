@@ -497,6 +497,130 @@ FailureOr<KernelKeys> numberKeys(ArrayRef<PhasedKernel *> slots) {
 }
 
 //===----------------------------------------------------------------------===//
+// Where barriers are needed
+//===----------------------------------------------------------------------===//
+
+/// The buffers an op of the group function reads and writes, by root (the
+/// alloc or function argument a memref views), and whether each access is
+/// pointwise: element e of the root, in its row-major order, touched by
+/// grid thread e mod threads, as every grid-stride loop over a buffer's
+/// own shape does. Two pointwise accesses to one root meet in one thread,
+/// so they need no barrier between them.
+struct Accesses {
+  struct Access {
+    Value root;
+    bool write, pointwise;
+  };
+  SmallVector<Access> accesses;
+  /// Some access's root is not known: it may be any buffer.
+  bool unknown = false;
+
+  /// Records an access through the (source) memref `view`.
+  void add(Value view, bool write, bool pointwise) {
+    SmallVector<std::pair<Value, bool>> roots;
+    if (!rootsOf(view, /*linear=*/true, roots)) {
+      unknown = true;
+      return;
+    }
+    for (auto [root, linear] : roots)
+      accesses.push_back({root, write, pointwise && linear});
+  }
+
+  /// The roots `view` may view, each with whether the view keeps its
+  /// row-major order; false when one is not known.
+  static bool rootsOf(Value view, bool linear,
+                      SmallVectorImpl<std::pair<Value, bool>> &roots) {
+    if (auto arg = dyn_cast<BlockArgument>(view)) {
+      if (!isa<func::FuncOp>(arg.getOwner()->getParentOp()))
+        return false;
+      roots.push_back({arg, linear});
+      return true;
+    }
+    Operation *def = view.getDefiningOp();
+    if (isa<memref::AllocOp, memref::GetGlobalOp>(def)) {
+      roots.push_back({view, linear});
+      return true;
+    }
+    // Reshapes of a contiguous buffer keep its element order; a subview
+    // does not.
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::CastOp>(
+            def))
+      return rootsOf(def->getOperand(0), linear, roots);
+    if (auto subview = dyn_cast<memref::SubViewOp>(def))
+      return rootsOf(subview.getSource(), false, roots);
+    if (auto ifOp = dyn_cast<scf::IfOp>(def)) {
+      unsigned r = cast<OpResult>(view).getResultNumber();
+      return rootsOf(ifOp.thenYield().getOperand(r), linear, roots) &&
+             rootsOf(ifOp.elseYield().getOperand(r), linear, roots);
+    }
+    return false;
+  }
+};
+
+/// What the threads did since the last barrier, and whether an op may
+/// follow without one.
+class Hazards {
+public:
+  /// Whether some thread may touch, in `op`, an element another thread
+  /// touched since the last barrier, one of the two writing it.
+  bool conflict(const Accesses &op) const {
+    if (op.unknown && (unknown || !state.empty()))
+      return true;
+    for (const Accesses::Access &access : op.accesses) {
+      if (unknown || (readsAnything && access.write))
+        return true;
+      auto it = state.find(access.root);
+      if (it == state.end())
+        continue;
+      const Entry &before = it->second;
+      bool touched =
+          access.write ? (before.read || before.write) : before.write;
+      if (touched && !(access.pointwise && before.pointwise))
+        return true;
+    }
+    return false;
+  }
+
+  void record(const Accesses &op) {
+    unknown |= op.unknown;
+    for (const Accesses::Access &access : op.accesses) {
+      auto [it, inserted] = state.try_emplace(access.root);
+      Entry &entry = it->second;
+      entry.pointwise = (inserted || entry.pointwise) && access.pointwise;
+      (access.write ? entry.write : entry.read) = true;
+    }
+  }
+
+  /// Every thread read memory no op here names (the totals' combine):
+  /// any write must wait.
+  void readEverything() { readsAnything = true; }
+
+  /// What either of two paths (the branches of an if) may have done.
+  void join(const Hazards &other) {
+    unknown |= other.unknown;
+    readsAnything |= other.readsAnything;
+    for (const auto &[root, entry] : other.state) {
+      auto [it, inserted] = state.try_emplace(root, entry);
+      if (!inserted) {
+        it->second.read |= entry.read;
+        it->second.write |= entry.write;
+        it->second.pointwise &= entry.pointwise;
+      }
+    }
+  }
+
+  bool empty() const { return state.empty() && !unknown && !readsAnything; }
+  void clear() { *this = Hazards(); }
+
+private:
+  struct Entry {
+    bool read = false, write = false, pointwise = true;
+  };
+  DenseMap<Value, Entry> state;
+  bool unknown = false, readsAnything = false;
+};
+
+//===----------------------------------------------------------------------===//
 // The kernel
 //===----------------------------------------------------------------------===//
 
@@ -731,7 +855,7 @@ private:
                               gep(f64, slot->scratch, constantI64(local)));
       }
     });
-    pendingReads = true;
+    hazards.readEverything();
     return arith::TruncFOp::create(b, loc, f32, total);
   }
 
@@ -762,31 +886,38 @@ private:
     if (auto getGlobal = dyn_cast<memref::GetGlobalOp>(op))
       globals.insert(getGlobal.getName());
     switch (classify(&op)) {
-    case Work::Uniform:
+    case Work::Uniform: {
+      Accesses accesses = loadsAndStoresIn(op);
+      syncBefore(accesses);
       unscaleGradLoads(b.clone(op, map));
-      if (!isMemoryEffectFree(&op))
-        pendingReads = true;
+      hazards.record(accesses);
       return;
+    }
     case Work::SingleThread: {
-      syncBeforeWrite();
+      Accesses accesses = loadsAndStoresIn(op);
+      syncBefore(accesses);
       auto guard = scf::IfOp::create(b, loc, isThreadZero());
       OpBuilder::InsertionGuard insertion(b);
       b.setInsertionPointToStart(guard.thenBlock());
       b.clone(op, map);
-      b.setInsertionPointAfter(guard);
-      barrier();
+      hazards.record(accesses);
       return;
     }
     case Work::Distributed:
       break;
     }
-    syncBeforeWrite();
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      Accesses accesses = accessesOf(generic);
+      syncBefore(accesses);
       emitGeneric(generic);
-      barrier();
+      hazards.record(accesses);
     } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      Accesses accesses;
+      accesses.add(copy.getSource(), /*write=*/false, /*pointwise=*/true);
+      accesses.add(copy.getTarget(), /*write=*/true, /*pointwise=*/true);
+      syncBefore(accesses);
       emitCopy(copy);
-      barrier();
+      hazards.record(accesses);
     } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {
       emitFor(forOp);
     } else if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
@@ -794,6 +925,43 @@ private:
     } else {
       llvm_unreachable("analyzePhased admits no other op with linalg inside");
     }
+  }
+
+  /// What a linalg op does to its buffers. It is pointwise when it runs
+  /// as one grid-stride loop over its operands' own shapes (no reduction,
+  /// identity maps); a split reduction also uses the slot's partials.
+  Accesses accessesOf(linalg::GenericOp generic) {
+    bool pointwise =
+        generic.getNumReductionLoops() == 0 &&
+        llvm::all_of(generic->getOpOperands(), [&](OpOperand &operand) {
+          return !isa<MemRefType>(operand.get().getType()) ||
+                 generic.getMatchingIndexingMap(&operand).isIdentity();
+        });
+    Accesses accesses;
+    for (OpOperand *input : generic.getDpsInputOperands())
+      if (isa<MemRefType>(input->get().getType()))
+        accesses.add(input->get(), /*write=*/false, pointwise);
+    for (OpOperand &init : generic.getDpsInitsMutable()) {
+      accesses.add(init.get(), /*write=*/false, pointwise);
+      accesses.add(init.get(), /*write=*/true, pointwise);
+    }
+    if (generic.getNumParallelLoops() == 0 &&
+        generic.getNumReductionLoops() != 0)
+      for (bool write : {false, true})
+        accesses.accesses.push_back({current->partialsBase, write, false});
+    return accesses;
+  }
+
+  /// The loads and stores an op runs on every thread or on thread 0.
+  static Accesses loadsAndStoresIn(Operation &op) {
+    Accesses accesses;
+    op.walk([&](Operation *nested) {
+      if (auto load = dyn_cast<memref::LoadOp>(nested))
+        accesses.add(load.getMemRef(), /*write=*/false, /*pointwise=*/false);
+      else if (auto store = dyn_cast<memref::StoreOp>(nested))
+        accesses.add(store.getMemRef(), /*write=*/true, /*pointwise=*/false);
+    });
+    return accesses;
   }
 
   /// A loop whose body has grid-wide work: every thread runs its control
@@ -810,10 +978,14 @@ private:
     for (auto [from, to] :
          llvm::zip(forOp.getRegionIterArgs(), loop.getRegionIterArgs()))
       map.map(from, to);
+    // The first iteration follows what came before; every later one
+    // follows a barrier at the end of the one before, if it needs one.
+    Hazards before = hazards;
     emitBlock(*forOp.getBody());
-    // The next iteration may overwrite what this one read.
-    if (pendingReads)
+    if (!hazards.empty())
       barrier();
+    // A loop may run no iteration.
+    hazards = before;
     auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
     SmallVector<Value> yielded = llvm::map_to_vector(
         yield.getOperands(), [&](Value v) { return map.lookup(v); });
@@ -838,16 +1010,16 @@ private:
         yielded = llvm::map_to_vector(from->getTerminator()->getOperands(),
                                       [&](Value v) { return map.lookup(v); });
       }
-      if (pendingReads)
-        barrier();
       scf::YieldOp::create(b, loc, yielded);
     };
-    // Both branches start from the state before the if.
-    bool readsBefore = pendingReads;
+    // Both branches start from the state before the if (the condition is
+    // uniform: all threads take one), and either may have run.
+    Hazards before = hazards;
     emitBranch(ifOp.thenBlock(), branch.thenBlock());
-    pendingReads = readsBefore;
+    Hazards afterThen = hazards;
+    hazards = before;
     emitBranch(ifOp.elseBlock(), branch.elseBlock());
-    pendingReads = false;
+    hazards.join(afterThen);
     for (auto [from, to] : llvm::zip(ifOp.getResults(), branch.getResults()))
       map.map(from, to);
   }
@@ -1290,16 +1462,16 @@ private:
     scf::YieldOp::create(b, loc, values);
   }
 
-  /// Before a write: threads that read a buffer since the last barrier may
-  /// not have read it yet.
-  void syncBeforeWrite() {
-    if (pendingReads)
+  /// A barrier before an op that may touch what another thread touched
+  /// since the last one, one of the two writing.
+  void syncBefore(const Accesses &accesses) {
+    if (hazards.conflict(accesses))
       barrier();
   }
 
   void barrier() {
     LLVM::CallOp::create(b, loc, gridBarrier, ValueRange{barrierWord});
-    pendingReads = false;
+    hazards.clear();
   }
 
   Value isThreadZero() {
@@ -1401,8 +1573,8 @@ private:
   /// divided by when loaded.
   DenseSet<Value> gradViews;
   Value gradScale;
-  /// Whether some thread may have read memory since the last barrier.
-  bool pendingReads = false;
+  /// What the threads did since the last barrier.
+  Hazards hazards;
 };
 
 /// The software grid barrier of CUDA's cooperative groups (shared/

@@ -1,0 +1,57 @@
+"""Grid barriers per step of the phased kernels, as the host CUDA emulator
+counts them (thread 0's, in the last launch): one tensor per group, so the
+figure is one tensor's step. (ARO is left out: how many barriers its
+QR loop passes depends on the data.) The barriers are the kernels' grid-wide
+synchronization cost (docs/Design/GpuKernels.md, "Barriers"); the test
+pins them so that a change in their placement shows.
+
+    cuda_barriers.py compile STEPC SPEC_DIR OUT_DIR --host-emulation
+    cuda_barriers.py run OUT_DIR
+
+`run` needs STEPC_CUDA_DRIVER set to libstepc-cuda-emulator.so.
+"""
+
+import ctypes
+import pathlib
+import sys
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import cuda_group_wide  # noqa: E402
+from cuda_presets import Driver  # noqa: E402
+from cuda_group_wide import Checks, OnDevice  # noqa: E402
+
+SPECS = {name: (name, [], [])
+         for name in ("muon", "normuon", "sinkgd", "reg", "muon_md")}
+SHAPE = (64, 32)
+
+
+def run_all(out):
+    import stepc
+    driver = Driver()
+    check = Checks()
+    last = getattr(driver.lib, "stepc_cuda_emulator_last_barriers", None)
+    if last is None:
+        print("the driver is not stepc's emulator, which counts barriers")
+        return 1
+    last.restype = ctypes.c_uint64
+    rng = np.random.default_rng(3)
+    for name in SPECS:
+        param = (rng.standard_normal(SHAPE) * 0.02).astype(np.float32)
+        dev = OnDevice(driver, stepc.load(str(out / f"{name}.stepc")),
+                       "hidden", [param])
+        dev.set_grads([rng.standard_normal(SHAPE).astype(np.float32)])
+        counts = []
+        for _ in range(2):
+            dev.group.step()
+            counts.append(last())
+        check(counts[0] == counts[1],
+              f"{name}.hidden {SHAPE}: {counts[1]} grid barriers per step")
+        driver.free_all()
+    return check.summary()
+
+
+if __name__ == "__main__":
+    sys.exit(cuda_group_wide.main(__doc__, SPECS, run_all))
