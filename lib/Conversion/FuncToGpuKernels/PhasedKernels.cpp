@@ -609,6 +609,21 @@ public:
     }
   }
 
+  /// Whether this state is at least as restrictive as `other`: every
+  /// barrier `other` would need, this one needs too.
+  bool covers(const Hazards &other) const {
+    if ((other.unknown && !unknown) || (other.readsAnything && !readsAnything))
+      return false;
+    for (const auto &[root, entry] : other.state) {
+      auto it = state.find(root);
+      if (it == state.end() || (entry.read && !it->second.read) ||
+          (entry.write && !it->second.write) ||
+          (!entry.pointwise && it->second.pointwise))
+        return false;
+    }
+    return true;
+  }
+
   bool empty() const { return state.empty() && !unknown && !readsAnything; }
   void clear() { *this = Hazards(); }
 
@@ -885,46 +900,105 @@ private:
     }
     if (auto getGlobal = dyn_cast<memref::GetGlobalOp>(op))
       globals.insert(getGlobal.getName());
+    if (auto forOp = dyn_cast<scf::ForOp>(op);
+        forOp && classify(&op) == Work::Distributed)
+      return emitFor(forOp);
+    if (auto ifOp = dyn_cast<scf::IfOp>(op);
+        ifOp && classify(&op) == Work::Distributed)
+      return emitIf(ifOp);
+    Accesses accesses = accessesOfOp(op);
+    if (hazards.conflict(accesses))
+      barrier();
     switch (classify(&op)) {
-    case Work::Uniform: {
-      Accesses accesses = loadsAndStoresIn(op);
-      syncBefore(accesses);
+    case Work::Uniform:
       unscaleGradLoads(b.clone(op, map));
-      hazards.record(accesses);
-      return;
-    }
+      break;
     case Work::SingleThread: {
-      Accesses accesses = loadsAndStoresIn(op);
-      syncBefore(accesses);
       auto guard = scf::IfOp::create(b, loc, isThreadZero());
       OpBuilder::InsertionGuard insertion(b);
       b.setInsertionPointToStart(guard.thenBlock());
       b.clone(op, map);
-      hazards.record(accesses);
-      return;
-    }
-    case Work::Distributed:
       break;
     }
-    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
-      Accesses accesses = accessesOf(generic);
-      syncBefore(accesses);
-      emitGeneric(generic);
-      hazards.record(accesses);
-    } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
-      Accesses accesses;
+    case Work::Distributed:
+      if (auto generic = dyn_cast<linalg::GenericOp>(op))
+        emitGeneric(generic);
+      else if (auto copy = dyn_cast<memref::CopyOp>(op))
+        emitCopy(copy);
+      else
+        llvm_unreachable("analyzePhased admits no other op with linalg inside");
+      break;
+    }
+    hazards.record(accesses);
+  }
+
+  /// What an op that is not a loop or branch with grid-wide work inside
+  /// does to the buffers.
+  Accesses accessesOfOp(Operation &op) {
+    if (auto generic = dyn_cast<linalg::GenericOp>(op))
+      return accessesOf(generic);
+    Accesses accesses;
+    if (auto copy = dyn_cast<memref::CopyOp>(op)) {
       accesses.add(copy.getSource(), /*write=*/false, /*pointwise=*/true);
       accesses.add(copy.getTarget(), /*write=*/true, /*pointwise=*/true);
-      syncBefore(accesses);
-      emitCopy(copy);
-      hazards.record(accesses);
-    } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {
-      emitFor(forOp);
-    } else if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
-      emitIf(ifOp);
-    } else {
-      llvm_unreachable("analyzePhased admits no other op with linalg inside");
+      return accesses;
     }
+    op.walk([&](Operation *nested) {
+      if (auto load = dyn_cast<memref::LoadOp>(nested))
+        accesses.add(load.getMemRef(), /*write=*/false, /*pointwise=*/false);
+      else if (auto store = dyn_cast<memref::StoreOp>(nested))
+        accesses.add(store.getMemRef(), /*write=*/true, /*pointwise=*/false);
+    });
+    return accesses;
+  }
+
+  /// `state` after `block` as emitBlock would leave it, with the barriers
+  /// it would place: emitFor plans a loop with it before emitting one.
+  void simulate(Block &block, Hazards &state) {
+    for (Operation &op : block.without_terminator()) {
+      if (isa<memref::AllocOp>(op))
+        continue;
+      bool structural =
+          classify(&op) == Work::Distributed && isa<scf::ForOp, scf::IfOp>(op);
+      if (auto forOp = dyn_cast<scf::ForOp>(op); forOp && structural) {
+        state = planLoop(forOp, state).after;
+      } else if (auto ifOp = dyn_cast<scf::IfOp>(op); ifOp && structural) {
+        Hazards otherwise = state;
+        simulate(*ifOp.thenBlock(), state);
+        if (ifOp.elseBlock())
+          simulate(*ifOp.elseBlock(), otherwise);
+        state.join(otherwise);
+      } else {
+        Accesses accesses = accessesOfOp(op);
+        if (state.conflict(accesses))
+          state.clear();
+        state.record(accesses);
+      }
+    }
+  }
+
+  /// How a loop with grid-wide work runs: from what state each iteration
+  /// starts, whether one ends with a barrier, and the state after it.
+  struct LoopPlan {
+    Hazards start, after;
+    bool endBarrier = false;
+  };
+
+  /// An iteration may follow the one before without a barrier when the
+  /// body, started from what came before joined with what an iteration
+  /// leaves, leaves no more than that (the iterate's copy, then its
+  /// rounding, both pointwise: one thread each element). Otherwise each
+  /// iteration that leaves anything pending ends with a barrier.
+  LoopPlan planLoop(scf::ForOp forOp, const Hazards &before) {
+    Hazards end = before;
+    simulate(*forOp.getBody(), end);
+    Hazards start = before;
+    start.join(end);
+    Hazards again = start;
+    simulate(*forOp.getBody(), again);
+    if (start.covers(again))
+      return {start, start, false};
+    return {before, before, !end.empty()};
   }
 
   /// What a linalg op does to its buffers. It is pointwise when it runs
@@ -952,18 +1026,6 @@ private:
     return accesses;
   }
 
-  /// The loads and stores an op runs on every thread or on thread 0.
-  static Accesses loadsAndStoresIn(Operation &op) {
-    Accesses accesses;
-    op.walk([&](Operation *nested) {
-      if (auto load = dyn_cast<memref::LoadOp>(nested))
-        accesses.add(load.getMemRef(), /*write=*/false, /*pointwise=*/false);
-      else if (auto store = dyn_cast<memref::StoreOp>(nested))
-        accesses.add(store.getMemRef(), /*write=*/true, /*pointwise=*/false);
-    });
-    return accesses;
-  }
-
   /// A loop whose body has grid-wide work: every thread runs its control
   /// (the bounds are uniform), and the work inside is spread.
   void emitFor(scf::ForOp forOp) {
@@ -978,14 +1040,13 @@ private:
     for (auto [from, to] :
          llvm::zip(forOp.getRegionIterArgs(), loop.getRegionIterArgs()))
       map.map(from, to);
-    // The first iteration follows what came before; every later one
-    // follows a barrier at the end of the one before, if it needs one.
-    Hazards before = hazards;
+    LoopPlan plan = planLoop(forOp, hazards);
+    hazards = plan.start;
     emitBlock(*forOp.getBody());
-    if (!hazards.empty())
+    if (plan.endBarrier && !hazards.empty())
       barrier();
     // A loop may run no iteration.
-    hazards = before;
+    hazards = plan.after;
     auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
     SmallVector<Value> yielded = llvm::map_to_vector(
         yield.getOperands(), [&](Value v) { return map.lookup(v); });
@@ -1288,7 +1349,9 @@ private:
       for (auto [r, total] : llvm::enumerate(warpTotals))
         LLVM::StoreOp::create(b, loc, total, partialSlot(r, warpIndex()));
     });
-    barrier();
+    // The hazards stay as they were: simulate() plans loops without
+    // looking inside ops, and emission must place the barriers it planned.
+    emitBarrierCall();
     for (unsigned d : reduction)
       ivs[d] = Value(); // defined in the loop above; outputs do not use them
     Value firstWarp =
@@ -1462,16 +1525,13 @@ private:
     scf::YieldOp::create(b, loc, values);
   }
 
-  /// A barrier before an op that may touch what another thread touched
-  /// since the last one, one of the two writing.
-  void syncBefore(const Accesses &accesses) {
-    if (hazards.conflict(accesses))
-      barrier();
+  void barrier() {
+    emitBarrierCall();
+    hazards.clear();
   }
 
-  void barrier() {
+  void emitBarrierCall() {
     LLVM::CallOp::create(b, loc, gridBarrier, ValueRange{barrierWord});
-    hazards.clear();
   }
 
   Value isThreadZero() {

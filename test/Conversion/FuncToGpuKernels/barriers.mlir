@@ -1,0 +1,165 @@
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
+
+// Where the phased kernel puts grid barriers: only where a thread may touch
+// an element another thread touched since the last barrier, one of the two
+// writing it. Pointwise ops (one grid-stride loop over their buffers' own
+// shape) touch element e from thread e mod threads, so two of them meet
+// in one thread.
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+
+// A pointwise op reading what a pointwise op wrote: no barrier. A
+// transposed read of it: a barrier first. The tensor ends with one.
+// CHECK-LABEL: gpu.func @pointwise_then_transposed
+// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK: arith.addf
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: arith.mulf
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: arith.subf
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: }
+func.func @pointwise_then_transposed(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %q: memref<?x?xf32> {stepc.param_dims = array<i64: 1, 0>}) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.mulf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<?x?xf32>) outs(%q : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.subf %x, %o : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// A loop whose iterations are pointwise on the same buffers: an iteration
+// follows the one before without a barrier, so the loop has none.
+// CHECK-LABEL: gpu.func @carried_loop
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 {
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: arith.addf
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: arith.mulf
+// CHECK-NEXT: memref.store
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.call @stepc_grid_barrier
+func.func @carried_loop(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c5 = arith.constant 5 : index
+  scf.for %i = %c0 to %c5 step %c1 {
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.addf %x, %x : f32
+      linalg.yield %y : f32
+    }
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%s : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.mulf %x, %x : f32
+      linalg.yield %y : f32
+    }
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+
+// A loop whose next iteration reads transposed what this one wrote: a
+// barrier between the two ops, and one between iterations (placed first
+// in the body: the plan starts every iteration from what one leaves).
+// CHECK-LABEL: gpu.func @loop_needs_barrier
+// CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 {
+// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK: arith.addf
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: arith.mulf
+// CHECK-NEXT: memref.store
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.call @stepc_grid_barrier
+func.func @loop_needs_barrier(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c5 = arith.constant 5 : index
+  scf.for %i = %c0 to %c5 step %c1 {
+    linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.addf %x, %x : f32
+      linalg.yield %y : f32
+    }
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%s : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.mulf %x, %x : f32
+      linalg.yield %y : f32
+    }
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+
+// After an if, what either branch did: the then-branch's pointwise write,
+// then a transposed read, needs a barrier between them, though the
+// else-branch wrote nothing.
+// CHECK-LABEL: gpu.func @if_joins
+// CHECK: scf.for
+// CHECK: scf.if
+// CHECK: arith.addf
+// CHECK-NEXT: memref.store
+// CHECK-NEXT: }
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK: arith.subf
+func.func @if_joins(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>},
+    %flag: i1) {
+  scf.if %flag {
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.addf %x, %x : f32
+      linalg.yield %y : f32
+    }
+  }
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.subf %x, %o : f32
+    linalg.yield %y : f32
+  }
+  return
+}
