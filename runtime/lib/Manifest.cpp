@@ -175,6 +175,20 @@ bool stepc::rt::evaluateScratch(const std::string &program, int64_t rows,
                      kScratchAlignment * kScratchAlignment;
       continue;
     }
+    if (token == "ifgt" || token == "ifge") {
+      // a b then otherwise: a > b (a >= b) ? then : otherwise.
+      if (stack.size() < 4)
+        return fail(token + " needs four operands");
+      int64_t otherwise = stack.back();
+      stack.pop_back();
+      int64_t then = stack.back();
+      stack.pop_back();
+      int64_t b = stack.back();
+      stack.pop_back();
+      int64_t &a = stack.back();
+      a = (token == "ifgt" ? a > b : a >= b) ? then : otherwise;
+      continue;
+    }
     if (token != "add" && token != "mul" && token != "max")
       return fail("unknown token '" + token + "'");
     if (stack.size() < 2)

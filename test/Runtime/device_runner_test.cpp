@@ -302,6 +302,17 @@ void testScratchPrograms() {
   CHECK(bytes == 1280 + 40192);
   CHECK(evaluateScratch("0", 7, 9, bytes, error) && bytes == 0);
   CHECK(evaluateScratch("5 align", 1, 1, bytes, error) && bytes == 256);
+  // The dims of a matrix transposed when it is tall: cols x rows if
+  // rows > cols, else rows x cols; its Gram min(rows, cols)^2 (the
+  // comparison at equality differs between ifgt and ifge).
+  const char *gram = "4 rows cols cols rows ifgt mul rows cols cols rows "
+                     "ifgt mul";
+  CHECK(evaluateScratch(gram, 300, 20, bytes, error) && bytes == 4 * 20 * 20);
+  CHECK(evaluateScratch(gram, 20, 300, bytes, error) && bytes == 4 * 20 * 20);
+  CHECK(evaluateScratch("rows cols 1 2 ifgt", 4, 4, bytes, error) &&
+        bytes == 2);
+  CHECK(evaluateScratch("rows cols 1 2 ifge", 4, 4, bytes, error) &&
+        bytes == 1);
   struct Bad {
     const char *program, *why;
   } bad[] = {{"rows add", "add needs two operands"},
@@ -311,6 +322,7 @@ void testScratchPrograms() {
              {"-4", "unknown token '-4'"},
              {"4x", "bad number '4x'"},
              {"align", "align needs an operand"},
+             {"rows cols 1 ifgt", "ifgt needs four operands"},
              {"rows rows mul rows mul rows mul", "overflows"}};
   for (const Bad &b : bad) {
     error.clear();

@@ -55,7 +55,17 @@ namespace {
 /// kernel evaluates it to place its scratch buffers and the runtime (from
 /// its postfix form in the manifest) to allocate them: one source for both.
 struct SizeExpr {
-  enum Kind { Const, Rows, Cols, Add, Mul, Max, Align } kind = Const;
+  enum Kind {
+    Const,
+    Rows,
+    Cols,
+    Add,
+    Mul,
+    Max,
+    Align,
+    IfGreater,     ///< operands a, b, then, otherwise: a > b ? then : ...
+    IfGreaterEqual ///< the same with a >= b
+  } kind = Const;
   int64_t value = 0;
   std::vector<SizeExpr> operands;
 
@@ -69,8 +79,8 @@ struct SizeExpr {
   }
 
   void print(llvm::raw_ostream &os) const {
-    static const char *names[] = {"",    "rows", "cols", "add",
-                                  "mul", "max",  "align"};
+    static const char *names[] = {"",    "rows",  "cols", "add", "mul",
+                                  "max", "align", "ifgt", "ifge"};
     for (const SizeExpr &operand : operands) {
       operand.print(os);
       os << ' ';
@@ -98,6 +108,19 @@ struct SizeExpr {
           b, loc, ~(stepc::kScratchAlignment - 1));
       return arith::AndIOp::create(b, loc, up, notMask);
     }
+    case IfGreater:
+    case IfGreaterEqual: {
+      Value a = operands[0].emit(b, loc, rows, cols);
+      Value bound = operands[1].emit(b, loc, rows, cols);
+      Value holds =
+          arith::CmpIOp::create(b, loc,
+                                kind == IfGreater ? arith::CmpIPredicate::ugt
+                                                  : arith::CmpIPredicate::uge,
+                                a, bound);
+      return arith::SelectOp::create(b, loc, holds,
+                                     operands[2].emit(b, loc, rows, cols),
+                                     operands[3].emit(b, loc, rows, cols));
+    }
     default:
       break;
     }
@@ -122,8 +145,10 @@ public:
     if (std::optional<int64_t> c = getConstantIntValue(value))
       return SizeExpr::constant(*c);
     // A loop's index is below its upper bound.
-    if (auto forOp = scf::getForInductionVarOwner(value))
+    if (auto forOp = scf::getForInductionVarOwner(value)) {
+      inexact = true;
       return ofIndex(forOp.getUpperBound());
+    }
     Operation *def = value.getDefiningOp();
     if (auto dim = dyn_cast_or_null<memref::DimOp>(def)) {
       std::optional<int64_t> index = dim.getConstantIndex();
@@ -171,6 +196,12 @@ public:
       FailureOr<SizeExpr> rhs = ofDim(ifOp.elseYield().getOperand(r), dim);
       if (failed(lhs) || failed(rhs))
         return failure();
+      // The branch's own dim when the condition compares dims (a matrix
+      // transposed when it is tall); else the larger of the two.
+      if (std::optional<SizeExpr> branch =
+              selectOn(ifOp.getCondition(), *lhs, *rhs))
+        return *branch;
+      inexact = true;
       return SizeExpr::binary(SizeExpr::Max, *lhs, *rhs);
     }
     if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def)) {
@@ -191,6 +222,48 @@ public:
     return failure();
   }
 
+  /// `condition ? then : otherwise`, when `condition` compares two sizes
+  /// known exactly (not bounded) by the param's dims.
+  std::optional<SizeExpr> selectOn(Value condition, const SizeExpr &then,
+                                   const SizeExpr &otherwise) {
+    auto compare = condition.getDefiningOp<arith::CmpIOp>();
+    if (!compare)
+      return std::nullopt;
+    Value a = compare.getLhs(), bound = compare.getRhs();
+    SizeExpr::Kind kind;
+    switch (compare.getPredicate()) {
+    case arith::CmpIPredicate::ugt:
+    case arith::CmpIPredicate::sgt:
+      kind = SizeExpr::IfGreater;
+      break;
+    case arith::CmpIPredicate::uge:
+    case arith::CmpIPredicate::sge:
+      kind = SizeExpr::IfGreaterEqual;
+      break;
+    case arith::CmpIPredicate::ult:
+    case arith::CmpIPredicate::slt:
+      std::swap(a, bound);
+      kind = SizeExpr::IfGreater;
+      break;
+    case arith::CmpIPredicate::ule:
+    case arith::CmpIPredicate::sle:
+      std::swap(a, bound);
+      kind = SizeExpr::IfGreaterEqual;
+      break;
+    default:
+      return std::nullopt;
+    }
+    bool wasInexact = inexact;
+    inexact = false;
+    FailureOr<SizeExpr> lhs = ofIndex(a);
+    FailureOr<SizeExpr> rhs = ofIndex(bound);
+    bool exact = !inexact && succeeded(lhs) && succeeded(rhs);
+    inexact = wasInexact;
+    if (!exact)
+      return std::nullopt;
+    return SizeExpr{kind, 0, {*lhs, *rhs, then, otherwise}};
+  }
+
   /// Bytes of `alloc`, rounded up to the scratch alignment.
   FailureOr<SizeExpr> ofAlloc(memref::AllocOp alloc) {
     MemRefType type = alloc.getType();
@@ -208,6 +281,9 @@ public:
 
 private:
   func::FuncOp func;
+  /// Whether a size computed since this was last cleared is a bound
+  /// rather than the size itself.
+  bool inexact = false;
 };
 
 //===----------------------------------------------------------------------===//

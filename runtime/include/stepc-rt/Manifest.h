@@ -157,7 +157,9 @@ constexpr int64_t kScratchAlignment = 256;
 /// Evaluates a phased kernel's scratch program for a param of `rows` x
 /// `cols` (a vector: its length and 1). Tokens, separated by spaces: an
 /// integer, `rows`, `cols` (pushed), `add`, `mul`, `max` (pop two, push
-/// one), `align` (round the top up to kScratchAlignment). False with
+/// one), `ifgt`, `ifge` (pop a b then otherwise, push a > b, resp.
+/// a >= b, ? then : otherwise), `align` (round the top up to
+/// kScratchAlignment). False with
 /// `error` when the program is malformed or overflows.
 bool evaluateScratch(const std::string &program, int64_t rows, int64_t cols,
                      int64_t &bytes, std::string &error);
