@@ -163,3 +163,98 @@ func.func @if_joins(
   }
   return
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#all = affine_map<(d0, d1) -> ()>
+
+// Every thread loading one element (a norm) after a pointwise op wrote
+// it: a barrier first. Writing the buffer again while threads may still
+// be loading it: another.
+// CHECK-LABEL: gpu.func @uniform_loads
+// CHECK: arith.addf
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: %[[NORM:.*]] = memref.load %{{.*}}[%c0, %c0] : memref<?x?xf32>
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: arith.mulf %{{.*}}, %[[NORM]] : f32
+func.func @uniform_loads(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  %norm = memref.load %s[%c0, %c0] : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.mulf %x, %norm : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Thread 0's store, then every thread reading the buffer pointwise: a
+// barrier (a store outside any loop is no pointwise access).
+// CHECK-LABEL: gpu.func @thread_zero_store
+// CHECK: memref.store %cst, %{{.*}}[%c0, %c0]
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK: arith.addf
+func.func @thread_zero_store(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %one = arith.constant 1.0 : f32
+  memref.store %one, %w[%c0, %c0] : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Through a subview the element order is not the buffer's: a pointwise op
+// on the subview and one on the whole buffer meet with a barrier.
+// CHECK-LABEL: gpu.func @through_a_subview
+// CHECK: arith.addf
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: arith.mulf
+func.func @through_a_subview(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = memref.dim %w, %c0 : memref<?x?xf32>
+  %cols = memref.dim %w, %c1 : memref<?x?xf32>
+  %half = arith.divui %cols, %c1 : index
+  %part = memref.subview %s[0, 0] [%rows, %half] [1, 1]
+      : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1]>>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : memref<?x?xf32>) outs(%part : memref<?x?xf32, strided<[?, 1]>>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.mulf %x, %x : f32
+    linalg.yield %y : f32
+  }
+  return
+}
