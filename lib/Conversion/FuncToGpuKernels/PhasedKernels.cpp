@@ -660,9 +660,8 @@ public:
   void record(const Accesses &op) {
     unknown |= op.unknown;
     for (const Accesses::Access &access : op.accesses) {
-      auto [it, inserted] = state.try_emplace(access.root);
-      Entry &entry = it->second;
-      entry.pointwise = (inserted || entry.pointwise) && access.pointwise;
+      Entry &entry = state[access.root];
+      entry.pointwise &= access.pointwise;
       (access.write ? entry.write : entry.read) = true;
     }
   }
