@@ -829,6 +829,8 @@ private:
     current = &slot;
     PhasedKernel &k = *slot.k;
     func::FuncOp func = stage.func;
+    // A slot may step no tensor: after it, what came before is pending.
+    Hazards before = hazards;
     Value present = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
                                           slot.numTensors, index(0));
     auto ifPresent = scf::IfOp::create(b, loc, present);
@@ -901,6 +903,7 @@ private:
                               controlWord(slot.control, stepc::kControlCount));
       });
     b.setInsertionPointAfter(ifPresent);
+    hazards = before;
   }
 
   /// The total of key `key` on every thread: the contributions of every
