@@ -1,19 +1,28 @@
 """One optimizer step on the GPU: stepc's kernels against PyTorch, in one run.
 
     PYTHONPATH=DIR/python python3 cuda_step_bench.py DIR/artifacts
+    PYTHONPATH=build/python python3 cuda_step_bench.py --smoke ARTIFACTS
 
-(bench/cuda-bench prepares DIR and runs this.) For each parameter set:
-the device's copy bandwidth (a large device-to-device copy, bytes read plus
-written), then AdamW fp32 through stepc.torch.Optimizer (one kernel launch
-per step) and torch.optim.AdamW(fused=True) on the same tensors. Achieved
-bandwidth counts what AdamW must move: read param, grad, m, v and write
-param, m, v (28 bytes per element). Times are medians of CUDA-event timings
-after warm-up steps. Muon and MuonMD are measured once their matrix groups
-have CUDA kernels; until then the script says so.
+(bench/cuda-bench prepares DIR and runs the first.) On the GPU: the
+device's copy bandwidth (a large device-to-device copy, bytes read plus
+written); AdamW fp32 through stepc.torch.Optimizer (one kernel launch per
+group per step) and torch.optim.AdamW(fused=True) on the same tensors, on
+GPT-2 small's parameters and on a 1.1B set (achieved bandwidth counts
+what AdamW must move: read param, grad, m, v and write param, m, v, 28
+bytes per element); Muon on GPT-2 small's 48 hidden matrices against
+torch.optim.Muon (or, in a torch without it, the eager reference below);
+MuonMD's hidden group against stepc's Muon on the same matrices. Times
+are medians after warm-up steps (CUDA events on the GPU).
+
+`--smoke` runs the same code on the CPU with small shapes and few steps,
+from artifacts with CPU code: a test (test/Tools/bench-smoke.test) that
+keeps the bench from rotting and checks that stepc's Muon and the baseline
+it is timed against compute the same step.
 """
 
 import statistics
 import sys
+import time
 
 import torch
 
@@ -21,6 +30,7 @@ import stepc
 import stepc.torch
 
 WARMUP, REPEATS = 5, 30
+DEVICE = "cuda"
 
 
 def gpt2_small():
@@ -48,6 +58,11 @@ def timed(fn):
         fn()
     times = []
     for _ in range(REPEATS):
+        if DEVICE != "cuda":
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1e3)
+            continue
         start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
         start.record()
         fn()
@@ -65,14 +80,68 @@ def copy_bandwidth(num_bytes):
 
 
 def make_params(shapes, seed=0):
-    generator = torch.Generator(device="cuda").manual_seed(seed)
+    generator = torch.Generator(device=DEVICE).manual_seed(seed)
     params = []
     for shape in shapes:
         p = torch.nn.Parameter(
-            0.02 * torch.randn(shape, device="cuda", generator=generator))
-        p.grad = torch.randn(shape, device="cuda", generator=generator)
+            0.02 * torch.randn(shape, device=DEVICE, generator=generator))
+        p.grad = torch.randn(shape, device=DEVICE, generator=generator)
         params.append(p)
     return params
+
+
+def gpt2_small_hidden():
+    """GPT-2 small's 48 hidden matrices (attention in/out, MLP in/out)."""
+    d, layers = 768, 12
+    return [(d, 3 * d), (d, d), (d, 4 * d), (4 * d, d)] * layers
+
+
+class EagerMuon:
+    """Muon as it ships in eager PyTorch (KellerJordan/Muon, the same math
+    as examples/specs/muon.mlir): EMA momentum with Nesterov, five
+    Newton–Schulz steps in bf16 on the wide orientation, the shape-scaled
+    update. The baseline where torch has no torch.optim.Muon."""
+
+    def __init__(self, params, lr, beta=0.95):
+        self.params, self.lr, self.beta = list(params), lr, beta
+        self.momenta = [torch.zeros_like(p) for p in self.params]
+
+    @torch.no_grad()
+    def step(self):
+        a, b, c = 3.4445, -4.7750, 2.0315
+        for p, m in zip(self.params, self.momenta):
+            m.lerp_(p.grad, 1 - self.beta)
+            u = p.grad.lerp(m, self.beta)
+            x = u / (u.norm() + 1e-7)
+            x = x.bfloat16()
+            tall = x.size(0) > x.size(1)
+            if tall:
+                x = x.mT
+            for _ in range(5):
+                gram = x @ x.mT
+                x = a * x + (b * gram + c * gram @ gram) @ x
+            if tall:
+                x = x.mT
+            scale = max(1.0, p.size(0) / p.size(1)) ** 0.5
+            p.add_(x.float(), alpha=-self.lr * scale)
+
+
+def muon_baseline(params, lr):
+    """torch.optim.Muon with the spec's hypers where torch has it."""
+    if hasattr(torch.optim, "Muon"):
+        return "torch.optim.Muon", torch.optim.Muon(
+            params, lr=lr, weight_decay=0.0, momentum=0.95, nesterov=True,
+            ns_steps=5, eps=1e-7)
+    return "eager Muon (KellerJordan/Muon)", EagerMuon(params, lr)
+
+
+def relative_update_difference(ours, theirs, start):
+    """|Δours − Δtheirs| / |Δtheirs| over all tensors."""
+    num = sum(((a - s) - (b - s)).float().pow(2).sum().item()
+              for a, b, s in zip(ours, theirs, start))
+    den = sum((b - s).float().pow(2).sum().item()
+              for b, s in zip(theirs, start))
+    return (num / max(den, 1e-30)) ** 0.5
 
 
 def bench_adamw(name, shapes, artifacts, copy_bw):
@@ -98,8 +167,60 @@ def bench_adamw(name, shapes, artifacts, copy_bw):
     torch.cuda.empty_cache()
 
 
+def bench_muon(name, shapes, artifacts):
+    """stepc's Muon against the PyTorch baseline, then MuonMD against
+    stepc's Muon, on the same matrices."""
+    numel = sum(torch.Size(s).numel() for s in shapes)
+    ours, theirs = make_params(shapes), make_params(shapes)
+    start = [p.detach().clone() for p in ours]
+    opt = stepc.torch.Optimizer(ours, f"{artifacts}/muon.stepc",
+                                group="hidden", lr=0.02, wd=0.0)
+    baseline, ref = muon_baseline(theirs, lr=0.02)
+    # One step each from the same start: the updates must agree (bf16
+    # Newton–Schulz both; stepc normalizes in f32 before rounding).
+    opt.step()
+    ref.step()
+    diff = relative_update_difference(ours, theirs, start)
+    ours_ms = timed(opt.step)
+    theirs_ms = timed(ref.step)
+    launches = sum(r.launch_count for r in opt._runners.values())
+    steps = 1 + WARMUP + REPEATS
+    print(f"| Muon, {name} ({len(shapes)} matrices, {numel / 1e6:.1f}M) "
+          f"| {ours_ms:.3f} ms | {baseline}: {theirs_ms:.3f} ms | "
+          f"{theirs_ms / ours_ms:.2f}x | {launches / steps:.0f} | "
+          f"{diff:.1e} |")
+    md = stepc.torch.Optimizer(make_params(shapes),
+                               f"{artifacts}/muon_md.stepc", group="hidden")
+    md_ms = timed(md.step)
+    print(f"| MuonMD, {name} | {md_ms:.3f} ms | stepc Muon: {ours_ms:.3f} ms "
+          f"| {ours_ms / md_ms:.2f}x (MuonMD/Muon {md_ms / ours_ms:.2f}) | "
+          f"| |")
+    return diff
+
+
 def main():
-    artifacts = sys.argv[1]
+    global DEVICE, WARMUP, REPEATS
+    args = sys.argv[1:]
+    smoke = args[:1] == ["--smoke"]
+    if smoke:
+        args = args[1:]
+        DEVICE, WARMUP, REPEATS = "cpu", 1, 2
+    if len(args) != 1:
+        print(__doc__)
+        return 2
+    artifacts = args[0]
+    header = ("| step | stepc | baseline | speed-up | launches per step | "
+              "difference |\n|---|---|---|---|---|---|")
+    if smoke:
+        print(f"smoke run on the CPU; torch {torch.__version__}")
+        print(header)
+        diff = bench_muon("small", [(16, 48), (48, 16), (32, 32)], artifacts)
+        # Both run Newton–Schulz in bf16, the baseline every intermediate
+        # too (stepc accumulates in f32): test/GPU's bf16 tolerance.
+        ok = diff < 0.1
+        print(f"{'ok' if ok else 'FAIL'}: Muon's update within 0.1 of the "
+              f"baseline's ({diff:.1e})")
+        return 0 if ok else 1
     props = torch.cuda.get_device_properties(0)
     copy_bw = copy_bandwidth(1 << 30)
     print(f"device: {props.name}, {props.multi_processor_count} SMs; "
@@ -111,12 +232,11 @@ def main():
     print("|---|---|---|---|---|---|---|")
     bench_adamw("GPT-2 small", gpt2_small(), artifacts, copy_bw)
     bench_adamw("1B", one_billion(), artifacts, copy_bw)
-    for spec in ("muon", "muon_md"):
-        artifact = stepc.load(f"{artifacts}/{spec}.stepc")
-        if not artifact.has_code("hidden", "cuda"):
-            print(f"\n{spec}: skipped, its hidden (Newton–Schulz) group has "
-                  "no CUDA kernel yet")
+    print()
+    print(header)
+    bench_muon("GPT-2 small hidden", gpt2_small_hidden(), artifacts)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
