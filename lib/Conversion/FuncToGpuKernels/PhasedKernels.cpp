@@ -328,6 +328,14 @@ Operation *splittableCombiner(linalg::GenericOp generic, unsigned output) {
   return combiner;
 }
 
+/// Whether every output of `generic` has a splittable combiner.
+bool splittable(linalg::GenericOp generic) {
+  for (unsigned r = 0; r < generic.getNumDpsInits(); ++r)
+    if (!splittableCombiner(generic, r))
+      return false;
+  return true;
+}
+
 /// The value `combiner` leaves unchanged.
 TypedAttr identityOf(Operation *combiner, Builder &b) {
   float value = isa<arith::AddFOp>(combiner) ? 0.0f
@@ -444,10 +452,7 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       if (generic.getNumParallelLoops() == 0 &&
           generic.getNumReductionLoops() != 0) {
-        bool splittable = true;
-        for (unsigned r = 0; r < generic.getNumDpsInits(); ++r)
-          splittable &= splittableCombiner(generic, r) != nullptr;
-        if (splittable)
+        if (splittable(generic))
           group.partials =
               std::max<int64_t>(group.partials, generic.getNumDpsInits());
       }
@@ -978,16 +983,16 @@ private:
     }
     if (auto getGlobal = dyn_cast<memref::GetGlobalOp>(op))
       globals.insert(getGlobal.getName());
+    Work work = classify(&op);
     if (auto forOp = dyn_cast<scf::ForOp>(op);
-        forOp && classify(&op) == Work::Distributed)
+        forOp && work == Work::Distributed)
       return emitFor(forOp);
-    if (auto ifOp = dyn_cast<scf::IfOp>(op);
-        ifOp && classify(&op) == Work::Distributed)
+    if (auto ifOp = dyn_cast<scf::IfOp>(op); ifOp && work == Work::Distributed)
       return emitIf(ifOp);
     Accesses accesses = accessesOfOp(op);
     if (hazards.conflict(accesses))
       barrier();
-    switch (classify(&op)) {
+    switch (work) {
     case Work::Uniform:
       unscaleGradLoads(b.clone(op, map));
       break;
@@ -1349,13 +1354,6 @@ private:
         nest(generic, dims, sizes, ivs, loop.getRegionIterArgs(), depth + 1);
     setYield(loop, next);
     return SmallVector<Value>(loop.getResults());
-  }
-
-  bool splittable(linalg::GenericOp generic) {
-    for (unsigned r = 0; r < generic.getNumDpsInits(); ++r)
-      if (!splittableCombiner(generic, r))
-        return false;
-    return true;
   }
 
   SmallVector<Operation *> combinersOf(linalg::GenericOp generic) {

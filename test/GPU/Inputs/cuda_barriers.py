@@ -11,7 +11,6 @@ pins them so that a change in their placement shows.
 `run` needs STEPC_CUDA_DRIVER set to libstepc-cuda-emulator.so.
 """
 
-import ctypes
 import pathlib
 import sys
 
@@ -21,7 +20,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cuda_group_wide  # noqa: E402
 from cuda_presets import Driver  # noqa: E402
-from cuda_group_wide import Checks, OnDevice  # noqa: E402
+from cuda_group_wide import Checks, OnDevice, emulator_counter  # noqa: E402
 
 SPECS = {name: (name, [], [])
          for name in ("muon", "normuon", "sinkgd", "reg", "muon_md")}
@@ -32,11 +31,9 @@ def run_all(out):
     import stepc
     driver = Driver()
     check = Checks()
-    last = getattr(driver.lib, "stepc_cuda_emulator_last_barriers", None)
-    if last is None:
+    if emulator_counter(driver, "last_barriers") is None:
         print("the driver is not stepc's emulator, which counts barriers")
         return 1
-    last.restype = ctypes.c_uint64
     rng = np.random.default_rng(3)
     for name in SPECS:
         param = (rng.standard_normal(SHAPE) * 0.02).astype(np.float32)
@@ -46,7 +43,7 @@ def run_all(out):
         counts = []
         for _ in range(2):
             dev.group.step()
-            counts.append(last())
+            counts.append(emulator_counter(driver, "last_barriers"))
         check(counts[0] == counts[1],
               f"{name}.hidden {SHAPE}: {counts[1]} grid barriers per step")
         driver.free_all()

@@ -116,13 +116,19 @@ class OnHost:
         return [from_storage(p, self.dtype) for p in self.params]
 
 
-def emulated_launches(driver):
-    """Launches so far when the driver is stepc's emulator, else None."""
-    counter = getattr(driver.lib, "stepc_cuda_emulator_launches", None)
+def emulator_counter(driver, name):
+    """stepc_cuda_emulator_NAME() when the driver is stepc's emulator (which
+    exports its counters), else None."""
+    counter = getattr(driver.lib, f"stepc_cuda_emulator_{name}", None)
     if counter is None:
         return None
     counter.restype = ctypes.c_uint64
     return counter()
+
+
+def emulated_launches(driver):
+    """Launches so far when the driver is stepc's emulator, else None."""
+    return emulator_counter(driver, "launches")
 
 
 def rel(actual, expected):

@@ -16,7 +16,6 @@ fp64 references by test/Numerics. `run` needs the stepc Python package
 emulator, which also counts the host-to-device copies).
 """
 
-import ctypes
 import pathlib
 import sys
 
@@ -27,7 +26,7 @@ sys.path.insert(0, str(HERE))
 import cuda_group_wide  # noqa: E402
 from cuda_presets import Driver, from_storage, to_storage  # noqa: E402
 from cuda_group_wide import (Checks, OnDevice, OnHost,  # noqa: E402
-                             emulated_launches, rel)
+                             emulated_launches, emulator_counter, rel)
 
 STEPS = 5
 MUON_F32_NS = ("eps(1.0e-7) :", "eps(1.0e-7) compute(f32) :")
@@ -41,11 +40,7 @@ LOSSES = [3.1, 3.0, 2.95, 2.97, 2.9, 2.85]
 
 def host_copies(driver):
     """Host-to-device copies so far when the driver is stepc's emulator."""
-    counter = getattr(driver.lib, "stepc_cuda_emulator_host_copies", None)
-    if counter is None:
-        return None
-    counter.restype = ctypes.c_uint64
-    return counter()
+    return emulator_counter(driver, "host_copies")
 
 
 def unscaled(grad, scale, dtype):
