@@ -137,14 +137,16 @@ class Optimizer(torch.optim.Optimizer):
         param_group["params"] = params
         for i, p in enumerate(params):
             self._check_param(p, index, i)
-        probe = self._artifact.group(name, _PARAM_DTYPES[params[0].dtype]
-                                     if params else "f32")
         devices = {p.device for p in params}
         if len(devices) > 1:
             raise ValueError(
                 f"{self._where(index)} has parameters on "
                 f"{', '.join(sorted(map(str, devices)))}; put each param "
                 "group's parameters on one device")
+        # On the parameters' device: an artifact may hold CUDA code only.
+        probe = self._artifact.group(
+            name, _PARAM_DTYPES[params[0].dtype] if params else "f32",
+            _device_name(params[0].device) if params else "cpu")
         for key in param_group:
             if key not in _RESERVED_KEYS and key not in probe.hyper_names:
                 raise ValueError(

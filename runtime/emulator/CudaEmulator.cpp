@@ -51,7 +51,17 @@ constexpr int kAttributeComputeCapabilityMinor = 76;
 
 /// An sm_80 with 3 multiprocessors, one block each: a grid of 3 blocks,
 /// so that grid-stride loops, partial sums and barriers span blocks.
-constexpr int kMultiprocessors = 3;
+/// Three multiprocessors unless STEPC_CUDA_EMULATOR_SMS says otherwise: a
+/// real GPU's grid (an H100 has 132) finds bugs that depend on the grid's
+/// size, at the cost of a fiber per thread.
+int multiprocessors() {
+  static const int count = [] {
+    const char *text = std::getenv("STEPC_CUDA_EMULATOR_SMS");
+    int value = text ? std::atoi(text) : 0;
+    return value > 0 ? value : 3;
+  }();
+  return count;
+}
 constexpr int kBlocksPerMultiprocessor = 1;
 /// Bytes after every allocation that must still hold kCanary after a launch.
 constexpr size_t kCanaryBytes = 256;
@@ -547,7 +557,7 @@ STEPC_API CUresult cuDeviceGetName(char *name, int length, int) {
 STEPC_API CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
   switch (attribute) {
   case kAttributeMultiprocessorCount:
-    *value = kMultiprocessors;
+    *value = multiprocessors();
     break;
   case kAttributeComputeCapabilityMajor:
     *value = 8;
@@ -713,12 +723,12 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
     return fail(kInvalidValue, "launch of " + function->name +
                                    ": the emulator runs 1-D, non-empty grids");
   if (cooperative &&
-      gridX > unsigned(kMultiprocessors * kBlocksPerMultiprocessor))
+      gridX > unsigned(multiprocessors() * kBlocksPerMultiprocessor))
     return fail(
         kCooperativeLaunchTooLarge,
         "cooperative launch of " + function->name + " with " +
             std::to_string(gridX) + " blocks; at most " +
-            std::to_string(kMultiprocessors * kBlocksPerMultiprocessor) +
+            std::to_string(multiprocessors() * kBlocksPerMultiprocessor) +
             " are co-resident");
   Launch launch;
   launch.function = function;

@@ -27,20 +27,24 @@ import stepc.torch  # noqa: E402
 SPECS = SRC / "examples" / "specs"
 
 
-def model(seed=0):
+def model(seed=0, device="cpu"):
     torch.manual_seed(seed)
     return torch.nn.Sequential(torch.nn.Linear(12, 32), torch.nn.Tanh(),
-                               torch.nn.Linear(32, 5))
+                               torch.nn.Linear(32, 5)).to(device)
 
 
-def data(seed=1):
+def data(seed=1, device="cpu"):
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(64, 12, generator=generator)
-    return x, torch.randn(64, 5, generator=generator)
+    return x.to(device), torch.randn(64, 5, generator=generator).to(device)
+
+
+def device_of(net):
+    return next(net.parameters()).device
 
 
 def train(net, optimizer, steps, scheduler=None, start=0):
-    x, y = data()
+    x, y = data(device=device_of(net))
     losses = []
     for step in range(start, start + steps):
         optimizer.zero_grad()
@@ -90,36 +94,47 @@ class MatchesReferences(unittest.TestCase):
                            1e-2)
 
     def test_muon_groups_match_fp64_reference(self):
-        presets = {(p.spec, p.group): p for p in reference.PRESETS
-                   if not p.variant}
-        hidden, adamw = presets["muon", "hidden"], presets["muon", "adamw"]
-        net = model()
-        matrices, others = split(net)
-        opt = stepc.torch.Optimizer(
-            [{"params": matrices, "group": "hidden", **hidden.hyper},
-             {"params": others, "group": "adamw", **adamw.hyper}],
-            SPECS / "muon.mlir")
-        ref = {p: p.detach().double().numpy().copy() for p in net.parameters()}
-        initial = {p: v.copy() for p, v in ref.items()}
-        preset_of = {p: hidden if p.ndim == 2 else adamw
-                     for p in net.parameters()}
-        states = {p: preset_of[p].init(v) for p, v in ref.items()}
-        x, y = data()
-        for t in range(1, 6):
-            opt.zero_grad()
-            torch.nn.functional.mse_loss(net(x), y).backward()
-            for p in net.parameters():
-                preset = preset_of[p]
-                ref[p] = preset.step(ref[p], p.grad.double().numpy(),
-                                     states[p], preset.hyper, t)
-            opt.step()
-        # Matrices: Newton–Schulz rounds its inputs to bf16, hence the
-        # looser bound of test/Numerics/presets.py.
+        muon_matches_fp64_reference(self, "cpu")
+
+
+def muon_matches_fp64_reference(test, device):
+    """Muon's two groups against the fp64 reference of test/Numerics."""
+    presets = {(p.spec, p.group): p for p in reference.PRESETS
+               if not p.variant}
+    hidden, adamw = presets["muon", "hidden"], presets["muon", "adamw"]
+    net = model(device=device)
+    matrices, others = split(net)
+    opt = stepc.torch.Optimizer(
+        [{"params": matrices, "group": "hidden", **hidden.hyper},
+         {"params": others, "group": "adamw", **adamw.hyper}],
+        SPECS / "muon.mlir")
+    ref = {p: host(p) for p in net.parameters()}
+    initial = {p: v.copy() for p, v in ref.items()}
+    preset_of = {p: hidden if p.ndim == 2 else adamw
+                 for p in net.parameters()}
+    states = {p: preset_of[p].init(v) for p, v in ref.items()}
+    x, y = data(device=device)
+    for t in range(1, 6):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(net(x), y).backward()
         for p in net.parameters():
-            expected = ref[p] - initial[p]
-            error = np.linalg.norm(p.detach().double().numpy() - initial[p]
-                                   - expected) / np.linalg.norm(expected)
-            self.assertLess(error, 1e-1 if p.ndim == 2 else 1e-4)
+            preset = preset_of[p]
+            ref[p] = preset.step(ref[p], host(p.grad), states[p],
+                                 preset.hyper, t)
+        opt.step()
+    # Matrices: Newton–Schulz rounds its inputs to bf16, hence the
+    # looser bound of test/Numerics/presets.py.
+    for p in net.parameters():
+        expected = ref[p] - initial[p]
+        error = np.linalg.norm(host(p) - initial[p] - expected) / \
+            np.linalg.norm(expected)
+        test.assertLess(error, 1e-1 if p.ndim == 2 else 1e-4)
+    return opt
+
+
+def host(tensor):
+    """A tensor's values as a float64 NumPy copy, from any device."""
+    return tensor.detach().double().cpu().numpy().copy()
 
 
 def f32_polar_spec(name):
@@ -136,47 +151,10 @@ class GlobalSums(unittest.TestCase):
     """Specs whose sums span every param group, with the loss an input."""
 
     def make(self, net, name="muonmax_momo", lr=0.05):
-        matrices, others = split(net)
-        return stepc.torch.Optimizer(
-            [{"params": matrices, "group": "hidden"},
-             {"params": others, "group": "adam"}], f32_polar_spec(name),
-            lr=lr)
+        return make_momo(net, name, lr)
 
     def test_momo_matches_fp64_reference(self):
-        for name in ("muonmax_momo", "muonadam_momo"):
-            net = model()
-            matrices, others = split(net)
-            opt = self.make(net, name)
-            ref = reference.MuonMaxMomo(
-                [p.detach().numpy() for p in matrices],
-                [p.detach().numpy() for p in others], lr=0.05,
-                muonadam=name == "muonadam_momo")
-            initial = [p.detach().double().numpy().copy()
-                       for p in matrices + others]
-            x, y = data()
-
-            def closure():
-                opt.zero_grad()
-                loss = torch.nn.functional.mse_loss(net(x), y)
-                loss.backward()
-                return loss
-
-            for t in range(5):
-                if t < 3:  # the loss from the closure ...
-                    loss = opt.step(closure).item()
-                else:  # ... or given
-                    loss = closure().item()
-                    opt.step(loss=loss)
-                ref.step([p.grad.double().numpy() for p in matrices],
-                         [p.grad.double().numpy() for p in others], loss)
-            for p, want, p0 in zip(matrices + others, ref.W + ref.P, initial):
-                expected = want - p0
-                error = np.linalg.norm(p.detach().double().numpy() - p0 -
-                                       expected) / np.linalg.norm(expected)
-                self.assertLess(error, 1e-4, f"{name}: {tuple(p.shape)}")
-            # One sum over both groups: the Adam dual norm is not zero.
-            self.assertGreater(opt.total("adam_dual"), 0.0)
-            self.assertGreater(opt.total("nuclear"), 0.0)
+        momo_matches_fp64_reference(self, "cpu")
 
     def test_a_missing_loss_is_refused(self):
         net = model()
@@ -201,6 +179,51 @@ class GlobalSums(unittest.TestCase):
             opt.total("nuclear")
         opt.step(loss=1.0)
         self.assertEqual(float(opt.state[net[0].weight]["step"]), 1.0)
+
+
+def momo_matches_fp64_reference(test, device):
+    """MuonMax-Momo and MuonAdam-Momo (sums over both groups, the loss
+    an input) against the fp64 reference."""
+    for name in ("muonmax_momo", "muonadam_momo"):
+        net = model(device=device)
+        matrices, others = split(net)
+        opt = make_momo(net, name)
+        ref = reference.MuonMaxMomo(
+            [host(p) for p in matrices],
+            [host(p) for p in others], lr=0.05,
+            muonadam=name == "muonadam_momo")
+        initial = [host(p) for p in matrices + others]
+        x, y = data(device=device)
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(net(x), y)
+            loss.backward()
+            return loss
+
+        for t in range(5):
+            if t < 3:  # the loss from the closure ...
+                loss = opt.step(closure).item()
+            else:  # ... or given
+                loss = closure().item()
+                opt.step(loss=loss)
+            ref.step([host(p.grad) for p in matrices],
+                     [host(p.grad) for p in others], loss)
+        for p, want, p0 in zip(matrices + others, ref.W + ref.P, initial):
+            expected = want - p0
+            error = (np.linalg.norm(host(p) - p0 - expected) /
+                     np.linalg.norm(expected))
+            test.assertLess(error, 1e-4, f"{name}: {tuple(p.shape)}")
+        # One sum over both groups: the Adam dual norm is not zero.
+        test.assertGreater(opt.total("adam_dual"), 0.0)
+        test.assertGreater(opt.total("nuclear"), 0.0)
+
+
+def make_momo(net, name="muonmax_momo", lr=0.05):
+    matrices, others = split(net)
+    return stepc.torch.Optimizer(
+        [{"params": matrices, "group": "hidden"},
+         {"params": others, "group": "adam"}], f32_polar_spec(name), lr=lr)
 
 
 class ConvFilters(unittest.TestCase):
@@ -317,6 +340,143 @@ class Behaviour(unittest.TestCase):
         self.assertEqual(opt.param_groups[0]["lr"], 1e-3)
         self.assertAlmostEqual(opt.param_groups[0]["wd"], 1e-2)
         self.assertEqual(opt.param_groups[0]["group"], "all")
+
+
+def grad_scaler(init_scale):
+    """torch.amp.GradScaler("cuda", ...), or torch.cuda.amp's on torch 1.x."""
+    if hasattr(torch, "amp") and hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler("cuda", init_scale=init_scale)
+    return torch.cuda.amp.GradScaler(init_scale=init_scale)
+
+
+@unittest.skipUnless(torch.cuda.is_available(), "no CUDA device")
+class OnCuda(unittest.TestCase):
+    """CUDA parameters: the artifact's kernels step them, one launch per
+    (param group, dtype) per step, on torch's current stream, with the
+    state on the device."""
+
+    def test_adamw_matches_torch_with_a_schedule(self):
+        ours, theirs = model(device="cuda"), model(device="cuda")
+        initial = [p.detach().clone() for p in ours.parameters()]
+        opt = stepc.torch.Optimizer(ours.parameters(), SPECS / "adamw.mlir",
+                                    lr=1e-2, wd=0.1)
+        ref = torch.optim.AdamW(theirs.parameters(), lr=1e-2,
+                                weight_decay=0.1)
+        schedule = torch.optim.lr_scheduler.StepLR(opt, 2, 0.5)
+        train(ours, opt, 1, schedule)
+        (runner,) = opt._last_step
+        first = runner.launch_count
+        train(ours, opt, 7, schedule, start=1)
+        train(theirs, ref, 8, torch.optim.lr_scheduler.StepLR(ref, 2, 0.5))
+        self.assertLess(max_relative_change_error(ours, theirs, initial), 2e-5)
+        self.assertEqual(runner.launch_count - first, 7)
+        for p in ours.parameters():
+            self.assertEqual(opt.state[p]["m"].device, p.device)
+
+    def test_muon_groups_match_fp64_reference(self):
+        opt = muon_matches_fp64_reference(self, "cuda")
+        self.assertEqual([r.launch_count > 0 for r in opt._last_step],
+                         [True, True])
+
+    def test_momo_matches_fp64_reference(self):
+        momo_matches_fp64_reference(self, "cuda")
+
+    def test_half_params_match_the_cpu_code(self):
+        # The same artifact's CPU code on the same values: the kernel must
+        # round into bf16 and f16 as the CPU code does (within an ulp).
+        for dtype in (torch.bfloat16, torch.float16):
+            generator = torch.Generator().manual_seed(3)
+            values = torch.randn(40, 24, generator=generator) * 0.1
+            grads = [torch.randn(40, 24, generator=generator) * 0.01
+                     for _ in range(4)]
+            results = []
+            for device in ("cpu", "cuda"):
+                p = torch.nn.Parameter(values.to(device, dtype))
+                opt = stepc.torch.Optimizer([p], SPECS / "adamw.mlir",
+                                            lr=1e-2)
+                for g in grads:
+                    p.grad = g.to(device, dtype)
+                    opt.step()
+                results.append(host(p))
+            change = results[0] - values.to(dtype).double().numpy()
+            self.assertGreater(np.linalg.norm(change), 0.0)
+            self.assertLess(np.linalg.norm(results[1] - results[0]) /
+                            np.linalg.norm(change), 1e-2, str(dtype))
+
+    def test_resume_through_torch_save_is_exact(self):
+        make = StateDicts.make
+        straight = model(device="cuda")
+        train(straight, make(self, straight), 6)
+        resumed = model(device="cuda")
+        first = make(self, resumed)
+        train(resumed, first, 4)
+        buffer = io.BytesIO()
+        torch.save({"model": resumed.state_dict(),
+                    "optimizer": first.state_dict()}, buffer)
+        buffer.seek(0)
+        saved = torch.load(buffer)
+        again = model(seed=99, device="cuda")
+        again.load_state_dict(saved["model"])
+        second = make(self, again)
+        second.load_state_dict(saved["optimizer"])
+        train(again, second, 2, start=4)
+        for p, q in zip(straight.parameters(), again.parameters()):
+            self.assertTrue(torch.equal(p, q))
+
+    def test_a_cpu_checkpoint_resumes_on_cuda(self):
+        straight = model()
+        train(straight, stepc.torch.Optimizer(
+            straight.parameters(), SPECS / "adamw.mlir", lr=1e-2), 6)
+        on_cpu = model()
+        first = stepc.torch.Optimizer(on_cpu.parameters(),
+                                      SPECS / "adamw.mlir", lr=1e-2)
+        train(on_cpu, first, 4)
+        saved = copy.deepcopy(first.state_dict())
+        on_cuda = copy.deepcopy(on_cpu).cuda()
+        second = stepc.torch.Optimizer(on_cuda.parameters(),
+                                       SPECS / "adamw.mlir", lr=1e-2)
+        second.load_state_dict(saved)
+        train(on_cuda, second, 2, start=4)
+        p = next(on_cuda.parameters())
+        self.assertEqual(second.state[p]["m"].device, p.device)
+        self.assertEqual(float(second.state[p]["step"]), 6.0)
+        initial = [q.detach() for q in model().parameters()]
+        self.assertLess(max_relative_change_error(
+            copy.deepcopy(on_cuda).cpu(), straight, initial), 1e-5)
+
+    def test_grad_scaler_skips_the_step_with_an_inf(self):
+        # torch.amp's GradScaler with stepc as with any unfused optimizer:
+        # unscale_, the inf check, and no step() where a gradient is inf.
+        # An f32 forward: a power-of-2 scale is then exact, and the two
+        # runs see the same gradients (autocast would round them apart).
+        ours, theirs = model(device="cuda"), model(device="cuda")
+        initial = [p.detach().clone() for p in ours.parameters()]
+        runs = [(ours, stepc.torch.Optimizer(ours.parameters(),
+                                             SPECS / "adamw.mlir", lr=1e-2)),
+                (theirs, torch.optim.AdamW(theirs.parameters(), lr=1e-2,
+                                           weight_decay=1e-2))]
+        x, y = data(device="cuda")
+        for net, opt in runs:
+            scaler = grad_scaler(2.0 ** 12)
+            for step in range(5):
+                opt.zero_grad()
+                loss = torch.nn.functional.mse_loss(net(x), y)
+                scaler.scale(loss).backward()
+                if step == 2:
+                    net[0].weight.grad[0, 0] = float("inf")
+                scaler.step(opt)
+                scaler.update()
+            self.assertEqual(scaler.get_scale(), 2.0 ** 11)
+        self.assertEqual(float(runs[0][1].state[ours[0].weight]["step"]), 4.0)
+        self.assertLess(max_relative_change_error(ours, theirs, initial), 2e-5)
+
+    def test_a_group_on_two_devices_is_refused(self):
+        a = torch.nn.Parameter(torch.ones(3))
+        b = torch.nn.Parameter(torch.ones(3, device="cuda"))
+        with self.assertRaisesRegex(ValueError, "param group 0 has parameters "
+                                    "on cpu, cuda:0; put each param group's "
+                                    "parameters on one device"):
+            stepc.torch.Optimizer([a, b], SPECS / "adamw.mlir")
 
 
 class Errors(unittest.TestCase):

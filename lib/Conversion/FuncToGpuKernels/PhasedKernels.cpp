@@ -1607,7 +1607,12 @@ private:
   }
 
   void emitBarrierCall() {
-    LLVM::CallOp::create(b, loc, gridBarrier, ValueRange{barrierWord});
+    auto call =
+        LLVM::CallOp::create(b, loc, gridBarrier, ValueRange{barrierWord});
+    // Every thread of the grid must call the same barrier: convergent keeps
+    // LLVM from duplicating the call into the branches of an if before it
+    // (it did, and thread 0 then hung at another call than its block).
+    call.setConvergent(true);
   }
 
   Value isThreadZero() {
@@ -1729,6 +1734,7 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
       b, loc, stepc::kGridBarrierName,
       LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {globalPtr}));
   func.setLinkage(LLVM::Linkage::Internal);
+  func.setConvergent(true);
   Block *entry = func.addEntryBlock(b);
   Block *arrive = func.addBlock();
   Block *spin = func.addBlock();
