@@ -96,8 +96,10 @@ class Optimizer(torch.optim.Optimizer):
         self._default_group = group
         self._num_threads = num_threads or torch.get_num_threads()
         self._hyper_defaults = hypers
-        # (param group, dtype, tensor and state addresses) -> runtime group
+        # (param group, dtype, the parameters) -> runtime group, and with
+        # what it was bound to: the addresses and the state tensors.
         self._runners = {}
+        self._bindings = {}
         self._last_step = []  # the runtime groups the last step() ran
         super().__init__(params, defaults={})
         used = {key for g in self.param_groups for key in g}
@@ -205,22 +207,26 @@ class Optimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        stepped = []  # (runtime group, its params, their count)
+        stepped = []  # (runtime group, its "step" tensors, their count)
         for group_index, group in enumerate(self.param_groups):
             # One runtime call per (dtype, step count): parameters that
             # skipped steps (no grad) keep their own count, as in torch.
-            buckets = {}
+            with_grad = []
             for param_index, p in enumerate(group["params"]):
-                if p.grad is None:
-                    continue
-                self._check_param(p, group_index, param_index)
-                self._check_grad(p, group_index, param_index)
-                count = float(self.state[p].get("step", 0.0))
+                if p.grad is not None:
+                    self._check_grad(p, group_index, param_index)
+                    with_grad.append(p)
+            buckets = {}
+            for p, count in zip(with_grad, self._counts(with_grad)):
                 buckets.setdefault((p.dtype, count), []).append(p)
             for (dtype, count), params in buckets.items():
                 runner = self._runner(group_index, group, dtype, params, count)
-                for i, p in enumerate(params):
-                    runner.set_grad_address(i, p.grad.data_ptr())
+                grads = [p.grad.data_ptr() for p in params]
+                for i, (now, before) in enumerate(
+                        zip(grads, runner._stepc_torch_grads)):
+                    if now != before:
+                        runner.set_grad_address(i, now)
+                runner._stepc_torch_grads = grads
                 for hyper in runner.hyper_names:
                     runner.set_hyper(hyper, float(group[hyper]))
                 # On a GPU the count lives on the device, and setting it
@@ -242,10 +248,30 @@ class Optimizer(torch.optim.Optimizer):
                 runner.step()
         for runner, params, count in stepped:
             runner._stepc_torch_count = count + 1.0
-            for p in params:
-                self.state[p]["step"] = torch.tensor(count + 1.0)
+            # The params' "step" states are views of this one tensor, from
+            # their binding's first step on.
+            steps = runner._stepc_torch_steps
+            steps.add_(1.0)
+            if not runner._stepc_torch_steps_in_state:
+                for i, p in enumerate(params):
+                    self.state[p]["step"] = steps[i]
+                binding = self._bindings[runner._stepc_torch_key]
+                binding[2] = self._states_of(runner, params)
+                runner._stepc_torch_steps_in_state = True
         self._last_step = runners
         return loss
+
+    def _counts(self, params):
+        """Each parameter's step count ("step" in its state, 0 before its
+        first step), read in one go: one read per tensor costs more than
+        the kernel on a model of a hundred tensors."""
+        steps = [self.state[p].get("step") for p in params]
+        if steps and all(isinstance(t, torch.Tensor) for t in steps):
+            try:
+                return torch.stack(steps).double().tolist()
+            except RuntimeError:  # on several devices, say
+                pass
+        return [0.0 if t is None else float(t) for t in steps]
 
     def _set_inputs(self, runners, inputs, loss):
         needed = {name for runner in runners for name in runner.input_names}
@@ -281,7 +307,14 @@ class Optimizer(torch.optim.Optimizer):
                          f"{key!r}")
 
     def _check_grad(self, p, group_index, param_index):
-        grad, where = p.grad, self._where(group_index, param_index)
+        grad = p.grad
+        # Once per tensor per step: the common case in as few calls as
+        # possible.
+        if (grad.layout == torch.strided and grad.dtype == p.dtype
+                and grad.shape == p.shape and grad.device == p.device
+                and grad.is_contiguous()):
+            return
+        where = self._where(group_index, param_index)
         if grad.is_sparse:
             raise ValueError(f"{where} has a sparse gradient; stepc steps "
                              "dense gradients")
@@ -297,19 +330,49 @@ class Optimizer(torch.optim.Optimizer):
 
     def _runner(self, group_index, group, dtype, params, count):
         """The runtime group bound to `params`, their state adopted from
-        self.state (created and initialized on the first step)."""
-        runner = self._runners.get(self._runner_key(group_index, dtype,
-                                                    params))
-        if runner is not None:
-            return runner
+        self.state (created and initialized on the first step). A binding
+        is reused while the parameters and their state tensors are the
+        same tensors at the same addresses."""
+        key = (group_index, dtype, tuple(map(id, params)))
+        binding = self._bindings.get(key)
+        if binding is not None and self._still_bound(binding, params):
+            return binding[0]
+        for p in params:
+            self._check_param(p, group_index, next(
+                i for i, q in enumerate(group["params"]) if q is p))
+        runner = self._bind(group_index, group, dtype, params)
+        if count == 0.0:
+            runner.init_state()
+        # The params' "step" states become views of one tensor at the
+        # first step: a step advances them all in one call.
+        runner._stepc_torch_steps = torch.full((len(params),), count)
+        runner._stepc_torch_key = key
+        runner._stepc_torch_steps_in_state = False
+        self._bindings[key] = [runner, [p.data_ptr() for p in params],
+                               self._states_of(runner, params)]
+        self._runners[key] = runner
+        return runner
+
+    def _states_of(self, runner, params):
+        return [self.state[p].get(name) for p in params
+                for name in (*runner.state_names, "step")]
+
+    def _still_bound(self, binding, params):
+        runner, addresses, states = binding
+        if addresses != [p.data_ptr() for p in params]:
+            return False
+        return all(a is b for a, b in
+                   zip(self._states_of(runner, params), states))
+
+    def _bind(self, group_index, group, dtype, params):
         device = params[0].device
         runner = self._artifact.group(group["group"], _PARAM_DTYPES[dtype],
                                       _device_name(device))
         if device.type == "cpu":
             runner.set_num_threads(self._num_threads)
+        runner._stepc_torch_grads = [p.grad.data_ptr() for p in params]
         runner.bind_addresses(
-            [p.data_ptr() for p in params],
-            [p.grad.data_ptr() for p in params],
+            [p.data_ptr() for p in params], runner._stepc_torch_grads,
             [_bound_shape(p, runner.accepts_matrices) for p in params])
         for i, p in enumerate(params):
             state = self.state[p]
@@ -331,19 +394,7 @@ class Optimizer(torch.optim.Optimizer):
                 state[name] = tensor
                 runner.adopt_state_address(i, name, tensor.data_ptr(),
                                            tensor.numel())
-        if count == 0.0:
-            runner.init_state()
-        # Keyed after adoption: new state tensors have new addresses.
-        self._runners[self._runner_key(group_index, dtype, params)] = runner
         return runner
-
-    def _runner_key(self, group_index, dtype, params):
-        """What a bound runtime group depends on: the parameters' and their
-        state tensors' addresses (a replaced tensor needs a new binding)."""
-        return (group_index, dtype, tuple(p.data_ptr() for p in params),
-                tuple(t.data_ptr() for p in params
-                      for name, t in sorted(self.state[p].items())
-                      if name != "step"))
 
     # -- Checkpoints --------------------------------------------------------
 
@@ -378,3 +429,4 @@ class Optimizer(torch.optim.Optimizer):
                     if name != "step" and isinstance(value, torch.Tensor):
                         self.state[p][name] = value.detach().to(p.device).clone()
         self._runners.clear()
+        self._bindings.clear()

@@ -505,6 +505,16 @@ class Errors(unittest.TestCase):
                                     "contiguous: False"):
             opt.step()
 
+    def test_sparse_grad(self):
+        p = torch.nn.Parameter(torch.ones(3))
+        opt = stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
+        p.grad = torch.sparse_coo_tensor(torch.tensor([[0]]),
+                                         torch.tensor([1.0]), (3,))
+        with self.assertRaisesRegex(ValueError, "parameter #0 of param group "
+                                    "0 has a sparse gradient"):
+            opt.step()
+        self.assertTrue(torch.equal(p, torch.ones(3)))
+
     def test_parameter_that_fits_no_group(self):
         bias = torch.nn.Parameter(torch.ones(5))
         with self.assertRaisesRegex(ValueError, "param group 0 \\(spec group "
