@@ -354,8 +354,12 @@ class Optimizer(torch.optim.Optimizer):
         return runner
 
     def _states_of(self, runner, params):
-        return [self.state[p].get(name) for p in params
-                for name in (*runner.state_names, "step")]
+        """The state tensors a binding holds, and "step": what must still
+        be the same tensors for the binding to be reused."""
+        names = (*runner.state_names, "step")
+        return [state.get(name) for state in map(self.state.__getitem__,
+                                                 params)
+                for name in names]
 
     def _still_bound(self, binding, params):
         runner, addresses, states = binding

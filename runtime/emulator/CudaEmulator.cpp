@@ -51,9 +51,9 @@ constexpr int kAttributeComputeCapabilityMinor = 76;
 
 /// An sm_80 with 3 multiprocessors, one block each: a grid of 3 blocks,
 /// so that grid-stride loops, partial sums and barriers span blocks.
-/// Three multiprocessors unless STEPC_CUDA_EMULATOR_SMS says otherwise: a
-/// real GPU's grid (an H100 has 132) finds bugs that depend on the grid's
-/// size, at the cost of a fiber per thread.
+/// STEPC_CUDA_EMULATOR_SMS sets another count: a grid nearer a real GPU's
+/// (an H100 has 132 SMs) finds bugs that depend on the grid's size, at the
+/// cost of a fiber per thread.
 int multiprocessors() {
   static const int count = [] {
     const char *text = std::getenv("STEPC_CUDA_EMULATOR_SMS");
