@@ -16,10 +16,10 @@
 // CHECK: arith.addf
 // CHECK-NOT: llvm.call @stepc_grid_barrier
 // CHECK: arith.mulf
-// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK-NOT: llvm.call @stepc_grid_barrier
 // CHECK: arith.subf
-// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK-NEXT: }
 func.func @pointwise_then_transposed(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
@@ -61,7 +61,7 @@ func.func @pointwise_then_transposed(
 // CHECK-NEXT: memref.store
 // CHECK-NEXT: }
 // CHECK-NEXT: }
-// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 func.func @carried_loop(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
     %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
@@ -95,14 +95,14 @@ func.func @carried_loop(
 // in the body: the plan starts every iteration from what one leaves).
 // CHECK-LABEL: gpu.func @loop_needs_barrier
 // CHECK: scf.for %{{.*}} = %c0 to %c5 step %c1 {
-// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.addf
-// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.mulf
 // CHECK-NEXT: memref.store
 // CHECK-NEXT: }
 // CHECK-NEXT: }
-// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 func.func @loop_needs_barrier(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>},
     %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>}) {
@@ -141,7 +141,7 @@ func.func @loop_needs_barrier(
 // CHECK-NEXT: memref.store
 // CHECK-NEXT: }
 // CHECK-NEXT: }
-// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.subf
 func.func @if_joins(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 0>},
@@ -174,9 +174,9 @@ func.func @if_joins(
 // be loading it: another.
 // CHECK-LABEL: gpu.func @uniform_loads
 // CHECK: arith.addf
-// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK-NEXT: %[[NORM:.*]] = memref.load %{{.*}}[%c0, %c0] : memref<?x?xf32>
-// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.mulf %{{.*}}, %[[NORM]] : f32
 func.func @uniform_loads(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
@@ -207,7 +207,7 @@ func.func @uniform_loads(
 // CHECK-LABEL: gpu.func @thread_zero_store
 // CHECK: memref.store %cst, %{{.*}}[%c0, %c0]
 // CHECK-NEXT: }
-// CHECK-NEXT: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.addf
 func.func @thread_zero_store(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
@@ -232,7 +232,7 @@ func.func @thread_zero_store(
 // on the subview and one on the whole buffer meet with a barrier.
 // CHECK-LABEL: gpu.func @through_a_subview
 // CHECK: arith.addf
-// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.mulf
 func.func @through_a_subview(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},

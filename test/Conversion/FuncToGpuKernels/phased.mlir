@@ -48,7 +48,7 @@ func.func @scale_by_norm(
 
 // The barrier: block 0 adds 0x80000000 - (blocks - 1), the others 1;
 // thread 0 spins on bit 31 with acquire loads.
-// CHECK-LABEL: llvm.func internal @stepc_grid_barrier(%arg0: !llvm.ptr<1>)
+// CHECK-LABEL: llvm.func internal @stepc_grid_barrier(%arg0: !llvm.ptr<1>) attributes {convergent}
 // CHECK: nvvm.barrier0
 // CHECK: llvm.fence syncscope("device") release
 // CHECK: llvm.atomicrmw add %arg0, %{{.*}} syncscope("device") monotonic
@@ -82,7 +82,7 @@ func.func @scale_by_norm(
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
 // CHECK: scf.if %[[FIRST]] {
 // CHECK-NEXT: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
-// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK: llvm.call @stepc_grid_barrier(%arg4) {convergent}
 // The norm: each thread sums its grid-stride share, a butterfly of
 // shuffles sums each warp's, lane 0 stores the warp's partial; after a
 // barrier the first warp folds the partials (lane l every 32nd) and lane 0
@@ -103,7 +103,7 @@ func.func @scale_by_norm(
 // CHECK-NEXT: %[[AT:.*]] = arith.index_castui %[[WARP]] : index to i64
 // CHECK-NEXT: %[[SLOT:.*]] = llvm.getelementptr %arg3[%[[AT]]]
 // CHECK-NEXT: llvm.store %[[WARPSUM]], %[[SLOT]] : f32, !llvm.ptr<1>
-// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK: llvm.call @stepc_grid_barrier(%arg4) {convergent}
 // CHECK-NEXT: %[[WARP0:.*]] = arith.cmpi ult, %[[THREAD]], %c32 : index
 // CHECK-NEXT: scf.if %[[WARP0]] {
 // CHECK-NEXT: %[[WARPS:.*]] = arith.divui %[[THREADS]], %c32 : index
@@ -117,7 +117,7 @@ func.func @scale_by_norm(
 // CHECK-NEXT: %[[OLD:.*]] = memref.load %{{.*}}[] : memref<f32>
 // CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
 // CHECK-NEXT: memref.store %[[NEW]]
-// CHECK: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK: llvm.call @stepc_grid_barrier(%arg4) {convergent}
 // Every thread reads the norm.
 // CHECK: memref.load %{{.*}}[] : memref<f32>
 // CHECK: math.sqrt
@@ -137,7 +137,7 @@ func.func @scale_by_norm(
 // CHECK-NEXT: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
 // CHECK: memref.store
 // CHECK-NEXT: }
-// CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4)
+// CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4) {convergent}
 // CHECK-NEXT: }
 // After the last barrier no thread reads the count: thread 0 advances it.
 // CHECK-NEXT: %[[LEADER:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
