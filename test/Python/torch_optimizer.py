@@ -254,35 +254,41 @@ class ConvFilters(unittest.TestCase):
                         np.linalg.norm(ref - w0), 1e-4)
 
 
+def make_muon(net):
+    matrices, others = split(net)
+    return stepc.torch.Optimizer(
+        [{"params": matrices, "group": "hidden"},
+         {"params": others, "group": "adamw"}], SPECS / "muon.mlir")
+
+
+def resume_is_exact(test, device):
+    """Six steps straight equal four, a checkpoint through torch.save into
+    another model and optimizer, and two more."""
+    straight = model(device=device)
+    train(straight, make_muon(straight), 6)
+    resumed = model(device=device)
+    first = make_muon(resumed)
+    train(resumed, first, 4)
+    buffer = io.BytesIO()
+    torch.save({"model": resumed.state_dict(),
+                "optimizer": first.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer)
+    again = model(seed=99, device=device)  # different weights until loaded
+    again.load_state_dict(saved["model"])
+    second = make_muon(again)
+    second.load_state_dict(saved["optimizer"])
+    train(again, second, 2, start=4)
+    for p, q in zip(straight.parameters(), again.parameters()):
+        test.assertTrue(torch.equal(p, q))
+    state = second.state[next(again.parameters())]
+    test.assertEqual(float(state["step"]), 6.0)
+    test.assertEqual(set(state), {"m", "step"})
+
+
 class StateDicts(unittest.TestCase):
-    def make(self, net):
-        matrices, others = split(net)
-        return stepc.torch.Optimizer(
-            [{"params": matrices, "group": "hidden"},
-             {"params": others, "group": "adamw"}], SPECS / "muon.mlir")
-
     def test_resume_through_torch_save_is_exact(self):
-        straight = model()
-        train(straight, self.make(straight), 6)
-
-        resumed = model()
-        first = self.make(resumed)
-        train(resumed, first, 4)
-        buffer = io.BytesIO()
-        torch.save({"model": resumed.state_dict(),
-                    "optimizer": first.state_dict()}, buffer)
-        buffer.seek(0)
-        saved = torch.load(buffer)
-        again = model(seed=99)  # different weights until loaded
-        again.load_state_dict(saved["model"])
-        second = self.make(again)
-        second.load_state_dict(saved["optimizer"])
-        train(again, second, 2, start=4)
-        for p, q in zip(straight.parameters(), again.parameters()):
-            self.assertTrue(torch.equal(p, q))
-        state = second.state[next(again.parameters())]
-        self.assertEqual(float(state["step"]), 6.0)
-        self.assertEqual(set(state), {"m", "step"})
+        resume_is_exact(self, "cpu")
 
     def test_bf16_state_survives_a_round_trip(self):
         spec = (SPECS / "adamw.mlir").read_text().replace(
@@ -404,24 +410,7 @@ class OnCuda(unittest.TestCase):
                             np.linalg.norm(change), 1e-2, str(dtype))
 
     def test_resume_through_torch_save_is_exact(self):
-        make = StateDicts.make
-        straight = model(device="cuda")
-        train(straight, make(self, straight), 6)
-        resumed = model(device="cuda")
-        first = make(self, resumed)
-        train(resumed, first, 4)
-        buffer = io.BytesIO()
-        torch.save({"model": resumed.state_dict(),
-                    "optimizer": first.state_dict()}, buffer)
-        buffer.seek(0)
-        saved = torch.load(buffer)
-        again = model(seed=99, device="cuda")
-        again.load_state_dict(saved["model"])
-        second = make(self, again)
-        second.load_state_dict(saved["optimizer"])
-        train(again, second, 2, start=4)
-        for p, q in zip(straight.parameters(), again.parameters()):
-            self.assertTrue(torch.equal(p, q))
+        resume_is_exact(self, "cuda")
 
     def test_a_cpu_checkpoint_resumes_on_cuda(self):
         straight = model()
