@@ -207,7 +207,7 @@ class Optimizer(torch.optim.Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        stepped = []  # (runtime group, its "step" tensors, their count)
+        stepped = []  # (runtime group, its params, their count)
         for group_index, group in enumerate(self.param_groups):
             # One runtime call per (dtype, step count): parameters that
             # skipped steps (no grad) keep their own count, as in torch.
@@ -348,7 +348,7 @@ class Optimizer(torch.optim.Optimizer):
         runner._stepc_torch_steps = torch.full((len(params),), count)
         runner._stepc_torch_key = key
         runner._stepc_torch_steps_in_state = False
-        self._bindings[key] = [runner, [p.data_ptr() for p in params],
+        self._bindings[key] = [runner, self._layout_of(params),
                                self._states_of(runner, params)]
         self._runners[key] = runner
         return runner
@@ -361,9 +361,17 @@ class Optimizer(torch.optim.Optimizer):
                                                  params)
                 for name in names]
 
+    @staticmethod
+    def _layout_of(params):
+        """Where the parameters are and how they are laid out: a parameter
+        given another shape or made non-contiguous (p.data = ...) at the
+        same address needs a new binding, and the checks that come with
+        it."""
+        return [(p.data_ptr(), p.shape, p.is_contiguous()) for p in params]
+
     def _still_bound(self, binding, params):
-        runner, addresses, states = binding
-        if addresses != [p.data_ptr() for p in params]:
+        runner, layout, states = binding
+        if layout != self._layout_of(params):
             return False
         return all(a is b for a, b in
                    zip(self._states_of(runner, params), states))

@@ -486,6 +486,17 @@ class Errors(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, "is not contiguous"):
             stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
 
+    def test_a_parameter_made_non_contiguous_after_a_step(self):
+        p = torch.nn.Parameter(torch.ones(4, 6))
+        opt = stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
+        p.grad = torch.ones(4, 6)
+        opt.step()
+        p.data = p.data.t()  # the same address, another layout
+        p.grad = torch.ones(6, 4)
+        with self.assertRaisesRegex(ValueError, "parameter #0 of param group "
+                                    "0 is not contiguous"):
+            opt.step()
+
     def test_non_contiguous_grad(self):
         p = torch.nn.Parameter(torch.ones(4, 4))
         opt = stepc.torch.Optimizer([p], SPECS / "adamw.mlir")
