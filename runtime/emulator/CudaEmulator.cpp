@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +78,7 @@ using BarrierFunction = void (*)(void *word);
 using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
 using ShuffleFunction = void (*)(uint32_t *words);
+using SharedMemoryFunction = void (*)(uint64_t *words);
 
 struct Function {
   KernelEntry entry = nullptr;
@@ -220,6 +222,9 @@ struct Launch {
   std::string error;
   /// By warp (block × warps per block + warp in block).
   std::map<int64_t, WarpExchange> warps;
+  /// By block: its shared memory, for this launch only (as on a GPU).
+  std::map<int64_t, std::vector<std::max_align_t>> shared;
+  size_t sharedBytes = 0;
 };
 
 Launch *currentLaunch = nullptr;
@@ -255,6 +260,30 @@ void blockBarrier() {
   ++fiber.blockBarriers;
   fiber.waiting = Wait::Block;
   ::swapcontext(&fiber.context, &launch.scheduler);
+}
+
+/// What @stepc_emulator_shared_memory points to: `words[0]` holds the
+/// bytes of shared memory the kernel uses and gets the address of the
+/// running thread's block's. A block's memory starts as 0xFF bytes (a NaN
+/// in every f32 and bf16), so that a read before the block wrote it shows.
+void sharedMemory(uint64_t *words) {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  size_t bytes = size_t(words[0]);
+  if (launch.sharedBytes == 0)
+    launch.sharedBytes = bytes;
+  if (bytes != launch.sharedBytes && launch.error.empty())
+    launch.error = "kernel " + launch.function->name + " asks for " +
+                   std::to_string(bytes) + " bytes of shared memory after " +
+                   std::to_string(launch.sharedBytes);
+  std::vector<std::max_align_t> &memory = launch.shared[fiber.block];
+  if (memory.empty()) {
+    size_t slots = (launch.sharedBytes + sizeof(std::max_align_t) - 1) /
+                   sizeof(std::max_align_t);
+    memory.resize(std::max<size_t>(slots, 1));
+    std::memset(memory.data(), 0xFF, memory.size() * sizeof(std::max_align_t));
+  }
+  words[0] = reinterpret_cast<uintptr_t>(memory.data());
 }
 
 float fromBf16(uint32_t bits) {
@@ -402,8 +431,6 @@ std::string run(Launch &launch) {
   // write of the same epoch, a missing barrier, then sees stale data.
   bool reverse = launchCounter++ % 2 == 1;
   for (;; reverse = !reverse) {
-    for (Fiber &fiber : launch.fibers)
-      fiber.waiting = Wait::Nothing;
     // Until every fiber waits at a barrier or has returned; the lanes of a
     // warp go on once its last lane reaches their mma.sync.
     for (bool ran = true; ran;) {
@@ -417,9 +444,10 @@ std::string run(Launch &launch) {
         ::swapcontext(&launch.scheduler, &fiber.context);
       }
     }
-    const Fiber *finished = nullptr, *atGrid = nullptr, *atBlock = nullptr;
-    std::map<int64_t, const Fiber *> finishedInBlock;
-    for (const Fiber &fiber : launch.fibers) {
+    const Fiber *finished = nullptr, *atGrid = nullptr;
+    std::map<int64_t, const Fiber *> finishedInBlock, atGridInBlock;
+    std::map<int64_t, std::vector<Fiber *>> atBlockBarrier;
+    for (Fiber &fiber : launch.fibers) {
       if (fiber.done) {
         finished = &fiber;
         finishedInBlock[fiber.block] = &fiber;
@@ -436,30 +464,41 @@ std::string run(Launch &launch) {
                "hang or compute garbage)";
       } else if (fiber.waiting == Wait::Grid) {
         atGrid = &fiber;
+        atGridInBlock[fiber.block] = &fiber;
       } else {
-        atBlock = &fiber;
+        atBlockBarrier[fiber.block].push_back(&fiber);
       }
     }
-    if (!atGrid && !atBlock)
+    if (!atGrid && atBlockBarrier.empty())
       return launch.error;
-    if (atGrid && finished)
+    // A block whose threads all wait at __syncthreads() goes on, whatever
+    // the other blocks wait at.
+    for (auto &[block, waiting] : atBlockBarrier) {
+      const Fiber &fiber = *waiting.front();
+      if (auto it = finishedInBlock.find(block); it != finishedInBlock.end())
+        return "block barrier divergence in kernel " + launch.function->name +
+               ": " + where(*it->second) + " returned while " + where(fiber) +
+               " waits at block barrier #" +
+               std::to_string(fiber.blockBarriers) + " (a GPU would hang)";
+      if (auto it = atGridInBlock.find(block); it != atGridInBlock.end())
+        return "block barrier divergence in kernel " + launch.function->name +
+               ": " + where(*it->second) + " waits at a grid barrier while " +
+               where(fiber) + " waits at block barrier #" +
+               std::to_string(fiber.blockBarriers) + " (a GPU would hang)";
+      for (Fiber *thread : waiting)
+        thread->waiting = Wait::Nothing;
+    }
+    if (!atBlockBarrier.empty())
+      continue;
+    // Every fiber that has not returned waits at the grid barrier.
+    if (finished)
       return "barrier divergence in kernel " + launch.function->name + ": " +
              where(*finished) + " returned after " +
              std::to_string(finished->barriers) + " grid barriers while " +
              where(*atGrid) + " waits at barrier #" +
              std::to_string(atGrid->barriers) + " (a GPU would hang)";
-    if (atGrid && atBlock)
-      return "kernel " + launch.function->name + ": " + where(*atGrid) +
-             " waits at a grid barrier while " + where(*atBlock) +
-             " waits at a block barrier (the emulator does not model that)";
-    for (const Fiber &fiber : launch.fibers) {
-      auto it = finishedInBlock.find(fiber.block);
-      if (!fiber.done && it != finishedInBlock.end())
-        return "block barrier divergence in kernel " + launch.function->name +
-               ": " + where(*it->second) + " returned while " + where(fiber) +
-               " waits at block barrier #" +
-               std::to_string(fiber.blockBarriers) + " (a GPU would hang)";
-    }
+    for (Fiber &fiber : launch.fibers)
+      fiber.waiting = Wait::Nothing;
   }
 }
 
@@ -623,6 +662,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<MmaFunction *>(slot) = mmaBf16;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shuffle_xor"))
     *static_cast<ShuffleFunction *>(slot) = shuffleXor;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_shared_memory"))
+    *static_cast<SharedMemoryFunction *>(slot) = sharedMemory;
   *out = module.release();
   return kSuccess;
 }

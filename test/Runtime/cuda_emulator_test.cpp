@@ -202,6 +202,39 @@ int main(int argc, char **argv) {
   for (Ptr buffer : {s.in, s.out})
     CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
 
+  // Shared memory: one per block, ordered by the block barrier, which a
+  // block passes while another block waits at the grid barrier.
+  CudaDriver::CUfunction sharedReverse = function("shared_reverse");
+  std::vector<float> values(kCount);
+  for (unsigned i = 0; i < kCount; ++i)
+    values[i] = float(i);
+  CHECK_OK(d.check(d.cuMemcpyHtoD(b.in, values.data(), sizeof(float) * kCount),
+                   "upload"));
+  for (int order = 0; order < 2; ++order) {
+    std::vector<float> reversed(kCount, -1.0f);
+    CHECK_OK(
+        d.check(d.cuMemcpyHtoD(b.out, reversed.data(), sizeof(float) * kCount),
+                "reset"));
+    CHECK_OK(launch(d, sharedReverse, b));
+    CHECK_OK(
+        d.check(d.cuMemcpyDtoH(reversed.data(), b.out, sizeof(float) * kCount),
+                "read"));
+    int wrongReversed = 0;
+    for (unsigned i = 0; i < 2 * kThreads; ++i)
+      wrongReversed += reversed[i] != float(i / kThreads * kThreads + kThreads -
+                                            1 - i % kThreads);
+    CHECK(wrongReversed == 0);
+  }
+  // Shared memory starts as NaN, so that a read before a write shows.
+  std::vector<uint32_t> unwritten(kCount);
+  CHECK_OK(launch(d, function("shared_unwritten"), b));
+  CHECK_OK(d.check(
+      d.cuMemcpyDtoH(unwritten.data(), b.out, sizeof(float) * kCount), "read"));
+  CHECK(unwritten[0] == 0xFFFFFFFFu && unwritten[kCount - 1] == 0xFFFFFFFFu);
+  CHECK_STATUS(launch(d, function("block_diverge"), b), NoDevice,
+               "block barrier divergence in kernel block_diverge: thread 0 "
+               "of block 1 waits at a grid barrier while thread");
+
   CHECK_STATUS(launch(d, rotate, b, /*cooperative=*/false), NoDevice,
                "waits at a grid barrier in a launch that is not cooperative");
   CHECK_STATUS(launch(d, diverge, b), NoDevice,

@@ -42,6 +42,16 @@ enum StepControlWord : int64_t {
 
 /// The device function every phased kernel calls between phases.
 inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
+/// The `.shared` array (LLVM address space kSharedAddressSpace) the
+/// tensor-core loops stage their operands in.
+inline constexpr const char *kSharedTilesName = "stepc_shared_tiles";
+inline constexpr unsigned kSharedAddressSpace = 3;
+/// The inline PTX (`llvm.inline_asm has_side_effects`, "=r") of a thread
+/// index LLVM may neither hoist nor merge: values derived from it are
+/// recomputed in the loop that reads it instead of living across the whole
+/// kernel (docs/Design/GpuKernels.md, "Registers"). The host emulator reads
+/// it as gpu.thread_id.
+inline constexpr const char *kOpaqueThreadIdAsm = "mov.u32 $0, %tid.x;";
 /// On the module, after stepc-form-phased-gpu-kernels: per phased kernel,
 /// `{scratch = "<postfix program>", partials = N}` (rt::Group's
 /// kernelScratch and kernelPartials).

@@ -32,6 +32,11 @@ inline constexpr int kEmulatorMmaWords = 14;
 /// value of lane `lane ^ mask` out, in that order.
 inline constexpr const char *kEmulatorShuffleName =
     "stepc_emulator_shuffle_xor";
+/// The same for the block's shared memory (kSharedTilesName):
+/// `void (*)(uint64_t *words)`, the bytes the kernel uses in, the address
+/// of the running thread's block's copy out, in the same word.
+inline constexpr const char *kEmulatorSharedMemoryName =
+    "stepc_emulator_shared_memory";
 
 } // namespace stepc
 

@@ -157,9 +157,11 @@ def FormPhasedGpuKernels
     the runtime from the tensor count and the group's keys).
 
     A generic that is a bf16 contraction (`out + L·R`, L and R exact in
-    bf16, as Newton–Schulz's matmuls are) runs on tensor cores: each warp
-    owns 32 × 16 output tiles and computes them with `nvvm.mma.sync`
-    m16n8k16 bf16 → f32 (`tensor-cores=false` keeps the scalar path).
+    bf16, as Newton–Schulz's matmuls are) runs on tensor cores: blocks walk
+    64 × 64 output tiles, stage L's and R's k-slices in shared memory as
+    bf16 (two stages, one `gpu.barrier` per k-step of 32) and compute them
+    with `nvvm.mma.sync` m16n8k16 bf16 → f32, a 32 × 16 part per warp
+    (`tensor-cores=false` keeps the scalar path).
 
     A function the kernel cannot run (an unknown op, a buffer carried
     across loop iterations, a size not bounded by the param's dims) is an
@@ -170,8 +172,8 @@ def FormPhasedGpuKernels
            "Drop functions the kernel cannot run (with a warning) instead of "
            "failing">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
-           "Run bf16 contractions (Newton–Schulz's matmuls) as warp-tiled "
-           "nvvm.mma.sync loops">
+           "Run bf16 contractions (Newton–Schulz's matmuls) as nvvm.mma.sync "
+           "loops over block tiles staged in shared memory">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

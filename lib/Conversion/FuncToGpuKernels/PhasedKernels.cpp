@@ -746,9 +746,10 @@ public:
     b.setInsertionPointToStart(&entry);
     barrierWord = entry.getArguments().back();
 
-    Value blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    this->gpuModule = gpuModule;
+    blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value blockDim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
-    Value gridDim = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    gridDim = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
     Value threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     threadIndex = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, blockId, blockDim), threadId);
@@ -1241,8 +1242,30 @@ private:
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
-        {threadIndex, numThreads, valueAt, loadOutput, storeOutput});
+        {blockId, gridDim, sharedTiles(), valueAt, loadOutput, storeOutput});
     return true;
+  }
+
+  /// The address of the shared memory the tensor-core loops stage their
+  /// operands in: one module-level `.shared` array, which each kernel that
+  /// refers to it gets a copy of per block.
+  Value sharedTiles() {
+    auto sharedPtr =
+        LLVM::LLVMPointerType::get(ctx, stepc::kSharedAddressSpace);
+    auto global =
+        gpuModule.lookupSymbol<LLVM::GlobalOp>(stepc::kSharedTilesName);
+    if (!global) {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(gpuModule.getBody());
+      auto type = LLVM::LLVMArrayType::get(
+          b.getI32Type(), stepc::detail::tensorCoreSharedBytes() / 4);
+      global = LLVM::GlobalOp::create(
+          b, loc, type, /*isConstant=*/false, LLVM::Linkage::Internal,
+          stepc::kSharedTilesName, Attribute(), /*alignment=*/16,
+          stepc::kSharedAddressSpace);
+    }
+    return LLVM::AddressOfOp::create(b, loc, sharedPtr,
+                                     stepc::kSharedTilesName);
   }
 
   void emitCopy(memref::CopyOp copy) {
@@ -1708,7 +1731,9 @@ private:
   /// Whether bf16 contractions run on tensor cores.
   bool tensorCores;
   IRMapping map;
+  gpu::GPUModuleOp gpuModule;
   Value barrierWord, threadIndex, numThreads, rows, cols;
+  Value blockId, gridDim;
   DenseMap<Operation *, Value> allocOffsets;
   /// The gradient's views in the kernel, and the grad scale they are
   /// divided by when loaded.

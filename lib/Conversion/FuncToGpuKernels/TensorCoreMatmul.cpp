@@ -14,7 +14,10 @@
 
 #include "TensorCoreMatmul.h"
 
+#include "stepc/Conversion/FuncToGpuKernels.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -29,11 +32,35 @@ namespace {
 /// that produced it (a copy of a transpose of a rounding is 3).
 constexpr int kMaxWriteDepth = 8;
 
-/// The warp tile, in mma tiles of 16 × 8 (rows × cols): 32 × 16. A 32 × 32
-/// tile (2 × 4) needed 255 registers in MuonMax's kernel and spilled.
+/// The mma tile (rows × cols × depth) of mma.sync m16n8k16.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
+/// A warp's part of a block tile, in mma tiles: 32 × 16. A 32 × 32 part
+/// (2 × 4) needed 255 registers in MuonMax's kernel and spilled.
 constexpr int64_t kTilesDown = 2, kTilesAcross = 2;
-constexpr int64_t kWarpSize = 32;
+constexpr int64_t kWarpRows = kTilesDown * kMmaRows,
+                  kWarpCols = kTilesAcross * kMmaCols;
+constexpr int64_t kWarpSize = stepc::kGpuWarpSize;
+/// The block tile: 2 × 4 warps' parts, 64 × 64, for the 8 warps of a block.
+constexpr int64_t kWarpsDown = 2, kWarpsAcross = 4;
+constexpr int64_t kBlockRows = kWarpsDown * kWarpRows,
+                  kBlockCols = kWarpsAcross * kWarpCols;
+static_assert(kWarpsDown * kWarpsAcross * kWarpSize == stepc::kGpuBlockSize,
+              "one part of the block tile per warp");
+/// The k-step the block stages at once: two mma depths.
+constexpr int64_t kBlockDepth = 2 * kMmaDepth;
+/// A staged slice holds, per row of L (per col of R), the k-step's bf16
+/// pairs in i32 words, padded from 16 to 20 words: the rows a fragment
+/// load's 8 groups read then start in 8 different groups of 4 banks, so
+/// its 32 lanes hit 32 banks.
+constexpr int64_t kPairsPerRow = kBlockDepth / 2, kRowWords = kPairsPerRow + 4;
+constexpr int64_t kSliceWords = kBlockRows * kRowWords;
+static_assert(kBlockRows == kBlockCols, "L's and R's slices are alike");
+/// A stage holds L's slice, then R's; two stages, so that the block fills
+/// one while it multiplies out of the other.
+constexpr int64_t kStageWords = 2 * kSliceWords, kSharedWords = 2 * kStageWords;
+/// Pairs of a slice each thread stages.
+constexpr int64_t kPairsPerThread =
+    kBlockRows * kPairsPerRow / stepc::kGpuBlockSize;
 
 bool isExactConstant(Value value) {
   FloatAttr attr;
@@ -148,6 +175,38 @@ std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
   return mask;
 }
 
+/// Whether the first input `root` reads (in operand order) has `dim` as
+/// its map's last result: the dim its buffer is contiguous along.
+bool firstInputAlong(linalg::GenericOp generic, Value root, unsigned dim) {
+  Block &body = generic.getRegion().front();
+  std::optional<unsigned> first;
+  SmallVector<Value> worklist = {root};
+  DenseSet<Value> seen;
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    if (!seen.insert(value).second)
+      continue;
+    if (auto arg = dyn_cast<BlockArgument>(value)) {
+      if (arg.getOwner() == &body &&
+          arg.getArgNumber() < generic.getNumDpsInputs())
+        first =
+            std::min(first.value_or(arg.getArgNumber()), arg.getArgNumber());
+      continue;
+    }
+    Operation *def = value.getDefiningOp();
+    if (def && def->getBlock() == &body)
+      worklist.append(def->operand_begin(), def->operand_end());
+  }
+  if (!first)
+    return true;
+  AffineMap map =
+      generic.getMatchingIndexingMap(generic.getDpsInputOperand(*first));
+  if (map.getNumResults() == 0)
+    return true;
+  auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return last && last.getPosition() == dim;
+}
+
 } // namespace
 
 bool stepc::detail::holdsBf16ExactValues(OpOperand &input) {
@@ -216,9 +275,16 @@ stepc::detail::matchBf16Contraction(
   if (!isExactScalar(generic, mul.getLhs(), exactInput) ||
       !isExactScalar(generic, mul.getRhs(), exactInput))
     return std::nullopt;
-  return Bf16Contraction{parallel[lhsSide], reduction[0], parallel[rhsSide],
-                         mul.getLhs(), mul.getRhs()};
+  return Bf16Contraction{parallel[lhsSide],
+                         reduction[0],
+                         parallel[rhsSide],
+                         mul.getLhs(),
+                         mul.getRhs(),
+                         firstInputAlong(generic, mul.getLhs(), reduction[0]),
+                         firstInputAlong(generic, mul.getRhs(), reduction[0])};
 }
+
+int64_t stepc::detail::tensorCoreSharedBytes() { return kSharedWords * 4; }
 
 void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                                          const Bf16Contraction &contraction,
@@ -241,13 +307,14 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   auto rem = [&](Value x, int64_t y) -> Value {
     return arith::RemUIOp::create(b, loc, x, index(y));
   };
+  auto ceilDiv = [&](Value x, int64_t y) { return div(addConst(x, y - 1), y); };
   auto below = [&](Value x, Value bound) -> Value {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x, bound);
   };
   auto both = [&](Value x, Value y) -> Value {
     return arith::AndIOp::create(b, loc, x, y);
   };
-  /// `x` clamped into [0, size), size > 0: lanes past an edge read a
+  /// `x` clamped into [0, size), size > 0: threads past an edge read a
   /// real element and select zero instead, without branching.
   auto clamp = [&](Value x, Value size) -> Value {
     return arith::MinUIOp::create(
@@ -259,126 +326,231 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     ivs[dimB] = c;
     return ivs;
   };
+  /// Word `word` (an index) of the shared tiles.
+  auto sharedWord = [&](Value word) -> Value {
+    Value offset = arith::IndexCastUIOp::create(b, loc, i32, word);
+    return LLVM::GEPOp::create(b, loc, emission.sharedTiles.getType(), i32,
+                               emission.sharedTiles, ValueRange{offset});
+  };
+  auto blockBarrier = [&] { gpu::BarrierOp::create(b, loc); };
 
   Value rows = sizes[contraction.rowDim], cols = sizes[contraction.colDim],
         depth = sizes[contraction.reductionDim];
-  Value lane = rem(emission.threadIndex, kWarpSize);
-  Value warp = div(emission.threadIndex, kWarpSize);
-  Value numWarps = div(emission.numThreads, kWarpSize);
-  // PTX's groupID and 2 × threadID_in_group.
-  Value group = div(lane, 4), pair = mul(rem(lane, 4), 2);
-
-  int64_t tileRows = kTilesDown * kMmaRows, tileCols = kTilesAcross * kMmaCols;
-  Value tilesAcross = div(addConst(cols, tileCols - 1), tileCols);
-  Value numTiles = arith::MulIOp::create(
-      b, loc, div(addConst(rows, tileRows - 1), tileRows), tilesAcross);
-  // Uniform per warp, as mma.sync.aligned requires.
-  auto tileLoop = scf::ForOp::create(b, loc, warp, numTiles, numWarps);
+  Value tilesAcross = ceilDiv(cols, kBlockCols);
+  Value numTiles =
+      arith::MulIOp::create(b, loc, ceilDiv(rows, kBlockRows), tilesAcross);
+  Value numSteps = ceilDiv(depth, kBlockDepth);
+  // Uniform per block: every thread of a block meets the same barriers.
+  auto tileLoop = scf::ForOp::create(b, loc, emission.blockIndex, numTiles,
+                                     emission.numBlocks);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(tileLoop.getBody());
   Value tile = tileLoop.getInductionVar();
   Value rowBase =
-      mul(arith::DivUIOp::create(b, loc, tile, tilesAcross), tileRows);
+      mul(arith::DivUIOp::create(b, loc, tile, tilesAcross), kBlockRows);
   Value colBase =
-      mul(arith::RemUIOp::create(b, loc, tile, tilesAcross), tileCols);
+      mul(arith::RemUIOp::create(b, loc, tile, tilesAcross), kBlockCols);
 
-  // Accumulator r of mma tile (m, n): row g (+8 for r ≥ 2), col 2t (+1).
-  struct Position {
-    Value row, col, inRange;
+  // The thread's index, read per tile where LLVM cannot hoist it: the
+  // offsets below depend on the thread only, and hoisted out of every loop
+  // each matmul's would live through the whole kernel (Muon's hidden
+  // kernel went from 128 registers to 255 and spilled).
+  Value thread = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      LLVM::InlineAsmOp::create(
+          b, loc, i32, ValueRange{}, stepc::kOpaqueThreadIdAsm, "=r",
+          /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+          ArrayAttr())
+          .getResult(0));
+  Value lane = rem(thread, kWarpSize), warp = div(thread, kWarpSize);
+  // PTX's groupID and threadID_in_group: a lane's rows (cols) within an
+  // mma tile, and its pair of k within 8.
+  Value group = div(lane, 4), inGroup = rem(lane, 4);
+  Value warpRow = mul(div(warp, kWarpsAcross), kWarpRows);
+  Value warpCol = mul(rem(warp, kWarpsAcross), kWarpCols);
+
+  // What a thread stages of one factor: kPairsPerThread pairs of k, each
+  // at a row (col) of the block tile and a pair index in the k-step. The
+  // block's threads run along the dim the factor's buffer is contiguous
+  // in, so that a warp's loads coalesce.
+  struct Staged {
+    Value factor;
+    unsigned dim;
+    Value size;
+    SmallVector<Value> lines, pairs;
+    int64_t sliceOffset;
   };
-  SmallVector<Position> positions;
-  SmallVector<Value> initial;
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  for (int64_t m = 0; m < kTilesDown; ++m)
-    for (int64_t n = 0; n < kTilesAcross; ++n)
-      for (int64_t r = 0; r < 4; ++r) {
-        Value row = add(rowBase, addConst(group, m * kMmaRows + (r / 2) * 8));
-        Value col = add(colBase, addConst(pair, n * kMmaCols + r % 2));
-        Value inRange = both(below(row, rows), below(col, cols));
-        positions.push_back({row, col, inRange});
-        Value current =
-            emission.loadOutput(ivsAt(contraction.rowDim, clamp(row, rows),
-                                      contraction.colDim, clamp(col, cols)));
-        initial.push_back(
-            arith::SelectOp::create(b, loc, inRange, current, zero));
+  auto staged = [&](Value factor, unsigned dim, Value size, bool alongK,
+                    int64_t sliceOffset) {
+    Staged s{factor, dim, size, {}, {}, sliceOffset};
+    for (int64_t j = 0; j < kPairsPerThread; ++j) {
+      constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
+      constexpr int64_t pairsPerPass = stepc::kGpuBlockSize / kBlockRows;
+      if (alongK) {
+        s.lines.push_back(
+            addConst(div(thread, kPairsPerRow), j * linesPerPass));
+        s.pairs.push_back(rem(thread, kPairsPerRow));
+      } else {
+        s.lines.push_back(rem(thread, kBlockRows));
+        s.pairs.push_back(addConst(div(thread, kBlockRows), j * pairsPerPass));
       }
+    }
+    return s;
+  };
+  Staged lhs = staged(contraction.lhs, contraction.rowDim, rows,
+                      contraction.lhsAlongReduction, 0);
+  Staged rhs = staged(contraction.rhs, contraction.colDim, cols,
+                      contraction.rhsAlongReduction, kSliceWords);
 
-  auto kLoop =
-      scf::ForOp::create(b, loc, index(0), depth, index(kMmaDepth), initial);
-  {
-    OpBuilder::InsertionGuard inner(b);
-    b.setInsertionPointToStart(kLoop.getBody());
-    Value k0 = kLoop.getInductionVar();
-    Value bf16Zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(bf16));
-    // One operand element as bf16 bits (i32), zero past the edges.
-    auto element = [&](Value factor, unsigned dimA, Value a, Value sizeA,
-                       Value k) -> Value {
-      Value value = emission.valueAt(factor, ivsAt(dimA, clamp(a, sizeA),
+  // One element of a factor as bf16 bits (i32), zero past the edges.
+  Value bf16Zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(bf16));
+  auto element = [&](const Staged &s, Value line, Value k) -> Value {
+    Value value = emission.valueAt(s.factor, ivsAt(s.dim, clamp(line, s.size),
                                                    contraction.reductionDim,
                                                    clamp(k, depth)));
-      Value narrow = arith::TruncFOp::create(b, loc, bf16, value);
-      Value masked = arith::SelectOp::create(
-          b, loc, both(below(a, sizeA), below(k, depth)), narrow, bf16Zero);
-      Value bits =
-          arith::BitcastOp::create(b, loc, b.getI16Type(), masked).getResult();
-      return arith::ExtUIOp::create(b, loc, i32, bits);
-    };
-    // Two consecutive elements along k in one register, the first in the
-    // low half.
-    auto pack = [&](Value factor, unsigned dimA, Value a, Value sizeA,
-                    Value k) -> Value {
-      Value low = element(factor, dimA, a, sizeA, k);
-      Value high = element(factor, dimA, a, sizeA, addConst(k, 1));
+    Value narrow = arith::TruncFOp::create(b, loc, bf16, value);
+    Value masked = arith::SelectOp::create(
+        b, loc, both(below(line, s.size), below(k, depth)), narrow, bf16Zero);
+    Value bits =
+        arith::BitcastOp::create(b, loc, b.getI16Type(), masked).getResult();
+    return arith::ExtUIOp::create(b, loc, i32, bits);
+  };
+  // A thread's pairs of one factor's slice at k-step `k0`: two consecutive
+  // elements along k in one word, the first in the low half, as PTX wants
+  // a fragment register.
+  auto fetch = [&](const Staged &s, Value base, Value k0,
+                   SmallVector<Value> &words) {
+    for (auto [line, pair] : llvm::zip(s.lines, s.pairs)) {
+      Value at = add(base, line), k = add(k0, mul(pair, 2));
+      Value low = element(s, at, k);
+      Value high = element(s, at, addConst(k, 1));
       Value shifted = arith::ShLIOp::create(
           b, loc, high,
           arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
-      return arith::OrIOp::create(b, loc, low, shifted);
-    };
-    // A (16 × 16, row): register q holds row g (+8 for odd q), k = 2t (+8
-    // for q ≥ 2) and the next.
-    SmallVector<SmallVector<Value, 4>> aFragments(kTilesDown);
-    for (int64_t m = 0; m < kTilesDown; ++m)
-      for (int64_t q = 0; q < 4; ++q)
-        aFragments[m].push_back(
-            pack(contraction.lhs, contraction.rowDim,
-                 add(rowBase, addConst(group, m * kMmaRows + (q % 2) * 8)),
-                 rows, add(k0, addConst(pair, (q / 2) * 8))));
-    // B (16 × 8, col): register q holds col g, k = 2t (+8 for q = 1) and
-    // the next.
-    SmallVector<SmallVector<Value, 2>> bFragments(kTilesAcross);
-    for (int64_t n = 0; n < kTilesAcross; ++n)
-      for (int64_t q = 0; q < 2; ++q)
-        bFragments[n].push_back(
-            pack(contraction.rhs, contraction.colDim,
-                 add(colBase, addConst(group, n * kMmaCols)), cols,
-                 add(k0, addConst(pair, q * 8))));
+      words.push_back(arith::OrIOp::create(b, loc, low, shifted));
+    }
+  };
+  auto fetchBoth = [&](Value k0) {
+    SmallVector<Value> words;
+    fetch(lhs, rowBase, k0, words);
+    fetch(rhs, colBase, k0, words);
+    return words;
+  };
+  auto store = [&](ArrayRef<Value> words, Value stageBase) {
+    size_t n = 0;
+    for (const Staged *s : {&lhs, &rhs})
+      for (auto [line, pair] : llvm::zip(s->lines, s->pairs)) {
+        Value word = add(addConst(stageBase, s->sliceOffset),
+                         add(mul(line, kRowWords), pair));
+        LLVM::StoreOp::create(b, loc, words[n++], sharedWord(word));
+      }
+  };
 
+  // The accumulators start at zero and the output's values are added at
+  // the end, so that nothing of the output is live across the k loop.
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  SmallVector<Value> initial(kTilesDown * kTilesAcross * 4, zero);
+
+  // The first k-step in stage 0; each iteration multiplies out of one stage
+  // while its loads for the next are in flight, stores them in the other
+  // stage, then meets the block: the other stage's last readers finished
+  // an iteration ago, and the next iteration's reads see the stores.
+  store(fetchBoth(index(0)), index(0));
+  blockBarrier();
+  auto kLoop =
+      scf::ForOp::create(b, loc, index(0), numSteps, index(1), initial);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value step = kLoop.getInductionVar();
+    Value stageBase = mul(rem(step, 2), kStageWords);
+    Value nextBase =
+        arith::SubIOp::create(b, loc, index(kStageWords), stageBase);
+    Value nextStep = addConst(step, 1);
+    Value hasNext = below(nextStep, numSteps);
+    SmallVector<Type> wordTypes(2 * kPairsPerThread, i32);
+    auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifNext.thenBlock());
+      scf::YieldOp::create(b, loc, fetchBoth(mul(nextStep, kBlockDepth)));
+      b.setInsertionPointToStart(ifNext.elseBlock());
+      Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+      scf::YieldOp::create(b, loc, SmallVector<Value>(wordTypes.size(), none));
+    }
+
+    // Fragments from the stage: A's register q is row g (+8 for odd q),
+    // pair t (+4 for q ≥ 2); B's register q is col g, pair t (+4 for q = 1).
+    auto fragment = [&](int64_t sliceOffset, Value line, Value pair) -> Value {
+      Value word = add(addConst(stageBase, sliceOffset),
+                       add(mul(line, kRowWords), pair));
+      return LLVM::LoadOp::create(b, loc, i32, sharedWord(word));
+    };
     auto resultType =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-    SmallVector<Value> next;
-    ValueRange accumulators = kLoop.getRegionIterArgs();
-    for (int64_t m = 0; m < kTilesDown; ++m)
-      for (int64_t n = 0; n < kTilesAcross; ++n) {
-        ValueRange c = accumulators.slice((m * kTilesAcross + n) * 4, 4);
-        Value d = NVVM::MmaOp::create(
-            b, loc, resultType, aFragments[m], bFragments[n], c,
-            ArrayRef<int64_t>{kMmaRows, kMmaCols, kMmaDepth}, std::nullopt,
-            std::nullopt,
-            std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
-                                          NVVM::MMATypes::bf16},
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                           NVVM::MMALayout::col});
-        for (int64_t r = 0; r < 4; ++r)
-          next.push_back(LLVM::ExtractValueOp::create(b, loc, d, r));
-      }
-    scf::YieldOp::create(b, loc, next);
+    SmallVector<Value> accumulators(kLoop.getRegionIterArgs());
+    for (int64_t half = 0; half < kBlockDepth / kMmaDepth; ++half) {
+      Value pairBase = addConst(inGroup, half * kMmaDepth / 2);
+      SmallVector<SmallVector<Value, 4>> aFragments(kTilesDown);
+      for (int64_t m = 0; m < kTilesDown; ++m)
+        for (int64_t q = 0; q < 4; ++q)
+          aFragments[m].push_back(fragment(
+              0, add(warpRow, addConst(group, m * kMmaRows + (q % 2) * 8)),
+              addConst(pairBase, (q / 2) * 4)));
+      SmallVector<SmallVector<Value, 2>> bFragments(kTilesAcross);
+      for (int64_t n = 0; n < kTilesAcross; ++n)
+        for (int64_t q = 0; q < 2; ++q)
+          bFragments[n].push_back(
+              fragment(kSliceWords, add(warpCol, addConst(group, n * kMmaCols)),
+                       addConst(pairBase, q * 4)));
+      for (int64_t m = 0; m < kTilesDown; ++m)
+        for (int64_t n = 0; n < kTilesAcross; ++n) {
+          MutableArrayRef<Value> c = MutableArrayRef<Value>(accumulators)
+                                         .slice((m * kTilesAcross + n) * 4, 4);
+          Value d = NVVM::MmaOp::create(
+              b, loc, resultType, aFragments[m], bFragments[n],
+              SmallVector<Value>(c.begin(), c.end()),
+              ArrayRef<int64_t>{kMmaRows, kMmaCols, kMmaDepth}, std::nullopt,
+              std::nullopt,
+              std::array<NVVM::MMATypes, 2>{NVVM::MMATypes::bf16,
+                                            NVVM::MMATypes::bf16},
+              std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                             NVVM::MMALayout::col});
+          for (int64_t r = 0; r < 4; ++r)
+            c[r] = LLVM::ExtractValueOp::create(b, loc, d, r);
+        }
+    }
+
+    auto ifStore = scf::IfOp::create(b, loc, hasNext);
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifStore.thenBlock());
+      store(SmallVector<Value>(ifNext.getResults()), nextBase);
+    }
+    blockBarrier();
+    scf::YieldOp::create(b, loc, accumulators);
   }
 
-  for (auto [position, result] : llvm::zip(positions, kLoop.getResults())) {
-    auto ifInRange = scf::IfOp::create(b, loc, position.inRange);
-    OpBuilder::InsertionGuard inner(b);
-    b.setInsertionPointToStart(ifInRange.thenBlock());
-    emission.storeOutput(result, ivsAt(contraction.rowDim, position.row,
-                                       contraction.colDim, position.col));
-  }
+  // Accumulator r of mma tile (m, n): row g (+8 for r ≥ 2), col 2t (+1).
+  Value laneCol = mul(inGroup, 2);
+  for (int64_t m = 0; m < kTilesDown; ++m)
+    for (int64_t n = 0; n < kTilesAcross; ++n)
+      for (int64_t r = 0; r < 4; ++r) {
+        Value row = add(add(rowBase, warpRow),
+                        addConst(group, m * kMmaRows + (r / 2) * 8));
+        Value col =
+            add(add(colBase, warpCol), addConst(laneCol, n * kMmaCols + r % 2));
+        auto ifInRange =
+            scf::IfOp::create(b, loc, both(below(row, rows), below(col, cols)));
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(ifInRange.thenBlock());
+        SmallVector<Value> ivs =
+            ivsAt(contraction.rowDim, row, contraction.colDim, col);
+        Value sum = arith::AddFOp::create(
+            b, loc, emission.loadOutput(ivs),
+            kLoop.getResult((m * kTilesAcross + n) * 4 + r));
+        emission.storeOutput(sum, ivs);
+      }
 }

@@ -6,7 +6,8 @@
 //
 // The phased kernels' tensor-core path (docs/Design/GpuKernels.md,
 // "Tensor-core matmuls"): which linalg.generic ops are bf16 contractions,
-// and the warp-tiled mma.sync loop that computes one.
+// and the block-tiled mma.sync loop that computes one, its operands staged
+// in shared memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +29,10 @@ struct Bf16Contraction {
   unsigned rowDim, reductionDim, colDim;
   /// Values of the generic's body.
   mlir::Value lhs, rhs;
+  /// Whether the first input each factor reads is contiguous along the
+  /// reduction dim (its map's last result), which decides how a block's
+  /// threads share out the staging loads so that they coalesce.
+  bool lhsAlongReduction, rhsAlongReduction;
 };
 
 /// `generic` as a bf16 contraction, when it is one. `exactInput(n)` says
@@ -42,9 +47,17 @@ matchBf16Contraction(mlir::linalg::GenericOp generic,
 /// wrote all of it with such values.
 bool holdsBf16ExactValues(mlir::OpOperand &input);
 
+/// Bytes of shared memory (`.shared`, LLVM address space 3) the
+/// tensor-core loop stages its operands in, per block.
+int64_t tensorCoreSharedBytes();
+
 /// What the tensor-core loop needs from the kernel around it.
 struct MatmulEmission {
-  mlir::Value threadIndex, numThreads;
+  /// The block's index in the grid and the blocks in the grid (blocks of
+  /// kGpuBlockSize threads).
+  mlir::Value blockIndex, numBlocks;
+  /// tensorCoreSharedBytes() of shared memory (!llvm.ptr<3>), 16-aligned.
+  mlir::Value sharedTiles;
   /// A value of the generic's body at the loop indices `ivs` (null for the
   /// dims it does not read), its inputs loaded there.
   llvm::function_ref<mlir::Value(mlir::Value, llvm::ArrayRef<mlir::Value>)>
@@ -54,9 +67,11 @@ struct MatmulEmission {
       storeOutput;
 };
 
-/// The contraction over loop sizes `sizes`, spread over the grid's warps
-/// (blocks of whole warps): out = out + L·R with `nvvm.mma.sync` m16n8k16
-/// bf16 → f32, 32 × 16 output tiles per warp.
+/// The contraction over loop sizes `sizes`: out = out + L·R with
+/// `nvvm.mma.sync` m16n8k16 bf16 → f32. Blocks walk 64 × 64 output tiles
+/// grid-stride (a loop uniform per block, so `gpu.barrier` is safe in it);
+/// per k-step of 32 the block stages L's and R's slices in shared memory as
+/// bf16, double-buffered, and each warp computes a 32 × 16 part.
 void emitTensorCoreMatmul(mlir::OpBuilder &b, mlir::Location loc,
                           const Bf16Contraction &contraction,
                           llvm::ArrayRef<mlir::Value> sizes,

@@ -66,6 +66,19 @@ bool isEmulatedShuffle(gpu::ShuffleOp shuffle) {
          shuffle.getValue().getType().getIntOrFloatBitWidth() == 32;
 }
 
+/// Whether `inlineAsm` is the opaque thread index (kOpaqueThreadIdAsm).
+bool isOpaqueThreadId(LLVM::InlineAsmOp inlineAsm) {
+  return inlineAsm.getAsmString() == stepc::kOpaqueThreadIdAsm &&
+         inlineAsm.getNumOperands() == 0 && inlineAsm.getNumResults() == 1 &&
+         inlineAsm.getResult(0).getType().isInteger(32);
+}
+
+/// Whether `global` is the block's shared memory of the tensor-core loops.
+bool isSharedTiles(LLVM::GlobalOp global) {
+  return global.getSymName() == stepc::kSharedTilesName &&
+         global.getAddrSpace() == stepc::kSharedAddressSpace;
+}
+
 /// Whether the emulator models `op`: the kernel structure and the x
 /// dimension of the ids. The grid barrier's own body (NVVM) is replaced, so
 /// it is not looked at.
@@ -75,6 +88,12 @@ LogicalResult checkEmulated(Operation *op) {
     return success();
   if (auto mma = dyn_cast<NVVM::MmaOp>(op); mma && isEmulatedMma(mma))
     return success();
+  if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
+      inlineAsm && isOpaqueThreadId(inlineAsm))
+    return success();
+  if (isa<LLVM::InlineAsmOp>(op))
+    return op->emitOpError("is not modelled by the host CUDA emulator "
+                           "(docs/Design/GpuEmulation.md)");
   if (isa<NVVM::NVVMDialect>(dialect))
     return op->emitOpError("is not modelled by the host CUDA emulator "
                            "(docs/Design/GpuEmulation.md)");
@@ -211,13 +230,48 @@ void convertShuffles(func::FuncOp host, LLVM::LLVMFuncOp shuffleHook) {
   }
 }
 
+/// Each address of the shared tiles (`sharedTiles`) in `host` as the
+/// address of the running thread's block's copy, which `sharedHook` asks
+/// the emulator for.
+void convertSharedMemory(func::FuncOp host, LLVM::GlobalOp sharedTiles,
+                         LLVM::LLVMFuncOp sharedHook) {
+  SmallVector<LLVM::AddressOfOp> addresses;
+  host.walk([&](LLVM::AddressOfOp address) {
+    if (address.getGlobalName() == stepc::kSharedTilesName)
+      addresses.push_back(address);
+  });
+  if (addresses.empty())
+    return;
+  OpBuilder b(host.getContext());
+  HookWords words(b, host, 2, /*alignment=*/8);
+  auto array = cast<LLVM::LLVMArrayType>(sharedTiles.getGlobalType());
+  int64_t bytes = array.getNumElements() *
+                  (array.getElementType().getIntOrFloatBitWidth() / 8);
+  for (LLVM::AddressOfOp address : addresses) {
+    b.setInsertionPoint(address);
+    Location loc = address.getLoc();
+    Value word = words.word(b, loc, 0);
+    LLVM::StoreOp::create(
+        b, loc, LLVM::ConstantOp::create(b, loc, b.getI64Type(), bytes), word);
+    LLVM::CallOp::create(b, loc, sharedHook, ValueRange{words.base});
+    Value pointer = LLVM::LoadOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext()), word);
+    address.replaceAllUsesWith(
+        LLVM::AddrSpaceCastOp::create(b, loc, address.getType(), pointer)
+            .getResult());
+    address.erase();
+  }
+}
+
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
 LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
                             OpBuilder &b, LLVM::LLVMFuncOp blockBarrier,
                             LLVM::LLVMFuncOp mmaHook,
-                            LLVM::LLVMFuncOp shuffleHook) {
+                            LLVM::LLVMFuncOp shuffleHook,
+                            LLVM::GlobalOp sharedTiles,
+                            LLVM::LLVMFuncOp sharedHook) {
   MLIRContext *ctx = b.getContext();
   Location loc = kernel.getLoc();
   if (!kernel.getWorkgroupAttributions().empty() ||
@@ -274,6 +328,9 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
       func::ReturnOp::create(at, op->getLoc());
     else if (isa<gpu::BarrierOp>(op))
       LLVM::CallOp::create(at, op->getLoc(), blockBarrier, ValueRange{});
+    else if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op))
+      value = arith::IndexCastUIOp::create(at, op->getLoc(), at.getI32Type(),
+                                           entry->getArgument(kThread));
     else
       return;
     if (value)
@@ -284,6 +341,8 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
     op->erase();
   convertMmas(host, mmaHook);
   convertShuffles(host, shuffleHook);
+  if (sharedTiles)
+    convertSharedMemory(host, sharedTiles, sharedHook);
   return success();
 }
 
@@ -313,6 +372,7 @@ struct GpuKernelsToHostPass
     OpBuilder b(module.getContext());
     SymbolTable hostSymbols(module);
     SmallVector<gpu::GPUFuncOp> kernelFuncs;
+    LLVM::GlobalOp sharedTiles;
     for (Operation &op : llvm::make_early_inc_range(*kernels.getBody())) {
       if (auto kernel = dyn_cast<gpu::GPUFuncOp>(op)) {
         if (!kernel.isKernel()) {
@@ -321,6 +381,12 @@ struct GpuKernelsToHostPass
           return signalPassFailure();
         }
         kernelFuncs.push_back(kernel);
+        continue;
+      }
+      // Each block has a copy of its own, which the emulator hands out.
+      if (auto global = dyn_cast<LLVM::GlobalOp>(op);
+          global && isSharedTiles(global)) {
+        sharedTiles = global;
         continue;
       }
       auto func = dyn_cast<LLVM::LLVMFuncOp>(op);
@@ -369,9 +435,16 @@ struct GpuKernelsToHostPass
           buildHostHook(module, module.getLoc(), b, stepc::kEmulatorShuffleName,
                         "stepc_shuffle_xor",
                         {LLVM::LLVMPointerType::get(module.getContext())});
+    // So does the shared memory: the bytes the kernel uses, then its block's.
+    LLVM::LLVMFuncOp sharedHook;
+    if (sharedTiles)
+      sharedHook =
+          buildHostHook(module, module.getLoc(), b,
+                        stepc::kEmulatorSharedMemoryName, "stepc_shared_memory",
+                        {LLVM::LLVMPointerType::get(module.getContext())});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
       if (failed(convertKernel(kernel, module, b, blockBarrier, mmaHook,
-                               shuffleHook)))
+                               shuffleHook, sharedTiles, sharedHook)))
         return signalPassFailure();
     kernels.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

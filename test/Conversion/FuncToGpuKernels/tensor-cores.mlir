@@ -63,28 +63,46 @@ func.func @gram(
   return
 }
 
+// The operands are staged in one module-level shared array: 2 stages of
+// L's and R's 64 x 20-word slices.
+// CHECK: llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<5120 x i32>
 // CHECK-LABEL: gpu.func @gram(
-// Warps walk 32 x 16 tiles; lane = thread % 32, groupID = lane / 4.
-// CHECK: arith.remui %{{.*}}, %c32
-// CHECK: arith.divui %{{.*}}, %c32
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
-// Accumulators start from A (the zero fill), then one k step of 16 per
-// iteration, 16 accumulators carried.
-// CHECK: memref.load
-// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c16 iter_args(
-// Fragments: bf16 bits, the second element of a pair in the high half.
+// CHECK: %[[TILES:.*]] = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
+// Blocks walk 64 x 64 tiles; the thread index is read per tile, opaque to
+// LLVM, so that the offsets derived from it are not hoisted out of it.
+// CHECK: scf.for %{{.*}} = %block_id_x to %{{.*}} step %grid_dim_x {
+// CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;", "=r"  : () -> i32
+// The first k-step: bf16 bits, the second element of a pair in the high
+// half, stored as words in stage 0; then the block meets.
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: arith.bitcast %{{.*}} : bf16 to i16
 // CHECK: arith.shli %{{.*}}, %c16_i32 : i32
 // CHECK: arith.ori
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK-NEXT: gpu.barrier
+// Per k-step of 32, with 16 accumulators: the next step's loads, 2 x 4
+// mma.sync out of shared memory, the stores into the other stage, the
+// block's barrier.
+// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
+// CHECK: scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32) {
+// CHECK: memref.load
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<3> -> i32
 // CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<3> -> i32
+// CHECK-COUNT-4: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
-// CHECK: scf.yield
-// Only the results inside the matrix are stored.
 // CHECK: scf.if
-// CHECK: memref.store
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.yield
+// Only the results inside the matrix are added to the output.
+// CHECK: scf.if
+// CHECK-NEXT: memref.load
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: memref.store
 // CHECK: gpu.return
 
+// SCALAR-NOT: stepc_shared_tiles
 // SCALAR-LABEL: gpu.func @gram(
 // SCALAR-NOT: nvvm.mma.sync
 // SCALAR: gpu.return

@@ -228,3 +228,52 @@ module attributes {gpu.container_module} {
     }
   }
 }
+
+// -----
+
+// The tensor-core loops' shared array: each address of it asks the
+// emulator for the running thread's block's copy (the bytes in, the
+// address out, in one i64 word); the array itself stays behind. Their
+// opaque thread index reads the thread argument.
+// CHECK-NOT: stepc_shared_tiles
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_shared_memory() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_shared_memory(%[[WORDS:.*]]: !llvm.ptr) {
+// CHECK: func.func @staged(%{{.*}}: !llvm.ptr, %{{.*}}: index, %[[THREAD:.*]]: index, %{{.*}}: index, %{{.*}}: index) {
+// CHECK: %[[TWO:.*]] = llvm.mlir.constant(2 : i64) : i64
+// CHECK: %[[BUF:.*]] = llvm.alloca %[[TWO]] x i32 {alignment = 8 : i64} : (i64) -> !llvm.ptr
+// CHECK: %[[W0:.*]] = llvm.getelementptr %[[BUF]][0] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: %[[BYTES:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CHECK: llvm.store %[[BYTES]], %[[W0]] : i64, !llvm.ptr
+// CHECK: llvm.call @stepc_shared_memory(%[[BUF]]) : (!llvm.ptr) -> ()
+// CHECK: %[[HOST:.*]] = llvm.load %[[W0]] : !llvm.ptr -> !llvm.ptr
+// CHECK: %[[TILES:.*]] = llvm.addrspacecast %[[HOST]] : !llvm.ptr to !llvm.ptr<3>
+// CHECK: %[[ID:.*]] = arith.index_castui %[[THREAD]] : index to i32
+// CHECK: %[[AT:.*]] = llvm.getelementptr %[[TILES]][%[[ID]]] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i32
+// CHECK: llvm.store %[[ID]], %[[AT]] : i32, !llvm.ptr<3>
+// CHECK-NOT: llvm.inline_asm
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<16 x i32>
+    gpu.func @staged() kernel {
+      %tiles = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
+      %thread = llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;", "=r" : () -> i32
+      %at = llvm.getelementptr %tiles[%thread] : (!llvm.ptr<3>, i32) -> !llvm.ptr<3>, i32
+      llvm.store %thread, %at : i32, !llvm.ptr<3>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Any other inline PTX is not modelled.
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @clock(%out: !llvm.ptr<1>) kernel {
+      // expected-error @+1 {{'llvm.inline_asm' op is not modelled by the host CUDA emulator}}
+      %t = llvm.inline_asm has_side_effects "mov.u32 $0, %clock;", "=r" : () -> i32
+      llvm.store %t, %out : i32, !llvm.ptr<1>
+      gpu.return
+    }
+  }
+}

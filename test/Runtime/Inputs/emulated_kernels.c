@@ -17,6 +17,8 @@
 void (*stepc_emulator_grid_barrier)(void *) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
+void (*stepc_emulator_block_barrier)(void) = 0;
+void (*stepc_emulator_shared_memory)(uint64_t *) = 0;
 
 static float *buffer(void **params, int index) {
   return *(float **)params[index];
@@ -49,6 +51,54 @@ void diverge(void **params, int64_t block, int64_t thread, int64_t blockDim,
   (void)gridDim;
   if (block == 1 && thread == 0)
     return;
+  stepc_emulator_grid_barrier(*(void **)params[2]);
+}
+
+/* The block's shared memory: `bytes` of it, 16-aligned. */
+static float *shared_memory(uint64_t bytes) {
+  uint64_t words[1] = {bytes};
+  stepc_emulator_shared_memory(words);
+  return (float *)(uintptr_t)words[0];
+}
+
+/* Within each block, out[i] = in[i] reversed through the block's shared
+ * memory: every block writes its own, then block 0 alone reads (its
+ * threads at a block barrier while block 1's wait at the grid barrier),
+ * then block 1. */
+void shared_reverse(void **params, int64_t block, int64_t thread,
+                    int64_t blockDim, int64_t gridDim) {
+  float *in = buffer(params, 0), *out = buffer(params, 1);
+  float *shared = shared_memory(sizeof(float) * 64);
+  int64_t i = block * blockDim + thread;
+  (void)gridDim;
+  shared[thread] = in[i];
+  stepc_emulator_grid_barrier(*(void **)params[2]);
+  for (int64_t turn = 0; turn < 2; ++turn) {
+    if (block == turn) {
+      stepc_emulator_block_barrier();
+      out[i] = shared[blockDim - 1 - thread];
+    }
+    stepc_emulator_grid_barrier(*(void **)params[2]);
+  }
+}
+
+/* out[i] = the block's shared memory before anything was written. */
+void shared_unwritten(void **params, int64_t block, int64_t thread,
+                      int64_t blockDim, int64_t gridDim) {
+  float *out = buffer(params, 1);
+  float *shared = shared_memory(sizeof(float) * 64);
+  (void)gridDim;
+  out[block * blockDim + thread] = shared[thread];
+}
+
+/* Thread 0 of block 1 goes to the grid barrier while its block waits at a
+ * block barrier. */
+void block_diverge(void **params, int64_t block, int64_t thread,
+                   int64_t blockDim, int64_t gridDim) {
+  (void)blockDim;
+  (void)gridDim;
+  if (!(block == 1 && thread == 0))
+    stepc_emulator_block_barrier();
   stepc_emulator_grid_barrier(*(void **)params[2]);
 }
 
