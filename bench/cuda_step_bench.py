@@ -11,7 +11,9 @@ GPT-2 small's parameters and on a 1.1B set (achieved bandwidth counts
 what AdamW must move: read param, grad, m, v and write param, m, v, 28
 bytes per element); Muon on GPT-2 small's 48 hidden matrices against
 torch.optim.Muon (or, in a torch without it, the eager reference below);
-MuonMD's hidden group against stepc's Muon on the same matrices. Times
+Muon again with the phased kernel's grid split into 1, 2, 4, 8 and 16
+sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md); MuonMD's hidden
+group against stepc's Muon on the same matrices. Times
 are medians after warm-up steps (CUDA events on the GPU).
 
 `--smoke` runs the same code on the CPU with small shapes and few steps,
@@ -20,6 +22,7 @@ keeps the bench from rotting and checks that stepc's Muon and the baseline
 it is timed against compute the same step.
 """
 
+import os
 import statistics
 import sys
 import time
@@ -31,6 +34,8 @@ import stepc.torch
 
 WARMUP, REPEATS = 5, 30
 DEVICE = "cuda"
+# Sub-grid counts the Muon bench sweeps (1: every tensor on the whole grid).
+SUBGRID_SWEEP = (1, 2, 4, 8, 16)
 
 
 def gpt2_small():
@@ -198,6 +203,18 @@ def bench_muon(name, shapes, artifacts):
           f"{diff:.1e} |")
     print(f"| ... the runtime's step alone | {runtime_ms:.3f} ms | | "
           f"{theirs_ms / runtime_ms:.2f}x | | |")
+    # The phased kernel's grid in sub-grids that step tensors side by side
+    # (docs/Design/SubGrids.md); the runtime reads STEPC_CUDA_SUBGRIDS when
+    # it binds a group, so each count gets an optimizer of its own.
+    for subgrids in SUBGRID_SWEEP:
+        os.environ["STEPC_CUDA_SUBGRIDS"] = str(subgrids)
+        swept = stepc.torch.Optimizer(make_params(shapes),
+                                      f"{artifacts}/muon.stepc",
+                                      group="hidden", lr=0.02, wd=0.0)
+        swept_ms = timed(swept.step)
+        print(f"| ... on {subgrids} sub-grids | {swept_ms:.3f} ms | | "
+              f"{theirs_ms / swept_ms:.2f}x | | |")
+    os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
     md = stepc.torch.Optimizer(make_params(shapes),
                                f"{artifacts}/muon_md.stepc", group="hidden")
     md_ms = timed(md.step)

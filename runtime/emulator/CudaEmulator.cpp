@@ -74,7 +74,8 @@ constexpr size_t kFiberStackBytes = 512 * 1024;
 /// A kernel after stepc-gpu-kernels-to-host.
 using KernelEntry = void (*)(void **params, int64_t block, int64_t thread,
                              int64_t blockDim, int64_t gridDim);
-using BarrierFunction = void (*)(void *word);
+using BarrierFunction = void (*)(void *word, uint32_t firstBlock,
+                                 uint32_t blocks);
 using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
 using ShuffleFunction = void (*)(uint32_t *words);
@@ -172,6 +173,9 @@ struct Fiber {
   ucontext_t context;
   int64_t block = 0, thread = 0;
   int barriers = 0, blockBarriers = 0;
+  /// The grid barrier it waits at: the word, and the blocks that meet there.
+  void *barrierWord = nullptr;
+  int64_t barrierBlocks = 0;
   /// Per WarpOp, how many this lane has reached; and the one it waits at.
   int warpOps[int(WarpOp::Count)] = {};
   WarpOp warpOp = WarpOp::Mma;
@@ -239,11 +243,14 @@ void runFiber() {
 }
 
 /// What @stepc_emulator_grid_barrier points to: suspends the fiber until
-/// every other one has arrived.
-void gridBarrier(void *) {
+/// every thread of the `blocks` blocks that meet at `word` (the grid's or
+/// a sub-grid's) has arrived.
+void gridBarrier(void *word, uint32_t, uint32_t blocks) {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
   ++fiber.barriers;
+  fiber.barrierWord = word;
+  fiber.barrierBlocks = blocks;
   fiber.waiting = Wait::Grid;
   if (!launch.cooperative && launch.error.empty())
     launch.error = "kernel " + launch.function->name +
@@ -447,6 +454,7 @@ std::string run(Launch &launch) {
     const Fiber *finished = nullptr, *atGrid = nullptr;
     std::map<int64_t, const Fiber *> finishedInBlock, atGridInBlock;
     std::map<int64_t, std::vector<Fiber *>> atBlockBarrier;
+    std::map<void *, std::vector<Fiber *>> atWord;
     for (Fiber &fiber : launch.fibers) {
       if (fiber.done) {
         finished = &fiber;
@@ -465,6 +473,7 @@ std::string run(Launch &launch) {
       } else if (fiber.waiting == Wait::Grid) {
         atGrid = &fiber;
         atGridInBlock[fiber.block] = &fiber;
+        atWord[fiber.barrierWord].push_back(&fiber);
       } else {
         atBlockBarrier[fiber.block].push_back(&fiber);
       }
@@ -490,15 +499,34 @@ std::string run(Launch &launch) {
     }
     if (!atBlockBarrier.empty())
       continue;
-    // Every fiber that has not returned waits at the grid barrier.
+    // The barriers (a word each) every thread of their blocks has reached
+    // go on.
+    bool released = false;
+    for (auto &[word, waiting] : atWord) {
+      int64_t expected = waiting.front()->barrierBlocks * launch.blockDim;
+      for (const Fiber *fiber : waiting)
+        if (fiber->barrierBlocks != waiting.front()->barrierBlocks)
+          return "kernel " + launch.function->name + ": " + where(*fiber) +
+                 " and " + where(*waiting.front()) +
+                 " wait at one grid barrier for different block counts";
+      if (int64_t(waiting.size()) != expected)
+        continue;
+      for (Fiber *fiber : waiting)
+        fiber->waiting = Wait::Nothing;
+      released = true;
+    }
+    if (released)
+      continue;
     if (finished)
       return "barrier divergence in kernel " + launch.function->name + ": " +
              where(*finished) + " returned after " +
              std::to_string(finished->barriers) + " grid barriers while " +
              where(*atGrid) + " waits at barrier #" +
              std::to_string(atGrid->barriers) + " (a GPU would hang)";
-    for (Fiber &fiber : launch.fibers)
-      fiber.waiting = Wait::Nothing;
+    return "barrier divergence in kernel " + launch.function->name + ": " +
+           where(*atGrid) + " waits at barrier #" +
+           std::to_string(atGrid->barriers) +
+           " for threads that wait at another (a GPU would hang)";
   }
 }
 

@@ -181,7 +181,7 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
 Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
                                        const std::string &scratchProgram,
                                        int partials, int numTotals,
-                                       int64_t gridThreads,
+                                       int64_t gridThreads, int subgrids,
                                        std::vector<int64_t> &tensors,
                                        int64_t &scratchBytes) {
   tensors.clear();
@@ -207,8 +207,15 @@ Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
   int64_t numTensors = int64_t(step.buffers.size());
   scratchBytes = aligned(8 * int64_t(numTotals)) +
                  aligned(4 * int64_t(numTotals) * numTensors) +
-                 aligned(gridThreads * 4 * std::max(partials, 1)) + largest;
+                 aligned(gridThreads * 4 * std::max(partials, 1)) +
+                 int64_t(std::max(subgrids, 1)) * aligned(largest);
   return Status::success();
+}
+
+int stepc::rt::cudaSubgrids(int maxBlocks) {
+  const char *text = std::getenv("STEPC_CUDA_SUBGRIDS");
+  int subgrids = text ? std::atoi(text) : 1;
+  return std::clamp(subgrids, 1, std::max(maxBlocks, 1));
 }
 
 //===----------------------------------------------------------------------===//
@@ -270,15 +277,17 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   if (Status s = executor->createControl(); !s.ok())
     return s;
   if (executor->phased_) {
-    // Zeroed once; every grid barrier leaves it ready for the next.
-    uint32_t zero = 0;
-    if (Status s = d.check(d.cuMemAlloc(&executor->barrier_, sizeof zero),
-                           "allocating the grid barrier");
+    executor->subgrids_ = cudaSubgrids(executor->maxBlocks_);
+    // Zeroed once; every grid barrier leaves its word ready for the next.
+    std::vector<uint32_t> zeros(size_t(executor->subgrids_) + 1, 0);
+    size_t bytes = zeros.size() * sizeof(uint32_t);
+    if (Status s = d.check(d.cuMemAlloc(&executor->barrier_, bytes),
+                           "allocating the grid barriers");
         !s.ok())
       return s;
     if (Status s =
-            d.check(d.cuMemcpyHtoD(executor->barrier_, &zero, sizeof zero),
-                    "zeroing the grid barrier");
+            d.check(d.cuMemcpyHtoD(executor->barrier_, zeros.data(), bytes),
+                    "zeroing the grid barriers");
         !s.ok())
       return s;
   }
@@ -508,7 +517,7 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
   int64_t scratchBytes = 0;
   if (Status s =
           buildCudaPhasedTable(step, scratchProgram_, partials_, numTotals_,
-                               gridThreads, table, scratchBytes);
+                               gridThreads, subgrids_, table, scratchBytes);
       !s.ok())
     return s;
   if (step.buffers != tableBuffers_ || step.shapes != tableShapes_) {
@@ -537,12 +546,13 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
 /// guarantees or refuses (rather than hanging).
 Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots) {
   const CudaDriver &d = module_->driver();
-  unsigned grid = unsigned(maxBlocks_);
+  // Sub-grids of equal block counts (the kernel divides the grid by them).
+  unsigned grid = unsigned(maxBlocks_ / subgrids_ * subgrids_);
   std::vector<void *> params;
   for (SlotArgs &slot : slots)
     params.insert(params.end(), {&slot.tensors, &slot.numTensors, &slot.control,
                                  &slot.scratch});
-  params.push_back(&barrier_);
+  params.insert(params.end(), {&barrier_, &subgrids_});
   if (Status s = d.check(d.cuLaunchCooperativeKernel(function_, grid, 1, 1,
                                                      unsigned(blockSize_), 1, 1,
                                                      0, stream_, params.data()),

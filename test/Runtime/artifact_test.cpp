@@ -217,7 +217,7 @@ void testJsonRoundTrip() {
   // Every spelling appears.
   for (const char *word : {"\"param\"",
                            "\"kernel\": \"stepc_adamw_matrices\"",
-                           "\"cuda\": {\"abi\": 2, \"block_size\": 128",
+                           "\"cuda\": {\"abi\": 3, \"block_size\": 128",
                            "\"archs\": [\"sm_80\", \"sm_90a\"]",
                            "\"grad\"",
                            "\"state\"",

@@ -105,7 +105,8 @@ int main(int argc, char **argv) {
   size_t bytes = sizeof(float) * kCount;
   CHECK_OK(d.check(d.cuMemAlloc(&b.in, bytes), "alloc"));
   CHECK_OK(d.check(d.cuMemAlloc(&b.out, bytes), "alloc"));
-  CHECK_OK(d.check(d.cuMemAlloc(&b.barrier, 4), "alloc"));
+  // The grid's barrier word and two sub-grids'.
+  CHECK_OK(d.check(d.cuMemAlloc(&b.barrier, 12), "alloc"));
 
   // Both thread orders (they alternate between launches).
   CHECK(isRotation(rotateOnce(d, rotate, b)));
@@ -201,6 +202,21 @@ int main(int argc, char **argv) {
                NoDevice, "runs shfl.sync in blocks of 48 threads");
   for (Ptr buffer : {s.in, s.out})
     CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+
+  // Sub-grids: blocks meet at their own barrier word, the grid at word 0.
+  CudaDriver::CUfunction subgridRotate = function("subgrid_rotate");
+  for (int order = 0; order < 2; ++order) {
+    std::vector<float> rotated = rotateOnce(d, subgridRotate, b);
+    int wrongRotated = 0;
+    for (unsigned i = 0; i < kCount; ++i) {
+      unsigned first = i < 2 * kThreads ? 0 : 2 * kThreads;
+      unsigned n = i < 2 * kThreads ? 2 * kThreads : kThreads;
+      wrongRotated += rotated[i] != float(first + (i - first + 1) % n);
+    }
+    CHECK(wrongRotated == 0);
+  }
+  CHECK_STATUS(launch(d, function("subgrid_diverge"), b), NoDevice,
+               "barrier divergence in kernel subgrid_diverge: thread");
 
   // Shared memory: one per block, ordered by the block barrier, which a
   // block passes while another block waits at the grid barrier.

@@ -341,7 +341,7 @@ void testPhasedTable() {
   int64_t scratch = 0;
   // 4 bytes per element of the param: the 64 x 32 tensor is the largest.
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align", 2, 0, 1000,
-                                words, scratch));
+                                1, words, scratch));
   std::vector<int64_t> expected = {0x1000, 0x2000, 64, 32,
                                    0x3000, 0x4000, 10, 1};
   CHECK(words == expected);
@@ -350,11 +350,16 @@ void testPhasedTable() {
   // With 40 totals: 40 f64 (320 bytes) and 2 tensors x 40 f32 (320) first,
   // each aligned to 256.
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align", 2, 40, 1000,
-                                words, scratch));
+                                1, words, scratch));
   CHECK(scratch == 512 + 512 + 8192 + 8192);
-  CHECK_STATUS(buildCudaPhasedTable(step, "rows add", 0, 0, 1, words, scratch),
-               InvalidArgument,
-               "tensor #0: scratch program 'rows add': add needs two operands");
+  // With 3 sub-grids: a region of the largest tensor's buffers for each.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align", 2, 0, 1000,
+                                3, words, scratch));
+  CHECK(scratch == 8192 + 3 * 8192);
+  CHECK_STATUS(
+      buildCudaPhasedTable(step, "rows add", 0, 0, 1, 1, words, scratch),
+      InvalidArgument,
+      "tensor #0: scratch program 'rows add': add needs two operands");
 }
 
 void testDeviceNames() {

@@ -40,7 +40,9 @@ enum StepControlWord : int64_t {
   kControlFirstScalar = 4,
 };
 
-/// The device function every phased kernel calls between phases.
+/// The device function every phased kernel calls between phases:
+/// `(word, first block, blocks)`, the blocks [first, first + blocks) meet
+/// at the i32 barrier word (a sub-grid's, or the whole grid's).
 inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
 /// The `.shared` array (LLVM address space kSharedAddressSpace) the
 /// tensor-core loops stage their operands in.

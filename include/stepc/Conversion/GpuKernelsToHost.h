@@ -15,7 +15,8 @@ namespace stepc {
 #include "stepc/Conversion/Passes.h.inc"
 
 /// The exported pointer global through which host-emulated kernels call the
-/// emulator's grid barrier: `void (*)(void *barrierWord)`.
+/// emulator's grid barrier:
+/// `void (*)(void *barrierWord, uint32_t firstBlock, uint32_t blocks)`.
 inline constexpr const char *kEmulatorGridBarrierName =
     "stepc_emulator_grid_barrier";
 /// The same for the block barrier (`__syncthreads()`): `void (*)()`.

@@ -730,30 +730,50 @@ public:
   }
 
   /// Builds kernel `name`: per slot (tensors, numTensors, control, scratch),
-  /// then the barrier word. Each slot's scratch keeps `partials` f32 per
-  /// thread (the most any slot's split reductions need).
+  /// then the barrier words and the number of sub-grids (SubGrids.md). Each
+  /// slot's scratch keeps `partials` f32 per thread (the most any slot's
+  /// split reductions need).
   void build(gpu::GPUModuleOp gpuModule, StringRef name, const KernelKeys &keys,
              int64_t partials) {
     b.setInsertionPointToEnd(gpuModule.getBody());
     SmallVector<Type> params;
     for (size_t s = 0; s < slots.size(); ++s)
       params.append({globalPtr, b.getI32Type(), globalPtr, globalPtr});
-    params.push_back(globalPtr);
+    params.append({globalPtr, b.getI32Type()});
     auto kernel =
         gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
-    barrierWord = entry.getArguments().back();
+    barrierWord = entry.getArgument(entry.getNumArguments() - 2);
 
     this->gpuModule = gpuModule;
-    blockId = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    // The grid is `subgrids` sub-grids of equal block counts (the runtime
+    // launches a multiple); every thread index, thread count and block
+    // index below is its sub-grid's. Sub-grid s steps tensors s, s + S, ...
+    Value gridBlock = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
     Value blockDim = gpu::BlockDimOp::create(b, loc, gpu::Dimension::x);
-    gridDim = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    gridBlocks = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+    numSubgrids = arith::IndexCastUIOp::create(b, loc, b.getIndexType(),
+                                               entry.getArguments().back());
+    gridDim = arith::DivUIOp::create(b, loc, gridBlocks, numSubgrids);
+    subgrid = arith::DivUIOp::create(b, loc, gridBlock, gridDim);
+    firstBlock = arith::MulIOp::create(b, loc, subgrid, gridDim);
+    blockId = arith::SubIOp::create(b, loc, gridBlock, firstBlock);
     Value threadId = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     threadIndex = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, blockId, blockDim), threadId);
     numThreads = arith::MulIOp::create(b, loc, gridDim, blockDim);
+    // The barriers' operands (word, first block, blocks), made once so that
+    // two calls in a row have the same ones.
+    auto toI32 = [&](Value v) -> Value {
+      return arith::IndexCastUIOp::create(b, loc, b.getI32Type(), v);
+    };
+    subgridBarrier = {
+        gep(b.getI32Type(), barrierWord,
+            toI64(arith::AddIOp::create(b, loc, subgrid, index(1)))),
+        toI32(firstBlock), toI32(gridDim)};
+    gridBarrierOperands = {barrierWord, toI32(index(0)), toI32(gridBlocks)};
     partials = std::max<int64_t>(partials, 1);
 
     for (auto [s, slot] : llvm::enumerate(slots)) {
@@ -789,12 +809,19 @@ public:
       Value totalsBytes = alignUp(index(8 * int64_t(numTotals)));
       Value contributionBytes = alignUp(arith::MulIOp::create(
           b, loc, slot.numTensors, index(4 * int64_t(numTotals))));
-      Value partialBytes = alignUp(
-          arith::MulIOp::create(b, loc, numThreads, index(4 * partials)));
+      // The partials, one per thread of the grid, in sub-grid order.
+      Value partialBytes = alignUp(arith::MulIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, gridBlocks, blockDim),
+          index(4 * partials)));
       slot.contributions = byteOffset(slot.scratch, totalsBytes);
       Value partialsOffset =
           arith::AddIOp::create(b, loc, totalsBytes, contributionBytes);
-      slot.partialsBase = byteOffset(slot.scratch, partialsOffset);
+      Value subgridPartials = arith::MulIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, subgrid, numThreads),
+          index(4 * partials));
+      slot.partialsBase =
+          byteOffset(slot.scratch, arith::AddIOp::create(b, loc, partialsOffset,
+                                                         subgridPartials));
       slot.allocsOffset =
           arith::AddIOp::create(b, loc, partialsOffset, partialBytes);
     }
@@ -854,18 +881,28 @@ private:
       map.map(func.getArgument(argIndex),
               totals[slot.globalKeys[argIndex - k.numGroupArgs]]);
 
-    auto tensorLoop =
-        scf::ForOp::create(b, loc, index(0), slot.numTensors, index(1));
-    b.setInsertionPointToStart(tensorLoop.getBody());
-    Value t = toI64(tensorLoop.getInductionVar());
     // A tensor's record: one pointer per buffer argument, then the param's
     // dims (rows, cols; a vector's length and 1).
     ArrayRef<unsigned> buffers = k.main.bufferArgs;
     int64_t recordWords = buffers.size() + 2;
-    Value record = gep(i64, slot.tensors, mul64(t, constantI64(recordWords)));
-    rows = toIndex(load(i64, gep(i64, record, constantI64(buffers.size()))));
-    cols =
-        toIndex(load(i64, gep(i64, record, constantI64(buffers.size() + 1))));
+    auto recordOf = [&](Value tensor) {
+      Value record = gep(i64, slot.tensors,
+                         mul64(toI64(tensor), constantI64(recordWords)));
+      rows = toIndex(load(i64, gep(i64, record, constantI64(buffers.size()))));
+      cols =
+          toIndex(load(i64, gep(i64, record, constantI64(buffers.size() + 1))));
+      return record;
+    };
+    // Each sub-grid's buffers in a region of their own, as large as the
+    // largest tensor's.
+    Value region = allocsOffsetOf(slot, stage, recordOf);
+
+    auto tensorLoop =
+        scf::ForOp::create(b, loc, subgrid, slot.numTensors, numSubgrids);
+    b.setInsertionPointToStart(tensorLoop.getBody());
+    Value t = toI64(tensorLoop.getInductionVar());
+    Value record = recordOf(tensorLoop.getInductionVar());
+    inTensorLoop = true;
     for (auto [recordSlot, argIndex] : llvm::enumerate(buffers)) {
       BlockArgument arg = func.getArgument(argIndex);
       auto type = cast<MemRefType>(arg.getType());
@@ -890,7 +927,7 @@ private:
       map.map(out, viewOf(gep(b.getF32Type(), slot.contributions, at),
                           cast<MemRefType>(out.getType()), {}));
     }
-    Value offset = slot.allocsOffset;
+    Value offset = region;
     for (auto &[alloc, bytes] : stage.allocs) {
       allocOffsets[alloc] = offset;
       offset =
@@ -901,15 +938,54 @@ private:
     // The next tensor reuses the scratch; the combine reads every
     // tensor's contributions.
     barrier();
+    inTensorLoop = false;
     b.setInsertionPointAfter(tensorLoop);
-    // After the slot's last barrier no thread reads the count again.
+    // Sub-grids meet once, after their tensors: the combine and the next
+    // slot read what the others wrote, and the count is stored below.
+    Value several = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                          numSubgrids, index(1));
+    auto ifSeveral = scf::IfOp::create(b, loc, several);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifSeveral.thenBlock());
+      emitBarrierCall(/*wholeGrid=*/true);
+    }
+    // After the slot's last barrier no thread reads the count again; the
+    // grid's thread 0 advances it, once.
     if (&stage == &k.main)
-      onThreadZero([&] {
+      onGridThreadZero([&] {
         LLVM::StoreOp::create(b, loc, nextCount(slot.control),
                               controlWord(slot.control, stepc::kControlCount));
       });
     b.setInsertionPointAfter(ifPresent);
     hazards = before;
+  }
+
+  /// Where the thread's sub-grid's buffers of `stage` start in the slot's
+  /// scratch: after the partials, at the sub-grid's index times the bytes
+  /// the largest tensor's buffers take (`recordOf` reads a tensor's dims).
+  Value allocsOffsetOf(Slot &slot, PhasedGroup &stage,
+                       llvm::function_ref<Value(Value)> recordOf) {
+    if (stage.allocs.empty())
+      return slot.allocsOffset;
+    auto loop = scf::ForOp::create(b, loc, index(0), slot.numTensors, index(1),
+                                   ValueRange{index(0)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      recordOf(loop.getInductionVar());
+      Value bytes = index(0);
+      for (auto &[alloc, size] : stage.allocs)
+        bytes =
+            arith::AddIOp::create(b, loc, bytes, size.emit(b, loc, rows, cols));
+      scf::YieldOp::create(b, loc,
+                           ValueRange{arith::MaxUIOp::create(
+                               b, loc, loop.getRegionIterArgs()[0], bytes)});
+    }
+    Value stride = alignUp(loop.getResult(0));
+    return arith::AddIOp::create(
+        b, loc, slot.allocsOffset,
+        arith::MulIOp::create(b, loc, subgrid, stride));
   }
 
   /// The total of key `key` on every thread: the contributions of every
@@ -942,7 +1018,7 @@ private:
       b.setInsertionPointAfter(loop);
       total = loop.getResult(0);
     }
-    onThreadZero([&] {
+    onGridThreadZero([&] {
       for (auto [slot, local] : summers) {
         // An empty or skipped slot has no scratch of its own to write.
         Value given = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
@@ -1629,9 +1705,13 @@ private:
     hazards.clear();
   }
 
-  void emitBarrierCall() {
-    auto call =
-        LLVM::CallOp::create(b, loc, gridBarrier, ValueRange{barrierWord});
+  /// The barrier of the thread's sub-grid inside a tensor loop, of the
+  /// whole grid outside one (or with `wholeGrid`).
+  void emitBarrierCall(bool wholeGrid = false) {
+    ValueRange operands = inTensorLoop && !wholeGrid
+                              ? ValueRange(subgridBarrier)
+                              : ValueRange(gridBarrierOperands);
+    auto call = LLVM::CallOp::create(b, loc, gridBarrier, operands);
     // Every thread of the grid must call the same barrier: convergent keeps
     // LLVM from duplicating the call into the branches of an if before it
     // (it did, and thread 0 then hung at another call than its block).
@@ -1663,6 +1743,19 @@ private:
   Value numWarps() {
     return arith::DivUIOp::create(b, loc, numThreads,
                                   index(stepc::kGpuWarpSize));
+  }
+
+  /// `body` on thread 0 of sub-grid 0 only: for what the whole grid does
+  /// once (isThreadZero() holds once per sub-grid).
+  void onGridThreadZero(llvm::function_ref<void()> body) {
+    Value first = arith::AndIOp::create(
+        b, loc, isThreadZero(),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, subgrid,
+                              index(0)));
+    auto guard = scf::IfOp::create(b, loc, first);
+    OpBuilder::InsertionGuard insertion(b);
+    b.setInsertionPointToStart(guard.thenBlock());
+    body();
   }
 
   void onLaneZero(llvm::function_ref<void()> body) {
@@ -1733,7 +1826,14 @@ private:
   IRMapping map;
   gpu::GPUModuleOp gpuModule;
   Value barrierWord, threadIndex, numThreads, rows, cols;
-  Value blockId, gridDim;
+  /// The sub-grid's block index, block count and first block in the grid;
+  /// the sub-grid's index and count; the grid's block count; the
+  /// barriers' operands, the sub-grid's and the grid's.
+  Value blockId, gridDim, firstBlock, subgrid, numSubgrids, gridBlocks;
+  SmallVector<Value, 3> subgridBarrier, gridBarrierOperands;
+  /// Whether ops are emitted inside a slot's tensor loop, where barriers
+  /// are the sub-grid's.
+  bool inTensorLoop = false;
   DenseMap<Operation *, Value> allocOffsets;
   /// The gradient's views in the kernel, and the grad scale they are
   /// divided by when loaded.
@@ -1757,7 +1857,8 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
   b.setInsertionPointToStart(gpuModule.getBody());
   auto func = LLVM::LLVMFuncOp::create(
       b, loc, stepc::kGridBarrierName,
-      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {globalPtr}));
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
+                                  {globalPtr, i32, i32}));
   func.setLinkage(LLVM::Linkage::Internal);
   func.setConvergent(true);
   Block *entry = func.addEntryBlock(b);
@@ -1778,10 +1879,13 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
   LLVM::CondBrOp::create(b, loc, leader, arrive, done);
 
   b.setInsertionPointToStart(arrive);
+  // The blocks [firstBlock, firstBlock + blocks) meet: the first adds
+  // 0x80000000 - (blocks - 1), the others 1, so the word's top bit flips
+  // when the last arrives.
+  Value firstBlock = entry->getArgument(1), blocks = entry->getArgument(2);
   Value block = NVVM::BlockIdXOp::create(b, loc, i32);
-  Value blocks = NVVM::GridDimXOp::create(b, loc, i32);
   Value first =
-      LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, block, constant(0));
+      LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, block, firstBlock);
   Value firstAdds =
       LLVM::SubOp::create(b, loc, constant(int64_t(0x80000000u) + 1), blocks);
   Value add = LLVM::SelectOp::create(b, loc, first, firstAdds, constant(1));
@@ -1936,7 +2040,8 @@ struct FormPhasedGpuKernelsPass
     gpuModule.walk([&](LLVM::CallOp call) {
       auto previous = dyn_cast_or_null<LLVM::CallOp>(call->getPrevNode());
       if (call.getCallee() == stepc::kGridBarrierName && previous &&
-          previous.getCallee() == stepc::kGridBarrierName)
+          previous.getCallee() == stepc::kGridBarrierName &&
+          previous.getOperands() == call.getOperands())
         redundant.push_back(call);
     });
     for (Operation *call : redundant)

@@ -110,8 +110,8 @@ LogicalResult checkEmulated(Operation *op) {
 
 /// llvm.func @NAME(args) calls through the pointer the emulator stores in
 /// the exported global @SLOT (a global pointer argument becomes a host
-/// one): the kernel library then needs no symbol from the emulator, which
-/// the runtime loads privately.
+/// one, other arguments pass as they are): the kernel library then needs
+/// no symbol from the emulator, which the runtime loads privately.
 LLVM::LLVMFuncOp buildHostHook(ModuleOp module, Location loc, OpBuilder &b,
                                StringRef slotName, StringRef name,
                                ArrayRef<Type> argTypes) {
@@ -136,11 +136,12 @@ LLVM::LLVMFuncOp buildHostHook(ModuleOp module, Location loc, OpBuilder &b,
   SmallVector<Value> operands = {callee};
   SmallVector<Type> hostTypes;
   for (BlockArgument arg : hook.getArguments()) {
+    bool pointer = isa<LLVM::LLVMPointerType>(arg.getType());
     operands.push_back(
-        arg.getType() == ptr
+        !pointer || arg.getType() == ptr
             ? Value(arg)
             : LLVM::AddrSpaceCastOp::create(b, loc, ptr, arg).getResult());
-    hostTypes.push_back(ptr);
+    hostTypes.push_back(pointer ? Type(ptr) : arg.getType());
   }
   LLVM::CallOp::create(b, loc, LLVM::LLVMFunctionType::get(voidType, hostTypes),
                        operands);
@@ -393,7 +394,7 @@ struct GpuKernelsToHostPass
       if (func && func.getName() == stepc::kGridBarrierName) {
         buildHostHook(module, func.getLoc(), b, stepc::kEmulatorGridBarrierName,
                       stepc::kGridBarrierName,
-                      {LLVM::LLVMPointerType::get(module.getContext(), 1)});
+                      func.getFunctionType().getParams());
         continue;
       }
       // Constant tables the kernels read (memref.global): the host module

@@ -73,15 +73,21 @@ CudaWorkTable buildCudaWorkTable(const DeviceStep &step, int64_t tileElements);
 /// its buffer addresses, then the param's rows and cols (a vector: its
 /// length and 1); and the scratch bytes the launch needs: the `numTotals`
 /// totals of the group's global sums (f64), every tensor's contributions
-/// to them (f32), the partials of `gridThreads` threads, then the largest
-/// tensor's buffers, each part aligned to kScratchAlignment.
-/// `scratchProgram` and `partials` are the group's (Group::kernelScratch,
-/// Group::kernelPartials), `numTotals` its Group::sumKeys().size().
+/// to them (f32), the partials of `gridThreads` threads, then per
+/// sub-grid (`subgrids` of them) the largest tensor's buffers, each part
+/// aligned to kScratchAlignment. `scratchProgram` and `partials` are the
+/// group's (Group::kernelScratch, Group::kernelPartials), `numTotals` its
+/// Group::sumKeys().size().
 Status buildCudaPhasedTable(const DeviceStep &step,
                             const std::string &scratchProgram, int partials,
-                            int numTotals, int64_t gridThreads,
+                            int numTotals, int64_t gridThreads, int subgrids,
                             std::vector<int64_t> &tensors,
                             int64_t &scratchBytes);
+
+/// The sub-grids a phased kernel's grid of `maxBlocks` blocks is split
+/// into (docs/Design/SubGrids.md): STEPC_CUDA_SUBGRIDS when set, else 1,
+/// at most `maxBlocks`.
+int cudaSubgrids(int maxBlocks);
 
 /// Elements per work item: big enough that a block's loop amortizes the
 /// item's table reads, small enough that ~150 tensors spread over all SMs.
@@ -173,6 +179,9 @@ private:
   std::string symbol_;
   int blockSize_ = 256;
   int maxBlocks_ = 1;
+  /// A phased kernel's sub-grids (cudaSubgrids): it launches
+  /// subgrids_ × (maxBlocks_ / subgrids_) blocks.
+  int32_t subgrids_ = 1;
   /// Bytes per element of each buffer of a tensor (param, grad, states):
   /// every buffer must be aligned to vectorWidth of them.
   std::vector<int64_t> elementBytes_;
@@ -191,8 +200,9 @@ private:
   CudaDriver::CUdeviceptr control_ = 0, scalars_ = 0;
   std::vector<int64_t> uploadedControl_;
   std::vector<float> uploadedScalars_;
-  /// A phased kernel's scratch and its grid barrier's word (zeroed once:
-  /// the barrier leaves it ready for the next one).
+  /// A phased kernel's scratch and its grid barriers' words, the grid's
+  /// then each sub-grid's (zeroed once: a barrier leaves its word ready
+  /// for the next one).
   CudaDriver::CUdeviceptr scratch_ = 0, barrier_ = 0;
   size_t scratchCapacity_ = 0;
   uint64_t launches_ = 0;

@@ -139,7 +139,7 @@ enum StepControlWord : size_t {
 ///  - control: the group's step control block (StepControlWord).
 struct CudaLaunch {
   /// Bumped when the layout above changes; the runtime checks it.
-  static constexpr int kAbi = 2;
+  static constexpr int kAbi = 3;
   int abi = kAbi;
   /// Threads per block the kernels were tuned for.
   int blockSize = 256;

@@ -12,7 +12,7 @@
 // A pointwise op reading what a pointwise op wrote: no barrier. A
 // transposed read of it: a barrier first. The tensor ends with one.
 // CHECK-LABEL: gpu.func @pointwise_then_transposed
-// CHECK: scf.for %[[T:.*]] = %c0 to %{{.*}} step %c1 {
+// CHECK: scf.for %[[T:.*]] = %{{[0-9a-z_]+}} to %{{[0-9a-z_]+}} step %{{[0-9a-z_]+}} {
 // CHECK: arith.addf
 // CHECK-NOT: llvm.call @stepc_grid_barrier
 // CHECK: arith.mulf

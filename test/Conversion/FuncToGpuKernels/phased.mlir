@@ -46,25 +46,44 @@ func.func @scale_by_norm(
 // before them (a warp's lane 0 uses its own).
 // CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {scale_by_norm = {partials = 1 : i64, scratch = "0 4 align add 4 rows mul cols mul align add"}}}
 
-// The barrier: block 0 adds 0x80000000 - (blocks - 1), the others 1;
-// thread 0 spins on bit 31 with acquire loads.
-// CHECK-LABEL: llvm.func internal @stepc_grid_barrier(%arg0: !llvm.ptr<1>) attributes {convergent}
+// The barrier of the blocks [first, first + blocks) at a word: the first
+// adds 0x80000000 - (blocks - 1), the others 1; thread 0 spins on bit 31
+// with acquire loads.
+// CHECK-LABEL: llvm.func internal @stepc_grid_barrier(%arg0: !llvm.ptr<1>, %arg1: i32, %arg2: i32) attributes {convergent}
 // CHECK: nvvm.barrier0
+// CHECK: llvm.icmp "eq" %{{.*}}, %arg1 : i32
+// CHECK: llvm.sub %{{.*}}, %arg2 : i32
 // CHECK: llvm.fence syncscope("device") release
 // CHECK: llvm.atomicrmw add %arg0, %{{.*}} syncscope("device") monotonic
 // CHECK: llvm.load %arg0 atomic syncscope("device") acquire
 // CHECK: nvvm.barrier0
 
-// CHECK-LABEL: gpu.func @scale_by_norm(%arg0: !llvm.ptr<1>, %arg1: i32, %arg2: !llvm.ptr<1>, %arg3: !llvm.ptr<1>, %arg4: !llvm.ptr<1>) kernel
-// A slot whose found-inf (step control word 3) is nonzero counts as empty.
+// CHECK-LABEL: gpu.func @scale_by_norm(%arg0: !llvm.ptr<1>, %arg1: i32, %arg2: !llvm.ptr<1>, %arg3: !llvm.ptr<1>, %arg4: !llvm.ptr<1>, %arg5: i32) kernel
+// The grid is %arg5 sub-grids of equal block counts; thread indices and
+// counts are the sub-grid's, and so is the barrier inside the tensor loop
+// (word 1 + s, from the sub-grid's first block).
+// CHECK: %[[SUBS:.*]] = arith.index_castui %arg5 : i32 to index
+// CHECK-NEXT: %[[BLOCKS:.*]] = arith.divui %grid_dim_x, %[[SUBS]] : index
+// CHECK-NEXT: %[[SUB:.*]] = arith.divui %block_id_x, %[[BLOCKS]] : index
+// CHECK-NEXT: %[[FIRSTBLOCK:.*]] = arith.muli %[[SUB]], %[[BLOCKS]] : index
+// CHECK-NEXT: %[[BLOCK:.*]] = arith.subi %block_id_x, %[[FIRSTBLOCK]] : index
 // CHECK: %[[THREAD:.*]] = arith.addi
-// CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK: %[[THREADS:.*]] = arith.muli %[[BLOCKS]], %{{.*}} : index
+// CHECK: %[[WORDAT:.*]] = arith.addi %[[SUB]], %c1 : index
+// CHECK: %[[WORD:.*]] = llvm.getelementptr %arg4[%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i32
+// CHECK-NEXT: %[[FIRST32:.*]] = arith.index_castui %[[FIRSTBLOCK]] : index to i32
+// CHECK-NEXT: %[[BLOCKS32:.*]] = arith.index_castui %[[BLOCKS]] : index to i32
+// CHECK-NEXT: %[[GRID32:.*]] = arith.index_castui %grid_dim_x : index to i32
+// A slot whose found-inf (step control word 3) is nonzero counts as empty.
 // CHECK: %[[GIVEN:.*]] = arith.index_castui %arg1 : i32 to index
 // CHECK: %[[HAS:.*]] = arith.cmpi ugt, %[[GIVEN]], %c0 : index
 // CHECK: %[[SKIP:.*]] = scf.if %[[HAS]] -> (i1) {
 // CHECK: llvm.getelementptr %arg2[3]
 // CHECK: arith.cmpf une
 // CHECK: %[[N:.*]] = arith.select %[[SKIP]], %c0, %[[GIVEN]] : index
+// Each sub-grid's partials after the ones before it.
+// CHECK: %[[PARTIALSAT:.*]] = arith.muli %[[SUB]], %[[THREADS]] : index
+// CHECK: %[[PARTIALS:.*]] = llvm.getelementptr %arg3[%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i8
 // With any tensor to step (a launch may leave a slot empty): the hyper
 // through its address (word 4), the grad scale (word 2; 1 without one),
 // then one iteration per tensor.
@@ -75,14 +94,18 @@ func.func @scale_by_norm(
 // CHECK-NEXT: %[[LR:.*]] = llvm.load %[[LRADDR]] : !llvm.ptr<1> -> f32
 // CHECK-NEXT: llvm.getelementptr %arg2[2]
 // CHECK: %[[SCALE:.*]] = scf.if
-// CHECK: scf.for %[[T:.*]] = %c0 to %[[N]] step %c1 {
+// Each sub-grid's buffers after the ones before it, as large as the
+// largest tensor's.
+// CHECK: scf.for %{{.*}} = %c0 to %[[N]] step %c1 iter_args(%{{.*}} = %c0) -> (index) {
+// CHECK: arith.maxui
+// CHECK: scf.for %[[T:.*]] = %[[SUB]] to %[[N]] step %[[SUBS]] {
 // The param's dims follow the two pointers of the tensor's record.
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xf32>
 // The store outside any loop: thread 0, then a barrier.
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
 // CHECK: scf.if %[[FIRST]] {
 // CHECK-NEXT: memref.store %{{.*}}, %{{.*}}[] : memref<f32>
-// CHECK: llvm.call @stepc_grid_barrier(%arg4) {convergent}
+// CHECK: llvm.call @stepc_grid_barrier(%[[WORD]], %[[FIRST32]], %[[BLOCKS32]]) {convergent}
 // The norm: each thread sums its grid-stride share, a butterfly of
 // shuffles sums each warp's, lane 0 stores the warp's partial; after a
 // barrier the first warp folds the partials (lane l every 32nd) and lane 0
@@ -101,9 +124,9 @@ func.func @scale_by_norm(
 // CHECK-NEXT: scf.if %[[LANE0]] {
 // CHECK-NEXT: %[[WARP:.*]] = arith.divui %[[THREAD]], %c32 : index
 // CHECK-NEXT: %[[AT:.*]] = arith.index_castui %[[WARP]] : index to i64
-// CHECK-NEXT: %[[SLOT:.*]] = llvm.getelementptr %arg3[%[[AT]]]
+// CHECK-NEXT: %[[SLOT:.*]] = llvm.getelementptr %[[PARTIALS]][%[[AT]]]
 // CHECK-NEXT: llvm.store %[[WARPSUM]], %[[SLOT]] : f32, !llvm.ptr<1>
-// CHECK: llvm.call @stepc_grid_barrier(%arg4) {convergent}
+// CHECK: llvm.call @stepc_grid_barrier(%[[WORD]], %[[FIRST32]], %[[BLOCKS32]]) {convergent}
 // CHECK-NEXT: %[[WARP0:.*]] = arith.cmpi ult, %[[THREAD]], %c32 : index
 // CHECK-NEXT: scf.if %[[WARP0]] {
 // CHECK-NEXT: %[[WARPS:.*]] = arith.divui %[[THREADS]], %c32 : index
@@ -117,7 +140,7 @@ func.func @scale_by_norm(
 // CHECK-NEXT: %[[OLD:.*]] = memref.load %{{.*}}[] : memref<f32>
 // CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[TOTAL]] : f32
 // CHECK-NEXT: memref.store %[[NEW]]
-// CHECK: llvm.call @stepc_grid_barrier(%arg4) {convergent}
+// CHECK: llvm.call @stepc_grid_barrier(%[[WORD]], %[[FIRST32]], %[[BLOCKS32]]) {convergent}
 // Every thread reads the norm.
 // CHECK: memref.load %{{.*}}[] : memref<f32>
 // CHECK: math.sqrt
@@ -137,11 +160,20 @@ func.func @scale_by_norm(
 // CHECK-NEXT: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
 // CHECK: memref.store
 // CHECK-NEXT: }
-// CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4) {convergent}
+// CHECK-NEXT: llvm.call @stepc_grid_barrier(%[[WORD]], %[[FIRST32]], %[[BLOCKS32]]) {convergent}
+// After the tensor loop, with sub-grids, the whole grid meets (word 0)
+// before thread 0 stores the count.
 // CHECK-NEXT: }
-// After the last barrier no thread reads the count: thread 0 advances it.
+// CHECK-NEXT: %[[SEVERAL:.*]] = arith.cmpi ugt, %[[SUBS]], %c1 : index
+// CHECK-NEXT: scf.if %[[SEVERAL]] {
+// CHECK-NEXT: llvm.call @stepc_grid_barrier(%arg4, %c0_i32, %[[GRID32]]) {convergent}
+// CHECK-NEXT: }
+// After the last barrier no thread reads the count: thread 0 of sub-grid 0
+// advances it, once.
 // CHECK-NEXT: %[[LEADER:.*]] = arith.cmpi eq, %[[THREAD]], %c0 : index
-// CHECK-NEXT: scf.if %[[LEADER]] {
+// CHECK-NEXT: %[[SUB0:.*]] = arith.cmpi eq, %[[SUB]], %c0 : index
+// CHECK-NEXT: %[[ONCE:.*]] = arith.andi %[[LEADER]], %[[SUB0]] : i1
+// CHECK-NEXT: scf.if %[[ONCE]] {
 // CHECK-NEXT: %[[COUNT:.*]] = llvm.load %arg2 : !llvm.ptr<1> -> i64
 // CHECK-NEXT: %[[NEXT:.*]] = arith.addi %[[COUNT]], %c1_i64 : i64
 // CHECK-NEXT: llvm.store %[[NEXT]], %arg2 : i64, !llvm.ptr<1>

@@ -70,7 +70,7 @@ func.func @gram(
 // CHECK: %[[TILES:.*]] = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
 // Blocks walk 64 x 64 tiles; the thread index is read per tile, opaque to
 // LLVM, so that the offsets derived from it are not hoisted out of it.
-// CHECK: scf.for %{{.*}} = %block_id_x to %{{.*}} step %grid_dim_x {
+// CHECK: scf.for %{{.*}} = %[[BLOCK:[0-9]+]] to %{{.*}} step %[[BLOCKS:[0-9]+]] {
 // CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;", "=r"  : () -> i32
 // The first k-step: bf16 bits, the second element of a pair in the high
 // half, stored as words in stage 0; then the block meets.

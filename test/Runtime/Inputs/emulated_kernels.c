@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-void (*stepc_emulator_grid_barrier)(void *) = 0;
+void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
 void (*stepc_emulator_block_barrier)(void) = 0;
@@ -24,13 +24,47 @@ static float *buffer(void **params, int index) {
   return *(float **)params[index];
 }
 
+/* The whole grid meets at barrier word 0. */
+static void grid_barrier(void **params, int64_t gridDim) {
+  stepc_emulator_grid_barrier(*(void **)params[2], 0, (uint32_t)gridDim);
+}
+
+/* Blocks 0 and 1 rotate their elements through the barrier at word 1 (a
+ * sub-grid of 2 blocks), block 2 alone through word 2; then the grid meets
+ * at word 0. */
+void subgrid_rotate(void **params, int64_t block, int64_t thread,
+                    int64_t blockDim, int64_t gridDim) {
+  float *in = buffer(params, 0), *out = buffer(params, 1);
+  uint32_t *words = *(uint32_t **)params[2];
+  int64_t first = block < 2 ? 0 : 2, blocks = block < 2 ? 2 : 1;
+  int64_t n = blocks * blockDim, i = block * blockDim + thread;
+  in[i] = (float)i;
+  stepc_emulator_grid_barrier(words + 1 + first / 2, (uint32_t)first,
+                              (uint32_t)blocks);
+  out[i] = in[first * blockDim + (i - first * blockDim + 1) % n];
+  stepc_emulator_grid_barrier(words, 0, (uint32_t)gridDim);
+}
+
+/* Block 0 waits for a sub-grid of 2 blocks at word 1, which block 1 never
+ * reaches: it waits with block 2 for the whole grid at word 0. */
+void subgrid_diverge(void **params, int64_t block, int64_t thread,
+                     int64_t blockDim, int64_t gridDim) {
+  uint32_t *words = *(uint32_t **)params[2];
+  (void)thread;
+  (void)blockDim;
+  if (block == 0)
+    stepc_emulator_grid_barrier(words + 1, 0, 2);
+  else
+    stepc_emulator_grid_barrier(words, 0, (uint32_t)gridDim);
+}
+
 /* out[i] = in[(i + 1) % n] after every thread wrote in[i] = i. */
 void rotate(void **params, int64_t block, int64_t thread, int64_t blockDim,
             int64_t gridDim) {
   float *in = buffer(params, 0), *out = buffer(params, 1);
   int64_t n = blockDim * gridDim, i = block * blockDim + thread;
   in[i] = (float)i;
-  stepc_emulator_grid_barrier(*(void **)params[2]);
+  grid_barrier(params, gridDim);
   out[i] = in[(i + 1) % n];
 }
 
@@ -51,7 +85,7 @@ void diverge(void **params, int64_t block, int64_t thread, int64_t blockDim,
   (void)gridDim;
   if (block == 1 && thread == 0)
     return;
-  stepc_emulator_grid_barrier(*(void **)params[2]);
+  grid_barrier(params, gridDim);
 }
 
 /* The block's shared memory: `bytes` of it, 16-aligned. */
@@ -72,13 +106,13 @@ void shared_reverse(void **params, int64_t block, int64_t thread,
   int64_t i = block * blockDim + thread;
   (void)gridDim;
   shared[thread] = in[i];
-  stepc_emulator_grid_barrier(*(void **)params[2]);
+  grid_barrier(params, gridDim);
   for (int64_t turn = 0; turn < 2; ++turn) {
     if (block == turn) {
       stepc_emulator_block_barrier();
       out[i] = shared[blockDim - 1 - thread];
     }
-    stepc_emulator_grid_barrier(*(void **)params[2]);
+    grid_barrier(params, gridDim);
   }
 }
 
@@ -99,7 +133,7 @@ void block_diverge(void **params, int64_t block, int64_t thread,
   (void)gridDim;
   if (!(block == 1 && thread == 0))
     stepc_emulator_block_barrier();
-  stepc_emulator_grid_barrier(*(void **)params[2]);
+  grid_barrier(params, gridDim);
 }
 
 /* The last thread writes one element past the end of `in`. */
