@@ -12,7 +12,8 @@ what AdamW must move: read param, grad, m, v and write param, m, v, 28
 bytes per element); Muon on GPT-2 small's 48 hidden matrices against
 torch.optim.Muon (or, in a torch without it, the eager reference below);
 Muon again with the phased kernel's grid split into 1, 2, 4, 8 and 16
-sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md); MuonMD's hidden
+sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md), and compiled
+with --cuda-max-registers=128 (two blocks per SM); MuonMD's hidden
 group against stepc's Muon on the same matrices. Times
 are medians after warm-up steps (CUDA events on the GPU).
 
@@ -215,6 +216,13 @@ def bench_muon(name, shapes, artifacts):
         print(f"| ... on {subgrids} sub-grids | {swept_ms:.3f} ms | | "
               f"{theirs_ms / swept_ms:.2f}x | | |")
     os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
+    capped = f"{artifacts}/muon_128_registers.stepc"
+    if os.path.exists(capped):
+        swept = stepc.torch.Optimizer(make_params(shapes), capped,
+                                      group="hidden", lr=0.02, wd=0.0)
+        swept_ms = timed(swept.step)
+        print(f"| ... capped at 128 registers (2 blocks per SM) | "
+              f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x | | |")
     md = stepc.torch.Optimizer(make_params(shapes),
                                f"{artifacts}/muon_md.stepc", group="hidden")
     md_ms = timed(md.step)

@@ -31,13 +31,14 @@
 using namespace mlir;
 using namespace stepc;
 
-FailureOr<OwningOpRef<ModuleOp>>
-stepc::lowerForCudaKernels(ModuleOp spec, std::string &error) {
+FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCudaKernels(ModuleOp spec,
+                                                            std::string &error,
+                                                            int maxRegisters) {
   OwningOpRef<ModuleOp> module(cast<ModuleOp>(spec->clone()));
   PassManager pm(spec.getContext());
   // Groups without a kernel yet get none (with a warning); the runtime says
   // so when one is created on a GPU.
-  buildGpuKernelsPipeline(pm, /*skipUnsupportedGroups=*/true);
+  buildGpuKernelsPipeline(pm, /*skipUnsupportedGroups=*/true, maxRegisters);
   if (failed(pm.run(*module))) {
     error = "lowering the spec for CUDA failed (see the diagnostics above)";
     return failure();
@@ -152,7 +153,14 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   if (ptxas.empty())
     return failure();
   CudaCode code;
-  FailureOr<OwningOpRef<ModuleOp>> kernels = lowerForCudaKernels(spec, error);
+  if (target.maxRegisters != 0 &&
+      (target.maxRegisters < 24 || target.maxRegisters > 255)) {
+    error = "--cuda-max-registers=" + std::to_string(target.maxRegisters) +
+            " is outside what PTX's .maxnreg takes here (24 to 255)";
+    return failure();
+  }
+  FailureOr<OwningOpRef<ModuleOp>> kernels =
+      lowerForCudaKernels(spec, error, target.maxRegisters);
   if (failed(kernels))
     return failure();
   code.phased = phasedKernelLayouts(**kernels);

@@ -104,7 +104,8 @@ std::string stepc::cudaToolkitPath() {
 }
 
 void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
-                                    bool skipUnsupportedGroups) {
+                                    bool skipUnsupportedGroups,
+                                    int maxRegisters) {
   buildStepToLinalgPipeline(pm);
   FormGpuKernelsOptions kernels;
   kernels.skipUnsupported = skipUnsupportedGroups;
@@ -119,6 +120,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   FormPhasedGpuKernelsOptions phased;
   phased.skipUnsupported = skipUnsupportedGroups;
+  phased.maxRegisters = maxRegisters;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

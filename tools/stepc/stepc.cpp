@@ -95,6 +95,12 @@ static cl::opt<bool> cudaHostEmulation(
     cl::desc("Also compile the CUDA kernels for the host CUDA emulator, which "
              "checks them without a GPU (docs/Design/GpuEmulation.md)"),
     cl::sub(compileCommand));
+static cl::opt<int> cudaMaxRegisters(
+    "cuda-max-registers",
+    cl::desc("Cap the phased CUDA kernels at this many registers per thread "
+             "(PTX .maxnreg; 128 fits two blocks of 256 threads per SM; "
+             "default: ptxas chooses)"),
+    cl::init(0), cl::sub(compileCommand));
 static cl::opt<double> clipGradNorm(
     "clip-grad-norm",
     cl::desc("Clip the global gradient norm before every group's step: each "
@@ -235,8 +241,11 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
+  cudaTarget.maxRegisters = cudaMaxRegisters;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
+  if (cudaMaxRegisters.getNumOccurrences() != 0 && !forCuda)
+    return fail("--cuda-max-registers needs --target=cuda");
   bool clip = clipGradNorm.getNumOccurrences() != 0;
   double maxGradNorm = clipGradNorm;
   if (clip && !(maxGradNorm > 0 && maxGradNorm <= 3.4e38))

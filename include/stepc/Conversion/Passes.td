@@ -171,6 +171,9 @@ def FormPhasedGpuKernels
     Option<"skipUnsupported", "skip-unsupported", "bool", /*default=*/"false",
            "Drop functions the kernel cannot run (with a warning) instead of "
            "failing">,
+    Option<"maxRegisters", "max-registers", "int", /*default=*/"0",
+           "Cap each phased kernel at this many registers per thread "
+           "(nvvm.maxnreg, PTX .maxnreg; 0: ptxas chooses)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Run bf16 contractions (Newton–Schulz's matmuls) as nvvm.mma.sync "
            "loops over block tiles staged in shared memory">

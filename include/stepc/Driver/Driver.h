@@ -78,9 +78,11 @@ createCpuTargetMachine(const CpuTarget &target, std::string &error);
 
 /// Lowers a clone of `spec` to one gpu.func per group and dtype in
 /// `gpu.module @stepc_kernels` (buildGpuKernelsPipeline; groups without a
-/// kernel yet are left out with a warning).
+/// kernel yet are left out with a warning); `maxRegisters` as
+/// CudaTarget's.
 ::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
-lowerForCudaKernels(::mlir::ModuleOp spec, std::string &error);
+lowerForCudaKernels(::mlir::ModuleOp spec, std::string &error,
+                    int maxRegisters = 0);
 
 /// What the runtime needs to launch a phased kernel
 /// (stepc-form-phased-gpu-kernels).
@@ -121,6 +123,9 @@ struct CudaTarget {
   std::vector<std::string> archs = {"sm_80", "sm_90"};
   /// Also compile the kernels for the host CUDA emulator.
   bool hostEmulation = false;
+  /// Registers per thread the phased kernels are capped at (0: ptxas
+  /// chooses); 128 lets two blocks of 256 threads share an SM.
+  int maxRegisters = 0;
 };
 
 /// Whether `arch` names an architecture stepc can target ("sm_80", "sm_90a").

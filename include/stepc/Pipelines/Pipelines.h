@@ -51,9 +51,11 @@ std::string cudaToolkitPath();
 /// `gpu.module @stepc_kernels`: element-wise groups over a work table,
 /// the others phased (docs/Design/GpuKernels.md). With
 /// `skipUnsupportedGroups`, groups without a GPU kernel yet are left out
-/// with a warning instead of failing the pipeline.
+/// with a warning instead of failing the pipeline. `maxRegisters` > 0 caps
+/// the phased kernels' registers per thread (PTX .maxnreg).
 void buildGpuKernelsPipeline(::mlir::OpPassManager &pm,
-                             bool skipUnsupportedGroups = false);
+                             bool skipUnsupportedGroups = false,
+                             int maxRegisters = 0);
 
 /// The kernel module → PTX for sm_80 (PTX ISA 8.0, which ptxas also
 /// assembles for sm_90): a `gpu.binary @stepc_kernels` holding the PTX.

@@ -722,9 +722,11 @@ private:
 class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
-                      LLVM::LLVMFuncOp gridBarrier, bool tensorCores)
+                      LLVM::LLVMFuncOp gridBarrier, bool tensorCores,
+                      int maxRegisters)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
-        gridBarrier(gridBarrier), tensorCores(tensorCores) {
+        gridBarrier(gridBarrier), tensorCores(tensorCores),
+        maxRegisters(maxRegisters) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -743,6 +745,10 @@ public:
     auto kernel =
         gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    // A cap on registers trades spills for blocks per SM: 128 fits two
+    // blocks of 256 threads (the NVVM lowering keeps the attribute).
+    if (maxRegisters > 0)
+      kernel->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(maxRegisters));
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
     barrierWord = entry.getArgument(entry.getNumArguments() - 2);
@@ -1823,6 +1829,8 @@ private:
   LLVM::LLVMFuncOp gridBarrier;
   /// Whether bf16 contractions run on tensor cores.
   bool tensorCores;
+  /// The kernel's register cap (0: none).
+  int maxRegisters;
   IRMapping map;
   gpu::GPUModuleOp gpuModule;
   Value barrierWord, threadIndex, numThreads, rows, cols;
@@ -2019,7 +2027,7 @@ struct FormPhasedGpuKernelsPass
       int64_t partials = 0;
       for (PhasedKernel *slot : slots)
         partials = std::max(partials, slot->main.partials);
-      PhasedKernelBuilder builder(slots, b, barrier, tensorCores);
+      PhasedKernelBuilder builder(slots, b, barrier, tensorCores, maxRegisters);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

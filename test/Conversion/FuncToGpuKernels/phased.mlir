@@ -1,4 +1,5 @@
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=max-registers=128 | FileCheck %s --check-prefix=MAXREG
 
 // A bufferized group function: w -= lr * g / |g|. The norm is a reduction
 // with no parallel loop (split into per-warp partials), the update an
@@ -180,3 +181,6 @@ func.func @scale_by_norm(
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: gpu.return
+
+// A register cap rides on the kernel as nvvm.maxnreg (PTX .maxnreg).
+// MAXREG: gpu.func @scale_by_norm({{.*}}) kernel attributes {nvvm.maxnreg = 128 : i32}

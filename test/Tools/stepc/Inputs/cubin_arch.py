@@ -1,5 +1,6 @@
 """Prints each cubin section of the artifact argv[1] with what its ELF
-header says: a CUDA ELF image (e_machine 190) and the SM it is built for.
+header says: a CUDA ELF image (e_machine 190) and the SM it is built for;
+with `--ptx`, prints the cuda.ptx section instead.
 
 Reads the artifact format as runtime/include/stepc-rt/Artifact.h documents
 it, independently of the runtime's reader."""
@@ -22,6 +23,10 @@ for _ in range(count):
     (length,) = struct.unpack_from("<Q", data, offset)
     payload = data[offset + 8:offset + 8 + length]
     offset += 8 + length
+    if sys.argv[2:] == ["--ptx"]:
+        if name == "cuda.ptx":
+            print(payload.decode())
+        continue
     if not name.endswith(".cubin"):
         continue
     (machine,) = struct.unpack_from("<H", payload, 18)
