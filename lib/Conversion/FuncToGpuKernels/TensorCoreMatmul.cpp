@@ -145,11 +145,12 @@ bool exactBefore(Value value, Operation *reader, int depth) {
   return false;
 }
 
-/// The loop dims (a bit each) the inputs that `root` reads are indexed by,
-/// or nullopt when it reads the output.
-std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
+/// The arguments of `generic`'s body that `root`, a value of it, is
+/// computed from.
+SmallVector<BlockArgument> argumentsReadBy(linalg::GenericOp generic,
+                                           Value root) {
   Block &body = generic.getRegion().front();
-  unsigned mask = 0;
+  SmallVector<BlockArgument> arguments;
   SmallVector<Value> worklist = {root};
   DenseSet<Value> seen;
   while (!worklist.empty()) {
@@ -157,20 +158,29 @@ std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
     if (!seen.insert(value).second)
       continue;
     if (auto arg = dyn_cast<BlockArgument>(value)) {
-      if (arg.getOwner() != &body)
-        continue;
-      if (arg.getArgNumber() >= generic.getNumDpsInputs())
-        return std::nullopt;
-      AffineMap map = generic.getMatchingIndexingMap(
-          generic.getDpsInputOperand(arg.getArgNumber()));
-      for (unsigned d = 0; d < map.getNumDims(); ++d)
-        if (map.isFunctionOfDim(d))
-          mask |= 1u << d;
+      if (arg.getOwner() == &body)
+        arguments.push_back(arg);
       continue;
     }
     Operation *def = value.getDefiningOp();
     if (def && def->getBlock() == &body)
       worklist.append(def->operand_begin(), def->operand_end());
+  }
+  return arguments;
+}
+
+/// The loop dims (a bit each) the inputs that `root` reads are indexed by,
+/// or nullopt when it reads the output.
+std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
+  unsigned mask = 0;
+  for (BlockArgument arg : argumentsReadBy(generic, root)) {
+    if (arg.getArgNumber() >= generic.getNumDpsInputs())
+      return std::nullopt;
+    AffineMap map = generic.getMatchingIndexingMap(
+        generic.getDpsInputOperand(arg.getArgNumber()));
+    for (unsigned d = 0; d < map.getNumDims(); ++d)
+      if (map.isFunctionOfDim(d))
+        mask |= 1u << d;
   }
   return mask;
 }
@@ -178,25 +188,10 @@ std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
 /// Whether the first input `root` reads (in operand order) has `dim` as
 /// its map's last result: the dim its buffer is contiguous along.
 bool firstInputAlong(linalg::GenericOp generic, Value root, unsigned dim) {
-  Block &body = generic.getRegion().front();
   std::optional<unsigned> first;
-  SmallVector<Value> worklist = {root};
-  DenseSet<Value> seen;
-  while (!worklist.empty()) {
-    Value value = worklist.pop_back_val();
-    if (!seen.insert(value).second)
-      continue;
-    if (auto arg = dyn_cast<BlockArgument>(value)) {
-      if (arg.getOwner() == &body &&
-          arg.getArgNumber() < generic.getNumDpsInputs())
-        first =
-            std::min(first.value_or(arg.getArgNumber()), arg.getArgNumber());
-      continue;
-    }
-    Operation *def = value.getDefiningOp();
-    if (def && def->getBlock() == &body)
-      worklist.append(def->operand_begin(), def->operand_end());
-  }
+  for (BlockArgument arg : argumentsReadBy(generic, root))
+    if (arg.getArgNumber() < generic.getNumDpsInputs())
+      first = std::min(first.value_or(arg.getArgNumber()), arg.getArgNumber());
   if (!first)
     return true;
   AffineMap map =
