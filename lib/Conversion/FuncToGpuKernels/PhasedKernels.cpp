@@ -954,7 +954,7 @@ private:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifSeveral.thenBlock());
-      emitBarrierCall(/*wholeGrid=*/true);
+      emitBarrierCall();
     }
     // After the slot's last barrier no thread reads the count again; the
     // grid's thread 0 advances it, once.
@@ -1712,11 +1712,10 @@ private:
   }
 
   /// The barrier of the thread's sub-grid inside a tensor loop, of the
-  /// whole grid outside one (or with `wholeGrid`).
-  void emitBarrierCall(bool wholeGrid = false) {
-    ValueRange operands = inTensorLoop && !wholeGrid
-                              ? ValueRange(subgridBarrier)
-                              : ValueRange(gridBarrierOperands);
+  /// whole grid outside one.
+  void emitBarrierCall() {
+    ValueRange operands = inTensorLoop ? ValueRange(subgridBarrier)
+                                       : ValueRange(gridBarrierOperands);
     auto call = LLVM::CallOp::create(b, loc, gridBarrier, operands);
     // Every thread of the grid must call the same barrier: convergent keeps
     // LLVM from duplicating the call into the branches of an if before it
