@@ -581,6 +581,11 @@ Status CudaExecutor::checkJoint(const DeviceExecutor &other) const {
                   " (the same group and dtype)");
   if (peer->stream_ != stream_)
     return refuse("they are queued on different streams");
+  // Each sized its scratch and barrier words for its own count.
+  if (peer->subgrids_ != subgrids_)
+    return refuse("they were bound for " + std::to_string(subgrids_) + " and " +
+                  std::to_string(peer->subgrids_) +
+                  " sub-grids (STEPC_CUDA_SUBGRIDS changed between them)");
   return Status::success();
 }
 

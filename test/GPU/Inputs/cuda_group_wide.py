@@ -18,6 +18,7 @@ needs the stepc Python package (PYTHONPATH), NumPy and a CUDA driver
 """
 
 import ctypes
+import os
 import pathlib
 import subprocess
 import sys
@@ -356,6 +357,27 @@ def run_all(out):
               all(g.group.launch_count == 0 for g in pair),
               f"step_groups on two streams refused: {error}")
     pair[1].group.set_stream(0)
+    # Groups bound for different sub-grid counts (the runtime reads
+    # STEPC_CUDA_SUBGRIDS when it binds one): each sized its scratch for its
+    # own count.
+    saved = os.environ.get("STEPC_CUDA_SUBGRIDS")
+    os.environ["STEPC_CUDA_SUBGRIDS"] = "1"
+    pair = [OnDevice(driver, momo, "hidden", mats)]
+    os.environ["STEPC_CUDA_SUBGRIDS"] = "2"
+    pair.append(OnDevice(driver, momo, "adam", vecs))
+    if saved is None:
+        del os.environ["STEPC_CUDA_SUBGRIDS"]
+    else:
+        os.environ["STEPC_CUDA_SUBGRIDS"] = saved
+    for g in pair:
+        g.group.set_input("loss", 1.0)
+    try:
+        stepc.runtime.step_groups([g.group for g in pair])
+        check(False, "step_groups with different sub-grid counts")
+    except Exception as error:  # noqa: BLE001
+        check("sub-grids" in str(error) and
+              all(g.group.launch_count == 0 for g in pair),
+              f"step_groups with different sub-grid counts refused: {error}")
     driver.free_all()
     return check.summary()
 
