@@ -331,31 +331,28 @@ def run_all(out):
               OnDevice(driver, other, "adam", vecs)],
              "different artifacts or devices"),
     }
-    for what, (groups, reason) in cases.items():
+    def refused(label, groups, reason):
+        """step_groups on `groups` fails with `reason` and launches
+        nothing; `label` names the case."""
         for g in groups:
             g.group.set_input("loss", 1.0)
         try:
             stepc.runtime.step_groups([g.group for g in groups])
-            check(False, f"step_groups with {what}")
+            check(False, label)
         except Exception as error:  # noqa: BLE001
             check(reason in str(error) and
                   all(g.group.launch_count == 0 for g in groups
                       if isinstance(g, OnDevice)),
-                  f"step_groups with {what} refused: {error}")
+                  f"{label} refused: {error}")
+
+    for what, (groups, reason) in cases.items():
+        refused(f"step_groups with {what}", groups, reason)
     # Two streams: the handle is only compared (nothing launches), then
     # put back to the default stream.
     pair = [OnDevice(driver, momo, "hidden", mats),
             OnDevice(driver, momo, "adam", vecs)]
-    for g in pair:
-        g.group.set_input("loss", 1.0)
     pair[1].group.set_stream(0x5EED)
-    try:
-        stepc.runtime.step_groups([g.group for g in pair])
-        check(False, "step_groups on two streams")
-    except Exception as error:  # noqa: BLE001
-        check("queued on different streams" in str(error) and
-              all(g.group.launch_count == 0 for g in pair),
-              f"step_groups on two streams refused: {error}")
+    refused("step_groups on two streams", pair, "queued on different streams")
     pair[1].group.set_stream(0)
     # Groups bound for different sub-grid counts (the runtime reads
     # STEPC_CUDA_SUBGRIDS when it binds one): each sized its scratch for its
@@ -369,15 +366,7 @@ def run_all(out):
         del os.environ["STEPC_CUDA_SUBGRIDS"]
     else:
         os.environ["STEPC_CUDA_SUBGRIDS"] = saved
-    for g in pair:
-        g.group.set_input("loss", 1.0)
-    try:
-        stepc.runtime.step_groups([g.group for g in pair])
-        check(False, "step_groups with different sub-grid counts")
-    except Exception as error:  # noqa: BLE001
-        check("sub-grids" in str(error) and
-              all(g.group.launch_count == 0 for g in pair),
-              f"step_groups with different sub-grid counts refused: {error}")
+    refused("step_groups with different sub-grid counts", pair, "sub-grids")
     driver.free_all()
     return check.summary()
 
