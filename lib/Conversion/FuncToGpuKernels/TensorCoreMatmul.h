@@ -53,8 +53,8 @@ int64_t tensorCoreSharedBytes();
 
 /// What the tensor-core loop needs from the kernel around it.
 struct MatmulEmission {
-  /// The block's index in the grid and the blocks in the grid (blocks of
-  /// kGpuBlockSize threads).
+  /// The block's index in its sub-grid and the sub-grid's blocks (the
+  /// whole grid with one sub-grid; blocks of kGpuBlockSize threads).
   mlir::Value blockIndex, numBlocks;
   /// tensorCoreSharedBytes() of shared memory (!llvm.ptr<3>), 16-aligned.
   mlir::Value sharedTiles;

@@ -329,7 +329,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
       func::ReturnOp::create(at, op->getLoc());
     else if (isa<gpu::BarrierOp>(op))
       LLVM::CallOp::create(at, op->getLoc(), blockBarrier, ValueRange{});
-    else if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op))
+    else if (isa<LLVM::InlineAsmOp>(op)) // the opaque thread index alone
       value = arith::IndexCastUIOp::create(at, op->getLoc(), at.getI32Type(),
                                            entry->getArgument(kThread));
     else
