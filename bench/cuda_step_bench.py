@@ -78,6 +78,24 @@ def timed(fn):
     return statistics.median(times)
 
 
+def host_ms(fn):
+    """Median milliseconds of host time in one fn() call, each call
+    starting with the device idle: what the caller waits before fn()
+    returns, the Python before the launch included."""
+    for _ in range(WARMUP):
+        fn()
+    times = []
+    for _ in range(REPEATS):
+        if DEVICE == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    if DEVICE == "cuda":
+        torch.cuda.synchronize()
+    return statistics.median(times)
+
+
 def copy_bandwidth(num_bytes):
     src = torch.empty(num_bytes // 4, device="cuda")
     dst = torch.empty_like(src)
@@ -166,6 +184,9 @@ def bench_adamw(name, shapes, artifacts, copy_bw):
     # The runtime's step alone: the kernel without stepc.torch's Python.
     runtime_ms = timed(runner.step)
     steps += WARMUP + REPEATS
+    ours_host, theirs_host, runtime_host = (
+        host_ms(opt.step), host_ms(ref.step), host_ms(runner.step))
+    steps += 2 * (WARMUP + REPEATS)
     bw = 28 * numel / (ours_ms * 1e-3)
     print(f"| AdamW fp32, {name} ({numel / 1e6:.1f}M in {len(shapes)} tensors) "
           f"| {ours_ms:.3f} ms | {theirs_ms:.3f} ms | "
@@ -175,8 +196,28 @@ def bench_adamw(name, shapes, artifacts, copy_bw):
     print(f"| ... the runtime's step alone | {runtime_ms:.3f} ms | | "
           f"{theirs_ms / runtime_ms:.2f}x | "
           f"{28 * numel / (runtime_ms * 1e-3) / copy_bw:.2f} of copy | | |")
+    print(f"| ... host time of one step() call | {ours_host:.3f} ms "
+          f"(the runtime's: {runtime_host:.3f} ms) | {theirs_host:.3f} ms | "
+          f"{theirs_host / ours_host:.2f}x | | | |")
     del opt, ref, ours, theirs
     torch.cuda.empty_cache()
+
+
+def bench_adamw_host(artifacts):
+    """stepc.torch's host time per step against torch.optim.AdamW's on
+    GPT-2 small's 148 tensors shrunk to 16 values each: the Python around
+    the kernels, which the GPU run adds to every step."""
+    shapes = [(4, 4) if len(shape) == 2 else (16,) for shape in gpt2_small()]
+    ours, theirs = make_params(shapes), make_params(shapes)
+    opt = stepc.torch.Optimizer(ours, f"{artifacts}/adamw.stepc", lr=1e-3,
+                                wd=1e-2, num_threads=1)
+    ref = torch.optim.AdamW(theirs, lr=1e-3, weight_decay=1e-2)
+    ours_ms, theirs_ms = host_ms(opt.step), host_ms(ref.step)
+    (runner,) = opt._runners.values()
+    print(f"| AdamW host time, {len(shapes)} tensors of 16 values | "
+          f"{ours_ms:.3f} ms (the runtime's step: "
+          f"{host_ms(runner.step):.3f} ms) | torch.optim.AdamW: "
+          f"{theirs_ms:.3f} ms | {theirs_ms / ours_ms:.2f}x | | |")
 
 
 def bench_muon(name, shapes, artifacts):
@@ -248,6 +289,7 @@ def main():
     if smoke:
         print(f"smoke run on the CPU; torch {torch.__version__}")
         print(header)
+        bench_adamw_host(artifacts)
         diff = bench_muon("small", [(16, 48), (48, 16), (32, 32)], artifacts)
         # Both run Newton–Schulz in bf16, the baseline every intermediate
         # too (stepc accumulates in f32): test/GPU's bf16 tolerance.

@@ -29,6 +29,9 @@ CUDA parameters are stepped by the artifact's CUDA kernels (a spec given as
 state on the parameters' device.
 """
 
+import itertools
+import operator
+
 import torch
 
 from . import compiler, runtime
@@ -38,6 +41,14 @@ _PARAM_DTYPES = {torch.float32: "f32", torch.bfloat16: "bf16",
 _STATE_DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16}
 # Keys of a param group that are not hypers.
 _RESERVED_KEYS = {"params", "group", "initial_lr"}
+
+# Per-tensor reads in C (map over a list), for the checks every step makes.
+_data_ptr = torch.Tensor.data_ptr
+_is_contiguous = torch.Tensor.is_contiguous
+_shape = operator.attrgetter("shape")
+_dtype = operator.attrgetter("dtype")
+_device = operator.attrgetter("device")
+_layout = operator.attrgetter("layout")
 
 
 def _load_artifact(spec, targets):
@@ -101,6 +112,9 @@ class Optimizer(torch.optim.Optimizer):
         self._runners = {}
         self._bindings = {}
         self._last_step = []  # the runtime groups the last step() ran
+        # Param group index -> the runtime group that stepped all of its
+        # parameters in the last step, for _repeat_of_last_step.
+        self._last_runner = {}
         super().__init__(params, defaults={})
         used = {key for g in self.param_groups for key in g}
         for key in hypers:
@@ -209,35 +223,37 @@ class Optimizer(torch.optim.Optimizer):
                 loss = closure()
         stepped = []  # (runtime group, its params, their count)
         for group_index, group in enumerate(self.param_groups):
-            # One runtime call per (dtype, step count): parameters that
-            # skipped steps (no grad) keep their own count, as in torch.
-            with_grad = []
-            for param_index, p in enumerate(group["params"]):
-                if p.grad is not None:
-                    self._check_grad(p, group_index, param_index)
-                    with_grad.append(p)
-            buckets = {}
-            for p, count in zip(with_grad, self._counts(with_grad)):
-                buckets.setdefault((p.dtype, count), []).append(p)
-            for (dtype, count), params in buckets.items():
-                runner = self._runner(group_index, group, dtype, params, count)
-                grads = [p.grad.data_ptr() for p in params]
-                for i, (now, before) in enumerate(
-                        zip(grads, runner._stepc_torch_grads)):
-                    if now != before:
-                        runner.set_grad_address(i, now)
-                runner._stepc_torch_grads = grads
-                for hyper in runner.hyper_names:
-                    runner.set_hyper(hyper, float(group[hyper]))
+            params = group["params"]
+            grads = [p.grad for p in params]
+            buckets = self._repeat_of_last_step(group_index, params, grads)
+            if buckets is None:
+                buckets = self._buckets(group_index, group, params, grads)
+            for runner, bucket, count, bucket_grads in buckets:
+                addresses = list(map(_data_ptr, bucket_grads))
+                if addresses != runner._stepc_torch_grads:
+                    for i, (now, before) in enumerate(
+                            zip(addresses, runner._stepc_torch_grads)):
+                        if now != before:
+                            runner.set_grad_address(i, now)
+                    runner._stepc_torch_grads = addresses
+                # Set when changed: a call each costs more than the check.
+                hypers = [float(group[name]) for name in runner.hyper_names]
+                if hypers != runner._stepc_torch_hypers:
+                    for name, value in zip(runner.hyper_names, hypers):
+                        runner.set_hyper(name, value)
+                    runner._stepc_torch_hypers = hypers
                 # On a GPU the count lives on the device, and setting it
                 # waits for the stream: only when it is not what the last
                 # step left there.
                 if getattr(runner, "_stepc_torch_count", None) != count:
                     runner.count = count
-                if params[0].is_cuda:
+                if bucket[0].is_cuda:
                     runner.set_stream(
-                        torch.cuda.current_stream(params[0].device).cuda_stream)
-                stepped.append((runner, params, count))
+                        torch.cuda.current_stream(bucket[0].device).cuda_stream)
+                stepped.append((runner, bucket, count))
+            self._last_runner[group_index] = (
+                buckets[0][0] if len(buckets) == 1 and
+                len(buckets[0][1]) == len(params) else None)
         runners = [runner for runner, _, _ in stepped]
         self._set_inputs(runners, inputs, loss)
         if any(runner.sum_keys for runner in runners):
@@ -260,6 +276,54 @@ class Optimizer(torch.optim.Optimizer):
                 runner._stepc_torch_steps_in_state = True
         self._last_step = runners
         return loss
+
+    def _buckets(self, group_index, group, params, grads):
+        """The (runtime group, its parameters, their step count, their
+        grads) that step this param group's parameters with a gradient: one
+        per (dtype, step count), so that parameters that skipped steps (no
+        grad) keep their own count, as in torch."""
+        with_grad = []
+        for param_index, (p, grad) in enumerate(zip(params, grads)):
+            if grad is not None:
+                self._check_grad(p, group_index, param_index)
+                with_grad.append(p)
+        buckets = {}
+        for p, count in zip(with_grad, self._counts(with_grad)):
+            buckets.setdefault((p.dtype, count), []).append(p)
+        return [(self._runner(group_index, group, dtype, bucket, count),
+                 bucket, count, [p.grad for p in bucket])
+                for (dtype, count), bucket in buckets.items()]
+
+    def _repeat_of_last_step(self, group_index, params, grads):
+        """_buckets' answer when this step is like the last one: the same
+        runtime group steps every parameter of the param group again, the
+        binding still holds, the grads have their parameters' dtype,
+        device, shape and layout, and the step counts are still equal.
+        None otherwise; _buckets then finds out what changed, and says it
+        if it is an error. It makes these checks with a few calls over the
+        whole list instead of several per tensor: on a model of a hundred
+        tensors they cost more than the kernel."""
+        runner = self._last_runner.get(group_index)
+        if runner is None or not runner._stepc_torch_steps_in_state:
+            return None
+        binding = self._bindings[runner._stepc_torch_key]
+        bound = binding[3]
+        if (len(bound) != len(params)
+                or not all(map(operator.is_, bound, params))
+                or any(grad is None for grad in grads)
+                or not self._still_bound(binding, params)):
+            return None
+        layout = binding[1]
+        if (list(map(_shape, grads)) != layout[1]
+                or set(map(_dtype, grads)) != {params[0].dtype}
+                or set(map(_device, grads)) != {params[0].device}
+                or set(map(_layout, grads)) != {torch.strided}
+                or not all(map(_is_contiguous, grads))):
+            return None
+        counts = runner._stepc_torch_steps.tolist()
+        if counts.count(counts[0]) != len(counts):
+            return None
+        return [(runner, params, counts[0], grads)]
 
     def _counts(self, params):
         """Each parameter's step count ("step" in its state, 0 before its
@@ -330,7 +394,7 @@ class Optimizer(torch.optim.Optimizer):
 
     def _runner(self, group_index, group, dtype, params, count):
         """The runtime group bound to `params`, their state adopted from
-        self.state (created and initialized on the first step). A binding
+        self.state (created and initialized when missing). A binding
         is reused while the parameters and their state tensors are the
         same tensors at the same addresses."""
         key = (group_index, dtype, tuple(map(id, params)))
@@ -341,40 +405,37 @@ class Optimizer(torch.optim.Optimizer):
             self._check_param(p, group_index, next(
                 i for i, q in enumerate(group["params"]) if q is p))
         runner = self._bind(group_index, group, dtype, params)
-        if count == 0.0:
-            runner.init_state()
         # The params' "step" states become views of one tensor at the
         # first step: a step advances them all in one call.
         runner._stepc_torch_steps = torch.full((len(params),), count)
         runner._stepc_torch_key = key
         runner._stepc_torch_steps_in_state = False
         self._bindings[key] = [runner, self._layout_of(params),
-                               self._states_of(runner, params)]
+                               self._states_of(runner, params), params]
         self._runners[key] = runner
         return runner
 
     def _states_of(self, runner, params):
         """The state tensors a binding holds, and "step": what must still
         be the same tensors for the binding to be reused."""
-        names = (*runner.state_names, "step")
-        return [state.get(name) for state in map(self.state.__getitem__,
-                                                 params)
-                for name in names]
+        states = list(map(self.state.__getitem__, params))
+        return list(itertools.chain.from_iterable(
+            map(operator.methodcaller("get", name), states)
+            for name in (*runner.state_names, "step")))
 
     @staticmethod
     def _layout_of(params):
         """Where the parameters are and how they are laid out: a parameter
-        given another shape or made non-contiguous (p.data = ...) at the
-        same address needs a new binding, and the checks that come with
-        it."""
-        return [(p.data_ptr(), p.shape, p.is_contiguous()) for p in params]
+        given another shape, dtype or layout (p.data = ...) at the same
+        address needs a new binding, and the checks that come with it."""
+        return (list(map(_data_ptr, params)), list(map(_shape, params)),
+                list(map(_dtype, params)), all(map(_is_contiguous, params)))
 
     def _still_bound(self, binding, params):
-        runner, layout, states = binding
+        runner, layout, states, _ = binding
         if layout != self._layout_of(params):
             return False
-        return all(a is b for a, b in
-                   zip(self._states_of(runner, params), states))
+        return all(map(operator.is_, self._states_of(runner, params), states))
 
     def _bind(self, group_index, group, dtype, params):
         device = params[0].device
@@ -383,9 +444,11 @@ class Optimizer(torch.optim.Optimizer):
         if device.type == "cpu":
             runner.set_num_threads(self._num_threads)
         runner._stepc_torch_grads = [p.grad.data_ptr() for p in params]
+        runner._stepc_torch_hypers = None
         runner.bind_addresses(
             [p.data_ptr() for p in params], runner._stepc_torch_grads,
             [_bound_shape(p, runner.accepts_matrices) for p in params])
+        created, adopted = False, []
         for i, p in enumerate(params):
             state = self.state[p]
             for name in runner.state_names:
@@ -394,6 +457,7 @@ class Optimizer(torch.optim.Optimizer):
                 tensor = state.get(name)
                 if tensor is None:
                     tensor = torch.zeros(shape, dtype=storage, device=device)
+                    created = True
                 elif tensor.numel() != torch.Size(shape).numel():
                     raise ValueError(
                         f"state {name!r} of {self._where(group_index)}'s "
@@ -403,9 +467,19 @@ class Optimizer(torch.optim.Optimizer):
                 else:
                     tensor = tensor.to(device=device, dtype=storage)
                     tensor = tensor.contiguous().reshape(shape)
+                    adopted.append(tensor)
                 state[name] = tensor
                 runner.adopt_state_address(i, name, tensor.data_ptr(),
                                            tensor.numel())
+        if created:
+            # The spec's initial values (param norms, identities, ...) for
+            # the new state, whatever the step count: parameters whose
+            # count was set back to 0 keep the state they have. init_state
+            # sets every state, so the adopted ones are put back.
+            kept = [tensor.clone() for tensor in adopted]
+            runner.init_state()
+            for tensor, saved in zip(adopted, kept):
+                tensor.copy_(saved)
         return runner
 
     # -- Checkpoints --------------------------------------------------------
@@ -442,3 +516,4 @@ class Optimizer(torch.optim.Optimizer):
                         self.state[p][name] = value.detach().to(p.device).clone()
         self._runners.clear()
         self._bindings.clear()
+        self._last_runner.clear()
