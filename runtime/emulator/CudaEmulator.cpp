@@ -78,6 +78,7 @@ using BarrierFunction = void (*)(void *word, uint32_t firstBlock,
                                  uint32_t blocks);
 using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
+using LdMatrixFunction = void (*)(uint32_t *words);
 using ShuffleFunction = void (*)(uint32_t *words);
 using SharedMemoryFunction = void (*)(uint64_t *words);
 
@@ -166,8 +167,8 @@ size_t elfSize(const unsigned char *image) {
 enum class Wait { Nothing, Grid, Block, Warp };
 
 /// The instructions every lane of a warp must reach together.
-enum class WarpOp { Mma, Shuffle, Count };
-const char *const kWarpOpNames[] = {"mma.sync", "shfl.sync"};
+enum class WarpOp { Mma, LdMatrix, Shuffle, Count };
+const char *const kWarpOpNames[] = {"mma.sync", "ldmatrix", "shfl.sync"};
 
 struct Fiber {
   ucontext_t context;
@@ -193,6 +194,9 @@ struct WarpExchange {
   /// mma.sync: fragments A, B, C in and D out.
   uint32_t a[kWarpSize][4], b[kWarpSize][2];
   float c[kWarpSize][4], d[kWarpSize][4];
+  /// ldmatrix.x4: each lane's row address in, its 4 registers out.
+  const uint32_t *rowAddress[kWarpSize];
+  uint32_t matrixWords[kWarpSize][4];
   /// shfl.sync.bfly: each lane's value and lane mask in, its result out.
   uint32_t value[kWarpSize], laneMask[kWarpSize], shuffled[kWarpSize];
   std::vector<Fiber *> waiting;
@@ -417,6 +421,43 @@ void shuffleXor(uint32_t *words) {
 std::string where(const Fiber &fiber) {
   return "thread " + std::to_string(fiber.thread) + " of block " +
          std::to_string(fiber.block);
+}
+
+/// What @stepc_emulator_ldmatrix_x4 points to (ldmatrix.sync.aligned.m8n8
+/// .x4.shared.b16): `words` holds the lane's row address (words 0 and 1)
+/// and gets its 4 registers (words 2 to 5). From the PTX ISA: lanes 8j to
+/// 8j + 7 give the addresses of rows 0 to 7 of matrix j, 16 bytes each and
+/// 16-byte aligned; lane l receives in register j the 32 bits at row l / 4,
+/// bytes 4 · (l % 4) of matrix j. A row outside the block's shared memory
+/// or not aligned is an error.
+void ldMatrixX4(uint32_t *words) {
+  Launch &launch = *currentLaunch;
+  const Fiber &fiber = *launch.running;
+  const uint32_t *row;
+  std::memcpy(&row, words, sizeof row);
+  const std::vector<std::max_align_t> &shared = launch.shared[fiber.block];
+  auto begin = reinterpret_cast<uintptr_t>(shared.data());
+  auto at = reinterpret_cast<uintptr_t>(row);
+  if ((shared.empty() || at < begin || at + 16 > begin + launch.sharedBytes ||
+       at % 16 != 0) &&
+      launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": ldmatrix row " +
+                   "address of " + where(fiber) +
+                   " is not a 16-byte aligned row of its block's shared "
+                   "memory";
+  auto [warp, lane] = meetWarp(
+      WarpOp::LdMatrix,
+      [&](WarpExchange &warp, int64_t lane) {
+        warp.rowAddress[lane] = launch.error.empty() ? row : nullptr;
+      },
+      [](WarpExchange &warp) {
+        for (int64_t lane = 0; lane < kWarpSize; ++lane)
+          for (int64_t j = 0; j < 4; ++j) {
+            const uint32_t *source = warp.rowAddress[8 * j + lane / 4];
+            warp.matrixWords[lane][j] = source ? source[lane % 4] : 0;
+          }
+      });
+  std::memcpy(words + 2, warp->matrixWords[lane], 4 * sizeof(uint32_t));
 }
 
 /// Runs the launch to its end; its error, or "".
@@ -688,6 +729,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<BlockBarrierFunction *>(slot) = blockBarrier;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_mma_bf16"))
     *static_cast<MmaFunction *>(slot) = mmaBf16;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4"))
+    *static_cast<LdMatrixFunction *>(slot) = ldMatrixX4;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shuffle_xor"))
     *static_cast<ShuffleFunction *>(slot) = shuffleXor;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shared_memory"))

@@ -7,9 +7,10 @@
 // libstepc-cuda-emulator.so through the runtime's CudaDriver, on the
 // hand-written kernels of Inputs/emulated_kernels.c: a barrier orders
 // threads across blocks; mma.sync computes a warp's product from the PTX
-// fragment layout; shfl.sync exchanges lanes' values; a missing barrier,
-// barrier divergence, mma.sync or shfl.sync divergence, a write past
-// an allocation, a barrier outside a cooperative launch, too large a
+// fragment layout; ldmatrix hands out rows as the PTX ISA lays them out;
+// shfl.sync exchanges lanes' values; a missing barrier, a misaligned
+// ldmatrix row, barrier divergence, mma.sync or shfl.sync divergence, a
+// write past an allocation, a barrier outside a cooperative launch, too large a
 // cooperative grid and bad copies are errors (or wrong numbers) rather than
 // passing silently. Arguments: the emulator and the kernels' library.
 //
@@ -161,6 +162,40 @@ int main(int argc, char **argv) {
                NoDevice, "runs mma.sync in blocks of 48 threads");
   for (Ptr buffer : {m.in, m.out})
     CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+
+  // ldmatrix.x4: two blocks of two warps, against the PTX ISA's fragment
+  // layout: lane l holds, in register j, elements (l / 4, 2 (l % 4)) and
+  // the next of matrix j, the first in the low half.
+  {
+    Buffers x;
+    constexpr int kWords = 2 * 64 * 4;
+    CHECK_OK(d.check(d.cuMemAlloc(&x.out, sizeof(float) * kWords), "alloc"));
+    CHECK_OK(d.check(d.cuLaunchKernel(function("ldmatrix_tile"), 2, 1, 1, 64, 1,
+                                      1, 0, nullptr, x.params, nullptr),
+                     "ldmatrix launch"));
+    std::vector<uint32_t> registers(kWords);
+    CHECK_OK(
+        d.check(d.cuMemcpyDtoH(registers.data(), x.out, sizeof(float) * kWords),
+                "read"));
+    int wrongRegisters = 0;
+    for (int warp = 0; warp < 4; ++warp)
+      for (int lane = 0; lane < 32; ++lane)
+        for (int j = 0; j < 4; ++j) {
+          uint32_t low = 64 * j + 8 * (lane / 4) + 2 * (lane % 4);
+          wrongRegisters +=
+              registers[4 * (32 * warp + lane) + j] != (low | (low + 1) << 16);
+        }
+    CHECK(wrongRegisters == 0);
+    CHECK_STATUS(
+        d.check(d.cuLaunchKernel(function("ldmatrix_misaligned"), 1, 1, 1, 32,
+                                 1, 1, 0, nullptr, x.params, nullptr),
+                "misaligned ldmatrix"),
+        NoDevice,
+        "kernel ldmatrix_misaligned: ldmatrix row address of thread "
+        "3 of block 0 is not a 16-byte aligned row of its block's "
+        "shared memory");
+    CHECK_OK(d.check(d.cuMemFree(x.out), "free"));
+  }
 
   // shfl.sync.bfly: two blocks of two warps, against sums taken here.
   CudaDriver::CUfunction shuffleSum = function("shuffle_sum");

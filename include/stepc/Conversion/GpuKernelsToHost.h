@@ -28,6 +28,13 @@ inline constexpr const char *kEmulatorBlockBarrierName =
 inline constexpr const char *kEmulatorMmaName = "stepc_emulator_mma_bf16";
 /// The i32 words of an emulated mma's fragments.
 inline constexpr int kEmulatorMmaWords = 14;
+/// The same for `ldmatrix.sync.aligned.m8n8.x4.shared.b16`:
+/// `void (*)(uint32_t *words)`, the lane's row address (a host pointer in
+/// words 0 and 1) in, its 4 registers out (words 2 to 5).
+inline constexpr const char *kEmulatorLdMatrixName =
+    "stepc_emulator_ldmatrix_x4";
+/// The i32 words of an emulated ldmatrix.
+inline constexpr int kEmulatorLdMatrixWords = 6;
 /// The same for `shfl.sync.bfly.b32` over the whole warp:
 /// `void (*)(uint32_t *words)`, the lane's value and lane mask in, the
 /// value of lane `lane ^ mask` out, in that order.

@@ -364,6 +364,17 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   Value group = div(lane, 4), inGroup = rem(lane, 4);
   Value warpRow = mul(div(warp, kWarpsAcross), kWarpRows);
   Value warpCol = mul(rem(warp, kWarpsAcross), kWarpCols);
+  // The row of an ldmatrix.x4 this lane addresses: row lane % 8 of matrix
+  // j = lane / 8. For A, matrix j is rows +8 (odd j), pairs +4 (j ≥ 2) of
+  // an mma tile; for B, cols +8 (j ≥ 2: the second tile), pairs +4 (odd j).
+  Value matrix = div(lane, 8), matrixRow = rem(lane, 8);
+  Value aLine = add(matrixRow, mul(rem(matrix, 2), 8));
+  Value aPair = mul(div(matrix, 2), 4);
+  Value bLine = add(matrixRow, mul(div(matrix, 2), kMmaCols));
+  Value bPair = mul(rem(matrix, 2), 4);
+  static_assert(kTilesAcross == 2, "one ldmatrix.x4 holds B's two tiles");
+  Type fourWords =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
 
   // What a thread stages of one factor: kPairsPerThread pairs of k, each
   // at a row (col) of the block tile and a pair index in the k-step. The
@@ -476,30 +487,39 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       scf::YieldOp::create(b, loc, SmallVector<Value>(wordTypes.size(), none));
     }
 
-    // Fragments from the stage: A's register q is row g (+8 for odd q),
-    // pair t (+4 for q ≥ 2); B's register q is col g, pair t (+4 for q = 1).
-    auto fragment = [&](int64_t sliceOffset, Value line, Value pair) -> Value {
+    // Fragments from the stage, four registers per ldmatrix.x4: lanes
+    // 8j..8j+7 give the rows of 8x8 matrix j, which lands in register j,
+    // lane l holding row l/4's pair l%4. A's register q is rows g (+8 for
+    // odd q), pairs t (+4 for q ≥ 2) of an mma tile; B's register q is
+    // cols g, pairs t (+4 for q = 1), and one x4 holds both of a warp's
+    // B tiles.
+    auto fragments = [&](int64_t sliceOffset, Value line, Value pair) {
       Value word = add(addConst(stageBase, sliceOffset),
                        add(mul(line, kRowWords), pair));
-      return LLVM::LoadOp::create(b, loc, i32, sharedWord(word));
+      Value loaded = NVVM::LdMatrixOp::create(
+          b, loc, fourWords, sharedWord(word), /*num=*/4, NVVM::MMALayout::row,
+          NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+          NVVM::LdStMatrixEltType::B16);
+      SmallVector<Value, 4> registers;
+      for (int64_t q = 0; q < 4; ++q)
+        registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
+      return registers;
     };
     auto resultType =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
     SmallVector<Value> accumulators(kLoop.getRegionIterArgs());
     for (int64_t half = 0; half < kBlockDepth / kMmaDepth; ++half) {
-      Value pairBase = addConst(inGroup, half * kMmaDepth / 2);
-      SmallVector<SmallVector<Value, 4>> aFragments(kTilesDown);
+      int64_t pairBase = half * kMmaDepth / 2;
+      SmallVector<SmallVector<Value, 4>> aFragments;
       for (int64_t m = 0; m < kTilesDown; ++m)
-        for (int64_t q = 0; q < 4; ++q)
-          aFragments[m].push_back(fragment(
-              0, add(warpRow, addConst(group, m * kMmaRows + (q % 2) * 8)),
-              addConst(pairBase, (q / 2) * 4)));
+        aFragments.push_back(
+            fragments(0, add(warpRow, addConst(aLine, m * kMmaRows)),
+                      addConst(aPair, pairBase)));
+      SmallVector<Value, 4> bRegisters = fragments(
+          kSliceWords, add(warpCol, bLine), addConst(bPair, pairBase));
       SmallVector<SmallVector<Value, 2>> bFragments(kTilesAcross);
       for (int64_t n = 0; n < kTilesAcross; ++n)
-        for (int64_t q = 0; q < 2; ++q)
-          bFragments[n].push_back(
-              fragment(kSliceWords, add(warpCol, addConst(group, n * kMmaCols)),
-                       addConst(pairBase, q * 4)));
+        bFragments[n] = {bRegisters[2 * n], bRegisters[2 * n + 1]};
       for (int64_t m = 0; m < kTilesDown; ++m)
         for (int64_t n = 0; n < kTilesAcross; ++n) {
           MutableArrayRef<Value> c = MutableArrayRef<Value>(accumulators)

@@ -57,6 +57,21 @@ bool isEmulatedMma(NVVM::MmaOp mma) {
          all(mma.getOperandC(), f32, 4);
 }
 
+/// Whether `load` is the one ldmatrix the emulator models (the one
+/// FormPhasedGpuKernels emits for mma fragments): four 8x8 matrices of
+/// 16-bit values from shared memory, not transposed.
+bool isEmulatedLdMatrix(NVVM::LdMatrixOp load) {
+  auto i32 = IntegerType::get(load.getContext(), 32);
+  auto result = dyn_cast<LLVM::LLVMStructType>(load.getType());
+  return load.getNum() == 4 && load.getLayout() == NVVM::MMALayout::row &&
+         load.getShape().getM() == 8 && load.getShape().getN() == 8 &&
+         load.getEltType() == NVVM::LdStMatrixEltType::B16 && result &&
+         result.getBody().size() == 4 &&
+         llvm::all_of(result.getBody(), [&](Type t) { return t == i32; }) &&
+         load.getPtr().getType().getAddressSpace() ==
+             stepc::kSharedAddressSpace;
+}
+
 /// Whether `shuffle` is the one shuffle the emulator models (the one
 /// FormPhasedGpuKernels emits for warp reductions): a butterfly of a 32-bit
 /// value over the whole warp.
@@ -87,6 +102,9 @@ LogicalResult checkEmulated(Operation *op) {
   if (!dialect)
     return success();
   if (auto mma = dyn_cast<NVVM::MmaOp>(op); mma && isEmulatedMma(mma))
+    return success();
+  if (auto load = dyn_cast<NVVM::LdMatrixOp>(op);
+      load && isEmulatedLdMatrix(load))
     return success();
   if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
       inlineAsm && isOpaqueThreadId(inlineAsm))
@@ -200,6 +218,35 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
   }
 }
 
+/// Each `nvvm.ldmatrix` of `host` as a call of `ldMatrixHook` on the
+/// lane's row address (a host pointer once the shared tiles are the
+/// block's copy).
+void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook) {
+  SmallVector<NVVM::LdMatrixOp> loads;
+  host.walk([&](NVVM::LdMatrixOp load) { loads.push_back(load); });
+  if (loads.empty())
+    return;
+  OpBuilder b(host.getContext());
+  Location loc = host.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  HookWords words(b, host, stepc::kEmulatorLdMatrixWords, /*alignment=*/8);
+  for (NVVM::LdMatrixOp load : loads) {
+    b.setInsertionPoint(load);
+    Value row = LLVM::AddrSpaceCastOp::create(b, loc, ptr, load.getPtr());
+    LLVM::StoreOp::create(b, loc, row, words.word(b, loc, 0));
+    LLVM::CallOp::create(b, loc, ldMatrixHook, ValueRange{words.base});
+    Value result = LLVM::PoisonOp::create(b, loc, load.getType());
+    for (int32_t r = 0; r < 4; ++r)
+      result = LLVM::InsertValueOp::create(
+          b, loc, result,
+          LLVM::LoadOp::create(b, loc, b.getI32Type(),
+                               words.word(b, loc, 2 + r)),
+          r);
+    load.replaceAllUsesWith(result);
+    load.erase();
+  }
+}
+
 /// Each `gpu.shuffle xor` of `host` as a call of `shuffleHook` on the
 /// lane's value and lane mask; every lane is valid in a shuffle over the
 /// whole warp.
@@ -267,12 +314,11 @@ void convertSharedMemory(func::FuncOp host, LLVM::GlobalOp sharedTiles,
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
-LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
-                            OpBuilder &b, LLVM::LLVMFuncOp blockBarrier,
-                            LLVM::LLVMFuncOp mmaHook,
-                            LLVM::LLVMFuncOp shuffleHook,
-                            LLVM::GlobalOp sharedTiles,
-                            LLVM::LLVMFuncOp sharedHook) {
+LogicalResult
+convertKernel(gpu::GPUFuncOp kernel, ModuleOp module, OpBuilder &b,
+              LLVM::LLVMFuncOp blockBarrier, LLVM::LLVMFuncOp mmaHook,
+              LLVM::LLVMFuncOp ldMatrixHook, LLVM::LLVMFuncOp shuffleHook,
+              LLVM::GlobalOp sharedTiles, LLVM::LLVMFuncOp sharedHook) {
   MLIRContext *ctx = b.getContext();
   Location loc = kernel.getLoc();
   if (!kernel.getWorkgroupAttributions().empty() ||
@@ -341,6 +387,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   for (Operation *op : replaced)
     op->erase();
   convertMmas(host, mmaHook);
+  convertLdMatrices(host, ldMatrixHook);
   convertShuffles(host, shuffleHook);
   if (sharedTiles)
     convertSharedMemory(host, sharedTiles, sharedHook);
@@ -428,6 +475,14 @@ struct GpuKernelsToHostPass
       mmaHook = buildHostHook(
           module, module.getLoc(), b, stepc::kEmulatorMmaName, "stepc_mma_bf16",
           {LLVM::LLVMPointerType::get(module.getContext())});
+    // So does ldmatrix: the lane's row address.
+    LLVM::LLVMFuncOp ldMatrixHook;
+    if (kernels.walk([](NVVM::LdMatrixOp) { return WalkResult::interrupt(); })
+            .wasInterrupted())
+      ldMatrixHook =
+          buildHostHook(module, module.getLoc(), b,
+                        stepc::kEmulatorLdMatrixName, "stepc_ldmatrix_x4",
+                        {LLVM::LLVMPointerType::get(module.getContext())});
     // So does a warp shuffle: the lane's value and lane mask.
     LLVM::LLVMFuncOp shuffleHook;
     if (kernels.walk([](gpu::ShuffleOp) { return WalkResult::interrupt(); })
@@ -445,7 +500,8 @@ struct GpuKernelsToHostPass
                         {LLVM::LLVMPointerType::get(module.getContext())});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
       if (failed(convertKernel(kernel, module, b, blockBarrier, mmaHook,
-                               shuffleHook, sharedTiles, sharedHook)))
+                               ldMatrixHook, shuffleHook, sharedTiles,
+                               sharedHook)))
         return signalPassFailure();
     kernels.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

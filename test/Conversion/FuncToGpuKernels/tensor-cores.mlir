@@ -80,17 +80,19 @@ func.func @gram(
 // CHECK: arith.ori
 // CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
 // CHECK-NEXT: gpu.barrier
-// Per k-step of 32, with 16 accumulators: the next step's loads, 2 x 4
-// mma.sync out of shared memory, the stores into the other stage, the
-// block's barrier.
+// Per k-step of 32, with 16 accumulators: the next step's loads, then per
+// mma depth 3 ldmatrix.x4 (A's two tiles, B's two) and 2 x 2 mma.sync out
+// of shared memory, the stores into the other stage, the block's barrier.
 // CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
 // CHECK: scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32) {
 // CHECK: memref.load
-// CHECK: llvm.load %{{.*}} : !llvm.ptr<3> -> i32
+// CHECK-NOT: llvm.load %{{.*}} : !llvm.ptr<3>
+// CHECK-COUNT-3: nvvm.ldmatrix %{{.*}} {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
 // CHECK-COUNT-4: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
-// CHECK: llvm.load %{{.*}} : !llvm.ptr<3> -> i32
+// CHECK-COUNT-3: nvvm.ldmatrix
 // CHECK-COUNT-4: nvvm.mma.sync
 // CHECK-NOT: nvvm.mma.sync
+// CHECK-NOT: nvvm.ldmatrix
 // CHECK: scf.if
 // CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
 // CHECK: gpu.barrier

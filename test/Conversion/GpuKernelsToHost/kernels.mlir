@@ -139,6 +139,51 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// ldmatrix.x4 (8x8, b16, not transposed) hands the lane's row address, as
+// a host pointer, to the emulator's warp through one stack slot (words 0
+// and 1) and reads the lane's 4 registers from words 2 to 5.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_ldmatrix_x4() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_ldmatrix_x4(%{{.*}}: !llvm.ptr) {
+// CHECK: func.func @fragments(
+// CHECK: %[[SIX:.*]] = llvm.mlir.constant(6 : i64) : i64
+// CHECK: %[[BUF:.*]] = llvm.alloca %[[SIX]] x i32 {alignment = 8 : i64} : (i64) -> !llvm.ptr
+// CHECK: %[[HOST:.*]] = llvm.addrspacecast %{{.*}} : !llvm.ptr<3> to !llvm.ptr
+// CHECK: %[[W0:.*]] = llvm.getelementptr %[[BUF]][0] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %[[HOST]], %[[W0]] : !llvm.ptr, !llvm.ptr
+// CHECK: llvm.call @stepc_ldmatrix_x4(%[[BUF]]) : (!llvm.ptr) -> ()
+// CHECK: %[[W2:.*]] = llvm.getelementptr %[[BUF]][2] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.load %[[W2]] : !llvm.ptr -> i32
+// CHECK: %[[W5:.*]] = llvm.getelementptr %[[BUF]][5] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.load %[[W5]] : !llvm.ptr -> i32
+// CHECK-NOT: nvvm.ldmatrix
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<256 x i32>
+    gpu.func @fragments(%out: !llvm.ptr<1>) kernel {
+      %tiles = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
+      %r = nvvm.ldmatrix %tiles {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+      %r3 = llvm.extractvalue %r[3] : !llvm.struct<(i32, i32, i32, i32)>
+      llvm.store %r3, %out : i32, !llvm.ptr<1>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Other ldmatrix forms are not modelled.
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @transposed(%at: !llvm.ptr<3>) kernel {
+      // expected-error @+1 {{'nvvm.ldmatrix' op is not modelled by the host CUDA emulator}}
+      %r = nvvm.ldmatrix %at {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // A butterfly shuffle over the whole warp hands the lane's value (as i32)
 // and lane mask to the emulator's warp through one stack slot and reads
 // its partner's value from the third word; every lane is valid.

@@ -16,6 +16,7 @@
 
 void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
+void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
 void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
 void (*stepc_emulator_block_barrier)(void) = 0;
 void (*stepc_emulator_shared_memory)(uint64_t *) = 0;
@@ -184,6 +185,41 @@ void mma_tile(void **params, int64_t block, int64_t thread, int64_t blockDim,
     int64_t row = g + 8 * (r / 2), col = 2 * t + r % 2;
     memcpy(&out[warp * 128 + row * 8 + col], &fragments[10 + r], sizeof(float));
   }
+}
+
+/* ldmatrix.x4 by every warp out of its block's shared memory: element
+ * (r, c) of the warp's matrix j (16 bits, rows 32 bytes apart) holds
+ * 64 j + 8 r + c, written by lane 8 j + r, which then gives that row's
+ * address. Lane l's registers go to out[4 (32 w + l)] as they are (w: the
+ * warp in the grid). With `misalign`, lane 3's address is 4 bytes into
+ * its row. */
+static void ldmatrix_with(void **params, int64_t block, int64_t thread,
+                          int64_t blockDim, int misalign) {
+  float *out = buffer(params, 1);
+  uint16_t *shared = (uint16_t *)shared_memory((uint64_t)blockDim * 32);
+  int64_t lane = thread % 32, warp = (block * blockDim + thread) / 32;
+  int64_t matrix = lane / 8, r = lane % 8;
+  uint16_t *row = shared + (thread / 32) * 512 + matrix * 128 + r * 16;
+  for (int c = 0; c < 8; ++c)
+    row[c] = (uint16_t)(64 * matrix + 8 * r + c);
+  stepc_emulator_block_barrier();
+  const uint16_t *address = row + (misalign && lane == 3 ? 2 : 0);
+  uint32_t words[6];
+  memcpy(words, &address, sizeof address);
+  stepc_emulator_ldmatrix_x4(words);
+  memcpy(&out[4 * (32 * warp + lane)], &words[2], 4 * sizeof(uint32_t));
+}
+
+void ldmatrix_tile(void **params, int64_t block, int64_t thread,
+                   int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  ldmatrix_with(params, block, thread, blockDim, 0);
+}
+
+void ldmatrix_misaligned(void **params, int64_t block, int64_t thread,
+                         int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  ldmatrix_with(params, block, thread, blockDim, 1);
 }
 
 /* Lane 5 of every warp returns before the mma the others wait at. */
