@@ -108,8 +108,21 @@ FailureOr<std::string> stepc::emitPtx(ModuleOp kernels, std::string &error) {
   return failure();
 }
 
-FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error) {
-  FailureOr<OwningOpRef<ModuleOp>> kernels = lowerForCudaKernels(spec, error);
+/// Whether PTX's .maxnreg takes `maxRegisters` (0: no cap).
+static bool isRegisterCap(int maxRegisters, std::string &error) {
+  if (maxRegisters == 0 || (maxRegisters >= 24 && maxRegisters <= 255))
+    return true;
+  error = "--cuda-max-registers=" + std::to_string(maxRegisters) +
+          " is outside what PTX's .maxnreg takes here (24 to 255)";
+  return false;
+}
+
+FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error,
+                                         int maxRegisters) {
+  if (!isRegisterCap(maxRegisters, error))
+    return failure();
+  FailureOr<OwningOpRef<ModuleOp>> kernels =
+      lowerForCudaKernels(spec, error, maxRegisters);
   if (failed(kernels))
     return failure();
   return emitPtx(**kernels, error);
@@ -153,12 +166,8 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   if (ptxas.empty())
     return failure();
   CudaCode code;
-  if (target.maxRegisters != 0 &&
-      (target.maxRegisters < 24 || target.maxRegisters > 255)) {
-    error = "--cuda-max-registers=" + std::to_string(target.maxRegisters) +
-            " is outside what PTX's .maxnreg takes here (24 to 255)";
+  if (!isRegisterCap(target.maxRegisters, error))
     return failure();
-  }
   FailureOr<OwningOpRef<ModuleOp>> kernels =
       lowerForCudaKernels(spec, error, target.maxRegisters);
   if (failed(kernels))

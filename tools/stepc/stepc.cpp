@@ -244,8 +244,9 @@ static int runCompile(MLIRContext &context) {
   cudaTarget.maxRegisters = cudaMaxRegisters;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
-  if (cudaMaxRegisters.getNumOccurrences() != 0 && !forCuda)
-    return fail("--cuda-max-registers needs --target=cuda");
+  if (cudaMaxRegisters.getNumOccurrences() != 0 && !forCuda &&
+      stage != Emit::Ptx)
+    return fail("--cuda-max-registers needs --target=cuda or --emit=ptx");
   bool clip = clipGradNorm.getNumOccurrences() != 0;
   double maxGradNorm = clipGradNorm;
   if (clip && !(maxGradNorm > 0 && maxGradNorm <= 3.4e38))
@@ -272,7 +273,8 @@ static int runCompile(MLIRContext &context) {
     return writeOutput(outputPath, *code);
   }
   if (stage == Emit::Ptx) {
-    FailureOr<std::string> ptx = compilePtx(*module, error);
+    FailureOr<std::string> ptx =
+        compilePtx(*module, error, cudaTarget.maxRegisters);
     if (failed(ptx))
       return fail(error);
     return writeOutput(outputPath, *ptx);

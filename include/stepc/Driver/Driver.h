@@ -107,9 +107,10 @@ phasedKernelLayouts(::mlir::ModuleOp kernels);
 ::mlir::FailureOr<std::string> emitPtx(::mlir::ModuleOp kernels,
                                        std::string &error);
 
-/// The PTX of every group's kernels of `spec`.
-::mlir::FailureOr<std::string> compilePtx(::mlir::ModuleOp spec,
-                                          std::string &error);
+/// The PTX of every group's kernels of `spec`; `maxRegisters` as
+/// CudaTarget's.
+::mlir::FailureOr<std::string>
+compilePtx(::mlir::ModuleOp spec, std::string &error, int maxRegisters = 0);
 
 /// Lowers `kernels` (lowerForCudaKernels' output) in place to host code for
 /// the CUDA emulator and returns its shared object's bytes
