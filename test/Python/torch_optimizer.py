@@ -72,14 +72,20 @@ def split(net):
     return matrices, others
 
 
+def adamw_and_torch():
+    """Two copies of one model, the first stepped by stepc's AdamW, the
+    second by torch's with the same hypers; the first's initial values."""
+    ours, theirs = model(), model()
+    initial = [p.detach().clone() for p in ours.parameters()]
+    opt = stepc.torch.Optimizer(ours.parameters(), SPECS / "adamw.mlir",
+                                lr=1e-2, wd=0.1)
+    ref = torch.optim.AdamW(theirs.parameters(), lr=1e-2, weight_decay=0.1)
+    return ours, theirs, initial, opt, ref
+
+
 class MatchesReferences(unittest.TestCase):
     def test_adamw_matches_torch_with_a_schedule(self):
-        ours, theirs = model(), model()
-        initial = [p.detach().clone() for p in ours.parameters()]
-        opt = stepc.torch.Optimizer(ours.parameters(), SPECS / "adamw.mlir",
-                                    lr=1e-2, wd=0.1)
-        ref = torch.optim.AdamW(theirs.parameters(), lr=1e-2,
-                                weight_decay=0.1)
+        ours, theirs, initial, opt, ref = adamw_and_torch()
         # lr is a runtime scalar: the schedule changes it every step.
         train(ours, opt, 8, torch.optim.lr_scheduler.StepLR(opt, 2, 0.5))
         train(theirs, ref, 8, torch.optim.lr_scheduler.StepLR(ref, 2, 0.5))
@@ -344,12 +350,7 @@ class Behaviour(unittest.TestCase):
     # between steps must still be seen. Each case runs stepc's AdamW and
     # torch's in lockstep and makes the same change to both.
     def lockstep(self, change):
-        ours, theirs = model(), model()
-        initial = [p.detach().clone() for p in ours.parameters()]
-        opt = stepc.torch.Optimizer(ours.parameters(), SPECS / "adamw.mlir",
-                                    lr=1e-2, wd=0.1)
-        ref = torch.optim.AdamW(theirs.parameters(), lr=1e-2,
-                                weight_decay=0.1)
+        ours, theirs, initial, opt, ref = adamw_and_torch()
         train(ours, opt, 3)
         train(theirs, ref, 3)
         change(opt, ref, list(ours.parameters()), list(theirs.parameters()))

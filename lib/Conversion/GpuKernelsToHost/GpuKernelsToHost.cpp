@@ -188,6 +188,21 @@ struct HookWords {
     return LLVM::GEPOp::create(b, loc, base.getType(), b.getI32Type(), base,
                                ArrayRef<LLVM::GEPArg>{k});
   }
+
+  /// A value of `structType` whose members are read from the words from
+  /// `first` on, one word each (what the emulator wrote back).
+  Value readStruct(OpBuilder &b, Location loc, Type structType,
+                   int32_t first) const {
+    auto members = cast<LLVM::LLVMStructType>(structType).getBody();
+    Value result = LLVM::PoisonOp::create(b, loc, structType);
+    for (auto [i, member] : llvm::enumerate(members))
+      result = LLVM::InsertValueOp::create(
+          b, loc, result,
+          LLVM::LoadOp::create(b, loc, member,
+                               word(b, loc, first + static_cast<int32_t>(i))),
+          i);
+    return result;
+  }
 };
 
 /// Each `nvvm.mma.sync` of `host` as a call of `mmaHook` on the lane's
@@ -206,14 +221,7 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
     for (Value operand : mma.getOperands())
       LLVM::StoreOp::create(b, loc, operand, fragments.word(b, loc, k++));
     LLVM::CallOp::create(b, loc, mmaHook, ValueRange{fragments.base});
-    Value result = LLVM::PoisonOp::create(b, loc, mma.getType());
-    for (int32_t r = 0; r < 4; ++r)
-      result = LLVM::InsertValueOp::create(
-          b, loc, result,
-          LLVM::LoadOp::create(b, loc, b.getF32Type(),
-                               fragments.word(b, loc, k + r)),
-          r);
-    mma.replaceAllUsesWith(result);
+    mma.replaceAllUsesWith(fragments.readStruct(b, loc, mma.getType(), k));
     mma.erase();
   }
 }
@@ -235,14 +243,7 @@ void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook) {
     Value row = LLVM::AddrSpaceCastOp::create(b, loc, ptr, load.getPtr());
     LLVM::StoreOp::create(b, loc, row, words.word(b, loc, 0));
     LLVM::CallOp::create(b, loc, ldMatrixHook, ValueRange{words.base});
-    Value result = LLVM::PoisonOp::create(b, loc, load.getType());
-    for (int32_t r = 0; r < 4; ++r)
-      result = LLVM::InsertValueOp::create(
-          b, loc, result,
-          LLVM::LoadOp::create(b, loc, b.getI32Type(),
-                               words.word(b, loc, 2 + r)),
-          r);
-    load.replaceAllUsesWith(result);
+    load.replaceAllUsesWith(words.readStruct(b, loc, load.getType(), 2));
     load.erase();
   }
 }
