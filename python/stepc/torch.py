@@ -51,6 +51,16 @@ _device = operator.attrgetter("device")
 _layout = operator.attrgetter("layout")
 
 
+class _Binding:
+    """A runtime group bound to `params`, with what it was bound to: their
+    layout (Optimizer._layout_of) and their state tensors
+    (Optimizer._states_of)."""
+
+    def __init__(self, runner, layout, states, params):
+        self.runner, self.layout = runner, layout
+        self.states, self.params = states, params
+
+
 def _load_artifact(spec, targets):
     path = str(spec)
     if path.endswith(".mlir"):
@@ -272,7 +282,7 @@ class Optimizer(torch.optim.Optimizer):
                 for i, p in enumerate(params):
                     self.state[p]["step"] = steps[i]
                 binding = self._bindings[runner._stepc_torch_key]
-                binding[2] = self._states_of(runner, params)
+                binding.states = self._states_of(runner, params)
                 runner._stepc_torch_steps_in_state = True
         self._last_step = runners
         return loss
@@ -307,14 +317,12 @@ class Optimizer(torch.optim.Optimizer):
         if runner is None or not runner._stepc_torch_steps_in_state:
             return None
         binding = self._bindings[runner._stepc_torch_key]
-        bound = binding[3]
-        if (len(bound) != len(params)
-                or not all(map(operator.is_, bound, params))
+        if (len(binding.params) != len(params)
+                or not all(map(operator.is_, binding.params, params))
                 or any(grad is None for grad in grads)
                 or not self._still_bound(binding, params)):
             return None
-        layout = binding[1]
-        if (list(map(_shape, grads)) != layout[1]
+        if (list(map(_shape, grads)) != binding.layout[1]
                 or set(map(_dtype, grads)) != {params[0].dtype}
                 or set(map(_device, grads)) != {params[0].device}
                 or set(map(_layout, grads)) != {torch.strided}
@@ -400,7 +408,7 @@ class Optimizer(torch.optim.Optimizer):
         key = (group_index, dtype, tuple(map(id, params)))
         binding = self._bindings.get(key)
         if binding is not None and self._still_bound(binding, params):
-            return binding[0]
+            return binding.runner
         for p in params:
             self._check_param(p, group_index, next(
                 i for i, q in enumerate(group["params"]) if q is p))
@@ -410,8 +418,8 @@ class Optimizer(torch.optim.Optimizer):
         runner._stepc_torch_steps = torch.full((len(params),), count)
         runner._stepc_torch_key = key
         runner._stepc_torch_steps_in_state = False
-        self._bindings[key] = [runner, self._layout_of(params),
-                               self._states_of(runner, params), params]
+        self._bindings[key] = _Binding(runner, self._layout_of(params),
+                                       self._states_of(runner, params), params)
         self._runners[key] = runner
         return runner
 
@@ -432,10 +440,10 @@ class Optimizer(torch.optim.Optimizer):
                 list(map(_dtype, params)), all(map(_is_contiguous, params)))
 
     def _still_bound(self, binding, params):
-        runner, layout, states, _ = binding
-        if layout != self._layout_of(params):
+        if binding.layout != self._layout_of(params):
             return False
-        return all(map(operator.is_, self._states_of(runner, params), states))
+        return all(map(operator.is_,
+                       self._states_of(binding.runner, params), binding.states))
 
     def _bind(self, group_index, group, dtype, params):
         device = params[0].device

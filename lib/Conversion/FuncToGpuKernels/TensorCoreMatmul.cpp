@@ -487,12 +487,9 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       scf::YieldOp::create(b, loc, SmallVector<Value>(wordTypes.size(), none));
     }
 
-    // Fragments from the stage, four registers per ldmatrix.x4: lanes
-    // 8j..8j+7 give the rows of 8x8 matrix j, which lands in register j,
-    // lane l holding row l/4's pair l%4. A's register q is rows g (+8 for
-    // odd q), pairs t (+4 for q ≥ 2) of an mma tile; B's register q is
-    // cols g, pairs t (+4 for q = 1), and one x4 holds both of a warp's
-    // B tiles.
+    // Four fragment registers from the stage: matrix j of the ldmatrix.x4
+    // lands in register j, lane l holding row l/4's pair l%4 (the lanes'
+    // rows are aLine/aPair and bLine/bPair above).
     auto fragments = [&](int64_t sliceOffset, Value line, Value pair) {
       Value word = add(addConst(stageBase, sliceOffset),
                        add(mul(line, kRowWords), pair));
