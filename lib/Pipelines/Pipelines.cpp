@@ -112,6 +112,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   kernels.skipUnsupported = skipUnsupportedGroups;
   kernels.leaveOthers = true;
   pm.addPass(createFormGpuKernels(kernels));
+  pm.addNestedPass<func::FuncOp>(createFuseTransposesIntoReductions());
   // The other groups bufferize as on the CPU (without deallocations: their
   // buffers become places in the kernel's scratch) and become phased
   // kernels.

@@ -17,6 +17,7 @@
 
 namespace stepc {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
+#define GEN_PASS_DEF_FUSETRANSPOSESINTOREDUCTIONS
 #include "stepc/Transforms/Passes.h.inc"
 } // namespace stepc
 
@@ -162,6 +163,58 @@ struct FuseElementwisePass
       return signalPassFailure();
     DominanceInfo dominance(getOperation());
     getOperation().walk([&](Block *block) { mergeAllSiblings(*block, dominance); });
+  }
+};
+} // namespace
+
+/// Whether fusing the producer of `fused` into its consumer, a reduction,
+/// has the consumer read every input of the producer along a reduced dim
+/// (the last result of the fused map): coalesced on a GPU, where a warp's
+/// lanes, or a tensor-core tile's staging threads, walk that dim.
+static bool fusesAlongReducedDim(OpOperand *fused) {
+  auto consumer = dyn_cast<linalg::GenericOp>(fused->getOwner());
+  auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
+  if (!consumer || !producer || consumer.getNumReductionLoops() == 0 ||
+      !isElementwise(producer))
+    return false;
+  // The producer writes at its own loop indices, so its loop dims are the
+  // results of the consumer's map.
+  AffineMap consumerMap = consumer.getMatchingIndexingMap(fused);
+  SmallVector<utils::IteratorType> iterators = consumer.getIteratorTypesArray();
+  return llvm::all_of(producer.getDpsInputOperands(), [&](OpOperand *input) {
+    AffineMap fusedMap =
+        producer.getMatchingIndexingMap(input).compose(consumerMap);
+    if (fusedMap.getNumResults() == 0)
+      return true;
+    auto last = dyn_cast<AffineDimExpr>(fusedMap.getResults().back());
+    return last && linalg::isReductionIterator(iterators[last.getPosition()]);
+  });
+}
+
+namespace {
+struct FuseTransposesIntoReductionsPass
+    : stepc::impl::FuseTransposesIntoReductionsBase<
+          FuseTransposesIntoReductionsPass> {
+  void runOnOperation() override {
+    IRRewriter rewriter(&getContext());
+    SmallVector<linalg::TransposeOp> transposes;
+    getOperation().walk([&](linalg::TransposeOp transpose) {
+      if (llvm::any_of(transpose->getUsers(), [](Operation *user) {
+            auto generic = dyn_cast<linalg::GenericOp>(user);
+            return generic && generic.getNumReductionLoops() != 0;
+          }))
+        transposes.push_back(transpose);
+    });
+    for (linalg::TransposeOp transpose : transposes) {
+      rewriter.setInsertionPoint(transpose);
+      if (failed(linalg::generalizeNamedOp(rewriter, transpose)))
+        return signalPassFailure();
+    }
+    RewritePatternSet patterns(&getContext());
+    linalg::populateElementwiseOpsFusionPatterns(patterns,
+                                                 fusesAlongReducedDim);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
   }
 };
 } // namespace
