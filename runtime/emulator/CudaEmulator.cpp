@@ -105,6 +105,8 @@ uint64_t launchCounter = 0;
 uint64_t hostCopyCounter = 0;
 /// The grid barriers thread 0 of the last launch passed.
 uint64_t lastLaunchBarriers = 0;
+/// The warp-wide mma.sync the last launch executed.
+uint64_t lastLaunchMmas = 0;
 int contextTag = 0;
 
 CUresult fail(CUresult code, std::string detail) {
@@ -228,6 +230,7 @@ struct Launch {
   int64_t blockDim = 0, gridDim = 0;
   bool cooperative = false;
   std::string error;
+  uint64_t mmas = 0;
   /// By warp (block × warps per block + warp in block).
   std::map<int64_t, WarpExchange> warps;
   /// By block: its shared memory, for this launch only (as on a GPU).
@@ -396,7 +399,10 @@ void mmaBf16(uint32_t *fragments) {
         std::memcpy(warp.b[lane], fragments + 4, sizeof warp.b[lane]);
         std::memcpy(warp.c[lane], fragments + 6, sizeof warp.c[lane]);
       },
-      multiply);
+      [](WarpExchange &warp) {
+        multiply(warp);
+        ++currentLaunch->mmas;
+      });
   std::memcpy(fragments + 10, warp->d[lane], sizeof warp->d[lane]);
 }
 
@@ -597,6 +603,10 @@ STEPC_API uint64_t stepc_cuda_emulator_host_copies() { return hostCopyCounter; }
 STEPC_API uint64_t stepc_cuda_emulator_last_barriers() {
   return lastLaunchBarriers;
 }
+
+/// The warp-wide mma.sync (m16n8k16) the last launch executed: the
+/// tensor-core work of its matmuls, which tests pin like the barriers.
+STEPC_API uint64_t stepc_cuda_emulator_last_mmas() { return lastLaunchMmas; }
 
 STEPC_API CUresult cuInit(unsigned) { return kSuccess; }
 
@@ -857,6 +867,7 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
   std::string error = run(launch);
   currentLaunch = nullptr;
   lastLaunchBarriers = uint64_t(launch.fibers.front().barriers);
+  lastLaunchMmas = launch.mmas;
   if (!error.empty())
     return fail(kLaunchFailed, error);
   std::string overflow = brokenCanary();

@@ -1324,7 +1324,8 @@ private:
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
-        {blockId, gridDim, sharedTiles(), valueAt, loadOutput, storeOutput});
+        {blockId, gridDim, sharedTiles(), valueAt, loadOutput, storeOutput,
+         stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
     return true;
   }
 

@@ -20,6 +20,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
@@ -117,32 +118,121 @@ bool writes(Operation *op, Value buffer) {
   return false;
 }
 
+/// The op that last wrote `buffer` before `reader`, when it can be told:
+/// `buffer` is the function's own, without aliases, so its writers are all
+/// in sight, and the write is in the reader's block. A write nested in a
+/// region (a loop's, a branch's) is not followed.
+Operation *lastWriteBefore(Value buffer, Operation *reader) {
+  if (!buffer.getDefiningOp<memref::AllocOp>())
+    return nullptr;
+  for (Operation *user : buffer.getUsers())
+    if (!isa<linalg::GenericOp, memref::CopyOp, memref::LoadOp, memref::DimOp,
+             memref::DeallocOp>(user))
+      return nullptr;
+  for (Operation *op = reader->getPrevNode(); op; op = op->getPrevNode()) {
+    bool nestedWrite = false;
+    op->walk([&](Operation *nested) {
+      if (nested != op && writes(nested, buffer))
+        nestedWrite = true;
+    });
+    if (nestedWrite)
+      return nullptr;
+    if (writes(op, buffer))
+      return op;
+  }
+  return nullptr;
+}
+
 /// Whether every element `reader` may read of `value` is exact in bf16.
 bool exactBefore(Value value, Operation *reader, int depth) {
   if (!isa<MemRefType>(value.getType()))
     return isExactConstant(value);
-  // A buffer of the function's own, without aliases: its writers are all
-  // in sight.
-  if (depth > kMaxWriteDepth || !value.getDefiningOp<memref::AllocOp>())
+  if (depth > kMaxWriteDepth)
     return false;
-  for (Operation *user : value.getUsers())
-    if (!isa<linalg::GenericOp, memref::CopyOp, memref::LoadOp, memref::DimOp,
-             memref::DeallocOp>(user))
+  Operation *writer = lastWriteBefore(value, reader);
+  return writer && writesExactly(writer, value, depth);
+}
+
+/// Whether every element of `buffer` holds one value when `reader` runs:
+/// its last write was a fill (a generic over all of it yielding a scalar),
+/// or a copy of such a buffer.
+bool uniformBefore(Value buffer, Operation *reader, int depth) {
+  Operation *writer =
+      depth > kMaxWriteDepth ? nullptr : lastWriteBefore(buffer, reader);
+  if (!writer)
+    return false;
+  if (auto copy = dyn_cast<memref::CopyOp>(writer))
+    return uniformBefore(copy.getSource(), copy, depth + 1);
+  auto generic = cast<linalg::GenericOp>(writer);
+  Block &body = generic.getRegion().front();
+  Operation *yield = body.getTerminator();
+  for (auto [position, init] : llvm::enumerate(generic.getDpsInitsMutable())) {
+    if (init.get() != buffer)
+      continue;
+    if (!generic.getMatchingIndexingMap(&init).isPermutation())
       return false;
-  // The last write before the reader decides; one nested in a region (a
-  // loop's, a branch's) or none in this block is not followed.
-  for (Operation *op = reader->getPrevNode(); op; op = op->getPrevNode()) {
-    bool nestedWrite = false;
-    op->walk([&](Operation *nested) {
-      if (nested != op && writes(nested, value))
-        nestedWrite = true;
-    });
-    if (nestedWrite)
+    Value yielded = yield->getOperand(position);
+    auto arg = dyn_cast<BlockArgument>(yielded);
+    bool scalarInput =
+        arg && arg.getOwner() == &body &&
+        arg.getArgNumber() < generic.getNumDpsInputs() &&
+        generic.getMatchingIndexingMap(
+                   generic.getDpsInputOperand(arg.getArgNumber()))
+                .getNumResults() == 0;
+    bool fromOutside =
+        !arg && yielded.getParentRegion() != &generic.getRegion();
+    if (!scalarInput && !fromOutside)
       return false;
-    if (writes(op, value))
-      return writesExactly(op, value, depth);
   }
-  return false;
+  return true;
+}
+
+/// Whether `rhs` computes at (k, j) what `lhs`, another value of
+/// `generic`'s body, computes at (j, k): the same ops on the same inputs,
+/// read with maps that swap `rowDim` and `colDim`.
+bool mirrors(linalg::GenericOp generic, Value lhs, Value rhs, unsigned rowDim,
+             unsigned colDim, int depth) {
+  Block &body = generic.getRegion().front();
+  auto lhsArg = dyn_cast<BlockArgument>(lhs),
+       rhsArg = dyn_cast<BlockArgument>(rhs);
+  bool lhsInBody = lhsArg ? lhsArg.getOwner() == &body
+                          : lhs.getDefiningOp()->getBlock() == &body;
+  bool rhsInBody = rhsArg ? rhsArg.getOwner() == &body
+                          : rhs.getDefiningOp()->getBlock() == &body;
+  if (!lhsInBody || !rhsInBody)
+    return !lhsInBody && !rhsInBody && lhs == rhs;
+  if (lhsArg || rhsArg) {
+    if (!lhsArg || !rhsArg ||
+        lhsArg.getArgNumber() >= generic.getNumDpsInputs() ||
+        rhsArg.getArgNumber() >= generic.getNumDpsInputs())
+      return false;
+    OpOperand *lhsInput = generic.getDpsInputOperand(lhsArg.getArgNumber());
+    OpOperand *rhsInput = generic.getDpsInputOperand(rhsArg.getArgNumber());
+    AffineMap lhsMap = generic.getMatchingIndexingMap(lhsInput);
+    SmallVector<AffineExpr> swapped;
+    for (unsigned d = 0; d < lhsMap.getNumDims(); ++d)
+      swapped.push_back(getAffineDimExpr(d == rowDim   ? colDim
+                                         : d == colDim ? rowDim
+                                                       : d,
+                                         generic.getContext()));
+    return lhsInput->get() == rhsInput->get() &&
+           lhsMap.replaceDimsAndSymbols(swapped, {}, lhsMap.getNumDims(),
+                                        lhsMap.getNumSymbols()) ==
+               generic.getMatchingIndexingMap(rhsInput);
+  }
+  Operation *lhsOp = lhs.getDefiningOp(), *rhsOp = rhs.getDefiningOp();
+  if (depth > kMaxWriteDepth || lhsOp->getName() != rhsOp->getName() ||
+      lhsOp->getAttrDictionary() != rhsOp->getAttrDictionary() ||
+      lhsOp->getNumOperands() != rhsOp->getNumOperands() ||
+      lhsOp->getResultTypes() != rhsOp->getResultTypes() ||
+      cast<OpResult>(lhs).getResultNumber() !=
+          cast<OpResult>(rhs).getResultNumber())
+    return false;
+  return llvm::all_of(
+      llvm::zip(lhsOp->getOperands(), rhsOp->getOperands()), [&](auto pair) {
+        return mirrors(generic, std::get<0>(pair), std::get<1>(pair), rowDim,
+                       colDim, depth + 1);
+      });
 }
 
 /// The arguments of `generic`'s body that `root`, a value of it, is
@@ -206,6 +296,10 @@ bool firstInputAlong(linalg::GenericOp generic, Value root, unsigned dim) {
 
 bool stepc::detail::holdsBf16ExactValues(OpOperand &input) {
   return exactBefore(input.get(), input.getOwner(), 0);
+}
+
+bool stepc::detail::holdsOneValue(OpOperand &operand) {
+  return uniformBefore(operand.get(), operand.getOwner(), 0);
 }
 
 std::optional<stepc::detail::Bf16Contraction>
@@ -276,7 +370,9 @@ stepc::detail::matchBf16Contraction(
                          mul.getLhs(),
                          mul.getRhs(),
                          firstInputAlong(generic, mul.getLhs(), reduction[0]),
-                         firstInputAlong(generic, mul.getRhs(), reduction[0])};
+                         firstInputAlong(generic, mul.getRhs(), reduction[0]),
+                         mirrors(generic, mul.getLhs(), mul.getRhs(),
+                                 parallel[lhsSide], parallel[rhsSide], 0)};
 }
 
 int64_t stepc::detail::tensorCoreSharedBytes() { return kSharedWords * 4; }
@@ -331,9 +427,17 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
 
   Value rows = sizes[contraction.rowDim], cols = sizes[contraction.colDim],
         depth = sizes[contraction.reductionDim];
+  Value tilesDown = ceilDiv(rows, kBlockRows);
   Value tilesAcross = ceilDiv(cols, kBlockCols);
-  Value numTiles =
-      arith::MulIOp::create(b, loc, ceilDiv(rows, kBlockRows), tilesAcross);
+  // A symmetric result (rows = cols) needs the tiles on and above the
+  // diagonal only: T(T + 1) / 2 of T² for a Gram of T × T tiles.
+  static_assert(kBlockRows == kBlockCols, "mirrored tiles are tiles");
+  bool symmetric = contraction.mirrored && emission.symmetricOutput;
+  Value numTiles = symmetric
+                       ? div(arith::MulIOp::create(b, loc, tilesDown,
+                                                   addConst(tilesDown, 1)),
+                             2)
+                       : arith::MulIOp::create(b, loc, tilesDown, tilesAcross);
   Value numSteps = ceilDiv(depth, kBlockDepth);
   // Uniform per block: every thread of a block meets the same barriers.
   auto tileLoop = scf::ForOp::create(b, loc, emission.blockIndex, numTiles,
@@ -341,10 +445,52 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(tileLoop.getBody());
   Value tile = tileLoop.getInductionVar();
-  Value rowBase =
-      mul(arith::DivUIOp::create(b, loc, tile, tilesAcross), kBlockRows);
-  Value colBase =
-      mul(arith::RemUIOp::create(b, loc, tile, tilesAcross), kBlockCols);
+  Value tileRow, tileCol, offDiagonal;
+  if (symmetric) {
+    // Tile t of the triangle, row by row: (row, col) = (c, r) for the pair
+    // c ≤ r with t = r(r + 1)/2 + c. r is ⌊(√(8t + 1) − 1)/2⌋, taken in f32
+    // and corrected by one either way where the rounding missed.
+    Type f32 = b.getF32Type();
+    auto triangle = [&](Value r) {
+      return div(arith::MulIOp::create(b, loc, r, addConst(r, 1)), 2);
+    };
+    Value eightTPlusOne = arith::UIToFPOp::create(
+        b, loc, f32,
+        arith::IndexCastUIOp::create(b, loc, b.getI64Type(),
+                                     addConst(mul(tile, 8), 1)));
+    Value root = math::SqrtOp::create(b, loc, eightTPlusOne);
+    Value half = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.5));
+    Value one = index(1);
+    Value estimate = arith::IndexCastUIOp::create(
+        b, loc, b.getIndexType(),
+        arith::FPToUIOp::create(
+            b, loc, b.getI64Type(),
+            arith::MulFOp::create(
+                b, loc,
+                arith::SubFOp::create(
+                    b, loc, root,
+                    arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1))),
+                half)));
+    Value r = arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                              triangle(estimate), tile),
+        arith::SubIOp::create(b, loc, estimate, one), estimate);
+    r = arith::SelectOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                              triangle(addConst(r, 1)), tile),
+        addConst(r, 1), r);
+    tileRow = arith::SubIOp::create(b, loc, tile, triangle(r));
+    tileCol = r;
+    // Off the diagonal, the mirror image's tile is computed by nobody.
+    offDiagonal = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                        tileRow, tileCol);
+  } else {
+    tileRow = arith::DivUIOp::create(b, loc, tile, tilesAcross);
+    tileCol = arith::RemUIOp::create(b, loc, tile, tilesAcross);
+  }
+  Value rowBase = mul(tileRow, kBlockRows), colBase = mul(tileCol, kBlockCols);
 
   // The thread's index, read per tile where LLVM cannot hoist it: the
   // offsets below depend on the thread only, and hoisted out of every loop
@@ -558,11 +704,19 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
             scf::IfOp::create(b, loc, both(below(row, rows), below(col, cols)));
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(ifInRange.thenBlock());
-        SmallVector<Value> ivs =
-            ivsAt(contraction.rowDim, row, contraction.colDim, col);
-        Value sum = arith::AddFOp::create(
-            b, loc, emission.loadOutput(ivs),
-            kLoop.getResult((m * kTilesAcross + n) * 4 + r));
-        emission.storeOutput(sum, ivs);
+        Value result = kLoop.getResult((m * kTilesAcross + n) * 4 + r);
+        auto addAt = [&](Value at, Value across) {
+          SmallVector<Value> ivs =
+              ivsAt(contraction.rowDim, at, contraction.colDim, across);
+          emission.storeOutput(
+              arith::AddFOp::create(b, loc, emission.loadOutput(ivs), result),
+              ivs);
+        };
+        addAt(row, col);
+        if (!symmetric)
+          continue;
+        b.setInsertionPointToStart(
+            scf::IfOp::create(b, loc, offDiagonal).thenBlock());
+        addAt(col, row);
       }
 }

@@ -33,6 +33,9 @@ struct Bf16Contraction {
   /// reduction dim (its map's last result), which decides how a block's
   /// threads share out the staging loads so that they coalesce.
   bool lhsAlongReduction, rhsAlongReduction;
+  /// Whether R computes at (k, j) what L computes at (j, k), so that L·R
+  /// is symmetric: Newton–Schulz's Gram X·Xᵀ.
+  bool mirrored;
 };
 
 /// `generic` as a bf16 contraction, when it is one. `exactInput(n)` says
@@ -46,6 +49,11 @@ matchBf16Contraction(mlir::linalg::GenericOp generic,
 /// a buffer whose last write before the reader, in the reader's block,
 /// wrote all of it with such values.
 bool holdsBf16ExactValues(mlir::OpOperand &input);
+
+/// Whether every element of `operand`'s buffer holds one value when its
+/// owner runs: its last write, in the owner's block, was a fill or a copy
+/// of a filled buffer.
+bool holdsOneValue(mlir::OpOperand &operand);
 
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the
 /// tensor-core loop stages its operands in, per block.
@@ -65,6 +73,10 @@ struct MatmulEmission {
   llvm::function_ref<mlir::Value(llvm::ArrayRef<mlir::Value>)> loadOutput;
   llvm::function_ref<void(mlir::Value, llvm::ArrayRef<mlir::Value>)>
       storeOutput;
+  /// Whether the output starts symmetric. With a mirrored contraction the
+  /// result then is too, so only the tiles on and above the diagonal are
+  /// computed, and each is added at its place and at its mirror image.
+  bool symmetricOutput = false;
 };
 
 /// The contraction over loop sizes `sizes`: out = out + L·R with

@@ -71,6 +71,7 @@ func.func @gram(
 // Blocks walk 64 x 64 tiles; the thread index is read per tile, opaque to
 // LLVM, so that the offsets derived from it are not hoisted out of it.
 // CHECK: scf.for %{{.*}} = %[[BLOCK:[0-9]+]] to %{{.*}} step %[[BLOCKS:[0-9]+]] {
+// CHECK-NOT: math.sqrt
 // CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;", "=r"  : () -> i32
 // The first k-step: bf16 bits, the second element of a pair in the high
 // half, stored as words in stage 0; then the block meets.
@@ -200,4 +201,107 @@ func.func @overwritten(
 
 // CHECK-LABEL: gpu.func @overwritten(
 // CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+
+// The Gram as the GPU pipeline leaves it (stepc-fuse-transposes-into-
+// reductions): both factors read W along k and round it. R at (k, j) is L
+// at (j, k) and A starts at zero, so A is symmetric: blocks walk the
+// T(T + 1)/2 tiles on and above the diagonal, tile t's column the r with
+// r(r + 1)/2 ≤ t from √(8t + 1), and a tile off the diagonal is added to
+// its mirror image as well.
+func.func @gram_in_place(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  %acc0 = memref.alloc(%m, %m) : memref<?x?xf32>
+  memref.copy %a, %acc0 : memref<?x?xf32> to memref<?x?xf32>
+  linalg.generic {indexing_maps = [#lhs, #rhsT, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %w : memref<?x?xf32>, memref<?x?xf32>) outs(%acc0 : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%acc0 : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @gram_in_place(
+// CHECK: %[[T:.*]] = arith.divui %{{.*}}, %c64 : index
+// CHECK-NEXT: %[[T1:.*]] = arith.addi %[[T]], %c1 : index
+// CHECK-NEXT: %[[TT:.*]] = arith.muli %[[T]], %[[T1]] : index
+// CHECK-NEXT: %[[TILES:.*]] = arith.divui %[[TT]], %c2 : index
+// CHECK: scf.for %[[TILE:.*]] = %{{.*}} to %[[TILES]] step %{{.*}} {
+// CHECK: math.sqrt
+// CHECK: %[[ROW:.*]] = arith.subi %[[TILE]], %{{.*}} : index
+// CHECK: %[[OFF:.*]] = arith.cmpi ne, %[[ROW]], %{{.*}} : index
+// CHECK: nvvm.mma.sync
+// Each result inside the matrix is added at (i, j), then, off the
+// diagonal, at (j, i).
+// CHECK: %[[OLD:.*]] = memref.load %[[A:.*]][%[[I:.*]], %[[J:.*]]] : memref<?x?xf32>
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[OLD]], %[[R:.*]] : f32
+// CHECK-NEXT: memref.store %[[SUM]], %[[A]][%[[I]], %[[J]]]
+// CHECK-NEXT: scf.if %[[OFF]] {
+// CHECK-NEXT: %[[OLDT:.*]] = memref.load %[[A]][%[[J]], %[[I]]]
+// CHECK-NEXT: %[[SUMT:.*]] = arith.addf %[[OLDT]], %[[R]] : f32
+// CHECK-NEXT: memref.store %[[SUMT]], %[[A]][%[[J]], %[[I]]]
+// CHECK: gpu.return
+
+// The same product added to what the gradient left in the output: not
+// known to start symmetric, so every tile is computed, and stored once.
+func.func @gram_accumulating(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhsT, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %w : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @gram_accumulating(
+// CHECK-NOT: math.sqrt
+// CHECK: nvvm.mma.sync
+// CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %{{.*}}#0 : f32
+// CHECK-NEXT: memref.store %[[SUM]]
+// CHECK-NEXT: }
+// CHECK-NOT: arith.cmpi ne
 // CHECK: gpu.return

@@ -3,7 +3,9 @@ counts them (thread 0's, in the last launch): one tensor per group, so the
 figure is one tensor's step. (ARO is left out: how many barriers its
 QR loop passes depends on the data.) The barriers are the kernels' grid-wide
 synchronization cost (docs/Design/GpuKernels.md, "Barriers"); the test
-pins them so that a change in their placement shows.
+pins them so that a change in their placement shows. So, too, with the
+warp-wide mma.sync of a Muon step whose Gram spans 3 × 3 block tiles,
+the tensor-core work.
 
     cuda_barriers.py compile STEPC SPEC_DIR OUT_DIR --host-emulation
     cuda_barriers.py run OUT_DIR
@@ -25,6 +27,7 @@ from cuda_group_wide import Checks, OnDevice, emulator_counter  # noqa: E402
 SPECS = {name: (name, [], [])
          for name in ("muon", "normuon", "sinkgd", "reg", "muon_md")}
 SHAPE = (64, 32)
+MMA_SHAPE = (130, 200)
 
 
 def run_all(out):
@@ -47,6 +50,14 @@ def run_all(out):
         check(counts[0] == counts[1],
               f"{name}.hidden {SHAPE}: {counts[1]} grid barriers per step")
         driver.free_all()
+    param = (rng.standard_normal(MMA_SHAPE) * 0.02).astype(np.float32)
+    dev = OnDevice(driver, stepc.load(str(out / "muon.stepc")), "hidden",
+                   [param])
+    dev.set_grads([rng.standard_normal(MMA_SHAPE).astype(np.float32)])
+    dev.group.step()
+    check(True, f"muon.hidden {MMA_SHAPE}: "
+          f"{emulator_counter(driver, 'last_mmas')} mma.sync per step")
+    driver.free_all()
     return check.summary()
 
 
