@@ -1307,7 +1307,11 @@ private:
       return stepc::detail::holdsBf16ExactValues(*source.getDpsInputOperand(n));
     };
     std::optional<stepc::detail::Bf16Contraction> contraction =
-        stepc::detail::matchBf16Contraction(generic, exactInput);
+        stepc::detail::matchBf16Contraction(
+            generic, exactInput, [&](unsigned n) {
+              return stepc::detail::holdsSymmetricValues(
+                  *source.getDpsInputOperand(n));
+            });
     if (!contraction)
       return false;
     OpOperand *init = generic.getDpsInitOperand(0);

@@ -189,9 +189,12 @@ bool uniformBefore(Value buffer, Operation *reader, int depth) {
 
 /// Whether `rhs` computes at (k, j) what `lhs`, another value of
 /// `generic`'s body, computes at (j, k): the same ops on the same inputs,
-/// read with maps that swap `rowDim` and `colDim`.
+/// read with maps that swap `rowDim` and `colDim`, or, from an input that
+/// `symmetricInput` vouches for, with the two results of such a map
+/// exchanged.
 bool mirrors(linalg::GenericOp generic, Value lhs, Value rhs, unsigned rowDim,
-             unsigned colDim, int depth) {
+             unsigned colDim, llvm::function_ref<bool(unsigned)> symmetricInput,
+             int depth) {
   Block &body = generic.getRegion().front();
   auto lhsArg = dyn_cast<BlockArgument>(lhs),
        rhsArg = dyn_cast<BlockArgument>(rhs);
@@ -215,10 +218,16 @@ bool mirrors(linalg::GenericOp generic, Value lhs, Value rhs, unsigned rowDim,
                                          : d == colDim ? rowDim
                                                        : d,
                                          generic.getContext()));
-    return lhsInput->get() == rhsInput->get() &&
-           lhsMap.replaceDimsAndSymbols(swapped, {}, lhsMap.getNumDims(),
-                                        lhsMap.getNumSymbols()) ==
-               generic.getMatchingIndexingMap(rhsInput);
+    AffineMap mirrored = lhsMap.replaceDimsAndSymbols(
+        swapped, {}, lhsMap.getNumDims(), lhsMap.getNumSymbols());
+    AffineMap rhsMap = generic.getMatchingIndexingMap(rhsInput);
+    if (lhsInput->get() != rhsInput->get())
+      return false;
+    if (mirrored == rhsMap)
+      return true;
+    return mirrored.getNumResults() == 2 &&
+           symmetricInput(lhsArg.getArgNumber()) &&
+           mirrored.getSubMap({1, 0}) == rhsMap;
   }
   Operation *lhsOp = lhs.getDefiningOp(), *rhsOp = rhs.getDefiningOp();
   if (depth > kMaxWriteDepth || lhsOp->getName() != rhsOp->getName() ||
@@ -231,7 +240,7 @@ bool mirrors(linalg::GenericOp generic, Value lhs, Value rhs, unsigned rowDim,
   return llvm::all_of(
       llvm::zip(lhsOp->getOperands(), rhsOp->getOperands()), [&](auto pair) {
         return mirrors(generic, std::get<0>(pair), std::get<1>(pair), rowDim,
-                       colDim, depth + 1);
+                       colDim, symmetricInput, depth + 1);
       });
 }
 
@@ -302,9 +311,24 @@ bool stepc::detail::holdsOneValue(OpOperand &operand) {
   return uniformBefore(operand.get(), operand.getOwner(), 0);
 }
 
+bool stepc::detail::holdsSymmetricValues(OpOperand &input) {
+  auto writer = dyn_cast_or_null<linalg::GenericOp>(
+      lastWriteBefore(input.get(), input.getOwner()));
+  if (!writer || writer.getNumDpsInits() != 1 ||
+      writer.getDpsInits()[0] != input.get())
+    return false;
+  // Whether its factors are exact in bf16 decides where the product runs,
+  // not whether it is symmetric: both ways, (i, j) and (j, i) add the same
+  // products in the same order, or one is the other's mirror image.
+  std::optional<Bf16Contraction> product = matchBf16Contraction(
+      writer, [](unsigned) { return true; }, [](unsigned) { return false; });
+  return product && product->mirrored && uniformBefore(input.get(), writer, 0);
+}
+
 std::optional<stepc::detail::Bf16Contraction>
 stepc::detail::matchBf16Contraction(
-    linalg::GenericOp generic, llvm::function_ref<bool(unsigned)> exactInput) {
+    linalg::GenericOp generic, llvm::function_ref<bool(unsigned)> exactInput,
+    llvm::function_ref<bool(unsigned)> symmetricInput) {
   if (generic.getNumLoops() != 3 || generic.getNumDpsInits() != 1 ||
       !generic.hasPureBufferSemantics())
     return std::nullopt;
@@ -372,7 +396,8 @@ stepc::detail::matchBf16Contraction(
                          firstInputAlong(generic, mul.getLhs(), reduction[0]),
                          firstInputAlong(generic, mul.getRhs(), reduction[0]),
                          mirrors(generic, mul.getLhs(), mul.getRhs(),
-                                 parallel[lhsSide], parallel[rhsSide], 0)};
+                                 parallel[lhsSide], parallel[rhsSide],
+                                 symmetricInput, 0)};
 }
 
 int64_t stepc::detail::tensorCoreSharedBytes() { return kSharedWords * 4; }

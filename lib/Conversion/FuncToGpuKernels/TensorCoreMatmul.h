@@ -34,15 +34,17 @@ struct Bf16Contraction {
   /// threads share out the staging loads so that they coalesce.
   bool lhsAlongReduction, rhsAlongReduction;
   /// Whether R computes at (k, j) what L computes at (j, k), so that L·R
-  /// is symmetric: Newton–Schulz's Gram X·Xᵀ.
+  /// is symmetric: Newton–Schulz's Gram X·Xᵀ, and A·A for a symmetric A.
   bool mirrored;
 };
 
 /// `generic` as a bf16 contraction, when it is one. `exactInput(n)` says
-/// whether every element input `n` holds is exact in bf16.
+/// whether every element input `n` holds is exact in bf16,
+/// `symmetricInput(n)` whether input `n` is a symmetric matrix.
 std::optional<Bf16Contraction>
 matchBf16Contraction(mlir::linalg::GenericOp generic,
-                     llvm::function_ref<bool(unsigned)> exactInput);
+                     llvm::function_ref<bool(unsigned)> exactInput,
+                     llvm::function_ref<bool(unsigned)> symmetricInput);
 
 /// Whether every element `input` (an operand of a generic, in the function
 /// before kernel formation) reads is exact in bf16: a constant that is, or
@@ -54,6 +56,11 @@ bool holdsBf16ExactValues(mlir::OpOperand &input);
 /// owner runs: its last write, in the owner's block, was a fill or a copy
 /// of a filled buffer.
 bool holdsOneValue(mlir::OpOperand &operand);
+
+/// Whether `input`'s buffer (an operand of a generic, in the function
+/// before kernel formation) holds a symmetric matrix when its owner runs:
+/// its last write was a mirrored product into a buffer that held one value.
+bool holdsSymmetricValues(mlir::OpOperand &input);
 
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the
 /// tensor-core loop stages its operands in, per block.

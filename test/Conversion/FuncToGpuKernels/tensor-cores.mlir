@@ -305,3 +305,101 @@ func.func @gram_accumulating(
 // CHECK-NEXT: }
 // CHECK-NOT: arith.cmpi ne
 // CHECK: gpu.return
+
+// A² of that Gram reads A at (i, k) and (k, j): the same reads mirrored,
+// because A, a mirrored product into a zero fill, is symmetric. So A²
+// walks the triangle too.
+func.func @gram_squared(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  %sq = memref.alloc(%m, %m) : memref<?x?xf32>
+  memref.copy %a, %sq : memref<?x?xf32> to memref<?x?xf32>
+  linalg.generic {indexing_maps = [#lhs, #rhsT, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %w : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %a : memref<?x?xf32>, memref<?x?xf32>) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @gram_squared(
+// CHECK-COUNT-2: math.sqrt
+// CHECK-NOT: math.sqrt
+// CHECK: gpu.return
+
+// The same square of a matrix copied from the gradient, which nothing
+// says is symmetric: every tile.
+func.func @square_of_unknown(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %b = arith.truncf %x : f32 to bf16
+    %e = arith.extf %b : bf16 to f32
+    linalg.yield %e : f32
+  }
+  %sq = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %a : memref<?x?xf32>, memref<?x?xf32>) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @square_of_unknown(
+// CHECK-NOT: math.sqrt
+// CHECK: nvvm.mma.sync
+// CHECK-NOT: math.sqrt
+// CHECK: gpu.return
