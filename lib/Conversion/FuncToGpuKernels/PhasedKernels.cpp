@@ -1075,6 +1075,8 @@ private:
     Accesses accesses = accessesOfOp(op);
     if (hazards.conflict(accesses))
       barrier();
+    if (matmulOverFill(op))
+      return;
     switch (work) {
     case Work::Uniform:
       unscaleGradLoads(b.clone(op, map));
@@ -1101,6 +1103,8 @@ private:
   /// What an op that is not a loop or branch with grid-wide work inside
   /// does to the buffers.
   Accesses accessesOfOp(Operation &op) {
+    if (matmulOverFill(op))
+      return {};
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       return accessesOf(generic);
     Accesses accesses;
@@ -1299,26 +1303,91 @@ private:
     generic.erase();
   }
 
+  /// `generic` as a bf16 contraction, when it is one (TensorCoreMatmul.h);
+  /// `source` is the function's generic it is, or is cloned from.
+  std::optional<stepc::detail::Bf16Contraction>
+  tensorCoreContraction(linalg::GenericOp source, linalg::GenericOp generic) {
+    if (!tensorCores)
+      return std::nullopt;
+    return stepc::detail::matchBf16Contraction(
+        generic,
+        [&](unsigned n) {
+          return stepc::detail::holdsBf16ExactValues(
+              *source.getDpsInputOperand(n));
+        },
+        [&](unsigned n) {
+          return stepc::detail::holdsSymmetricValues(
+              *source.getDpsInputOperand(n));
+        });
+  }
+
+  /// The tensor-core matmul that next touches the buffer `op` fills, when
+  /// `op` is a fill and the matmul accumulates into all of that buffer.
+  /// The matmul then adds its products to the fill's value instead of
+  /// loading it, and the fill is not emitted: a pass over the buffer that
+  /// writes it, and one that reads it back, fewer (Newton–Schulz's P·X
+  /// per iteration).
+  linalg::GenericOp matmulOverFill(Operation &op) {
+    auto fill = dyn_cast<linalg::GenericOp>(op);
+    if (!tensorCores || !fill || !stepc::detail::filledValue(fill))
+      return {};
+    // A buffer of the function's own, without views: its users are all
+    // its accesses.
+    Value buffer = fill.getDpsInits()[0];
+    if (!buffer.getDefiningOp<memref::AllocOp>() ||
+        !llvm::all_of(buffer.getUsers(), [](Operation *user) {
+          return isa<linalg::GenericOp, memref::CopyOp, memref::LoadOp,
+                     memref::StoreOp, memref::DimOp, memref::DeallocOp>(user);
+        }))
+      return {};
+    for (Operation *next = op.getNextNode(); next; next = next->getNextNode()) {
+      if (llvm::none_of(buffer.getUsers(), [&](Operation *user) {
+            return next->isAncestor(user);
+          }))
+        continue;
+      auto matmul = dyn_cast<linalg::GenericOp>(next);
+      if (matmul && matmul.getNumDpsInits() == 1 &&
+          matmul.getDpsInits()[0] == buffer &&
+          tensorCoreContraction(matmul, matmul))
+        return matmul;
+      return {};
+    }
+    return {};
+  }
+
+  /// The value of the fill left to `matmul` (matmulOverFill), or null.
+  Value fillLeftTo(linalg::GenericOp matmul) {
+    Value buffer = matmul.getDpsInits()[0];
+    for (Operation *prev = matmul->getPrevNode(); prev;
+         prev = prev->getPrevNode()) {
+      if (llvm::none_of(buffer.getUsers(), [&](Operation *user) {
+            return prev->isAncestor(user);
+          }))
+        continue;
+      auto fill = dyn_cast<linalg::GenericOp>(prev);
+      return fill && matmulOverFill(*prev) == matmul
+                 ? stepc::detail::filledValue(fill)
+                 : Value();
+    }
+    return {};
+  }
+
   /// `generic` (cloned from `source`) as a warp-tiled mma.sync loop, when
   /// it is a bf16 contraction (TensorCoreMatmul.h).
   bool emitOnTensorCores(linalg::GenericOp source, linalg::GenericOp generic,
                          ArrayRef<Value> sizes) {
-    auto exactInput = [&](unsigned n) {
-      return stepc::detail::holdsBf16ExactValues(*source.getDpsInputOperand(n));
-    };
     std::optional<stepc::detail::Bf16Contraction> contraction =
-        stepc::detail::matchBf16Contraction(
-            generic, exactInput, [&](unsigned n) {
-              return stepc::detail::holdsSymmetricValues(
-                  *source.getDpsInputOperand(n));
-            });
+        tensorCoreContraction(source, generic);
     if (!contraction)
       return false;
     OpOperand *init = generic.getDpsInitOperand(0);
     auto valueAt = [&](Value value, ArrayRef<Value> ivs) {
       return evaluateAt(generic, value, ivs);
     };
+    Value filled = fillLeftTo(source);
     auto loadOutput = [&](ArrayRef<Value> ivs) -> Value {
+      if (filled)
+        return map.lookupOrDefault(filled);
       return memref::LoadOp::create(b, loc, init->get(),
                                     indicesOf(generic, init, ivs));
     };

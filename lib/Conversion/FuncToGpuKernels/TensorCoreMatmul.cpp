@@ -153,6 +153,25 @@ bool exactBefore(Value value, Operation *reader, int depth) {
   return writer && writesExactly(writer, value, depth);
 }
 
+/// What `generic` yields for its output `position` when that is one value
+/// for every element: a value from outside its body, or an input read with
+/// a map of no results (a scalar, or a 0-d buffer). Null otherwise.
+Value uniformYield(linalg::GenericOp generic, unsigned position) {
+  Block &body = generic.getRegion().front();
+  Value yielded = body.getTerminator()->getOperand(position);
+  auto arg = dyn_cast<BlockArgument>(yielded);
+  if (!arg)
+    return yielded.getParentRegion() != &generic.getRegion() ? yielded
+                                                             : Value();
+  if (arg.getOwner() != &body ||
+      arg.getArgNumber() >= generic.getNumDpsInputs())
+    return {};
+  OpOperand *input = generic.getDpsInputOperand(arg.getArgNumber());
+  return generic.getMatchingIndexingMap(input).getNumResults() == 0
+             ? input->get()
+             : Value();
+}
+
 /// Whether every element of `buffer` holds one value when `reader` runs:
 /// its last write was a fill (a generic over all of it yielding a scalar),
 /// or a copy of such a buffer.
@@ -164,26 +183,11 @@ bool uniformBefore(Value buffer, Operation *reader, int depth) {
   if (auto copy = dyn_cast<memref::CopyOp>(writer))
     return uniformBefore(copy.getSource(), copy, depth + 1);
   auto generic = cast<linalg::GenericOp>(writer);
-  Block &body = generic.getRegion().front();
-  Operation *yield = body.getTerminator();
-  for (auto [position, init] : llvm::enumerate(generic.getDpsInitsMutable())) {
-    if (init.get() != buffer)
-      continue;
-    if (!generic.getMatchingIndexingMap(&init).isPermutation())
+  for (auto [position, init] : llvm::enumerate(generic.getDpsInitsMutable()))
+    if (init.get() == buffer &&
+        (!generic.getMatchingIndexingMap(&init).isPermutation() ||
+         !uniformYield(generic, position)))
       return false;
-    Value yielded = yield->getOperand(position);
-    auto arg = dyn_cast<BlockArgument>(yielded);
-    bool scalarInput =
-        arg && arg.getOwner() == &body &&
-        arg.getArgNumber() < generic.getNumDpsInputs() &&
-        generic.getMatchingIndexingMap(
-                   generic.getDpsInputOperand(arg.getArgNumber()))
-                .getNumResults() == 0;
-    bool fromOutside =
-        !arg && yielded.getParentRegion() != &generic.getRegion();
-    if (!scalarInput && !fromOutside)
-      return false;
-  }
   return true;
 }
 
@@ -309,6 +313,15 @@ bool stepc::detail::holdsBf16ExactValues(OpOperand &input) {
 
 bool stepc::detail::holdsOneValue(OpOperand &operand) {
   return uniformBefore(operand.get(), operand.getOwner(), 0);
+}
+
+Value stepc::detail::filledValue(linalg::GenericOp generic) {
+  if (generic.getNumDpsInits() != 1 || generic.getNumReductionLoops() != 0 ||
+      !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
+           .isPermutation())
+    return {};
+  Value value = uniformYield(generic, 0);
+  return value && isa<FloatType>(value.getType()) ? value : Value();
 }
 
 bool stepc::detail::holdsSymmetricValues(OpOperand &input) {

@@ -57,6 +57,10 @@ bool holdsBf16ExactValues(mlir::OpOperand &input);
 /// of a filled buffer.
 bool holdsOneValue(mlir::OpOperand &operand);
 
+/// The scalar `generic` writes to every element of its one output, when it
+/// is a fill of a float.
+mlir::Value filledValue(mlir::linalg::GenericOp generic);
+
 /// Whether `input`'s buffer (an operand of a generic, in the function
 /// before kernel formation) holds a symmetric matrix when its owner runs:
 /// its last write was a mirrored product into a buffer that held one value.
