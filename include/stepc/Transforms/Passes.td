@@ -53,12 +53,13 @@ def FuseTransposesIntoReductions
     that its inner loop streams rows (LinalgEmitter::matmul). A GPU kernel
     does not: its reductions read best along the reduced dim, which for
     Newton–Schulz's Gram `X·Xᵀ` is X's own rows. This pass generalizes
-    every `linalg.transpose` and fuses element-wise producers (a transpose,
-    the rounding to bf16 before it) into the reductions that read them,
-    when the fused read runs along one of the reduction's reduced dims, the
-    last result of its map. The transposed copy and the rounded one then
-    go away: two passes over the matrix and a grid barrier per
-    Newton–Schulz iteration (docs/Design/GpuKernels.md, "Barriers").
+    the `linalg.transpose` ops that reductions read, and fuses element-wise
+    producers (such a transpose, the rounding to bf16 before it) into the
+    reductions that read them, when the fused read runs along one of the
+    reduction's reduced dims, the last result of its map. The transposed
+    copy and the rounded one then go away: two passes over the matrix and
+    two grid barriers per Newton–Schulz iteration
+    (docs/Design/GpuKernels.md, "Barriers").
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }

@@ -1072,11 +1072,11 @@ private:
       return emitFor(forOp);
     if (auto ifOp = dyn_cast<scf::IfOp>(op); ifOp && work == Work::Distributed)
       return emitIf(ifOp);
+    if (matmulOverFill(op))
+      return;
     Accesses accesses = accessesOfOp(op);
     if (hazards.conflict(accesses))
       barrier();
-    if (matmulOverFill(op))
-      return;
     switch (work) {
     case Work::Uniform:
       unscaleGradLoads(b.clone(op, map));

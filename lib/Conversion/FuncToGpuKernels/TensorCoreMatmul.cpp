@@ -32,6 +32,9 @@ namespace {
 /// How far the exactness of a buffer is traced back through the writes
 /// that produced it (a copy of a transpose of a rounding is 3).
 constexpr int kMaxWriteDepth = 8;
+/// How deep two factors of a contraction's body are compared op by op
+/// (`extf(truncf(x))` is 2).
+constexpr int kMaxMirrorDepth = 16;
 
 /// The mma tile (rows × cols × depth) of mma.sync m16n8k16.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
@@ -234,7 +237,7 @@ bool mirrors(linalg::GenericOp generic, Value lhs, Value rhs, unsigned rowDim,
            mirrored.getSubMap({1, 0}) == rhsMap;
   }
   Operation *lhsOp = lhs.getDefiningOp(), *rhsOp = rhs.getDefiningOp();
-  if (depth > kMaxWriteDepth || lhsOp->getName() != rhsOp->getName() ||
+  if (depth > kMaxMirrorDepth || lhsOp->getName() != rhsOp->getName() ||
       lhsOp->getAttrDictionary() != rhsOp->getAttrDictionary() ||
       lhsOp->getNumOperands() != rhsOp->getNumOperands() ||
       lhsOp->getResultTypes() != rhsOp->getResultTypes() ||
