@@ -113,6 +113,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   kernels.leaveOthers = true;
   pm.addPass(createFormGpuKernels(kernels));
   pm.addNestedPass<func::FuncOp>(createFuseTransposesIntoReductions());
+  pm.addNestedPass<func::FuncOp>(createFillPerProduct());
   // The other groups bufferize as on the CPU (without deallocations: their
   // buffers become places in the kernel's scratch) and become phased
   // kernels.

@@ -64,6 +64,27 @@ def FuseTransposesIntoReductions
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def FillPerProduct
+    : Pass<"stepc-fill-per-product", "::mlir::func::FuncOp"> {
+  let summary = "Give each matrix product its own fill of its init (GPU kernels)";
+  let description = [{
+    CSE merges equal fills, so Newton–Schulz's Gram and A², two m × m
+    products that both start from zero, share one `linalg.fill`.
+    Bufferization then fills one buffer and copies it for the other. This
+    pass gives each product (a generic of two parallel loops and one
+    reduction) after the first that accumulates into a fill its own
+    `tensor.empty` and `linalg.fill`, next to it. Each product
+    then starts from a fill of its own, which the GPU's tensor-core
+    matmuls take over (docs/Design/GpuKernels.md, "A fill before the
+    matmul is left to it"): the fill, the copy and the loads of the
+    output go away.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def UnifyShapes : Pass<"stepc-unify-shapes", "::mlir::func::FuncOp"> {
   let summary = "Read every tensor dimension from the param";
   let description = [{
