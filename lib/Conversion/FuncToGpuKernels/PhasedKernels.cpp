@@ -1321,6 +1321,12 @@ private:
         });
   }
 
+  /// Whether `op`, or an op inside it, uses `buffer`.
+  static bool touches(Operation *op, Value buffer) {
+    return llvm::any_of(buffer.getUsers(),
+                        [&](Operation *user) { return op->isAncestor(user); });
+  }
+
   /// The tensor-core matmul that next touches the buffer `op` fills, when
   /// `op` is a fill and the matmul accumulates into all of that buffer.
   /// The matmul then adds its products to the fill's value instead of
@@ -1341,9 +1347,7 @@ private:
         }))
       return {};
     for (Operation *next = op.getNextNode(); next; next = next->getNextNode()) {
-      if (llvm::none_of(buffer.getUsers(), [&](Operation *user) {
-            return next->isAncestor(user);
-          }))
+      if (!touches(next, buffer))
         continue;
       auto matmul = dyn_cast<linalg::GenericOp>(next);
       if (matmul && matmul.getNumDpsInits() == 1 &&
@@ -1360,9 +1364,7 @@ private:
     Value buffer = matmul.getDpsInits()[0];
     for (Operation *prev = matmul->getPrevNode(); prev;
          prev = prev->getPrevNode()) {
-      if (llvm::none_of(buffer.getUsers(), [&](Operation *user) {
-            return prev->isAncestor(user);
-          }))
+      if (!touches(prev, buffer))
         continue;
       auto fill = dyn_cast<linalg::GenericOp>(prev);
       return fill && matmulOverFill(*prev) == matmul
