@@ -114,6 +114,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   pm.addPass(createFormGpuKernels(kernels));
   pm.addNestedPass<func::FuncOp>(createFuseTransposesIntoReductions());
   pm.addNestedPass<func::FuncOp>(createFillPerProduct());
+  pm.addNestedPass<func::FuncOp>(createMaterializeRoundedFactors());
   // The other groups bufferize as on the CPU (without deallocations: their
   // buffers become places in the kernel's scratch) and become phased
   // kernels.

@@ -64,6 +64,30 @@ def FuseTransposesIntoReductions
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def MaterializeRoundedFactors
+    : Pass<"stepc-materialize-rounded-factors", "::mlir::func::FuncOp"> {
+  let summary = "Round a matrix product's factor that reads several tensors "
+                "into a bf16 tensor of its own (GPU kernels)";
+  let description = [{
+    A product `out + L·R` (a generic of two parallel loops and one
+    reduction) whose factor L (or R) is `extf(truncf(x))`, with x computed
+    from more than one tensor, computes x at every point of the product:
+    Newton–Schulz's third product reads b·A + c·A² that way. On the GPU
+    each block of output tiles that shares a row of L then reads both f32
+    matrices again. This pass computes `truncf(x)` once, in an element-wise
+    generic over the factor's two dims into a bf16 tensor, just before the
+    product, and has the product read `extf` of it. The values are the
+    same bits. The phased kernels compute that generic in the store of the
+    product before it, where it reads that product's output
+    (docs/Design/GpuKernels.md, "Factors rounded once").
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def FillPerProduct
     : Pass<"stepc-fill-per-product", "::mlir::func::FuncOp"> {
   let summary = "Give each matrix product its own fill of its init (GPU kernels)";

@@ -35,6 +35,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -1072,7 +1073,7 @@ private:
       return emitFor(forOp);
     if (auto ifOp = dyn_cast<scf::IfOp>(op); ifOp && work == Work::Distributed)
       return emitIf(ifOp);
-    if (matmulOverFill(op))
+    if (matmulOverFill(op) || matmulBefore(op))
       return;
     Accesses accesses = accessesOfOp(op);
     if (hazards.conflict(accesses))
@@ -1103,10 +1104,16 @@ private:
   /// What an op that is not a loop or branch with grid-wide work inside
   /// does to the buffers.
   Accesses accessesOfOp(Operation &op) {
-    if (matmulOverFill(op))
+    if (matmulOverFill(op) || matmulBefore(op))
       return {};
-    if (auto generic = dyn_cast<linalg::GenericOp>(op))
-      return accessesOf(generic);
+    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      Accesses accesses = accessesOf(generic);
+      // The epilogue runs at the matmul's tile stores, not grid-stride.
+      if (linalg::GenericOp epilogue = epilogueOf(op))
+        for (const Accesses::Access &access : accessesOf(epilogue).accesses)
+          accesses.accesses.push_back({access.root, access.write, false});
+      return accesses;
+    }
     Accesses accesses;
     if (auto copy = dyn_cast<memref::CopyOp>(op)) {
       accesses.add(copy.getSource(), /*write=*/false, /*pointwise=*/true);
@@ -1374,6 +1381,111 @@ private:
     return {};
   }
 
+  /// Whether `op` writes `buffer` (a store, or an init of a generic or a
+  /// copy's target), looking inside it.
+  static bool writes(Operation *op, Value buffer) {
+    return llvm::any_of(buffer.getUses(), [&](OpOperand &use) {
+      Operation *user = use.getOwner();
+      if (!op->isAncestor(user))
+        return false;
+      if (auto generic = dyn_cast<linalg::GenericOp>(user))
+        return generic.isDpsInit(&use);
+      if (auto copy = dyn_cast<memref::CopyOp>(user))
+        return copy.getTarget() == buffer;
+      auto store = dyn_cast<memref::StoreOp>(user);
+      return store && store.getMemRef() == buffer;
+    });
+  }
+
+  /// The element-wise generic that the tensor-core matmul `op` computes in
+  /// its stores (an epilogue): the next op to touch the matmul's output,
+  /// when it reads that output, and all it touches, at the point the
+  /// matmul stores (identity maps over the output's shape). Newton–Schulz's
+  /// A² stores P = bf16(b·A + c·A²) that way (stepc-materialize-rounded-
+  /// factors): no pass over A² and no grid barrier before one.
+  linalg::GenericOp epilogueOf(Operation &op) {
+    auto matmul = dyn_cast<linalg::GenericOp>(op);
+    if (!tensorCores || !matmul || matmul.getNumDpsInits() != 1 ||
+        !tensorCoreContraction(matmul, matmul))
+      return {};
+    Value output = matmul.getDpsInits()[0];
+    if (!output.getDefiningOp<memref::AllocOp>())
+      return {};
+    Operation *next = op.getNextNode();
+    while (next && !touches(next, output))
+      next = next->getNextNode();
+    auto epilogue = dyn_cast_or_null<linalg::GenericOp>(next);
+    if (!epilogue || epilogue.getNumLoops() != 2 ||
+        epilogue.getNumReductionLoops() != 0 || epilogue.hasIndexSemantics() ||
+        llvm::is_contained(epilogue.getDpsInits(), output) ||
+        !llvm::all_of(epilogue->getOpOperands(), [&](OpOperand &operand) {
+          return !isa<MemRefType>(operand.get().getType()) ||
+                 epilogue.getMatchingIndexingMap(&operand).isIdentity();
+        }))
+      return {};
+    // It runs while other blocks still multiply: it must not write what
+    // the matmul reads, and the ops it moves ahead of must not touch its
+    // buffers. All it reads must exist at the matmul (its outputs' buffers
+    // are mapped early, as allocs are only views of the scratch).
+    SetVector<Value> reads(llvm::from_range, epilogue->getOperands());
+    getUsedValuesDefinedAbove(epilogue.getRegion(), reads);
+    for (Value value : reads) {
+      if (isa<MemRefType>(value.getType())) {
+        if (value != output && writes(&op, value))
+          return {};
+        for (Operation *between = op.getNextNode(); between != next;
+             between = between->getNextNode())
+          if (touches(between, value))
+            return {};
+      }
+      Operation *def = value.getDefiningOp();
+      if (!def || def->getBlock() != op.getBlock() || def->isBeforeInBlock(&op))
+        continue;
+      auto alloc = dyn_cast<memref::AllocOp>(def);
+      if (!alloc || !llvm::all_of(alloc->getOperands(), [&](Value size) {
+            Operation *sizeDef = size.getDefiningOp();
+            return !sizeDef || sizeDef->getBlock() != op.getBlock() ||
+                   sizeDef->isBeforeInBlock(&op);
+          }))
+        return {};
+    }
+    for (Value init : epilogue.getDpsInits())
+      if (llvm::is_contained(matmul.getDpsInputs(), init))
+        return {};
+    return epilogue;
+  }
+
+  /// The tensor-core matmul whose epilogue `op` is (epilogueOf), or null.
+  linalg::GenericOp matmulBefore(Operation &op) {
+    auto epilogue = dyn_cast<linalg::GenericOp>(op);
+    if (!tensorCores || !epilogue)
+      return {};
+    for (Value input : epilogue.getDpsInputs()) {
+      if (!isa<MemRefType>(input.getType()))
+        continue;
+      Operation *prev = op.getPrevNode();
+      while (prev && !touches(prev, input))
+        prev = prev->getPrevNode();
+      if (prev && epilogueOf(*prev) == epilogue)
+        return cast<linalg::GenericOp>(prev);
+    }
+    return {};
+  }
+
+  /// Whether anything but `matmul`, its epilogue and a fill left to it
+  /// reads or writes the matmul's output: else the epilogue is all that
+  /// reads it, and the matmul need not store it.
+  bool outputUsedBeyond(linalg::GenericOp matmul, linalg::GenericOp epilogue) {
+    Value output = matmul.getDpsInits()[0];
+    return llvm::any_of(output.getUsers(), [&](Operation *user) {
+      if (user == matmul || user == epilogue ||
+          isa<memref::DimOp, memref::DeallocOp>(user))
+        return false;
+      auto fill = dyn_cast<linalg::GenericOp>(user);
+      return !fill || matmulOverFill(*fill) != matmul;
+    });
+  }
+
   /// `generic` (cloned from `source`) as a warp-tiled mma.sync loop, when
   /// it is a bf16 contraction (TensorCoreMatmul.h).
   bool emitOnTensorCores(linalg::GenericOp source, linalg::GenericOp generic,
@@ -1393,14 +1505,37 @@ private:
       return memref::LoadOp::create(b, loc, init->get(),
                                     indicesOf(generic, init, ivs));
     };
+    linalg::GenericOp epilogue = epilogueOf(*source), epilogueClone;
+    bool storesOutput = true;
+    if (epilogue) {
+      for (Value operand : epilogue->getOperands())
+        if (auto alloc = operand.getDefiningOp<memref::AllocOp>();
+            alloc && !map.contains(operand))
+          emitOp(*alloc);
+      epilogueClone = cast<linalg::GenericOp>(b.clone(*epilogue, map));
+      storesOutput = outputUsedBeyond(source, epilogue);
+    }
     auto storeOutput = [&](Value value, ArrayRef<Value> ivs) {
-      memref::StoreOp::create(b, loc, value, init->get(),
-                              indicesOf(generic, init, ivs));
+      SmallVector<Value> at = indicesOf(generic, init, ivs);
+      if (storesOutput)
+        memref::StoreOp::create(b, loc, value, init->get(), at);
+      if (!epilogueClone)
+        return;
+      // The epilogue's point is the output's element: identity maps.
+      SmallVector<std::pair<unsigned, Value>> given;
+      for (OpOperand *input : epilogue.getDpsInputOperands())
+        if (input->get() == source.getDpsInits()[0])
+          given.push_back({input->getOperandNumber(), value});
+      storeOutputs(
+          epilogueClone, at,
+          computeAt(epilogueClone, at, loadOutputs(epilogueClone, at), given));
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
         {blockId, gridDim, sharedTiles(), valueAt, loadOutput, storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
+    if (epilogueClone)
+      epilogueClone.erase();
     return true;
   }
 
@@ -1677,15 +1812,22 @@ private:
     return *affine::expandAffineMap(b, loc, indexing, dims);
   }
 
-  /// The generic's body at one point: its inputs loaded there, the outputs
-  /// given as `outs`.
-  SmallVector<Value> computeAt(linalg::GenericOp generic, ArrayRef<Value> ivs,
-                               ValueRange outs) {
+  /// The generic's body at one point: its inputs loaded there (or, for the
+  /// operand numbers in `given`, the values given), the outputs given as
+  /// `outs`.
+  SmallVector<Value>
+  computeAt(linalg::GenericOp generic, ArrayRef<Value> ivs, ValueRange outs,
+            ArrayRef<std::pair<unsigned, Value>> given = {}) {
     Block &body = generic.getRegion().front();
     IRMapping point;
     for (OpOperand *input : generic.getDpsInputOperands()) {
       Value value = input->get();
-      if (isa<MemRefType>(value.getType()))
+      auto known = llvm::find_if(given, [&](auto &operandAndValue) {
+        return operandAndValue.first == input->getOperandNumber();
+      });
+      if (known != given.end())
+        value = known->second;
+      else if (isa<MemRefType>(value.getType()))
         value = loadUnscaled(value, indicesOf(generic, input, ivs));
       point.map(generic.getMatchingBlockArgument(input), value);
     }

@@ -258,14 +258,18 @@ func.func @gram_in_place(
 // CHECK: %[[OFF:.*]] = arith.cmpi ne, %[[ROW]], %{{.*}} : index
 // CHECK: nvvm.mma.sync
 // Each result inside the matrix is added at (i, j), then, off the
-// diagonal, at (j, i).
+// diagonal, at (j, i). The copy into the gradient, the next op to read
+// the product, is its epilogue: each sum is stored there too, and A as
+// well, which the copy before the product also writes.
 // CHECK: %[[OLD:.*]] = memref.load %[[A:.*]][%[[I:.*]], %[[J:.*]]] : memref<?x?xf32>
 // CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[OLD]], %[[R:.*]] : f32
 // CHECK-NEXT: memref.store %[[SUM]], %[[A]][%[[I]], %[[J]]]
+// CHECK-NEXT: memref.store %[[SUM]], %[[G:.*]][%[[I]], %[[J]]]
 // CHECK-NEXT: scf.if %[[OFF]] {
 // CHECK-NEXT: %[[OLDT:.*]] = memref.load %[[A]][%[[J]], %[[I]]]
 // CHECK-NEXT: %[[SUMT:.*]] = arith.addf %[[OLDT]], %[[R]] : f32
 // CHECK-NEXT: memref.store %[[SUMT]], %[[A]][%[[J]], %[[I]]]
+// CHECK-NEXT: memref.store %[[SUMT]], %[[G]][%[[J]], %[[I]]]
 // CHECK: gpu.return
 
 // The same product added to what the gradient left in the output: not
@@ -305,6 +309,7 @@ func.func @gram_accumulating(
 // CHECK-NOT: math.sqrt
 // CHECK: nvvm.mma.sync
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %{{.*}}#0 : f32
+// CHECK-NEXT: memref.store %[[SUM]]
 // CHECK-NEXT: memref.store %[[SUM]]
 // CHECK-NEXT: }
 // CHECK-NOT: arith.cmpi ne
@@ -406,4 +411,169 @@ func.func @square_of_unknown(
 // CHECK-NOT: math.sqrt
 // CHECK: nvvm.mma.sync
 // CHECK-NOT: math.sqrt
+// CHECK: gpu.return
+
+// Newton–Schulz's second and third products after stepc-materialize-
+// rounded-factors: A² into a zero fill, then P = bf16(b·A + c·A²), then
+// P·W. P is A²'s epilogue: each block computes it where it stores A², and
+// A², which nothing else reads, is not stored at all. So the products
+// meet two grid barriers (after the Gram and after A²), and none is
+// needed for P.
+func.func @square_with_epilogue(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %b = arith.constant -4.775 : f32
+  %c = arith.constant 2.0315 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %n = memref.dim %w, %c1 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhsT, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %w : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  %sq = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %a : memref<?x?xf32>, memref<?x?xf32>) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  %pw = memref.alloc(%m, %n) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%pw : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  %pb = memref.alloc(%m, %m) : memref<?x?xbf16>
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %sq : memref<?x?xf32>, memref<?x?xf32>) outs(%pb : memref<?x?xbf16>) {
+  ^bb0(%x: f32, %y: f32, %o: bf16):
+    %bx = arith.mulf %x, %b : f32
+    %cy = arith.mulf %y, %c : f32
+    %sum = arith.addf %bx, %cy : f32
+    %r = arith.truncf %sum : f32 to bf16
+    linalg.yield %r : bf16
+  }
+  linalg.generic {indexing_maps = [#rhs, #lhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %pb : memref<?x?xf32>, memref<?x?xbf16>) outs(%pw : memref<?x?xf32>) {
+  ^bb0(%x: f32, %pe: bf16, %acc: f32):
+    %l = arith.extf %pe : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %l, %xe : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%pw : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @square_with_epilogue(
+// CHECK: nvvm.mma.sync
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: nvvm.mma.sync
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: %[[SQ:.*]] = arith.addf %{{.*}}#0, %{{.*}} : f32
+// CHECK-NEXT: %[[A:.*]] = memref.load %{{.*}}[%[[I:.*]], %[[J:.*]]] : memref<?x?xf32>
+// CHECK-NEXT: %[[BA:.*]] = arith.mulf %[[A]], %{{.*}} : f32
+// CHECK-NEXT: %[[CS:.*]] = arith.mulf %[[SQ]], %{{.*}} : f32
+// CHECK-NEXT: %[[P:.*]] = arith.addf %[[BA]], %[[CS]] : f32
+// CHECK-NEXT: %[[PB:.*]] = arith.truncf %[[P]] : f32 to bf16
+// CHECK-NEXT: memref.store %[[PB]], %[[PBUF:.*]][%[[I]], %[[J]]] : memref<?x?xbf16>
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: memref.load %{{.*}}[%[[J]], %[[I]]] : memref<?x?xf32>
+// CHECK: memref.store %{{.*}}, %[[PBUF]][%[[J]], %[[I]]] : memref<?x?xbf16>
+// CHECK: llvm.call @stepc_grid_barrier
+// P·W's output is read only by the copy into the gradient, its epilogue:
+// each result goes to the gradient alone.
+// CHECK: nvvm.mma.sync
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: %[[R:.*]] = arith.addf %{{.*}}#0, %{{.*}} : f32
+// CHECK-NEXT: memref.store %[[R]], %{{.*}} : memref<?x?xf32>
+// CHECK-NEXT: }
+// CHECK: gpu.return
+
+// An element-wise op after A² that writes A, which A² reads: other blocks
+// may still read A while a block stores, so it is no epilogue. A² stores
+// its output, and the op runs after a grid barrier.
+func.func @writes_a_factor(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%g : memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %r = arith.truncf %x : f32 to bf16
+    %e = arith.extf %r : bf16 to f32
+    linalg.yield %e : f32
+  }
+  %sq = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %a : memref<?x?xf32>, memref<?x?xf32>) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @writes_a_factor(
+// CHECK: nvvm.mma.sync
+// CHECK: %[[SQ:.*]] = arith.addf %{{.*}}#0, %{{.*}} : f32
+// CHECK-NEXT: memref.store %[[SQ]], %[[SQBUF:.*]][%{{.*}}, %{{.*}}] : memref<?x?xf32>
+// CHECK-NEXT: }
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: memref.load %[[SQBUF]]
 // CHECK: gpu.return

@@ -1,0 +1,106 @@
+// RUN: stepc-opt %s --split-input-file --stepc-materialize-rounded-factors | FileCheck %s
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhs = affine_map<(d0, d1, d2) -> (d1, d2)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// Newton–Schulz's third product, P·X with P = b·A + c·A² rounded to bf16
+// at every point. P is computed once, over its own two dims, into a bf16
+// tensor the product reads; the product keeps X's rounding, and reads
+// neither A nor A² any more.
+// CHECK-DAG: #[[ID:.+]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[IK:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[KJ:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func.func @third_product
+// CHECK-SAME: (%[[X:.+]]: tensor<?x?xf32>, %[[A:.+]]: tensor<?x?xf32>, %[[A2:.+]]: tensor<?x?xf32>, %[[INIT:.+]]: tensor<?x?xf32>)
+// CHECK: %[[M:.+]] = tensor.dim %[[A]], %c0
+// CHECK: %[[K:.+]] = tensor.dim %[[A]], %c1
+// CHECK: %[[E:.+]] = tensor.empty(%[[M]], %[[K]]) : tensor<?x?xbf16>
+// CHECK: %[[P:.+]] = linalg.generic {indexing_maps = [#[[ID]], #[[ID]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[A]], %[[A2]] : tensor<?x?xf32>, tensor<?x?xf32>) outs(%[[E]] : tensor<?x?xbf16>)
+// CHECK: %[[BA:.+]] = arith.mulf
+// CHECK: %[[CA2:.+]] = arith.mulf
+// CHECK: %[[SUM:.+]] = arith.addf %[[BA]], %[[CA2]] : f32
+// CHECK: %[[R:.+]] = arith.truncf %[[SUM]] : f32 to bf16
+// CHECK: linalg.yield %[[R]] : bf16
+// CHECK: linalg.generic {indexing_maps = [#[[KJ]], #[[IK]], #{{.+}}], iterator_types = ["parallel", "reduction", "parallel"]}
+// CHECK-SAME: ins(%[[X]], %[[P]] : tensor<?x?xf32>, tensor<?x?xbf16>) outs(%[[INIT]] : tensor<?x?xf32>)
+// CHECK-NEXT: ^bb0(%[[XI:.+]]: f32, %[[PI:.+]]: bf16, %[[O:.+]]: f32):
+// CHECK-NEXT: %[[PE:.+]] = arith.extf %[[PI]] : bf16 to f32
+// CHECK-NEXT: %[[XB:.+]] = arith.truncf %[[XI]] : f32 to bf16
+// CHECK-NEXT: %[[XE:.+]] = arith.extf %[[XB]] : bf16 to f32
+// CHECK-NEXT: %[[PROD:.+]] = arith.mulf %[[PE]], %[[XE]] : f32
+// CHECK-NEXT: %[[ACC:.+]] = arith.addf %[[PROD]], %[[O]] : f32
+// CHECK-NEXT: linalg.yield %[[ACC]] : f32
+func.func @third_product(%x: tensor<?x?xf32>, %a: tensor<?x?xf32>, %a2: tensor<?x?xf32>, %init: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %b = arith.constant -4.775 : f32
+  %c = arith.constant 2.0315 : f32
+  %r = linalg.generic {indexing_maps = [#lhs, #lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %a2, %x : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+  ^bb0(%ai: f32, %a2i: f32, %xi: f32, %o: f32):
+    %xb = arith.truncf %xi : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %ba = arith.mulf %ai, %b : f32
+    %ca2 = arith.mulf %a2i, %c : f32
+    %sum = arith.addf %ba, %ca2 : f32
+    %pb = arith.truncf %sum : f32 to bf16
+    %pe = arith.extf %pb : bf16 to f32
+    %prod = arith.mulf %pe, %xe : f32
+    %acc = arith.addf %prod, %o : f32
+    linalg.yield %acc : f32
+  } -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+
+// -----
+
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhsT = affine_map<(d0, d1, d2) -> (d2, d1)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// The Gram rounds each factor from one tensor, X: computing it apart
+// would save no reads. Left alone.
+// CHECK-LABEL: func.func @gram
+// CHECK-NOT: tensor.empty
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK-NOT: linalg.generic
+func.func @gram(%x: tensor<?x?xf32>, %init: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %r = linalg.generic {indexing_maps = [#lhs, #rhsT, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %x : tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %qb = arith.truncf %q : f32 to bf16
+    %qe = arith.extf %qb : bf16 to f32
+    %pb = arith.truncf %p : f32 to bf16
+    %pe = arith.extf %pb : bf16 to f32
+    %prod = arith.mulf %pe, %qe : f32
+    %acc = arith.addf %prod, %o : f32
+    linalg.yield %acc : f32
+  } -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
+
+// -----
+
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhs = affine_map<(d0, d1, d2) -> (d1, d2)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// The same third product computed in f32 (compute(f32)): its factor is
+// not rounded, so there is no bf16 tensor to compute it into. Left alone.
+// CHECK-LABEL: func.func @unrounded
+// CHECK-NOT: tensor.empty
+// CHECK: linalg.generic {{.*}} ins(%{{.+}}, %{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xf32>)
+// CHECK-NOT: linalg.generic
+func.func @unrounded(%x: tensor<?x?xf32>, %a: tensor<?x?xf32>, %a2: tensor<?x?xf32>, %init: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %b = arith.constant -4.775 : f32
+  %c = arith.constant 2.0315 : f32
+  %r = linalg.generic {indexing_maps = [#lhs, #lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %a2, %x : tensor<?x?xf32>, tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+  ^bb0(%ai: f32, %a2i: f32, %xi: f32, %o: f32):
+    %ba = arith.mulf %ai, %b : f32
+    %ca2 = arith.mulf %a2i, %c : f32
+    %sum = arith.addf %ba, %ca2 : f32
+    %prod = arith.mulf %sum, %xi : f32
+    %acc = arith.addf %prod, %o : f32
+    linalg.yield %acc : f32
+  } -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
