@@ -9,7 +9,9 @@
 // that shares a row of the output reads both matrices again: the GPU's
 // tensor-core loop stages 16 bytes per factor element instead of 2. This
 // pass computes such a factor once, into a bf16 tensor that the product
-// reads (docs/Design/GpuKernels.md, "Factors rounded once").
+// reads. Likewise the iterate X, which the Gram and P·X read rounded: the
+// update that computes it rounds it too, and the loop carries both
+// (docs/Design/GpuKernels.md, "Factors rounded once").
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,6 +20,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -78,6 +82,55 @@ SmallVector<Operation *> opsNeededBy(Block &body, ValueRange roots, Value leaf,
       args.push_back(arg);
   std::reverse(ops.begin(), ops.end());
   return ops;
+}
+
+/// `product` again, with `factor` read as `extf` of the bf16 tensor
+/// `rounded` (indexed by `map`), and only the inputs the rest of its body
+/// reads. Returns the product that replaces `product`.
+linalg::GenericOp readFactorFrom(RewriterBase &rewriter,
+                                 linalg::GenericOp product, Value factor,
+                                 Value rounded, AffineMap map) {
+  Block &body = product.getRegion().front();
+  SmallVector<BlockArgument> kept;
+  SmallVector<Operation *> rest =
+      opsNeededBy(body, body.getTerminator()->getOperands(), factor, kept);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (BlockArgument arg : kept) {
+    if (arg.getArgNumber() >= product.getNumDpsInputs())
+      continue;
+    OpOperand *input = product.getDpsInputOperand(arg.getArgNumber());
+    inputs.push_back(input->get());
+    maps.push_back(product.getMatchingIndexingMap(input));
+  }
+  unsigned factorInput = inputs.size();
+  inputs.push_back(rounded);
+  maps.push_back(map);
+  OpOperand *init = product.getDpsInitOperand(0);
+  maps.push_back(product.getMatchingIndexingMap(init));
+  rewriter.setInsertionPoint(product);
+  auto replacement = linalg::GenericOp::create(
+      rewriter, product.getLoc(), product.getResultTypes(), inputs, init->get(),
+      maps, product.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location bodyLoc, ValueRange blockArgs) {
+        IRMapping mapping;
+        unsigned next = 0;
+        for (BlockArgument arg : kept)
+          if (arg.getArgNumber() < product.getNumDpsInputs())
+            mapping.map(arg, blockArgs[next++]);
+        mapping.map(body.getArguments().back(), blockArgs.back());
+        mapping.map(factor, arith::ExtFOp::create(b, bodyLoc, b.getF32Type(),
+                                                  blockArgs[factorInput]));
+        for (Operation *op : rest)
+          if (op->getResult(0) != factor)
+            b.clone(*op, mapping);
+        linalg::YieldOp::create(
+            b, bodyLoc,
+            llvm::map_to_vector(body.getTerminator()->getOperands(),
+                                [&](Value v) { return mapping.lookup(v); }));
+      });
+  rewriter.replaceOp(product, replacement.getResults());
+  return replacement;
 }
 
 /// Computes `factor`, a rounded factor of `product` read along the
@@ -154,51 +207,11 @@ materialize(RewriterBase &rewriter, linalg::GenericOp product, Value factor) {
         linalg::YieldOp::create(b, bodyLoc, bf16);
       });
 
-  // The product again, reading the new tensor for the factor, and only
-  // the inputs the rest of its body reads.
-  SmallVector<BlockArgument> kept;
-  SmallVector<Operation *> rest =
-      opsNeededBy(body, body.getTerminator()->getOperands(), factor, kept);
-  inputs.clear();
-  maps.clear();
-  SmallVector<Type> argTypes;
-  for (BlockArgument arg : kept) {
-    if (arg.getArgNumber() >= product.getNumDpsInputs())
-      continue;
-    OpOperand *input = product.getDpsInputOperand(arg.getArgNumber());
-    inputs.push_back(input->get());
-    maps.push_back(product.getMatchingIndexingMap(input));
-  }
-  unsigned factorInput = inputs.size();
-  inputs.push_back(once.getResult(0));
-  maps.push_back(AffineMap::get(product.getNumLoops(), 0,
-                                {rewriter.getAffineDimExpr(*parallel),
-                                 rewriter.getAffineDimExpr(reduction)},
-                                rewriter.getContext()));
-  OpOperand *init = product.getDpsInitOperand(0);
-  maps.push_back(product.getMatchingIndexingMap(init));
-  auto replacement = linalg::GenericOp::create(
-      rewriter, loc, product.getResultTypes(), inputs, init->get(), maps,
-      product.getIteratorTypesArray(),
-      [&](OpBuilder &b, Location bodyLoc, ValueRange blockArgs) {
-        IRMapping mapping;
-        unsigned next = 0;
-        for (BlockArgument arg : kept)
-          if (arg.getArgNumber() < product.getNumDpsInputs())
-            mapping.map(arg, blockArgs[next++]);
-        mapping.map(body.getArguments().back(), blockArgs.back());
-        mapping.map(factor, arith::ExtFOp::create(b, bodyLoc, b.getF32Type(),
-                                                  blockArgs[factorInput]));
-        for (Operation *op : rest)
-          if (op->getResult(0) != factor)
-            b.clone(*op, mapping);
-        linalg::YieldOp::create(
-            b, bodyLoc,
-            llvm::map_to_vector(body.getTerminator()->getOperands(),
-                                [&](Value v) { return mapping.lookup(v); }));
-      });
-  rewriter.replaceOp(product, replacement.getResults());
-  return replacement;
+  return readFactorFrom(rewriter, product, factor, once.getResult(0),
+                        AffineMap::get(product.getNumLoops(), 0,
+                                       {rewriter.getAffineDimExpr(*parallel),
+                                        rewriter.getAffineDimExpr(reduction)},
+                                       rewriter.getContext()));
 }
 
 /// Whether `factor` is rounded to bf16 from a value that reads more than
@@ -219,6 +232,201 @@ bool readsSeveralTensors(linalg::GenericOp product, Value factor) {
       tensors.insert(input);
   }
   return tensors.size() > 1;
+}
+
+/// The input operand of `product` whose block argument `factor` rounds
+/// (`extf(truncf(arg))`), when it is one.
+OpOperand *roundedInput(linalg::GenericOp product, Value factor) {
+  auto arg = dyn_cast_or_null<BlockArgument>(roundedValue(factor));
+  if (!arg || arg.getOwner() != &product.getRegion().front() ||
+      arg.getArgNumber() >= product.getNumDpsInputs())
+    return nullptr;
+  return product.getDpsInputOperand(arg.getArgNumber());
+}
+
+/// A product in `block` with a factor rounded from `value` itself: the
+/// product and that factor, or nothing.
+std::optional<std::pair<linalg::GenericOp, Value>>
+productRounding(Block &block, Value value) {
+  for (auto product : block.getOps<linalg::GenericOp>()) {
+    auto factors = factorsOf(product);
+    if (!factors)
+      continue;
+    for (Value factor : {factors->first, factors->second})
+      if (OpOperand *input = roundedInput(product, factor);
+          input && input->get() == value)
+        return std::make_pair(product, factor);
+  }
+  return std::nullopt;
+}
+
+/// All loops parallel and every result written at the loop's own index:
+/// an op that can yield one more result at the same point.
+bool writesPointwise(linalg::GenericOp op) {
+  return op.getNumLoops() == op.getNumParallelLoops() &&
+         !op.hasIndexSemantics() &&
+         llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+           return op.getMatchingIndexingMap(&init).isIdentity();
+         });
+}
+
+Value emptyBf16Like(RewriterBase &rewriter, Location loc, Value tensor) {
+  return tensor::EmptyOp::create(rewriter, loc,
+                                 tensor::getMixedSizes(rewriter, loc, tensor),
+                                 rewriter.getBF16Type());
+}
+
+/// `bf16(tensor)`, element by element, in a pass of its own just before
+/// `before`.
+Value roundAll(RewriterBase &rewriter, Value tensor, Operation *before) {
+  Location loc = before->getLoc();
+  rewriter.setInsertionPoint(before);
+  Value empty = emptyBf16Like(rewriter, loc, tensor);
+  unsigned rank = cast<RankedTensorType>(tensor.getType()).getRank();
+  SmallVector<AffineMap> maps(2, rewriter.getMultiDimIdentityMap(rank));
+  return linalg::GenericOp::create(
+             rewriter, loc, empty.getType(), tensor, empty, maps,
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &b, Location bodyLoc, ValueRange args) {
+               linalg::YieldOp::create(
+                   b, bodyLoc,
+                   arith::TruncFOp::create(b, bodyLoc, b.getBF16Type(), args[0])
+                       .getResult());
+             })
+      .getResult(0);
+}
+
+/// `op` with one more result, `bf16(op's result `result`)`, written into
+/// `init`; returns that result.
+Value alsoRounded(RewriterBase &rewriter, linalg::GenericOp op, unsigned result,
+                  Value init) {
+  SmallVector<Value> inits(op.getDpsInits());
+  inits.push_back(init);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  maps.push_back(maps.back());
+  SmallVector<Type> types(op.getResultTypes());
+  types.push_back(init.getType());
+  Block &body = op.getRegion().front();
+  rewriter.setInsertionPoint(op);
+  auto extended = linalg::GenericOp::create(
+      rewriter, op.getLoc(), types, op.getDpsInputs(), inits, maps,
+      op.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location bodyLoc, ValueRange args) {
+        IRMapping mapping;
+        mapping.map(body.getArguments(), args.drop_back());
+        for (Operation &inner : body.without_terminator())
+          b.clone(inner, mapping);
+        SmallVector<Value> yields = llvm::map_to_vector(
+            body.getTerminator()->getOperands(),
+            [&](Value v) { return mapping.lookupOrDefault(v); });
+        yields.push_back(arith::TruncFOp::create(b, bodyLoc, b.getBF16Type(),
+                                                 yields[result]));
+        linalg::YieldOp::create(b, bodyLoc, yields);
+      });
+  rewriter.replaceOp(op, extended.getResults().drop_back());
+  return extended.getResults().back();
+}
+
+Value roundedAt(RewriterBase &rewriter, Value value, Operation *before);
+
+/// `ifOp` with one more result, `bf16` of its result `result`, rounded in
+/// each branch where that branch's value is computed.
+Value roundedIf(RewriterBase &rewriter, scf::IfOp ifOp, unsigned result) {
+  SmallVector<Type> types(ifOp.getResultTypes());
+  types.push_back(
+      cast<RankedTensorType>(types[result]).clone(rewriter.getBF16Type()));
+  rewriter.setInsertionPoint(ifOp);
+  auto extended = scf::IfOp::create(rewriter, ifOp.getLoc(), types,
+                                    ifOp.getCondition(), false, false);
+  rewriter.inlineRegionBefore(ifOp.getThenRegion(), extended.getThenRegion(),
+                              extended.getThenRegion().end());
+  rewriter.inlineRegionBefore(ifOp.getElseRegion(), extended.getElseRegion(),
+                              extended.getElseRegion().end());
+  for (Region *branch :
+       {&extended.getThenRegion(), &extended.getElseRegion()}) {
+    auto yield = cast<scf::YieldOp>(branch->front().getTerminator());
+    Value rounded = roundedAt(rewriter, yield.getOperand(result), yield);
+    rewriter.modifyOpInPlace(
+        yield, [&] { yield.getResultsMutable().append(rounded); });
+  }
+  rewriter.replaceOp(ifOp, extended.getResults().drop_back());
+  return extended.getResults().back();
+}
+
+/// `bf16(value)` for a use at `before`, computed where `value` is: as one
+/// more result of the generic (or transpose) that writes it pointwise, in
+/// the branches of the `scf.if` that yields it, or else in a pass of its
+/// own. The first two cost no pass over the tensor, and no grid barrier
+/// after a transposed copy.
+Value roundedAt(RewriterBase &rewriter, Value value, Operation *before) {
+  auto result = dyn_cast<OpResult>(value);
+  Operation *def = result ? result.getOwner() : nullptr;
+  if (auto transpose = dyn_cast_or_null<linalg::TransposeOp>(def)) {
+    rewriter.setInsertionPoint(transpose);
+    FailureOr<linalg::GenericOp> generic =
+        linalg::generalizeNamedOp(rewriter, transpose);
+    if (succeeded(generic)) {
+      // The transpose is gone: its one result is the generic's.
+      def = *generic;
+      result = generic->getOperation()->getResult(0);
+    }
+  }
+  if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def);
+      generic && writesPointwise(generic)) {
+    // Sized like the result's init: the result is not defined yet there.
+    rewriter.setInsertionPoint(generic);
+    Value empty =
+        emptyBf16Like(rewriter, generic.getLoc(),
+                      generic.getDpsInits()[result.getResultNumber()]);
+    return alsoRounded(rewriter, generic, result.getResultNumber(), empty);
+  }
+  if (auto ifOp = dyn_cast_or_null<scf::IfOp>(def); ifOp && ifOp.elseBlock())
+    return roundedIf(rewriter, ifOp, result.getResultNumber());
+  return roundAll(rewriter, value, before);
+}
+
+/// Newton–Schulz's iterate X: a loop's f32 iter_arg that products in the
+/// loop read as rounded factors (the Gram on both sides, P·X on the
+/// right), and that a pointwise generic in the loop yields (the update
+/// a·X + P·X). The loop carries bf16(X) beside X: rounded once before the
+/// loop, then by the update as a second result, written in place; the
+/// products read it. Each product's blocks then load 2 bytes per element
+/// of X instead of 4, for one bf16 store per element per iteration.
+/// Returns the loop that replaces `loop`, or `loop`.
+scf::ForOp roundIterateOnce(RewriterBase &rewriter, scf::ForOp loop,
+                            unsigned position) {
+  Value iterate = loop.getRegionIterArgs()[position];
+  auto type = dyn_cast<RankedTensorType>(iterate.getType());
+  auto next = dyn_cast<OpResult>(loop.getYieldedValues()[position]);
+  auto update =
+      next ? dyn_cast<linalg::GenericOp>(next.getOwner()) : linalg::GenericOp();
+  if (!type || !type.getElementType().isF32() || !update ||
+      update->getBlock() != loop.getBody() || !writesPointwise(update) ||
+      !productRounding(*loop.getBody(), iterate))
+    return loop;
+
+  Value first = roundedAt(rewriter, loop.getInitArgs()[position], loop);
+  FailureOr<LoopLikeOpInterface> replaced = loop.replaceWithAdditionalYields(
+      rewriter, first, /*replaceInitOperandUsesInLoop=*/false,
+      [](OpBuilder &, Location, ArrayRef<BlockArgument> added) {
+        return SmallVector<Value>(added.begin(), added.end());
+      });
+  if (failed(replaced))
+    return loop;
+  auto carried = cast<scf::ForOp>(replaced->getOperation());
+  iterate = carried.getRegionIterArgs()[position];
+  BlockArgument rounded = carried.getRegionIterArgs().back();
+  Value roundedNext =
+      alsoRounded(rewriter, update, next.getResultNumber(), rounded);
+  carried.getYieldedValuesMutable()->back().set(roundedNext);
+  while (auto found = productRounding(*carried.getBody(), iterate)) {
+    auto [product, factor] = *found;
+    AffineMap map =
+        product.getMatchingIndexingMap(roundedInput(product, factor));
+    readFactorFrom(rewriter, product, factor, rounded, map);
+  }
+  return carried;
 }
 
 struct MaterializeRoundedFactorsPass
@@ -244,6 +452,12 @@ struct MaterializeRoundedFactorsPass
           product = *replaced;
       }
     }
+    SmallVector<scf::ForOp> loops;
+    getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      for (unsigned position = 0, e = loop.getNumRegionIterArgs(); position < e;
+           ++position)
+        loop = roundIterateOnce(rewriter, loop, position);
   }
 };
 } // namespace

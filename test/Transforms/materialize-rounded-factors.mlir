@@ -104,3 +104,143 @@ func.func @unrounded(%x: tensor<?x?xf32>, %a: tensor<?x?xf32>, %a2: tensor<?x?xf
   } -> tensor<?x?xf32>
   return %r : tensor<?x?xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#tr = affine_map<(d0, d1) -> (d1, d0)>
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhsT = affine_map<(d0, d1, d2) -> (d2, d1)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// Newton–Schulz's loop, reduced to the Gram and the update: the iterate X
+// is read rounded on both sides of the Gram and yielded by a pointwise
+// update. The loop carries bf16(X) beside X: the update yields it as a
+// second result, written into the carried tensor, and the Gram reads it.
+// The first value is rounded where it is computed: the scaling before
+// the loop yields it as a second result.
+// CHECK-LABEL: func.func @iterate
+// CHECK: %[[FIRST:.+]]:2 = linalg.generic {{.*}} outs(%{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x?xbf16>)
+// CHECK: arith.truncf %{{.+}} : f32 to bf16
+// CHECK: %[[LOOP:.+]]:2 = scf.for {{.*}} iter_args(%[[X:.+]] = %[[FIRST]]#0, %[[XB:.+]] = %[[FIRST]]#1) -> (tensor<?x?xf32>, tensor<?x?xbf16>)
+// CHECK: %[[GRAM:.+]] = linalg.generic {{.*}} ins(%[[XB]], %[[XB]] : tensor<?x?xbf16>, tensor<?x?xbf16>)
+// CHECK-NEXT: ^bb0(%{{.+}}: bf16, %{{.+}}: bf16, %{{.+}}: f32):
+// CHECK-NOT: arith.truncf
+// CHECK: %[[NEXT:.+]]:2 = linalg.generic {{.*}} ins(%[[GRAM]] : tensor<?x?xf32>) outs(%[[X]], %[[XB]] : tensor<?x?xf32>, tensor<?x?xbf16>)
+// CHECK: %[[SUM:.+]] = arith.addf
+// CHECK-NEXT: %[[R:.+]] = arith.truncf %[[SUM]] : f32 to bf16
+// CHECK-NEXT: linalg.yield %[[SUM]], %[[R]] : f32, bf16
+// CHECK: scf.yield %[[NEXT]]#0, %[[NEXT]]#1
+// CHECK: return %[[LOOP]]#0
+func.func @iterate(%g: tensor<?x?xf32>, %init: tensor<?x?xf32>, %n: index) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %s = arith.constant 0.5 : f32
+  %e = tensor.empty(%n, %n) : tensor<?x?xf32>
+  %x0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%g : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %scaled = arith.mulf %v, %s : f32
+    linalg.yield %scaled : f32
+  } -> tensor<?x?xf32>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%x = %x0) -> (tensor<?x?xf32>) {
+    %a = linalg.generic {indexing_maps = [#lhs, #rhsT, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %x : tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+    ^bb0(%p: f32, %q: f32, %o: f32):
+      %qb = arith.truncf %q : f32 to bf16
+      %qe = arith.extf %qb : bf16 to f32
+      %pb = arith.truncf %p : f32 to bf16
+      %pe = arith.extf %pb : bf16 to f32
+      %prod = arith.mulf %pe, %qe : f32
+      %acc = arith.addf %prod, %o : f32
+      linalg.yield %acc : f32
+    } -> tensor<?x?xf32>
+    %next = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%a : tensor<?x?xf32>) outs(%x : tensor<?x?xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %sum = arith.addf %v, %o : f32
+      linalg.yield %sum : f32
+    } -> tensor<?x?xf32>
+    scf.yield %next : tensor<?x?xf32>
+  }
+  return %r : tensor<?x?xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhsT = affine_map<(d0, d1, d2) -> (d2, d1)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// A tall matrix's iterate starts transposed, from an scf.if. Each branch
+// rounds its own value: the transposed copy, generalized, yields the
+// rounding as a second result; the function argument, which nothing
+// computes here, is rounded in a pass of its own in its branch.
+// CHECK-LABEL: func.func @iterate_from_if
+// CHECK: %[[IF:.+]]:2 = scf.if %{{.+}} -> (tensor<?x?xf32>, tensor<?x?xbf16>)
+// CHECK: %[[T:.+]]:2 = linalg.generic {{.*}} ins(%{{.+}} : tensor<?x?xf32>) outs(%{{.+}}, %{{.+}} : tensor<?x?xf32>, tensor<?x?xbf16>)
+// CHECK: scf.yield %[[T]]#0, %[[T]]#1
+// CHECK: } else {
+// CHECK: %[[R:.+]] = linalg.generic {{.*}} ins(%[[G:.+]] : tensor<?x?xf32>) outs(%{{.+}} : tensor<?x?xbf16>)
+// CHECK: scf.yield %[[G]], %[[R]]
+// CHECK: scf.for {{.*}} iter_args(%{{.+}} = %[[IF]]#0, %{{.+}} = %[[IF]]#1)
+func.func @iterate_from_if(%g: tensor<?x?xf32>, %init: tensor<?x?xf32>, %tall: i1, %n: index) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %x0 = scf.if %tall -> (tensor<?x?xf32>) {
+    %e = tensor.empty(%n, %n) : tensor<?x?xf32>
+    %t = linalg.transpose ins(%g : tensor<?x?xf32>) outs(%e : tensor<?x?xf32>) permutation = [1, 0]
+    scf.yield %t : tensor<?x?xf32>
+  } else {
+    scf.yield %g : tensor<?x?xf32>
+  }
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%x = %x0) -> (tensor<?x?xf32>) {
+    %a = linalg.generic {indexing_maps = [#lhs, #rhsT, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %x : tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+    ^bb0(%p: f32, %q: f32, %o: f32):
+      %qb = arith.truncf %q : f32 to bf16
+      %qe = arith.extf %qb : bf16 to f32
+      %pb = arith.truncf %p : f32 to bf16
+      %pe = arith.extf %pb : bf16 to f32
+      %prod = arith.mulf %pe, %qe : f32
+      %acc = arith.addf %prod, %o : f32
+      linalg.yield %acc : f32
+    } -> tensor<?x?xf32>
+    %next = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%a : tensor<?x?xf32>) outs(%x : tensor<?x?xf32>) {
+    ^bb0(%v: f32, %o: f32):
+      %sum = arith.addf %v, %o : f32
+      linalg.yield %sum : f32
+    } -> tensor<?x?xf32>
+    scf.yield %next : tensor<?x?xf32>
+  }
+  return %r : tensor<?x?xf32>
+}
+
+// -----
+
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhsT = affine_map<(d0, d1, d2) -> (d2, d1)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// An iterate that the loop yields straight from a product: there is no
+// pointwise op to round it as well, so the Gram keeps rounding it.
+// CHECK-LABEL: func.func @iterate_from_product
+// CHECK-NOT: bf16>
+// CHECK: scf.for {{.*}} -> (tensor<?x?xf32>)
+// CHECK-NOT: bf16>
+// CHECK: return
+func.func @iterate_from_product(%x0: tensor<?x?xf32>, %init: tensor<?x?xf32>, %n: index) -> tensor<?x?xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%x = %x0) -> (tensor<?x?xf32>) {
+    %a = linalg.generic {indexing_maps = [#lhs, #rhsT, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %x : tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+    ^bb0(%p: f32, %q: f32, %o: f32):
+      %qb = arith.truncf %q : f32 to bf16
+      %qe = arith.extf %qb : bf16 to f32
+      %pb = arith.truncf %p : f32 to bf16
+      %pe = arith.extf %pb : bf16 to f32
+      %prod = arith.mulf %pe, %qe : f32
+      %acc = arith.addf %prod, %o : f32
+      linalg.yield %acc : f32
+    } -> tensor<?x?xf32>
+    scf.yield %a : tensor<?x?xf32>
+  }
+  return %r : tensor<?x?xf32>
+}

@@ -66,8 +66,8 @@ def FuseTransposesIntoReductions
 
 def MaterializeRoundedFactors
     : Pass<"stepc-materialize-rounded-factors", "::mlir::func::FuncOp"> {
-  let summary = "Round a matrix product's factor that reads several tensors "
-                "into a bf16 tensor of its own (GPU kernels)";
+  let summary = "Round a matrix product's factor once, into a bf16 tensor "
+                "of its own (GPU kernels)";
   let description = [{
     A product `out + L·R` (a generic of two parallel loops and one
     reduction) whose factor L (or R) is `extf(truncf(x))`, with x computed
@@ -78,12 +78,20 @@ def MaterializeRoundedFactors
     generic over the factor's two dims into a bf16 tensor, just before the
     product, and has the product read `extf` of it. The values are the
     same bits. The phased kernels compute that generic in the store of the
-    product before it, where it reads that product's output
+    product before it, where it reads that product's output.
+
+    It also rounds a loop's iterate once per iteration: an f32 `scf.for`
+    iter_arg that products in the loop read as rounded factors (the Gram
+    and P·X read X), and that a pointwise generic in the loop yields (the
+    update). That generic yields `truncf` of it as a second result, into
+    a second iter_arg that the products read; the first value is rounded
+    by the op that computes it, through `scf.if` branches
     (docs/Design/GpuKernels.md, "Factors rounded once").
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }

@@ -56,7 +56,8 @@ def run_all(out):
     dev.set_grads([rng.standard_normal(MMA_SHAPE).astype(np.float32)])
     dev.group.step()
     check(True, f"muon.hidden {MMA_SHAPE}: "
-          f"{emulator_counter(driver, 'last_mmas')} mma.sync per step")
+          f"{emulator_counter(driver, 'last_mmas')} mma.sync and "
+          f"{emulator_counter(driver, 'last_barriers')} grid barriers per step")
     driver.free_all()
     return check.summary()
 
