@@ -1530,9 +1530,28 @@ private:
           epilogueClone, at,
           computeAt(epilogueClone, at, loadOutputs(epilogueClone, at), given));
     };
+    auto bf16RowsOf = [&](Value factor) -> Value {
+      auto ext = factor.getDefiningOp<arith::ExtFOp>();
+      auto arg = ext ? dyn_cast<BlockArgument>(ext.getIn()) : BlockArgument();
+      if (!arg || arg.getOwner() != &generic.getRegion().front() ||
+          arg.getArgNumber() >= generic.getNumDpsInputs())
+        return {};
+      OpOperand *input = generic.getDpsInputOperand(arg.getArgNumber());
+      auto type = dyn_cast<MemRefType>(input->get().getType());
+      AffineMap indexing = generic.getMatchingIndexingMap(input);
+      if (!type || type.getRank() != 2 || !type.getElementType().isBF16() ||
+          gradViews.contains(input->get()) || indexing.getNumResults() != 2 ||
+          indexing.getResult(1) !=
+              b.getAffineDimExpr(contraction->reductionDim) ||
+          !isa<AffineDimExpr>(indexing.getResult(0)) ||
+          indexing.getResult(0) == indexing.getResult(1))
+        return {};
+      return input->get();
+    };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
-        {blockId, gridDim, sharedTiles(), valueAt, loadOutput, storeOutput,
+        {blockId, gridDim, sharedTiles(), valueAt, bf16RowsOf, loadOutput,
+         storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
     if (epilogueClone)
       epilogueClone.erase();

@@ -567,20 +567,32 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // at a row (col) of the block tile and a pair index in the k-step. The
   // block's threads run along the dim the factor's buffer is contiguous
   // in, so that a warp's loads coalesce.
+  // A factor read from a bf16 matrix along its rows (bf16RowsOf) is
+  // staged 8 elements at a time: a thread's pairs are 4 consecutive ones
+  // of one line, which one 16-byte load fetches.
   struct Staged {
     Value factor;
     unsigned dim;
     Value size;
     SmallVector<Value> lines, pairs;
     int64_t sliceOffset;
+    Value bf16Rows;
   };
+  static_assert(kPairsPerThread == 4 &&
+                    kBlockRows * kPairsPerRow / 4 == stepc::kGpuBlockSize,
+                "a 16-byte load per thread covers its pairs of a slice");
   auto staged = [&](Value factor, unsigned dim, Value size, bool alongK,
                     int64_t sliceOffset) {
-    Staged s{factor, dim, size, {}, {}, sliceOffset};
+    Staged s{
+        factor, dim, size, {}, {}, sliceOffset, emission.bf16RowsOf(factor)};
     for (int64_t j = 0; j < kPairsPerThread; ++j) {
       constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
       constexpr int64_t pairsPerPass = stepc::kGpuBlockSize / kBlockRows;
-      if (alongK) {
+      if (s.bf16Rows) {
+        s.lines.push_back(div(thread, kPairsPerThread));
+        s.pairs.push_back(
+            addConst(mul(rem(thread, kPairsPerThread), kPairsPerThread), j));
+      } else if (alongK) {
         s.lines.push_back(
             addConst(div(thread, kPairsPerRow), j * linesPerPass));
         s.pairs.push_back(rem(thread, kPairsPerRow));
@@ -612,8 +624,8 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // A thread's pairs of one factor's slice at k-step `k0`: two consecutive
   // elements along k in one word, the first in the low half, as PTX wants
   // a fragment register.
-  auto fetch = [&](const Staged &s, Value base, Value k0,
-                   SmallVector<Value> &words) {
+  auto fetchPairs = [&](const Staged &s, Value base, Value k0) {
+    SmallVector<Value> words;
     for (auto [line, pair] : llvm::zip(s.lines, s.pairs)) {
       Value at = add(base, line), k = add(k0, mul(pair, 2));
       Value low = element(s, at, k);
@@ -623,6 +635,59 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
           arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
       words.push_back(arith::OrIOp::create(b, loc, low, shifted));
     }
+    return words;
+  };
+  // The 4 words of a thread's 8 consecutive elements of a bf16 row, in one
+  // 16-byte load where they lie inside the matrix at a 16-byte aligned
+  // address (the row length a multiple of 8, say); element by element
+  // elsewhere. Little-endian: the first element is a word's low half.
+  auto fetchRow = [&](const Staged &s, Value base, Value k0) {
+    Value line = add(base, s.lines[0]), k = add(k0, mul(s.pairs[0], 2));
+    auto metadata =
+        memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Rows);
+    Value element = add(
+        metadata.getOffset(),
+        add(arith::MulIOp::create(b, loc, line, metadata.getStrides()[0]), k));
+    Value address =
+        add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, s.bf16Rows),
+            mul(element, 2));
+    Value aligned = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        arith::AndIOp::create(b, loc, address, index(15)), index(0));
+    Value contiguous = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, metadata.getStrides()[1], index(1));
+    Value inside = both(below(line, s.size),
+                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                              addConst(k, 8), depth));
+    auto ifWide = scf::IfOp::create(
+        b, loc, SmallVector<Type>(kPairsPerThread, i32),
+        both(inside, both(aligned, contiguous)), /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifWide.thenBlock());
+      // Every buffer of a phased kernel is in global memory.
+      Value pointer = LLVM::IntToPtrOp::create(
+          b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
+          ValueRange{
+              arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
+      Value wide = LLVM::LoadOp::create(
+          b, loc, VectorType::get({kPairsPerThread}, i32), pointer,
+          /*alignment=*/16);
+      SmallVector<Value> words;
+      for (int64_t j = 0; j < kPairsPerThread; ++j)
+        words.push_back(LLVM::ExtractElementOp::create(
+            b, loc, wide,
+            arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(j))));
+      scf::YieldOp::create(b, loc, words);
+      b.setInsertionPointToStart(ifWide.elseBlock());
+      scf::YieldOp::create(b, loc, fetchPairs(s, base, k0));
+    }
+    return SmallVector<Value>(ifWide.getResults());
+  };
+  auto fetch = [&](const Staged &s, Value base, Value k0,
+                   SmallVector<Value> &words) {
+    llvm::append_range(words, s.bf16Rows ? fetchRow(s, base, k0)
+                                         : fetchPairs(s, base, k0));
   };
   auto fetchBoth = [&](Value k0) {
     SmallVector<Value> words;

@@ -81,6 +81,12 @@ struct MatmulEmission {
   /// dims it does not read), its inputs loaded there.
   llvm::function_ref<mlir::Value(mlir::Value, llvm::ArrayRef<mlir::Value>)>
       valueAt;
+  /// The bf16 matrix a factor of the contraction (its `lhs` or `rhs`) is
+  /// the `extf` of, read at (the factor's row or col, k): a buffer whose
+  /// rows the staging may load 8 elements at a time. Null when the factor
+  /// is anything else, or must be loaded element by element (a gradient,
+  /// which is unscaled as it is loaded).
+  llvm::function_ref<mlir::Value(mlir::Value)> bf16RowsOf;
   llvm::function_ref<mlir::Value(llvm::ArrayRef<mlir::Value>)> loadOutput;
   llvm::function_ref<void(mlir::Value, llvm::ArrayRef<mlir::Value>)>
       storeOutput;

@@ -306,6 +306,7 @@ func.func @gram_accumulating(
 }
 
 // CHECK-LABEL: gpu.func @gram_accumulating(
+// CHECK-NOT: vector<4xi32>
 // CHECK-NOT: math.sqrt
 // CHECK: nvvm.mma.sync
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %{{.*}}#0 : f32
@@ -516,6 +517,14 @@ func.func @square_with_epilogue(
 // CHECK-NEXT: memref.load %{{.*}}[%[[J]], %[[I]]] : memref<?x?xf32>
 // CHECK: memref.store %{{.*}}, %[[PBUF]][%[[J]], %[[I]]] : memref<?x?xbf16>
 // CHECK: llvm.call @stepc_grid_barrier
+// P·W stages P, a bf16 matrix read along its rows, 8 elements per load
+// where they lie inside it at a 16-byte aligned address, else element
+// by element. W is f32: element by element.
+// CHECK: memref.extract_aligned_pointer_as_index %[[PBUF]]
+// CHECK: scf.if %{{.*}} -> (i32, i32, i32, i32) {
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// CHECK: } else {
+// CHECK: memref.load %[[PBUF]]
 // P·W's output is read only by the copy into the gradient, its epilogue:
 // each result goes to the gradient alone.
 // CHECK: nvvm.mma.sync
