@@ -87,6 +87,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createStoreBf16Bits());
   pm.addPass(createAddPackedEntries());
 }
 

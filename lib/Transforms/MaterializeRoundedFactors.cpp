@@ -10,8 +10,9 @@
 // tensor-core loop stages 16 bytes per factor element instead of 2. This
 // pass computes such a factor once, into a bf16 tensor that the product
 // reads. Likewise the iterate X, which the Gram and P·X read rounded: the
-// update that computes it rounds it too, and the loop carries both
-// (docs/Design/GpuKernels.md, "Factors rounded once").
+// update that computes it rounds it too, and the loop carries both; and
+// the Gram A, which A² reads rounded (docs/Design/GpuKernels.md, "Factors
+// rounded once").
 //
 //===----------------------------------------------------------------------===//
 
@@ -429,6 +430,26 @@ scf::ForOp roundIterateOnce(RewriterBase &rewriter, scf::ForOp loop,
   return carried;
 }
 
+/// Newton–Schulz's A = X·Xᵀ, which A² reads rounded on both sides (and
+/// b·A + c·A² in f32): a product's result that other products in its block
+/// read as rounded factors is rounded once, right after the product, where
+/// the phased kernels compute the rounding in the product's stores; the
+/// factors read that. Returns whether it changed anything.
+bool roundProductOnce(RewriterBase &rewriter, linalg::GenericOp producer) {
+  Value result = producer.getResult(0);
+  Block &block = *producer->getBlock();
+  if (!productRounding(block, result))
+    return false;
+  Value rounded = roundAll(rewriter, result, producer->getNextNode());
+  while (auto found = productRounding(block, result)) {
+    auto [product, factor] = *found;
+    AffineMap map =
+        product.getMatchingIndexingMap(roundedInput(product, factor));
+    readFactorFrom(rewriter, product, factor, rounded, map);
+  }
+  return true;
+}
+
 struct MaterializeRoundedFactorsPass
     : stepc::impl::MaterializeRoundedFactorsBase<
           MaterializeRoundedFactorsPass> {
@@ -451,6 +472,18 @@ struct MaterializeRoundedFactorsPass
         if (succeeded(replaced))
           product = *replaced;
       }
+    }
+    // Rounding a product's result replaces the products that read it:
+    // walk again after each.
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      getOperation().walk([&](linalg::GenericOp op) {
+        if (!factorsOf(op) || !roundProductOnce(rewriter, op))
+          return WalkResult::advance();
+        changed = true;
+        return WalkResult::interrupt();
+      });
     }
     SmallVector<scf::ForOp> loops;
     getOperation().walk([&](scf::ForOp loop) { loops.push_back(loop); });

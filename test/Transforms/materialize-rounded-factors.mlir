@@ -244,3 +244,47 @@ func.func @iterate_from_product(%x0: tensor<?x?xf32>, %init: tensor<?x?xf32>, %n
   }
   return %r : tensor<?x?xf32>
 }
+
+// -----
+
+#lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
+#rhs = affine_map<(d0, d1, d2) -> (d1, d2)>
+#rhsT = affine_map<(d0, d1, d2) -> (d2, d1)>
+#out = affine_map<(d0, d1, d2) -> (d0, d2)>
+
+// The Gram A, then A² reading A rounded on both sides: A is rounded once,
+// right after the Gram (where the phased kernels make the rounding the
+// Gram's epilogue), and A² reads the bf16 tensor with its own two maps.
+// CHECK-DAG: #[[IK:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-DAG: #[[KJ:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func.func @gram_then_square
+// CHECK: %[[A:.+]] = linalg.generic
+// CHECK: %[[E:.+]] = tensor.empty(%{{.+}}, %{{.+}}) : tensor<?x?xbf16>
+// CHECK-NEXT: %[[AB:.+]] = linalg.generic {{.*}} ins(%[[A]] : tensor<?x?xf32>) outs(%[[E]] : tensor<?x?xbf16>)
+// CHECK: arith.truncf %{{.+}} : f32 to bf16
+// CHECK: linalg.generic {indexing_maps = [#[[IK]], #[[KJ]], #{{.+}}], {{.*}} ins(%[[AB]], %[[AB]] : tensor<?x?xbf16>, tensor<?x?xbf16>)
+// CHECK-NOT: arith.truncf
+// CHECK: return
+func.func @gram_then_square(%x: tensor<?x?xf32>, %init: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %a = linalg.generic {indexing_maps = [#lhs, #rhsT, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%x, %x : tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %qb = arith.truncf %q : f32 to bf16
+    %qe = arith.extf %qb : bf16 to f32
+    %pb = arith.truncf %p : f32 to bf16
+    %pe = arith.extf %pb : bf16 to f32
+    %prod = arith.mulf %pe, %qe : f32
+    %acc = arith.addf %prod, %o : f32
+    linalg.yield %acc : f32
+  } -> tensor<?x?xf32>
+  %a2 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %a : tensor<?x?xf32>, tensor<?x?xf32>) outs(%init : tensor<?x?xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %qb = arith.truncf %q : f32 to bf16
+    %qe = arith.extf %qb : bf16 to f32
+    %pb = arith.truncf %p : f32 to bf16
+    %pe = arith.extf %pb : bf16 to f32
+    %prod = arith.mulf %pe, %qe : f32
+    %acc = arith.addf %prod, %o : f32
+    linalg.yield %acc : f32
+  } -> tensor<?x?xf32>
+  return %a2 : tensor<?x?xf32>
+}

@@ -85,7 +85,11 @@ def MaterializeRoundedFactors
     and P·X read X), and that a pointwise generic in the loop yields (the
     update). That generic yields `truncf` of it as a second result, into
     a second iter_arg that the products read; the first value is rounded
-    by the op that computes it, through `scf.if` branches
+    by the op that computes it, through `scf.if` branches.
+
+    And a product's result that other products read as rounded factors
+    (A = X·Xᵀ, which A² reads) is rounded once, right after the product,
+    where the phased kernels compute the rounding in the product's stores
     (docs/Design/GpuKernels.md, "Factors rounded once").
   }];
   let dependentDialects = [
@@ -94,6 +98,21 @@ def MaterializeRoundedFactors
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
+}
+
+def StoreBf16Bits : Pass<"stepc-store-bf16-bits"> {
+  let summary = "Store bf16 values (LLVM dialect) as their i16 bits";
+  let description = [{
+    Rewrites each `llvm.store` of a bf16 value (or a vector of them) into a
+    store of its bits, bitcast to i16. The CPU lowering expands bf16
+    rounding into integer ops, but LLVM's InstCombine turns its last step
+    into a `select` of bfloat values, which x86 promotes to float; with
+    more than one use of the result, the truncation back becomes a call to
+    compiler-rt's `__truncsfbf2`, which a loaded artifact or the host CUDA
+    emulator cannot resolve. Stored as bits, the select stays on integers.
+    Runs at the end of the CPU lowering.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def FillPerProduct

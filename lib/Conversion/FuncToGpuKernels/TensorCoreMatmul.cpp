@@ -327,18 +327,45 @@ Value stepc::detail::filledValue(linalg::GenericOp generic) {
   return value && isa<FloatType>(value.getType()) ? value : Value();
 }
 
-bool stepc::detail::holdsSymmetricValues(OpOperand &input) {
+namespace {
+/// Whether `buffer` holds a symmetric matrix when `reader` runs: its last
+/// write was a mirrored product into a buffer that held one value, or a
+/// pointwise function of symmetric matrices (a rounded copy of one).
+bool symmetricBefore(Value buffer, Operation *reader, int depth) {
   auto writer = dyn_cast_or_null<linalg::GenericOp>(
-      lastWriteBefore(input.get(), input.getOwner()));
+      depth > kMaxWriteDepth ? nullptr : lastWriteBefore(buffer, reader));
   if (!writer || writer.getNumDpsInits() != 1 ||
-      writer.getDpsInits()[0] != input.get())
+      writer.getDpsInits()[0] != buffer)
     return false;
+  if (writer.getNumLoops() == 2 && writer.getNumParallelLoops() == 2 &&
+      !writer.hasIndexSemantics()) {
+    bool readsMatrices = false;
+    for (OpOperand &operand : writer->getOpOperands()) {
+      if (!isa<MemRefType>(operand.get().getType()))
+        continue;
+      if (!writer.getMatchingIndexingMap(&operand).isIdentity())
+        return false;
+      if (writer.isDpsInit(&operand))
+        continue;
+      if (!symmetricBefore(operand.get(), writer, depth + 1))
+        return false;
+      readsMatrices = true;
+    }
+    return readsMatrices;
+  }
   // Whether its factors are exact in bf16 decides where the product runs,
   // not whether it is symmetric: both ways, (i, j) and (j, i) add the same
   // products in the same order, or one is the other's mirror image.
-  std::optional<Bf16Contraction> product = matchBf16Contraction(
-      writer, [](unsigned) { return true; }, [](unsigned) { return false; });
-  return product && product->mirrored && uniformBefore(input.get(), writer, 0);
+  std::optional<stepc::detail::Bf16Contraction> product =
+      stepc::detail::matchBf16Contraction(
+          writer, [](unsigned) { return true; },
+          [](unsigned) { return false; });
+  return product && product->mirrored && uniformBefore(buffer, writer, 0);
+}
+} // namespace
+
+bool stepc::detail::holdsSymmetricValues(OpOperand &input) {
+  return symmetricBefore(input.get(), input.getOwner(), 0);
 }
 
 std::optional<stepc::detail::Bf16Contraction>

@@ -63,7 +63,8 @@ mlir::Value filledValue(mlir::linalg::GenericOp generic);
 
 /// Whether `input`'s buffer (an operand of a generic, in the function
 /// before kernel formation) holds a symmetric matrix when its owner runs:
-/// its last write was a mirrored product into a buffer that held one value.
+/// its last write was a mirrored product into a buffer that held one value,
+/// or a pointwise function of symmetric matrices (a rounded copy of one).
 bool holdsSymmetricValues(mlir::OpOperand &input);
 
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the

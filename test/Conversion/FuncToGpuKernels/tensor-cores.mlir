@@ -586,3 +586,78 @@ func.func @writes_a_factor(
 // CHECK: llvm.call @stepc_grid_barrier
 // CHECK: memref.load %[[SQBUF]]
 // CHECK: gpu.return
+
+// A² of the Gram's bf16 copy, as stepc-materialize-rounded-factors leaves
+// it: the copy is the Gram's epilogue, and, since nothing else reads the
+// Gram's f32 result, the only thing the Gram stores. A rounded copy of a
+// symmetric matrix is symmetric, so A² walks the triangle too, and loads
+// its left factor 16 bytes at a time.
+func.func @rounded_gram_squared(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %g: memref<?x?xf32> {stepc.grad, stepc.param_dims = array<i64: 0, 1>}) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhsT, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %w : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %yb = arith.truncf %y : f32 to bf16
+    %ye = arith.extf %yb : bf16 to f32
+    %xb = arith.truncf %x : f32 to bf16
+    %xe = arith.extf %xb : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  %ab = memref.alloc(%m, %m) : memref<?x?xbf16>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<?x?xf32>) outs(%ab : memref<?x?xbf16>) {
+  ^bb0(%x: f32, %o: bf16):
+    %r = arith.truncf %x : f32 to bf16
+    linalg.yield %r : bf16
+  }
+  %sq = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.generic {indexing_maps = [#scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%zero : f32) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#lhs, #rhs, #out],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%ab, %ab : memref<?x?xbf16>, memref<?x?xbf16>) outs(%sq : memref<?x?xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %ye = arith.extf %y : bf16 to f32
+    %xe = arith.extf %x : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%sq : memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  }
+  return
+}
+
+// CHECK-LABEL: gpu.func @rounded_gram_squared(
+// CHECK: math.sqrt
+// CHECK: nvvm.mma.sync
+// CHECK: %[[A:.*]] = arith.addf %{{.*}}#0, %{{.*}} : f32
+// CHECK-NEXT: %[[AB:.*]] = arith.truncf %[[A]] : f32 to bf16
+// CHECK-NEXT: memref.store %[[AB]], %[[ABBUF:.*]][%[[I:.*]], %[[J:.*]]] : memref<?x?xbf16>
+// CHECK-NEXT: scf.if
+// CHECK-NEXT: memref.store %[[AB]], %[[ABBUF]][%[[J]], %[[I]]] : memref<?x?xbf16>
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK: math.sqrt
+// CHECK: memref.extract_aligned_pointer_as_index %[[ABBUF]]
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// CHECK: nvvm.mma.sync
+// CHECK: gpu.return
