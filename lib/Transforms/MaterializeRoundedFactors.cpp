@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "stepc/Transforms/BodySlice.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -64,27 +65,6 @@ Value roundedValue(Value factor) {
   return trunc && trunc.getIn().getType().isF32() ? trunc.getIn() : Value();
 }
 
-/// The ops of `body` that `roots` depend on, in body order, stopping at
-/// `leaf` (its operands are not followed); and the block arguments reached.
-SmallVector<Operation *> opsNeededBy(Block &body, ValueRange roots, Value leaf,
-                                     SmallVectorImpl<BlockArgument> &args) {
-  DenseSet<Value> needed(roots.begin(), roots.end());
-  SmallVector<Operation *> ops;
-  for (Operation &op : llvm::reverse(body.without_terminator())) {
-    if (llvm::none_of(op.getResults(),
-                      [&](Value r) { return needed.contains(r); }))
-      continue;
-    ops.push_back(&op);
-    if (op.getResult(0) != leaf)
-      needed.insert(op.operand_begin(), op.operand_end());
-  }
-  for (BlockArgument arg : body.getArguments())
-    if (needed.contains(arg))
-      args.push_back(arg);
-  std::reverse(ops.begin(), ops.end());
-  return ops;
-}
-
 /// `product` again, with `factor` read as `extf` of the bf16 tensor
 /// `rounded` (indexed by `map`), and only the inputs the rest of its body
 /// reads. Returns the product that replaces `product`.
@@ -93,8 +73,8 @@ linalg::GenericOp readFactorFrom(RewriterBase &rewriter,
                                  Value rounded, AffineMap map) {
   Block &body = product.getRegion().front();
   SmallVector<BlockArgument> kept;
-  SmallVector<Operation *> rest =
-      opsNeededBy(body, body.getTerminator()->getOperands(), factor, kept);
+  SmallVector<Operation *> rest = stepc::opsNeededBy(
+      body, body.getTerminator()->getOperands(), factor, &kept);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   for (BlockArgument arg : kept) {
@@ -146,7 +126,7 @@ materialize(RewriterBase &rewriter, linalg::GenericOp product, Value factor) {
   Value rounded = roundedValue(factor);
   SmallVector<BlockArgument> args;
   SmallVector<Operation *> ops =
-      opsNeededBy(body, ValueRange{rounded}, {}, args);
+      stepc::opsNeededBy(body, ValueRange{rounded}, {}, &args);
   SmallVector<utils::IteratorType> iterators = product.getIteratorTypesArray();
   unsigned reduction =
       llvm::find(iterators, utils::IteratorType::reduction) - iterators.begin();
@@ -222,7 +202,8 @@ bool readsSeveralTensors(linalg::GenericOp product, Value factor) {
   if (!rounded)
     return false;
   SmallVector<BlockArgument> args;
-  opsNeededBy(product.getRegion().front(), ValueRange{rounded}, {}, args);
+  stepc::opsNeededBy(product.getRegion().front(), ValueRange{rounded}, {},
+                     &args);
   SetVector<Value> tensors;
   for (BlockArgument arg : args) {
     if (arg.getArgNumber() >= product.getNumDpsInputs())

@@ -18,6 +18,7 @@
 
 #include "stepc/Conversion/FuncToGpuKernels.h"
 #include "stepc/Conversion/StepToFunc.h"
+#include "stepc/Transforms/BodySlice.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "GlobalMemoryBuilder.h"
@@ -1868,27 +1869,20 @@ private:
   /// cloned, with the inputs they read loaded there.
   Value evaluateAt(linalg::GenericOp generic, Value value,
                    ArrayRef<Value> ivs) {
-    Block &body = generic.getRegion().front();
-    DenseSet<Value> needed = {value};
-    SmallVector<Operation *> ops;
-    for (Operation &op : llvm::reverse(body.without_terminator())) {
-      if (llvm::none_of(op.getResults(),
-                        [&](Value r) { return needed.contains(r); }))
-        continue;
-      ops.push_back(&op);
-      needed.insert(op.operand_begin(), op.operand_end());
-    }
+    SmallVector<BlockArgument> args;
+    SmallVector<Operation *> ops = stepc::opsNeededBy(
+        generic.getRegion().front(), value, /*leaf=*/{}, &args);
     IRMapping point;
-    for (OpOperand *input : generic.getDpsInputOperands()) {
-      BlockArgument arg = generic.getMatchingBlockArgument(input);
-      if (!needed.contains(arg))
+    for (BlockArgument arg : args) {
+      if (arg.getArgNumber() >= generic.getNumDpsInputs())
         continue;
+      OpOperand *input = generic.getDpsInputOperand(arg.getArgNumber());
       Value loaded = input->get();
       if (isa<MemRefType>(loaded.getType()))
         loaded = loadUnscaled(loaded, indicesOf(generic, input, ivs));
       point.map(arg, loaded);
     }
-    for (Operation *op : llvm::reverse(ops))
+    for (Operation *op : ops)
       b.clone(*op, point);
     return point.lookupOrDefault(value);
   }
