@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "stepc/Transforms/Elementwise.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,9 +23,9 @@ namespace stepc {
 } // namespace stepc
 
 using namespace mlir;
+using stepc::isElementwise;
 
-/// All loops parallel and every result written at the loop's own index.
-static bool isElementwise(linalg::GenericOp op) {
+bool stepc::isElementwise(linalg::GenericOp op) {
   if (op.getNumLoops() != op.getNumParallelLoops() || op.hasIndexSemantics())
     return false;
   return llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {

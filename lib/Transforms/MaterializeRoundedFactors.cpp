@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stepc/Transforms/BodySlice.h"
+#include "stepc/Transforms/Elementwise.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -242,16 +243,6 @@ productRounding(Block &block, Value value) {
   return std::nullopt;
 }
 
-/// All loops parallel and every result written at the loop's own index:
-/// an op that can yield one more result at the same point.
-bool writesPointwise(linalg::GenericOp op) {
-  return op.getNumLoops() == op.getNumParallelLoops() &&
-         !op.hasIndexSemantics() &&
-         llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
-           return op.getMatchingIndexingMap(&init).isIdentity();
-         });
-}
-
 Value emptyBf16Like(RewriterBase &rewriter, Location loc, Value tensor) {
   return tensor::EmptyOp::create(rewriter, loc,
                                  tensor::getMixedSizes(rewriter, loc, tensor),
@@ -355,7 +346,7 @@ Value roundedAt(RewriterBase &rewriter, Value value, Operation *before) {
     }
   }
   if (auto generic = dyn_cast_or_null<linalg::GenericOp>(def);
-      generic && writesPointwise(generic)) {
+      generic && stepc::isElementwise(generic)) {
     // Sized like the result's init: the result is not defined yet there.
     rewriter.setInsertionPoint(generic);
     Value empty =
@@ -384,7 +375,7 @@ scf::ForOp roundIterateOnce(RewriterBase &rewriter, scf::ForOp loop,
   auto update =
       next ? dyn_cast<linalg::GenericOp>(next.getOwner()) : linalg::GenericOp();
   if (!type || !type.getElementType().isF32() || !update ||
-      update->getBlock() != loop.getBody() || !writesPointwise(update) ||
+      update->getBlock() != loop.getBody() || !stepc::isElementwise(update) ||
       !productRounding(*loop.getBody(), iterate))
     return loop;
 
