@@ -12,8 +12,9 @@ what AdamW must move: read param, grad, m, v and write param, m, v, 28
 bytes per element); Muon on GPT-2 small's 48 hidden matrices against
 torch.optim.Muon (or, in a torch without it, the eager reference below);
 Muon again with the phased kernel's grid split into 1, 2, 4, 8 and 16
-sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md), and compiled
-with --cuda-max-registers=128 (two blocks per SM); MuonMD's hidden
+sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md), as compiled,
+compiled with --cuda-max-registers=128 (two blocks per SM) and with
+--cuda-matmul-tile=128 (128 x 128 block tiles); MuonMD's hidden
 group against stepc's Muon on the same matrices. Times
 are medians after warm-up steps (CUDA events on the GPU).
 
@@ -37,6 +38,13 @@ WARMUP, REPEATS = 5, 30
 DEVICE = "cuda"
 # Sub-grid counts the Muon bench sweeps (1: every tensor on the whole grid).
 SUBGRID_SWEEP = (1, 2, 4, 8, 16)
+# Muon's kernel as compiled by default, and as bench/cuda-bench also
+# compiles it: capped at 128 registers per thread (two blocks per SM, with
+# the spills that costs), and with 128 × 128 matmul tiles (twice the flops
+# per staged byte, 255 registers).
+MUON_VARIANTS = (("muon", "as compiled"),
+                 ("muon_128_registers", "capped at 128 registers"),
+                 ("muon_128_tiles", "128 x 128 matmul tiles"))
 
 
 def gpt2_small():
@@ -245,25 +253,22 @@ def bench_muon(name, shapes, artifacts):
           f"{diff:.1e} |")
     print(f"| ... the runtime's step alone | {runtime_ms:.3f} ms | | "
           f"{theirs_ms / runtime_ms:.2f}x | | |")
-    # The phased kernel's grid in sub-grids that step tensors side by side
-    # (docs/Design/SubGrids.md); the runtime reads STEPC_CUDA_SUBGRIDS when
+    # Each variant of the kernel (bench/cuda-bench compiles them), with its
+    # grid in sub-grids that step tensors side by side
+    # (docs/Design/SubGrids.md). The runtime reads STEPC_CUDA_SUBGRIDS when
     # it binds a group, so each count gets an optimizer of its own.
-    for subgrids in SUBGRID_SWEEP:
-        os.environ["STEPC_CUDA_SUBGRIDS"] = str(subgrids)
-        swept = stepc.torch.Optimizer(make_params(shapes),
-                                      f"{artifacts}/muon.stepc",
-                                      group="hidden", lr=0.02, wd=0.0)
-        swept_ms = timed(swept.step)
-        print(f"| ... on {subgrids} sub-grids | {swept_ms:.3f} ms | | "
-              f"{theirs_ms / swept_ms:.2f}x | | |")
-    os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
-    capped = f"{artifacts}/muon_128_registers.stepc"
-    if os.path.exists(capped):
-        swept = stepc.torch.Optimizer(make_params(shapes), capped,
-                                      group="hidden", lr=0.02, wd=0.0)
-        swept_ms = timed(swept.step)
-        print(f"| ... capped at 128 registers (2 blocks per SM) | "
-              f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x | | |")
+    for variant, what in MUON_VARIANTS:
+        path = f"{artifacts}/{variant}.stepc"
+        if not os.path.exists(path):
+            continue
+        for subgrids in SUBGRID_SWEEP:
+            os.environ["STEPC_CUDA_SUBGRIDS"] = str(subgrids)
+            swept = stepc.torch.Optimizer(make_params(shapes), path,
+                                          group="hidden", lr=0.02, wd=0.0)
+            swept_ms = timed(swept.step)
+            print(f"| ... {what}, on {subgrids} sub-grids | "
+                  f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x | | |")
+        os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
     md = stepc.torch.Optimizer(make_params(shapes),
                                f"{artifacts}/muon_md.stepc", group="hidden")
     md_ms = timed(md.step)

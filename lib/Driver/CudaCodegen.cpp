@@ -31,14 +31,34 @@
 using namespace mlir;
 using namespace stepc;
 
-FailureOr<OwningOpRef<ModuleOp>> stepc::lowerForCudaKernels(ModuleOp spec,
-                                                            std::string &error,
-                                                            int maxRegisters) {
+/// Whether the kernels can be built with `options`, as stepc compile's
+/// --cuda-* options say them.
+static bool checkKernelOptions(const GpuKernelOptions &options,
+                               std::string &error) {
+  if (options.maxRegisters != 0 &&
+      (options.maxRegisters < 24 || options.maxRegisters > 255)) {
+    error = "--cuda-max-registers=" + std::to_string(options.maxRegisters) +
+            " is outside what PTX's .maxnreg takes here (24 to 255)";
+    return false;
+  }
+  if (options.matmulTile != 64 && options.matmulTile != 128) {
+    error = "--cuda-matmul-tile=" + std::to_string(options.matmulTile) +
+            " is not a block tile the tensor-core matmuls compute (64 or 128)";
+    return false;
+  }
+  return true;
+}
+
+FailureOr<OwningOpRef<ModuleOp>>
+stepc::lowerForCudaKernels(ModuleOp spec, std::string &error,
+                           const GpuKernelOptions &options) {
+  if (!checkKernelOptions(options, error))
+    return failure();
   OwningOpRef<ModuleOp> module(cast<ModuleOp>(spec->clone()));
   PassManager pm(spec.getContext());
   // Groups without a kernel yet get none (with a warning); the runtime says
   // so when one is created on a GPU.
-  buildGpuKernelsPipeline(pm, /*skipUnsupportedGroups=*/true, maxRegisters);
+  buildGpuKernelsPipeline(pm, /*skipUnsupportedGroups=*/true, options);
   if (failed(pm.run(*module))) {
     error = "lowering the spec for CUDA failed (see the diagnostics above)";
     return failure();
@@ -108,21 +128,10 @@ FailureOr<std::string> stepc::emitPtx(ModuleOp kernels, std::string &error) {
   return failure();
 }
 
-/// Whether PTX's .maxnreg takes `maxRegisters` (0: no cap).
-static bool isRegisterCap(int maxRegisters, std::string &error) {
-  if (maxRegisters == 0 || (maxRegisters >= 24 && maxRegisters <= 255))
-    return true;
-  error = "--cuda-max-registers=" + std::to_string(maxRegisters) +
-          " is outside what PTX's .maxnreg takes here (24 to 255)";
-  return false;
-}
-
 FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error,
-                                         int maxRegisters) {
-  if (!isRegisterCap(maxRegisters, error))
-    return failure();
+                                         const GpuKernelOptions &options) {
   FailureOr<OwningOpRef<ModuleOp>> kernels =
-      lowerForCudaKernels(spec, error, maxRegisters);
+      lowerForCudaKernels(spec, error, options);
   if (failed(kernels))
     return failure();
   return emitPtx(**kernels, error);
@@ -166,10 +175,8 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   if (ptxas.empty())
     return failure();
   CudaCode code;
-  if (!isRegisterCap(target.maxRegisters, error))
-    return failure();
   FailureOr<OwningOpRef<ModuleOp>> kernels =
-      lowerForCudaKernels(spec, error, target.maxRegisters);
+      lowerForCudaKernels(spec, error, target.kernels);
   if (failed(kernels))
     return failure();
   code.phased = phasedKernelLayouts(**kernels);

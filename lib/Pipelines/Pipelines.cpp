@@ -107,7 +107,7 @@ std::string stepc::cudaToolkitPath() {
 
 void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
                                     bool skipUnsupportedGroups,
-                                    int maxRegisters) {
+                                    const GpuKernelOptions &options) {
   buildStepToLinalgPipeline(pm);
   FormGpuKernelsOptions kernels;
   kernels.skipUnsupported = skipUnsupportedGroups;
@@ -125,7 +125,8 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   FormPhasedGpuKernelsOptions phased;
   phased.skipUnsupported = skipUnsupportedGroups;
-  phased.maxRegisters = maxRegisters;
+  phased.maxRegisters = options.maxRegisters;
+  phased.matmulTile = options.matmulTile;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -170,8 +171,9 @@ void stepc::buildGpuToNvvmPipeline(OpPassManager &pm) {
   pm.addPass(createGpuModuleToBinaryPass(binary));
 }
 
-void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups) {
-  buildGpuKernelsPipeline(pm, skipUnsupportedGroups);
+void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups,
+                             const GpuKernelOptions &options) {
+  buildGpuKernelsPipeline(pm, skipUnsupportedGroups, options);
   buildGpuToNvvmPipeline(pm);
 }
 
@@ -181,15 +183,40 @@ void stepc::buildGpuHostEmulationPipeline(OpPassManager &pm) {
   buildCpuToLLVMPipeline(pm);
 }
 
+namespace {
+/// GpuKernelOptions as stepc-opt's pipeline options.
+struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
+  Option<int> maxRegisters{*this, "max-registers",
+                           llvm::cl::desc("Cap the phased kernels at this "
+                                          "many registers per thread"),
+                           llvm::cl::init(0)};
+  Option<int64_t> matmulTile{
+      *this, "matmul-tile",
+      llvm::cl::desc("The side of the tensor-core matmuls' block tiles: 64 "
+                     "or 128"),
+      llvm::cl::init(64)};
+
+  stepc::GpuKernelOptions kernelOptions() const {
+    return {maxRegisters, matmulTile};
+  }
+};
+} // namespace
+
 void stepc::registerStepcPipelines() {
-  PassPipelineRegistration<>(
+  PassPipelineRegistration<GpuPipelineOptions>(
       "stepc-gpu-pipeline",
       "Lower a step spec to one GPU kernel per group (PTX)",
-      [](OpPassManager &pm) { buildGpuPipeline(pm); });
-  PassPipelineRegistration<>(
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        buildGpuPipeline(pm, /*skipUnsupportedGroups=*/false,
+                         options.kernelOptions());
+      });
+  PassPipelineRegistration<GpuPipelineOptions>(
       "stepc-gpu-kernels",
       "Lower a step spec to one GPU kernel per group (gpu.func, before NVVM)",
-      [](OpPassManager &pm) { buildGpuKernelsPipeline(pm); });
+      [](OpPassManager &pm, const GpuPipelineOptions &options) {
+        buildGpuKernelsPipeline(pm, /*skipUnsupportedGroups=*/false,
+                                options.kernelOptions());
+      });
   PassPipelineRegistration<>(
       "stepc-gpu-host-emulation",
       "Lower stepc-gpu-kernels' output to the LLVM dialect for the host CUDA "

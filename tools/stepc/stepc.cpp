@@ -101,6 +101,11 @@ static cl::opt<int> cudaMaxRegisters(
              "(PTX .maxnreg; 128 fits two blocks of 256 threads per SM; "
              "default: ptxas chooses)"),
     cl::init(0), cl::sub(compileCommand));
+static cl::opt<int64_t> cudaMatmulTile(
+    "cuda-matmul-tile",
+    cl::desc("The side of the block tiles the tensor-core matmuls "
+             "(Newton–Schulz's) compute: 64 (default) or 128"),
+    cl::init(64), cl::sub(compileCommand));
 static cl::opt<double> clipGradNorm(
     "clip-grad-norm",
     cl::desc("Clip the global gradient norm before every group's step: each "
@@ -241,12 +246,16 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
-  cudaTarget.maxRegisters = cudaMaxRegisters;
+  cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile};
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
-  if (cudaMaxRegisters.getNumOccurrences() != 0 && !forCuda &&
-      stage != Emit::Ptx)
-    return fail("--cuda-max-registers needs --target=cuda or --emit=ptx");
+  for (const cl::Option *kernelOption :
+       std::initializer_list<const cl::Option *>{&cudaMaxRegisters,
+                                                 &cudaMatmulTile})
+    if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
+        stage != Emit::Ptx)
+      return fail("--" + kernelOption->ArgStr.str() +
+                  " needs --target=cuda or --emit=ptx");
   bool clip = clipGradNorm.getNumOccurrences() != 0;
   double maxGradNorm = clipGradNorm;
   if (clip && !(maxGradNorm > 0 && maxGradNorm <= 3.4e38))
@@ -273,8 +282,7 @@ static int runCompile(MLIRContext &context) {
     return writeOutput(outputPath, *code);
   }
   if (stage == Emit::Ptx) {
-    FailureOr<std::string> ptx =
-        compilePtx(*module, error, cudaTarget.maxRegisters);
+    FailureOr<std::string> ptx = compilePtx(*module, error, cudaTarget.kernels);
     if (failed(ptx))
       return fail(error);
     return writeOutput(outputPath, *ptx);

@@ -158,10 +158,11 @@ def FormPhasedGpuKernels
 
     A generic that is a bf16 contraction (`out + L·R`, L and R exact in
     bf16, as Newton–Schulz's matmuls are) runs on tensor cores: blocks walk
-    64 × 64 output tiles, stage L's and R's k-slices in shared memory as
-    bf16 (two stages, one `gpu.barrier` per k-step of 32) and compute them
-    with `nvvm.mma.sync` m16n8k16 bf16 → f32, a 32 × 16 part per warp
-    (`tensor-cores=false` keeps the scalar path).
+    64 × 64 output tiles (128 × 128 with `matmul-tile=128`), stage L's and
+    R's k-slices in shared memory as bf16 (two stages, one `gpu.barrier`
+    per k-step of 32) and compute them with `nvvm.mma.sync` m16n8k16 bf16
+    → f32, a 32 × 16 part per warp (64 × 32) (`tensor-cores=false` keeps
+    the scalar path).
 
     A function the kernel cannot run (an unknown op, a buffer carried
     across loop iterations, a size not bounded by the param's dims) is an
@@ -176,7 +177,10 @@ def FormPhasedGpuKernels
            "(nvvm.maxnreg, PTX .maxnreg; 0: ptxas chooses)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Run bf16 contractions (Newton–Schulz's matmuls) as nvvm.mma.sync "
-           "loops over block tiles staged in shared memory">
+           "loops over block tiles staged in shared memory">,
+    Option<"matmulTile", "matmul-tile", "int64_t", /*default=*/"64",
+           "The side of those block tiles: 64 (a 32 × 16 part per warp) or "
+           "128 (64 × 32)">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

@@ -14,6 +14,7 @@
 
 #include "stepc-rt/GroupRunner.h"
 #include "stepc-rt/Manifest.h"
+#include "stepc/Pipelines/Pipelines.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -78,11 +79,10 @@ createCpuTargetMachine(const CpuTarget &target, std::string &error);
 
 /// Lowers a clone of `spec` to one gpu.func per group and dtype in
 /// `gpu.module @stepc_kernels` (buildGpuKernelsPipeline; groups without a
-/// kernel yet are left out with a warning); `maxRegisters` as
-/// CudaTarget's.
+/// kernel yet are left out with a warning).
 ::mlir::FailureOr<::mlir::OwningOpRef<::mlir::ModuleOp>>
 lowerForCudaKernels(::mlir::ModuleOp spec, std::string &error,
-                    int maxRegisters = 0);
+                    const GpuKernelOptions &options = {});
 
 /// What the runtime needs to launch a phased kernel
 /// (stepc-form-phased-gpu-kernels).
@@ -107,10 +107,10 @@ phasedKernelLayouts(::mlir::ModuleOp kernels);
 ::mlir::FailureOr<std::string> emitPtx(::mlir::ModuleOp kernels,
                                        std::string &error);
 
-/// The PTX of every group's kernels of `spec`; `maxRegisters` as
-/// CudaTarget's.
-::mlir::FailureOr<std::string>
-compilePtx(::mlir::ModuleOp spec, std::string &error, int maxRegisters = 0);
+/// The PTX of every group's kernels of `spec`.
+::mlir::FailureOr<std::string> compilePtx(::mlir::ModuleOp spec,
+                                          std::string &error,
+                                          const GpuKernelOptions &options = {});
 
 /// Lowers `kernels` (lowerForCudaKernels' output) in place to host code for
 /// the CUDA emulator and returns its shared object's bytes
@@ -124,9 +124,7 @@ struct CudaTarget {
   std::vector<std::string> archs = {"sm_80", "sm_90"};
   /// Also compile the kernels for the host CUDA emulator.
   bool hostEmulation = false;
-  /// Registers per thread the phased kernels are capped at (0: ptxas
-  /// chooses); 128 lets two blocks of 256 threads share an SM.
-  int maxRegisters = 0;
+  GpuKernelOptions kernels;
 };
 
 /// Whether `arch` names an architecture stepc can target ("sm_80", "sm_90a").

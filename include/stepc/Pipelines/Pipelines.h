@@ -47,15 +47,24 @@ void buildCpuPipeline(::mlir::OpPassManager &pm);
 /// /usr/local/cuda.
 std::string cudaToolkitPath();
 
+/// How the phased GPU kernels are built (stepc compile's --cuda-* options;
+/// stepc-opt's pipeline options of the same names).
+struct GpuKernelOptions {
+  /// Registers per thread the phased kernels are capped at (PTX .maxnreg;
+  /// 0: ptxas chooses). 128 lets two blocks of 256 threads share an SM.
+  int maxRegisters = 0;
+  /// The side of the tensor-core matmuls' block tiles: 64 or 128.
+  int64_t matmulTile = 64;
+};
+
 /// spec → one GPU kernel per group and parameter dtype in
 /// `gpu.module @stepc_kernels`: element-wise groups over a work table,
 /// the others phased (docs/Design/GpuKernels.md). With
 /// `skipUnsupportedGroups`, groups without a GPU kernel yet are left out
-/// with a warning instead of failing the pipeline. `maxRegisters` > 0 caps
-/// the phased kernels' registers per thread (PTX .maxnreg).
+/// with a warning instead of failing the pipeline.
 void buildGpuKernelsPipeline(::mlir::OpPassManager &pm,
                              bool skipUnsupportedGroups = false,
-                             int maxRegisters = 0);
+                             const GpuKernelOptions &options = {});
 
 /// The kernel module → PTX for sm_80 (PTX ISA 8.0, which ptxas also
 /// assembles for sm_90): a `gpu.binary @stepc_kernels` holding the PTX.
@@ -63,7 +72,8 @@ void buildGpuToNvvmPipeline(::mlir::OpPassManager &pm);
 
 /// The two stages above: spec → PTX.
 void buildGpuPipeline(::mlir::OpPassManager &pm,
-                      bool skipUnsupportedGroups = false);
+                      bool skipUnsupportedGroups = false,
+                      const GpuKernelOptions &options = {});
 
 /// buildGpuKernelsPipeline's output → the LLVM dialect for the host, one
 /// function per kernel for the CUDA emulator (docs/Design/GpuEmulation.md).

@@ -725,10 +725,10 @@ class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier, bool tensorCores,
-                      int maxRegisters)
+                      int64_t matmulTile, int maxRegisters)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
         gridBarrier(gridBarrier), tensorCores(tensorCores),
-        maxRegisters(maxRegisters) {
+        matmulTile(matmulTile), maxRegisters(maxRegisters) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -1551,8 +1551,8 @@ private:
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
-        {blockId, gridDim, sharedTiles(), valueAt, bf16RowsOf, loadOutput,
-         storeOutput,
+        {blockId, gridDim, matmulTile, sharedTiles(), valueAt, bf16RowsOf,
+         loadOutput, storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
     if (epilogueClone)
       epilogueClone.erase();
@@ -1571,7 +1571,7 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(gpuModule.getBody());
       auto type = LLVM::LLVMArrayType::get(
-          b.getI32Type(), stepc::detail::tensorCoreSharedBytes() / 4);
+          b.getI32Type(), stepc::detail::tensorCoreSharedBytes(matmulTile) / 4);
       global = LLVM::GlobalOp::create(
           b, loc, type, /*isConstant=*/false, LLVM::Linkage::Internal,
           stepc::kSharedTilesName, Attribute(), /*alignment=*/16,
@@ -2057,8 +2057,10 @@ private:
   /// The slot whose function is being emitted.
   Slot *current = nullptr;
   LLVM::LLVMFuncOp gridBarrier;
-  /// Whether bf16 contractions run on tensor cores.
+  /// Whether bf16 contractions run on tensor cores, and the side of their
+  /// block tiles.
   bool tensorCores;
+  int64_t matmulTile;
   /// The kernel's register cap (0: none).
   int maxRegisters;
   IRMapping map;
@@ -2178,6 +2180,12 @@ struct FormPhasedGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (!llvm::is_contained(stepc::detail::kMatmulTileSides, matmulTile)) {
+      emitError(module.getLoc())
+          << "matmul-tile=" << static_cast<int64_t>(matmulTile)
+          << " is not a block tile the tensor-core loop computes (64 or 128)";
+      return signalPassFailure();
+    }
     auto severity = skipUnsupported ? DiagnosticSeverity::Warning
                                     : DiagnosticSeverity::Error;
     // Each sum-phase function goes with its group's main function:
@@ -2257,7 +2265,8 @@ struct FormPhasedGpuKernelsPass
       int64_t partials = 0;
       for (PhasedKernel *slot : slots)
         partials = std::max(partials, slot->main.partials);
-      PhasedKernelBuilder builder(slots, b, barrier, tensorCores, maxRegisters);
+      PhasedKernelBuilder builder(slots, b, barrier, tensorCores, matmulTile,
+                                  maxRegisters);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

@@ -38,16 +38,9 @@ constexpr int kMaxMirrorDepth = 16;
 
 /// The mma tile (rows × cols × depth) of mma.sync m16n8k16.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
-/// A warp's part of a block tile, in mma tiles: 32 × 16. A 32 × 32 part
-/// (2 × 4) needed 255 registers in MuonMax's kernel and spilled.
-constexpr int64_t kTilesDown = 2, kTilesAcross = 2;
-constexpr int64_t kWarpRows = kTilesDown * kMmaRows,
-                  kWarpCols = kTilesAcross * kMmaCols;
 constexpr int64_t kWarpSize = stepc::kGpuWarpSize;
-/// The block tile: 2 × 4 warps' parts, 64 × 64, for the 8 warps of a block.
+/// A block tile is split into 2 × 4 warps' parts, one per warp of a block.
 constexpr int64_t kWarpsDown = 2, kWarpsAcross = 4;
-constexpr int64_t kBlockRows = kWarpsDown * kWarpRows,
-                  kBlockCols = kWarpsAcross * kWarpCols;
 static_assert(kWarpsDown * kWarpsAcross * kWarpSize == stepc::kGpuBlockSize,
               "one part of the block tile per warp");
 /// The k-step the block stages at once: two mma depths.
@@ -57,14 +50,35 @@ constexpr int64_t kBlockDepth = 2 * kMmaDepth;
 /// load's 8 groups read then start in 8 different groups of 4 banks, so
 /// its 32 lanes hit 32 banks.
 constexpr int64_t kPairsPerRow = kBlockDepth / 2, kRowWords = kPairsPerRow + 4;
-constexpr int64_t kSliceWords = kBlockRows * kRowWords;
-static_assert(kBlockRows == kBlockCols, "L's and R's slices are alike");
-/// A stage holds L's slice, then R's; two stages, so that the block fills
-/// one while it multiplies out of the other.
-constexpr int64_t kStageWords = 2 * kSliceWords, kSharedWords = 2 * kStageWords;
-/// Pairs of a slice each thread stages.
-constexpr int64_t kPairsPerThread =
-    kBlockRows * kPairsPerRow / stepc::kGpuBlockSize;
+/// Pairs one 16-byte load of a bf16 row fetches.
+constexpr int64_t kPairsPerWideLoad = 4;
+
+/// The sizes that follow from a block tile of `side` × `side` outputs
+/// (stepc::detail::kMatmulTileSides): a warp's part is (side / 2) ×
+/// (side / 4), `tilesDown` × `tilesAcross` mma tiles. A 64 × 64 block tile
+/// has 32 × 16 parts; 128 × 128 ones double the flops per staged byte,
+/// and take Muon's kernel to 255 registers with spills
+/// (docs/Design/GpuKernels.md, "128 × 128 block tiles").
+struct TileGeometry {
+  explicit TileGeometry(int64_t side)
+      : side(side), tilesDown(side / kWarpsDown / kMmaRows),
+        tilesAcross(side / kWarpsAcross / kMmaCols),
+        warpRows(side / kWarpsDown), warpCols(side / kWarpsAcross),
+        sliceWords(side * kRowWords), stageWords(2 * sliceWords),
+        sharedWords(2 * stageWords),
+        pairsPerThread(side * kPairsPerRow / stepc::kGpuBlockSize) {
+    assert(llvm::is_contained(stepc::detail::kMatmulTileSides, side) &&
+           "a block tile the emission was written for");
+  }
+  /// L's slice is side × k-step, R's k-step × side: `sliceWords` each.
+  int64_t side, tilesDown, tilesAcross, warpRows, warpCols;
+  /// A stage holds L's slice, then R's; two stages, so that the block
+  /// fills one while it multiplies out of the other.
+  int64_t sliceWords, stageWords, sharedWords;
+  /// Pairs of a slice each thread stages: 4 or 8, whole 16-byte loads of
+  /// a bf16 row.
+  int64_t pairsPerThread;
+};
 
 bool isExactConstant(Value value) {
   FloatAttr attr;
@@ -443,7 +457,9 @@ stepc::detail::matchBf16Contraction(
                                  symmetricInput, 0)};
 }
 
-int64_t stepc::detail::tensorCoreSharedBytes() { return kSharedWords * 4; }
+int64_t stepc::detail::tensorCoreSharedBytes(int64_t tileSide) {
+  return TileGeometry(tileSide).sharedWords * 4;
+}
 
 void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                                          const Bf16Contraction &contraction,
@@ -493,13 +509,14 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   auto blockBarrier = [&] { gpu::BarrierOp::create(b, loc); };
 
+  const TileGeometry tiles(emission.tileSide);
   Value rows = sizes[contraction.rowDim], cols = sizes[contraction.colDim],
         depth = sizes[contraction.reductionDim];
-  Value tilesDown = ceilDiv(rows, kBlockRows);
-  Value tilesAcross = ceilDiv(cols, kBlockCols);
+  // Block tiles are square, so a mirrored tile is a tile.
+  Value tilesDown = ceilDiv(rows, tiles.side);
+  Value tilesAcross = ceilDiv(cols, tiles.side);
   // A symmetric result (rows = cols) needs the tiles on and above the
   // diagonal only: T(T + 1) / 2 of T² for a Gram of T × T tiles.
-  static_assert(kBlockRows == kBlockCols, "mirrored tiles are tiles");
   bool symmetric = contraction.mirrored && emission.symmetricOutput;
   Value numTiles = symmetric
                        ? div(arith::MulIOp::create(b, loc, tilesDown,
@@ -558,7 +575,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     tileRow = arith::DivUIOp::create(b, loc, tile, tilesAcross);
     tileCol = arith::RemUIOp::create(b, loc, tile, tilesAcross);
   }
-  Value rowBase = mul(tileRow, kBlockRows), colBase = mul(tileCol, kBlockCols);
+  Value rowBase = mul(tileRow, tiles.side), colBase = mul(tileCol, tiles.side);
 
   // The thread's index, read per tile where LLVM cannot hoist it: the
   // offsets below depend on the thread only, and hoisted out of every loop
@@ -576,27 +593,27 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // PTX's groupID and threadID_in_group: a lane's rows (cols) within an
   // mma tile, and its pair of k within 8.
   Value group = div(lane, 4), inGroup = rem(lane, 4);
-  Value warpRow = mul(div(warp, kWarpsAcross), kWarpRows);
-  Value warpCol = mul(rem(warp, kWarpsAcross), kWarpCols);
+  Value warpRow = mul(div(warp, kWarpsAcross), tiles.warpRows);
+  Value warpCol = mul(rem(warp, kWarpsAcross), tiles.warpCols);
   // The row of an ldmatrix.x4 this lane addresses: row lane % 8 of matrix
   // j = lane / 8. For A, matrix j is rows +8 (odd j), pairs +4 (j ≥ 2) of
-  // an mma tile; for B, cols +8 (j ≥ 2: the second tile), pairs +4 (odd j).
+  // an mma tile; for B, cols +8 (j ≥ 2: the second of two tiles), pairs +4
+  // (odd j).
   Value matrix = div(lane, 8), matrixRow = rem(lane, 8);
   Value aLine = add(matrixRow, mul(rem(matrix, 2), 8));
   Value aPair = mul(div(matrix, 2), 4);
   Value bLine = add(matrixRow, mul(div(matrix, 2), kMmaCols));
   Value bPair = mul(rem(matrix, 2), 4);
-  static_assert(kTilesAcross == 2, "one ldmatrix.x4 holds B's two tiles");
   Type fourWords =
       LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
 
-  // What a thread stages of one factor: kPairsPerThread pairs of k, each
+  // What a thread stages of one factor: tiles.pairsPerThread pairs of k, each
   // at a row (col) of the block tile and a pair index in the k-step. The
   // block's threads run along the dim the factor's buffer is contiguous
   // in, so that a warp's loads coalesce.
   // A factor read from a bf16 matrix along its rows (bf16RowsOf) is
-  // staged 8 elements at a time: a thread's pairs are 4 consecutive ones
-  // of one line, which one 16-byte load fetches.
+  // staged 8 elements at a time: a thread's pairs come in runs of 4
+  // consecutive ones of one line, which one 16-byte load fetches.
   struct Staged {
     Value factor;
     unsigned dim;
@@ -605,27 +622,31 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     int64_t sliceOffset;
     Value bf16Rows;
   };
-  static_assert(kPairsPerThread == 4 &&
-                    kBlockRows * kPairsPerRow / 4 == stepc::kGpuBlockSize,
-                "a 16-byte load per thread covers its pairs of a slice");
+  assert(tiles.pairsPerThread % kPairsPerWideLoad == 0 &&
+         "a thread's pairs of a slice are whole 16-byte loads");
   auto staged = [&](Value factor, unsigned dim, Value size, bool alongK,
                     int64_t sliceOffset) {
     Staged s{
         factor, dim, size, {}, {}, sliceOffset, emission.bf16RowsOf(factor)};
-    for (int64_t j = 0; j < kPairsPerThread; ++j) {
-      constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
-      constexpr int64_t pairsPerPass = stepc::kGpuBlockSize / kBlockRows;
+    constexpr int64_t loadsPerRow = kPairsPerRow / kPairsPerWideLoad;
+    constexpr int64_t wideLinesPerPass = stepc::kGpuBlockSize / loadsPerRow;
+    constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
+    const int64_t pairsPerPass = stepc::kGpuBlockSize / tiles.side;
+    for (int64_t j = 0; j < tiles.pairsPerThread; ++j) {
       if (s.bf16Rows) {
-        s.lines.push_back(div(thread, kPairsPerThread));
+        int64_t run = j / kPairsPerWideLoad;
+        s.lines.push_back(
+            addConst(div(thread, loadsPerRow), run * wideLinesPerPass));
         s.pairs.push_back(
-            addConst(mul(rem(thread, kPairsPerThread), kPairsPerThread), j));
+            addConst(mul(rem(thread, loadsPerRow), kPairsPerWideLoad),
+                     j % kPairsPerWideLoad));
       } else if (alongK) {
         s.lines.push_back(
             addConst(div(thread, kPairsPerRow), j * linesPerPass));
         s.pairs.push_back(rem(thread, kPairsPerRow));
       } else {
-        s.lines.push_back(rem(thread, kBlockRows));
-        s.pairs.push_back(addConst(div(thread, kBlockRows), j * pairsPerPass));
+        s.lines.push_back(rem(thread, tiles.side));
+        s.pairs.push_back(addConst(div(thread, tiles.side), j * pairsPerPass));
       }
     }
     return s;
@@ -633,7 +654,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   Staged lhs = staged(contraction.lhs, contraction.rowDim, rows,
                       contraction.lhsAlongReduction, 0);
   Staged rhs = staged(contraction.rhs, contraction.colDim, cols,
-                      contraction.rhsAlongReduction, kSliceWords);
+                      contraction.rhsAlongReduction, tiles.sliceWords);
 
   // One element of a factor as bf16 bits (i32), zero past the edges.
   Value bf16Zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(bf16));
@@ -648,12 +669,14 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         arith::BitcastOp::create(b, loc, b.getI16Type(), masked).getResult();
     return arith::ExtUIOp::create(b, loc, i32, bits);
   };
-  // A thread's pairs of one factor's slice at k-step `k0`: two consecutive
-  // elements along k in one word, the first in the low half, as PTX wants
-  // a fragment register.
-  auto fetchPairs = [&](const Staged &s, Value base, Value k0) {
+  // `count` of a thread's pairs of one factor's slice at k-step `k0`, from
+  // its pair `first` on: two consecutive elements along k in one word, the
+  // first in the low half, as PTX wants a fragment register.
+  auto fetchPairs = [&](const Staged &s, Value base, Value k0, size_t first,
+                        size_t count) {
     SmallVector<Value> words;
-    for (auto [line, pair] : llvm::zip(s.lines, s.pairs)) {
+    for (auto [line, pair] : llvm::zip(ArrayRef(s.lines).slice(first, count),
+                                       ArrayRef(s.pairs).slice(first, count))) {
       Value at = add(base, line), k = add(k0, mul(pair, 2));
       Value low = element(s, at, k);
       Value high = element(s, at, addConst(k, 1));
@@ -664,12 +687,13 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     }
     return words;
   };
-  // The 4 words of a thread's 8 consecutive elements of a bf16 row, in one
-  // 16-byte load where they lie inside the matrix at a 16-byte aligned
-  // address (the row length a multiple of 8, say); element by element
-  // elsewhere. Little-endian: the first element is a word's low half.
-  auto fetchRow = [&](const Staged &s, Value base, Value k0) {
-    Value line = add(base, s.lines[0]), k = add(k0, mul(s.pairs[0], 2));
+  // The 4 words of a thread's run of 8 consecutive elements of a bf16 row
+  // that starts at its pair `first`, in one 16-byte load where they lie
+  // inside the matrix at a 16-byte aligned address (the row length a
+  // multiple of 8, say); element by element elsewhere. Little-endian: the
+  // first element is a word's low half.
+  auto fetchRow = [&](const Staged &s, Value base, Value k0, size_t first) {
+    Value line = add(base, s.lines[first]), k = add(k0, mul(s.pairs[first], 2));
     auto metadata =
         memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Rows);
     Value element = add(
@@ -687,7 +711,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
                                               addConst(k, 8), depth));
     auto ifWide = scf::IfOp::create(
-        b, loc, SmallVector<Type>(kPairsPerThread, i32),
+        b, loc, SmallVector<Type>(kPairsPerWideLoad, i32),
         both(inside, both(aligned, contiguous)), /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard branch(b);
@@ -698,23 +722,28 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
           ValueRange{
               arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
       Value wide = LLVM::LoadOp::create(
-          b, loc, VectorType::get({kPairsPerThread}, i32), pointer,
+          b, loc, VectorType::get({kPairsPerWideLoad}, i32), pointer,
           /*alignment=*/16);
       SmallVector<Value> words;
-      for (int64_t j = 0; j < kPairsPerThread; ++j)
+      for (int64_t j = 0; j < kPairsPerWideLoad; ++j)
         words.push_back(LLVM::ExtractElementOp::create(
             b, loc, wide,
             arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(j))));
       scf::YieldOp::create(b, loc, words);
       b.setInsertionPointToStart(ifWide.elseBlock());
-      scf::YieldOp::create(b, loc, fetchPairs(s, base, k0));
+      scf::YieldOp::create(b, loc,
+                           fetchPairs(s, base, k0, first, kPairsPerWideLoad));
     }
     return SmallVector<Value>(ifWide.getResults());
   };
   auto fetch = [&](const Staged &s, Value base, Value k0,
                    SmallVector<Value> &words) {
-    llvm::append_range(words, s.bf16Rows ? fetchRow(s, base, k0)
-                                         : fetchPairs(s, base, k0));
+    if (!s.bf16Rows) {
+      llvm::append_range(words, fetchPairs(s, base, k0, 0, s.lines.size()));
+      return;
+    }
+    for (size_t first = 0; first < s.lines.size(); first += kPairsPerWideLoad)
+      llvm::append_range(words, fetchRow(s, base, k0, first));
   };
   auto fetchBoth = [&](Value k0) {
     SmallVector<Value> words;
@@ -735,7 +764,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // The accumulators start at zero and the output's values are added at
   // the end, so that nothing of the output is live across the k loop.
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
-  SmallVector<Value> initial(kTilesDown * kTilesAcross * 4, zero);
+  SmallVector<Value> initial(tiles.tilesDown * tiles.tilesAcross * 4, zero);
 
   // The first k-step in stage 0; each iteration multiplies out of one stage
   // while its loads for the next are in flight, stores them in the other
@@ -749,12 +778,12 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(kLoop.getBody());
     Value step = kLoop.getInductionVar();
-    Value stageBase = mul(rem(step, 2), kStageWords);
+    Value stageBase = mul(rem(step, 2), tiles.stageWords);
     Value nextBase =
-        arith::SubIOp::create(b, loc, index(kStageWords), stageBase);
+        arith::SubIOp::create(b, loc, index(tiles.stageWords), stageBase);
     Value nextStep = addConst(step, 1);
     Value hasNext = below(nextStep, numSteps);
-    SmallVector<Type> wordTypes(2 * kPairsPerThread, i32);
+    SmallVector<Type> wordTypes(2 * tiles.pairsPerThread, i32);
     auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
                                     /*withElseRegion=*/true);
     {
@@ -787,19 +816,24 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     for (int64_t half = 0; half < kBlockDepth / kMmaDepth; ++half) {
       int64_t pairBase = half * kMmaDepth / 2;
       SmallVector<SmallVector<Value, 4>> aFragments;
-      for (int64_t m = 0; m < kTilesDown; ++m)
+      for (int64_t m = 0; m < tiles.tilesDown; ++m)
         aFragments.push_back(
             fragments(0, add(warpRow, addConst(aLine, m * kMmaRows)),
                       addConst(aPair, pairBase)));
-      SmallVector<Value, 4> bRegisters = fragments(
-          kSliceWords, add(warpCol, bLine), addConst(bPair, pairBase));
-      SmallVector<SmallVector<Value, 2>> bFragments(kTilesAcross);
-      for (int64_t n = 0; n < kTilesAcross; ++n)
-        bFragments[n] = {bRegisters[2 * n], bRegisters[2 * n + 1]};
-      for (int64_t m = 0; m < kTilesDown; ++m)
-        for (int64_t n = 0; n < kTilesAcross; ++n) {
-          MutableArrayRef<Value> c = MutableArrayRef<Value>(accumulators)
-                                         .slice((m * kTilesAcross + n) * 4, 4);
+      // One ldmatrix.x4 holds two B tiles.
+      SmallVector<SmallVector<Value, 2>> bFragments;
+      for (int64_t n = 0; n < tiles.tilesAcross; n += 2) {
+        SmallVector<Value, 4> bRegisters = fragments(
+            tiles.sliceWords, add(warpCol, addConst(bLine, n * kMmaCols)),
+            addConst(bPair, pairBase));
+        bFragments.push_back({bRegisters[0], bRegisters[1]});
+        bFragments.push_back({bRegisters[2], bRegisters[3]});
+      }
+      for (int64_t m = 0; m < tiles.tilesDown; ++m)
+        for (int64_t n = 0; n < tiles.tilesAcross; ++n) {
+          MutableArrayRef<Value> c =
+              MutableArrayRef<Value>(accumulators)
+                  .slice((m * tiles.tilesAcross + n) * 4, 4);
           Value d = NVVM::MmaOp::create(
               b, loc, resultType, aFragments[m], bFragments[n],
               SmallVector<Value>(c.begin(), c.end()),
@@ -826,8 +860,8 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
 
   // Accumulator r of mma tile (m, n): row g (+8 for r ≥ 2), col 2t (+1).
   Value laneCol = mul(inGroup, 2);
-  for (int64_t m = 0; m < kTilesDown; ++m)
-    for (int64_t n = 0; n < kTilesAcross; ++n)
+  for (int64_t m = 0; m < tiles.tilesDown; ++m)
+    for (int64_t n = 0; n < tiles.tilesAcross; ++n)
       for (int64_t r = 0; r < 4; ++r) {
         Value row = add(add(rowBase, warpRow),
                         addConst(group, m * kMmaRows + (r / 2) * 8));
@@ -837,7 +871,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
             scf::IfOp::create(b, loc, both(below(row, rows), below(col, cols)));
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(ifInRange.thenBlock());
-        Value result = kLoop.getResult((m * kTilesAcross + n) * 4 + r);
+        Value result = kLoop.getResult((m * tiles.tilesAcross + n) * 4 + r);
         auto addAt = [&](Value at, Value across) {
           SmallVector<Value> ivs =
               ivsAt(contraction.rowDim, at, contraction.colDim, across);

@@ -67,16 +67,24 @@ mlir::Value filledValue(mlir::linalg::GenericOp generic);
 /// or a pointwise function of symmetric matrices (a rounded copy of one).
 bool holdsSymmetricValues(mlir::OpOperand &input);
 
+/// The block tiles the tensor-core loop can compute, side × side outputs
+/// per block (`stepc-form-phased-gpu-kernels{matmul-tile=N}`).
+inline constexpr int64_t kMatmulTileSides[] = {64, 128};
+
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the
-/// tensor-core loop stages its operands in, per block.
-int64_t tensorCoreSharedBytes();
+/// tensor-core loop stages its operands in, per block, with block tiles of
+/// `tileSide` × `tileSide`.
+int64_t tensorCoreSharedBytes(int64_t tileSide);
 
 /// What the tensor-core loop needs from the kernel around it.
 struct MatmulEmission {
   /// The block's index in its sub-grid and the sub-grid's blocks (the
   /// whole grid with one sub-grid; blocks of kGpuBlockSize threads).
   mlir::Value blockIndex, numBlocks;
-  /// tensorCoreSharedBytes() of shared memory (!llvm.ptr<3>), 16-aligned.
+  /// The block tile's side, one of kMatmulTileSides.
+  int64_t tileSide;
+  /// tensorCoreSharedBytes(tileSide) of shared memory (!llvm.ptr<3>),
+  /// 16-aligned.
   mlir::Value sharedTiles;
   /// A value of the generic's body at the loop indices `ivs` (null for the
   /// dims it does not read), its inputs loaded there.
@@ -98,10 +106,11 @@ struct MatmulEmission {
 };
 
 /// The contraction over loop sizes `sizes`: out = out + L·R with
-/// `nvvm.mma.sync` m16n8k16 bf16 → f32. Blocks walk 64 × 64 output tiles
-/// grid-stride (a loop uniform per block, so `gpu.barrier` is safe in it);
-/// per k-step of 32 the block stages L's and R's slices in shared memory as
-/// bf16, double-buffered, and each warp computes a 32 × 16 part.
+/// `nvvm.mma.sync` m16n8k16 bf16 → f32. Blocks walk `tileSide` ×
+/// `tileSide` output tiles grid-stride (a loop uniform per block, so
+/// `gpu.barrier` is safe in it); per k-step of 32 the block stages L's and
+/// R's slices in shared memory as bf16, double-buffered, and each of its 8
+/// warps computes a (tileSide / 2) × (tileSide / 4) part.
 void emitTensorCoreMatmul(mlir::OpBuilder &b, mlir::Location loc,
                           const Bf16Contraction &contraction,
                           llvm::ArrayRef<mlir::Value> sizes,

@@ -1,5 +1,7 @@
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=tensor-cores=false | FileCheck %s --check-prefix=SCALAR
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=128 --canonicalize --cse | FileCheck %s --check-prefix=TILE128
+// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=96 2>&1 | FileCheck %s --check-prefix=BAD-TILE
 
 // Newton–Schulz's Gram, as StepToLinalg and bufferization leave it: the
 // rounded iterate R = bf16(W), its transposed copy T, and A = R·T, whose
@@ -106,6 +108,45 @@ func.func @gram(
 // CHECK-NEXT: %[[SUM:.*]] = arith.addf %{{.*}}, %[[ZERO:cst.*]] : f32
 // CHECK-NEXT: memref.store %[[SUM]]
 // CHECK: gpu.return
+
+// With 128 x 128 block tiles (matmul-tile=128): slices of 128 x 20 words,
+// 8 pairs staged per thread and factor, and per mma depth 6 ldmatrix.x4
+// (A's four tiles, B's four, two per load) and 4 x 4 mma.sync into 64
+// accumulators.
+// TILE128: llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<10240 x i32>
+// TILE128-LABEL: gpu.func @gram(
+// TILE128: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
+// TILE128-COUNT-16: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// TILE128-NEXT: gpu.barrier
+// TILE128-NEXT: %{{.*}}:64 = scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
+// TILE128: %{{.*}}:16 = scf.if
+// TILE128-COUNT-6: nvvm.ldmatrix
+// TILE128-COUNT-16: nvvm.mma.sync
+// TILE128-COUNT-6: nvvm.ldmatrix
+// TILE128-COUNT-16: nvvm.mma.sync
+// TILE128-NOT: nvvm.mma.sync
+// TILE128-NOT: nvvm.ldmatrix
+// TILE128: scf.if
+// TILE128-COUNT-16: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// TILE128: gpu.barrier
+// TILE128-NEXT: scf.yield
+// TILE128: gpu.return
+// P·W stages P, a bf16 matrix read along its rows, in two 16-byte loads
+// per thread: lines t / 4 and t / 4 + 64.
+// TILE128-LABEL: gpu.func @square_with_epilogue(
+// TILE128: nvvm.mma.sync
+// TILE128: llvm.call @stepc_grid_barrier
+// TILE128: nvvm.mma.sync
+// TILE128: llvm.call @stepc_grid_barrier
+// TILE128: %[[TID:.*]] = llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
+// TILE128: %[[T:.*]] = arith.index_castui %[[TID]] : i32 to index
+// TILE128: %[[LINE:.*]] = arith.divui %[[T]], %c4 : index
+// TILE128: %[[LINE2:.*]] = arith.addi %[[LINE]], %c64 : index
+// TILE128: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// TILE128: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// TILE128: gpu.return
+
+// BAD-TILE: error: matmul-tile=96 is not a block tile the tensor-core loop computes (64 or 128)
 
 // SCALAR-NOT: stepc_shared_tiles
 // SCALAR-LABEL: gpu.func @gram(

@@ -52,17 +52,22 @@ def compile_all(stepc, spec_dir, out, extra_flags):
             continue
         if proc.returncode != 0:
             raise RuntimeError(f"stepc compile {spec}:\n{proc.stderr}")
-        # The spec as written too: its matmuls in bf16, on tensor cores.
+        # The spec as written too: its matmuls in bf16, on tensor cores,
+        # with each block tile the matmuls can have.
         if spec.parent.name == "f32-ns":
-            bf16_ns = out / "bf16-ns"
-            bf16_ns.mkdir(exist_ok=True)
-            proc = subprocess.run(
-                [stepc, "compile", str(spec_dir / spec.name),
-                 "--target=cpu,cuda", *extra_flags,
-                 "-o", str(bf16_ns / f"{spec.stem}.stepc")],
-                capture_output=True, text=True, timeout=600)
-            if proc.returncode != 0:
-                raise RuntimeError(f"stepc compile {spec.name}:\n{proc.stderr}")
+            for tile, subdir, specs in BF16_NS_TILES:
+                if specs is not None and spec.stem not in specs:
+                    continue
+                bf16_ns = out / subdir
+                bf16_ns.mkdir(exist_ok=True)
+                proc = subprocess.run(
+                    [stepc, "compile", str(spec_dir / spec.name),
+                     "--target=cpu,cuda", f"--cuda-matmul-tile={tile}",
+                     *extra_flags, "-o", str(bf16_ns / f"{spec.stem}.stepc")],
+                    capture_output=True, text=True, timeout=600)
+                if proc.returncode != 0:
+                    raise RuntimeError(
+                        f"stepc compile {spec.name}:\n{proc.stderr}")
 
 
 class Driver:
@@ -217,23 +222,62 @@ CPU_DIFFERENCE = 2e-2
 # computes only the tiles on and above the diagonal, and mirrors the others;
 # the shapes of test/Numerics/presets.py all have Grams of one tile.
 BF16_NS_SHAPES = presets.SHAPES + [(130, 200)]
+# The block tiles of the tensor-core matmuls (stepc compile
+# --cuda-matmul-tile), where compile_all puts each one's artifacts, and the
+# specs checked with it (None: all). The first is the default; with
+# 128 × 128 tiles, the 130 × 200 matrix's Gram is 2 × 2 tiles. Muon alone
+# with those keeps the emulated run short.
+BF16_NS_TILES = [(64, "bf16-ns", None), (128, "bf16-ns-128", {"muon"})]
+
+
+def same_bits(first, second):
+    """Whether two step_group results (param, state) hold the same bits."""
+    def flat(result):
+        p, state = result
+        values = state.values() if isinstance(state, dict) else state
+        return [np.asarray(p).tobytes(),
+                *(np.asarray(v).tobytes() for v in values)]
+    return flat(first) == flat(second)
 
 
 def check_bf16_ns(driver, device, out, preset, label, launches_per_run):
     """The spec's own Newton–Schulz (bf16 matmuls, on tensor cores) against
     the fp64 reference at the bf16 bound of test/Numerics/presets.py, and
-    against the same artifact's CPU code. Returns (failures, runs)."""
+    against the same artifact's CPU code, with each block tile. Each tile
+    but the first also says in how many runs it gives the first's bits:
+    the tiles change no f32 addition's order, so the emulator gives the
+    same bits. Returns (failures, runs)."""
+    failures = runs = 0
+    first = None
+    for tile, subdir, specs in BF16_NS_TILES:
+        if specs is not None and preset.spec not in specs:
+            continue
+        bad, results = check_bf16_ns_tile(driver, device, out / subdir,
+                                          preset, label, launches_per_run,
+                                          tile, first)
+        failures += bad
+        runs += len(results)
+        first = first or results
+    return failures, runs
+
+
+def check_bf16_ns_tile(driver, device, out, preset, label, launches_per_run,
+                       tile, first):
+    """check_bf16_ns with `tile` × `tile` block tiles. Returns (failures,
+    the results of its runs)."""
     import stepc
-    artifact = stepc.load(str(out / "bf16-ns" / f"{preset.spec}.stepc"))
+    artifact = stepc.load(str(out / f"{preset.spec}.stepc"))
     tolerance = presets.BF16_TOLERANCE.get(preset.spec,
                                            presets.TOLERANCE["bf16"])
     failures = 0
     worst = difference = 0.0
     shapes = [shape for shape in BF16_NS_SHAPES
               if not preset.wide_only or shape[0] <= shape[1]]
+    results = []
     for shape in shapes:
         got_p, got_state, launches = step_group(driver, device, artifact,
                                                 preset, shape, "f32")
+        results.append((got_p, got_state))
         error, what = reference_error(preset, shape, "f32", got_p, got_state)
         cpu_p, _, _ = step_group(HostMemory(), "cpu", artifact, preset, shape,
                                  "f32")
@@ -244,14 +288,21 @@ def check_bf16_ns(driver, device, out, preset, label, launches_per_run):
         if (not error <= tolerance or not apart <= CPU_DIFFERENCE
                 or launches != launches_per_run):
             failures += 1
-            print(f"FAIL {label} (bf16 NS) {shape}: relative error {error:.3g} "
-                  f"in {what} (tolerance {tolerance:g}), {apart:.3g} from the "
-                  f"CPU code (tolerance {CPU_DIFFERENCE:g}), {launches} "
-                  f"launches for {presets.STEPS} steps")
-    print(f"{label} (bf16 NS): worst relative error {worst:.3g}, "
-          f"{difference:.3g} from the CPU code, "
+            print(f"FAIL {label} (bf16 NS, {tile} x {tile} tiles) {shape}: "
+                  f"relative error {error:.3g} in {what} (tolerance "
+                  f"{tolerance:g}), {apart:.3g} from the CPU code (tolerance "
+                  f"{CPU_DIFFERENCE:g}), {launches} launches for "
+                  f"{presets.STEPS} steps")
+    same = ""
+    if first is not None:
+        count = sum(map(same_bits, results, first))
+        same = (f", the bits of {BF16_NS_TILES[0][0]} x "
+                f"{BF16_NS_TILES[0][0]} tiles in {count} of {len(results)} "
+                "runs")
+    print(f"{label} (bf16 NS, {tile} x {tile} tiles): worst relative error "
+          f"{worst:.3g}, {difference:.3g} from the CPU code{same}, "
           f"{launches_per_run // presets.STEPS} launches per step")
-    return failures, len(shapes)
+    return failures, results
 
 
 def run_all(out, device):
