@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
@@ -79,6 +80,8 @@ using BarrierFunction = void (*)(void *word, uint32_t firstBlock,
 using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
 using LdMatrixFunction = void (*)(uint32_t *words);
+using CopyAsyncFunction = void (*)(uint32_t *words);
+using CopyAsyncWaitFunction = void (*)();
 using ShuffleFunction = void (*)(uint32_t *words);
 using SharedMemoryFunction = void (*)(uint64_t *words);
 
@@ -184,6 +187,10 @@ struct Fiber {
   WarpOp warpOp = WarpOp::Mma;
   Wait waiting = Wait::Nothing;
   bool done = false;
+  /// Its cp.async copies since its last wait: where each goes in its
+  /// block's shared memory, and the bytes read when it was issued.
+  std::vector<std::pair<unsigned char *, std::array<unsigned char, 16>>>
+      pendingCopies;
 };
 
 constexpr int64_t kWarpSize = 32;
@@ -240,12 +247,17 @@ struct Launch {
 
 Launch *currentLaunch = nullptr;
 
+std::string where(const Fiber &fiber);
+
 void runFiber() {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
   launch.function->entry(launch.params, fiber.block, fiber.thread,
                          launch.blockDim, launch.gridDim);
   fiber.done = true;
+  if (!fiber.pendingCopies.empty() && launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": " + where(fiber) +
+                   " returned without waiting for its cp.async copies";
   // Returning resumes uc_link: the scheduler.
 }
 
@@ -464,6 +476,46 @@ void ldMatrixX4(uint32_t *words) {
           }
       });
   std::memcpy(words + 2, warp->matrixWords[lane], 4 * sizeof(uint32_t));
+}
+
+/// What @stepc_emulator_cp_async points to (cp.async.cg.shared.global of
+/// 16 bytes): `words` holds the lane's destination (words 0 and 1) and
+/// source (words 2 and 3). The source is read now; the destination is
+/// written at the thread's next wait (cpAsyncWait), as late as a GPU may
+/// write it, so a read that does not wait sees the old bytes. A
+/// destination outside the block's shared memory or either address not
+/// 16-byte aligned is an error.
+void cpAsync(uint32_t *words) {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  unsigned char *destination;
+  const unsigned char *source;
+  std::memcpy(&destination, words, sizeof destination);
+  std::memcpy(&source, words + 2, sizeof source);
+  const std::vector<std::max_align_t> &shared = launch.shared[fiber.block];
+  auto begin = reinterpret_cast<uintptr_t>(shared.data());
+  auto at = reinterpret_cast<uintptr_t>(destination);
+  if (shared.empty() || at < begin || at + 16 > begin + launch.sharedBytes ||
+      at % 16 != 0 || reinterpret_cast<uintptr_t>(source) % 16 != 0) {
+    if (launch.error.empty())
+      launch.error = "kernel " + launch.function->name + ": cp.async of " +
+                     where(fiber) +
+                     " is not 16 aligned bytes into its block's shared "
+                     "memory";
+    return;
+  }
+  auto &copy = fiber.pendingCopies.emplace_back();
+  copy.first = destination;
+  std::memcpy(copy.second.data(), source, 16);
+}
+
+/// What @stepc_emulator_cp_async_wait points to (cp.async.wait_group 0):
+/// the thread's copies land.
+void cpAsyncWait() {
+  Fiber &fiber = *currentLaunch->running;
+  for (auto &[destination, bytes] : fiber.pendingCopies)
+    std::memcpy(destination, bytes.data(), bytes.size());
+  fiber.pendingCopies.clear();
 }
 
 /// Runs the launch to its end; its error, or "".
@@ -741,6 +793,10 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<MmaFunction *>(slot) = mmaBf16;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4"))
     *static_cast<LdMatrixFunction *>(slot) = ldMatrixX4;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async"))
+    *static_cast<CopyAsyncFunction *>(slot) = cpAsync;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async_wait"))
+    *static_cast<CopyAsyncWaitFunction *>(slot) = cpAsyncWait;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shuffle_xor"))
     *static_cast<ShuffleFunction *>(slot) = shuffleXor;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shared_memory"))

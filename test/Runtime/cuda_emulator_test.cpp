@@ -8,17 +8,20 @@
 // hand-written kernels of Inputs/emulated_kernels.c: a barrier orders
 // threads across blocks; mma.sync computes a warp's product from the PTX
 // fragment layout; ldmatrix hands out rows as the PTX ISA lays them out;
-// shfl.sync exchanges lanes' values; a missing barrier, a misaligned
-// ldmatrix row, barrier divergence, mma.sync or shfl.sync divergence, a
-// write past an allocation, a barrier outside a cooperative launch, too large a
-// cooperative grid and bad copies are errors (or wrong numbers) rather than
-// passing silently. Arguments: the emulator and the kernels' library.
+// a cp.async copy lands at the thread's wait; shfl.sync exchanges lanes'
+// values; a missing barrier, a misaligned ldmatrix row or cp.async, a
+// cp.async not waited for, barrier divergence, mma.sync or shfl.sync
+// divergence, a write past an allocation, a barrier outside a cooperative
+// launch, too large a cooperative grid and bad copies are errors (or wrong
+// numbers) rather than passing silently. Arguments: the emulator and the
+// kernels' library.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Inputs/Check.h"
 #include "stepc-rt/CudaDriver.h"
 
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
@@ -195,6 +198,54 @@ int main(int argc, char **argv) {
         "3 of block 0 is not a 16-byte aligned row of its block's "
         "shared memory");
     CHECK_OK(d.check(d.cuMemFree(x.out), "free"));
+  }
+
+  // cp.async: two blocks of 64 threads; a copy lands at the thread's wait,
+  // not before, and one not waited for or misaligned is an error.
+  {
+    Buffers c;
+    constexpr int kThreadsHere = 2 * 64;
+    std::vector<float> values(4 * kThreadsHere);
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] = float(i);
+    CHECK_OK(
+        d.check(d.cuMemAlloc(&c.in, sizeof(float) * values.size()), "alloc"));
+    CHECK_OK(d.check(d.cuMemAlloc(&c.out, sizeof(float) * 3 * kThreadsHere),
+                     "alloc"));
+    CHECK_OK(d.check(
+        d.cuMemcpyHtoD(c.in, values.data(), sizeof(float) * values.size()),
+        "write"));
+    CHECK_OK(d.check(d.cuLaunchKernel(function("cp_async_copy"), 2, 1, 1, 64, 1,
+                                      1, 0, nullptr, c.params, nullptr),
+                     "cp.async launch"));
+    std::vector<float> seen(3 * kThreadsHere);
+    CHECK_OK(
+        d.check(d.cuMemcpyDtoH(seen.data(), c.out, sizeof(float) * seen.size()),
+                "read"));
+    int early = 0, wrong = 0;
+    for (int t = 0; t < kThreadsHere; ++t) {
+      early += !std::isnan(seen[3 * t]);
+      wrong += seen[3 * t + 1] != float(4 * t) ||
+               seen[3 * t + 2] != float(4 * t + 3);
+    }
+    CHECK(early == 0);
+    CHECK(wrong == 0);
+    CHECK_STATUS(
+        d.check(d.cuLaunchKernel(function("cp_async_unwaited"), 1, 1, 1, 64, 1,
+                                 1, 0, nullptr, c.params, nullptr),
+                "unwaited cp.async"),
+        NoDevice,
+        "kernel cp_async_unwaited: thread 0 of block 0 returned without "
+        "waiting for its cp.async copies");
+    CHECK_STATUS(
+        d.check(d.cuLaunchKernel(function("cp_async_misaligned"), 1, 1, 1, 64,
+                                 1, 1, 0, nullptr, c.params, nullptr),
+                "misaligned cp.async"),
+        NoDevice,
+        "kernel cp_async_misaligned: cp.async of thread 1 of block 0 is not "
+        "16 aligned bytes into its block's shared memory");
+    for (Ptr buffer : {c.in, c.out})
+      CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
   }
 
   // shfl.sync.bfly: two blocks of two warps, against sums taken here.

@@ -35,6 +35,18 @@ inline constexpr const char *kEmulatorLdMatrixName =
     "stepc_emulator_ldmatrix_x4";
 /// The i32 words of an emulated ldmatrix.
 inline constexpr int kEmulatorLdMatrixWords = 6;
+/// The same for `cp.async.cg.shared.global` of 16 bytes:
+/// `void (*)(uint32_t *words)`, the lane's destination in its block's
+/// shared memory (words 0 and 1) and its source (words 2 and 3), host
+/// pointers. The emulator reads the source at once but writes the
+/// destination only at the thread's next `cp.async.wait_group 0`, so a
+/// read that did not wait for the copy sees the old bytes.
+inline constexpr const char *kEmulatorCopyAsyncName = "stepc_emulator_cp_async";
+/// The i32 words of an emulated cp.async.
+inline constexpr int kEmulatorCopyAsyncWords = 4;
+/// The same for `cp.async.wait_group 0`: `void (*)()`.
+inline constexpr const char *kEmulatorCopyAsyncWaitName =
+    "stepc_emulator_cp_async_wait";
 /// The same for `shfl.sync.bfly.b32` over the whole warp:
 /// `void (*)(uint32_t *words)`, the lane's value and lane mask in, the
 /// value of lane `lane ^ mask` out, in that order.

@@ -687,12 +687,20 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     }
     return words;
   };
-  // The 4 words of a thread's run of 8 consecutive elements of a bf16 row
-  // that starts at its pair `first`, in one 16-byte load where they lie
-  // inside the matrix at a 16-byte aligned address (the row length a
-  // multiple of 8, say); element by element elsewhere. Little-endian: the
-  // first element is a word's low half.
-  auto fetchRow = [&](const Staged &s, Value base, Value k0, size_t first) {
+  // Word `j` of a thread's words of factor `s` in the stage at `stageBase`.
+  auto stagedWord = [&](const Staged &s, Value stageBase, size_t j) {
+    return add(addConst(stageBase, s.sliceOffset),
+               add(mul(s.lines[j], kRowWords), s.pairs[j]));
+  };
+  // A thread's run of 8 consecutive elements of a bf16 row, from its pair
+  // `first` on, copied into the stage at `stageBase` with one 16-byte
+  // cp.async where they lie inside the matrix at a 16-byte aligned
+  // address (the row length a multiple of 8, say): already bf16, so no
+  // rounding on the way and no registers held while the copy is in
+  // flight. Elsewhere the thread loads them element by element and stores
+  // them at once. Little-endian: the first element is a word's low half.
+  auto copyRow = [&](const Staged &s, Value base, Value k0, size_t first,
+                     Value stageBase) {
     Value line = add(base, s.lines[first]), k = add(k0, mul(s.pairs[first], 2));
     auto metadata =
         memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Rows);
@@ -710,55 +718,66 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     Value inside = both(below(line, s.size),
                         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
                                               addConst(k, 8), depth));
-    auto ifWide = scf::IfOp::create(
-        b, loc, SmallVector<Type>(kPairsPerWideLoad, i32),
-        both(inside, both(aligned, contiguous)), /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard branch(b);
-      b.setInsertionPointToStart(ifWide.thenBlock());
-      // Every buffer of a phased kernel is in global memory.
-      Value pointer = LLVM::IntToPtrOp::create(
-          b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
-          ValueRange{
-              arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
-      Value wide = LLVM::LoadOp::create(
-          b, loc, VectorType::get({kPairsPerWideLoad}, i32), pointer,
-          /*alignment=*/16);
-      SmallVector<Value> words;
-      for (int64_t j = 0; j < kPairsPerWideLoad; ++j)
-        words.push_back(LLVM::ExtractElementOp::create(
-            b, loc, wide,
-            arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(j))));
-      scf::YieldOp::create(b, loc, words);
-      b.setInsertionPointToStart(ifWide.elseBlock());
-      scf::YieldOp::create(b, loc,
-                           fetchPairs(s, base, k0, first, kPairsPerWideLoad));
-    }
-    return SmallVector<Value>(ifWide.getResults());
+    auto ifWide = scf::IfOp::create(b, loc, TypeRange{},
+                                    both(inside, both(aligned, contiguous)),
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard branch(b);
+    b.setInsertionPointToStart(ifWide.thenBlock());
+    // Every buffer of a phased kernel is in global memory.
+    Value source = LLVM::IntToPtrOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
+        ValueRange{
+            arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
+    NVVM::CpAsyncOp::create(b, loc, sharedWord(stagedWord(s, stageBase, first)),
+                            source, /*size=*/16,
+                            NVVM::LoadCacheModifierKind::CG,
+                            /*cpSize=*/Value());
+    b.setInsertionPointToStart(ifWide.elseBlock());
+    for (auto [j, word] :
+         llvm::enumerate(fetchPairs(s, base, k0, first, kPairsPerWideLoad)))
+      LLVM::StoreOp::create(b, loc, word,
+                            sharedWord(stagedWord(s, stageBase, first + j)));
   };
-  auto fetch = [&](const Staged &s, Value base, Value k0,
-                   SmallVector<Value> &words) {
-    if (!s.bf16Rows) {
-      llvm::append_range(words, fetchPairs(s, base, k0, 0, s.lines.size()));
-      return;
-    }
-    for (size_t first = 0; first < s.lines.size(); first += kPairsPerWideLoad)
-      llvm::append_range(words, fetchRow(s, base, k0, first));
+  // The staged factors: bf16 rows are copied into a stage as they are
+  // loaded (copyRows); the others are loaded into registers (fetch), then
+  // stored (store), so that their rounding and fused prologue run while
+  // the loads are in flight.
+  SmallVector<const Staged *> inRegisters;
+  for (const Staged *s : {&lhs, &rhs})
+    if (!s->bf16Rows)
+      inRegisters.push_back(s);
+  auto copyRows = [&](Value k0, Value stageBase) {
+    bool any = false;
+    for (auto [s, base] : {std::pair(&lhs, rowBase), std::pair(&rhs, colBase)})
+      if (s->bf16Rows) {
+        for (size_t first = 0; first < s->lines.size();
+             first += kPairsPerWideLoad)
+          copyRow(*s, base, k0, first, stageBase);
+        any = true;
+      }
+    if (any)
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
   };
-  auto fetchBoth = [&](Value k0) {
+  auto fetch = [&](Value k0) {
     SmallVector<Value> words;
-    fetch(lhs, rowBase, k0, words);
-    fetch(rhs, colBase, k0, words);
+    for (const Staged *s : inRegisters)
+      llvm::append_range(words, fetchPairs(*s, s == &lhs ? rowBase : colBase,
+                                           k0, 0, s->lines.size()));
     return words;
   };
   auto store = [&](ArrayRef<Value> words, Value stageBase) {
     size_t n = 0;
-    for (const Staged *s : {&lhs, &rhs})
-      for (auto [line, pair] : llvm::zip(s->lines, s->pairs)) {
-        Value word = add(addConst(stageBase, s->sliceOffset),
-                         add(mul(line, kRowWords), pair));
-        LLVM::StoreOp::create(b, loc, words[n++], sharedWord(word));
-      }
+    for (const Staged *s : inRegisters)
+      for (size_t j = 0; j < s->lines.size(); ++j)
+        LLVM::StoreOp::create(b, loc, words[n++],
+                              sharedWord(stagedWord(*s, stageBase, j)));
+  };
+  // The stage's copies have landed for this thread; the block barrier
+  // after this makes them every thread's.
+  bool copiesRows = lhs.bf16Rows || rhs.bf16Rows;
+  auto waitForCopies = [&] {
+    if (copiesRows)
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
   };
 
   // The accumulators start at zero and the output's values are added at
@@ -767,10 +786,13 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   SmallVector<Value> initial(tiles.tilesDown * tiles.tilesAcross * 4, zero);
 
   // The first k-step in stage 0; each iteration multiplies out of one stage
-  // while its loads for the next are in flight, stores them in the other
-  // stage, then meets the block: the other stage's last readers finished
-  // an iteration ago, and the next iteration's reads see the stores.
-  store(fetchBoth(index(0)), index(0));
+  // while its loads and copies for the next are in flight, stores the
+  // loaded words in the other stage, waits for its copies, then meets the
+  // block: the other stage's last readers finished an iteration ago, and
+  // the next iteration's reads see the stores and copies.
+  copyRows(index(0), index(0));
+  store(fetch(index(0)), index(0));
+  waitForCopies();
   blockBarrier();
   auto kLoop =
       scf::ForOp::create(b, loc, index(0), numSteps, index(1), initial);
@@ -783,16 +805,22 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         arith::SubIOp::create(b, loc, index(tiles.stageWords), stageBase);
     Value nextStep = addConst(step, 1);
     Value hasNext = below(nextStep, numSteps);
-    SmallVector<Type> wordTypes(2 * tiles.pairsPerThread, i32);
+    SmallVector<Type> wordTypes(inRegisters.size() * tiles.pairsPerThread, i32);
     auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
                                     /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard branch(b);
       b.setInsertionPointToStart(ifNext.thenBlock());
-      scf::YieldOp::create(b, loc, fetchBoth(mul(nextStep, kBlockDepth)));
-      b.setInsertionPointToStart(ifNext.elseBlock());
-      Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-      scf::YieldOp::create(b, loc, SmallVector<Value>(wordTypes.size(), none));
+      Value nextK = mul(nextStep, kBlockDepth);
+      copyRows(nextK, nextBase);
+      SmallVector<Value> words = fetch(nextK);
+      // Without results, the builder gave both blocks their yields.
+      if (!words.empty()) {
+        scf::YieldOp::create(b, loc, words);
+        b.setInsertionPointToStart(ifNext.elseBlock());
+        Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+        scf::YieldOp::create(b, loc, SmallVector<Value>(words.size(), none));
+      }
     }
 
     // Four fragment registers from the stage: matrix j of the ldmatrix.x4
@@ -854,6 +882,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       b.setInsertionPointToStart(ifStore.thenBlock());
       store(SmallVector<Value>(ifNext.getResults()), nextBase);
     }
+    waitForCopies();
     blockBarrier();
     scf::YieldOp::create(b, loc, accumulators);
   }

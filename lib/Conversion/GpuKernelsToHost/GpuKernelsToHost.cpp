@@ -72,6 +72,13 @@ bool isEmulatedLdMatrix(NVVM::LdMatrixOp load) {
              stepc::kSharedAddressSpace;
 }
 
+/// Whether `copy` is the one cp.async the emulator models (the one
+/// FormPhasedGpuKernels emits to stage bf16 rows): 16 bytes from global
+/// into shared memory, all of them read.
+bool isEmulatedCopyAsync(NVVM::CpAsyncOp copy) {
+  return copy.getSize() == 16 && !copy.getCpSize();
+}
+
 /// Whether `shuffle` is the one shuffle the emulator models (the one
 /// FormPhasedGpuKernels emits for warp reductions): a butterfly of a 32-bit
 /// value over the whole warp.
@@ -105,6 +112,12 @@ LogicalResult checkEmulated(Operation *op) {
     return success();
   if (auto load = dyn_cast<NVVM::LdMatrixOp>(op);
       load && isEmulatedLdMatrix(load))
+    return success();
+  if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op);
+      copy && isEmulatedCopyAsync(copy))
+    return success();
+  if (auto wait = dyn_cast<NVVM::CpAsyncWaitGroupOp>(op);
+      isa<NVVM::CpAsyncCommitGroupOp>(op) || (wait && wait.getN() == 0))
     return success();
   if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
       inlineAsm && isOpaqueThreadId(inlineAsm))
@@ -248,6 +261,41 @@ void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook) {
   }
 }
 
+/// Each `nvvm.cp.async.shared.global` of `host` as a call of `copyHook` on
+/// the lane's destination and source (host pointers once the shared tiles
+/// are the block's copy), each `nvvm.cp.async.wait.group 0` as a call of
+/// `waitHook`. The emulator keeps no groups: a thread's copies all land at
+/// its next wait, so committing them is nothing.
+void convertCopiesAsync(func::FuncOp host, LLVM::LLVMFuncOp copyHook,
+                        LLVM::LLVMFuncOp waitHook) {
+  SmallVector<Operation *> ops;
+  host.walk([&](Operation *op) {
+    if (isa<NVVM::CpAsyncOp, NVVM::CpAsyncCommitGroupOp,
+            NVVM::CpAsyncWaitGroupOp>(op))
+      ops.push_back(op);
+  });
+  if (ops.empty())
+    return;
+  OpBuilder b(host.getContext());
+  Location loc = host.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
+  HookWords words(b, host, stepc::kEmulatorCopyAsyncWords, /*alignment=*/8);
+  for (Operation *op : ops) {
+    b.setInsertionPoint(op);
+    if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op)) {
+      for (auto [word, pointer] :
+           {std::pair(0, copy.getDst()), std::pair(2, copy.getSrc())})
+        LLVM::StoreOp::create(
+            b, loc, LLVM::AddrSpaceCastOp::create(b, loc, ptr, pointer),
+            words.word(b, loc, word));
+      LLVM::CallOp::create(b, loc, copyHook, ValueRange{words.base});
+    } else if (isa<NVVM::CpAsyncWaitGroupOp>(op)) {
+      LLVM::CallOp::create(b, loc, waitHook, ValueRange{});
+    }
+    op->erase();
+  }
+}
+
 /// Each `gpu.shuffle xor` of `host` as a call of `shuffleHook` on the
 /// lane's value and lane mask; every lane is valid in a shuffle over the
 /// whole warp.
@@ -312,14 +360,25 @@ void convertSharedMemory(func::FuncOp host, LLVM::GlobalOp sharedTiles,
   }
 }
 
+/// Whether an op of type `Op` is in `kernels`.
+template <typename Op> bool uses(gpu::GPUModuleOp kernels) {
+  return kernels.walk([](Op) { return WalkResult::interrupt(); })
+      .wasInterrupted();
+}
+
+/// The emulator's hooks the kernels call (buildHostHook); null where no
+/// kernel needs one.
+struct EmulatorHooks {
+  LLVM::LLVMFuncOp blockBarrier, mma, ldMatrix, copyAsync, copyAsyncWait,
+      shuffle, sharedMemory;
+};
+
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
-LogicalResult
-convertKernel(gpu::GPUFuncOp kernel, ModuleOp module, OpBuilder &b,
-              LLVM::LLVMFuncOp blockBarrier, LLVM::LLVMFuncOp mmaHook,
-              LLVM::LLVMFuncOp ldMatrixHook, LLVM::LLVMFuncOp shuffleHook,
-              LLVM::GlobalOp sharedTiles, LLVM::LLVMFuncOp sharedHook) {
+LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
+                            OpBuilder &b, const EmulatorHooks &hooks,
+                            LLVM::GlobalOp sharedTiles) {
   MLIRContext *ctx = b.getContext();
   Location loc = kernel.getLoc();
   if (!kernel.getWorkgroupAttributions().empty() ||
@@ -375,7 +434,7 @@ convertKernel(gpu::GPUFuncOp kernel, ModuleOp module, OpBuilder &b,
     else if (isa<gpu::ReturnOp>(op))
       func::ReturnOp::create(at, op->getLoc());
     else if (isa<gpu::BarrierOp>(op))
-      LLVM::CallOp::create(at, op->getLoc(), blockBarrier, ValueRange{});
+      LLVM::CallOp::create(at, op->getLoc(), hooks.blockBarrier, ValueRange{});
     else if (isa<LLVM::InlineAsmOp>(op)) // the opaque thread index alone
       value = arith::IndexCastUIOp::create(at, op->getLoc(), at.getI32Type(),
                                            entry->getArgument(kThread));
@@ -387,11 +446,12 @@ convertKernel(gpu::GPUFuncOp kernel, ModuleOp module, OpBuilder &b,
   });
   for (Operation *op : replaced)
     op->erase();
-  convertMmas(host, mmaHook);
-  convertLdMatrices(host, ldMatrixHook);
-  convertShuffles(host, shuffleHook);
+  convertMmas(host, hooks.mma);
+  convertLdMatrices(host, hooks.ldMatrix);
+  convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncWait);
+  convertShuffles(host, hooks.shuffle);
   if (sharedTiles)
-    convertSharedMemory(host, sharedTiles, sharedHook);
+    convertSharedMemory(host, sharedTiles, hooks.sharedMemory);
   return success();
 }
 
@@ -462,47 +522,45 @@ struct GpuKernelsToHostPass
       }
       op.moveBefore(module.getBody(), module.getBody()->end());
     }
+    // A hook for each op of the kernels that the emulator runs, where one
+    // is used: the op's operands go to the emulator through words on the
+    // stack (a pointer to them), its results come back in them.
+    auto ptr = LLVM::LLVMPointerType::get(module.getContext());
+    auto hook = [&](bool used, StringRef slot, StringRef name,
+                    ArrayRef<Type> argTypes) {
+      return used ? buildHostHook(module, module.getLoc(), b, slot, name,
+                                  argTypes)
+                  : LLVM::LLVMFuncOp();
+    };
+    EmulatorHooks hooks;
     // __syncthreads() suspends the thread until its block arrives.
-    LLVM::LLVMFuncOp blockBarrier;
-    if (kernels.walk([](gpu::BarrierOp) { return WalkResult::interrupt(); })
-            .wasInterrupted())
-      blockBarrier = buildHostHook(module, module.getLoc(), b,
-                                   stepc::kEmulatorBlockBarrierName,
-                                   "stepc_block_barrier", {});
+    hooks.blockBarrier =
+        hook(uses<gpu::BarrierOp>(kernels), stepc::kEmulatorBlockBarrierName,
+             "stepc_block_barrier", {});
     // mma.sync hands the lane's fragments to the emulator's warp.
-    LLVM::LLVMFuncOp mmaHook;
-    if (kernels.walk([](NVVM::MmaOp) { return WalkResult::interrupt(); })
-            .wasInterrupted())
-      mmaHook = buildHostHook(
-          module, module.getLoc(), b, stepc::kEmulatorMmaName, "stepc_mma_bf16",
-          {LLVM::LLVMPointerType::get(module.getContext())});
+    hooks.mma = hook(uses<NVVM::MmaOp>(kernels), stepc::kEmulatorMmaName,
+                     "stepc_mma_bf16", {ptr});
     // So does ldmatrix: the lane's row address.
-    LLVM::LLVMFuncOp ldMatrixHook;
-    if (kernels.walk([](NVVM::LdMatrixOp) { return WalkResult::interrupt(); })
-            .wasInterrupted())
-      ldMatrixHook =
-          buildHostHook(module, module.getLoc(), b,
-                        stepc::kEmulatorLdMatrixName, "stepc_ldmatrix_x4",
-                        {LLVM::LLVMPointerType::get(module.getContext())});
-    // So does a warp shuffle: the lane's value and lane mask.
-    LLVM::LLVMFuncOp shuffleHook;
-    if (kernels.walk([](gpu::ShuffleOp) { return WalkResult::interrupt(); })
-            .wasInterrupted())
-      shuffleHook =
-          buildHostHook(module, module.getLoc(), b, stepc::kEmulatorShuffleName,
-                        "stepc_shuffle_xor",
-                        {LLVM::LLVMPointerType::get(module.getContext())});
-    // So does the shared memory: the bytes the kernel uses, then its block's.
-    LLVM::LLVMFuncOp sharedHook;
-    if (sharedTiles)
-      sharedHook =
-          buildHostHook(module, module.getLoc(), b,
-                        stepc::kEmulatorSharedMemoryName, "stepc_shared_memory",
-                        {LLVM::LLVMPointerType::get(module.getContext())});
+    hooks.ldMatrix =
+        hook(uses<NVVM::LdMatrixOp>(kernels), stepc::kEmulatorLdMatrixName,
+             "stepc_ldmatrix_x4", {ptr});
+    // cp.async: the lane's destination and source; then its wait.
+    hooks.copyAsync =
+        hook(uses<NVVM::CpAsyncOp>(kernels), stepc::kEmulatorCopyAsyncName,
+             "stepc_cp_async", {ptr});
+    hooks.copyAsyncWait =
+        hook(uses<NVVM::CpAsyncWaitGroupOp>(kernels),
+             stepc::kEmulatorCopyAsyncWaitName, "stepc_cp_async_wait", {});
+    // A warp shuffle: the lane's value and lane mask.
+    hooks.shuffle =
+        hook(uses<gpu::ShuffleOp>(kernels), stepc::kEmulatorShuffleName,
+             "stepc_shuffle_xor", {ptr});
+    // The shared memory: the bytes the kernel uses, then its block's.
+    hooks.sharedMemory =
+        hook(bool(sharedTiles), stepc::kEmulatorSharedMemoryName,
+             "stepc_shared_memory", {ptr});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
-      if (failed(convertKernel(kernel, module, b, blockBarrier, mmaHook,
-                               ldMatrixHook, shuffleHook, sharedTiles,
-                               sharedHook)))
+      if (failed(convertKernel(kernel, module, b, hooks, sharedTiles)))
         return signalPassFailure();
     kernels.erase();
     module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());

@@ -142,8 +142,9 @@ func.func @gram(
 // TILE128: %[[T:.*]] = arith.index_castui %[[TID]] : i32 to index
 // TILE128: %[[LINE:.*]] = arith.divui %[[T]], %c4 : index
 // TILE128: %[[LINE2:.*]] = arith.addi %[[LINE]], %c64 : index
-// TILE128: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
-// TILE128: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// TILE128: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+// TILE128: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+// TILE128-NEXT: } else {
 // TILE128: gpu.return
 
 // BAD-TILE: error: matmul-tile=96 is not a block tile the tensor-core loop computes (64 or 128)
@@ -347,7 +348,7 @@ func.func @gram_accumulating(
 }
 
 // CHECK-LABEL: gpu.func @gram_accumulating(
-// CHECK-NOT: vector<4xi32>
+// CHECK-NOT: nvvm.cp.async
 // CHECK-NOT: math.sqrt
 // CHECK: nvvm.mma.sync
 // CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %{{.*}}#0 : f32
@@ -558,17 +559,28 @@ func.func @square_with_epilogue(
 // CHECK-NEXT: memref.load %{{.*}}[%[[J]], %[[I]]] : memref<?x?xf32>
 // CHECK: memref.store %{{.*}}, %[[PBUF]][%[[J]], %[[I]]] : memref<?x?xbf16>
 // CHECK: llvm.call @stepc_grid_barrier
-// P·W stages P, a bf16 matrix read along its rows, 8 elements per load
-// where they lie inside it at a 16-byte aligned address, else element
-// by element. W is f32: element by element.
+// P·W stages P, a bf16 matrix read along its rows, 8 elements per
+// cp.async straight into shared memory where they lie inside it at a
+// 16-byte aligned address, else element by element, stored at once. W is
+// f32: loaded element by element and rounded, then stored after the
+// mma.sync. Each thread waits for its copies before the block's barrier.
 // CHECK: memref.extract_aligned_pointer_as_index %[[PBUF]]
-// CHECK: scf.if %{{.*}} -> (i32, i32, i32, i32) {
-// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
-// CHECK: } else {
+// CHECK: scf.if %{{.*}} {
+// CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+// CHECK-NEXT: } else {
 // CHECK: memref.load %[[PBUF]]
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: gpu.barrier
+// CHECK: scf.for
+// CHECK: nvvm.cp.async.shared.global
+// CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.mma.sync
+// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NEXT: gpu.barrier
 // P·W's output is read only by the copy into the gradient, its epilogue:
 // each result goes to the gradient alone.
-// CHECK: nvvm.mma.sync
 // CHECK-NOT: llvm.call @stepc_grid_barrier
 // CHECK: %[[R:.*]] = arith.addf %{{.*}}#0, %{{.*}} : f32
 // CHECK-NEXT: memref.store %[[R]], %{{.*}} : memref<?x?xf32>
@@ -699,6 +711,6 @@ func.func @rounded_gram_squared(
 // CHECK: llvm.call @stepc_grid_barrier
 // CHECK: math.sqrt
 // CHECK: memref.extract_aligned_pointer_as_index %[[ABBUF]]
-// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xi32>
+// CHECK: nvvm.cp.async.shared.global
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.return

@@ -184,6 +184,57 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// cp.async of 16 bytes hands the lane's destination and source, as host
+// pointers, to the emulator through one stack slot (words 0 and 1, 2 and
+// 3); wait_group 0 calls the emulator, which writes the thread's copies
+// then; commit_group is nothing.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_cp_async_wait() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_cp_async_wait() {
+// CHECK: llvm.mlir.global external @stepc_emulator_cp_async() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_cp_async(%{{.*}}: !llvm.ptr) {
+// CHECK: func.func @copies(
+// CHECK: %[[FOUR:.*]] = llvm.mlir.constant(4 : i64) : i64
+// CHECK: %[[BUF:.*]] = llvm.alloca %[[FOUR]] x i32 {alignment = 8 : i64} : (i64) -> !llvm.ptr
+// CHECK: %[[DST:.*]] = llvm.addrspacecast %{{.*}} : !llvm.ptr<3> to !llvm.ptr
+// CHECK: %[[W0:.*]] = llvm.getelementptr %[[BUF]][0] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %[[DST]], %[[W0]] : !llvm.ptr, !llvm.ptr
+// CHECK: %[[SRC:.*]] = llvm.addrspacecast %{{.*}} : !llvm.ptr<1> to !llvm.ptr
+// CHECK: %[[W2:.*]] = llvm.getelementptr %[[BUF]][2] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %[[SRC]], %[[W2]] : !llvm.ptr, !llvm.ptr
+// CHECK: llvm.call @stepc_cp_async(%[[BUF]]) : (!llvm.ptr) -> ()
+// CHECK-NEXT: llvm.call @stepc_cp_async_wait() : () -> ()
+// CHECK-NOT: nvvm.cp.async
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<256 x i32>
+    gpu.func @copies(%in: !llvm.ptr<1>) kernel {
+      %tiles = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
+      nvvm.cp.async.shared.global %tiles, %in, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
+      nvvm.cp.async.commit.group
+      nvvm.cp.async.wait.group 0
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Other cp.async forms are not modelled: a copy of fewer bytes than it
+// writes, and a wait that leaves copies in flight.
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @zero_filled(%to: !llvm.ptr<3>, %from: !llvm.ptr<1>, %n: i32) kernel {
+      // expected-error @+1 {{'nvvm.cp.async.shared.global' op is not modelled by the host CUDA emulator}}
+      nvvm.cp.async.shared.global %to, %from, 16, cache = cg, %n : !llvm.ptr<3>, !llvm.ptr<1>, i32
+      // expected-error @+1 {{'nvvm.cp.async.wait.group' op is not modelled by the host CUDA emulator}}
+      nvvm.cp.async.wait.group 1
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // A butterfly shuffle over the whole warp hands the lane's value (as i32)
 // and lane mask to the emulator's warp through one stack slot and reads
 // its partner's value from the third word; every lane is valid.

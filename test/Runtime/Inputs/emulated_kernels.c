@@ -17,6 +17,8 @@
 void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
+void (*stepc_emulator_cp_async)(uint32_t *) = 0;
+void (*stepc_emulator_cp_async_wait)(void) = 0;
 void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
 void (*stepc_emulator_block_barrier)(void) = 0;
 void (*stepc_emulator_shared_memory)(uint64_t *) = 0;
@@ -220,6 +222,48 @@ void ldmatrix_misaligned(void **params, int64_t block, int64_t thread,
                          int64_t blockDim, int64_t gridDim) {
   (void)gridDim;
   ldmatrix_with(params, block, thread, blockDim, 1);
+}
+
+/* Each thread copies in[4 t .. 4 t + 3] into its 16 bytes of its block's
+ * shared memory with cp.async, and writes to out[3 t] the first float of
+ * its slot before waiting (still the NaN shared memory starts as), to
+ * out[3 t + 1] and out[3 t + 2] its first and last float after. With
+ * `wait` 0 it returns with the copy in flight; with `misalign`, thread 1's
+ * source is 4 bytes into its 16. */
+static void cp_async_with(void **params, int64_t block, int64_t thread,
+                          int64_t blockDim, int wait, int misalign) {
+  float *in = buffer(params, 0), *out = buffer(params, 1);
+  float *slot = shared_memory((uint64_t)blockDim * 16) + 4 * thread;
+  int64_t t = block * blockDim + thread;
+  const float *source = in + 4 * t + (misalign && thread == 1 ? 1 : 0);
+  uint32_t words[4];
+  memcpy(words, &slot, sizeof slot);
+  memcpy(words + 2, &source, sizeof source);
+  stepc_emulator_cp_async(words);
+  out[3 * t] = slot[0];
+  if (!wait)
+    return;
+  stepc_emulator_cp_async_wait();
+  out[3 * t + 1] = slot[0];
+  out[3 * t + 2] = slot[3];
+}
+
+void cp_async_copy(void **params, int64_t block, int64_t thread,
+                   int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  cp_async_with(params, block, thread, blockDim, 1, 0);
+}
+
+void cp_async_unwaited(void **params, int64_t block, int64_t thread,
+                       int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  cp_async_with(params, block, thread, blockDim, 0, 0);
+}
+
+void cp_async_misaligned(void **params, int64_t block, int64_t thread,
+                         int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  cp_async_with(params, block, thread, blockDim, 1, 1);
 }
 
 /* Lane 5 of every warp returns before the mma the others wait at. */
