@@ -1542,12 +1542,19 @@ private:
       AffineMap indexing = generic.getMatchingIndexingMap(input);
       if (!type || type.getRank() != 2 || !type.getElementType().isBF16() ||
           gradViews.contains(input->get()) || indexing.getNumResults() != 2 ||
-          indexing.getResult(1) !=
-              b.getAffineDimExpr(contraction->reductionDim) ||
           !isa<AffineDimExpr>(indexing.getResult(0)) ||
+          !isa<AffineDimExpr>(indexing.getResult(1)) ||
           indexing.getResult(0) == indexing.getResult(1))
         return {};
-      return input->get();
+      AffineExpr k = b.getAffineDimExpr(contraction->reductionDim);
+      // Read at (line, k): a row. Read at (k, line): a row too when the
+      // matrix is symmetric (bf16(A) on the right of A²).
+      if (indexing.getResult(1) == k ||
+          (indexing.getResult(0) == k &&
+           stepc::detail::holdsSymmetricValues(
+               *source.getDpsInputOperand(arg.getArgNumber()))))
+        return input->get();
+      return {};
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,

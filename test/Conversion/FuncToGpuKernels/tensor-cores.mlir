@@ -710,7 +710,11 @@ func.func @rounded_gram_squared(
 // CHECK-NEXT: memref.store %[[AB]], %[[ABBUF]][%[[J]], %[[I]]] : memref<?x?xbf16>
 // CHECK: llvm.call @stepc_grid_barrier
 // CHECK: math.sqrt
+// Both factors of A² are bf16(A) copied by rows: on the right too, as
+// bf16(A) is symmetric, so its col j is its row j.
 // CHECK: memref.extract_aligned_pointer_as_index %[[ABBUF]]
-// CHECK: nvvm.cp.async.shared.global
+// CHECK-COUNT-2: nvvm.cp.async.shared.global
+// CHECK-NEXT: } else {
+// CHECK: nvvm.cp.async.commit.group
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.return
