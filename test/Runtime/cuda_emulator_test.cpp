@@ -96,6 +96,13 @@ int main(int argc, char **argv) {
     CHECK_OK(d.check(d.cuModuleGetFunction(&f, module, name), name));
     return f;
   };
+  // Kernel `name` on `blocks` blocks of `threads`, not cooperative.
+  auto launchPlain = [&](const char *name, unsigned blocks, unsigned threads,
+                         Buffers &buffers, const char *what) {
+    return d.check(d.cuLaunchKernel(function(name), blocks, 1, 1, threads, 1, 1,
+                                    0, nullptr, buffers.params, nullptr),
+                   what);
+  };
   CudaDriver::CUfunction rotate = function("rotate");
   CudaDriver::CUfunction unordered = function("rotate_without_barrier");
   CudaDriver::CUfunction diverge = function("diverge");
@@ -173,9 +180,7 @@ int main(int argc, char **argv) {
     Buffers x;
     constexpr int kWords = 2 * 64 * 4;
     CHECK_OK(d.check(d.cuMemAlloc(&x.out, sizeof(float) * kWords), "alloc"));
-    CHECK_OK(d.check(d.cuLaunchKernel(function("ldmatrix_tile"), 2, 1, 1, 64, 1,
-                                      1, 0, nullptr, x.params, nullptr),
-                     "ldmatrix launch"));
+    CHECK_OK(launchPlain("ldmatrix_tile", 2, 64, x, "ldmatrix launch"));
     std::vector<uint32_t> registers(kWords);
     CHECK_OK(
         d.check(d.cuMemcpyDtoH(registers.data(), x.out, sizeof(float) * kWords),
@@ -190,9 +195,7 @@ int main(int argc, char **argv) {
         }
     CHECK(wrongRegisters == 0);
     CHECK_STATUS(
-        d.check(d.cuLaunchKernel(function("ldmatrix_misaligned"), 1, 1, 1, 32,
-                                 1, 1, 0, nullptr, x.params, nullptr),
-                "misaligned ldmatrix"),
+        launchPlain("ldmatrix_misaligned", 1, 32, x, "misaligned ldmatrix"),
         NoDevice,
         "kernel ldmatrix_misaligned: ldmatrix row address of thread "
         "3 of block 0 is not a 16-byte aligned row of its block's "
@@ -215,9 +218,7 @@ int main(int argc, char **argv) {
     CHECK_OK(d.check(
         d.cuMemcpyHtoD(c.in, values.data(), sizeof(float) * values.size()),
         "write"));
-    CHECK_OK(d.check(d.cuLaunchKernel(function("cp_async_copy"), 2, 1, 1, 64, 1,
-                                      1, 0, nullptr, c.params, nullptr),
-                     "cp.async launch"));
+    CHECK_OK(launchPlain("cp_async_copy", 2, 64, c, "cp.async launch"));
     std::vector<float> seen(3 * kThreadsHere);
     CHECK_OK(
         d.check(d.cuMemcpyDtoH(seen.data(), c.out, sizeof(float) * seen.size()),
@@ -231,16 +232,12 @@ int main(int argc, char **argv) {
     CHECK(early == 0);
     CHECK(wrong == 0);
     CHECK_STATUS(
-        d.check(d.cuLaunchKernel(function("cp_async_unwaited"), 1, 1, 1, 64, 1,
-                                 1, 0, nullptr, c.params, nullptr),
-                "unwaited cp.async"),
+        launchPlain("cp_async_unwaited", 1, 64, c, "unwaited cp.async"),
         NoDevice,
         "kernel cp_async_unwaited: thread 0 of block 0 returned without "
         "waiting for its cp.async copies");
     CHECK_STATUS(
-        d.check(d.cuLaunchKernel(function("cp_async_misaligned"), 1, 1, 1, 64,
-                                 1, 1, 0, nullptr, c.params, nullptr),
-                "misaligned cp.async"),
+        launchPlain("cp_async_misaligned", 1, 64, c, "misaligned cp.async"),
         NoDevice,
         "kernel cp_async_misaligned: cp.async of thread 1 of block 0 is not "
         "16 aligned bytes into its block's shared memory");
