@@ -617,17 +617,18 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   struct Staged {
     Value factor;
     unsigned dim;
-    Value size;
+    /// The factor's extent along `dim`, and the tile's first line there.
+    Value size, base;
     SmallVector<Value> lines, pairs;
     int64_t sliceOffset;
     Value bf16Rows;
   };
   assert(tiles.pairsPerThread % kPairsPerWideLoad == 0 &&
          "a thread's pairs of a slice are whole 16-byte loads");
-  auto staged = [&](Value factor, unsigned dim, Value size, bool alongK,
-                    int64_t sliceOffset) {
-    Staged s{
-        factor, dim, size, {}, {}, sliceOffset, emission.bf16RowsOf(factor)};
+  auto staged = [&](Value factor, unsigned dim, Value size, Value base,
+                    bool alongK, int64_t sliceOffset) {
+    Value bf16Rows = emission.bf16RowsOf(factor);
+    Staged s{factor, dim, size, base, {}, {}, sliceOffset, bf16Rows};
     constexpr int64_t loadsPerRow = kPairsPerRow / kPairsPerWideLoad;
     constexpr int64_t wideLinesPerPass = stepc::kGpuBlockSize / loadsPerRow;
     constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
@@ -651,9 +652,9 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     }
     return s;
   };
-  Staged lhs = staged(contraction.lhs, contraction.rowDim, rows,
+  Staged lhs = staged(contraction.lhs, contraction.rowDim, rows, rowBase,
                       contraction.lhsAlongReduction, 0);
-  Staged rhs = staged(contraction.rhs, contraction.colDim, cols,
+  Staged rhs = staged(contraction.rhs, contraction.colDim, cols, colBase,
                       contraction.rhsAlongReduction, tiles.sliceWords);
 
   // One element of a factor as bf16 bits (i32), zero past the edges.
@@ -672,12 +673,11 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // `count` of a thread's pairs of one factor's slice at k-step `k0`, from
   // its pair `first` on: two consecutive elements along k in one word, the
   // first in the low half, as PTX wants a fragment register.
-  auto fetchPairs = [&](const Staged &s, Value base, Value k0, size_t first,
-                        size_t count) {
+  auto fetchPairs = [&](const Staged &s, Value k0, size_t first, size_t count) {
     SmallVector<Value> words;
     for (auto [line, pair] : llvm::zip(ArrayRef(s.lines).slice(first, count),
                                        ArrayRef(s.pairs).slice(first, count))) {
-      Value at = add(base, line), k = add(k0, mul(pair, 2));
+      Value at = add(s.base, line), k = add(k0, mul(pair, 2));
       Value low = element(s, at, k);
       Value high = element(s, at, addConst(k, 1));
       Value shifted = arith::ShLIOp::create(
@@ -699,9 +699,9 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // rounding on the way and no registers held while the copy is in
   // flight. Elsewhere the thread loads them element by element and stores
   // them at once. Little-endian: the first element is a word's low half.
-  auto copyRow = [&](const Staged &s, Value base, Value k0, size_t first,
-                     Value stageBase) {
-    Value line = add(base, s.lines[first]), k = add(k0, mul(s.pairs[first], 2));
+  auto copyRow = [&](const Staged &s, Value k0, size_t first, Value stageBase) {
+    Value line = add(s.base, s.lines[first]),
+          k = add(k0, mul(s.pairs[first], 2));
     auto metadata =
         memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Rows);
     Value element = add(
@@ -734,7 +734,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                             /*cpSize=*/Value());
     b.setInsertionPointToStart(ifWide.elseBlock());
     for (auto [j, word] :
-         llvm::enumerate(fetchPairs(s, base, k0, first, kPairsPerWideLoad)))
+         llvm::enumerate(fetchPairs(s, k0, first, kPairsPerWideLoad)))
       LLVM::StoreOp::create(b, loc, word,
                             sharedWord(stagedWord(s, stageBase, first + j)));
   };
@@ -742,27 +742,21 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // loaded (copyRows); the others are loaded into registers (fetch), then
   // stored (store), so that their rounding and fused prologue run while
   // the loads are in flight.
-  SmallVector<const Staged *> inRegisters;
+  SmallVector<const Staged *> copied, inRegisters;
   for (const Staged *s : {&lhs, &rhs})
-    if (!s->bf16Rows)
-      inRegisters.push_back(s);
+    (s->bf16Rows ? copied : inRegisters).push_back(s);
   auto copyRows = [&](Value k0, Value stageBase) {
-    bool any = false;
-    for (auto [s, base] : {std::pair(&lhs, rowBase), std::pair(&rhs, colBase)})
-      if (s->bf16Rows) {
-        for (size_t first = 0; first < s->lines.size();
-             first += kPairsPerWideLoad)
-          copyRow(*s, base, k0, first, stageBase);
-        any = true;
-      }
-    if (any)
+    for (const Staged *s : copied)
+      for (size_t first = 0; first < s->lines.size();
+           first += kPairsPerWideLoad)
+        copyRow(*s, k0, first, stageBase);
+    if (!copied.empty())
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
   };
   auto fetch = [&](Value k0) {
     SmallVector<Value> words;
     for (const Staged *s : inRegisters)
-      llvm::append_range(words, fetchPairs(*s, s == &lhs ? rowBase : colBase,
-                                           k0, 0, s->lines.size()));
+      llvm::append_range(words, fetchPairs(*s, k0, 0, s->lines.size()));
     return words;
   };
   auto store = [&](ArrayRef<Value> words, Value stageBase) {
@@ -774,9 +768,8 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   // The stage's copies have landed for this thread; the block barrier
   // after this makes them every thread's.
-  bool copiesRows = lhs.bf16Rows || rhs.bf16Rows;
   auto waitForCopies = [&] {
-    if (copiesRows)
+    if (!copied.empty())
       NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
   };
 
