@@ -41,7 +41,7 @@ static bool checkKernelOptions(const GpuKernelOptions &options,
             " is outside what PTX's .maxnreg takes here (24 to 255)";
     return false;
   }
-  if (options.matmulTile != 64 && options.matmulTile != 128) {
+  if (!llvm::is_contained(kMatmulTileSides, options.matmulTile)) {
     error = "--cuda-matmul-tile=" + std::to_string(options.matmulTile) +
             " is not a block tile the tensor-core matmuls compute (64 or 128)";
     return false;

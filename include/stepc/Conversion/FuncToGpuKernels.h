@@ -48,6 +48,10 @@ inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
 /// tensor-core loops stage their operands in.
 inline constexpr const char *kSharedTilesName = "stepc_shared_tiles";
 inline constexpr unsigned kSharedAddressSpace = 3;
+/// The block tiles the tensor-core loops compute, side × side outputs per
+/// block (stepc-form-phased-gpu-kernels{matmul-tile=N}, stepc compile
+/// --cuda-matmul-tile=N).
+inline constexpr int64_t kMatmulTileSides[] = {64, 128};
 /// The inline PTX (`llvm.inline_asm has_side_effects`, "=r") of a thread
 /// index LLVM may neither hoist nor merge: values derived from it are
 /// recomputed in the loop that reads it instead of living across the whole

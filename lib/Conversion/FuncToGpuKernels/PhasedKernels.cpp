@@ -2187,7 +2187,7 @@ struct FormPhasedGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!llvm::is_contained(stepc::detail::kMatmulTileSides, matmulTile)) {
+    if (!llvm::is_contained(stepc::kMatmulTileSides, matmulTile)) {
       emitError(module.getLoc())
           << "matmul-tile=" << static_cast<int64_t>(matmulTile)
           << " is not a block tile the tensor-core loop computes (64 or 128)";

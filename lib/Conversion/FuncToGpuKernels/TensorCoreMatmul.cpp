@@ -54,7 +54,7 @@ constexpr int64_t kPairsPerRow = kBlockDepth / 2, kRowWords = kPairsPerRow + 4;
 constexpr int64_t kPairsPerWideLoad = 4;
 
 /// The sizes that follow from a block tile of `side` × `side` outputs
-/// (stepc::detail::kMatmulTileSides): a warp's part is (side / 2) ×
+/// (stepc::kMatmulTileSides): a warp's part is (side / 2) ×
 /// (side / 4), `tilesDown` × `tilesAcross` mma tiles. A 64 × 64 block tile
 /// has 32 × 16 parts; 128 × 128 ones double the flops per staged byte,
 /// and take Muon's kernel to 255 registers with spills
@@ -67,7 +67,7 @@ struct TileGeometry {
         sliceWords(side * kRowWords), stageWords(2 * sliceWords),
         sharedWords(2 * stageWords),
         pairsPerThread(side * kPairsPerRow / stepc::kGpuBlockSize) {
-    assert(llvm::is_contained(stepc::detail::kMatmulTileSides, side) &&
+    assert(llvm::is_contained(stepc::kMatmulTileSides, side) &&
            "a block tile the emission was written for");
   }
   /// L's slice is side × k-step, R's k-step × side: `sliceWords` each.

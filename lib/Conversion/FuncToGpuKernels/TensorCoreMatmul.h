@@ -67,10 +67,6 @@ mlir::Value filledValue(mlir::linalg::GenericOp generic);
 /// or a pointwise function of symmetric matrices (a rounded copy of one).
 bool holdsSymmetricValues(mlir::OpOperand &input);
 
-/// The block tiles the tensor-core loop can compute, side × side outputs
-/// per block (`stepc-form-phased-gpu-kernels{matmul-tile=N}`).
-inline constexpr int64_t kMatmulTileSides[] = {64, 128};
-
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the
 /// tensor-core loop stages its operands in, per block, with block tiles of
 /// `tileSide` × `tileSide`.
@@ -81,7 +77,7 @@ struct MatmulEmission {
   /// The block's index in its sub-grid and the sub-grid's blocks (the
   /// whole grid with one sub-grid; blocks of kGpuBlockSize threads).
   mlir::Value blockIndex, numBlocks;
-  /// The block tile's side, one of kMatmulTileSides.
+  /// The block tile's side, one of stepc::kMatmulTileSides.
   int64_t tileSide;
   /// tensorCoreSharedBytes(tileSide) of shared memory (!llvm.ptr<3>),
   /// 16-aligned.
