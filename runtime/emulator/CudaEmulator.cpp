@@ -172,8 +172,9 @@ size_t elfSize(const unsigned char *image) {
 enum class Wait { Nothing, Grid, Block, Warp };
 
 /// The instructions every lane of a warp must reach together.
-enum class WarpOp { Mma, LdMatrix, Shuffle, Count };
-const char *const kWarpOpNames[] = {"mma.sync", "ldmatrix", "shfl.sync"};
+enum class WarpOp { Mma, LdMatrix, LdMatrixTrans, Shuffle, Count };
+const char *const kWarpOpNames[] = {"mma.sync", "ldmatrix", "ldmatrix.trans",
+                                    "shfl.sync"};
 
 struct Fiber {
   ucontext_t context;
@@ -446,9 +447,12 @@ std::string where(const Fiber &fiber) {
 /// and gets its 4 registers (words 2 to 5). From the PTX ISA: lanes 8j to
 /// 8j + 7 give the addresses of rows 0 to 7 of matrix j, 16 bytes each and
 /// 16-byte aligned; lane l receives in register j the 32 bits at row l / 4,
-/// bytes 4 · (l % 4) of matrix j. A row outside the block's shared memory
-/// or not aligned is an error.
-void ldMatrixX4(uint32_t *words) {
+/// bytes 4 · (l % 4) of matrix j. With `transposed` (ldmatrix...trans,
+/// what @stepc_emulator_ldmatrix_x4_trans points to) it receives the
+/// 16-bit elements at rows 2 (l % 4) and 2 (l % 4) + 1, col l / 4 instead,
+/// the first in the low half. A row outside the block's shared memory or
+/// not aligned is an error.
+void ldMatrixX4(uint32_t *words, bool transposed) {
   Launch &launch = *currentLaunch;
   const Fiber &fiber = *launch.running;
   const uint32_t *row;
@@ -464,15 +468,23 @@ void ldMatrixX4(uint32_t *words) {
                    " is not a 16-byte aligned row of its block's shared "
                    "memory";
   auto [warp, lane] = meetWarp(
-      WarpOp::LdMatrix,
+      transposed ? WarpOp::LdMatrixTrans : WarpOp::LdMatrix,
       [&](WarpExchange &warp, int64_t lane) {
         warp.rowAddress[lane] = launch.error.empty() ? row : nullptr;
       },
-      [](WarpExchange &warp) {
+      [transposed](WarpExchange &warp) {
+        // Element (r, c) of matrix j: 16 bits, c of row r's 8.
+        auto element = [&](int64_t j, int64_t r, int64_t c) -> uint32_t {
+          auto source =
+              reinterpret_cast<const uint16_t *>(warp.rowAddress[8 * j + r]);
+          return source ? source[c] : 0;
+        };
         for (int64_t lane = 0; lane < kWarpSize; ++lane)
           for (int64_t j = 0; j < 4; ++j) {
-            const uint32_t *source = warp.rowAddress[8 * j + lane / 4];
-            warp.matrixWords[lane][j] = source ? source[lane % 4] : 0;
+            int64_t r = lane / 4, c = 2 * (lane % 4);
+            warp.matrixWords[lane][j] =
+                transposed ? element(j, c, r) | element(j, c + 1, r) << 16
+                           : element(j, r, c) | element(j, r, c + 1) << 16;
           }
       });
   std::memcpy(words + 2, warp->matrixWords[lane], 4 * sizeof(uint32_t));
@@ -792,7 +804,13 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_mma_bf16"))
     *static_cast<MmaFunction *>(slot) = mmaBf16;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4"))
-    *static_cast<LdMatrixFunction *>(slot) = ldMatrixX4;
+    *static_cast<LdMatrixFunction *>(slot) = [](uint32_t *words) {
+      ldMatrixX4(words, /*transposed=*/false);
+    };
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4_trans"))
+    *static_cast<LdMatrixFunction *>(slot) = [](uint32_t *words) {
+      ldMatrixX4(words, /*transposed=*/true);
+    };
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async"))
     *static_cast<CopyAsyncFunction *>(slot) = cpAsync;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async_wait"))

@@ -35,6 +35,10 @@ inline constexpr const char *kEmulatorLdMatrixName =
     "stepc_emulator_ldmatrix_x4";
 /// The i32 words of an emulated ldmatrix.
 inline constexpr int kEmulatorLdMatrixWords = 6;
+/// The same for `ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16`, with
+/// the same words.
+inline constexpr const char *kEmulatorLdMatrixTransName =
+    "stepc_emulator_ldmatrix_x4_trans";
 /// The same for `cp.async.cg.shared.global` of 16 bytes:
 /// `void (*)(uint32_t *words)`, the lane's destination in its block's
 /// shared memory (words 0 and 1) and its source (words 2 and 3), host

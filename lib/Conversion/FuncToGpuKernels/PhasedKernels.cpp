@@ -1531,7 +1531,9 @@ private:
           epilogueClone, at,
           computeAt(epilogueClone, at, loadOutputs(epilogueClone, at), given));
     };
-    auto bf16RowsOf = [&](Value factor) -> Value {
+    // The bf16 matrix `factor` is the extf of, read at (line, k) when
+    // `alongK`, at (k, line) otherwise; null if it is anything else.
+    auto bf16MatrixOf = [&](Value factor, bool alongK) -> Value {
       auto ext = factor.getDefiningOp<arith::ExtFOp>();
       auto arg = ext ? dyn_cast<BlockArgument>(ext.getIn()) : BlockArgument();
       if (!arg || arg.getOwner() != &generic.getRegion().front() ||
@@ -1547,19 +1549,29 @@ private:
           indexing.getResult(0) == indexing.getResult(1))
         return {};
       AffineExpr k = b.getAffineDimExpr(contraction->reductionDim);
-      // Read at (line, k): a row. Read at (k, line): a row too when the
-      // matrix is symmetric (bf16(A) on the right of A²).
-      if (indexing.getResult(1) == k ||
-          (indexing.getResult(0) == k &&
-           stepc::detail::holdsSymmetricValues(
-               *source.getDpsInputOperand(arg.getArgNumber()))))
-        return input->get();
-      return {};
+      return indexing.getResult(alongK ? 1 : 0) == k ? input->get() : Value();
+    };
+    // Read at (line, k): a row. Read at (k, line): a row too when the
+    // matrix is symmetric (bf16(A) on the right of A²).
+    auto bf16RowsOf = [&](Value factor) -> Value {
+      if (Value rows = bf16MatrixOf(factor, /*alongK=*/true))
+        return rows;
+      Value cols = bf16MatrixOf(factor, /*alongK=*/false);
+      auto arg = cols ? cast<BlockArgument>(
+                            factor.getDefiningOp<arith::ExtFOp>().getIn())
+                      : BlockArgument();
+      return cols && stepc::detail::holdsSymmetricValues(
+                         *source.getDpsInputOperand(arg.getArgNumber()))
+                 ? cols
+                 : Value();
+    };
+    auto bf16ColsOf = [&](Value factor) {
+      return bf16MatrixOf(factor, /*alongK=*/false);
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
         {blockId, gridDim, matmulTile, sharedTiles(), valueAt, bf16RowsOf,
-         loadOutput, storeOutput,
+         bf16ColsOf, loadOutput, storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
     if (epilogueClone)
       epilogueClone.erase();

@@ -57,7 +57,7 @@ constexpr int64_t kPairsPerWideLoad = 4;
 /// (stepc::kMatmulTileSides): a warp's part is (side / 2) ×
 /// (side / 4), `tilesDown` × `tilesAcross` mma tiles. A 64 × 64 block tile
 /// has 32 × 16 parts; 128 × 128 ones double the flops per staged byte,
-/// and take Muon's kernel to 255 registers with spills
+/// and take the kernels with a matmul to 255 registers, some with spills
 /// (docs/Design/GpuKernels.md, "128 × 128 block tiles").
 struct TileGeometry {
   explicit TileGeometry(int64_t side)
@@ -66,7 +66,11 @@ struct TileGeometry {
         warpRows(side / kWarpsDown), warpCols(side / kWarpsAcross),
         sliceWords(side * kRowWords), stageWords(2 * sliceWords),
         sharedWords(2 * stageWords),
-        pairsPerThread(side * kPairsPerRow / stepc::kGpuBlockSize) {
+        pairsPerThread(side * kPairsPerRow / stepc::kGpuBlockSize),
+        kMajorRowWords(side / 2 + 4),
+        runsPerThread(kBlockDepth * side / 8 / stepc::kGpuBlockSize) {
+    assert(kBlockDepth * kMajorRowWords <= sliceWords &&
+           "a k-major slice fits in a slice's words");
     assert(llvm::is_contained(stepc::kMatmulTileSides, side) &&
            "a block tile the emission was written for");
   }
@@ -78,6 +82,11 @@ struct TileGeometry {
   /// Pairs of a slice each thread stages: 4 or 8, whole 16-byte loads of
   /// a bf16 row.
   int64_t pairsPerThread;
+  /// R's slice staged k by k (a bf16 matrix read at (k, col)): per k, the
+  /// tile's cols in bf16 pairs, padded by 4 words (the 8 rows an
+  /// ldmatrix reads then start in 8 different groups of 4 banks); each
+  /// thread copies `runsPerThread` runs of 8 cols.
+  int64_t kMajorRowWords, runsPerThread;
 };
 
 bool isExactConstant(Value value) {
@@ -604,6 +613,10 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   Value aPair = mul(div(matrix, 2), 4);
   Value bLine = add(matrixRow, mul(div(matrix, 2), kMmaCols));
   Value bPair = mul(rem(matrix, 2), 4);
+  // The same for B staged k by k, read transposed: matrix j is k + 8 (odd
+  // j), cols + 8 (j ≥ 2); the lane addresses k row lane % 8 of it.
+  Value bK = add(matrixRow, mul(rem(matrix, 2), 8));
+  Value bColOfK = mul(div(matrix, 2), kMmaCols);
   Type fourWords =
       LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
 
@@ -622,13 +635,18 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     SmallVector<Value> lines, pairs;
     int64_t sliceOffset;
     Value bf16Rows;
+    /// A bf16 matrix read at (k, line), staged k by k: the thread's runs
+    /// of 8 lines, their k and first line in the tile.
+    Value bf16Cols;
+    SmallVector<Value> runKs, runLines;
   };
   assert(tiles.pairsPerThread % kPairsPerWideLoad == 0 &&
          "a thread's pairs of a slice are whole 16-byte loads");
   auto staged = [&](Value factor, unsigned dim, Value size, Value base,
                     bool alongK, int64_t sliceOffset) {
     Value bf16Rows = emission.bf16RowsOf(factor);
-    Staged s{factor, dim, size, base, {}, {}, sliceOffset, bf16Rows};
+    Staged s{factor,      dim,      size, base, {}, {},
+             sliceOffset, bf16Rows, {},   {},   {}};
     constexpr int64_t loadsPerRow = kPairsPerRow / kPairsPerWideLoad;
     constexpr int64_t wideLinesPerPass = stepc::kGpuBlockSize / loadsPerRow;
     constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
@@ -656,6 +674,16 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                       contraction.lhsAlongReduction, 0);
   Staged rhs = staged(contraction.rhs, contraction.colDim, cols, colBase,
                       contraction.rhsAlongReduction, tiles.sliceWords);
+  if (!rhs.bf16Rows)
+    rhs.bf16Cols = emission.bf16ColsOf(rhs.factor);
+  if (rhs.bf16Cols) {
+    const int64_t runsPerK = tiles.side / 8;
+    for (int64_t q = 0; q < tiles.runsPerThread; ++q) {
+      Value run = addConst(thread, q * stepc::kGpuBlockSize);
+      rhs.runKs.push_back(div(run, runsPerK));
+      rhs.runLines.push_back(mul(rem(run, runsPerK), 8));
+    }
+  }
 
   // One element of a factor as bf16 bits (i32), zero past the edges.
   Value bf16Zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(bf16));
@@ -738,18 +766,73 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       LLVM::StoreOp::create(b, loc, word,
                             sharedWord(stagedWord(s, stageBase, first + j)));
   };
+  // Word (k, line) of a k-major slice in the stage at `stageBase`.
+  auto kMajorWord = [&](const Staged &s, Value stageBase, Value k, Value line) {
+    return add(addConst(stageBase, s.sliceOffset),
+               add(mul(k, tiles.kMajorRowWords), div(line, 2)));
+  };
+  // A thread's run `q` of 8 consecutive lines at one k of a factor staged
+  // k by k, copied like a row run (copyRow): one 16-byte cp.async where
+  // the 8 elements lie inside the matrix at a 16-byte aligned address,
+  // element by element elsewhere.
+  auto copyCols = [&](const Staged &s, Value k0, size_t q, Value stageBase) {
+    Value line = add(s.base, s.runLines[q]), k = add(k0, s.runKs[q]);
+    auto metadata =
+        memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Cols);
+    Value first = add(
+        metadata.getOffset(),
+        add(arith::MulIOp::create(b, loc, k, metadata.getStrides()[0]), line));
+    Value address =
+        add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, s.bf16Cols),
+            mul(first, 2));
+    Value aligned = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        arith::AndIOp::create(b, loc, address, index(15)), index(0));
+    Value contiguous = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, metadata.getStrides()[1], index(1));
+    Value inside = both(below(k, depth),
+                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                              addConst(line, 8), s.size));
+    Value word = kMajorWord(s, stageBase, s.runKs[q], s.runLines[q]);
+    auto ifWide = scf::IfOp::create(b, loc, TypeRange{},
+                                    both(inside, both(aligned, contiguous)),
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard branch(b);
+    b.setInsertionPointToStart(ifWide.thenBlock());
+    Value source = LLVM::IntToPtrOp::create(
+        b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
+        ValueRange{
+            arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
+    NVVM::CpAsyncOp::create(b, loc, sharedWord(word), source, /*size=*/16,
+                            NVVM::LoadCacheModifierKind::CG,
+                            /*cpSize=*/Value());
+    b.setInsertionPointToStart(ifWide.elseBlock());
+    for (int64_t w = 0; w < 4; ++w) {
+      Value low = element(s, addConst(line, 2 * w), k);
+      Value high = element(s, addConst(line, 2 * w + 1), k);
+      Value shifted = arith::ShLIOp::create(
+          b, loc, high,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
+      LLVM::StoreOp::create(b, loc, arith::OrIOp::create(b, loc, low, shifted),
+                            sharedWord(addConst(word, w)));
+    }
+  };
   // The staged factors: bf16 rows are copied into a stage as they are
   // loaded (copyRows); the others are loaded into registers (fetch), then
   // stored (store), so that their rounding and fused prologue run while
   // the loads are in flight.
   SmallVector<const Staged *> copied, inRegisters;
   for (const Staged *s : {&lhs, &rhs})
-    (s->bf16Rows ? copied : inRegisters).push_back(s);
+    (s->bf16Rows || s->bf16Cols ? copied : inRegisters).push_back(s);
   auto copyRows = [&](Value k0, Value stageBase) {
-    for (const Staged *s : copied)
-      for (size_t first = 0; first < s->lines.size();
-           first += kPairsPerWideLoad)
-        copyRow(*s, k0, first, stageBase);
+    for (const Staged *s : copied) {
+      for (size_t q = 0; q < s->runKs.size(); ++q)
+        copyCols(*s, k0, q, stageBase);
+      if (s->bf16Rows)
+        for (size_t first = 0; first < s->lines.size();
+             first += kPairsPerWideLoad)
+          copyRow(*s, k0, first, stageBase);
+    }
     if (!copied.empty())
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
   };
@@ -831,6 +914,21 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
       return registers;
     };
+    // B's fragment registers from R's slice staged k by k: with .trans,
+    // lane l of matrix j receives k 2 (l % 4) and the next at col l / 4,
+    // what the mma wants; this lane addresses row (k) bK of the cols from
+    // `line` on.
+    auto kMajorFragments = [&](Value line, Value k) {
+      Value loaded = NVVM::LdMatrixOp::create(
+          b, loc, fourWords, sharedWord(kMajorWord(rhs, stageBase, k, line)),
+          /*num=*/4, NVVM::MMALayout::col,
+          NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+          NVVM::LdStMatrixEltType::B16);
+      SmallVector<Value, 4> registers;
+      for (int64_t q = 0; q < 4; ++q)
+        registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
+      return registers;
+    };
     auto resultType =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
     SmallVector<Value> accumulators(kLoop.getRegionIterArgs());
@@ -844,9 +942,13 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       // One ldmatrix.x4 holds two B tiles.
       SmallVector<SmallVector<Value, 2>> bFragments;
       for (int64_t n = 0; n < tiles.tilesAcross; n += 2) {
-        SmallVector<Value, 4> bRegisters = fragments(
-            tiles.sliceWords, add(warpCol, addConst(bLine, n * kMmaCols)),
-            addConst(bPair, pairBase));
+        SmallVector<Value, 4> bRegisters =
+            rhs.bf16Cols
+                ? kMajorFragments(add(warpCol, addConst(bColOfK, n * kMmaCols)),
+                                  addConst(bK, 2 * pairBase))
+                : fragments(tiles.sliceWords,
+                            add(warpCol, addConst(bLine, n * kMmaCols)),
+                            addConst(bPair, pairBase));
         bFragments.push_back({bRegisters[0], bRegisters[1]});
         bFragments.push_back({bRegisters[2], bRegisters[3]});
       }

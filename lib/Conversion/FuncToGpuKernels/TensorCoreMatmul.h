@@ -92,6 +92,10 @@ struct MatmulEmission {
   /// is anything else, or must be loaded element by element (a gradient,
   /// which is unscaled as it is loaded).
   llvm::function_ref<mlir::Value(mlir::Value)> bf16RowsOf;
+  /// The same for a bf16 matrix the factor reads at (k, its col), along
+  /// its rows too: R's slice is then staged k by k and read with
+  /// ldmatrix...trans. Asked of R only, where bf16RowsOf gave null.
+  llvm::function_ref<mlir::Value(mlir::Value)> bf16ColsOf;
   llvm::function_ref<mlir::Value(llvm::ArrayRef<mlir::Value>)> loadOutput;
   llvm::function_ref<void(mlir::Value, llvm::ArrayRef<mlir::Value>)>
       storeOutput;

@@ -57,14 +57,14 @@ bool isEmulatedMma(NVVM::MmaOp mma) {
          all(mma.getOperandC(), f32, 4);
 }
 
-/// Whether `load` is the one ldmatrix the emulator models (the one
+/// Whether `load` is an ldmatrix the emulator models (the ones
 /// FormPhasedGpuKernels emits for mma fragments): four 8x8 matrices of
-/// 16-bit values from shared memory, not transposed.
+/// 16-bit values from shared memory, transposed (layout col) or not.
 bool isEmulatedLdMatrix(NVVM::LdMatrixOp load) {
   auto i32 = IntegerType::get(load.getContext(), 32);
   auto result = dyn_cast<LLVM::LLVMStructType>(load.getType());
-  return load.getNum() == 4 && load.getLayout() == NVVM::MMALayout::row &&
-         load.getShape().getM() == 8 && load.getShape().getN() == 8 &&
+  return load.getNum() == 4 && load.getShape().getM() == 8 &&
+         load.getShape().getN() == 8 &&
          load.getEltType() == NVVM::LdStMatrixEltType::B16 && result &&
          result.getBody().size() == 4 &&
          llvm::all_of(result.getBody(), [&](Type t) { return t == i32; }) &&
@@ -239,10 +239,11 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
   }
 }
 
-/// Each `nvvm.ldmatrix` of `host` as a call of `ldMatrixHook` on the
-/// lane's row address (a host pointer once the shared tiles are the
-/// block's copy).
-void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook) {
+/// Each `nvvm.ldmatrix` of `host` as a call of `ldMatrixHook` (with
+/// layout col, transposed: `ldMatrixTransHook`) on the lane's row address
+/// (a host pointer once the shared tiles are the block's copy).
+void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook,
+                       LLVM::LLVMFuncOp ldMatrixTransHook) {
   SmallVector<NVVM::LdMatrixOp> loads;
   host.walk([&](NVVM::LdMatrixOp load) { loads.push_back(load); });
   if (loads.empty())
@@ -255,7 +256,11 @@ void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook) {
     b.setInsertionPoint(load);
     Value row = LLVM::AddrSpaceCastOp::create(b, loc, ptr, load.getPtr());
     LLVM::StoreOp::create(b, loc, row, words.word(b, loc, 0));
-    LLVM::CallOp::create(b, loc, ldMatrixHook, ValueRange{words.base});
+    LLVM::CallOp::create(b, loc,
+                         load.getLayout() == NVVM::MMALayout::col
+                             ? ldMatrixTransHook
+                             : ldMatrixHook,
+                         ValueRange{words.base});
     load.replaceAllUsesWith(words.readStruct(b, loc, load.getType(), 2));
     load.erase();
   }
@@ -369,8 +374,8 @@ template <typename Op> bool uses(gpu::GPUModuleOp kernels) {
 /// The emulator's hooks the kernels call (buildHostHook); null where no
 /// kernel needs one.
 struct EmulatorHooks {
-  LLVM::LLVMFuncOp blockBarrier, mma, ldMatrix, copyAsync, copyAsyncWait,
-      shuffle, sharedMemory;
+  LLVM::LLVMFuncOp blockBarrier, mma, ldMatrix, ldMatrixTrans, copyAsync,
+      copyAsyncWait, shuffle, sharedMemory;
 };
 
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
@@ -447,7 +452,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   for (Operation *op : replaced)
     op->erase();
   convertMmas(host, hooks.mma);
-  convertLdMatrices(host, hooks.ldMatrix);
+  convertLdMatrices(host, hooks.ldMatrix, hooks.ldMatrixTrans);
   convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncWait);
   convertShuffles(host, hooks.shuffle);
   if (sharedTiles)
@@ -540,10 +545,22 @@ struct GpuKernelsToHostPass
     // mma.sync hands the lane's fragments to the emulator's warp.
     hooks.mma = hook(uses<NVVM::MmaOp>(kernels), stepc::kEmulatorMmaName,
                      "stepc_mma_bf16", {ptr});
-    // So does ldmatrix: the lane's row address.
+    // So does ldmatrix: the lane's row address; ldmatrix...trans alike,
+    // through a hook of its own.
+    auto usesLdMatrix = [&](NVVM::MMALayout layout) {
+      return kernels
+          .walk([&](NVVM::LdMatrixOp load) {
+            return load.getLayout() == layout ? WalkResult::interrupt()
+                                              : WalkResult::advance();
+          })
+          .wasInterrupted();
+    };
     hooks.ldMatrix =
-        hook(uses<NVVM::LdMatrixOp>(kernels), stepc::kEmulatorLdMatrixName,
+        hook(usesLdMatrix(NVVM::MMALayout::row), stepc::kEmulatorLdMatrixName,
              "stepc_ldmatrix_x4", {ptr});
+    hooks.ldMatrixTrans = hook(usesLdMatrix(NVVM::MMALayout::col),
+                               stepc::kEmulatorLdMatrixTransName,
+                               "stepc_ldmatrix_x4_trans", {ptr});
     // cp.async: the lane's destination and source; then its wait.
     hooks.copyAsync =
         hook(uses<NVVM::CpAsyncOp>(kernels), stepc::kEmulatorCopyAsyncName,

@@ -171,12 +171,32 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// ldmatrix.x4.trans goes through a hook of its own, with the same words.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_ldmatrix_x4_trans() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_ldmatrix_x4_trans(%{{.*}}: !llvm.ptr) {
+// CHECK-NOT: @stepc_emulator_ldmatrix_x4()
+// CHECK: func.func @transposed(
+// CHECK: llvm.call @stepc_ldmatrix_x4_trans(%{{.*}}) : (!llvm.ptr) -> ()
+// CHECK-NOT: nvvm.ldmatrix
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @transposed(%at: !llvm.ptr<3>, %out: !llvm.ptr<1>) kernel {
+      %r = nvvm.ldmatrix %at {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+      %r0 = llvm.extractvalue %r[0] : !llvm.struct<(i32, i32, i32, i32)>
+      llvm.store %r0, %out : i32, !llvm.ptr<1>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // Other ldmatrix forms are not modelled.
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {
-    gpu.func @transposed(%at: !llvm.ptr<3>) kernel {
+    gpu.func @two_matrices(%at: !llvm.ptr<3>) kernel {
       // expected-error @+1 {{'nvvm.ldmatrix' op is not modelled by the host CUDA emulator}}
-      %r = nvvm.ldmatrix %at {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<col>, num = 4 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32, i32, i32)>
+      %r = nvvm.ldmatrix %at {eltType = #nvvm.ld_st_matrix_elt_type<b16>, layout = #nvvm.mma_layout<row>, num = 2 : i32, shape = #nvvm.ld_st_matrix_shape<m = 8, n = 8>} : (!llvm.ptr<3>) -> !llvm.struct<(i32, i32)>
       gpu.return
     }
   }

@@ -17,6 +17,7 @@
 void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
+void (*stepc_emulator_ldmatrix_x4_trans)(uint32_t *) = 0;
 void (*stepc_emulator_cp_async)(uint32_t *) = 0;
 void (*stepc_emulator_cp_async_wait)(void) = 0;
 void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
@@ -196,7 +197,7 @@ void mma_tile(void **params, int64_t block, int64_t thread, int64_t blockDim,
  * warp in the grid). With `misalign`, lane 3's address is 4 bytes into
  * its row. */
 static void ldmatrix_with(void **params, int64_t block, int64_t thread,
-                          int64_t blockDim, int misalign) {
+                          int64_t blockDim, int misalign, int transposed) {
   float *out = buffer(params, 1);
   uint16_t *shared = (uint16_t *)shared_memory((uint64_t)blockDim * 32);
   int64_t lane = thread % 32, warp = (block * blockDim + thread) / 32;
@@ -208,20 +209,27 @@ static void ldmatrix_with(void **params, int64_t block, int64_t thread,
   const uint16_t *address = row + (misalign && lane == 3 ? 2 : 0);
   uint32_t words[6];
   memcpy(words, &address, sizeof address);
-  stepc_emulator_ldmatrix_x4(words);
+  (transposed ? stepc_emulator_ldmatrix_x4_trans
+              : stepc_emulator_ldmatrix_x4)(words);
   memcpy(&out[4 * (32 * warp + lane)], &words[2], 4 * sizeof(uint32_t));
 }
 
 void ldmatrix_tile(void **params, int64_t block, int64_t thread,
                    int64_t blockDim, int64_t gridDim) {
   (void)gridDim;
-  ldmatrix_with(params, block, thread, blockDim, 0);
+  ldmatrix_with(params, block, thread, blockDim, 0, 0);
+}
+
+void ldmatrix_trans_tile(void **params, int64_t block, int64_t thread,
+                         int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  ldmatrix_with(params, block, thread, blockDim, 0, 1);
 }
 
 void ldmatrix_misaligned(void **params, int64_t block, int64_t thread,
                          int64_t blockDim, int64_t gridDim) {
   (void)gridDim;
-  ldmatrix_with(params, block, thread, blockDim, 1);
+  ldmatrix_with(params, block, thread, blockDim, 1, 0);
 }
 
 /* Each thread copies in[4 t .. 4 t + 3] into its 16 bytes of its block's
