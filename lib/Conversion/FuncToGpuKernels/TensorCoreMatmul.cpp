@@ -698,6 +698,13 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         arith::BitcastOp::create(b, loc, b.getI16Type(), masked).getResult();
     return arith::ExtUIOp::create(b, loc, i32, bits);
   };
+  // Two elements' bf16 bits in one word, the first in the low half.
+  auto packPair = [&](Value low, Value high) -> Value {
+    Value shifted = arith::ShLIOp::create(
+        b, loc, high,
+        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
+    return arith::OrIOp::create(b, loc, low, shifted);
+  };
   // `count` of a thread's pairs of one factor's slice at k-step `k0`, from
   // its pair `first` on: two consecutive elements along k in one word, the
   // first in the low half, as PTX wants a fragment register.
@@ -706,12 +713,8 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     for (auto [line, pair] : llvm::zip(ArrayRef(s.lines).slice(first, count),
                                        ArrayRef(s.pairs).slice(first, count))) {
       Value at = add(s.base, line), k = add(k0, mul(pair, 2));
-      Value low = element(s, at, k);
-      Value high = element(s, at, addConst(k, 1));
-      Value shifted = arith::ShLIOp::create(
-          b, loc, high,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
-      words.push_back(arith::OrIOp::create(b, loc, low, shifted));
+      words.push_back(
+          packPair(element(s, at, k), element(s, at, addConst(k, 1))));
     }
     return words;
   };
@@ -720,32 +723,26 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     return add(addConst(stageBase, s.sliceOffset),
                add(mul(s.lines[j], kRowWords), s.pairs[j]));
   };
-  // A thread's run of 8 consecutive elements of a bf16 row, from its pair
-  // `first` on, copied into the stage at `stageBase` with one 16-byte
-  // cp.async where they lie inside the matrix at a 16-byte aligned
-  // address (the row length a multiple of 8, say): already bf16, so no
+  // `matrix`'s 8 elements from (row, col) on, copied into shared word
+  // `word` with one 16-byte cp.async where they lie `inside` the matrix at
+  // a 16-byte aligned address along a contiguous row: already bf16, so no
   // rounding on the way and no registers held while the copy is in
-  // flight. Elsewhere the thread loads them element by element and stores
-  // them at once. Little-endian: the first element is a word's low half.
-  auto copyRow = [&](const Staged &s, Value k0, size_t first, Value stageBase) {
-    Value line = add(s.base, s.lines[first]),
-          k = add(k0, mul(s.pairs[first], 2));
-    auto metadata =
-        memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Rows);
-    Value element = add(
+  // flight. Elsewhere `elementByElement` stores them.
+  auto copy16Bytes = [&](Value matrix, Value row, Value col, Value inside,
+                         Value word,
+                         llvm::function_ref<void()> elementByElement) {
+    auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, matrix);
+    Value first = add(
         metadata.getOffset(),
-        add(arith::MulIOp::create(b, loc, line, metadata.getStrides()[0]), k));
+        add(arith::MulIOp::create(b, loc, row, metadata.getStrides()[0]), col));
     Value address =
-        add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, s.bf16Rows),
-            mul(element, 2));
+        add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, matrix),
+            mul(first, 2));
     Value aligned = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq,
         arith::AndIOp::create(b, loc, address, index(15)), index(0));
     Value contiguous = arith::CmpIOp::create(
         b, loc, arith::CmpIPredicate::eq, metadata.getStrides()[1], index(1));
-    Value inside = both(below(line, s.size),
-                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
-                                              addConst(k, 8), depth));
     auto ifWide = scf::IfOp::create(b, loc, TypeRange{},
                                     both(inside, both(aligned, contiguous)),
                                     /*withElseRegion=*/true);
@@ -756,15 +753,28 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
         ValueRange{
             arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
-    NVVM::CpAsyncOp::create(b, loc, sharedWord(stagedWord(s, stageBase, first)),
-                            source, /*size=*/16,
+    NVVM::CpAsyncOp::create(b, loc, sharedWord(word), source, /*size=*/16,
                             NVVM::LoadCacheModifierKind::CG,
                             /*cpSize=*/Value());
     b.setInsertionPointToStart(ifWide.elseBlock());
-    for (auto [j, word] :
-         llvm::enumerate(fetchPairs(s, k0, first, kPairsPerWideLoad)))
-      LLVM::StoreOp::create(b, loc, word,
-                            sharedWord(stagedWord(s, stageBase, first + j)));
+    elementByElement();
+  };
+  // A thread's run of 8 consecutive elements of a bf16 row, from its pair
+  // `first` on, into the stage at `stageBase`. Little-endian: the first
+  // element is a word's low half.
+  auto copyRow = [&](const Staged &s, Value k0, size_t first, Value stageBase) {
+    Value line = add(s.base, s.lines[first]),
+          k = add(k0, mul(s.pairs[first], 2));
+    Value inside = both(below(line, s.size),
+                        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                              addConst(k, 8), depth));
+    copy16Bytes(
+        s.bf16Rows, line, k, inside, stagedWord(s, stageBase, first), [&] {
+          for (auto [j, word] :
+               llvm::enumerate(fetchPairs(s, k0, first, kPairsPerWideLoad)))
+            LLVM::StoreOp::create(
+                b, loc, word, sharedWord(stagedWord(s, stageBase, first + j)));
+        });
   };
   // Word (k, line) of a k-major slice in the stage at `stageBase`.
   auto kMajorWord = [&](const Staged &s, Value stageBase, Value k, Value line) {
@@ -772,50 +782,21 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                add(mul(k, tiles.kMajorRowWords), div(line, 2)));
   };
   // A thread's run `q` of 8 consecutive lines at one k of a factor staged
-  // k by k, copied like a row run (copyRow): one 16-byte cp.async where
-  // the 8 elements lie inside the matrix at a 16-byte aligned address,
-  // element by element elsewhere.
+  // k by k, into the stage at `stageBase`.
   auto copyCols = [&](const Staged &s, Value k0, size_t q, Value stageBase) {
     Value line = add(s.base, s.runLines[q]), k = add(k0, s.runKs[q]);
-    auto metadata =
-        memref::ExtractStridedMetadataOp::create(b, loc, s.bf16Cols);
-    Value first = add(
-        metadata.getOffset(),
-        add(arith::MulIOp::create(b, loc, k, metadata.getStrides()[0]), line));
-    Value address =
-        add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, s.bf16Cols),
-            mul(first, 2));
-    Value aligned = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq,
-        arith::AndIOp::create(b, loc, address, index(15)), index(0));
-    Value contiguous = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq, metadata.getStrides()[1], index(1));
     Value inside = both(below(k, depth),
                         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
                                               addConst(line, 8), s.size));
     Value word = kMajorWord(s, stageBase, s.runKs[q], s.runLines[q]);
-    auto ifWide = scf::IfOp::create(b, loc, TypeRange{},
-                                    both(inside, both(aligned, contiguous)),
-                                    /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard branch(b);
-    b.setInsertionPointToStart(ifWide.thenBlock());
-    Value source = LLVM::IntToPtrOp::create(
-        b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
-        ValueRange{
-            arith::IndexCastUIOp::create(b, loc, b.getI64Type(), address)});
-    NVVM::CpAsyncOp::create(b, loc, sharedWord(word), source, /*size=*/16,
-                            NVVM::LoadCacheModifierKind::CG,
-                            /*cpSize=*/Value());
-    b.setInsertionPointToStart(ifWide.elseBlock());
-    for (int64_t w = 0; w < 4; ++w) {
-      Value low = element(s, addConst(line, 2 * w), k);
-      Value high = element(s, addConst(line, 2 * w + 1), k);
-      Value shifted = arith::ShLIOp::create(
-          b, loc, high,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
-      LLVM::StoreOp::create(b, loc, arith::OrIOp::create(b, loc, low, shifted),
-                            sharedWord(addConst(word, w)));
-    }
+    copy16Bytes(s.bf16Cols, k, line, inside, word, [&] {
+      for (int64_t w = 0; w < 4; ++w)
+        LLVM::StoreOp::create(
+            b, loc,
+            packPair(element(s, addConst(line, 2 * w), k),
+                     element(s, addConst(line, 2 * w + 1), k)),
+            sharedWord(addConst(word, w)));
+    });
   };
   // The staged factors: bf16 rows are copied into a stage as they are
   // loaded (copyRows); the others are loaded into registers (fetch), then
