@@ -883,11 +883,9 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     // Four fragment registers from the stage: matrix j of the ldmatrix.x4
     // lands in register j, lane l holding row l/4's pair l%4 (the lanes'
     // rows are aLine/aPair and bLine/bPair above).
-    auto fragments = [&](int64_t sliceOffset, Value line, Value pair) {
-      Value word = add(addConst(stageBase, sliceOffset),
-                       add(mul(line, kRowWords), pair));
+    auto ldmatrix = [&](Value word, NVVM::MMALayout layout) {
       Value loaded = NVVM::LdMatrixOp::create(
-          b, loc, fourWords, sharedWord(word), /*num=*/4, NVVM::MMALayout::row,
+          b, loc, fourWords, sharedWord(word), /*num=*/4, layout,
           NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
           NVVM::LdStMatrixEltType::B16);
       SmallVector<Value, 4> registers;
@@ -895,20 +893,18 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
       return registers;
     };
+    auto fragments = [&](int64_t sliceOffset, Value line, Value pair) {
+      return ldmatrix(add(addConst(stageBase, sliceOffset),
+                          add(mul(line, kRowWords), pair)),
+                      NVVM::MMALayout::row);
+    };
     // B's fragment registers from R's slice staged k by k: with .trans,
     // lane l of matrix j receives k 2 (l % 4) and the next at col l / 4,
     // what the mma wants; this lane addresses row (k) bK of the cols from
     // `line` on.
     auto kMajorFragments = [&](Value line, Value k) {
-      Value loaded = NVVM::LdMatrixOp::create(
-          b, loc, fourWords, sharedWord(kMajorWord(rhs, stageBase, k, line)),
-          /*num=*/4, NVVM::MMALayout::col,
-          NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-          NVVM::LdStMatrixEltType::B16);
-      SmallVector<Value, 4> registers;
-      for (int64_t q = 0; q < 4; ++q)
-        registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
-      return registers;
+      return ldmatrix(kMajorWord(rhs, stageBase, k, line),
+                      NVVM::MMALayout::col);
     };
     auto resultType =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
