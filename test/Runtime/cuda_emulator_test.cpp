@@ -180,36 +180,33 @@ int main(int argc, char **argv) {
     Buffers x;
     constexpr int kWords = 2 * 64 * 4;
     CHECK_OK(d.check(d.cuMemAlloc(&x.out, sizeof(float) * kWords), "alloc"));
-    CHECK_OK(launchPlain("ldmatrix_tile", 2, 64, x, "ldmatrix launch"));
-    std::vector<uint32_t> registers(kWords);
-    CHECK_OK(
-        d.check(d.cuMemcpyDtoH(registers.data(), x.out, sizeof(float) * kWords),
-                "read"));
-    int wrongRegisters = 0;
-    for (int warp = 0; warp < 4; ++warp)
-      for (int lane = 0; lane < 32; ++lane)
-        for (int j = 0; j < 4; ++j) {
-          uint32_t low = 64 * j + 8 * (lane / 4) + 2 * (lane % 4);
-          wrongRegisters +=
-              registers[4 * (32 * warp + lane) + j] != (low | (low + 1) << 16);
-        }
-    CHECK(wrongRegisters == 0);
+    // Registers that differ from `expected(lane, j)` (a pair's first
+    // element; the second is `next` further) after a launch of `kernel`.
+    auto wrongRegisters = [&](const char *kernel, uint32_t next,
+                              auto expected) {
+      CHECK_OK(launchPlain(kernel, 2, 64, x, kernel));
+      std::vector<uint32_t> registers(kWords);
+      CHECK_OK(d.check(
+          d.cuMemcpyDtoH(registers.data(), x.out, sizeof(float) * kWords),
+          "read"));
+      int wrong = 0;
+      for (int warp = 0; warp < 4; ++warp)
+        for (int lane = 0; lane < 32; ++lane)
+          for (int j = 0; j < 4; ++j) {
+            uint32_t low = expected(lane, j);
+            wrong += registers[4 * (32 * warp + lane) + j] !=
+                     (low | (low + next) << 16);
+          }
+      return wrong;
+    };
+    CHECK(wrongRegisters("ldmatrix_tile", 1, [](int lane, int j) {
+            return uint32_t(64 * j + 8 * (lane / 4) + 2 * (lane % 4));
+          }) == 0);
     // .trans: lane l holds, in register j, elements (2 (l % 4), l / 4) and
     // (2 (l % 4) + 1, l / 4) of matrix j.
-    CHECK_OK(
-        launchPlain("ldmatrix_trans_tile", 2, 64, x, "ldmatrix.trans launch"));
-    CHECK_OK(
-        d.check(d.cuMemcpyDtoH(registers.data(), x.out, sizeof(float) * kWords),
-                "read"));
-    int wrongTransposed = 0;
-    for (int warp = 0; warp < 4; ++warp)
-      for (int lane = 0; lane < 32; ++lane)
-        for (int j = 0; j < 4; ++j) {
-          uint32_t low = 64 * j + 8 * 2 * (lane % 4) + lane / 4;
-          wrongTransposed +=
-              registers[4 * (32 * warp + lane) + j] != (low | (low + 8) << 16);
-        }
-    CHECK(wrongTransposed == 0);
+    CHECK(wrongRegisters("ldmatrix_trans_tile", 8, [](int lane, int j) {
+            return uint32_t(64 * j + 8 * 2 * (lane % 4) + lane / 4);
+          }) == 0);
     CHECK_STATUS(
         launchPlain("ldmatrix_misaligned", 1, 32, x, "misaligned ldmatrix"),
         NoDevice,

@@ -365,9 +365,15 @@ void convertSharedMemory(func::FuncOp host, LLVM::GlobalOp sharedTiles,
   }
 }
 
-/// Whether an op of type `Op` is in `kernels`.
-template <typename Op> bool uses(gpu::GPUModuleOp kernels) {
-  return kernels.walk([](Op) { return WalkResult::interrupt(); })
+/// Whether an op of type `Op` (one that `holds`) is in `kernels`.
+template <typename Op>
+bool uses(
+    gpu::GPUModuleOp kernels,
+    llvm::function_ref<bool(Op)> holds = [](Op) { return true; }) {
+  return kernels
+      .walk([&](Op op) {
+        return holds(op) ? WalkResult::interrupt() : WalkResult::advance();
+      })
       .wasInterrupted();
 }
 
@@ -548,12 +554,9 @@ struct GpuKernelsToHostPass
     // So does ldmatrix: the lane's row address; ldmatrix...trans alike,
     // through a hook of its own.
     auto usesLdMatrix = [&](NVVM::MMALayout layout) {
-      return kernels
-          .walk([&](NVVM::LdMatrixOp load) {
-            return load.getLayout() == layout ? WalkResult::interrupt()
-                                              : WalkResult::advance();
-          })
-          .wasInterrupted();
+      return uses<NVVM::LdMatrixOp>(kernels, [&](NVVM::LdMatrixOp load) {
+        return load.getLayout() == layout;
+      });
     };
     hooks.ldMatrix =
         hook(usesLdMatrix(NVVM::MMALayout::row), stepc::kEmulatorLdMatrixName,
