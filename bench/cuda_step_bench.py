@@ -12,11 +12,13 @@ what AdamW must move: read param, grad, m, v and write param, m, v, 28
 bytes per element); Muon on GPT-2 small's 48 hidden matrices against
 torch.optim.Muon (or, in a torch without it, the eager reference below);
 Muon again with the phased kernel's grid split into 1, 2, 4, 8 and 16
-sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md), as compiled,
-compiled with --cuda-max-registers=128 (two blocks per SM) and with
---cuda-matmul-tile=128 (128 x 128 block tiles); MuonMD's hidden
-group against stepc's Muon on the same matrices. Times
-are medians after warm-up steps (CUDA events on the GPU).
+sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md), for each
+variant bench/cuda-bench compiles (MUON_VARIANTS: register cap, matmul
+stages, matmul tiles); MuonMD's hidden group, as compiled and capped at
+128 registers, against stepc's Muon on the same matrices; then the
+runtime's Muon step alone on single shapes, per variant, with
+Newton–Schulz's rate. Times are medians after warm-up steps (CUDA
+events on the GPU).
 
 `--smoke` runs the same code on the CPU with small shapes and few steps,
 from artifacts with CPU code: a test (test/Tools/bench-smoke.test) that
@@ -40,10 +42,14 @@ DEVICE = "cuda"
 SUBGRID_SWEEP = (1, 2, 4, 8, 16)
 # Muon's kernel as compiled by default, and as bench/cuda-bench also
 # compiles it: capped at 128 registers per thread (two blocks per SM, with
-# the spills that costs), and with 128 × 128 matmul tiles (twice the flops
-# per staged byte, 255 registers).
+# the spills that costs), with two matmul stages instead of four (the
+# default before the pipeline was deepened), both, and with 128 × 128
+# matmul tiles (twice the flops per staged byte, 255 registers).
 MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_128_registers", "capped at 128 registers"),
+                 ("muon_2_stages", "2 matmul stages"),
+                 ("muon_2_stages_128_registers",
+                  "2 matmul stages, capped at 128 registers"),
                  ("muon_128_tiles", "128 x 128 matmul tiles"))
 
 
@@ -269,13 +275,87 @@ def bench_muon(name, shapes, artifacts):
             print(f"| ... {what}, on {subgrids} sub-grids | "
                   f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x | | |")
         os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
-    md = stepc.torch.Optimizer(make_params(shapes),
-                               f"{artifacts}/muon_md.stepc", group="hidden")
-    md_ms = timed(md.step)
-    print(f"| MuonMD, {name} | {md_ms:.3f} ms | stepc Muon: {ours_ms:.3f} ms "
-          f"| {ours_ms / md_ms:.2f}x (MuonMD/Muon {md_ms / ours_ms:.2f}) | "
-          f"| |")
+    for variant, what in (("muon_md", "as compiled"),
+                          ("muon_md_128_registers",
+                           "capped at 128 registers")):
+        path = f"{artifacts}/{variant}.stepc"
+        if not os.path.exists(path):
+            continue
+        md = stepc.torch.Optimizer(make_params(shapes), path, group="hidden")
+        md_ms = timed(md.step)
+        print(f"| MuonMD, {name}, {what} | {md_ms:.3f} ms | stepc Muon: "
+              f"{ours_ms:.3f} ms | {ours_ms / md_ms:.2f}x (MuonMD/Muon "
+              f"{md_ms / ours_ms:.2f}) | | |")
     return diff
+
+
+# Specs with a phased "hidden" group besides Muon's and MuonMD's, each
+# compiled as is and capped at 128 registers (bench/cuda-bench).
+HIDDEN_SPECS = ("normuon", "hyperball", "muonmax", "muonmax_momo",
+                "muonadam_momo", "muon_polar_express", "moonlight_muon",
+                "aro", "sinkgd", "reg")
+
+
+def bench_hidden_groups(name, shapes, artifacts):
+    """Each spec's hidden group on the same matrices, as compiled and
+    capped at 128 registers: whether the cap (two blocks per SM, with
+    the spills it costs) pays for every phased kernel, not only Muon's."""
+    print("| spec | as compiled | capped at 128 registers | capped / as "
+          "compiled |\n|---|---|---|---|")
+    for spec in HIDDEN_SPECS:
+        times = []
+        for path in (f"{artifacts}/{spec}.stepc",
+                     f"{artifacts}/{spec}_128_registers.stepc"):
+            if not os.path.exists(path):
+                times.append(None)
+                continue
+            try:
+                opt = stepc.torch.Optimizer(make_params(shapes), path,
+                                            group="hidden")
+                # The Momo specs take the loss as an input.
+                inputs = {"loss": 1.0} if "momo" in spec else {}
+                times.append(timed(lambda: opt.step(**inputs)))
+            except Exception as error:  # reported, the others still run
+                print(f"| {spec} | not timed: {error} | | |")
+                times.append(None)
+        if None in times:
+            continue
+        print(f"| {spec}, {name} | {times[0]:.3f} ms | {times[1]:.3f} ms | "
+              f"{times[1] / times[0]:.2f} |")
+
+
+def ns_tflops(shapes, ms):
+    """Newton–Schulz's rate counted as torch computes it: five iterations
+    of two m²n products and one m³ (m the smaller side)."""
+    flops = 0
+    for rows, cols in shapes:
+        m, n = min(rows, cols), max(rows, cols)
+        flops += 5 * (2 * 2 * m * m * n + 2 * m ** 3)
+    return flops / (ms * 1e-3) / 1e12
+
+
+def bench_muon_shapes(artifacts):
+    """The runtime's Muon step alone on one shape at a time, for each
+    kernel variant, against torch.optim.Muon on the same matrices."""
+    print("| matrices | variant | stepc step | NS rate | baseline | "
+          "speed-up |\n|---|---|---|---|---|---|")
+    for count, shape in ((1, (768, 768)), (12, (768, 768)),
+                         (1, (768, 3072)), (12, (768, 3072)),
+                         (1, (2048, 2048))):
+        shapes = [shape] * count
+        baseline, ref = muon_baseline(make_params(shapes), lr=0.02)
+        theirs_ms = timed(ref.step)
+        for variant, what in MUON_VARIANTS:
+            path = f"{artifacts}/{variant}.stepc"
+            if not os.path.exists(path):
+                continue
+            opt = stepc.torch.Optimizer(make_params(shapes), path,
+                                        group="hidden", lr=0.02, wd=0.0)
+            opt.step()
+            ms = timed(lambda: [r.step() for r in opt._runners.values()])
+            print(f"| {count} × {shape[0]} × {shape[1]} | {what} | "
+                  f"{ms:.3f} ms | {ns_tflops(shapes, ms):.1f} TFLOP/s | "
+                  f"{theirs_ms:.3f} ms | {theirs_ms / ms:.2f}x |")
 
 
 def main():
@@ -296,6 +376,7 @@ def main():
         print(header)
         bench_adamw_host(artifacts)
         diff = bench_muon("small", [(16, 48), (48, 16), (32, 32)], artifacts)
+        bench_hidden_groups("small", [(16, 48), (48, 16)], artifacts)
         # Both run Newton–Schulz in bf16, the baseline every intermediate
         # too (stepc accumulates in f32): test/GPU's bf16 tolerance.
         ok = diff < 0.1
@@ -316,6 +397,10 @@ def main():
     print()
     print(header)
     bench_muon("GPT-2 small hidden", gpt2_small_hidden(), artifacts)
+    print()
+    bench_hidden_groups("GPT-2 small hidden", gpt2_small_hidden(), artifacts)
+    print()
+    bench_muon_shapes(artifacts)
     return 0
 
 

@@ -41,12 +41,9 @@ static bool checkKernelOptions(const GpuKernelOptions &options,
             " is outside what PTX's .maxnreg takes here (24 to 255)";
     return false;
   }
-  if (!llvm::is_contained(kMatmulTileSides, options.matmulTile)) {
-    error = "--cuda-matmul-tile=" + std::to_string(options.matmulTile) +
-            " is not a block tile the tensor-core matmuls compute (64 or 128)";
-    return false;
-  }
-  return true;
+  error =
+      checkMatmulOptions(options.matmulTile, options.matmulStages, "--cuda-");
+  return error.empty();
 }
 
 FailureOr<OwningOpRef<ModuleOp>>

@@ -127,6 +127,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.skipUnsupported = skipUnsupportedGroups;
   phased.maxRegisters = options.maxRegisters;
   phased.matmulTile = options.matmulTile;
+  phased.matmulStages = options.matmulStages;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -195,9 +196,14 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("The side of the tensor-core matmuls' block tiles: 64 "
                      "or 128"),
       llvm::cl::init(64)};
+  Option<int64_t> matmulStages{
+      *this, "matmul-stages",
+      llvm::cl::desc("The k-steps those matmuls stage at once, 2 to 4 (0: "
+                     "the most that fit)"),
+      llvm::cl::init(0)};
 
   stepc::GpuKernelOptions kernelOptions() const {
-    return {maxRegisters, matmulTile};
+    return {maxRegisters, matmulTile, matmulStages};
   }
 };
 } // namespace

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <dlfcn.h>
 #include <map>
 #include <memory>
@@ -81,7 +82,8 @@ using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
 using LdMatrixFunction = void (*)(uint32_t *words);
 using CopyAsyncFunction = void (*)(uint32_t *words);
-using CopyAsyncWaitFunction = void (*)();
+using CopyAsyncCommitFunction = void (*)();
+using CopyAsyncWaitFunction = void (*)(uint32_t groupsInFlight);
 using ShuffleFunction = void (*)(uint32_t *words);
 using SharedMemoryFunction = void (*)(uint64_t *words);
 
@@ -188,10 +190,13 @@ struct Fiber {
   WarpOp warpOp = WarpOp::Mma;
   Wait waiting = Wait::Nothing;
   bool done = false;
-  /// Its cp.async copies since its last wait: where each goes in its
-  /// block's shared memory, and the bytes read when it was issued.
-  std::vector<std::pair<unsigned char *, std::array<unsigned char, 16>>>
+  /// Its cp.async copies that have not landed, oldest first: where each
+  /// goes in its block's shared memory, and the bytes read when it was
+  /// issued. The first committedGroups[0] of them are its oldest committed
+  /// group, and so on; those after every committed group are uncommitted.
+  std::deque<std::pair<unsigned char *, std::array<unsigned char, 16>>>
       pendingCopies;
+  std::deque<size_t> committedGroups;
 };
 
 constexpr int64_t kWarpSize = 32;
@@ -493,8 +498,9 @@ void ldMatrixX4(uint32_t *words, bool transposed) {
 /// What @stepc_emulator_cp_async points to (cp.async.cg.shared.global of
 /// 16 bytes): `words` holds the lane's destination (words 0 and 1) and
 /// source (words 2 and 3). The source is read now; the destination is
-/// written at the thread's next wait (cpAsyncWait), as late as a GPU may
-/// write it, so a read that does not wait sees the old bytes. A
+/// written only when a wait of the thread covers the copy's group
+/// (cpAsyncWait), as late as a GPU may write it, so a read that does not
+/// wait for it sees the old bytes. A
 /// destination outside the block's shared memory or either address not
 /// 16-byte aligned is an error.
 void cpAsync(uint32_t *words) {
@@ -521,13 +527,30 @@ void cpAsync(uint32_t *words) {
   std::memcpy(copy.second.data(), source, 16);
 }
 
-/// What @stepc_emulator_cp_async_wait points to (cp.async.wait_group 0):
-/// the thread's copies land.
-void cpAsyncWait() {
+/// What @stepc_emulator_cp_async_commit points to
+/// (cp.async.commit_group): the thread's uncommitted copies, maybe none,
+/// become its newest group.
+void cpAsyncCommit() {
   Fiber &fiber = *currentLaunch->running;
-  for (auto &[destination, bytes] : fiber.pendingCopies)
-    std::memcpy(destination, bytes.data(), bytes.size());
-  fiber.pendingCopies.clear();
+  size_t committed = 0;
+  for (size_t group : fiber.committedGroups)
+    committed += group;
+  fiber.committedGroups.push_back(fiber.pendingCopies.size() - committed);
+}
+
+/// What @stepc_emulator_cp_async_wait points to (cp.async.wait_group N):
+/// the thread's committed groups but the newest `groupsInFlight` land;
+/// uncommitted copies do not.
+void cpAsyncWait(uint32_t groupsInFlight) {
+  Fiber &fiber = *currentLaunch->running;
+  while (fiber.committedGroups.size() > groupsInFlight) {
+    for (size_t i = 0; i < fiber.committedGroups.front(); ++i) {
+      auto &[destination, bytes] = fiber.pendingCopies.front();
+      std::memcpy(destination, bytes.data(), bytes.size());
+      fiber.pendingCopies.pop_front();
+    }
+    fiber.committedGroups.pop_front();
+  }
 }
 
 /// Runs the launch to its end; its error, or "".
@@ -813,6 +836,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     };
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async"))
     *static_cast<CopyAsyncFunction *>(slot) = cpAsync;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async_commit"))
+    *static_cast<CopyAsyncCommitFunction *>(slot) = cpAsyncCommit;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_cp_async_wait"))
     *static_cast<CopyAsyncWaitFunction *>(slot) = cpAsyncWait;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shuffle_xor"))

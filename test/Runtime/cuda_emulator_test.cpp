@@ -244,6 +244,20 @@ int main(int argc, char **argv) {
     }
     CHECK(early == 0);
     CHECK(wrong == 0);
+    // Two groups per thread: wait_group 1 lands the first only.
+    CHECK_OK(launchPlain("cp_async_groups", 1, 64, c, "cp.async groups"));
+    CHECK_OK(d.check(d.cuMemcpyDtoH(seen.data(), c.out, sizeof(float) * 4 * 64),
+                     "read"));
+    int firstLate = 0, secondEarly = 0, bothWrong = 0;
+    for (int t = 0; t < 64; ++t) {
+      firstLate += seen[4 * t] != float(8 * t);
+      secondEarly += !std::isnan(seen[4 * t + 1]);
+      bothWrong += seen[4 * t + 2] != float(8 * t) ||
+                   seen[4 * t + 3] != float(8 * t + 4);
+    }
+    CHECK(firstLate == 0);
+    CHECK(secondEarly == 0);
+    CHECK(bothWrong == 0);
     CHECK_STATUS(
         launchPlain("cp_async_unwaited", 1, 64, c, "unwaited cp.async"),
         NoDevice,

@@ -106,6 +106,12 @@ static cl::opt<int64_t> cudaMatmulTile(
     cl::desc("The side of the block tiles the tensor-core matmuls "
              "(Newton–Schulz's) compute: 64 (default) or 128"),
     cl::init(64), cl::sub(compileCommand));
+static cl::opt<int64_t> cudaMatmulStages(
+    "cuda-matmul-stages",
+    cl::desc("The k-steps of 32 the tensor-core matmuls stage in shared "
+             "memory at once, 2 to 4 (default: the most that fit 48 KiB, 4 "
+             "with 64 x 64 tiles, 2 with 128 x 128)"),
+    cl::init(0), cl::sub(compileCommand));
 static cl::opt<double> clipGradNorm(
     "clip-grad-norm",
     cl::desc("Clip the global gradient norm before every group's step: each "
@@ -246,12 +252,12 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
-  cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile};
+  cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile, cudaMatmulStages};
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
-       std::initializer_list<const cl::Option *>{&cudaMaxRegisters,
-                                                 &cudaMatmulTile})
+       std::initializer_list<const cl::Option *>{
+           &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +

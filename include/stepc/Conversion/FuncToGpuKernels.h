@@ -52,6 +52,20 @@ inline constexpr unsigned kSharedAddressSpace = 3;
 /// block (stepc-form-phased-gpu-kernels{matmul-tile=N}, stepc compile
 /// --cuda-matmul-tile=N).
 inline constexpr int64_t kMatmulTileSides[] = {64, 128};
+/// The most k-steps the tensor-core loops stage at once
+/// (stepc-form-phased-gpu-kernels{matmul-stages=N}, stepc compile
+/// --cuda-matmul-stages=N), and the shared memory a kernel may declare
+/// statically, which bounds them.
+inline constexpr int64_t kMaxMatmulStages = 4;
+inline constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
+/// The stages a `stages` option means with block tiles of `tileSide`: 0
+/// asks for the most that fit (4 with 64 × 64 tiles, 2 with 128 × 128).
+int64_t matmulStagesOf(int64_t tileSide, int64_t stages);
+/// Why the tensor-core loops cannot be built with these options, each
+/// named with `optionPrefix` before it ("--cuda-" for stepc compile), or
+/// "" when they can.
+std::string checkMatmulOptions(int64_t tileSide, int64_t stages,
+                               llvm::StringRef optionPrefix = "");
 /// The inline PTX (`llvm.inline_asm has_side_effects`, "=r") of a thread
 /// index LLVM may neither hoist nor merge: values derived from it are
 /// recomputed in the loop that reads it instead of living across the whole

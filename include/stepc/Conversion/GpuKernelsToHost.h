@@ -43,12 +43,17 @@ inline constexpr const char *kEmulatorLdMatrixTransName =
 /// `void (*)(uint32_t *words)`, the lane's destination in its block's
 /// shared memory (words 0 and 1) and its source (words 2 and 3), host
 /// pointers. The emulator reads the source at once but writes the
-/// destination only at the thread's next `cp.async.wait_group 0`, so a
-/// read that did not wait for the copy sees the old bytes.
+/// destination only when a `cp.async.wait_group` of the thread covers the
+/// copy's group, so a read that did not wait for the copy sees the old
+/// bytes.
 inline constexpr const char *kEmulatorCopyAsyncName = "stepc_emulator_cp_async";
 /// The i32 words of an emulated cp.async.
 inline constexpr int kEmulatorCopyAsyncWords = 4;
-/// The same for `cp.async.wait_group 0`: `void (*)()`.
+/// The same for `cp.async.commit_group`: `void (*)()`.
+inline constexpr const char *kEmulatorCopyAsyncCommitName =
+    "stepc_emulator_cp_async_commit";
+/// The same for `cp.async.wait_group N`: `void (*)(uint32_t N)`, the
+/// groups left in flight.
 inline constexpr const char *kEmulatorCopyAsyncWaitName =
     "stepc_emulator_cp_async_wait";
 /// The same for `shfl.sync.bfly.b32` over the whole warp:

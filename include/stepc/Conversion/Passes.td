@@ -159,8 +159,8 @@ def FormPhasedGpuKernels
     A generic that is a bf16 contraction (`out + L·R`, L and R exact in
     bf16, as Newton–Schulz's matmuls are) runs on tensor cores: blocks walk
     64 × 64 output tiles (128 × 128 with `matmul-tile=128`), stage L's and
-    R's k-slices in shared memory as bf16 (two stages, one `gpu.barrier`
-    per k-step of 32) and compute them with `nvvm.mma.sync` m16n8k16 bf16
+    R's k-slices in shared memory as bf16 (up to four k-steps of 32 in
+    flight, `matmul-stages`, one `gpu.barrier` per k-step) and compute them with `nvvm.mma.sync` m16n8k16 bf16
     → f32, a 32 × 16 part per warp (64 × 32) (`tensor-cores=false` keeps
     the scalar path).
 
@@ -180,7 +180,11 @@ def FormPhasedGpuKernels
            "loops over block tiles staged in shared memory">,
     Option<"matmulTile", "matmul-tile", "int64_t", /*default=*/"64",
            "The side of those block tiles: 64 (a 32 × 16 part per warp) or "
-           "128 (64 × 32)">
+           "128 (64 × 32)">,
+    Option<"matmulStages", "matmul-stages", "int64_t", /*default=*/"0",
+           "The k-steps those loops stage in shared memory at once, 2 to 4 "
+           "(0: the most that fit 48 KiB, 4 with 64 × 64 tiles, 2 with "
+           "128 × 128)">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

@@ -55,6 +55,9 @@ struct GpuKernelOptions {
   int maxRegisters = 0;
   /// The side of the tensor-core matmuls' block tiles: 64 or 128.
   int64_t matmulTile = 64;
+  /// The k-steps those matmuls stage at once, 2 to 4 (0: the most that
+  /// fit, stepc::matmulStagesOf).
+  int64_t matmulStages = 0;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

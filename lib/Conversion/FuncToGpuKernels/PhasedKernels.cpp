@@ -374,6 +374,15 @@ bool lanesCoalesce(linalg::GenericOp generic) {
   return alongReduction;
 }
 
+/// Whether `generic`'s reductions are split into per-thread partials in
+/// the slot's scratch: a whole-space reduction, or one with parallel loops
+/// whose lanes would not read neighbours as a warp (a column sum), which
+/// runs in runs per point (chunksPerPoint).
+bool usesPartials(linalg::GenericOp generic) {
+  return generic.getNumReductionLoops() != 0 && splittable(generic) &&
+         (generic.getNumParallelLoops() == 0 || !lanesCoalesce(generic));
+}
+
 /// A group function checked for what the kernel can run, with its scratch
 /// plan.
 struct PhasedGroup {
@@ -451,13 +460,10 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
       }
       group.allocs.push_back({alloc, *bytes});
     }
-    if (auto generic = dyn_cast<linalg::GenericOp>(op))
-      if (generic.getNumParallelLoops() == 0 &&
-          generic.getNumReductionLoops() != 0) {
-        if (splittable(generic))
-          group.partials =
-              std::max<int64_t>(group.partials, generic.getNumDpsInits());
-      }
+    if (auto generic = dyn_cast<linalg::GenericOp>(op);
+        generic && usesPartials(generic))
+      group.partials =
+          std::max<int64_t>(group.partials, generic.getNumDpsInits());
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
@@ -725,10 +731,12 @@ class PhasedKernelBuilder : stepc::detail::GlobalMemoryBuilder {
 public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier, bool tensorCores,
-                      int64_t matmulTile, int maxRegisters)
+                      int64_t matmulTile, int64_t matmulStages,
+                      int maxRegisters)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
         gridBarrier(gridBarrier), tensorCores(tensorCores),
-        matmulTile(matmulTile), maxRegisters(maxRegisters) {
+        matmulTile(matmulTile), matmulStages(matmulStages),
+        maxRegisters(maxRegisters) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -1197,8 +1205,9 @@ private:
       accesses.add(init.get(), /*write=*/false, pointwise);
       accesses.add(init.get(), /*write=*/true, pointwise);
     }
-    if (generic.getNumParallelLoops() == 0 &&
-        generic.getNumReductionLoops() != 0)
+    if ((generic.getNumParallelLoops() == 0 &&
+         generic.getNumReductionLoops() != 0) ||
+        usesPartials(generic))
       for (bool write : {false, true})
         accesses.accesses.push_back({current->partialsBase, write, false});
     return accesses;
@@ -1302,6 +1311,8 @@ private:
     if (!parallel.empty() && !reduction.empty() && splittable(generic) &&
         lanesCoalesce(generic))
       warpPerPoint(generic, parallel, reduction, sizes, ivs);
+    else if (!parallel.empty() && usesPartials(generic))
+      chunksPerPoint(generic, parallel, reduction, sizes, ivs, point);
     else if (!parallel.empty())
       gridStride(parallel, sizes, ivs, point);
     else if (!reduction.empty() && splittable(generic))
@@ -1570,8 +1581,8 @@ private:
     };
     stepc::detail::emitTensorCoreMatmul(
         b, loc, *contraction, sizes,
-        {blockId, gridDim, matmulTile, sharedTiles(), valueAt, bf16RowsOf,
-         bf16ColsOf, loadOutput, storeOutput,
+        {blockId, gridDim, matmulTile, matmulStages, sharedTiles(), valueAt,
+         bf16RowsOf, bf16ColsOf, loadOutput, storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
     if (epilogueClone)
       epilogueClone.erase();
@@ -1590,7 +1601,8 @@ private:
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(gpuModule.getBody());
       auto type = LLVM::LLVMArrayType::get(
-          b.getI32Type(), stepc::detail::tensorCoreSharedBytes(matmulTile) / 4);
+          b.getI32Type(),
+          stepc::detail::tensorCoreSharedBytes(matmulTile, matmulStages) / 4);
       global = LLVM::GlobalOp::create(
           b, loc, type, /*isConstant=*/false, LLVM::Linkage::Internal,
           stepc::kSharedTilesName, Attribute(), /*alignment=*/16,
@@ -1683,6 +1695,101 @@ private:
         ivs[d] = Value(); // defined in the loop above; outputs do not use them
       onLaneZero([&] { foldIntoOutputs(generic, ivs, combiners, totals); });
     });
+  }
+
+  /// A thread per point of the parallel loops leaves most of the grid idle
+  /// when the points are fewer than its threads, each walking a long
+  /// reduction alone (a column sum of a tall matrix: 768 threads walk 3072
+  /// rows). Each point's reduction is cut into `runs` = threads / points
+  /// runs of consecutive reduction points instead: thread t takes point
+  /// t % points (neighbouring threads, neighbouring points, as a thread per
+  /// point has them) and run t / points, and stores its partials; after a
+  /// grid barrier the thread of each point folds its runs' partials in run
+  /// order (reproducible for a given grid) into the outputs. With one run
+  /// per point (as many points as threads, or more) it is the thread per
+  /// point, `point`.
+  void chunksPerPoint(linalg::GenericOp generic, ArrayRef<unsigned> parallel,
+                      ArrayRef<unsigned> reduction, ArrayRef<Value> sizes,
+                      SmallVector<Value> &ivs,
+                      llvm::function_ref<void()> point) {
+    auto product = [&](ArrayRef<unsigned> dims) {
+      Value total = index(1);
+      for (unsigned d : dims)
+        total = arith::MulIOp::create(b, loc, total, sizes[d]);
+      return total;
+    };
+    // ivs[dims] = `linear` delinearized, the last dim fastest.
+    auto delinearize = [&](ArrayRef<unsigned> dims, Value linear) {
+      for (unsigned d : llvm::reverse(dims)) {
+        ivs[d] = arith::RemUIOp::create(b, loc, linear, sizes[d]);
+        linear = arith::DivUIOp::create(b, loc, linear, sizes[d]);
+      }
+    };
+    Value points = product(parallel);
+    Value runs = arith::DivUIOp::create(b, loc, numThreads, points);
+    // Uniform over the grid, as the barrier inside needs.
+    Value split = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, runs,
+                                        index(1));
+    auto ifSplit = scf::IfOp::create(b, loc, split, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifSplit.elseBlock());
+    gridStride(parallel, sizes, ivs, point);
+    b.setInsertionPointToStart(ifSplit.thenBlock());
+
+    SmallVector<Operation *> combiners = combinersOf(generic);
+    SmallVector<Value> identities = identitiesOf(combiners);
+    Value length = product(reduction);
+    Value runLength = arith::CeilDivUIOp::create(b, loc, length, runs);
+    Value active = arith::MulIOp::create(b, loc, points, runs);
+    auto ifActive = scf::IfOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, threadIndex,
+                              active));
+    {
+      OpBuilder::InsertionGuard inRun(b);
+      b.setInsertionPointToStart(ifActive.thenBlock());
+      delinearize(parallel,
+                  arith::RemUIOp::create(b, loc, threadIndex, points));
+      Value run = arith::DivUIOp::create(b, loc, threadIndex, points);
+      Value begin = arith::MulIOp::create(b, loc, run, runLength);
+      Value end = arith::MinUIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, begin, runLength), length);
+      auto loop = scf::ForOp::create(b, loc, begin, end, index(1), identities);
+      {
+        OpBuilder::InsertionGuard inLoop(b);
+        b.setInsertionPointToStart(loop.getBody());
+        delinearize(reduction, loop.getInductionVar());
+        setYield(loop, computeAt(generic, ivs, loop.getRegionIterArgs()));
+      }
+      for (auto [r, partial] : llvm::enumerate(loop.getResults()))
+        LLVM::StoreOp::create(b, loc, partial, partialSlot(r, threadIndex));
+    }
+    // The hazards stay as they were, as in splitReduction.
+    emitBarrierCall();
+    for (unsigned d : reduction)
+      ivs[d] = Value(); // defined in the loop above; outputs do not use them
+    auto perPoint = scf::ForOp::create(b, loc, threadIndex, points, numThreads);
+    b.setInsertionPointToStart(perPoint.getBody());
+    Value linearPoint = perPoint.getInductionVar();
+    delinearize(parallel, linearPoint);
+    auto fold =
+        scf::ForOp::create(b, loc, index(0), runs, index(1), identities);
+    {
+      OpBuilder::InsertionGuard inFold(b);
+      b.setInsertionPointToStart(fold.getBody());
+      Value thread = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, fold.getInductionVar(), points),
+          linearPoint);
+      SmallVector<Value> next;
+      for (auto [r, combiner] : llvm::enumerate(combiners)) {
+        Value partial = LLVM::LoadOp::create(b, loc, b.getF32Type(),
+                                             partialSlot(r, thread));
+        next.push_back(combine(combiner, fold.getRegionIterArgs()[r], partial));
+      }
+      setYield(fold, next);
+    }
+    foldIntoOutputs(generic, ivs, combiners,
+                    SmallVector<Value>(fold.getResults()));
   }
 
   /// The reduction loops of one point, run by one thread, the accumulators
@@ -2076,10 +2183,10 @@ private:
   /// The slot whose function is being emitted.
   Slot *current = nullptr;
   LLVM::LLVMFuncOp gridBarrier;
-  /// Whether bf16 contractions run on tensor cores, and the side of their
-  /// block tiles.
+  /// Whether bf16 contractions run on tensor cores, the side of their
+  /// block tiles and the k-steps they stage at once.
   bool tensorCores;
-  int64_t matmulTile;
+  int64_t matmulTile, matmulStages;
   /// The kernel's register cap (0: none).
   int maxRegisters;
   IRMapping map;
@@ -2199,10 +2306,10 @@ struct FormPhasedGpuKernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (!llvm::is_contained(stepc::kMatmulTileSides, matmulTile)) {
-      emitError(module.getLoc())
-          << "matmul-tile=" << static_cast<int64_t>(matmulTile)
-          << " is not a block tile the tensor-core loop computes (64 or 128)";
+    std::string badOptions =
+        stepc::checkMatmulOptions(matmulTile, matmulStages);
+    if (!badOptions.empty()) {
+      emitError(module.getLoc()) << badOptions;
       return signalPassFailure();
     }
     auto severity = skipUnsupported ? DiagnosticSeverity::Warning
@@ -2284,8 +2391,9 @@ struct FormPhasedGpuKernelsPass
       int64_t partials = 0;
       for (PhasedKernel *slot : slots)
         partials = std::max(partials, slot->main.partials);
-      PhasedKernelBuilder builder(slots, b, barrier, tensorCores, matmulTile,
-                                  maxRegisters);
+      PhasedKernelBuilder builder(
+          slots, b, barrier, tensorCores, matmulTile,
+          stepc::matmulStagesOf(matmulTile, matmulStages), maxRegisters);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

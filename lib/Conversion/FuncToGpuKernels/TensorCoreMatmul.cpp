@@ -60,24 +60,26 @@ constexpr int64_t kPairsPerWideLoad = 4;
 /// and take the kernels with a matmul to 255 registers, some with spills
 /// (docs/Design/GpuKernels.md, "128 × 128 block tiles").
 struct TileGeometry {
-  explicit TileGeometry(int64_t side)
-      : side(side), tilesDown(side / kWarpsDown / kMmaRows),
+  TileGeometry(int64_t side, int64_t stages)
+      : side(side), stages(stages), tilesDown(side / kWarpsDown / kMmaRows),
         tilesAcross(side / kWarpsAcross / kMmaCols),
         warpRows(side / kWarpsDown), warpCols(side / kWarpsAcross),
         sliceWords(side * kRowWords), stageWords(2 * sliceWords),
-        sharedWords(2 * stageWords),
+        sharedWords(stages * stageWords),
         pairsPerThread(side * kPairsPerRow / stepc::kGpuBlockSize),
         kMajorRowWords(side / 2 + 4),
         runsPerThread(kBlockDepth * side / 8 / stepc::kGpuBlockSize) {
     assert(kBlockDepth * kMajorRowWords <= sliceWords &&
            "a k-major slice fits in a slice's words");
-    assert(llvm::is_contained(stepc::kMatmulTileSides, side) &&
-           "a block tile the emission was written for");
+    assert(llvm::is_contained(stepc::kMatmulTileSides, side) && stages >= 2 &&
+           stages <= stepc::kMaxMatmulStages &&
+           "a block tile and stages the emission was written for");
   }
   /// L's slice is side × k-step, R's k-step × side: `sliceWords` each.
-  int64_t side, tilesDown, tilesAcross, warpRows, warpCols;
-  /// A stage holds L's slice, then R's; two stages, so that the block
-  /// fills one while it multiplies out of the other.
+  int64_t side, stages, tilesDown, tilesAcross, warpRows, warpCols;
+  /// A stage holds L's slice, then R's; `stages` of them, so that the
+  /// block multiplies out of one while the next stages - 1 k-steps'
+  /// copies are in flight.
   int64_t sliceWords, stageWords, sharedWords;
   /// Pairs of a slice each thread stages: 4 or 8, whole 16-byte loads of
   /// a bf16 row.
@@ -466,8 +468,50 @@ stepc::detail::matchBf16Contraction(
                                  symmetricInput, 0)};
 }
 
-int64_t stepc::detail::tensorCoreSharedBytes(int64_t tileSide) {
-  return TileGeometry(tileSide).sharedWords * 4;
+/// TileGeometry's shared bytes, for any count of stages.
+static int64_t sharedBytesOfStages(int64_t tileSide, int64_t stages) {
+  return stages * 2 * tileSide * kRowWords * 4;
+}
+
+int64_t stepc::matmulStagesOf(int64_t tileSide, int64_t stages) {
+  if (stages != 0)
+    return stages;
+  // The most stages up to the deepest that fit, as a power of two keeps
+  // the stage index a mask.
+  for (int64_t fitting = kMaxMatmulStages; fitting > 2; fitting /= 2)
+    if (sharedBytesOfStages(tileSide, fitting) <= kMaxStaticSharedBytes)
+      return fitting;
+  return 2;
+}
+
+std::string stepc::checkMatmulOptions(int64_t tileSide, int64_t stages,
+                                      llvm::StringRef optionPrefix) {
+  std::string prefix = optionPrefix.str();
+  if (!llvm::is_contained(kMatmulTileSides, tileSide))
+    return prefix + "matmul-tile=" + std::to_string(tileSide) +
+           " is not a block tile the tensor-core matmuls compute (64 or "
+           "128)";
+  if (stages == 0)
+    return "";
+  if (stages < 2 || stages > kMaxMatmulStages)
+    return prefix + "matmul-stages=" + std::to_string(stages) +
+           " is not a stage count the tensor-core matmuls pipeline (2 to " +
+           std::to_string(kMaxMatmulStages) + ")";
+  int64_t bytes = sharedBytesOfStages(tileSide, stages);
+  if (bytes > kMaxStaticSharedBytes)
+    return prefix + "matmul-stages=" + std::to_string(stages) + " of " +
+           std::to_string(tileSide) + " x " + std::to_string(tileSide) +
+           " tiles need " + std::to_string(bytes / 1024) +
+           " KiB of shared memory per block, over the " +
+           std::to_string(kMaxStaticSharedBytes / 1024) +
+           " KiB a kernel may declare";
+  return "";
+}
+
+int64_t stepc::detail::tensorCoreSharedBytes(int64_t tileSide, int64_t stages) {
+  int64_t bytes = TileGeometry(tileSide, stages).sharedWords * 4;
+  assert(bytes == sharedBytesOfStages(tileSide, stages));
+  return bytes;
 }
 
 void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
@@ -518,7 +562,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   auto blockBarrier = [&] { gpu::BarrierOp::create(b, loc); };
 
-  const TileGeometry tiles(emission.tileSide);
+  const TileGeometry tiles(emission.tileSide, emission.stages);
   Value rows = sizes[contraction.rowDim], cols = sizes[contraction.colDim],
         depth = sizes[contraction.reductionDim];
   // Block tiles are square, so a mirrored tile is a tile.
@@ -814,8 +858,6 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
              first += kPairsPerWideLoad)
           copyRow(*s, k0, first, stageBase);
     }
-    if (!copied.empty())
-      NVVM::CpAsyncCommitGroupOp::create(b, loc);
   };
   auto fetch = [&](Value k0) {
     SmallVector<Value> words;
@@ -830,37 +872,54 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         LLVM::StoreOp::create(b, loc, words[n++],
                               sharedWord(stagedWord(*s, stageBase, j)));
   };
-  // The stage's copies have landed for this thread; the block barrier
-  // after this makes them every thread's.
-  auto waitForCopies = [&] {
-    if (!copied.empty())
-      NVVM::CpAsyncWaitGroupOp::create(b, loc, 0);
-  };
+  // The word where stage `stage` (an index below tiles.stages) starts.
+  auto stageBaseOf = [&](Value stage) { return mul(stage, tiles.stageWords); };
 
   // The accumulators start at zero and the output's values are added at
   // the end, so that nothing of the output is live across the k loop.
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
   SmallVector<Value> initial(tiles.tilesDown * tiles.tilesAcross * 4, zero);
 
-  // The first k-step in stage 0; each iteration multiplies out of one stage
-  // while its loads and copies for the next are in flight, stores the
-  // loaded words in the other stage, waits for its copies, then meets the
-  // block: the other stage's last readers finished an iteration ago, and
-  // the next iteration's reads see the stores and copies.
-  copyRows(index(0), index(0));
-  store(fetch(index(0)), index(0));
-  waitForCopies();
-  blockBarrier();
+  // A pipeline of tiles.stages stages: k-step j is staged in stage
+  // j % stages, as one cp.async group per thread (committed even when
+  // empty, so that a thread's groups count its k-steps). Before the loop
+  // the first stages - 1 k-steps are issued. Iteration j waits until at
+  // most stages - 2 groups are in flight (k-step j's has landed), meets the
+  // block (every thread's copies and stores of k-step j are in, and every
+  // warp is done with k-step j - 1), issues k-step j + stages - 1 into the
+  // stage k-step j - 1 was read from, and multiplies out of stage j % stages.
+  // Factors loaded into registers are stored into their stage after the
+  // multiply, so that their loads are in flight during it.
+  auto issue = [&](Value k0, Value stageBase) {
+    copyRows(k0, stageBase);
+    return fetch(k0);
+  };
+  auto commit = [&] {
+    if (!copied.empty())
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  };
+  for (int64_t stage = 0; stage + 1 < tiles.stages; ++stage) {
+    auto ifIssued = scf::IfOp::create(b, loc, below(index(stage), numSteps));
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifIssued.thenBlock());
+      Value stageBase = index(stage * tiles.stageWords);
+      store(issue(index(stage * kBlockDepth), stageBase), stageBase);
+    }
+    commit();
+  }
   auto kLoop =
       scf::ForOp::create(b, loc, index(0), numSteps, index(1), initial);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(kLoop.getBody());
     Value step = kLoop.getInductionVar();
-    Value stageBase = mul(rem(step, 2), tiles.stageWords);
-    Value nextBase =
-        arith::SubIOp::create(b, loc, index(tiles.stageWords), stageBase);
-    Value nextStep = addConst(step, 1);
+    if (!copied.empty())
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, tiles.stages - 2);
+    blockBarrier();
+    Value stageBase = stageBaseOf(rem(step, tiles.stages));
+    Value nextStep = addConst(step, tiles.stages - 1);
+    Value nextBase = stageBaseOf(rem(nextStep, tiles.stages));
     Value hasNext = below(nextStep, numSteps);
     SmallVector<Type> wordTypes(inRegisters.size() * tiles.pairsPerThread, i32);
     auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
@@ -868,9 +927,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     {
       OpBuilder::InsertionGuard branch(b);
       b.setInsertionPointToStart(ifNext.thenBlock());
-      Value nextK = mul(nextStep, kBlockDepth);
-      copyRows(nextK, nextBase);
-      SmallVector<Value> words = fetch(nextK);
+      SmallVector<Value> words = issue(mul(nextStep, kBlockDepth), nextBase);
       // Without results, the builder gave both blocks their yields.
       if (!words.empty()) {
         scf::YieldOp::create(b, loc, words);
@@ -879,6 +936,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
         scf::YieldOp::create(b, loc, SmallVector<Value>(words.size(), none));
       }
     }
+    commit();
 
     // Four fragment registers from the stage: matrix j of the ldmatrix.x4
     // lands in register j, lane l holding row l/4's pair l%4 (the lanes'
@@ -954,10 +1012,11 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       b.setInsertionPointToStart(ifStore.thenBlock());
       store(SmallVector<Value>(ifNext.getResults()), nextBase);
     }
-    waitForCopies();
-    blockBarrier();
     scf::YieldOp::create(b, loc, accumulators);
   }
+  // The next tile's (or matmul's) first stages overwrite what the last
+  // k-steps were read from.
+  blockBarrier();
 
   // Accumulator r of mma tile (m, n): row g (+8 for r ≥ 2), col 2t (+1).
   Value laneCol = mul(inGroup, 2);

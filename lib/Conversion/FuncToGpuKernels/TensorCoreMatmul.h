@@ -69,17 +69,18 @@ bool holdsSymmetricValues(mlir::OpOperand &input);
 
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the
 /// tensor-core loop stages its operands in, per block, with block tiles of
-/// `tileSide` × `tileSide`.
-int64_t tensorCoreSharedBytes(int64_t tileSide);
+/// `tileSide` × `tileSide` and `stages` stages (stepc::matmulStagesOf).
+int64_t tensorCoreSharedBytes(int64_t tileSide, int64_t stages);
 
 /// What the tensor-core loop needs from the kernel around it.
 struct MatmulEmission {
   /// The block's index in its sub-grid and the sub-grid's blocks (the
   /// whole grid with one sub-grid; blocks of kGpuBlockSize threads).
   mlir::Value blockIndex, numBlocks;
-  /// The block tile's side, one of stepc::kMatmulTileSides.
-  int64_t tileSide;
-  /// tensorCoreSharedBytes(tileSide) of shared memory (!llvm.ptr<3>),
+  /// The block tile's side, one of stepc::kMatmulTileSides, and the
+  /// k-steps staged at once (2 to stepc::kMaxMatmulStages).
+  int64_t tileSide, stages;
+  /// tensorCoreSharedBytes(tileSide, stages) of shared memory (!llvm.ptr<3>),
   /// 16-aligned.
   mlir::Value sharedTiles;
   /// A value of the generic's body at the loop indices `ivs` (null for the
@@ -109,8 +110,8 @@ struct MatmulEmission {
 /// `nvvm.mma.sync` m16n8k16 bf16 → f32. Blocks walk `tileSide` ×
 /// `tileSide` output tiles grid-stride (a loop uniform per block, so
 /// `gpu.barrier` is safe in it); per k-step of 32 the block stages L's and
-/// R's slices in shared memory as bf16, double-buffered, and each of its 8
-/// warps computes a (tileSide / 2) × (tileSide / 4) part.
+/// R's slices in shared memory as bf16, `stages` k-steps in flight, and
+/// each of its 8 warps computes a (tileSide / 2) × (tileSide / 4) part.
 void emitTensorCoreMatmul(mlir::OpBuilder &b, mlir::Location loc,
                           const Bf16Contraction &contraction,
                           llvm::ArrayRef<mlir::Value> sizes,

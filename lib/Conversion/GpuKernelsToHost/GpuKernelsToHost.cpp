@@ -116,8 +116,7 @@ LogicalResult checkEmulated(Operation *op) {
   if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op);
       copy && isEmulatedCopyAsync(copy))
     return success();
-  if (auto wait = dyn_cast<NVVM::CpAsyncWaitGroupOp>(op);
-      isa<NVVM::CpAsyncCommitGroupOp>(op) || (wait && wait.getN() == 0))
+  if (isa<NVVM::CpAsyncCommitGroupOp, NVVM::CpAsyncWaitGroupOp>(op))
     return success();
   if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
       inlineAsm && isOpaqueThreadId(inlineAsm))
@@ -268,10 +267,11 @@ void convertLdMatrices(func::FuncOp host, LLVM::LLVMFuncOp ldMatrixHook,
 
 /// Each `nvvm.cp.async.shared.global` of `host` as a call of `copyHook` on
 /// the lane's destination and source (host pointers once the shared tiles
-/// are the block's copy), each `nvvm.cp.async.wait.group 0` as a call of
-/// `waitHook`. The emulator keeps no groups: a thread's copies all land at
-/// its next wait, so committing them is nothing.
+/// are the block's copy), each `nvvm.cp.async.commit.group` as a call of
+/// `commitHook`, each `nvvm.cp.async.wait.group N` as a call of `waitHook`
+/// on N: the emulator keeps each thread's groups.
 void convertCopiesAsync(func::FuncOp host, LLVM::LLVMFuncOp copyHook,
+                        LLVM::LLVMFuncOp commitHook,
                         LLVM::LLVMFuncOp waitHook) {
   SmallVector<Operation *> ops;
   host.walk([&](Operation *op) {
@@ -294,8 +294,12 @@ void convertCopiesAsync(func::FuncOp host, LLVM::LLVMFuncOp copyHook,
             b, loc, LLVM::AddrSpaceCastOp::create(b, loc, ptr, pointer),
             words.word(b, loc, word));
       LLVM::CallOp::create(b, loc, copyHook, ValueRange{words.base});
-    } else if (isa<NVVM::CpAsyncWaitGroupOp>(op)) {
-      LLVM::CallOp::create(b, loc, waitHook, ValueRange{});
+    } else if (isa<NVVM::CpAsyncCommitGroupOp>(op)) {
+      LLVM::CallOp::create(b, loc, commitHook, ValueRange{});
+    } else {
+      Value groupsInFlight = LLVM::ConstantOp::create(
+          b, loc, b.getI32Type(), cast<NVVM::CpAsyncWaitGroupOp>(op).getN());
+      LLVM::CallOp::create(b, loc, waitHook, ValueRange{groupsInFlight});
     }
     op->erase();
   }
@@ -381,7 +385,7 @@ bool uses(
 /// kernel needs one.
 struct EmulatorHooks {
   LLVM::LLVMFuncOp blockBarrier, mma, ldMatrix, ldMatrixTrans, copyAsync,
-      copyAsyncWait, shuffle, sharedMemory;
+      copyAsyncCommit, copyAsyncWait, shuffle, sharedMemory;
 };
 
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
@@ -459,7 +463,8 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
     op->erase();
   convertMmas(host, hooks.mma);
   convertLdMatrices(host, hooks.ldMatrix, hooks.ldMatrixTrans);
-  convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncWait);
+  convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncCommit,
+                     hooks.copyAsyncWait);
   convertShuffles(host, hooks.shuffle);
   if (sharedTiles)
     convertSharedMemory(host, sharedTiles, hooks.sharedMemory);
@@ -564,13 +569,17 @@ struct GpuKernelsToHostPass
     hooks.ldMatrixTrans = hook(usesLdMatrix(NVVM::MMALayout::col),
                                stepc::kEmulatorLdMatrixTransName,
                                "stepc_ldmatrix_x4_trans", {ptr});
-    // cp.async: the lane's destination and source; then its wait.
+    // cp.async: the lane's destination and source; then its group's
+    // commit and wait (the groups to leave in flight).
     hooks.copyAsync =
         hook(uses<NVVM::CpAsyncOp>(kernels), stepc::kEmulatorCopyAsyncName,
              "stepc_cp_async", {ptr});
-    hooks.copyAsyncWait =
-        hook(uses<NVVM::CpAsyncWaitGroupOp>(kernels),
-             stepc::kEmulatorCopyAsyncWaitName, "stepc_cp_async_wait", {});
+    hooks.copyAsyncCommit =
+        hook(uses<NVVM::CpAsyncCommitGroupOp>(kernels),
+             stepc::kEmulatorCopyAsyncCommitName, "stepc_cp_async_commit", {});
+    hooks.copyAsyncWait = hook(uses<NVVM::CpAsyncWaitGroupOp>(kernels),
+                               stepc::kEmulatorCopyAsyncWaitName,
+                               "stepc_cp_async_wait", {b.getI32Type()});
     // A warp shuffle: the lane's value and lane mask.
     hooks.shuffle =
         hook(uses<gpu::ShuffleOp>(kernels), stepc::kEmulatorShuffleName,

@@ -2,6 +2,9 @@
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=tensor-cores=false | FileCheck %s --check-prefix=SCALAR
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=128 --canonicalize --cse | FileCheck %s --check-prefix=TILE128
 // RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=96 2>&1 | FileCheck %s --check-prefix=BAD-TILE
+// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=5 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
+// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=128 matmul-stages=3" 2>&1 | FileCheck %s --check-prefix=STAGES-OVER
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=2 --canonicalize --cse | FileCheck %s --check-prefix=STAGES2
 
 // Newton–Schulz's Gram, as StepToLinalg and bufferization leave it: the
 // rounded iterate R = bf16(W), its transposed copy T, and A = R·T, whose
@@ -65,9 +68,9 @@ func.func @gram(
   return
 }
 
-// The operands are staged in one module-level shared array: 2 stages of
-// L's and R's 64 x 20-word slices.
-// CHECK: llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<5120 x i32>
+// The operands are staged in one module-level shared array: 4 stages of
+// L's and R's 64 x 20-word slices (40 KiB).
+// CHECK: llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<10240 x i32>
 // CHECK-LABEL: gpu.func @gram(
 // CHECK: %[[TILES:.*]] = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
 // CHECK-NOT: memref.store %cst
@@ -76,18 +79,25 @@ func.func @gram(
 // CHECK: scf.for %{{.*}} = %[[BLOCK:[0-9]+]] to %{{.*}} step %[[BLOCKS:[0-9]+]] {
 // CHECK-NOT: math.sqrt
 // CHECK: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;", "=r"  : () -> i32
-// The first k-step: bf16 bits, the second element of a pair in the high
-// half, stored as words in stage 0; then the block meets.
+// The first three k-steps, those inside k: bf16 bits, the second element
+// of a pair in the high half, stored as words in stages 0, 1 and 2.
+// CHECK: scf.if
 // CHECK: arith.truncf %{{.*}} : f32 to bf16
 // CHECK: arith.bitcast %{{.*}} : bf16 to i16
 // CHECK: arith.shli %{{.*}}, %c16_i32 : i32
 // CHECK: arith.ori
 // CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
-// CHECK-NEXT: gpu.barrier
-// Per k-step of 32, with 16 accumulators: the next step's loads, then per
-// mma depth 3 ldmatrix.x4 (A's two tiles, B's two) and 2 x 2 mma.sync out
-// of shared memory, the stores into the other stage, the block's barrier.
+// CHECK: scf.if
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK: scf.if
+// CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK-NOT: gpu.barrier
+// Per k-step of 32, with 16 accumulators: the block meets, the loads of
+// the k-step three on, then per mma depth 3 ldmatrix.x4 (A's two tiles,
+// B's two) and 2 x 2 mma.sync out of shared memory, and the stores into
+// the stage the last k-step was read from.
 // CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
+// CHECK-NEXT: gpu.barrier
 // CHECK: scf.if %{{.*}} -> (i32, i32, i32, i32, i32, i32, i32, i32) {
 // CHECK: memref.load
 // CHECK-NOT: llvm.load %{{.*}} : !llvm.ptr<3>
@@ -99,8 +109,12 @@ func.func @gram(
 // CHECK-NOT: nvvm.ldmatrix
 // CHECK: scf.if
 // CHECK-COUNT-8: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
-// CHECK: gpu.barrier
-// CHECK-NEXT: scf.yield
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.yield
+// The next tile's first stages overwrite the last k-steps' only after the
+// block meets.
+// CHECK-NEXT: }
+// CHECK-NEXT: gpu.barrier
 // A's zero fill is left to the product, which writes every element of A:
 // the results inside the matrix are stored plus the fill's value, and
 // nothing is loaded.
@@ -109,16 +123,17 @@ func.func @gram(
 // CHECK-NEXT: memref.store %[[SUM]]
 // CHECK: gpu.return
 
-// With 128 x 128 block tiles (matmul-tile=128): slices of 128 x 20 words,
-// 8 pairs staged per thread and factor, and per mma depth 6 ldmatrix.x4
+// With 128 x 128 block tiles (matmul-tile=128): two stages (the most that
+// fit 48 KiB) of slices of 128 x 20 words, 8 pairs staged per thread and factor, and per mma depth 6 ldmatrix.x4
 // (A's four tiles, B's four, two per load) and 4 x 4 mma.sync into 64
 // accumulators.
 // TILE128: llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<10240 x i32>
 // TILE128-LABEL: gpu.func @gram(
 // TILE128: llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
 // TILE128-COUNT-16: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
-// TILE128-NEXT: gpu.barrier
+// TILE128-NEXT: }
 // TILE128-NEXT: %{{.*}}:64 = scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(
+// TILE128-NEXT: gpu.barrier
 // TILE128: %{{.*}}:16 = scf.if
 // TILE128-COUNT-6: nvvm.ldmatrix
 // TILE128-COUNT-16: nvvm.mma.sync
@@ -128,8 +143,9 @@ func.func @gram(
 // TILE128-NOT: nvvm.ldmatrix
 // TILE128: scf.if
 // TILE128-COUNT-16: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
-// TILE128: gpu.barrier
-// TILE128-NEXT: scf.yield
+// TILE128: scf.yield
+// TILE128-NEXT: }
+// TILE128-NEXT: gpu.barrier
 // TILE128: gpu.return
 // P·W stages P, a bf16 matrix read along its rows, in two 16-byte loads
 // per thread: lines t / 4 and t / 4 + 64.
@@ -147,7 +163,22 @@ func.func @gram(
 // TILE128-NEXT: } else {
 // TILE128: gpu.return
 
-// BAD-TILE: error: matmul-tile=96 is not a block tile the tensor-core loop computes (64 or 128)
+// BAD-TILE: error: matmul-tile=96 is not a block tile the tensor-core matmuls compute (64 or 128)
+// With two stages (matmul-stages=2), 20 KiB: one k-step is issued before
+// the loop, and each iteration waits for all its copies.
+// STAGES2: llvm.mlir.global internal @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<5120 x i32>
+// STAGES2-LABEL: gpu.func @square_with_epilogue(
+// STAGES2: llvm.call @stepc_grid_barrier
+// STAGES2: llvm.call @stepc_grid_barrier
+// STAGES2: nvvm.cp.async.commit.group
+// STAGES2-NEXT: scf.for
+// STAGES2-NEXT: nvvm.cp.async.wait.group 0
+// STAGES2-NEXT: gpu.barrier
+// STAGES2: nvvm.cp.async.commit.group
+// STAGES2-NOT: nvvm.cp.async.wait.group
+// STAGES2: gpu.return
+// BAD-STAGES: error: matmul-stages=5 is not a stage count the tensor-core matmuls pipeline (2 to 4)
+// STAGES-OVER: error: matmul-stages=3 of 128 x 128 tiles need 60 KiB of shared memory per block, over the 48 KiB a kernel may declare
 
 // SCALAR-NOT: stepc_shared_tiles
 // SCALAR-LABEL: gpu.func @gram(
@@ -563,21 +594,27 @@ func.func @square_with_epilogue(
 // cp.async straight into shared memory where they lie inside it at a
 // 16-byte aligned address, else element by element, stored at once. W is
 // f32: loaded element by element and rounded, then stored after the
-// mma.sync. Each thread waits for its copies before the block's barrier.
+// mma.sync. Each k-step's copies are one group per thread, committed
+// even where k is past the end (an empty group): three before the loop,
+// one per iteration. An iteration waits until at most two are in flight,
+// its k-step's landed, before the block's barrier.
 // CHECK: memref.extract_aligned_pointer_as_index %[[PBUF]]
 // CHECK: scf.if %{{.*}} {
 // CHECK: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
 // CHECK-NEXT: } else {
 // CHECK: memref.load %[[PBUF]]
 // CHECK: llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
-// CHECK: nvvm.cp.async.commit.group
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-COUNT-3: nvvm.cp.async.commit.group
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: nvvm.cp.async.wait.group 2
 // CHECK-NEXT: gpu.barrier
-// CHECK: scf.for
 // CHECK: nvvm.cp.async.shared.global
 // CHECK: nvvm.cp.async.commit.group
+// CHECK-NOT: gpu.barrier
 // CHECK: nvvm.mma.sync
-// CHECK: nvvm.cp.async.wait.group 0
+// CHECK-NOT: nvvm.cp.async
+// CHECK: scf.yield
+// CHECK-NEXT: }
 // CHECK-NEXT: gpu.barrier
 // P·W's output is read only by the copy into the gradient, its epilogue:
 // each result goes to the gradient alone.

@@ -49,12 +49,36 @@ func.func @row_sums(
 // -----
 
 // A column max: the input's fastest dim is the parallel one, so
-// neighbouring threads' columns are neighbours already. A thread per
-// column, no shuffle.
+// neighbouring threads' columns are neighbours already; no shuffle. With
+// at least two runs of rows per column (threads / columns), thread t takes
+// column t mod n and the rows of run t / n, stores its partial; after a
+// grid barrier the thread of each column folds its runs' partials in run
+// order into the output. With fewer, a thread per column walks all rows.
 // CHECK-LABEL: gpu.func @column_maxima
 // CHECK: %[[THREAD:.*]] = arith.addi
 // CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
-// CHECK: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
+// CHECK: %[[ROWS:.*]] = memref.dim %{{.*}}, %c0
+// CHECK: %[[COLS:.*]] = memref.dim %{{.*}}, %c1
+// CHECK: %[[RUNS:.*]] = arith.divui %[[THREADS]], %[[COLS]] : index
+// CHECK: %[[SPLIT:.*]] = arith.cmpi ugt, %[[RUNS]], %c1 : index
+// CHECK: scf.if %[[SPLIT]] {
+// CHECK: %[[LENGTH:.*]] = arith.ceildivui %[[ROWS]], %[[RUNS]] : index
+// CHECK: %[[ACTIVE:.*]] = arith.muli %[[COLS]], %[[RUNS]] : index
+// CHECK: arith.cmpi ult, %[[THREAD]], %[[ACTIVE]] : index
+// CHECK: arith.remui %[[THREAD]], %[[COLS]] : index
+// CHECK: arith.divui %[[THREAD]], %[[COLS]] : index
+// CHECK: %[[PARTIAL:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%{{.*}} = %cst) -> (f32) {
+// CHECK: arith.maximumf
+// CHECK: llvm.store %[[PARTIAL]], %{{.*}} : f32, !llvm.ptr<1>
+// CHECK: llvm.call @stepc_grid_barrier
+// CHECK-NEXT: scf.for %{{.*}} = %[[THREAD]] to %[[COLS]] step %[[THREADS]] {
+// CHECK: %[[FOLDED:.*]] = scf.for %{{.*}} = %c0 to %[[RUNS]] step %c1 iter_args(%{{.*}} = %cst) -> (f32) {
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> f32
+// CHECK: arith.maximumf
+// CHECK: memref.load %{{.*}}[%{{.*}}] : memref<?xf32>
+// CHECK: arith.maximumf %{{.*}}, %[[FOLDED]]
+// CHECK: } else {
+// CHECK: scf.for %{{.*}} = %[[THREAD]] to %[[COLS]] step %[[THREADS]] {
 // CHECK: scf.for
 // CHECK: arith.maximumf
 // CHECK-NOT: gpu.shuffle

@@ -206,10 +206,12 @@ module attributes {gpu.container_module} {
 
 // cp.async of 16 bytes hands the lane's destination and source, as host
 // pointers, to the emulator through one stack slot (words 0 and 1, 2 and
-// 3); wait_group 0 calls the emulator, which writes the thread's copies
-// then; commit_group is nothing.
+// 3); commit_group and wait_group N call the emulator, which keeps the
+// thread's groups and writes their copies when a wait covers them.
 // CHECK-LABEL: llvm.mlir.global external @stepc_emulator_cp_async_wait() {{.*}} : !llvm.ptr {
-// CHECK: llvm.func internal @stepc_cp_async_wait() {
+// CHECK: llvm.func internal @stepc_cp_async_wait(%{{.*}}: i32) {
+// CHECK: llvm.mlir.global external @stepc_emulator_cp_async_commit() {{.*}} : !llvm.ptr {
+// CHECK: llvm.func internal @stepc_cp_async_commit() {
 // CHECK: llvm.mlir.global external @stepc_emulator_cp_async() {{.*}} : !llvm.ptr {
 // CHECK: llvm.func internal @stepc_cp_async(%{{.*}}: !llvm.ptr) {
 // CHECK: func.func @copies(
@@ -222,7 +224,9 @@ module attributes {gpu.container_module} {
 // CHECK: %[[W2:.*]] = llvm.getelementptr %[[BUF]][2] : (!llvm.ptr) -> !llvm.ptr, i32
 // CHECK: llvm.store %[[SRC]], %[[W2]] : !llvm.ptr, !llvm.ptr
 // CHECK: llvm.call @stepc_cp_async(%[[BUF]]) : (!llvm.ptr) -> ()
-// CHECK-NEXT: llvm.call @stepc_cp_async_wait() : () -> ()
+// CHECK-NEXT: llvm.call @stepc_cp_async_commit() : () -> ()
+// CHECK-NEXT: %[[TWO:.*]] = llvm.mlir.constant(2 : i32) : i32
+// CHECK-NEXT: llvm.call @stepc_cp_async_wait(%[[TWO]]) : (i32) -> ()
 // CHECK-NOT: nvvm.cp.async
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {
@@ -231,7 +235,7 @@ module attributes {gpu.container_module} {
       %tiles = llvm.mlir.addressof @stepc_shared_tiles : !llvm.ptr<3>
       nvvm.cp.async.shared.global %tiles, %in, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
       nvvm.cp.async.commit.group
-      nvvm.cp.async.wait.group 0
+      nvvm.cp.async.wait.group 2
       gpu.return
     }
   }
@@ -240,14 +244,12 @@ module attributes {gpu.container_module} {
 // -----
 
 // Other cp.async forms are not modelled: a copy of fewer bytes than it
-// writes, and a wait that leaves copies in flight.
+// writes.
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {
     gpu.func @zero_filled(%to: !llvm.ptr<3>, %from: !llvm.ptr<1>, %n: i32) kernel {
       // expected-error @+1 {{'nvvm.cp.async.shared.global' op is not modelled by the host CUDA emulator}}
       nvvm.cp.async.shared.global %to, %from, 16, cache = cg, %n : !llvm.ptr<3>, !llvm.ptr<1>, i32
-      // expected-error @+1 {{'nvvm.cp.async.wait.group' op is not modelled by the host CUDA emulator}}
-      nvvm.cp.async.wait.group 1
       gpu.return
     }
   }

@@ -19,7 +19,8 @@ void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4_trans)(uint32_t *) = 0;
 void (*stepc_emulator_cp_async)(uint32_t *) = 0;
-void (*stepc_emulator_cp_async_wait)(void) = 0;
+void (*stepc_emulator_cp_async_commit)(void) = 0;
+void (*stepc_emulator_cp_async_wait)(uint32_t) = 0;
 void (*stepc_emulator_shuffle_xor)(uint32_t *) = 0;
 void (*stepc_emulator_block_barrier)(void) = 0;
 void (*stepc_emulator_shared_memory)(uint64_t *) = 0;
@@ -251,7 +252,8 @@ static void cp_async_with(void **params, int64_t block, int64_t thread,
   out[3 * t] = slot[0];
   if (!wait)
     return;
-  stepc_emulator_cp_async_wait();
+  stepc_emulator_cp_async_commit();
+  stepc_emulator_cp_async_wait(0);
   out[3 * t + 1] = slot[0];
   out[3 * t + 2] = slot[3];
 }
@@ -260,6 +262,34 @@ void cp_async_copy(void **params, int64_t block, int64_t thread,
                    int64_t blockDim, int64_t gridDim) {
   (void)gridDim;
   cp_async_with(params, block, thread, blockDim, 1, 0);
+}
+
+/* Each thread copies in[8 t .. 8 t + 3] and in[8 t + 4 .. 8 t + 7] into
+ * its two 16-byte slots of its block's shared memory, as two groups, and
+ * writes the first float of each slot to out[4 t] and out[4 t + 1] after
+ * cp.async.wait_group 1 (the first landed, the second maybe not), to
+ * out[4 t + 2] and out[4 t + 3] after cp.async.wait_group 0. */
+void cp_async_groups(void **params, int64_t block, int64_t thread,
+                     int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  float *in = buffer(params, 0), *out = buffer(params, 1);
+  float *slots = shared_memory((uint64_t)blockDim * 32) + 8 * thread;
+  int64_t t = block * blockDim + thread;
+  for (int group = 0; group < 2; ++group) {
+    float *slot = slots + 4 * group;
+    const float *source = in + 8 * t + 4 * group;
+    uint32_t words[4];
+    memcpy(words, &slot, sizeof slot);
+    memcpy(words + 2, &source, sizeof source);
+    stepc_emulator_cp_async(words);
+    stepc_emulator_cp_async_commit();
+  }
+  stepc_emulator_cp_async_wait(1);
+  out[4 * t] = slots[0];
+  out[4 * t + 1] = slots[4];
+  stepc_emulator_cp_async_wait(0);
+  out[4 * t + 2] = slots[0];
+  out[4 * t + 3] = slots[4];
 }
 
 void cp_async_unwaited(void **params, int64_t block, int64_t thread,
