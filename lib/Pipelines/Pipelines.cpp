@@ -189,7 +189,9 @@ namespace {
 struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
   Option<int> maxRegisters{*this, "max-registers",
                            llvm::cl::desc("Cap the phased kernels at this "
-                                          "many registers per thread"),
+                                          "many registers per thread (0: "
+                                          "128 for those with a "
+                                          "tensor-core matmul)"),
                            llvm::cl::init(0)};
   Option<int64_t> matmulTile{
       *this, "matmul-tile",

@@ -755,10 +755,6 @@ public:
     auto kernel =
         gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(params, {}));
     kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-    // A cap on registers trades spills for blocks per SM: 128 fits two
-    // blocks of 256 threads (the NVVM lowering keeps the attribute).
-    if (maxRegisters > 0)
-      kernel->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(maxRegisters));
     Block &entry = kernel.getBody().front();
     b.setInsertionPointToStart(&entry);
     barrierWord = entry.getArgument(entry.getNumArguments() - 2);
@@ -856,6 +852,18 @@ public:
       emitTensorLoop(slot, slot.k->main, totals, 0);
     gpu::ReturnOp::create(b, loc);
     widenUnscaledGrads();
+    // A cap on registers trades spills for blocks per SM (the NVVM
+    // lowering keeps the attribute): by default 128, two blocks of 256
+    // threads, for the kernels with tensor-core matmuls, whose k loops wait
+    // on memory with one block's 8 warps (docs/Design/GpuKernels.md,
+    // "Registers").
+    int cap = maxRegisters;
+    if (cap == 0 &&
+        kernel.walk([](NVVM::MmaOp) { return WalkResult::interrupt(); })
+            .wasInterrupted())
+      cap = stepc::kMatmulKernelRegisters;
+    if (cap > 0)
+      kernel->setAttr("nvvm.maxnreg", b.getI32IntegerAttr(cap));
   }
 
 private:
