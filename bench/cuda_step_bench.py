@@ -286,17 +286,19 @@ def bench_muon(name, shapes, artifacts):
     return diff
 
 
-# Specs with a phased "hidden" group besides Muon's and MuonMD's, each
-# compiled as is and uncapped (bench/cuda-bench).
+# Specs with a phased "hidden" group besides Muon's and MuonMD's
+# (bench/cuda-bench compiles each as is). ARO's is left out: on an H100
+# (2026-11-23) its 41 steps on GPT-2 small's hidden matrices did not end
+# in the minutes left of a 330-second run, which then timed nothing else.
 HIDDEN_SPECS = ("normuon", "hyperball", "muonmax", "muonmax_momo",
                 "muonadam_momo", "muon_polar_express", "moonlight_muon",
-                "aro", "sinkgd", "reg")
+                "sinkgd", "reg")
 
 
 def bench_hidden_groups(name, shapes, artifacts):
     """Each spec's hidden group on the same matrices, as compiled (capped
-    at 128 registers where it has a tensor-core matmul) and uncapped:
-    whether the default cap pays for every such kernel."""
+    at 128 registers where it has a tensor-core matmul) and, where
+    bench/cuda-bench compiled one, uncapped."""
     print("| spec | as compiled | uncapped | as compiled / uncapped "
           "|\n|---|---|---|---|")
     for spec in HIDDEN_SPECS:
@@ -315,10 +317,14 @@ def bench_hidden_groups(name, shapes, artifacts):
             except Exception as error:  # reported, the others still run
                 print(f"| {spec} | not timed: {error} | | |")
                 times.append(None)
-        if None in times:
+        compiled, uncapped = times
+        if compiled is None:
             continue
-        print(f"| {spec}, {name} | {times[0]:.3f} ms | {times[1]:.3f} ms | "
-              f"{times[0] / times[1]:.2f} |")
+        if uncapped is None:
+            print(f"| {spec}, {name} | {compiled:.3f} ms | | |")
+        else:
+            print(f"| {spec}, {name} | {compiled:.3f} ms | {uncapped:.3f} ms "
+                  f"| {compiled / uncapped:.2f} |")
 
 
 def ns_tflops(shapes, ms):

@@ -99,8 +99,8 @@ static cl::opt<int> cudaMaxRegisters(
     "cuda-max-registers",
     cl::desc("Cap the phased CUDA kernels at this many registers per thread "
              "(PTX .maxnreg; 128 fits two blocks of 256 threads per SM; "
-             "default: 128 for kernels with a tensor-core matmul, none for "
-             "the others; 255 lifts the cap)"),
+             "default: 128 for kernels with a tensor-core matmul on 64 x 64 "
+             "tiles, none for the others; 255 lifts the cap)"),
     cl::init(0), cl::sub(compileCommand));
 static cl::opt<int64_t> cudaMatmulTile(
     "cuda-matmul-tile",

@@ -58,10 +58,10 @@ inline constexpr int64_t kMatmulTileSides[] = {64, 128};
 /// statically, which bounds them.
 inline constexpr int64_t kMaxMatmulStages = 4;
 inline constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
-/// The registers per thread a phased kernel with a tensor-core matmul is
-/// capped at unless told otherwise (stepc-form-phased-gpu-kernels
-/// {max-registers=N}, stepc compile --cuda-max-registers=N; 255 lifts it):
-/// two blocks of 256 threads per SM.
+/// The registers per thread a phased kernel with a tensor-core matmul on
+/// 64 x 64 tiles is capped at unless told otherwise
+/// (stepc-form-phased-gpu-kernels{max-registers=N}, stepc compile
+/// --cuda-max-registers=N; 255 lifts it): two blocks of 256 threads per SM.
 inline constexpr int kMatmulKernelRegisters = 128;
 /// The stages a `stages` option means with block tiles of `tileSide`: 0
 /// asks for the most that fit (4 with 64 × 64 tiles, 2 with 128 × 128).

@@ -174,7 +174,7 @@ def FormPhasedGpuKernels
            "failing">,
     Option<"maxRegisters", "max-registers", "int", /*default=*/"0",
            "Cap each phased kernel at this many registers per thread "
-           "(nvvm.maxnreg, PTX .maxnreg; 0: 128 for kernels with a "
+           "(nvvm.maxnreg, PTX .maxnreg; 0: 128 for kernels with a 64 x 64 "
            "tensor-core matmul, none for the others; 255 lifts the cap)">,
     Option<"tensorCores", "tensor-cores", "bool", /*default=*/"true",
            "Run bf16 contractions (Newton–Schulz's matmuls) as nvvm.mma.sync "

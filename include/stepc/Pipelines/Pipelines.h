@@ -52,8 +52,8 @@ std::string cudaToolkitPath();
 struct GpuKernelOptions {
   /// Registers per thread the phased kernels are capped at (PTX .maxnreg;
   /// 0: stepc::kMatmulKernelRegisters, 128, for those with a tensor-core
-  /// matmul, none for the others; 255 lifts the cap). 128 lets two blocks
-  /// of 256 threads share an SM.
+  /// matmul on 64 x 64 tiles, none for the others; 255 lifts the cap). 128
+  /// lets two blocks of 256 threads share an SM.
   int maxRegisters = 0;
   /// The side of the tensor-core matmuls' block tiles: 64 or 128.
   int64_t matmulTile = 64;

@@ -854,11 +854,12 @@ public:
     widenUnscaledGrads();
     // A cap on registers trades spills for blocks per SM (the NVVM
     // lowering keeps the attribute): by default 128, two blocks of 256
-    // threads, for the kernels with tensor-core matmuls, whose k loops wait
-    // on memory with one block's 8 warps (docs/Design/GpuKernels.md,
-    // "Registers").
+    // threads, for the kernels with tensor-core matmuls on 64 x 64 tiles,
+    // whose k loops wait on memory with one block's 8 warps; 128 x 128
+    // tiles' accumulators alone take 64 registers (docs/Design/
+    // GpuKernels.md, "Registers").
     int cap = maxRegisters;
-    if (cap == 0 &&
+    if (cap == 0 && matmulTile == 64 &&
         kernel.walk([](NVVM::MmaOp) { return WalkResult::interrupt(); })
             .wasInterrupted())
       cap = stepc::kMatmulKernelRegisters;
