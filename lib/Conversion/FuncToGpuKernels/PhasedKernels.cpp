@@ -1663,23 +1663,34 @@ private:
       ValueRange iterArgs = {},
       llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
       SmallVector<Value> *results = nullptr) {
-    Value total = index(1);
-    for (unsigned d : dims)
-      total = arith::MulIOp::create(b, loc, total, sizes[d]);
-    auto loop = scf::ForOp::create(b, loc, first, total, step, iterArgs);
+    auto loop = scf::ForOp::create(b, loc, first, pointsOf(dims, sizes), step,
+                                   iterArgs);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    Value rest = loop.getInductionVar();
-    for (unsigned d : llvm::reverse(dims)) {
-      ivs[d] = arith::RemUIOp::create(b, loc, rest, sizes[d]);
-      rest = arith::DivUIOp::create(b, loc, rest, sizes[d]);
-    }
+    delinearize(dims, sizes, loop.getInductionVar(), ivs);
     if (iterBody) {
       SmallVector<Value> next = iterBody(loop.getRegionIterArgs());
       setYield(loop, next);
       *results = SmallVector<Value>(loop.getResults());
     } else {
       body();
+    }
+  }
+
+  /// The points of the loops `dims`: the product of their sizes.
+  Value pointsOf(ArrayRef<unsigned> dims, ArrayRef<Value> sizes) {
+    Value total = index(1);
+    for (unsigned d : dims)
+      total = arith::MulIOp::create(b, loc, total, sizes[d]);
+    return total;
+  }
+
+  /// ivs[dims] = point `linear` of the loops `dims`, the last dim fastest.
+  void delinearize(ArrayRef<unsigned> dims, ArrayRef<Value> sizes, Value linear,
+                   SmallVector<Value> &ivs) {
+    for (unsigned d : llvm::reverse(dims)) {
+      ivs[d] = arith::RemUIOp::create(b, loc, linear, sizes[d]);
+      linear = arith::DivUIOp::create(b, loc, linear, sizes[d]);
     }
   }
 
@@ -1721,20 +1732,7 @@ private:
                       ArrayRef<unsigned> reduction, ArrayRef<Value> sizes,
                       SmallVector<Value> &ivs,
                       llvm::function_ref<void()> point) {
-    auto product = [&](ArrayRef<unsigned> dims) {
-      Value total = index(1);
-      for (unsigned d : dims)
-        total = arith::MulIOp::create(b, loc, total, sizes[d]);
-      return total;
-    };
-    // ivs[dims] = `linear` delinearized, the last dim fastest.
-    auto delinearize = [&](ArrayRef<unsigned> dims, Value linear) {
-      for (unsigned d : llvm::reverse(dims)) {
-        ivs[d] = arith::RemUIOp::create(b, loc, linear, sizes[d]);
-        linear = arith::DivUIOp::create(b, loc, linear, sizes[d]);
-      }
-    };
-    Value points = product(parallel);
+    Value points = pointsOf(parallel, sizes);
     Value runs = arith::DivUIOp::create(b, loc, numThreads, points);
     // Uniform over the grid, as the barrier inside needs.
     Value split = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt, runs,
@@ -1747,7 +1745,7 @@ private:
 
     SmallVector<Operation *> combiners = combinersOf(generic);
     SmallVector<Value> identities = identitiesOf(combiners);
-    Value length = product(reduction);
+    Value length = pointsOf(reduction, sizes);
     Value runLength = arith::CeilDivUIOp::create(b, loc, length, runs);
     Value active = arith::MulIOp::create(b, loc, points, runs);
     auto ifActive = scf::IfOp::create(
@@ -1757,8 +1755,8 @@ private:
     {
       OpBuilder::InsertionGuard inRun(b);
       b.setInsertionPointToStart(ifActive.thenBlock());
-      delinearize(parallel,
-                  arith::RemUIOp::create(b, loc, threadIndex, points));
+      delinearize(parallel, sizes,
+                  arith::RemUIOp::create(b, loc, threadIndex, points), ivs);
       Value run = arith::DivUIOp::create(b, loc, threadIndex, points);
       Value begin = arith::MulIOp::create(b, loc, run, runLength);
       Value end = arith::MinUIOp::create(
@@ -1767,7 +1765,7 @@ private:
       {
         OpBuilder::InsertionGuard inLoop(b);
         b.setInsertionPointToStart(loop.getBody());
-        delinearize(reduction, loop.getInductionVar());
+        delinearize(reduction, sizes, loop.getInductionVar(), ivs);
         setYield(loop, computeAt(generic, ivs, loop.getRegionIterArgs()));
       }
       for (auto [r, partial] : llvm::enumerate(loop.getResults()))
@@ -1780,7 +1778,7 @@ private:
     auto perPoint = scf::ForOp::create(b, loc, threadIndex, points, numThreads);
     b.setInsertionPointToStart(perPoint.getBody());
     Value linearPoint = perPoint.getInductionVar();
-    delinearize(parallel, linearPoint);
+    delinearize(parallel, sizes, linearPoint, ivs);
     auto fold =
         scf::ForOp::create(b, loc, index(0), runs, index(1), identities);
     {

@@ -239,16 +239,20 @@ void ldmatrix_misaligned(void **params, int64_t block, int64_t thread,
  * out[3 t + 1] and out[3 t + 2] its first and last float after. With
  * `wait` 0 it returns with the copy in flight; with `misalign`, thread 1's
  * source is 4 bytes into its 16. */
+/* cp.async of the 16 bytes at `source` into shared memory at `slot`. */
+static void cp_async_16(float *slot, const float *source) {
+  uint32_t words[4];
+  memcpy(words, &slot, sizeof slot);
+  memcpy(words + 2, &source, sizeof source);
+  stepc_emulator_cp_async(words);
+}
+
 static void cp_async_with(void **params, int64_t block, int64_t thread,
                           int64_t blockDim, int wait, int misalign) {
   float *in = buffer(params, 0), *out = buffer(params, 1);
   float *slot = shared_memory((uint64_t)blockDim * 16) + 4 * thread;
   int64_t t = block * blockDim + thread;
-  const float *source = in + 4 * t + (misalign && thread == 1 ? 1 : 0);
-  uint32_t words[4];
-  memcpy(words, &slot, sizeof slot);
-  memcpy(words + 2, &source, sizeof source);
-  stepc_emulator_cp_async(words);
+  cp_async_16(slot, in + 4 * t + (misalign && thread == 1 ? 1 : 0));
   out[3 * t] = slot[0];
   if (!wait)
     return;
@@ -276,12 +280,7 @@ void cp_async_groups(void **params, int64_t block, int64_t thread,
   float *slots = shared_memory((uint64_t)blockDim * 32) + 8 * thread;
   int64_t t = block * blockDim + thread;
   for (int group = 0; group < 2; ++group) {
-    float *slot = slots + 4 * group;
-    const float *source = in + 8 * t + 4 * group;
-    uint32_t words[4];
-    memcpy(words, &slot, sizeof slot);
-    memcpy(words + 2, &source, sizeof source);
-    stepc_emulator_cp_async(words);
+    cp_async_16(slots + 4 * group, in + 8 * t + 4 * group);
     stepc_emulator_cp_async_commit();
   }
   stepc_emulator_cp_async_wait(1);
