@@ -90,8 +90,9 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func,
     InFlightDiagnostic diag = report()
                               << "group function " << func.getSymName()
                               << " is not element-wise: GPU kernels for "
-                                 "groups with reductions or matmuls need "
-                                 "phases (docs/Design/GpuKernels.md)"
+                                 "groups with reductions, matmuls or values "
+                                 "of the shape need phases "
+                                 "(docs/Design/GpuKernels.md)"
                               << (severity == DiagnosticSeverity::Warning
                                       ? "; it gets no kernel"
                                       : "");
@@ -106,7 +107,13 @@ FailureOr<ElementwiseGroup> analyze(func::FuncOp func,
       if (it == slotOfArg.end())
         return notElementwise(&op);
       slotOfTensor[toTensor.getResult()] = it->second;
-    } else if (isa<tensor::EmptyOp, memref::DimOp, func::ReturnOp>(op)) {
+    } else if (auto dim = dyn_cast<memref::DimOp>(op)) {
+      // The element-wise kernel sees a tensor as its element count only: a
+      // value computed from a dim (Muon's shape scale) needs the phased
+      // kernel, which has the rows and cols.
+      if (!llvm::all_of(dim->getUsers(), llvm::IsaPred<tensor::EmptyOp>))
+        return notElementwise(&op);
+    } else if (isa<tensor::EmptyOp, func::ReturnOp>(op)) {
       continue;
     } else if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
       if (group.generic)

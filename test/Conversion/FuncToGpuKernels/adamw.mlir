@@ -68,7 +68,7 @@
 // CHECK: arith.mulf %{{.*}}, %[[UNSCALED]] : f32
 // CHECK-NOT: func.func
 
-// PHASES: error: group function stepc_muon_hidden is not element-wise: GPU kernels for groups with reductions or matmuls need phases (docs/Design/GpuKernels.md)
+// PHASES: error: group function stepc_muon_hidden is not element-wise: GPU kernels for groups with reductions, matmuls or values of the shape need phases (docs/Design/GpuKernels.md)
 // PHASES: note: here:
 
 step.optimizer @adamw {
