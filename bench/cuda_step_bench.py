@@ -12,11 +12,13 @@ what AdamW must move: read param, grad, m, v and write param, m, v, 28
 bytes per element); Muon on GPT-2 small's 48 hidden matrices against
 torch.optim.Muon (or, in a torch without it, the eager reference below);
 Muon again with the phased kernel's grid split into 1, 2 and 4
-sub-grids (STEPC_CUDA_SUBGRIDS, docs/Design/SubGrids.md), for each
+sub-grids (STEPC_CUDA_SUBGRIDS; without it the runtime chooses,
+docs/Design/SubGrids.md), for each
 variant bench/cuda-bench compiles (MUON_VARIANTS: register cap, matmul
 stages, matmul tiles); MuonMD's hidden group, as compiled and
 uncapped, against stepc's Muon on the same matrices; every other spec's
-hidden group, as compiled and uncapped (HIDDEN_SPECS); then the
+hidden group, as compiled (on the sub-grids the runtime chooses), on 1
+sub-grid and uncapped (HIDDEN_SPECS); then the
 runtime's Muon step alone on single shapes, per variant, with
 Newton–Schulz's rate. Times are medians after warm-up steps (CUDA
 events on the GPU).
@@ -44,12 +46,15 @@ DEVICE = "cuda"
 SUBGRID_SWEEP = (1, 2, 4)
 # Muon's kernel as compiled by default (four matmul stages, capped at 128
 # registers: two blocks per SM), and as bench/cuda-bench also compiles it:
-# uncapped, with two matmul stages, and with 128 × 128 matmul tiles (twice
-# the flops per staged byte, two stages).
+# uncapped, with two matmul stages, with 128 × 128 matmul tiles (twice
+# the flops per staged byte, two stages), and capped at 80 and 64 registers
+# (three and four blocks per SM, with spills).
 MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_uncapped", "uncapped"),
                  ("muon_2_stages", "2 matmul stages"),
-                 ("muon_128_tiles", "128 x 128 matmul tiles"))
+                 ("muon_128_tiles", "128 x 128 matmul tiles"),
+                 ("muon_80_regs", "capped at 80 registers"),
+                 ("muon_64_regs", "capped at 64 registers"))
 
 
 def gpt2_small():
@@ -300,32 +305,40 @@ HIDDEN_GROUP_SECONDS = 120
 
 
 def time_hidden_group(name, shapes, artifacts, spec):
-    """One spec's hidden group on `shapes`, as compiled (capped at 128
-    registers where it has a tensor-core matmul) and, where
-    bench/cuda-bench compiled one, uncapped: one table row."""
+    """One spec's hidden group on `shapes`: as compiled (capped at 128
+    registers where it has a tensor-core matmul) on the sub-grids the
+    runtime chooses, as compiled on 1 sub-grid, and, where bench/cuda-bench
+    compiled one, uncapped: one table row."""
+    runs = ((f"{artifacts}/{spec}.stepc", None),
+            (f"{artifacts}/{spec}.stepc", "1"),
+            (f"{artifacts}/{spec}_uncapped.stepc", None))
     times = []
-    for path in (f"{artifacts}/{spec}.stepc",
-                 f"{artifacts}/{spec}_uncapped.stepc"):
+    for path, subgrids in runs:
         if not os.path.exists(path):
             times.append(None)
             continue
+        # The runtime reads STEPC_CUDA_SUBGRIDS when it binds a group.
+        if subgrids:
+            os.environ["STEPC_CUDA_SUBGRIDS"] = subgrids
         opt = stepc.torch.Optimizer(make_params(shapes), path, group="hidden")
+        os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
         # The Momo specs take the loss as an input.
         inputs = {"loss": 1.0} if "momo" in spec else {}
         times.append(timed(lambda: opt.step(**inputs)))
-    compiled, uncapped = times
-    if uncapped is None:
-        print(f"| {spec}, {name} | {compiled:.3f} ms | | |")
-    else:
-        print(f"| {spec}, {name} | {compiled:.3f} ms | {uncapped:.3f} ms "
-              f"| {compiled / uncapped:.2f} |")
+    chosen, single, uncapped = times
+    cells = [f"{chosen:.3f} ms", f"{single:.3f} ms",
+             f"{uncapped:.3f} ms" if uncapped else "",
+             f"{chosen / single:.2f}",
+             f"{chosen / uncapped:.2f}" if uncapped else ""]
+    print(f"| {spec}, {name} | {' | '.join(cells)} |")
 
 
 def bench_hidden_groups(name, artifacts, smoke):
     """time_hidden_group for each of HIDDEN_SPECS compiled in `artifacts`,
     each in a child process (this script with --hidden-group)."""
-    print("| spec | as compiled | uncapped | as compiled / uncapped "
-          "|\n|---|---|---|---|", flush=True)
+    print("| spec | as compiled | on 1 sub-grid | uncapped | as compiled / "
+          "on 1 sub-grid | as compiled / uncapped |\n|---|---|---|---|---|---|",
+          flush=True)
     for spec in HIDDEN_SPECS:
         if not os.path.exists(f"{artifacts}/{spec}.stepc"):
             continue
@@ -337,11 +350,12 @@ def bench_hidden_groups(name, artifacts, smoke):
                                    timeout=HIDDEN_GROUP_SECONDS)
         except subprocess.TimeoutExpired:
             print(f"| {spec}, {name} | did not finish in "
-                  f"{HIDDEN_GROUP_SECONDS} s | | |", flush=True)
+                  f"{HIDDEN_GROUP_SECONDS} s | | | | |", flush=True)
             continue
         if child.returncode != 0:
             error = (child.stderr.strip().splitlines() or ["?"])[-1]
-            print(f"| {spec}, {name} | not timed: {error} | | |", flush=True)
+            print(f"| {spec}, {name} | not timed: {error} | | | | |",
+                  flush=True)
         else:
             print(child.stdout, end="", flush=True)
 

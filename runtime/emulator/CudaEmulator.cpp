@@ -65,7 +65,17 @@ int multiprocessors() {
   }();
   return count;
 }
-constexpr int kBlocksPerMultiprocessor = 1;
+/// Blocks per multiprocessor the occupancy query reports: 1 unless
+/// STEPC_CUDA_EMULATOR_BLOCKS_PER_SM says otherwise (the runtime splits a
+/// grid of two or more per SM into sub-grids, as on an H100).
+int blocksPerMultiprocessor() {
+  static const int count = [] {
+    const char *text = std::getenv("STEPC_CUDA_EMULATOR_BLOCKS_PER_SM");
+    int value = text ? std::atoi(text) : 0;
+    return value > 0 ? value : 1;
+  }();
+  return count;
+}
 /// Bytes after every allocation that must still hold kCanary after a launch.
 constexpr size_t kCanaryBytes = 256;
 constexpr unsigned char kCanary = 0xA5;
@@ -112,6 +122,9 @@ uint64_t hostCopyCounter = 0;
 uint64_t lastLaunchBarriers = 0;
 /// The warp-wide mma.sync the last launch executed.
 uint64_t lastLaunchMmas = 0;
+/// The last launch's blocks over the fewest that met at one of its grid
+/// barriers: its sub-grid count (1 without barriers).
+uint64_t lastLaunchSubgrids = 0;
 int contextTag = 0;
 
 CUresult fail(CUresult code, std::string detail) {
@@ -244,6 +257,8 @@ struct Launch {
   bool cooperative = false;
   std::string error;
   uint64_t mmas = 0;
+  /// The fewest blocks that met at one grid barrier.
+  int64_t fewestBarrierBlocks = 0;
   /// By warp (block × warps per block + warp in block).
   std::map<int64_t, WarpExchange> warps;
   /// By block: its shared memory, for this launch only (as on a GPU).
@@ -277,6 +292,8 @@ void gridBarrier(void *word, uint32_t, uint32_t blocks) {
   fiber.barrierWord = word;
   fiber.barrierBlocks = blocks;
   fiber.waiting = Wait::Grid;
+  if (launch.fewestBarrierBlocks == 0 || blocks < launch.fewestBarrierBlocks)
+    launch.fewestBarrierBlocks = blocks;
   if (!launch.cooperative && launch.error.empty())
     launch.error = "kernel " + launch.function->name +
                    " waits at a grid barrier in a launch that is not "
@@ -695,6 +712,12 @@ STEPC_API uint64_t stepc_cuda_emulator_last_barriers() {
 /// tensor-core work of its matmuls, which tests pin like the barriers.
 STEPC_API uint64_t stepc_cuda_emulator_last_mmas() { return lastLaunchMmas; }
 
+/// The sub-grids the last launch's grid barriers were split into: tests of
+/// the runtime's choice read it.
+STEPC_API uint64_t stepc_cuda_emulator_last_subgrids() {
+  return lastLaunchSubgrids;
+}
+
 STEPC_API CUresult cuInit(unsigned) { return kSuccess; }
 
 STEPC_API CUresult cuGetErrorString(CUresult code, const char **text) {
@@ -878,7 +901,7 @@ STEPC_API CUresult cuModuleGetFunction(Function **out, Module *module,
 STEPC_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks,
                                                                Function *, int,
                                                                size_t) {
-  *blocks = kBlocksPerMultiprocessor;
+  *blocks = blocksPerMultiprocessor();
   return kSuccess;
 }
 
@@ -944,12 +967,12 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
     return fail(kInvalidValue, "launch of " + function->name +
                                    ": the emulator runs 1-D, non-empty grids");
   if (cooperative &&
-      gridX > unsigned(multiprocessors() * kBlocksPerMultiprocessor))
+      gridX > unsigned(multiprocessors() * blocksPerMultiprocessor()))
     return fail(
         kCooperativeLaunchTooLarge,
         "cooperative launch of " + function->name + " with " +
             std::to_string(gridX) + " blocks; at most " +
-            std::to_string(multiprocessors() * kBlocksPerMultiprocessor) +
+            std::to_string(multiprocessors() * blocksPerMultiprocessor()) +
             " are co-resident");
   Launch launch;
   launch.function = function;
@@ -967,6 +990,10 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
   currentLaunch = nullptr;
   lastLaunchBarriers = uint64_t(launch.fibers.front().barriers);
   lastLaunchMmas = launch.mmas;
+  lastLaunchSubgrids =
+      launch.fewestBarrierBlocks
+          ? uint64_t(launch.gridDim / launch.fewestBarrierBlocks)
+          : 1;
   if (!error.empty())
     return fail(kLaunchFailed, error);
   std::string overflow = brokenCanary();

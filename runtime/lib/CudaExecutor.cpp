@@ -212,9 +212,25 @@ Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
   return Status::success();
 }
 
-int stepc::rt::cudaSubgrids(int maxBlocks) {
+int stepc::rt::forcedCudaSubgrids() {
   const char *text = std::getenv("STEPC_CUDA_SUBGRIDS");
-  int subgrids = text ? std::atoi(text) : 1;
+  return text ? std::max(std::atoi(text), 0) : 0;
+}
+
+int stepc::rt::chooseCudaSubgrids(int forced, int maxBlocks, int blocksPerSM,
+                                  const std::vector<int64_t> &slotTensors) {
+  int subgrids = forced;
+  if (subgrids == 0) {
+    // Measured on an H100 (SubGrids.md): with two blocks per SM, Muon's 48
+    // matrices on 2 sub-grids took 0.86-0.88 of the time on 1, 4 sub-grids
+    // less gain; with one block per SM every split was slower. A slot of
+    // one tensor would leave the other sub-grid idle.
+    int64_t fewest = 0;
+    for (int64_t count : slotTensors)
+      if (count > 0)
+        fewest = fewest == 0 ? count : std::min(fewest, count);
+    subgrids = blocksPerSM >= 2 && fewest >= 2 ? 2 : 1;
+  }
   return std::clamp(subgrids, 1, std::max(maxBlocks, 1));
 }
 
@@ -263,8 +279,9 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->numTotals_ = int(group.sumKeys().size());
   executor->slot_ = group.kernelSlotFor(paramDtype);
   executor->numSlots_ = group.kernelNumSlots;
+  executor->blocksPerSM_ = std::max(1, blocksPerSM);
   executor->maxBlocks_ =
-      std::max(1, blocksPerSM) * std::max(1, module->multiprocessorCount());
+      executor->blocksPerSM_ * std::max(1, module->multiprocessorCount());
   executor->vectorWidth_ = launch.vectorWidth;
   int64_t paramBytes = paramDtype == "f32" ? 4 : 2;
   executor->elementBytes_ = {paramBytes, paramBytes};
@@ -277,9 +294,11 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   if (Status s = executor->createControl(); !s.ok())
     return s;
   if (executor->phased_) {
-    executor->subgrids_ = cudaSubgrids(executor->maxBlocks_);
-    // Zeroed once; every grid barrier leaves its word ready for the next.
-    std::vector<uint32_t> zeros(size_t(executor->subgrids_) + 1, 0);
+    executor->forcedSubgrids_ = forcedCudaSubgrids();
+    // Zeroed once; every grid barrier leaves its word ready for the next,
+    // whatever its block count, so each launch may split the grid anew: a
+    // word for the grid and one for each sub-grid it can have.
+    std::vector<uint32_t> zeros(size_t(executor->maxBlocks_) + 1, 0);
     size_t bytes = zeros.size() * sizeof(uint32_t);
     if (Status s = d.check(d.cuMemAlloc(&executor->barrier_, bytes),
                            "allocating the grid barriers");
@@ -508,7 +527,8 @@ Status CudaExecutor::writeCount(double count) {
   return copyToDevice(reinterpret_cast<void *>(control_), &word, sizeof word);
 }
 
-Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
+Status CudaExecutor::preparePhased(const DeviceStep &step, int32_t subgrids,
+                                   SlotArgs &out) {
   if (Status s = module_->activate(); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();
@@ -517,7 +537,7 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
   int64_t scratchBytes = 0;
   if (Status s =
           buildCudaPhasedTable(step, scratchProgram_, partials_, numTotals_,
-                               gridThreads, subgrids_, table, scratchBytes);
+                               gridThreads, subgrids, table, scratchBytes);
       !s.ok())
     return s;
   if (step.buffers != tableBuffers_ || step.shapes != tableShapes_) {
@@ -544,15 +564,16 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, SlotArgs &out) {
 /// One cooperative launch of the whole co-resident grid: the kernel's grid
 /// barriers need every block running at once, which a cooperative launch
 /// guarantees or refuses (rather than hanging).
-Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots) {
+Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots,
+                                  int32_t subgrids) {
   const CudaDriver &d = module_->driver();
   // Sub-grids of equal block counts (the kernel divides the grid by them).
-  unsigned grid = unsigned(maxBlocks_ / subgrids_ * subgrids_);
+  unsigned grid = unsigned(maxBlocks_ / subgrids * subgrids);
   std::vector<void *> params;
   for (SlotArgs &slot : slots)
     params.insert(params.end(), {&slot.tensors, &slot.numTensors, &slot.control,
                                  &slot.scratch});
-  params.insert(params.end(), {&barrier_, &subgrids_});
+  params.insert(params.end(), {&barrier_, &subgrids});
   if (Status s = d.check(d.cuLaunchCooperativeKernel(function_, grid, 1, 1,
                                                      unsigned(blockSize_), 1, 1,
                                                      0, stream_, params.data()),
@@ -581,11 +602,6 @@ Status CudaExecutor::checkJoint(const DeviceExecutor &other) const {
                   " (the same group and dtype)");
   if (peer->stream_ != stream_)
     return refuse("they are queued on different streams");
-  // Each sized its scratch and barrier words for its own count.
-  if (peer->subgrids_ != subgrids_)
-    return refuse("they were bound for " + std::to_string(subgrids_) + " and " +
-                  std::to_string(peer->subgrids_) +
-                  " sub-grids (STEPC_CUDA_SUBGRIDS changed between them)");
   return Status::success();
 }
 
@@ -605,15 +621,22 @@ Status CudaExecutor::stepJoint(const std::vector<DeviceExecutor *> &executors,
         return s;
     members.push_back(static_cast<CudaExecutor *>(executors[m]));
   }
+  // One count for the launch, chosen by this executor (the first), which
+  // every member sizes its scratch for.
+  std::vector<int64_t> slotTensors;
+  for (const DeviceStep &step : steps)
+    slotTensors.push_back(int64_t(step.buffers.size()));
+  int32_t subgrids = chooseCudaSubgrids(forcedSubgrids_, maxBlocks_,
+                                        blocksPerSM_, slotTensors);
   std::vector<SlotArgs> slots(static_cast<size_t>(numSlots_));
   for (size_t m = 0; m < members.size(); ++m)
-    if (Status s = members[m]->preparePhased(steps[m],
+    if (Status s = members[m]->preparePhased(steps[m], subgrids,
                                              slots[size_t(members[m]->slot_)]);
         !s.ok())
       return s;
   if (Status s = module_->activate(); !s.ok())
     return s;
-  if (Status s = launchPhased(slots); !s.ok())
+  if (Status s = launchPhased(slots, subgrids); !s.ok())
     return s;
   for (CudaExecutor *member : members)
     if (member != this)

@@ -362,6 +362,22 @@ void testPhasedTable() {
       "tensor #0: scratch program 'rows add': add needs two operands");
 }
 
+void testSubgridChoice() {
+  // 264 blocks (an H100 at two per SM): two sub-grids when every slot
+  // with tensors has two or more; an empty slot does not count.
+  CHECK(chooseCudaSubgrids(0, 264, 2, {48}) == 2);
+  CHECK(chooseCudaSubgrids(0, 264, 2, {48, 0, 2}) == 2);
+  CHECK(chooseCudaSubgrids(0, 264, 2, {48, 1}) == 1);
+  CHECK(chooseCudaSubgrids(0, 264, 2, {1}) == 1);
+  CHECK(chooseCudaSubgrids(0, 264, 2, {0}) == 1);
+  // One block per SM: measured slower on every split.
+  CHECK(chooseCudaSubgrids(0, 132, 1, {48}) == 1);
+  // STEPC_CUDA_SUBGRIDS wins, up to the grid's blocks.
+  CHECK(chooseCudaSubgrids(4, 132, 1, {1}) == 4);
+  CHECK(chooseCudaSubgrids(500, 132, 1, {48}) == 132);
+  CHECK(chooseCudaSubgrids(0, 1, 2, {48}) == 1);
+}
+
 void testDeviceNames() {
   bool isCuda = false;
   int ordinal = -1;
@@ -380,6 +396,7 @@ int main() {
   testWorkTable();
   testScratchPrograms();
   testPhasedTable();
+  testSubgridChoice();
   testDeviceNames();
   return check::summary();
 }

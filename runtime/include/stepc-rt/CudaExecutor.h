@@ -84,10 +84,17 @@ Status buildCudaPhasedTable(const DeviceStep &step,
                             std::vector<int64_t> &tensors,
                             int64_t &scratchBytes);
 
-/// The sub-grids a phased kernel's grid of `maxBlocks` blocks is split
-/// into (docs/Design/SubGrids.md): STEPC_CUDA_SUBGRIDS when set, else 1,
-/// at most `maxBlocks`.
-int cudaSubgrids(int maxBlocks);
+/// STEPC_CUDA_SUBGRIDS, the sub-grid count a user forces (0: unset).
+int forcedCudaSubgrids();
+
+/// The sub-grids one launch of a phased kernel splits its grid of
+/// `maxBlocks` blocks into (docs/Design/SubGrids.md, "Choosing S"):
+/// `forced` when not 0, else 2 when the kernel runs at least two blocks
+/// per SM and every slot with tensors has two or more
+/// (`slotTensors`: the tensor count of each slot), else 1; at most
+/// `maxBlocks`.
+int chooseCudaSubgrids(int forced, int maxBlocks, int blocksPerSM,
+                       const std::vector<int64_t> &slotTensors);
 
 /// Elements per work item: big enough that a block's loop amortizes the
 /// item's table reads, small enough that ~150 tensors spread over all SMs.
@@ -152,11 +159,12 @@ private:
     CudaDriver::CUdeviceptr control = 0, scratch = 0;
   };
   /// Uploads what `step` needs of the device (tensor table, scratch,
-  /// step control) for this executor's slot.
-  Status preparePhased(const DeviceStep &step, SlotArgs &out);
+  /// step control) for this executor's slot, for a launch on `subgrids`
+  /// sub-grids.
+  Status preparePhased(const DeviceStep &step, int32_t subgrids, SlotArgs &out);
   /// One cooperative launch of the phased kernel with `slots` (one per
-  /// slot of the kernel).
-  Status launchPhased(std::vector<SlotArgs> &slots);
+  /// slot of the kernel) on `subgrids` sub-grids.
+  Status launchPhased(std::vector<SlotArgs> &slots, int32_t subgrids);
   /// The step control block (count 0) and the f32 block of host values it
   /// points into.
   Status createControl();
@@ -178,10 +186,10 @@ private:
   CudaDriver::CUstream stream_ = nullptr;
   std::string symbol_;
   int blockSize_ = 256;
-  int maxBlocks_ = 1;
-  /// A phased kernel's sub-grids (cudaSubgrids): it launches
-  /// subgrids_ × (maxBlocks_ / subgrids_) blocks.
-  int32_t subgrids_ = 1;
+  int blocksPerSM_ = 1, maxBlocks_ = 1;
+  /// The sub-grid count STEPC_CUDA_SUBGRIDS forced when the group was
+  /// bound (0: chosen per launch by chooseCudaSubgrids).
+  int forcedSubgrids_ = 0;
   /// Bytes per element of each buffer of a tensor (param, grad, states):
   /// every buffer must be aligned to vectorWidth of them.
   std::vector<int64_t> elementBytes_;

@@ -354,19 +354,30 @@ def run_all(out):
     pair[1].group.set_stream(0x5EED)
     refused("step_groups on two streams", pair, "queued on different streams")
     pair[1].group.set_stream(0)
-    # Groups bound for different sub-grid counts (the runtime reads
-    # STEPC_CUDA_SUBGRIDS when it binds one): each sized its scratch for its
-    # own count.
+    # Groups bound under different STEPC_CUDA_SUBGRIDS (read when a group
+    # is bound): each launch splits its grid anew, on the count of the
+    # group that leads it, and every member sizes its scratch for that.
     saved = os.environ.get("STEPC_CUDA_SUBGRIDS")
-    os.environ["STEPC_CUDA_SUBGRIDS"] = "1"
-    pair = [OnDevice(driver, momo, "hidden", mats)]
-    os.environ["STEPC_CUDA_SUBGRIDS"] = "2"
-    pair.append(OnDevice(driver, momo, "adam", vecs))
+    pair = []
+    for forced, name in (("1", "hidden"), ("2", "adam")):
+        os.environ["STEPC_CUDA_SUBGRIDS"] = forced
+        pair.append(OnDevice(driver, momo, name, mats if name == "hidden"
+                             else vecs))
     if saved is None:
         del os.environ["STEPC_CUDA_SUBGRIDS"]
     else:
         os.environ["STEPC_CUDA_SUBGRIDS"] = saved
-    refused("step_groups with different sub-grid counts", pair, "sub-grids")
+    for order in (pair, pair[::-1]):
+        for g in pair:
+            g.group.set_input("loss", 1.0)
+        stepc.runtime.step_groups([g.group for g in order])
+        subgrids = emulator_counter(driver, "last_subgrids")
+        leader = 1 if order is pair else 2
+        check(subgrids in (None, leader) and
+              [g.group.launch_count for g in pair] ==
+              ([1, 1] if order is pair else [2, 2]),
+              f"groups bound for 1 and 2 sub-grids step together, led by "
+              f"the one bound for {leader}")
     driver.free_all()
     return check.summary()
 
