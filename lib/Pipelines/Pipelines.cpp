@@ -128,6 +128,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.maxRegisters = options.maxRegisters;
   phased.matmulTile = options.matmulTile;
   phased.matmulStages = options.matmulStages;
+  phased.barrierTimeout = options.barrierTimeout;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -203,9 +204,14 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("The k-steps those matmuls stage at once, 2 to 4 (0: "
                      "the most that fit)"),
       llvm::cl::init(0)};
+  Option<int64_t> barrierTimeout{
+      *this, "barrier-timeout",
+      llvm::cl::desc("Seconds a block waits at a grid barrier before it "
+                     "traps (0: forever)"),
+      llvm::cl::init(stepc::kGridBarrierTimeoutSeconds)};
 
   stepc::GpuKernelOptions kernelOptions() const {
-    return {maxRegisters, matmulTile, matmulStages};
+    return {maxRegisters, matmulTile, matmulStages, barrierTimeout};
   }
 };
 } // namespace

@@ -95,9 +95,18 @@ Status CudaDriver::check(CUresult result, const std::string &what) const {
   if (!cuGetErrorString || cuGetErrorString(result, &text) != kSuccess ||
       !text)
     text = "unknown error";
-  return Status::error(StatusCode::NoDevice, what + " failed: " + text +
-                                                 " (CUDA error " +
-                                                 std::to_string(result) + ")");
+  std::string message = what + " failed: " + text + " (CUDA error " +
+                        std::to_string(result) + ")";
+  // The emulator names the divergence itself; on a GPU, a trap is all the
+  // driver reports.
+  if (!hostEmulator &&
+      (result == kErrorIllegalInstruction || result == kErrorLaunchFailed))
+    message += "; if a stepc kernel was running: its blocks trap when a "
+               "grid barrier does not complete within the timeout it was "
+               "compiled with (stepc compile --cuda-barrier-timeout, 60 s "
+               "by default), which a kernel that hangs would otherwise "
+               "never report";
+  return Status::error(StatusCode::NoDevice, message);
 }
 
 Status CudaDriver::deviceCount(int &count) const {

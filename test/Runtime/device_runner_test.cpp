@@ -378,6 +378,26 @@ void testSubgridChoice() {
   CHECK(chooseCudaSubgrids(0, 1, 2, {48}) == 1);
 }
 
+void testLaunchFailureHint() {
+  CudaDriver driver;
+  driver.cuGetErrorString = [](int code, const char **text) {
+    *text = code == CudaDriver::kErrorLaunchFailed
+                ? "unspecified launch failure"
+                : "an illegal memory access was encountered";
+    return CudaDriver::kSuccess;
+  };
+  std::string failed =
+      driver.check(CudaDriver::kErrorLaunchFailed, "x").message;
+  CHECK(failed.find("x failed: unspecified launch failure (CUDA error 719); "
+                    "if a stepc kernel was running") == 0);
+  CHECK(failed.find("--cuda-barrier-timeout") != std::string::npos);
+  // Other errors, and the emulator (which names the divergence), get none.
+  CHECK(driver.check(700, "x").message.find("barrier") == std::string::npos);
+  driver.hostEmulator = true;
+  CHECK(driver.check(CudaDriver::kErrorLaunchFailed, "x")
+            .message.find("barrier") == std::string::npos);
+}
+
 void testDeviceNames() {
   bool isCuda = false;
   int ordinal = -1;
@@ -397,6 +417,7 @@ int main() {
   testScratchPrograms();
   testPhasedTable();
   testSubgridChoice();
+  testLaunchFailureHint();
   testDeviceNames();
   return check::summary();
 }

@@ -113,6 +113,12 @@ static cl::opt<int64_t> cudaMatmulStages(
              "memory at once, 2 to 4 (default: the most that fit 48 KiB, 4 "
              "with 64 x 64 tiles, 2 with 128 x 128)"),
     cl::init(0), cl::sub(compileCommand));
+static cl::opt<int64_t> cudaBarrierTimeout(
+    "cuda-barrier-timeout",
+    cl::desc("Seconds a block of a phased CUDA kernel waits at a grid "
+             "barrier before it traps, which fails the launch instead of "
+             "hanging the GPU (default 60; 0: it waits forever)"),
+    cl::init(stepc::kGridBarrierTimeoutSeconds), cl::sub(compileCommand));
 static cl::opt<double> clipGradNorm(
     "clip-grad-norm",
     cl::desc("Clip the global gradient norm before every group's step: each "
@@ -253,12 +259,17 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
-  cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile, cudaMatmulStages};
+  cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile, cudaMatmulStages,
+                        cudaBarrierTimeout};
+  if (cudaBarrierTimeout < 0 || cudaBarrierTimeout > 1800)
+    return fail("--cuda-barrier-timeout=" + std::to_string(cudaBarrierTimeout) +
+                " is outside 0 to 1800 seconds");
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
        std::initializer_list<const cl::Option *>{
-           &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages})
+           &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
+           &cudaBarrierTimeout})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +

@@ -44,6 +44,11 @@ enum StepControlWord : int64_t {
 /// `(word, first block, blocks)`, the blocks [first, first + blocks) meet
 /// at the i32 barrier word (a sub-grid's, or the whole grid's).
 inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
+/// How long a block waits at a grid barrier before it traps, by default
+/// (the pass option barrier-timeout): a grid that can never meet (a bug, or
+/// a block that never arrives) then fails the launch with an error instead
+/// of hanging the GPU and its process.
+inline constexpr int64_t kGridBarrierTimeoutSeconds = 60;
 /// The `.shared` array (LLVM address space kSharedAddressSpace) the
 /// tensor-core loops stage their operands in.
 inline constexpr const char *kSharedTilesName = "stepc_shared_tiles";

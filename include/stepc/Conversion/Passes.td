@@ -185,7 +185,11 @@ def FormPhasedGpuKernels
     Option<"matmulStages", "matmul-stages", "int64_t", /*default=*/"0",
            "The k-steps those loops stage in shared memory at once, 2 to 4 "
            "(0: the most that fit 48 KiB, 4 with 64 × 64 tiles, 2 with "
-           "128 × 128)">
+           "128 × 128)">,
+    Option<"barrierTimeout", "barrier-timeout", "int64_t", /*default=*/"60",
+           "Seconds a block waits at a grid barrier before it traps, which "
+           "fails the launch instead of hanging the GPU (0: it waits "
+           "forever)">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

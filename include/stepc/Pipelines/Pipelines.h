@@ -12,6 +12,8 @@
 #ifndef STEPC_PIPELINES_PIPELINES_H
 #define STEPC_PIPELINES_PIPELINES_H
 
+#include "stepc/Conversion/FuncToGpuKernels.h"
+
 #include "mlir/Pass/PassManager.h"
 
 #include <string>
@@ -60,6 +62,8 @@ struct GpuKernelOptions {
   /// The k-steps those matmuls stage at once, 2 to 4 (0: the most that
   /// fit, stepc::matmulStagesOf).
   int64_t matmulStages = 0;
+  /// Seconds a block waits at a grid barrier before it traps (0: forever).
+  int64_t barrierTimeout = stepc::kGridBarrierTimeoutSeconds;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

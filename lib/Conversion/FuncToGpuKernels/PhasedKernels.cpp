@@ -2219,9 +2219,12 @@ private:
 /// The software grid barrier of CUDA's cooperative groups (shared/
 /// TOOLCHAIN.md §6): one u32 word, zeroed once and never reset. Block 0
 /// adds 0x80000000 - (blocks - 1), every other block 1, so bit 31 flips
-/// exactly when the last block arrives; each block's thread 0 spins on it.
-/// LLVM 22's NVPTX drops orderings on atomicrmw, so the release is a fence.
-LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
+/// exactly when the last block arrives; each block's thread 0 spins on it,
+/// and traps once it has waited `timeoutSeconds` by %globaltimer (0:
+/// never). LLVM 22's NVPTX drops orderings on atomicrmw, so the release is
+/// a fence.
+LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b,
+                                  int64_t timeoutSeconds) {
   Location loc = gpuModule.getLoc();
   MLIRContext *ctx = b.getContext();
   auto globalPtr = LLVM::LLVMPointerType::get(ctx, 1);
@@ -2238,10 +2241,25 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
   Block *arrive = func.addBlock();
   Block *spin = func.addBlock();
   Block *done = func.addBlock();
+  // The word before the thread's add, and (with a timeout) when the thread
+  // began to wait.
   spin->addArgument(i32, loc);
+  if (timeoutSeconds)
+    spin->addArgument(i32, loc);
   Value word = entry->getArgument(0);
   auto constant = [&](int64_t v) {
     return LLVM::ConstantOp::create(b, loc, i32, b.getI32IntegerAttr(v));
+  };
+  // %globaltimer in units of 1024 ns, in 32 bits: it wraps after 73
+  // minutes, and the difference of two readings is right across a wrap.
+  constexpr int64_t kTimerShift = 10;
+  auto now = [&]() -> Value {
+    Type i64 = b.getI64Type();
+    Value shifted = LLVM::LShrOp::create(
+        b, loc, NVVM::GlobalTimerOp::create(b, loc, i64),
+        LLVM::ConstantOp::create(b, loc, i64,
+                                 b.getI64IntegerAttr(kTimerShift)));
+    return LLVM::TruncOp::create(b, loc, i32, shifted);
   };
 
   b.setInsertionPointToStart(entry);
@@ -2266,7 +2284,10 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
   Value old = LLVM::AtomicRMWOp::create(b, loc, LLVM::AtomicBinOp::add, word,
                                         add, LLVM::AtomicOrdering::monotonic,
                                         "device", /*alignment=*/4);
-  LLVM::BrOp::create(b, loc, ValueRange{old}, spin);
+  SmallVector<Value, 2> waitState = {old};
+  if (timeoutSeconds)
+    waitState.push_back(now());
+  LLVM::BrOp::create(b, loc, waitState, spin);
 
   b.setInsertionPointToStart(spin);
   Value current = LLVM::LoadOp::create(
@@ -2278,8 +2299,25 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b) {
       constant(int64_t(0x80000000u)));
   Value waiting = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, flipped,
                                        constant(0));
-  LLVM::CondBrOp::create(b, loc, waiting, spin,
-                         ValueRange{spin->getArgument(0)}, done, ValueRange{});
+  if (!timeoutSeconds) {
+    LLVM::CondBrOp::create(b, loc, waiting, spin,
+                           ValueRange{spin->getArguments()}, done,
+                           ValueRange{});
+  } else {
+    Block *checkTime = func.addBlock();
+    Block *timedOut = func.addBlock();
+    LLVM::CondBrOp::create(b, loc, waiting, checkTime, done);
+    b.setInsertionPointToStart(checkTime);
+    Value waited = LLVM::SubOp::create(b, loc, now(), spin->getArgument(1));
+    Value expired = LLVM::ICmpOp::create(
+        b, loc, LLVM::ICmpPredicate::ugt, waited,
+        constant(timeoutSeconds * 1'000'000'000 >> kTimerShift));
+    LLVM::CondBrOp::create(b, loc, expired, timedOut, ValueRange{}, spin,
+                           ValueRange{spin->getArguments()});
+    b.setInsertionPointToStart(timedOut);
+    LLVM::Trap::create(b, loc);
+    LLVM::UnreachableOp::create(b, loc);
+  }
 
   b.setInsertionPointToStart(done);
   NVVM::Barrier0Op::create(b, loc);
@@ -2317,6 +2355,13 @@ struct FormPhasedGpuKernelsPass
         stepc::checkMatmulOptions(matmulTile, matmulStages);
     if (!badOptions.empty()) {
       emitError(module.getLoc()) << badOptions;
+      return signalPassFailure();
+    }
+    // Its nanoseconds / 1024 must fit the barrier's 32-bit clock.
+    if (barrierTimeout < 0 || barrierTimeout > 1800) {
+      emitError(module.getLoc())
+          << "barrier-timeout=" << int64_t(barrierTimeout)
+          << " is outside 0 to 1800 seconds";
       return signalPassFailure();
     }
     auto severity = skipUnsupported ? DiagnosticSeverity::Warning
@@ -2366,7 +2411,7 @@ struct FormPhasedGpuKernelsPass
       gpuModule =
           gpu::GPUModuleOp::create(b, module.getLoc(), stepc::kGpuModuleName);
     }
-    LLVM::LLVMFuncOp barrier = buildGridBarrier(gpuModule, b);
+    LLVM::LLVMFuncOp barrier = buildGridBarrier(gpuModule, b, barrierTimeout);
     SymbolTable symbols(module);
     llvm::SetVector<StringRef> globals;
     NamedAttrList layouts(

@@ -34,6 +34,8 @@ struct CudaDriver {
   static constexpr CUresult kSuccess = 0;
   static constexpr CUresult kErrorStubLibrary = 34;
   static constexpr CUresult kErrorNoDevice = 100;
+  static constexpr CUresult kErrorIllegalInstruction = 715;
+  static constexpr CUresult kErrorLaunchFailed = 719;
   static constexpr int kAttributeMultiprocessorCount = 16;
   static constexpr int kAttributeComputeCapabilityMajor = 75;
   static constexpr int kAttributeComputeCapabilityMinor = 76;
@@ -81,7 +83,10 @@ struct CudaDriver {
   /// calls return the same driver, or the same failure.
   static Status get(const CudaDriver *&driver);
 
-  /// Ok, or a status naming `what` failed and the driver's reason.
+  /// Ok, or a status naming `what` failed and the driver's reason; for the
+  /// errors a trap reports, also that a phased kernel traps at a grid
+  /// barrier that does not complete in time (stepc compile
+  /// --cuda-barrier-timeout).
   Status check(CUresult result, const std::string &what) const;
 
   /// Number of CUDA devices (at least 1 on success: none is NoDevice).

@@ -1,4 +1,26 @@
 // RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels | FileCheck %s --check-prefix=TIMEOUT
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=barrier-timeout=0 | FileCheck %s --check-prefix=NO-TIMEOUT
+// RUN: not stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=barrier-timeout=3600 2>&1 | FileCheck %s --check-prefix=BAD-TIMEOUT
+
+// The barrier's thread 0 reads %globaltimer (in 1024 ns units) when it
+// arrives and while it spins, and traps after 60 s (58593750 units) by
+// default; with barrier-timeout=0 it spins without a clock.
+// TIMEOUT-LABEL: llvm.func internal @stepc_grid_barrier
+// TIMEOUT: llvm.atomicrmw add
+// TIMEOUT: nvvm.read.ptx.sreg.globaltimer
+// TIMEOUT: llvm.load {{.*}} atomic {{.*}} acquire
+// TIMEOUT: llvm.return
+// TIMEOUT: nvvm.read.ptx.sreg.globaltimer
+// TIMEOUT: llvm.mlir.constant(58593750 : i32)
+// TIMEOUT: llvm.icmp "ugt"
+// TIMEOUT: llvm.intr.trap
+// NO-TIMEOUT-LABEL: llvm.func internal @stepc_grid_barrier
+// NO-TIMEOUT-NOT: globaltimer
+// NO-TIMEOUT-NOT: llvm.intr.trap
+// NO-TIMEOUT: llvm.return
+// NO-TIMEOUT-NEXT: }
+// BAD-TIMEOUT: error: barrier-timeout=3600 is outside 0 to 1800 seconds
 
 // Where the phased kernel puts grid barriers: only where a thread may touch
 // an element another thread touched since the last barrier, one of the two
