@@ -52,28 +52,29 @@ constexpr int kAttributeMultiprocessorCount = 16;
 constexpr int kAttributeComputeCapabilityMajor = 75;
 constexpr int kAttributeComputeCapabilityMinor = 76;
 
+/// The positive integer in environment variable `name`, else `fallback`.
+int positiveFromEnvironment(const char *name, int fallback) {
+  const char *text = std::getenv(name);
+  int value = text ? std::atoi(text) : 0;
+  return value > 0 ? value : fallback;
+}
+
 /// An sm_80 with 3 multiprocessors, one block each: a grid of 3 blocks,
 /// so that grid-stride loops, partial sums and barriers span blocks.
 /// STEPC_CUDA_EMULATOR_SMS sets another count: a grid nearer a real GPU's
 /// (an H100 has 132 SMs) finds bugs that depend on the grid's size, at the
 /// cost of a fiber per thread.
 int multiprocessors() {
-  static const int count = [] {
-    const char *text = std::getenv("STEPC_CUDA_EMULATOR_SMS");
-    int value = text ? std::atoi(text) : 0;
-    return value > 0 ? value : 3;
-  }();
+  static const int count =
+      positiveFromEnvironment("STEPC_CUDA_EMULATOR_SMS", 3);
   return count;
 }
 /// Blocks per multiprocessor the occupancy query reports: 1 unless
 /// STEPC_CUDA_EMULATOR_BLOCKS_PER_SM says otherwise (the runtime splits a
 /// grid of two or more per SM into sub-grids, as on an H100).
 int blocksPerMultiprocessor() {
-  static const int count = [] {
-    const char *text = std::getenv("STEPC_CUDA_EMULATOR_BLOCKS_PER_SM");
-    int value = text ? std::atoi(text) : 0;
-    return value > 0 ? value : 1;
-  }();
+  static const int count =
+      positiveFromEnvironment("STEPC_CUDA_EMULATOR_BLOCKS_PER_SM", 1);
   return count;
 }
 /// Bytes after every allocation that must still hold kCanary after a launch.

@@ -21,8 +21,8 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cuda_group_wide  # noqa: E402
-from cuda_presets import Driver  # noqa: E402
-from cuda_group_wide import Checks, OnDevice, emulator_counter  # noqa: E402
+from cuda_group_wide import (OnDevice, emulator_and_checks,  # noqa: E402
+                             emulator_counter)
 
 SPECS = {name: (name, [], [])
          for name in ("muon", "normuon", "sinkgd", "reg", "muon_md")}
@@ -32,11 +32,10 @@ MMA_SHAPE = (130, 200)
 
 def run_all(out):
     import stepc
-    driver = Driver()
-    check = Checks()
-    if emulator_counter(driver, "last_barriers") is None:
-        print("the driver is not stepc's emulator, which counts barriers")
+    emulated = emulator_and_checks("last_barriers", "barriers")
+    if emulated is None:
         return 1
+    driver, check = emulated
     rng = np.random.default_rng(3)
     for name in SPECS:
         param = (rng.standard_normal(SHAPE) * 0.02).astype(np.float32)

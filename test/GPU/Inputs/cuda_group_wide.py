@@ -127,6 +127,16 @@ def emulator_counter(driver, name):
     return counter()
 
 
+def emulator_and_checks(counter, what):
+    """(driver, Checks()) when the CUDA driver is stepc's emulator, which
+    exports the counter `counter` of `what`; else None, after saying so."""
+    driver = Driver()
+    if emulator_counter(driver, counter) is None:
+        print(f"the driver is not stepc's emulator, which counts {what}")
+        return None
+    return driver, Checks()
+
+
 def emulated_launches(driver):
     """Launches so far when the driver is stepc's emulator, else None."""
     return emulator_counter(driver, "launches")

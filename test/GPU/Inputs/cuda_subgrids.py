@@ -21,9 +21,8 @@ import numpy as np
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cuda_group_wide  # noqa: E402
-from cuda_presets import Driver  # noqa: E402
-from cuda_group_wide import (Checks, OnDevice, OnHost,  # noqa: E402
-                             emulator_counter, rel)
+from cuda_group_wide import (OnDevice, OnHost,  # noqa: E402
+                             emulator_and_checks, emulator_counter, rel)
 
 # Muon with its Newton–Schulz replaced by a second shape scale: a group
 # without reductions whose update reads the matrix's dims, which makes it
@@ -40,11 +39,10 @@ STEPS = 3
 
 def run_all(out):
     import stepc
-    driver = Driver()
-    check = Checks()
-    if emulator_counter(driver, "last_subgrids") is None:
-        print("the driver is not stepc's emulator, which counts sub-grids")
+    emulated = emulator_and_checks("last_subgrids", "sub-grids")
+    if emulated is None:
         return 1
+    driver, check = emulated
     rng = np.random.default_rng(7)
     for name in SPECS:
         artifact = stepc.load(str(out / f"{name}.stepc"))
