@@ -44,6 +44,8 @@ static bool checkKernelOptions(const GpuKernelOptions &options,
   }
   error =
       checkMatmulOptions(options.matmulTile, options.matmulStages, "--cuda-");
+  if (error.empty())
+    error = checkBarrierTimeout(options.barrierTimeout, "--cuda-");
   return error.empty();
 }
 

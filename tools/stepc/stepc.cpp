@@ -261,9 +261,6 @@ static int runCompile(MLIRContext &context) {
   cudaTarget.hostEmulation = cudaHostEmulation;
   cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile, cudaMatmulStages,
                         cudaBarrierTimeout};
-  if (cudaBarrierTimeout < 0 || cudaBarrierTimeout > 1800)
-    return fail("--cuda-barrier-timeout=" + std::to_string(cudaBarrierTimeout) +
-                " is outside 0 to 1800 seconds");
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :

@@ -49,6 +49,13 @@ inline constexpr const char *kGridBarrierName = "stepc_grid_barrier";
 /// a block that never arrives) then fails the launch with an error instead
 /// of hanging the GPU and its process.
 inline constexpr int64_t kGridBarrierTimeoutSeconds = 60;
+/// The longest timeout the barrier's 32-bit clock (1024 ns units) holds
+/// with room to spare.
+inline constexpr int64_t kMaxGridBarrierTimeoutSeconds = 1800;
+/// Why a grid barrier cannot time out after `seconds` (the option named
+/// with `optionPrefix` before it), or "" when it can.
+std::string checkBarrierTimeout(int64_t seconds,
+                                llvm::StringRef optionPrefix = "");
 /// The `.shared` array (LLVM address space kSharedAddressSpace) the
 /// tensor-core loops stage their operands in.
 inline constexpr const char *kSharedTilesName = "stepc_shared_tiles";

@@ -2325,6 +2325,19 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b,
   return func;
 }
 
+} // namespace
+
+std::string stepc::checkBarrierTimeout(int64_t seconds,
+                                       llvm::StringRef optionPrefix) {
+  if (seconds >= 0 && seconds <= kMaxGridBarrierTimeoutSeconds)
+    return "";
+  return optionPrefix.str() + "barrier-timeout=" + std::to_string(seconds) +
+         " is outside 0 to " + std::to_string(kMaxGridBarrierTimeoutSeconds) +
+         " seconds";
+}
+
+namespace {
+
 /// The scratch bytes a slot's allocs need per tensor, as the runtime's
 /// postfix program: the phases' buffers share one place, the largest
 /// phase's.
@@ -2357,11 +2370,9 @@ struct FormPhasedGpuKernelsPass
       emitError(module.getLoc()) << badOptions;
       return signalPassFailure();
     }
-    // Its nanoseconds / 1024 must fit the barrier's 32-bit clock.
-    if (barrierTimeout < 0 || barrierTimeout > 1800) {
-      emitError(module.getLoc())
-          << "barrier-timeout=" << int64_t(barrierTimeout)
-          << " is outside 0 to 1800 seconds";
+    if (std::string bad = stepc::checkBarrierTimeout(barrierTimeout);
+        !bad.empty()) {
+      emitError(module.getLoc()) << bad;
       return signalPassFailure();
     }
     auto severity = skipUnsupported ? DiagnosticSeverity::Warning
