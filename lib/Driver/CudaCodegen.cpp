@@ -97,6 +97,7 @@ stepc::phasedKernelLayouts(ModuleOp kernels) {
     auto fields = cast<DictionaryAttr>(kernel.getValue());
     PhasedKernelLayout &layout = phased[kernel.getName().str()];
     layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
+    layout.work = cast<StringAttr>(fields.get("work")).str();
     layout.partials = int(cast<IntegerAttr>(fields.get("partials")).getInt());
     if (auto shared = fields.getAs<StringAttr>("kernel")) {
       layout.kernel = shared.str();
@@ -311,6 +312,11 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
       group.kernelScratch = group.kernelPhased ? group.kernelScratch + " " +
                                                      layout->scratch + " max"
                                                : layout->scratch;
+      // Every dtype's kernel runs the same ops, usually: one program then.
+      group.kernelWork = !group.kernelPhased ? layout->work
+                         : group.kernelWork == layout->work
+                             ? group.kernelWork
+                             : group.kernelWork + " " + layout->work + " max";
       group.kernelPartials = std::max(group.kernelPartials, layout->partials);
       group.kernelPhased = true;
       if (!layout->kernel.empty()) {
@@ -321,6 +327,7 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
     if (group.kernel.empty()) {
       group.kernelPhased = false;
       group.kernelScratch.clear();
+      group.kernelWork.clear();
       group.kernelPartials = 0;
       group.kernelSlots.clear();
       group.kernelNumSlots = 1;

@@ -119,8 +119,10 @@ uint64_t launchCounter = 0;
 /// Host-to-device copies so far: a step that can be captured in a CUDA
 /// graph makes none.
 uint64_t hostCopyCounter = 0;
-/// The grid barriers thread 0 of the last launch passed.
+/// The grid barriers thread 0 of the last launch passed, and the first
+/// thread of each of its sub-grids.
 uint64_t lastLaunchBarriers = 0;
+std::vector<uint64_t> lastLaunchSubgridBarriers;
 /// The warp-wide mma.sync the last launch executed.
 uint64_t lastLaunchMmas = 0;
 /// The last launch's blocks over the fewest that met at one of its grid
@@ -709,6 +711,15 @@ STEPC_API uint64_t stepc_cuda_emulator_last_barriers() {
   return lastLaunchBarriers;
 }
 
+/// Grid barriers the first thread of sub-grid `subgrid` passed in the
+/// last launch (0 past its sub-grids): how many tensors the sub-grid
+/// stepped shows in them.
+STEPC_API uint64_t stepc_cuda_emulator_last_subgrid_barriers(uint64_t subgrid) {
+  return subgrid < lastLaunchSubgridBarriers.size()
+             ? lastLaunchSubgridBarriers[subgrid]
+             : 0;
+}
+
 /// The warp-wide mma.sync (m16n8k16) the last launch executed: the
 /// tensor-core work of its matmuls, which tests pin like the barriers.
 STEPC_API uint64_t stepc_cuda_emulator_last_mmas() { return lastLaunchMmas; }
@@ -995,6 +1006,11 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
       launch.fewestBarrierBlocks
           ? uint64_t(launch.gridDim / launch.fewestBarrierBlocks)
           : 1;
+  lastLaunchSubgridBarriers.clear();
+  for (uint64_t s = 0; s < lastLaunchSubgrids; ++s)
+    lastLaunchSubgridBarriers.push_back(uint64_t(
+        launch.fibers[size_t(s * (gridX / lastLaunchSubgrids)) * blockX]
+            .barriers));
   if (!error.empty())
     return fail(kLaunchFailed, error);
   std::string overflow = brokenCanary();

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <numeric>
 #include <sstream>
 
 using namespace stepc::rt;
@@ -180,12 +181,14 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
 
 Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
                                        const std::string &scratchProgram,
+                                       const std::string &workProgram,
                                        int partials, int numTotals,
                                        int64_t gridThreads, int subgrids,
                                        std::vector<int64_t> &tensors,
                                        int64_t &scratchBytes) {
   tensors.clear();
   int64_t largest = 0;
+  std::vector<int64_t> costs;
   for (size_t t = 0; t < step.buffers.size(); ++t) {
     for (void *buffer : step.buffers[t])
       tensors.push_back(int64_t(reinterpret_cast<uintptr_t>(buffer)));
@@ -193,13 +196,18 @@ Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
     int64_t rows = shape.empty() ? 1 : shape[0];
     int64_t cols = shape.size() < 2 ? 1 : shape[1];
     tensors.insert(tensors.end(), {rows, cols});
-    int64_t bytes = 0;
+    int64_t bytes = 0, cost = 0;
     std::string error;
-    if (!evaluateScratch(scratchProgram, rows, cols, bytes, error))
+    if (!evaluateSizeProgram(scratchProgram, rows, cols, bytes, error) ||
+        !evaluateSizeProgram(workProgram, rows, cols, cost, error))
       return Status::error(StatusCode::InvalidArgument,
                            "tensor #" + std::to_string(t) + ": " + error);
     largest = std::max(largest, bytes);
+    costs.push_back(cost);
   }
+  subgrids = std::max(subgrids, 1);
+  std::vector<int64_t> schedule = scheduleCudaSubgrids(costs, subgrids);
+  tensors.insert(tensors.end(), schedule.begin(), schedule.end());
   auto aligned = [](int64_t bytes) {
     return (bytes + kScratchAlignment - 1) / kScratchAlignment *
            kScratchAlignment;
@@ -208,8 +216,39 @@ Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
   scratchBytes = aligned(8 * int64_t(numTotals)) +
                  aligned(4 * int64_t(numTotals) * numTensors) +
                  aligned(gridThreads * 4 * std::max(partials, 1)) +
-                 int64_t(std::max(subgrids, 1)) * aligned(largest);
+                 int64_t(subgrids) * aligned(largest);
   return Status::success();
+}
+
+std::vector<int64_t>
+stepc::rt::scheduleCudaSubgrids(const std::vector<int64_t> &costs,
+                                int subgrids) {
+  subgrids = std::max(subgrids, 1);
+  std::vector<size_t> longestFirst(costs.size());
+  std::iota(longestFirst.begin(), longestFirst.end(), size_t(0));
+  std::sort(longestFirst.begin(), longestFirst.end(), [&](size_t a, size_t b) {
+    return costs[a] != costs[b] ? costs[a] > costs[b] : a < b;
+  });
+  std::vector<int64_t> load(static_cast<size_t>(subgrids), 0);
+  std::vector<std::vector<int64_t>> dealt(static_cast<size_t>(subgrids));
+  for (size_t t : longestFirst) {
+    size_t least =
+        size_t(std::min_element(load.begin(), load.end()) - load.begin());
+    load[least] += costs[t];
+    dealt[least].push_back(int64_t(t));
+  }
+  std::vector<int64_t> schedule;
+  int64_t start = 0;
+  for (const std::vector<int64_t> &tensors : dealt) {
+    schedule.push_back(start);
+    start += int64_t(tensors.size());
+  }
+  schedule.push_back(start);
+  for (std::vector<int64_t> &tensors : dealt) {
+    std::sort(tensors.begin(), tensors.end());
+    schedule.insert(schedule.end(), tensors.begin(), tensors.end());
+  }
+  return schedule;
 }
 
 int stepc::rt::forcedCudaSubgrids() {
@@ -275,6 +314,7 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->blockSize_ = launch.blockSize;
   executor->phased_ = group.kernelPhased;
   executor->scratchProgram_ = group.kernelScratch;
+  executor->workProgram_ = group.kernelWork;
   executor->partials_ = group.kernelPartials;
   executor->numTotals_ = int(group.sumKeys().size());
   executor->slot_ = group.kernelSlotFor(paramDtype);
@@ -535,12 +575,13 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, int32_t subgrids,
   int64_t gridThreads = int64_t(maxBlocks_) * blockSize_;
   std::vector<int64_t> table;
   int64_t scratchBytes = 0;
-  if (Status s =
-          buildCudaPhasedTable(step, scratchProgram_, partials_, numTotals_,
-                               gridThreads, subgrids, table, scratchBytes);
+  if (Status s = buildCudaPhasedTable(step, scratchProgram_, workProgram_,
+                                      partials_, numTotals_, gridThreads,
+                                      subgrids, table, scratchBytes);
       !s.ok())
     return s;
-  if (step.buffers != tableBuffers_ || step.shapes != tableShapes_) {
+  if (step.buffers != tableBuffers_ || step.shapes != tableShapes_ ||
+      subgrids != tableSubgrids_) {
     size_t tableBytes = std::max<size_t>(table.size(), 1) * sizeof(int64_t);
     if (Status s = reserve(tensors_, tensorsCapacity_, tableBytes); !s.ok())
       return s;
@@ -551,6 +592,7 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, int32_t subgrids,
       return s;
     tableBuffers_ = step.buffers;
     tableShapes_ = step.shapes;
+    tableSubgrids_ = subgrids;
   }
   if (Status s = reserve(scratch_, scratchCapacity_, size_t(scratchBytes));
       !s.ok())

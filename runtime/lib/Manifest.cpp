@@ -143,14 +143,14 @@ bool stepc::rt::parseStateInit(const std::string &text, StateInit &out) {
   return parseEnum(text, StateInit::Identity, out);
 }
 
-bool stepc::rt::evaluateScratch(const std::string &program, int64_t rows,
-                                int64_t cols, int64_t &bytes,
-                                std::string &error) {
+bool stepc::rt::evaluateSizeProgram(const std::string &program, int64_t rows,
+                                    int64_t cols, int64_t &value,
+                                    std::string &error) {
   std::vector<int64_t> stack;
   std::istringstream tokens(program);
   std::string token;
   auto fail = [&](const std::string &why) {
-    error = "scratch program '" + program + "': " + why;
+    error = "size program '" + program + "': " + why;
     return false;
   };
   constexpr int64_t limit = int64_t(1) << 52;
@@ -212,6 +212,6 @@ bool stepc::rt::evaluateScratch(const std::string &program, int64_t rows,
   if (stack.size() != 1)
     return fail("leaves " + std::to_string(stack.size()) +
                 " values instead of one");
-  bytes = stack.back();
+  value = stack.back();
   return true;
 }

@@ -157,6 +157,9 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
         writeKey(os, "kernel_scratch");
         writeString(os, group.kernelScratch);
         os += ",\n      ";
+        writeKey(os, "kernel_work");
+        writeString(os, group.kernelWork);
+        os += ",\n      ";
         writeKey(os, "kernel_partials");
         os += std::to_string(group.kernelPartials);
         os += ",\n      ";
@@ -897,8 +900,9 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
                std::string &error) {
   ObjectReader object(value, path, error);
   if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
-                     "kernel", "kernel_scratch", "kernel_partials",
-                     "kernel_slots", "kernel_num_slots", "sum_phases", "args"},
+                     "kernel", "kernel_scratch", "kernel_work",
+                     "kernel_partials", "kernel_slots", "kernel_num_slots",
+                     "sum_phases", "args"},
                     "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -925,13 +929,16 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
     int64_t bytes = 0;
     std::string why;
     if (!object.getString("kernel_scratch", group.kernelScratch) ||
+        !object.getString("kernel_work", group.kernelWork) ||
         !object.getNumber("kernel_partials", partials))
       return false;
     if (group.kernel.empty())
       return object.fail(join(path, "kernel_scratch"),
                          "a phased kernel's scratch without a kernel");
-    if (!evaluateScratch(group.kernelScratch, 1, 1, bytes, why))
+    if (!evaluateSizeProgram(group.kernelScratch, 1, 1, bytes, why))
       return object.fail(join(path, "kernel_scratch"), why);
+    if (!evaluateSizeProgram(group.kernelWork, 1, 1, bytes, why))
+      return object.fail(join(path, "kernel_work"), why);
     if (!(partials >= 0 && partials <= 64) || partials != std::floor(partials))
       return object.fail(join(path, "kernel_partials"),
                          "expected an integer from 0 to 64");

@@ -55,7 +55,7 @@ bool sameManifest(const Manifest &a, const Manifest &b) {
     if (x.name != y.name || x.matrix != y.matrix ||
         x.paramDtypes != y.paramDtypes || x.entry != y.entry ||
         x.kernel != y.kernel || x.kernelPhased != y.kernelPhased ||
-        x.kernelScratch != y.kernelScratch ||
+        x.kernelScratch != y.kernelScratch || x.kernelWork != y.kernelWork ||
         x.kernelPartials != y.kernelPartials || x.args.size() != y.args.size())
       return false;
     for (size_t i = 0; i < x.args.size(); ++i)
@@ -82,6 +82,7 @@ Manifest richManifest() {
   matrix.kernel = "stepc_adamw_matrices";
   matrix.kernelPhased = true;
   matrix.kernelScratch = "0 4 rows mul cols mul align add";
+  matrix.kernelWork = "rows rows mul cols mul 5 mul";
   matrix.kernelPartials = 2;
   matrix.args = {
       arg(Role::Param, "w"),
@@ -217,7 +218,7 @@ void testJsonRoundTrip() {
   // Every spelling appears.
   for (const char *word : {"\"param\"",
                            "\"kernel\": \"stepc_adamw_matrices\"",
-                           "\"cuda\": {\"abi\": 3, \"block_size\": 128",
+                           "\"cuda\": {\"abi\": 4, \"block_size\": 128",
                            "\"archs\": [\"sm_80\", \"sm_90a\"]",
                            "\"grad\"",
                            "\"state\"",
@@ -353,22 +354,37 @@ void testJsonErrors() {
   CHECK_JSON_ERROR(
       replaced("\"entry\": \"sgd_all\",",
                "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
-               "\"kernel_scratch\": \"rows mul\", \"kernel_partials\": 1,"),
-      "groups[0].kernel_scratch: scratch program 'rows mul': mul needs two "
+               "\"kernel_scratch\": \"rows mul\", \"kernel_work\": \"1\", "
+               "\"kernel_partials\": 1,"),
+      "groups[0].kernel_scratch: size program 'rows mul': mul needs two "
       "operands");
   CHECK_JSON_ERROR(
       replaced("\"entry\": \"sgd_all\",",
                "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
-               "\"kernel_scratch\": \"0\", \"kernel_partials\": 1.5,"),
+               "\"kernel_scratch\": \"0\", \"kernel_work\": \"rows cols\", "
+               "\"kernel_partials\": 1,"),
+      "groups[0].kernel_work: size program 'rows cols': leaves 2 values "
+      "instead of one");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+               "\"kernel_scratch\": \"0\", \"kernel_partials\": 1,"),
+      "kernel_work: missing key");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+               "\"kernel_scratch\": \"0\", \"kernel_work\": \"1\", "
+               "\"kernel_partials\": 1.5,"),
       "groups[0].kernel_partials: expected an integer from 0 to 64");
   CHECK_JSON_ERROR(
       replaced("\"entry\": \"sgd_all\",",
                "\"entry\": \"sgd_all\", \"kernel_scratch\": \"0\", "
-               "\"kernel_partials\": 0,"),
+               "\"kernel_work\": \"1\", \"kernel_partials\": 0,"),
       "groups[0].kernel_scratch: a phased kernel's scratch without a kernel");
   // A group's slots in its optimizer's kernel, one per param dtype.
   const std::string phased = "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
                              "\"kernel_scratch\": \"0\", "
+                             "\"kernel_work\": \"rows\", "
                              "\"kernel_partials\": 0, ";
   CHECK(manifestFromJson(
       replaced("\"entry\": \"sgd_all\",", phased + "\"kernel_slots\": [1], "

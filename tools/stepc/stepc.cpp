@@ -383,6 +383,11 @@ static int runInspect(MLIRContext &context) {
       llvm::outs() << (group.kernelPhased ? ")" : "");
     }
     llvm::outs() << "\n";
+    if (group.kernelPhased)
+      llvm::outs() << "  kernel scratch bytes per tensor: "
+                   << group.kernelScratch
+                   << "\n  kernel work per tensor: " << group.kernelWork
+                   << "\n";
     for (const rt::Argument &arg : group.args) {
       llvm::outs() << "  " << rt::toString(arg.role) << " " << arg.name;
       if (arg.role == rt::Role::State) {

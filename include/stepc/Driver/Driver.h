@@ -87,8 +87,10 @@ lowerForCudaKernels(::mlir::ModuleOp spec, std::string &error,
 /// What the runtime needs to launch a phased kernel
 /// (stepc-form-phased-gpu-kernels).
 struct PhasedKernelLayout {
-  /// Scratch bytes per tensor, as rt::evaluateScratch's postfix program.
+  /// Scratch bytes per tensor, as rt::evaluateSizeProgram's postfix program.
   std::string scratch;
+  /// What stepping one tensor costs, the same kind of program.
+  std::string work;
   int partials = 0;
   /// For a group function with global sums: its optimizer's kernel, its
   /// slot there and how many slots that kernel has. Empty `kernel`: the

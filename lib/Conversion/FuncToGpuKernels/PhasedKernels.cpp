@@ -288,6 +288,105 @@ private:
   bool inexact = false;
 };
 
+/// `lhs + rhs` and `lhs * rhs`, folding constants so that a work program
+/// stays short.
+SizeExpr plus(SizeExpr lhs, SizeExpr rhs) {
+  if (lhs.kind == SizeExpr::Const && rhs.kind == SizeExpr::Const)
+    return SizeExpr::constant(lhs.value + rhs.value);
+  if (lhs.kind == SizeExpr::Const && lhs.value == 0)
+    return rhs;
+  if (rhs.kind == SizeExpr::Const && rhs.value == 0)
+    return lhs;
+  return SizeExpr::binary(SizeExpr::Add, std::move(lhs), std::move(rhs));
+}
+SizeExpr times(SizeExpr lhs, SizeExpr rhs) {
+  if (lhs.kind == SizeExpr::Const && rhs.kind == SizeExpr::Const)
+    return SizeExpr::constant(lhs.value * rhs.value);
+  if (lhs.kind == SizeExpr::Const && lhs.value == 1)
+    return rhs;
+  if (rhs.kind == SizeExpr::Const && rhs.value == 1)
+    return lhs;
+  return SizeExpr::binary(SizeExpr::Mul, std::move(lhs), std::move(rhs));
+}
+
+/// What stepping one tensor through `block` costs, over the param's dims,
+/// for dealing tensors to sub-grids (docs/Design/SubGrids.md, "Balancing
+/// the sub-grids"): the iterations of its linalg ops and copies, a loop's
+/// body times its trip count (a bound where it is not constant), an
+/// `scf.if` on sizes its branch's, any other `scf.if` the larger branch's.
+/// Failure where some op's sizes cannot be bounded.
+FailureOr<SizeExpr> workOf(Block &block, SizeBounds &bounds) {
+  SizeExpr total = SizeExpr::constant(0);
+  for (Operation &op : block) {
+    FailureOr<SizeExpr> work = SizeExpr::constant(0);
+    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      // Each loop's extent from an operand indexed by it.
+      SmallVector<std::optional<SizeExpr>> extents(generic.getNumLoops());
+      for (OpOperand &operand : generic->getOpOperands()) {
+        if (!isa<MemRefType>(operand.get().getType()))
+          continue;
+        AffineMap map = generic.getMatchingIndexingMap(&operand);
+        for (auto [r, result] : llvm::enumerate(map.getResults())) {
+          auto dim = dyn_cast<AffineDimExpr>(result);
+          if (!dim || extents[dim.getPosition()])
+            continue;
+          FailureOr<SizeExpr> extent = bounds.ofDim(operand.get(), r);
+          if (succeeded(extent))
+            extents[dim.getPosition()] = *extent;
+        }
+      }
+      SizeExpr iterations = SizeExpr::constant(1);
+      for (std::optional<SizeExpr> &extent : extents) {
+        if (!extent)
+          return failure();
+        iterations = times(iterations, *extent);
+      }
+      work = iterations;
+    } else if (auto copy = dyn_cast<memref::CopyOp>(op)) {
+      SizeExpr elements = SizeExpr::constant(1);
+      auto type = cast<MemRefType>(copy.getTarget().getType());
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        FailureOr<SizeExpr> extent = bounds.ofDim(copy.getTarget(), d);
+        if (failed(extent))
+          return failure();
+        elements = times(elements, *extent);
+      }
+      work = elements;
+    } else if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      FailureOr<SizeExpr> body = workOf(*forOp.getBody(), bounds);
+      if (failed(body))
+        return failure();
+      FailureOr<SizeExpr> trips = failure();
+      if (std::optional<APInt> count = forOp.getStaticTripCount())
+        trips = SizeExpr::constant(count->getSExtValue());
+      else if (isConstantIntValue(forOp.getLowerBound(), 0) &&
+               isConstantIntValue(forOp.getStep(), 1))
+        trips = bounds.ofIndex(forOp.getUpperBound());
+      if (failed(trips))
+        return failure();
+      work = times(*trips, *body);
+    } else if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      FailureOr<SizeExpr> then = workOf(*ifOp.thenBlock(), bounds);
+      FailureOr<SizeExpr> otherwise =
+          ifOp.elseBlock() ? workOf(*ifOp.elseBlock(), bounds)
+                           : FailureOr<SizeExpr>(SizeExpr::constant(0));
+      if (failed(then) || failed(otherwise))
+        return failure();
+      std::optional<SizeExpr> branch =
+          bounds.selectOn(ifOp.getCondition(), *then, *otherwise);
+      if (branch)
+        work = *branch;
+      else if (then->kind == SizeExpr::Const &&
+               otherwise->kind == SizeExpr::Const)
+        work = SizeExpr::constant(std::max(then->value, otherwise->value));
+      else
+        work = SizeExpr::binary(SizeExpr::Max, *then, *otherwise);
+    }
+    total = plus(total, *work);
+  }
+  return total;
+}
+
 //===----------------------------------------------------------------------===//
 // What a function needs
 //===----------------------------------------------------------------------===//
@@ -392,6 +491,9 @@ struct PhasedGroup {
   SmallVector<std::pair<memref::AllocOp, SizeExpr>> allocs;
   /// f32 partials per thread the split reductions need.
   int64_t partials = 0;
+  /// What stepping one tensor costs (workOf), or the param's elements
+  /// where that cannot be told.
+  SizeExpr work;
 };
 
 FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
@@ -468,6 +570,11 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
   });
   if (walk.wasInterrupted())
     return failure();
+  FailureOr<SizeExpr> work = workOf(func.getBody().front(), bounds);
+  group.work = succeeded(work)
+                   ? *work
+                   : SizeExpr::binary(SizeExpr::Mul, SizeExpr{SizeExpr::Rows},
+                                      SizeExpr{SizeExpr::Cols});
   return group;
 }
 
@@ -922,11 +1029,24 @@ private:
     // largest tensor's.
     Value region = allocsOffsetOf(slot, stage, recordOf);
 
+    // The runtime's schedule follows the records (SubGrids.md, "Balancing
+    // the sub-grids"): S + 1 words, sub-grid s stepping positions
+    // [start[s], start[s + 1]), then the tensor at each position.
+    Value schedule =
+        gep(i64, slot.tensors,
+            mul64(toI64(slot.numTensors), constantI64(recordWords)));
+    auto scheduleWord = [&](Value at) {
+      return load(i64, gep(i64, schedule, toI64(at)));
+    };
+    Value nextSubgrid = arith::AddIOp::create(b, loc, subgrid, index(1));
+    Value positions = arith::AddIOp::create(b, loc, numSubgrids, index(1));
     auto tensorLoop =
-        scf::ForOp::create(b, loc, subgrid, slot.numTensors, numSubgrids);
+        scf::ForOp::create(b, loc, toIndex(scheduleWord(subgrid)),
+                           toIndex(scheduleWord(nextSubgrid)), index(1));
     b.setInsertionPointToStart(tensorLoop.getBody());
-    Value t = toI64(tensorLoop.getInductionVar());
-    Value record = recordOf(tensorLoop.getInductionVar());
+    Value t = scheduleWord(
+        arith::AddIOp::create(b, loc, positions, tensorLoop.getInductionVar()));
+    Value record = recordOf(toIndex(t));
     inTensorLoop = true;
     for (auto [recordSlot, argIndex] : llvm::enumerate(buffers)) {
       BlockArgument arg = func.getArgument(argIndex);
@@ -2341,6 +2461,22 @@ namespace {
 /// The scratch bytes a slot's allocs need per tensor, as the runtime's
 /// postfix program: the phases' buffers share one place, the largest
 /// phase's.
+/// `expr` in the runtime's postfix form.
+std::string programOf(const SizeExpr &expr) {
+  std::string program;
+  llvm::raw_string_ostream os(program);
+  expr.print(os);
+  return program;
+}
+
+/// What stepping one tensor costs in a slot: every phase's work.
+std::string workProgram(PhasedKernel &slot) {
+  SizeExpr total = slot.main.work;
+  for (PhasedGroup &stage : slot.sumPhases)
+    total = plus(stage.work, total);
+  return programOf(total);
+}
+
 std::string scratchProgram(PhasedKernel &slot) {
   std::optional<SizeExpr> largest;
   auto stages = llvm::to_vector(llvm::make_pointer_range(slot.sumPhases));
@@ -2352,10 +2488,7 @@ std::string scratchProgram(PhasedKernel &slot) {
     largest =
         largest ? SizeExpr::binary(SizeExpr::Max, *largest, total) : total;
   }
-  std::string program;
-  llvm::raw_string_ostream os(program);
-  largest->print(os);
-  return program;
+  return programOf(*largest);
 }
 
 struct FormPhasedGpuKernelsPass
@@ -2462,6 +2595,7 @@ struct FormPhasedGpuKernelsPass
       for (auto [index, slot] : llvm::enumerate(slots)) {
         SmallVector<NamedAttribute> layout = {
             b.getNamedAttr("scratch", b.getStringAttr(scratchProgram(*slot))),
+            b.getNamedAttr("work", b.getStringAttr(workProgram(*slot))),
             b.getNamedAttr("partials", b.getI64IntegerAttr(partials))};
         if (shared)
           layout.append(

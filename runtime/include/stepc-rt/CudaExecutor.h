@@ -71,18 +71,31 @@ CudaWorkTable buildCudaWorkTable(const DeviceStep &step, int64_t tileElements);
 
 /// The tensor table of a phased kernel (Group::kernelPhased): per tensor,
 /// its buffer addresses, then the param's rows and cols (a vector: its
-/// length and 1); and the scratch bytes the launch needs: the `numTotals`
-/// totals of the group's global sums (f64), every tensor's contributions
-/// to them (f32), the partials of `gridThreads` threads, then per
-/// sub-grid (`subgrids` of them) the largest tensor's buffers, each part
-/// aligned to kScratchAlignment. `scratchProgram` and `partials` are the
-/// group's (Group::kernelScratch, Group::kernelPartials), `numTotals` its
+/// length and 1); then the schedule of `subgrids` sub-grids
+/// (scheduleCudaSubgrids, each tensor's cost by `workProgram`). And the
+/// scratch bytes the launch needs: the `numTotals` totals of the group's
+/// global sums (f64), every tensor's contributions to them (f32), the
+/// partials of `gridThreads` threads, then per sub-grid the largest
+/// tensor's buffers, each part aligned to kScratchAlignment.
+/// `scratchProgram`, `workProgram` and `partials` are the group's
+/// (Group::kernelScratch, kernelWork, kernelPartials), `numTotals` its
 /// Group::sumKeys().size().
 Status buildCudaPhasedTable(const DeviceStep &step,
-                            const std::string &scratchProgram, int partials,
+                            const std::string &scratchProgram,
+                            const std::string &workProgram, int partials,
                             int numTotals, int64_t gridThreads, int subgrids,
                             std::vector<int64_t> &tensors,
                             int64_t &scratchBytes);
+
+/// Which tensors each of `subgrids` sub-grids steps (docs/Design/
+/// SubGrids.md, "Balancing the sub-grids"), given each tensor's cost:
+/// longest first, each to the sub-grid with the least cost so far (ties:
+/// the lower index, for costs and sub-grids alike); each sub-grid's
+/// tensors in table order. As the kernel reads it: `subgrids` + 1 starts
+/// (sub-grid s steps positions [start[s], start[s + 1])), then the tensor
+/// index at each position.
+std::vector<int64_t> scheduleCudaSubgrids(const std::vector<int64_t> &costs,
+                                          int subgrids);
 
 /// STEPC_CUDA_SUBGRIDS, the sub-grid count a user forces (0: unset).
 int forcedCudaSubgrids();
@@ -177,7 +190,7 @@ private:
 
   std::shared_ptr<CudaModule> module_;
   bool phased_ = false;
-  std::string scratchProgram_;
+  std::string scratchProgram_, workProgram_;
   int partials_ = 0;
   int numTotals_ = 0;
   /// This group's slot in the kernel, and how many slots it has.
@@ -199,6 +212,8 @@ private:
   std::vector<std::vector<void *>> tableBuffers_;
   std::vector<int64_t> tableSizes_;
   std::vector<std::vector<int64_t>> tableShapes_;
+  /// The sub-grids the phased table's schedule deals to (0: none yet).
+  int32_t tableSubgrids_ = 0;
   int32_t numItems_ = 0;
   CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0;
   size_t tensorsCapacity_ = 0, itemsCapacity_ = 0;

@@ -73,9 +73,14 @@ struct Group {
   /// cooperative launch). Otherwise it is element-wise (CudaLaunch).
   bool kernelPhased = false;
   /// A phased kernel's scratch bytes per tensor, as a postfix program over
-  /// the param's rows and cols (evaluateScratch): the largest over the
+  /// the param's rows and cols (evaluateSizeProgram): the largest over the
   /// group's dtypes.
   std::string kernelScratch;
+  /// What stepping one tensor costs in a phased kernel, the compiler's
+  /// estimate as a postfix program over the param's rows and cols
+  /// (evaluateSizeProgram): the runtime deals the tensors to sub-grids by
+  /// it (docs/Design/SubGrids.md, "Balancing the sub-grids").
+  std::string kernelWork;
   /// f32 partial sums per grid thread that a phased kernel keeps at the
   /// start of its scratch.
   int kernelPartials = 0;
@@ -139,7 +144,7 @@ enum StepControlWord : size_t {
 ///  - control: the group's step control block (StepControlWord).
 struct CudaLaunch {
   /// Bumped when the layout above changes; the runtime checks it.
-  static constexpr int kAbi = 3;
+  static constexpr int kAbi = 4;
   int abi = kAbi;
   /// Threads per block the kernels were tuned for.
   int blockSize = 256;
@@ -154,15 +159,16 @@ struct CudaLaunch {
 /// Bytes every buffer in a phased kernel's scratch is aligned to.
 constexpr int64_t kScratchAlignment = 256;
 
-/// Evaluates a phased kernel's scratch program for a param of `rows` x
-/// `cols` (a vector: its length and 1). Tokens, separated by spaces: an
-/// integer, `rows`, `cols` (pushed), `add`, `mul`, `max` (pop two, push
-/// one), `ifgt`, `ifge` (pop a b then otherwise, push a > b, resp.
-/// a >= b, ? then : otherwise), `align` (round the top up to
-/// kScratchAlignment). False with
-/// `error` when the program is malformed or overflows.
-bool evaluateScratch(const std::string &program, int64_t rows, int64_t cols,
-                     int64_t &bytes, std::string &error);
+/// Evaluates one of a phased kernel's size programs (its scratch bytes,
+/// Group::kernelScratch, or its work, Group::kernelWork) for a param of
+/// `rows` x `cols` (a vector: its length and 1). Tokens, separated by
+/// spaces: an integer, `rows`, `cols` (pushed), `add`, `mul`, `max` (pop
+/// two, push one), `ifgt`, `ifge` (pop a b then otherwise, push a > b,
+/// resp. a >= b, ? then : otherwise), `align` (round the top up to
+/// kScratchAlignment). False with `error` when the program is malformed
+/// or overflows.
+bool evaluateSizeProgram(const std::string &program, int64_t rows, int64_t cols,
+                         int64_t &value, std::string &error);
 
 struct Manifest {
   std::string optimizer;

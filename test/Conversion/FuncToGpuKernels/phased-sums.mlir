@@ -48,10 +48,10 @@ step.optimizer @two {
 }
 
 // CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {
-// CHECK-SAME: stepc_two_a = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{.*}}", slot = 0 : i64, slots = 2 : i64}
-// CHECK-SAME: stepc_two_b = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{.*}}", slot = 1 : i64, slots = 2 : i64}
+// CHECK-SAME: stepc_two_a = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{[^"]*}}", slot = 0 : i64, slots = 2 : i64, work = "{{[^"]*}}"}
+// CHECK-SAME: stepc_two_b = {kernel = "stepc_two", partials = 1 : i64, scratch = "{{[^"]*}}", slot = 1 : i64, slots = 2 : i64, work = "{{[^"]*}}"}
 // CHECK-NOT: func.func
-// CHECK: gpu.func @stepc_two(%{{.*}}: !llvm.ptr<1>, %[[NA:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SA:.*]]: !llvm.ptr<1>, %{{.*}}: !llvm.ptr<1>, %[[NB:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SB:.*]]: !llvm.ptr<1>, %[[BARRIER:.*]]: !llvm.ptr<1>, %[[NSUB:.*]]: i32) kernel
+// CHECK: gpu.func @stepc_two(%[[TABLEA:.*]]: !llvm.ptr<1>, %[[NA:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SA:.*]]: !llvm.ptr<1>, %[[TABLEB:.*]]: !llvm.ptr<1>, %[[NB:.*]]: i32, %{{.*}}: !llvm.ptr<1>, %[[SB:.*]]: !llvm.ptr<1>, %[[BARRIER:.*]]: !llvm.ptr<1>, %[[NSUB:.*]]: i32) kernel
 // CHECK: %[[SUBS:.*]] = arith.index_castui %[[NSUB]] : i32 to index
 // CHECK: %[[SUB:.*]] = arith.divui %block_id_x
 // A slot whose found-inf is set steps no tensor, as an empty one.
@@ -60,15 +60,17 @@ step.optimizer @two {
 // CHECK: %[[CB:.*]] = arith.index_castui %[[NB]] : i32 to index
 // CHECK: %[[TB:.*]] = arith.select %{{.*}}, %c0, %[[CB]] : index
 // The sum phase of each slot with a tensor to step, each ending its
-// tensors with a barrier.
+// tensors with a barrier. Each slot's schedule follows its own records.
 // CHECK: %[[HAS_A:.*]] = arith.cmpi ugt, %[[TA]], %c0 : index
 // CHECK: scf.if %[[HAS_A]]
-// CHECK: scf.for %{{.*}} = %[[SUB]] to %[[TA]] step %[[SUBS]] {
+// CHECK: llvm.getelementptr %[[TABLEA]][
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
 // CHECK: llvm.call @stepc_grid_barrier(
 // CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]], %c0_i32
 // CHECK: %[[HAS_B:.*]] = arith.cmpi ugt, %[[TB]], %c0 : index
 // CHECK: scf.if %[[HAS_B]]
-// CHECK: scf.for %{{.*}} = %[[SUB]] to %[[TB]] step %[[SUBS]] {
+// CHECK: llvm.getelementptr %[[TABLEB]][
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
 // CHECK: llvm.call @stepc_grid_barrier(
 // CHECK: llvm.call @stepc_grid_barrier(%[[BARRIER]], %c0_i32
 // "grad_sq": slot a's tensors, then slot b's (b's second total).
@@ -89,9 +91,11 @@ step.optimizer @two {
 // CHECK-NEXT: llvm.store %[[WSQ]], %[[SB]] : f64, !llvm.ptr<1>
 // CHECK: %[[WSQ32:.*]] = arith.truncf %[[WSQ]] : f64 to f32
 // The updates read them.
-// CHECK: scf.for %{{.*}} = %[[SUB]] to %[[TA]] step %[[SUBS]] {
+// CHECK: llvm.getelementptr %[[TABLEA]][
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
 // CHECK: arith.mulf %{{.*}}, %[[GRAD32]] : f32
-// CHECK: scf.for %{{.*}} = %[[SUB]] to %[[TB]] step %[[SUBS]] {
+// CHECK: llvm.getelementptr %[[TABLEB]][
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
 // CHECK: arith.mulf %{{.*}}, %[[GRAD32]] : f32
 // CHECK: arith.mulf %{{.*}}, %[[WSQ32]] : f32
 // CHECK: gpu.return

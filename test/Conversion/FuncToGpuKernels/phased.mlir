@@ -45,7 +45,7 @@ func.func @scale_by_norm(
 // The runtime's scratch: per tensor, the 0-d sum and the rows x cols
 // buffer, each 256-byte aligned; room for one f32 partial per thread
 // before them (a warp's lane 0 uses its own).
-// CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {scale_by_norm = {partials = 1 : i64, scratch = "0 4 align add 4 rows mul cols mul align add"}}}
+// CHECK: module attributes {gpu.container_module, stepc.phased_kernels = {scale_by_norm = {partials = 1 : i64, scratch = "0 4 align add 4 rows mul cols mul align add", work = "rows cols mul rows cols mul add rows cols mul add"}}}
 
 // The barrier of the blocks [first, first + blocks) at a word: the first
 // adds 0x80000000 - (blocks - 1), the others 1; thread 0 spins on bit 31
@@ -99,7 +99,26 @@ func.func @scale_by_norm(
 // largest tensor's.
 // CHECK: scf.for %{{.*}} = %c0 to %[[N]] step %c1 iter_args(%{{.*}} = %c0) -> (index) {
 // CHECK: arith.maxui
-// CHECK: scf.for %[[T:.*]] = %[[SUB]] to %[[N]] step %[[SUBS]] {
+// The runtime's schedule follows the tensors' 4-word records: sub-grid s
+// steps positions start[s] to start[s + 1], each holding a tensor's index
+// after the S + 1 starts (SubGrids.md, "Balancing the sub-grids").
+// CHECK: %[[RECORDS:.*]] = arith.muli %{{.*}}, %c4_i64 : i64
+// CHECK-NEXT: %[[SCHEDULE:.*]] = llvm.getelementptr %arg0[%[[RECORDS]]] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, i64
+// CHECK-NEXT: %[[POSITIONS:.*]] = arith.addi %[[SUBS]], %c1 : index
+// CHECK-NEXT: %[[SUB64:.*]] = arith.index_castui %[[SUB]] : index to i64
+// CHECK-NEXT: %[[STARTAT:.*]] = llvm.getelementptr %[[SCHEDULE]][%[[SUB64]]]
+// CHECK-NEXT: %[[START:.*]] = llvm.load %[[STARTAT]] : !llvm.ptr<1> -> i64
+// CHECK-NEXT: %[[BEGIN:.*]] = arith.index_castui %[[START]] : i64 to index
+// CHECK-NEXT: %[[ENDAT:.*]] = llvm.getelementptr %[[SCHEDULE]][%{{.*}}]
+// CHECK-NEXT: %[[STOP:.*]] = llvm.load %[[ENDAT]] : !llvm.ptr<1> -> i64
+// CHECK-NEXT: %[[END:.*]] = arith.index_castui %[[STOP]] : i64 to index
+// CHECK-NEXT: scf.for %[[P:.*]] = %[[BEGIN]] to %[[END]] step %c1 {
+// CHECK-NEXT: %[[AT:.*]] = arith.addi %[[POSITIONS]], %[[P]] : index
+// CHECK-NEXT: %[[AT64:.*]] = arith.index_castui %[[AT]] : index to i64
+// CHECK-NEXT: %[[TAT:.*]] = llvm.getelementptr %[[SCHEDULE]][%[[AT64]]]
+// CHECK-NEXT: %[[T:.*]] = llvm.load %[[TAT]] : !llvm.ptr<1> -> i64
+// CHECK-NEXT: %[[RECORD:.*]] = arith.muli %[[T]], %c4_i64 : i64
+// CHECK-NEXT: llvm.getelementptr %arg0[%[[RECORD]]]
 // The param's dims follow the two pointers of the tensor's record.
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<?x?xf32>
 // The store outside any loop: thread 0, then a barrier.

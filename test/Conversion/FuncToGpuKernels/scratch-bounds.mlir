@@ -1,7 +1,7 @@
 // RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels | FileCheck %s
 
 // The scratch a phased kernel's buffers need per tensor, as the postfix
-// program the runtime evaluates (rt::evaluateScratch). A buffer whose dims
+// program the runtime evaluates (rt::evaluateSizeProgram). A buffer whose dims
 // come from an scf.if on a comparison of the param's dims takes the
 // branch's own dims (ifgt: a b then otherwise); an if on anything else
 // takes the larger of the two.
@@ -11,7 +11,7 @@
 
 // A matrix transposed when it is tall (a cols x rows buffer), then the
 // Gram of whichever is wide: min(rows, cols)^2, not max(rows, cols)^2.
-// CHECK: transpose_then_gram = {partials = 0 : i64, scratch = "0 4 cols mul rows mul align add 4 rows cols cols rows ifgt mul rows cols cols rows ifgt mul align add"}
+// CHECK: transpose_then_gram = {partials = 0 : i64, scratch = "0 4 cols mul rows mul align add 4 rows cols cols rows ifgt mul rows cols cols rows ifgt mul align add", work =
 func.func @transpose_then_gram(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>}) {
   %c0 = arith.constant 0 : index
@@ -43,7 +43,7 @@ func.func @transpose_then_gram(
 // -----
 
 // An if on a loaded value: the larger branch.
-// CHECK: on_a_value = {partials = 0 : i64, scratch = "0 4 rows cols max mul align add"}
+// CHECK: on_a_value = {partials = 0 : i64, scratch = "0 4 rows cols max mul align add", work =
 func.func @on_a_value(
     %w: memref<?xf32> {stepc.param_dims = array<i64: 0>},
     %v: memref<?xf32> {stepc.param_dims = array<i64: 1>}) {

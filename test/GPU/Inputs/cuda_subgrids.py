@@ -13,6 +13,7 @@ Muon's does on an H100, and a group of two or more tensors takes 2
 sub-grids.
 """
 
+import ctypes
 import pathlib
 import sys
 
@@ -35,6 +36,15 @@ SPECS = {name: (name, [], []) for name in ("muon", "sinkgd")}
 SPECS["muon_shape_scaled"] = ("muon", [NO_NS], [])
 SHAPES = [(64, 32), (40, 72), (48, 48)]
 STEPS = 3
+
+
+def subgrid_barriers(driver, subgrid):
+    """Grid barriers the first thread of `subgrid` passed in the last
+    launch, by the emulator's count."""
+    counter = driver.lib.stepc_cuda_emulator_last_subgrid_barriers
+    counter.restype = ctypes.c_uint64
+    counter.argtypes = [ctypes.c_uint64]
+    return counter(subgrid)
 
 
 def run_all(out):
@@ -67,6 +77,16 @@ def run_all(out):
                   f"{emulator_counter(driver, 'last_subgrids')} sub-grids, "
                   f"{dev.group.launch_count} launches for {STEPS} steps, "
                   f"relative error to the CPU code {error:.1g}")
+            if emulator_counter(driver, "last_subgrids") == 2 and count == 3:
+                # Dealt longest first (SubGrids.md, "Balancing the
+                # sub-grids"): the 48 x 48 matrix costs most in both
+                # groups, so sub-grid 0 steps it alone and sub-grid 1 the
+                # other two, and meets more barriers. Round robin would give
+                # sub-grid 0 tensors 0 and 2.
+                alone, pair = (subgrid_barriers(driver, s) for s in (0, 1))
+                check(0 < alone < pair,
+                      f"{name}.hidden, 3 tensors: the costliest alone on "
+                      f"sub-grid 0 ({alone} barriers against {pair})")
             driver.free_all()
     return check.summary()
 
