@@ -13,12 +13,13 @@ bytes per element); Muon on GPT-2 small's 48 hidden matrices against
 torch.optim.Muon (or, in a torch without it, the eager reference below);
 Muon again with the phased kernel's grid split into 1, 2 and 4
 sub-grids (STEPC_CUDA_SUBGRIDS; without it the runtime chooses,
-docs/Design/SubGrids.md), for each
+docs/Design/SubGrids.md), as compiled also with the tensors dealt round
+robin (STEPC_CUDA_SCHEDULE) instead of by cost, for each
 variant bench/cuda-bench compiles (MUON_VARIANTS: register cap, matmul
 stages, matmul tiles); MuonMD's hidden group, as compiled and
 uncapped, against stepc's Muon on the same matrices; every other spec's
-hidden group, as compiled (on the sub-grids the runtime chooses), on 1
-sub-grid and uncapped (HIDDEN_SPECS); then the
+hidden group, as compiled (on the sub-grids the runtime chooses), dealt
+round robin, on 1 sub-grid and uncapped (HIDDEN_SPECS); then the
 runtime's Muon step alone on single shapes, per variant, with
 Newton–Schulz's rate. Times are medians after warm-up steps (CUDA
 events on the GPU).
@@ -273,14 +274,23 @@ def bench_muon(name, shapes, artifacts):
         path = f"{artifacts}/{variant}.stepc"
         if not os.path.exists(path):
             continue
+        # The kernel as compiled also on tensors dealt round robin, the
+        # split before the runtime dealt them by cost (SubGrids.md,
+        # "Balancing the sub-grids").
+        schedules = ("cost", "round-robin") if variant == "muon" else ("cost",)
         for subgrids in SUBGRID_SWEEP:
-            os.environ["STEPC_CUDA_SUBGRIDS"] = str(subgrids)
-            swept = stepc.torch.Optimizer(make_params(shapes), path,
-                                          group="hidden", lr=0.02, wd=0.0)
-            swept_ms = timed(swept.step)
-            print(f"| ... {what}, on {subgrids} sub-grids | "
-                  f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x | | |")
+            for schedule in schedules if subgrids > 1 else ("cost",):
+                os.environ["STEPC_CUDA_SUBGRIDS"] = str(subgrids)
+                os.environ["STEPC_CUDA_SCHEDULE"] = schedule
+                swept = stepc.torch.Optimizer(make_params(shapes), path,
+                                              group="hidden", lr=0.02, wd=0.0)
+                swept_ms = timed(swept.step)
+                dealt = ", round robin" if schedule == "round-robin" else ""
+                print(f"| ... {what}, on {subgrids} sub-grids{dealt} | "
+                      f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x "
+                      f"| | |")
         os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
+        os.environ.pop("STEPC_CUDA_SCHEDULE", None)
     for variant, what in (("muon_md", "as compiled"),
                           ("muon_md_uncapped", "uncapped")):
         path = f"{artifacts}/{variant}.stepc"
@@ -309,28 +319,31 @@ HIDDEN_GROUP_SECONDS = 120
 def time_hidden_group(name, shapes, artifacts, spec):
     """One spec's hidden group on `shapes`: as compiled (capped at 128
     registers where it has a tensor-core matmul) on the sub-grids the
-    runtime chooses, as compiled on 1 sub-grid, and, where bench/cuda-bench
+    runtime chooses, the same with the tensors dealt round robin instead
+    of by cost, as compiled on 1 sub-grid, and, where bench/cuda-bench
     compiled one, uncapped: one table row."""
-    runs = ((f"{artifacts}/{spec}.stepc", None),
-            (f"{artifacts}/{spec}.stepc", "1"),
-            (f"{artifacts}/{spec}_uncapped.stepc", None))
+    runs = ((f"{artifacts}/{spec}.stepc", {}),
+            (f"{artifacts}/{spec}.stepc",
+             {"STEPC_CUDA_SCHEDULE": "round-robin"}),
+            (f"{artifacts}/{spec}.stepc", {"STEPC_CUDA_SUBGRIDS": "1"}),
+            (f"{artifacts}/{spec}_uncapped.stepc", {}))
     times = []
-    for path, subgrids in runs:
+    for path, settings in runs:
         if not os.path.exists(path):
             times.append(None)
             continue
-        # The runtime reads STEPC_CUDA_SUBGRIDS when it binds a group.
-        if subgrids:
-            os.environ["STEPC_CUDA_SUBGRIDS"] = subgrids
+        # The runtime reads its settings when it binds a group.
+        os.environ.update(settings)
         opt = stepc.torch.Optimizer(make_params(shapes), path, group="hidden")
-        os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
+        for key in settings:
+            os.environ.pop(key)
         # The Momo specs take the loss as an input.
         inputs = {"loss": 1.0} if "momo" in spec else {}
         times.append(timed(lambda: opt.step(**inputs)))
-    chosen, single, uncapped = times
-    cells = [f"{chosen:.3f} ms", f"{single:.3f} ms",
+    chosen, round_robin, single, uncapped = times
+    cells = [f"{chosen:.3f} ms", f"{round_robin:.3f} ms", f"{single:.3f} ms",
              f"{uncapped:.3f} ms" if uncapped else "",
-             f"{chosen / single:.2f}",
+             f"{chosen / round_robin:.2f}", f"{chosen / single:.2f}",
              f"{chosen / uncapped:.2f}" if uncapped else ""]
     print(f"| {spec}, {name} | {' | '.join(cells)} |")
 
@@ -338,9 +351,10 @@ def time_hidden_group(name, shapes, artifacts, spec):
 def bench_hidden_groups(name, artifacts, smoke):
     """time_hidden_group for each of HIDDEN_SPECS compiled in `artifacts`,
     each in a child process (this script with --hidden-group)."""
-    print("| spec | as compiled | on 1 sub-grid | uncapped | as compiled / "
-          "on 1 sub-grid | as compiled / uncapped |\n|---|---|---|---|---|---|",
-          flush=True)
+    print("| spec | as compiled | tensors dealt round robin | on 1 sub-grid "
+          "| uncapped | as compiled / round robin | as compiled / on 1 "
+          "sub-grid | as compiled / uncapped |\n|---|---|---|---|---|---|---|"
+          "---|", flush=True)
     for spec in HIDDEN_SPECS:
         if not os.path.exists(f"{artifacts}/{spec}.stepc"):
             continue

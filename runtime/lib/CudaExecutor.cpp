@@ -251,6 +251,24 @@ stepc::rt::scheduleCudaSubgrids(const std::vector<int64_t> &costs,
   return schedule;
 }
 
+Status stepc::rt::cudaWorkProgram(const std::string &kernelWork,
+                                  std::string &program) {
+  const char *deal = std::getenv("STEPC_CUDA_SCHEDULE");
+  std::string how = deal ? deal : "cost";
+  if (how == "cost") {
+    program = kernelWork;
+    return Status::success();
+  }
+  // Equal costs deal the tensors round robin, in table order.
+  if (how == "round-robin") {
+    program = "1";
+    return Status::success();
+  }
+  return Status::error(StatusCode::InvalidArgument,
+                       "STEPC_CUDA_SCHEDULE=" + how +
+                           ": expected cost or round-robin");
+}
+
 int stepc::rt::forcedCudaSubgrids() {
   const char *text = std::getenv("STEPC_CUDA_SUBGRIDS");
   return text ? std::max(std::atoi(text), 0) : 0;
@@ -314,7 +332,6 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->blockSize_ = launch.blockSize;
   executor->phased_ = group.kernelPhased;
   executor->scratchProgram_ = group.kernelScratch;
-  executor->workProgram_ = group.kernelWork;
   executor->partials_ = group.kernelPartials;
   executor->numTotals_ = int(group.sumKeys().size());
   executor->slot_ = group.kernelSlotFor(paramDtype);
@@ -335,6 +352,9 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
     return s;
   if (executor->phased_) {
     executor->forcedSubgrids_ = forcedCudaSubgrids();
+    if (Status s = cudaWorkProgram(group.kernelWork, executor->workProgram_);
+        !s.ok())
+      return s;
     // Zeroed once; every grid barrier leaves its word ready for the next,
     // whatever its block count, so each launch may split the grid anew: a
     // word for the grid and one for each sub-grid it can have.

@@ -24,6 +24,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -466,6 +467,20 @@ void testSubgridSchedule() {
   CHECK(scheduleCudaSubgrids({3, 3, 3}, 1) ==
         std::vector<int64_t>({0, 3, 0, 1, 2}));
   CHECK(scheduleCudaSubgrids({}, 2) == std::vector<int64_t>({0, 0, 0}));
+  // Equal costs deal round robin: STEPC_CUDA_SCHEDULE=round-robin.
+  CHECK(scheduleCudaSubgrids({1, 1, 1, 1, 1}, 2) ==
+        std::vector<int64_t>({0, 3, 5, 0, 2, 4, 1, 3}));
+  std::string program;
+  ::unsetenv("STEPC_CUDA_SCHEDULE");
+  CHECK_OK(cudaWorkProgram("rows cols mul", program));
+  CHECK(program == "rows cols mul");
+  ::setenv("STEPC_CUDA_SCHEDULE", "round-robin", 1);
+  CHECK_OK(cudaWorkProgram("rows cols mul", program));
+  CHECK(program == "1");
+  ::setenv("STEPC_CUDA_SCHEDULE", "fastest", 1);
+  CHECK_STATUS(cudaWorkProgram("rows cols mul", program), InvalidArgument,
+               "STEPC_CUDA_SCHEDULE=fastest: expected cost or round-robin");
+  ::unsetenv("STEPC_CUDA_SCHEDULE");
   // Within 4/3 of the best split (Graham's bound for longest first), over
   // small made-up cases checked against every split.
   uint64_t state = 12345;

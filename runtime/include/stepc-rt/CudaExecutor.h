@@ -97,6 +97,13 @@ Status buildCudaPhasedTable(const DeviceStep &step,
 std::vector<int64_t> scheduleCudaSubgrids(const std::vector<int64_t> &costs,
                                           int subgrids);
 
+/// The cost program the runtime deals a phased kernel's tensors to
+/// sub-grids by: the group's `kernelWork` (STEPC_CUDA_SCHEDULE unset or
+/// "cost"), or one cost for every tensor ("round-robin", tensors s, s + S,
+/// ... on sub-grid s, the split before costs, for comparison). An error
+/// for any other value.
+Status cudaWorkProgram(const std::string &kernelWork, std::string &program);
+
 /// STEPC_CUDA_SUBGRIDS, the sub-grid count a user forces (0: unset).
 int forcedCudaSubgrids();
 
