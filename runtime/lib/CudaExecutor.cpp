@@ -592,16 +592,18 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, int32_t subgrids,
   if (Status s = module_->activate(); !s.ok())
     return s;
   const CudaDriver &d = module_->driver();
-  int64_t gridThreads = int64_t(maxBlocks_) * blockSize_;
-  std::vector<int64_t> table;
-  int64_t scratchBytes = 0;
-  if (Status s = buildCudaPhasedTable(step, scratchProgram_, workProgram_,
-                                      partials_, numTotals_, gridThreads,
-                                      subgrids, table, scratchBytes);
-      !s.ok())
-    return s;
+  // The table, its schedule and the scratch bytes follow from the
+  // bindings and the sub-grid count alone: evaluated when one changes,
+  // not every step.
   if (step.buffers != tableBuffers_ || step.shapes != tableShapes_ ||
       subgrids != tableSubgrids_) {
+    int64_t gridThreads = int64_t(maxBlocks_) * blockSize_;
+    std::vector<int64_t> table;
+    if (Status s = buildCudaPhasedTable(step, scratchProgram_, workProgram_,
+                                        partials_, numTotals_, gridThreads,
+                                        subgrids, table, tableScratchBytes_);
+        !s.ok())
+      return s;
     size_t tableBytes = std::max<size_t>(table.size(), 1) * sizeof(int64_t);
     if (Status s = reserve(tensors_, tensorsCapacity_, tableBytes); !s.ok())
       return s;
@@ -614,7 +616,8 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, int32_t subgrids,
     tableShapes_ = step.shapes;
     tableSubgrids_ = subgrids;
   }
-  if (Status s = reserve(scratch_, scratchCapacity_, size_t(scratchBytes));
+  if (Status s =
+          reserve(scratch_, scratchCapacity_, size_t(tableScratchBytes_));
       !s.ok())
     return s;
   if (Status s = uploadControl(step); !s.ok())

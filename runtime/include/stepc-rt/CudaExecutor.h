@@ -219,8 +219,10 @@ private:
   std::vector<std::vector<void *>> tableBuffers_;
   std::vector<int64_t> tableSizes_;
   std::vector<std::vector<int64_t>> tableShapes_;
-  /// The sub-grids the phased table's schedule deals to (0: none yet).
+  /// The sub-grids the phased table's schedule deals to (0: none yet),
+  /// and the scratch bytes that table's launch needs.
   int32_t tableSubgrids_ = 0;
+  int64_t tableScratchBytes_ = 0;
   int32_t numItems_ = 0;
   CudaDriver::CUdeviceptr tensors_ = 0, items_ = 0;
   size_t tensorsCapacity_ = 0, itemsCapacity_ = 0;
