@@ -318,7 +318,7 @@ SizeExpr times(SizeExpr lhs, SizeExpr rhs) {
 FailureOr<SizeExpr> workOf(Block &block, SizeBounds &bounds) {
   SizeExpr total = SizeExpr::constant(0);
   for (Operation &op : block) {
-    FailureOr<SizeExpr> work = SizeExpr::constant(0);
+    SizeExpr work = SizeExpr::constant(0);
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
       // Each loop's extent from an operand indexed by it.
       SmallVector<std::optional<SizeExpr>> extents(generic.getNumLoops());
@@ -382,7 +382,7 @@ FailureOr<SizeExpr> workOf(Block &block, SizeBounds &bounds) {
       else
         work = SizeExpr::binary(SizeExpr::Max, *then, *otherwise);
     }
-    total = plus(total, *work);
+    total = plus(total, work);
   }
   return total;
 }
