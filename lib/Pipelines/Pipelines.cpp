@@ -129,6 +129,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.matmulTile = options.matmulTile;
   phased.matmulStages = options.matmulStages;
   phased.barrierTimeout = options.barrierTimeout;
+  phased.matmulWholeTiles = options.matmulWholeTiles;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -209,9 +210,15 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Seconds a block waits at a grid barrier before it "
                      "traps (0: forever)"),
       llvm::cl::init(stepc::kGridBarrierTimeoutSeconds)};
+  Option<bool> matmulWholeTiles{
+      *this, "matmul-whole-tiles",
+      llvm::cl::desc("Give the matmuls' tiles that lie wholly inside "
+                     "aligned matrices a k loop without checks"),
+      llvm::cl::init(true)};
 
   stepc::GpuKernelOptions kernelOptions() const {
-    return {maxRegisters, matmulTile, matmulStages, barrierTimeout};
+    return {maxRegisters, matmulTile, matmulStages, barrierTimeout,
+            matmulWholeTiles};
   }
 };
 } // namespace

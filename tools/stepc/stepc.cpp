@@ -119,6 +119,12 @@ static cl::opt<int64_t> cudaBarrierTimeout(
              "barrier before it traps, which fails the launch instead of "
              "hanging the GPU (default 60; 0: it waits forever)"),
     cl::init(stepc::kGridBarrierTimeoutSeconds), cl::sub(compileCommand));
+static cl::opt<bool> cudaMatmulWholeTiles(
+    "cuda-matmul-whole-tiles",
+    cl::desc("Give the tensor-core matmuls' tiles that lie wholly inside "
+             "contiguous, aligned matrices a k loop that copies without "
+             "checks (default true; false checks every copy, for comparison)"),
+    cl::init(true), cl::sub(compileCommand));
 static cl::opt<double> clipGradNorm(
     "clip-grad-norm",
     cl::desc("Clip the global gradient norm before every group's step: each "
@@ -260,13 +266,13 @@ static int runCompile(MLIRContext &context) {
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
   cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile, cudaMatmulStages,
-                        cudaBarrierTimeout};
+                        cudaBarrierTimeout, cudaMatmulWholeTiles};
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
        std::initializer_list<const cl::Option *>{
            &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
-           &cudaBarrierTimeout})
+           &cudaBarrierTimeout, &cudaMatmulWholeTiles})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +

@@ -189,7 +189,12 @@ def FormPhasedGpuKernels
     Option<"barrierTimeout", "barrier-timeout", "int64_t", /*default=*/"60",
            "Seconds a block waits at a grid barrier before it traps, which "
            "fails the launch instead of hanging the GPU (0: it waits "
-           "forever)">
+           "forever)">,
+    Option<"matmulWholeTiles", "matmul-whole-tiles", "bool",
+           /*default=*/"true",
+           "Give the tiles that lie wholly inside their matrices, which are "
+           "contiguous and aligned, a k loop that copies without checks "
+           "(false: every tile checks each copy)">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

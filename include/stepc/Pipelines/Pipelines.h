@@ -64,6 +64,9 @@ struct GpuKernelOptions {
   int64_t matmulStages = 0;
   /// Seconds a block waits at a grid barrier before it traps (0: forever).
   int64_t barrierTimeout = stepc::kGridBarrierTimeoutSeconds;
+  /// Whether the matmuls' tiles that lie wholly inside aligned matrices get
+  /// a k loop that copies without checks (off: every tile is checked).
+  bool matmulWholeTiles = true;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

@@ -571,10 +571,11 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
   if (walk.wasInterrupted())
     return failure();
   FailureOr<SizeExpr> work = workOf(func.getBody().front(), bounds);
-  group.work = succeeded(work)
-                   ? *work
-                   : SizeExpr::binary(SizeExpr::Mul, SizeExpr{SizeExpr::Rows},
-                                      SizeExpr{SizeExpr::Cols});
+  group.work =
+      succeeded(work)
+          ? *work
+          : SizeExpr::binary(SizeExpr::Mul, SizeExpr{SizeExpr::Rows, 0, {}},
+                             SizeExpr{SizeExpr::Cols, 0, {}});
   return group;
 }
 
@@ -839,11 +840,11 @@ public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier, bool tensorCores,
                       int64_t matmulTile, int64_t matmulStages,
-                      int maxRegisters)
+                      bool matmulWholeTiles, int maxRegisters)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
         gridBarrier(gridBarrier), tensorCores(tensorCores),
         matmulTile(matmulTile), matmulStages(matmulStages),
-        maxRegisters(maxRegisters) {
+        matmulWholeTiles(matmulWholeTiles), maxRegisters(maxRegisters) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -1712,7 +1713,8 @@ private:
         b, loc, *contraction, sizes,
         {blockId, gridDim, matmulTile, matmulStages, sharedTiles(), valueAt,
          bf16RowsOf, bf16ColsOf, loadOutput, storeOutput,
-         stepc::detail::holdsOneValue(*source.getDpsInitOperand(0))});
+         stepc::detail::holdsOneValue(*source.getDpsInitOperand(0)),
+         matmulWholeTiles});
     if (epilogueClone)
       epilogueClone.erase();
     return true;
@@ -2311,9 +2313,11 @@ private:
   Slot *current = nullptr;
   LLVM::LLVMFuncOp gridBarrier;
   /// Whether bf16 contractions run on tensor cores, the side of their
-  /// block tiles and the k-steps they stage at once.
+  /// block tiles, the k-steps they stage at once, and whether whole tiles
+  /// get a k loop without checks.
   bool tensorCores;
   int64_t matmulTile, matmulStages;
+  bool matmulWholeTiles;
   /// The kernel's register cap (0: none).
   int maxRegisters;
   IRMapping map;
@@ -2589,7 +2593,8 @@ struct FormPhasedGpuKernelsPass
         partials = std::max(partials, slot->main.partials);
       PhasedKernelBuilder builder(
           slots, b, barrier, tensorCores, matmulTile,
-          stepc::matmulStagesOf(matmulTile, matmulStages), maxRegisters);
+          stepc::matmulStagesOf(matmulTile, matmulStages), matmulWholeTiles,
+          maxRegisters);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

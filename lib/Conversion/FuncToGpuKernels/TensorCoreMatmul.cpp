@@ -554,9 +554,11 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     ivs[dimB] = c;
     return ivs;
   };
-  /// Word `word` (an index) of the shared tiles.
+  /// Word `word` (an index or an i32) of the shared tiles.
   auto sharedWord = [&](Value word) -> Value {
-    Value offset = arith::IndexCastUIOp::create(b, loc, i32, word);
+    Value offset = word.getType() == i32
+                       ? word
+                       : arith::IndexCastUIOp::create(b, loc, i32, word);
     return LLVM::GEPOp::create(b, loc, emission.sharedTiles.getType(), i32,
                                emission.sharedTiles, ValueRange{offset});
   };
@@ -772,26 +774,18 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // a 16-byte aligned address along a contiguous row: already bf16, so no
   // rounding on the way and no registers held while the copy is in
   // flight. Elsewhere `elementByElement` stores them.
-  auto copy16Bytes = [&](Value matrix, Value row, Value col, Value inside,
-                         Value word,
-                         llvm::function_ref<void()> elementByElement) {
+  // The byte address of a bf16 `matrix`'s element (row, col).
+  auto addressOf = [&](Value matrix, Value row, Value col) -> Value {
     auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, matrix);
     Value first = add(
         metadata.getOffset(),
         add(arith::MulIOp::create(b, loc, row, metadata.getStrides()[0]), col));
-    Value address =
-        add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, matrix),
-            mul(first, 2));
-    Value aligned = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq,
-        arith::AndIOp::create(b, loc, address, index(15)), index(0));
-    Value contiguous = arith::CmpIOp::create(
-        b, loc, arith::CmpIPredicate::eq, metadata.getStrides()[1], index(1));
-    auto ifWide = scf::IfOp::create(b, loc, TypeRange{},
-                                    both(inside, both(aligned, contiguous)),
-                                    /*withElseRegion=*/true);
-    OpBuilder::InsertionGuard branch(b);
-    b.setInsertionPointToStart(ifWide.thenBlock());
+    return add(memref::ExtractAlignedPointerAsIndexOp::create(b, loc, matrix),
+               mul(first, 2));
+  };
+  // One 16-byte cp.async from global byte address `address` into shared
+  // word `word`.
+  auto copyAsync = [&](Value address, Value word) {
     // Every buffer of a phased kernel is in global memory.
     Value source = LLVM::IntToPtrOp::create(
         b, loc, LLVM::LLVMPointerType::get(b.getContext(), /*global=*/1),
@@ -800,6 +794,23 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     NVVM::CpAsyncOp::create(b, loc, sharedWord(word), source, /*size=*/16,
                             NVVM::LoadCacheModifierKind::CG,
                             /*cpSize=*/Value());
+  };
+  auto copy16Bytes = [&](Value matrix, Value row, Value col, Value inside,
+                         Value word,
+                         llvm::function_ref<void()> elementByElement) {
+    Value address = addressOf(matrix, row, col);
+    Value aligned = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq,
+        arith::AndIOp::create(b, loc, address, index(15)), index(0));
+    auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, matrix);
+    Value contiguous = arith::CmpIOp::create(
+        b, loc, arith::CmpIPredicate::eq, metadata.getStrides()[1], index(1));
+    auto ifWide = scf::IfOp::create(b, loc, TypeRange{},
+                                    both(inside, both(aligned, contiguous)),
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard branch(b);
+    b.setInsertionPointToStart(ifWide.thenBlock());
+    copyAsync(address, word);
     b.setInsertionPointToStart(ifWide.elseBlock());
     elementByElement();
   };
@@ -880,110 +891,70 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
   SmallVector<Value> initial(tiles.tilesDown * tiles.tilesAcross * 4, zero);
 
-  // A pipeline of tiles.stages stages: k-step j is staged in stage
-  // j % stages, as one cp.async group per thread (committed even when
-  // empty, so that a thread's groups count its k-steps). Before the loop
-  // the first stages - 1 k-steps are issued. Iteration j waits until at
-  // most stages - 2 groups are in flight (k-step j's has landed), meets the
-  // block (every thread's copies and stores of k-step j are in, and every
-  // warp is done with k-step j - 1), issues k-step j + stages - 1 into the
-  // stage k-step j - 1 was read from, and multiplies out of stage j % stages.
-  // Factors loaded into registers are stored into their stage after the
-  // multiply, so that their loads are in flight during it.
-  auto issue = [&](Value k0, Value stageBase) {
-    copyRows(k0, stageBase);
-    return fetch(k0);
+  auto toI32 = [&](Value x) -> Value {
+    return arith::IndexCastUIOp::create(b, loc, i32, x);
   };
-  auto commit = [&] {
-    if (!copied.empty())
-      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  auto addI32 = [&](Value x, Value y) -> Value {
+    return arith::AddIOp::create(b, loc, x, y);
   };
-  for (int64_t stage = 0; stage + 1 < tiles.stages; ++stage) {
-    auto ifIssued = scf::IfOp::create(b, loc, below(index(stage), numSteps));
-    {
-      OpBuilder::InsertionGuard branch(b);
-      b.setInsertionPointToStart(ifIssued.thenBlock());
-      Value stageBase = index(stage * tiles.stageWords);
-      store(issue(index(stage * kBlockDepth), stageBase), stageBase);
-    }
-    commit();
-  }
-  auto kLoop =
-      scf::ForOp::create(b, loc, index(0), numSteps, index(1), initial);
-  {
-    OpBuilder::InsertionGuard inner(b);
-    b.setInsertionPointToStart(kLoop.getBody());
-    Value step = kLoop.getInductionVar();
-    if (!copied.empty())
-      NVVM::CpAsyncWaitGroupOp::create(b, loc, tiles.stages - 2);
-    blockBarrier();
-    Value stageBase = stageBaseOf(rem(step, tiles.stages));
-    Value nextStep = addConst(step, tiles.stages - 1);
-    Value nextBase = stageBaseOf(rem(nextStep, tiles.stages));
-    Value hasNext = below(nextStep, numSteps);
-    SmallVector<Type> wordTypes(inRegisters.size() * tiles.pairsPerThread, i32);
-    auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
-                                    /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard branch(b);
-      b.setInsertionPointToStart(ifNext.thenBlock());
-      SmallVector<Value> words = issue(mul(nextStep, kBlockDepth), nextBase);
-      // Without results, the builder gave both blocks their yields.
-      if (!words.empty()) {
-        scf::YieldOp::create(b, loc, words);
-        b.setInsertionPointToStart(ifNext.elseBlock());
-        Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-        scf::YieldOp::create(b, loc, SmallVector<Value>(words.size(), none));
-      }
-    }
-    commit();
+  auto addConstI32 = [&](Value x, int64_t y) -> Value {
+    return y ? addI32(x,
+                      arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(y)))
+             : x;
+  };
+  // The words where this lane's ldmatrix rows start in a stage, for the
+  // first mma tile and depth: the other tiles and the second depth are
+  // constant offsets from them. In i32, like the stage's start, so that a
+  // k-step's fragment addresses cost one 32-bit add per factor.
+  Value aWords = toI32(add(mul(add(warpRow, aLine), kRowWords), aPair));
+  Value bWords = toI32(addConst(
+      rhs.bf16Cols
+          ? add(mul(bK, tiles.kMajorRowWords), div(add(warpCol, bColOfK), 2))
+          : add(mul(add(warpCol, bLine), kRowWords), bPair),
+      tiles.sliceWords));
 
-    // Four fragment registers from the stage: matrix j of the ldmatrix.x4
-    // lands in register j, lane l holding row l/4's pair l%4 (the lanes'
-    // rows are aLine/aPair and bLine/bPair above).
-    auto ldmatrix = [&](Value word, NVVM::MMALayout layout) {
-      Value loaded = NVVM::LdMatrixOp::create(
-          b, loc, fourWords, sharedWord(word), /*num=*/4, layout,
-          NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
-          NVVM::LdStMatrixEltType::B16);
-      SmallVector<Value, 4> registers;
-      for (int64_t q = 0; q < 4; ++q)
-        registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
-      return registers;
-    };
-    auto fragments = [&](int64_t sliceOffset, Value line, Value pair) {
-      return ldmatrix(add(addConst(stageBase, sliceOffset),
-                          add(mul(line, kRowWords), pair)),
-                      NVVM::MMALayout::row);
-    };
-    // B's fragment registers from R's slice staged k by k: with .trans,
-    // lane l of matrix j receives k 2 (l % 4) and the next at col l / 4,
-    // what the mma wants; this lane addresses row (k) bK of the cols from
-    // `line` on.
-    auto kMajorFragments = [&](Value line, Value k) {
-      return ldmatrix(kMajorWord(rhs, stageBase, k, line),
-                      NVVM::MMALayout::col);
-    };
-    auto resultType =
-        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
-    SmallVector<Value> accumulators(kLoop.getRegionIterArgs());
+  // Four fragment registers from the stage: matrix j of the ldmatrix.x4
+  // lands in register j, lane l holding row l/4's pair l%4 (the lanes'
+  // rows are aLine/aPair and bLine/bPair above). R's slice staged k by k is
+  // read with .trans: lane l of matrix j then receives k 2 (l % 4) and the
+  // next at col l / 4, what the mma wants.
+  auto ldmatrix = [&](Value word, NVVM::MMALayout layout) {
+    Value loaded = NVVM::LdMatrixOp::create(
+        b, loc, fourWords, sharedWord(word), /*num=*/4, layout,
+        NVVM::LdStMatrixShapeAttr::get(b.getContext(), 8, 8),
+        NVVM::LdStMatrixEltType::B16);
+    SmallVector<Value, 4> registers;
+    for (int64_t q = 0; q < 4; ++q)
+      registers.push_back(LLVM::ExtractValueOp::create(b, loc, loaded, q));
+    return registers;
+  };
+  auto resultType =
+      LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  // One k-step's products out of the stage at word `stageWord` (an i32),
+  // added to `sums`.
+  auto multiply = [&](Value stageWord, ValueRange sums) {
+    SmallVector<Value> accumulators(sums);
+    Value aStage = addI32(stageWord, aWords),
+          bStage = addI32(stageWord, bWords);
     for (int64_t half = 0; half < kBlockDepth / kMmaDepth; ++half) {
       int64_t pairBase = half * kMmaDepth / 2;
       SmallVector<SmallVector<Value, 4>> aFragments;
       for (int64_t m = 0; m < tiles.tilesDown; ++m)
         aFragments.push_back(
-            fragments(0, add(warpRow, addConst(aLine, m * kMmaRows)),
-                      addConst(aPair, pairBase)));
+            ldmatrix(addConstI32(aStage, m * kMmaRows * kRowWords + pairBase),
+                     NVVM::MMALayout::row));
       // One ldmatrix.x4 holds two B tiles.
       SmallVector<SmallVector<Value, 2>> bFragments;
       for (int64_t n = 0; n < tiles.tilesAcross; n += 2) {
         SmallVector<Value, 4> bRegisters =
             rhs.bf16Cols
-                ? kMajorFragments(add(warpCol, addConst(bColOfK, n * kMmaCols)),
-                                  addConst(bK, 2 * pairBase))
-                : fragments(tiles.sliceWords,
-                            add(warpCol, addConst(bLine, n * kMmaCols)),
-                            addConst(bPair, pairBase));
+                ? ldmatrix(
+                      addConstI32(bStage, 2 * pairBase * tiles.kMajorRowWords +
+                                              n * kMmaCols / 2),
+                      NVVM::MMALayout::col)
+                : ldmatrix(
+                      addConstI32(bStage, n * kMmaCols * kRowWords + pairBase),
+                      NVVM::MMALayout::row);
         bFragments.push_back({bRegisters[0], bRegisters[1]});
         bFragments.push_back({bRegisters[2], bRegisters[3]});
       }
@@ -1005,7 +976,74 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
             c[r] = LLVM::ExtractValueOp::create(b, loc, d, r);
         }
     }
+    return accumulators;
+  };
 
+  // A pipeline of tiles.stages stages: k-step j is staged in stage
+  // j % stages, as one cp.async group per thread (committed even when
+  // empty, so that a thread's groups count its k-steps). Before the loop
+  // the first stages - 1 k-steps are issued. Iteration j waits until at
+  // most stages - 2 groups are in flight (k-step j's has landed), meets the
+  // block (every thread's copies and stores of k-step j are in, and every
+  // warp is done with k-step j - 1), issues k-step j + stages - 1 into the
+  // stage k-step j - 1 was read from, and multiplies out of stage j % stages.
+  auto commit = [&] {
+    if (!copied.empty())
+      NVVM::CpAsyncCommitGroupOp::create(b, loc);
+  };
+  auto waitAndMeet = [&] {
+    if (!copied.empty())
+      NVVM::CpAsyncWaitGroupOp::create(b, loc, tiles.stages - 2);
+    blockBarrier();
+  };
+
+  // Any tile: each k-step's copies checked against the matrix's edges, its
+  // alignment and its strides, and element by element where they fail.
+  // Factors loaded into registers are stored into their stage after the
+  // multiply, so that their loads are in flight during it.
+  auto anyTileLoop = [&]() -> SmallVector<Value> {
+    auto issue = [&](Value k0, Value stageBase) {
+      copyRows(k0, stageBase);
+      return fetch(k0);
+    };
+    for (int64_t stage = 0; stage + 1 < tiles.stages; ++stage) {
+      auto ifIssued = scf::IfOp::create(b, loc, below(index(stage), numSteps));
+      {
+        OpBuilder::InsertionGuard branch(b);
+        b.setInsertionPointToStart(ifIssued.thenBlock());
+        Value stageBase = index(stage * tiles.stageWords);
+        store(issue(index(stage * kBlockDepth), stageBase), stageBase);
+      }
+      commit();
+    }
+    auto kLoop =
+        scf::ForOp::create(b, loc, index(0), numSteps, index(1), initial);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value step = kLoop.getInductionVar();
+    waitAndMeet();
+    Value stageBase = stageBaseOf(rem(step, tiles.stages));
+    Value nextStep = addConst(step, tiles.stages - 1);
+    Value nextBase = stageBaseOf(rem(nextStep, tiles.stages));
+    Value hasNext = below(nextStep, numSteps);
+    SmallVector<Type> wordTypes(inRegisters.size() * tiles.pairsPerThread, i32);
+    auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifNext.thenBlock());
+      SmallVector<Value> words = issue(mul(nextStep, kBlockDepth), nextBase);
+      // Without results, the builder gave both blocks their yields.
+      if (!words.empty()) {
+        scf::YieldOp::create(b, loc, words);
+        b.setInsertionPointToStart(ifNext.elseBlock());
+        Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+        scf::YieldOp::create(b, loc, SmallVector<Value>(words.size(), none));
+      }
+    }
+    commit();
+    SmallVector<Value> accumulators =
+        multiply(toI32(stageBase), kLoop.getRegionIterArgs());
     auto ifStore = scf::IfOp::create(b, loc, hasNext);
     {
       OpBuilder::InsertionGuard branch(b);
@@ -1013,7 +1051,136 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       store(SmallVector<Value>(ifNext.getResults()), nextBase);
     }
     scf::YieldOp::create(b, loc, accumulators);
+    return SmallVector<Value>(kLoop.getResults());
+  };
+
+  // A whole tile (GpuKernels.md, "Whole tiles"): every copy of every
+  // k-step is a 16-byte run inside its matrix at an aligned address, so
+  // the k loop copies without checks. Each run's global address is
+  // carried and advanced by a constant per k-step, and its place in a
+  // stage is computed once per tile, so that a k-step's addresses are a
+  // 64-bit add per run and 32-bit adds.
+  auto wholeTileLoop = [&]() -> SmallVector<Value> {
+    struct Run {
+      /// Byte address at k-step 0, bytes per k-step, word in a stage (i32).
+      Value start, stride, word;
+    };
+    SmallVector<Run> runs;
+    for (const Staged *s : copied) {
+      for (size_t q = 0; q < s->runKs.size(); ++q) {
+        auto metadata =
+            memref::ExtractStridedMetadataOp::create(b, loc, s->bf16Cols);
+        runs.push_back(
+            {addressOf(s->bf16Cols, s->runKs[q], add(s->base, s->runLines[q])),
+             mul(metadata.getStrides()[0], 2 * kBlockDepth),
+             toI32(kMajorWord(*s, index(0), s->runKs[q], s->runLines[q]))});
+      }
+      if (s->bf16Rows)
+        for (size_t first = 0; first < s->lines.size();
+             first += kPairsPerWideLoad)
+          runs.push_back({addressOf(s->bf16Rows, add(s->base, s->lines[first]),
+                                    mul(s->pairs[first], 2)),
+                          index(2 * kBlockDepth),
+                          toI32(stagedWord(*s, index(0), first))});
+    }
+    auto stageWordOf = [&](Value stepI32) -> Value {
+      Value stages =
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(tiles.stages));
+      return arith::MulIOp::create(
+          b, loc, arith::RemUIOp::create(b, loc, stepI32, stages),
+          arith::ConstantOp::create(b, loc,
+                                    b.getI32IntegerAttr(tiles.stageWords)));
+    };
+    auto issueRuns = [&](Value stageWord, ValueRange addresses) {
+      for (auto [run, address] : llvm::zip_equal(runs, addresses))
+        copyAsync(address, addI32(stageWord, run.word));
+    };
+    auto addressesAt = [&](int64_t step) {
+      SmallVector<Value> addresses;
+      for (const Run &run : runs)
+        addresses.push_back(add(
+            run.start, arith::MulIOp::create(b, loc, run.stride, index(step))));
+      return addresses;
+    };
+    for (int64_t stage = 0; stage + 1 < tiles.stages; ++stage) {
+      auto ifIssued = scf::IfOp::create(b, loc, below(index(stage), numSteps));
+      {
+        OpBuilder::InsertionGuard branch(b);
+        b.setInsertionPointToStart(ifIssued.thenBlock());
+        issueRuns(toI32(index(stage * tiles.stageWords)), addressesAt(stage));
+      }
+      commit();
+    }
+    SmallVector<Value> carried(initial);
+    llvm::append_range(carried, addressesAt(tiles.stages - 1));
+    auto kLoop =
+        scf::ForOp::create(b, loc, index(0), numSteps, index(1), carried);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(kLoop.getBody());
+    Value step = kLoop.getInductionVar();
+    ValueRange sums = kLoop.getRegionIterArgs().take_front(initial.size());
+    ValueRange addresses = kLoop.getRegionIterArgs().drop_front(initial.size());
+    waitAndMeet();
+    Value stepI32 = toI32(step);
+    Value nextStep = addConst(step, tiles.stages - 1);
+    auto ifNext = scf::IfOp::create(b, loc, below(nextStep, numSteps));
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifNext.thenBlock());
+      issueRuns(stageWordOf(addConstI32(stepI32, tiles.stages - 1)), addresses);
+    }
+    commit();
+    SmallVector<Value> yielded = multiply(stageWordOf(stepI32), sums);
+    for (auto [run, address] : llvm::zip_equal(runs, addresses))
+      yielded.push_back(add(address, run.stride));
+    scf::YieldOp::create(b, loc, yielded);
+    return SmallVector<Value>(kLoop.getResults().take_front(initial.size()));
+  };
+
+  // Whether this tile is whole: every line the block stages lies inside
+  // its factor, the depth is whole k-steps, and each copied matrix is
+  // contiguous along its rows, which start at 16-byte boundaries. The same
+  // for every thread of the block, so both loops' barriers are safe.
+  auto isWholeTile = [&]() -> Value {
+    Value whole = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        rem(depth, kBlockDepth), index(0));
+    for (const Staged *s : copied) {
+      whole = both(
+          whole, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ule,
+                                       addConst(s->base, tiles.side), s->size));
+      Value matrix = s->bf16Rows ? s->bf16Rows : s->bf16Cols;
+      auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, matrix);
+      Value start = addressOf(matrix, index(0), index(0));
+      for (auto [value, multiple] :
+           {std::pair(start, 16),
+            std::pair(Value(metadata.getStrides()[0]), 8)})
+        whole =
+            both(whole, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                              rem(value, multiple), index(0)));
+      whole = both(whole,
+                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         metadata.getStrides()[1], index(1)));
+    }
+    return whole;
+  };
+
+  SmallVector<Value> sums;
+  if (emission.wholeTiles && inRegisters.empty()) {
+    auto ifWhole = scf::IfOp::create(
+        b, loc, SmallVector<Type>(initial.size(), f32), isWholeTile(),
+        /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard branch(b);
+      b.setInsertionPointToStart(ifWhole.thenBlock());
+      scf::YieldOp::create(b, loc, wholeTileLoop());
+      b.setInsertionPointToStart(ifWhole.elseBlock());
+      scf::YieldOp::create(b, loc, anyTileLoop());
+    }
+    sums = ifWhole.getResults();
+  } else {
+    sums = anyTileLoop();
   }
+
   // The next tile's (or matmul's) first stages overwrite what the last
   // k-steps were read from.
   blockBarrier();
@@ -1031,7 +1198,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
             scf::IfOp::create(b, loc, both(below(row, rows), below(col, cols)));
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPointToStart(ifInRange.thenBlock());
-        Value result = kLoop.getResult((m * tiles.tilesAcross + n) * 4 + r);
+        Value result = sums[(m * tiles.tilesAcross + n) * 4 + r];
         auto addAt = [&](Value at, Value across) {
           SmallVector<Value> ivs =
               ivsAt(contraction.rowDim, at, contraction.colDim, across);

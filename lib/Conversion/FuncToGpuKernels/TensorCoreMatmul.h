@@ -104,6 +104,10 @@ struct MatmulEmission {
   /// result then is too, so only the tiles on and above the diagonal are
   /// computed, and each is added at its place and at its mirror image.
   bool symmetricOutput = false;
+  /// Whether a tile whose copies all lie inside their matrices, aligned,
+  /// gets a k loop that copies without checks (GpuKernels.md, "Whole
+  /// tiles"); off, every tile takes the checked loop, for comparison.
+  bool wholeTiles = true;
 };
 
 /// The contraction over loop sizes `sizes`: out = out + L·R with

@@ -749,9 +749,14 @@ func.func @rounded_gram_squared(
 // CHECK: math.sqrt
 // Both factors of A² are bf16(A) copied by rows: on the right too, as
 // bf16(A) is symmetric, so its col j is its row j.
+// A whole tile copies both without checks; the others check each copy.
 // CHECK: memref.extract_aligned_pointer_as_index %[[ABBUF]]
 // CHECK-COUNT-2: nvvm.cp.async.shared.global
-// CHECK-NEXT: } else {
+// CHECK-NEXT: }
 // CHECK: nvvm.cp.async.commit.group
+// CHECK: nvvm.mma.sync
+// CHECK: } else {
+// CHECK: nvvm.cp.async.shared.global
+// CHECK-NEXT: } else {
 // CHECK: nvvm.mma.sync
 // CHECK: gpu.return

@@ -53,17 +53,17 @@ def compile_all(stepc, spec_dir, out, extra_flags):
         if proc.returncode != 0:
             raise RuntimeError(f"stepc compile {spec}:\n{proc.stderr}")
         # The spec as written too: its matmuls in bf16, on tensor cores,
-        # with each block tile the matmuls can have.
+        # in each variant of them.
         if spec.parent.name == "f32-ns":
-            for tile, subdir, specs in BF16_NS_TILES:
+            for _, flags, subdir, specs in BF16_NS_VARIANTS:
                 if specs is not None and spec.stem not in specs:
                     continue
                 bf16_ns = out / subdir
                 bf16_ns.mkdir(exist_ok=True)
                 proc = subprocess.run(
                     [stepc, "compile", str(spec_dir / spec.name),
-                     "--target=cpu,cuda", f"--cuda-matmul-tile={tile}",
-                     *extra_flags, "-o", str(bf16_ns / f"{spec.stem}.stepc")],
+                     "--target=cpu,cuda", *flags, *extra_flags,
+                     "-o", str(bf16_ns / f"{spec.stem}.stepc")],
                     capture_output=True, text=True, timeout=600)
                 if proc.returncode != 0:
                     raise RuntimeError(
@@ -221,13 +221,25 @@ CPU_DIFFERENCE = 2e-2
 # A Gram of 3 × 3 block tiles (130 = 2 · 64 + 2): a symmetric product
 # computes only the tiles on and above the diagonal, and mirrors the others;
 # the shapes of test/Numerics/presets.py all have Grams of one tile.
-BF16_NS_SHAPES = presets.SHAPES + [(130, 200)]
-# The block tiles of the tensor-core matmuls (stepc compile
-# --cuda-matmul-tile), where compile_all puts each one's artifacts, and the
-# specs checked with it (None: all). The first is the default; with
-# 128 × 128 tiles, the 130 × 200 matrix's Gram is 2 × 2 tiles. Muon alone
-# with those keeps the emulated run short.
-BF16_NS_TILES = [(64, "bf16-ns", None), (128, "bf16-ns-128", {"muon"})]
+# (64, 64), (64, 256) and (256, 64) are whole 64 × 64 tiles with whole
+# k-steps in every product, which take the k loop without checks
+# (GpuKernels.md, "Whole tiles"); in (128, 200) A² and P·X have whole k-steps
+# and P·X's last column of tiles is not whole, so both loops run in one
+# product.
+BF16_NS_SHAPES = presets.SHAPES + [(130, 200), (128, 200)]
+# The variants of the tensor-core matmuls: a label, the stepc compile flags,
+# where compile_all puts their artifacts, and the specs checked with them
+# (None: all). The first is the default. With 128 × 128 tiles the
+# 130 × 200 matrix's Gram is 2 × 2 tiles; with whole tiles off, every tile
+# takes the checked k loop. Neither changes the order of an f32 addition,
+# so each must give the first's bits. Muon alone with those keeps the
+# emulated run short.
+BF16_NS_VARIANTS = [
+    ("64 x 64 tiles", [], "bf16-ns", None),
+    ("128 x 128 tiles", ["--cuda-matmul-tile=128"], "bf16-ns-128", {"muon"}),
+    ("whole tiles off", ["--cuda-matmul-whole-tiles=false"], "bf16-ns-checked",
+     {"muon"}),
+]
 
 
 def same_bits(first, second):
@@ -243,28 +255,28 @@ def same_bits(first, second):
 def check_bf16_ns(driver, device, out, preset, label, launches_per_run):
     """The spec's own Newton–Schulz (bf16 matmuls, on tensor cores) against
     the fp64 reference at the bf16 bound of test/Numerics/presets.py, and
-    against the same artifact's CPU code, with each block tile. Each tile
-    but the first also says in how many runs it gives the first's bits:
-    the tiles change no f32 addition's order, so the emulator gives the
-    same bits. Returns (failures, runs)."""
+    against the same artifact's CPU code, in each variant of the matmuls.
+    Each variant but the first also says in how many runs it gives the
+    first's bits: none changes an f32 addition's order, so the emulator
+    gives the same bits. Returns (failures, runs)."""
     failures = runs = 0
     first = None
-    for tile, subdir, specs in BF16_NS_TILES:
+    for variant, _, subdir, specs in BF16_NS_VARIANTS:
         if specs is not None and preset.spec not in specs:
             continue
-        bad, results = check_bf16_ns_tile(driver, device, out / subdir,
-                                          preset, label, launches_per_run,
-                                          tile, first)
+        bad, results = check_bf16_ns_variant(driver, device, out / subdir,
+                                             preset, label, launches_per_run,
+                                             variant, first)
         failures += bad
         runs += len(results)
         first = first or results
     return failures, runs
 
 
-def check_bf16_ns_tile(driver, device, out, preset, label, launches_per_run,
-                       tile, first):
-    """check_bf16_ns with `tile` × `tile` block tiles. Returns (failures,
-    the results of its runs)."""
+def check_bf16_ns_variant(driver, device, out, preset, label,
+                          launches_per_run, variant, first):
+    """check_bf16_ns with the matmuls' `variant`. Returns (failures, the
+    results of its runs)."""
     import stepc
     artifact = stepc.load(str(out / f"{preset.spec}.stepc"))
     tolerance = presets.BF16_TOLERANCE.get(preset.spec,
@@ -288,7 +300,7 @@ def check_bf16_ns_tile(driver, device, out, preset, label, launches_per_run,
         if (not error <= tolerance or not apart <= CPU_DIFFERENCE
                 or launches != launches_per_run):
             failures += 1
-            print(f"FAIL {label} (bf16 NS, {tile} x {tile} tiles) {shape}: "
+            print(f"FAIL {label} (bf16 NS, {variant}) {shape}: "
                   f"relative error {error:.3g} in {what} (tolerance "
                   f"{tolerance:g}), {apart:.3g} from the CPU code (tolerance "
                   f"{CPU_DIFFERENCE:g}), {launches} launches for "
@@ -296,10 +308,9 @@ def check_bf16_ns_tile(driver, device, out, preset, label, launches_per_run,
     same = ""
     if first is not None:
         count = sum(map(same_bits, results, first))
-        same = (f", the bits of {BF16_NS_TILES[0][0]} x "
-                f"{BF16_NS_TILES[0][0]} tiles in {count} of {len(results)} "
-                "runs")
-    print(f"{label} (bf16 NS, {tile} x {tile} tiles): worst relative error "
+        same = (f", the bits of {BF16_NS_VARIANTS[0][0]} in {count} of "
+                f"{len(results)} runs")
+    print(f"{label} (bf16 NS, {variant}): worst relative error "
           f"{worst:.3g}, {difference:.3g} from the CPU code{same}, "
           f"{launches_per_run // presets.STEPS} launches per step")
     return failures, results
