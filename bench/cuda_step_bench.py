@@ -48,13 +48,15 @@ SUBGRID_SWEEP = (1, 2, 4)
 # Muon's kernel as compiled by default (four matmul stages, capped at 128
 # registers: two blocks per SM), and as bench/cuda-bench also compiles it:
 # uncapped, with two matmul stages, with 128 × 128 matmul tiles (twice
-# the flops per staged byte, two stages), capped at 80 and 64 registers
+# the flops per staged byte, two stages), with every tile in the checked k
+# loop (no whole-tile loop), capped at 80 and 64 registers
 # (three and four blocks per SM, with spills), and without the grid
 # barriers' timeout (docs/Design/GpuKernels.md, "Barriers").
 MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_uncapped", "uncapped"),
                  ("muon_2_stages", "2 matmul stages"),
                  ("muon_128_tiles", "128 x 128 matmul tiles"),
+                 ("muon_checked_tiles", "every tile checked"),
                  ("muon_80_regs", "capped at 80 registers"),
                  ("muon_64_regs", "capped at 64 registers"),
                  ("muon_no_timeout", "no grid-barrier timeout"))
