@@ -49,7 +49,9 @@ SUBGRID_SWEEP = (1, 2, 4)
 # registers: two blocks per SM), and as bench/cuda-bench also compiles it:
 # uncapped, with two matmul stages, with 128 × 128 matmul tiles (twice
 # the flops per staged byte, two stages), with every tile in the checked k
-# loop (no whole-tile loop), capped at 80 and 64 registers
+# loop (no whole-tile loop), with 8 stages and with 4 stages of 128 × 128
+# tiles (80 KiB of dynamic shared memory each), capped at 80 and 64
+# registers
 # (three and four blocks per SM, with spills), and without the grid
 # barriers' timeout (docs/Design/GpuKernels.md, "Barriers").
 MUON_VARIANTS = (("muon", "as compiled"),
@@ -57,6 +59,8 @@ MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_2_stages", "2 matmul stages"),
                  ("muon_128_tiles", "128 x 128 matmul tiles"),
                  ("muon_checked_tiles", "every tile checked"),
+                 ("muon_8_stages", "8 matmul stages"),
+                 ("muon_128_tiles_4_stages", "128 x 128 tiles, 4 stages"),
                  ("muon_80_regs", "capped at 80 registers"),
                  ("muon_64_regs", "capped at 64 registers"),
                  ("muon_no_timeout", "no grid-barrier timeout"))

@@ -99,6 +99,8 @@ stepc::phasedKernelLayouts(ModuleOp kernels) {
     layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
     layout.work = cast<StringAttr>(fields.get("work")).str();
     layout.partials = int(cast<IntegerAttr>(fields.get("partials")).getInt());
+    if (auto shared = fields.getAs<IntegerAttr>("dynamic_shared_bytes"))
+      layout.sharedBytes = int(shared.getInt());
     if (auto shared = fields.getAs<StringAttr>("kernel")) {
       layout.kernel = shared.str();
       layout.slot = int(fields.getAs<IntegerAttr>("slot").getInt());
@@ -318,6 +320,8 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
                              ? group.kernelWork
                              : group.kernelWork + " " + layout->work + " max";
       group.kernelPartials = std::max(group.kernelPartials, layout->partials);
+      group.kernelSharedBytes =
+          std::max(group.kernelSharedBytes, layout->sharedBytes);
       group.kernelPhased = true;
       if (!layout->kernel.empty()) {
         group.kernelSlots.push_back(layout->slot);
@@ -329,6 +333,7 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
       group.kernelScratch.clear();
       group.kernelWork.clear();
       group.kernelPartials = 0;
+      group.kernelSharedBytes = 0;
       group.kernelSlots.clear();
       group.kernelNumSlots = 1;
     }

@@ -202,8 +202,8 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(64)};
   Option<int64_t> matmulStages{
       *this, "matmul-stages",
-      llvm::cl::desc("The k-steps those matmuls stage at once, 2 to 4 (0: "
-                     "the most that fit)"),
+      llvm::cl::desc("The k-steps those matmuls stage at once, 2 to 8 (0: "
+                     "the most that fit statically)"),
       llvm::cl::init(0)};
   Option<int64_t> barrierTimeout{
       *this, "barrier-timeout",

@@ -51,6 +51,11 @@ constexpr CUresult kCooperativeLaunchTooLarge = 720;
 constexpr int kAttributeMultiprocessorCount = 16;
 constexpr int kAttributeComputeCapabilityMajor = 75;
 constexpr int kAttributeComputeCapabilityMinor = 76;
+constexpr int kAttributeMaxSharedMemoryPerBlockOptin = 97;
+constexpr int kFunctionAttributeMaxDynamicSharedBytes = 8;
+/// The dynamic shared memory a launch may give without the function's
+/// attribute raised, as on every GPU.
+constexpr int kDefaultDynamicSharedBytes = 48 * 1024;
 
 /// The positive integer in environment variable `name`, else `fallback`.
 int positiveFromEnvironment(const char *name, int fallback) {
@@ -77,6 +82,14 @@ int blocksPerMultiprocessor() {
       positiveFromEnvironment("STEPC_CUDA_EMULATOR_BLOCKS_PER_SM", 1);
   return count;
 }
+/// The most shared memory per block a function may opt in to (device
+/// attribute 97): sm_80's 163 KiB unless STEPC_CUDA_EMULATOR_SHARED_OPTIN
+/// says otherwise, so that a device with less can be tried.
+int sharedMemoryOptin() {
+  static const int bytes =
+      positiveFromEnvironment("STEPC_CUDA_EMULATOR_SHARED_OPTIN", 163 * 1024);
+  return bytes;
+}
 /// Bytes after every allocation that must still hold kCanary after a launch.
 constexpr size_t kCanaryBytes = 256;
 constexpr unsigned char kCanary = 0xA5;
@@ -101,6 +114,8 @@ using SharedMemoryFunction = void (*)(uint64_t *words);
 struct Function {
   KernelEntry entry = nullptr;
   std::string name;
+  /// cuFuncSetAttribute's MAX_DYNAMIC_SHARED_SIZE_BYTES.
+  int maxDynamicSharedBytes = kDefaultDynamicSharedBytes;
 };
 
 struct Module {
@@ -267,6 +282,8 @@ struct Launch {
   /// By block: its shared memory, for this launch only (as on a GPU).
   std::map<int64_t, std::vector<std::max_align_t>> shared;
   size_t sharedBytes = 0;
+  /// What the launch gave as dynamic shared memory.
+  size_t dynamicSharedBytes = 0;
 };
 
 Launch *currentLaunch = nullptr;
@@ -315,13 +332,17 @@ void blockBarrier() {
 }
 
 /// What @stepc_emulator_shared_memory points to: `words[0]` holds the
-/// bytes of shared memory the kernel uses and gets the address of the
-/// running thread's block's. A block's memory starts as 0xFF bytes (a NaN
-/// in every f32 and bf16), so that a read before the block wrote it shows.
+/// bytes of shared memory the kernel declares (0: dynamic shared memory,
+/// the launch's) and gets the address of the running thread's block's. A
+/// block's memory starts as 0xFF bytes (a NaN in every f32 and bf16), so
+/// that a read before the block wrote it shows.
 void sharedMemory(uint64_t *words) {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
-  size_t bytes = size_t(words[0]);
+  size_t bytes = words[0] ? size_t(words[0]) : launch.dynamicSharedBytes;
+  if (bytes == 0 && launch.error.empty())
+    launch.error = "kernel " + launch.function->name +
+                   " uses dynamic shared memory and its launch gives none";
   if (launch.sharedBytes == 0)
     launch.sharedBytes = bytes;
   if (bytes != launch.sharedBytes && launch.error.empty())
@@ -805,6 +826,9 @@ STEPC_API CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
   case kAttributeComputeCapabilityMinor:
     *value = 0;
     break;
+  case kAttributeMaxSharedMemoryPerBlockOptin:
+    *value = sharedMemoryOptin();
+    break;
   default:
     return fail(kInvalidValue, "device attribute " + std::to_string(attribute) +
                                    " is not emulated");
@@ -910,6 +934,24 @@ STEPC_API CUresult cuModuleGetFunction(Function **out, Module *module,
   return kSuccess;
 }
 
+STEPC_API CUresult cuFuncSetAttribute(Function *function, int attribute,
+                                      int value) {
+  std::lock_guard<std::recursive_mutex> lock(apiMutex);
+  if (!function)
+    return kInvalidHandle;
+  if (attribute != kFunctionAttributeMaxDynamicSharedBytes)
+    return fail(kInvalidValue, "function attribute " +
+                                   std::to_string(attribute) +
+                                   " is not emulated");
+  if (value < 0 || value > sharedMemoryOptin())
+    return fail(kInvalidValue, "cuFuncSetAttribute: " + std::to_string(value) +
+                                   " bytes of dynamic shared memory for " +
+                                   function->name + ", over the device's " +
+                                   std::to_string(sharedMemoryOptin()));
+  function->maxDynamicSharedBytes = value;
+  return kSuccess;
+}
+
 STEPC_API CUresult cuOccupancyMaxActiveBlocksPerMultiprocessor(int *blocks,
                                                                Function *, int,
                                                                size_t) {
@@ -970,10 +1012,18 @@ STEPC_API CUresult cuMemcpyDtoH_v2(void *host, unsigned long long device,
 
 static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
                              unsigned gridZ, unsigned blockX, unsigned blockY,
-                             unsigned blockZ, void **params, bool cooperative) {
+                             unsigned blockZ, unsigned sharedBytes,
+                             void **params, bool cooperative) {
   std::lock_guard<std::recursive_mutex> lock(apiMutex);
   if (!function)
     return kInvalidHandle;
+  if (sharedBytes > unsigned(function->maxDynamicSharedBytes))
+    return fail(kInvalidValue,
+                "launch of " + function->name + " with " +
+                    std::to_string(sharedBytes) +
+                    " bytes of dynamic shared memory; its function allows " +
+                    std::to_string(function->maxDynamicSharedBytes) +
+                    " (cuFuncSetAttribute raises it)");
   if (gridX == 0 || blockX == 0 || gridY != 1 || gridZ != 1 || blockY != 1 ||
       blockZ != 1)
     return fail(kInvalidValue, "launch of " + function->name +
@@ -992,6 +1042,7 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
   launch.blockDim = blockX;
   launch.gridDim = gridX;
   launch.cooperative = cooperative;
+  launch.dynamicSharedBytes = sharedBytes;
   launch.fibers.resize(size_t(gridX) * blockX);
   for (size_t i = 0; i < launch.fibers.size(); ++i) {
     launch.fibers[i].block = int64_t(i / blockX);
@@ -1022,19 +1073,20 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
 STEPC_API CUresult cuLaunchKernel(Function *function, unsigned gridX,
                                   unsigned gridY, unsigned gridZ,
                                   unsigned blockX, unsigned blockY,
-                                  unsigned blockZ, unsigned, void *,
+                                  unsigned blockZ, unsigned sharedBytes, void *,
                                   void **params, void **) {
   return launchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                      params, /*cooperative=*/false);
+                      sharedBytes, params, /*cooperative=*/false);
 }
 
 STEPC_API CUresult cuLaunchCooperativeKernel(Function *function, unsigned gridX,
                                              unsigned gridY, unsigned gridZ,
                                              unsigned blockX, unsigned blockY,
-                                             unsigned blockZ, unsigned, void *,
+                                             unsigned blockZ,
+                                             unsigned sharedBytes, void *,
                                              void **params) {
   return launchKernel(function, gridX, gridY, gridZ, blockX, blockY, blockZ,
-                      params, /*cooperative=*/true);
+                      sharedBytes, params, /*cooperative=*/true);
 }
 
 } // extern "C"

@@ -53,6 +53,7 @@ Status load(CudaDriver &d) {
   resolve(library, "cuModuleLoadData", d.cuModuleLoadData, missing);
   resolve(library, "cuModuleUnload", d.cuModuleUnload, missing);
   resolve(library, "cuModuleGetFunction", d.cuModuleGetFunction, missing);
+  resolve(library, "cuFuncSetAttribute", d.cuFuncSetAttribute, missing);
   resolve(library, "cuOccupancyMaxActiveBlocksPerMultiprocessor",
           d.cuOccupancyMaxActiveBlocksPerMultiprocessor, missing);
   resolve(library, "cuMemAlloc_v2", d.cuMemAlloc, missing);

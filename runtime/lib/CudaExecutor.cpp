@@ -90,7 +90,9 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
        {std::pair{CudaDriver::kAttributeComputeCapabilityMajor, &major},
         std::pair{CudaDriver::kAttributeComputeCapabilityMinor, &minor},
         std::pair{CudaDriver::kAttributeMultiprocessorCount,
-                  &module->multiprocessors_}})
+                  &module->multiprocessors_},
+        std::pair{CudaDriver::kAttributeMaxSharedMemoryPerBlockOptin,
+                  &module->sharedOptin_}})
     if (Status s = attribute(which, *value); !s.ok())
       return s;
   std::string arch = "sm_" + std::to_string(major * 10 + minor);
@@ -322,11 +324,32 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
       !s.ok())
     return s;
   const CudaDriver &d = module->driver();
+  // Matmul stages over 48 KiB are dynamic shared memory: the function has
+  // to be allowed them before the occupancy query and the launch.
+  executor->sharedBytes_ = group.kernelSharedBytes;
+  if (executor->sharedBytes_ > module->sharedMemoryPerBlockOptin())
+    return Status::error(
+        StatusCode::NoDevice,
+        artifact.origin + ": kernel " + executor->symbol_ + " needs " +
+            std::to_string(executor->sharedBytes_) +
+            " bytes of shared memory per block; cuda:" +
+            std::to_string(ordinal) + " gives at most " +
+            std::to_string(module->sharedMemoryPerBlockOptin()) +
+            " (compile with fewer --cuda-matmul-stages)");
+  if (executor->sharedBytes_ > 0)
+    if (Status s =
+            d.check(d.cuFuncSetAttribute(
+                        executor->function_,
+                        CudaDriver::kFunctionAttributeMaxDynamicSharedBytes,
+                        executor->sharedBytes_),
+                    "cuFuncSetAttribute");
+        !s.ok())
+      return s;
   int blocksPerSM = 0;
-  if (Status s =
-          d.check(d.cuOccupancyMaxActiveBlocksPerMultiprocessor(
-                      &blocksPerSM, executor->function_, launch.blockSize, 0),
-                  "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+  if (Status s = d.check(d.cuOccupancyMaxActiveBlocksPerMultiprocessor(
+                             &blocksPerSM, executor->function_,
+                             launch.blockSize, size_t(executor->sharedBytes_)),
+                         "cuOccupancyMaxActiveBlocksPerMultiprocessor");
       !s.ok())
     return s;
   executor->blockSize_ = launch.blockSize;
@@ -639,9 +662,9 @@ Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots,
     params.insert(params.end(), {&slot.tensors, &slot.numTensors, &slot.control,
                                  &slot.scratch});
   params.insert(params.end(), {&barrier_, &subgrids});
-  if (Status s = d.check(d.cuLaunchCooperativeKernel(function_, grid, 1, 1,
-                                                     unsigned(blockSize_), 1, 1,
-                                                     0, stream_, params.data()),
+  if (Status s = d.check(d.cuLaunchCooperativeKernel(
+                             function_, grid, 1, 1, unsigned(blockSize_), 1, 1,
+                             unsigned(sharedBytes_), stream_, params.data()),
                          "launching " + symbol_ + " (cooperative, " +
                              std::to_string(grid) + " blocks)");
       !s.ok())

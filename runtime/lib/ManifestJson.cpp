@@ -163,6 +163,11 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
         writeKey(os, "kernel_partials");
         os += std::to_string(group.kernelPartials);
         os += ",\n      ";
+        if (group.kernelSharedBytes) {
+          writeKey(os, "kernel_shared_bytes");
+          os += std::to_string(group.kernelSharedBytes);
+          os += ",\n      ";
+        }
       }
       if (!group.kernelSlots.empty()) {
         writeKey(os, "kernel_slots");
@@ -901,8 +906,8 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
   ObjectReader object(value, path, error);
   if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
                      "kernel", "kernel_scratch", "kernel_work",
-                     "kernel_partials", "kernel_slots", "kernel_num_slots",
-                     "sum_phases", "args"},
+                     "kernel_partials", "kernel_shared_bytes", "kernel_slots",
+                     "kernel_num_slots", "sum_phases", "args"},
                     "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -943,6 +948,10 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
       return object.fail(join(path, "kernel_partials"),
                          "expected an integer from 0 to 64");
     group.kernelPartials = int(partials);
+    if (object.has("kernel_shared_bytes") &&
+        !getCount(object, "kernel_shared_bytes", kMaxKernelSharedBytes,
+                  group.kernelSharedBytes))
+      return false;
   }
   if (object.has("kernel_slots")) {
     std::string slotsPath = join(path, "kernel_slots");

@@ -56,7 +56,9 @@ bool sameManifest(const Manifest &a, const Manifest &b) {
         x.paramDtypes != y.paramDtypes || x.entry != y.entry ||
         x.kernel != y.kernel || x.kernelPhased != y.kernelPhased ||
         x.kernelScratch != y.kernelScratch || x.kernelWork != y.kernelWork ||
-        x.kernelPartials != y.kernelPartials || x.args.size() != y.args.size())
+        x.kernelPartials != y.kernelPartials ||
+        x.kernelSharedBytes != y.kernelSharedBytes ||
+        x.args.size() != y.args.size())
       return false;
     for (size_t i = 0; i < x.args.size(); ++i)
       if (!sameArgument(x.args[i], y.args[i]))
@@ -84,6 +86,7 @@ Manifest richManifest() {
   matrix.kernelScratch = "0 4 rows mul cols mul align add";
   matrix.kernelWork = "rows rows mul cols mul 5 mul";
   matrix.kernelPartials = 2;
+  matrix.kernelSharedBytes = 81920;
   matrix.args = {
       arg(Role::Param, "w"),
       arg(Role::Grad, "g"),
@@ -218,7 +221,7 @@ void testJsonRoundTrip() {
   // Every spelling appears.
   for (const char *word : {"\"param\"",
                            "\"kernel\": \"stepc_adamw_matrices\"",
-                           "\"cuda\": {\"abi\": 4, \"block_size\": 128",
+                           "\"cuda\": {\"abi\": 5, \"block_size\": 128",
                            "\"archs\": [\"sm_80\", \"sm_90a\"]",
                            "\"grad\"",
                            "\"state\"",
@@ -376,6 +379,12 @@ void testJsonErrors() {
                "\"kernel_scratch\": \"0\", \"kernel_work\": \"1\", "
                "\"kernel_partials\": 1.5,"),
       "groups[0].kernel_partials: expected an integer from 0 to 64");
+  CHECK_JSON_ERROR(
+      replaced("\"entry\": \"sgd_all\",",
+               "\"entry\": \"sgd_all\", \"kernel\": \"k\", "
+               "\"kernel_scratch\": \"0\", \"kernel_work\": \"1\", "
+               "\"kernel_partials\": 1, \"kernel_shared_bytes\": 1e6,"),
+      "groups[0].kernel_shared_bytes: expected an integer from 1 to 232448");
   CHECK_JSON_ERROR(
       replaced("\"entry\": \"sgd_all\",",
                "\"entry\": \"sgd_all\", \"kernel_scratch\": \"0\", "

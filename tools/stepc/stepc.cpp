@@ -110,8 +110,9 @@ static cl::opt<int64_t> cudaMatmulTile(
 static cl::opt<int64_t> cudaMatmulStages(
     "cuda-matmul-stages",
     cl::desc("The k-steps of 32 the tensor-core matmuls stage in shared "
-             "memory at once, 2 to 4 (default: the most that fit 48 KiB, 4 "
-             "with 64 x 64 tiles, 2 with 128 x 128)"),
+             "memory at once, 2 to 8 (default: the most that fit the 48 KiB "
+             "a kernel may declare, 4 with 64 x 64 tiles, 2 with 128 x 128; "
+             "more are dynamic shared memory, which the launch gives)"),
     cl::init(0), cl::sub(compileCommand));
 static cl::opt<int64_t> cudaBarrierTimeout(
     "cuda-barrier-timeout",
@@ -386,6 +387,9 @@ static int runInspect(MLIRContext &context) {
           llvm::outs() << " " << slot;
         llvm::outs() << " of " << group.kernelNumSlots;
       }
+      if (group.kernelSharedBytes)
+        llvm::outs() << ", " << group.kernelSharedBytes
+                     << " bytes of dynamic shared memory per block";
       llvm::outs() << (group.kernelPhased ? ")" : "");
     }
     llvm::outs() << "\n";

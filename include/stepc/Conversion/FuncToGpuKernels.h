@@ -67,8 +67,10 @@ inline constexpr int64_t kMatmulTileSides[] = {64, 128};
 /// The most k-steps the tensor-core loops stage at once
 /// (stepc-form-phased-gpu-kernels{matmul-stages=N}, stepc compile
 /// --cuda-matmul-stages=N), and the shared memory a kernel may declare
-/// statically, which bounds them.
-inline constexpr int64_t kMaxMatmulStages = 4;
+/// statically: stages beyond it are dynamic shared memory, which the
+/// launch gives (160 KiB at most, 8 stages of 128 x 128 tiles, under
+/// sm_80's 163 KiB per block).
+inline constexpr int64_t kMaxMatmulStages = 8;
 inline constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// The registers per thread a phased kernel with a tensor-core matmul on
 /// 64 x 64 tiles is capped at unless told otherwise
@@ -76,7 +78,8 @@ inline constexpr int64_t kMaxStaticSharedBytes = 48 * 1024;
 /// --cuda-max-registers=N; 255 lifts it): two blocks of 256 threads per SM.
 inline constexpr int kMatmulKernelRegisters = 128;
 /// The stages a `stages` option means with block tiles of `tileSide`: 0
-/// asks for the most that fit (4 with 64 × 64 tiles, 2 with 128 × 128).
+/// asks for the most that fit in static shared memory (4 with 64 × 64
+/// tiles, 2 with 128 × 128).
 int64_t matmulStagesOf(int64_t tileSide, int64_t stages);
 /// Why the tensor-core loops cannot be built with these options, each
 /// named with `optionPrefix` before it ("--cuda-" for stepc compile), or

@@ -183,9 +183,10 @@ def FormPhasedGpuKernels
            "The side of those block tiles: 64 (a 32 × 16 part per warp) or "
            "128 (64 × 32)">,
     Option<"matmulStages", "matmul-stages", "int64_t", /*default=*/"0",
-           "The k-steps those loops stage in shared memory at once, 2 to 4 "
-           "(0: the most that fit 48 KiB, 4 with 64 × 64 tiles, 2 with "
-           "128 × 128)">,
+           "The k-steps those loops stage in shared memory at once, 2 to 8 "
+           "(0: the most that fit the 48 KiB a kernel may declare, 4 with "
+           "64 × 64 tiles, 2 with 128 × 128; more are dynamic shared "
+           "memory, recorded as the kernel's dynamic_shared_bytes)">,
     Option<"barrierTimeout", "barrier-timeout", "int64_t", /*default=*/"60",
            "Seconds a block waits at a grid barrier before it traps, which "
            "fails the launch instead of hanging the GPU (0: it waits "

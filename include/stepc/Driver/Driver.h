@@ -92,6 +92,8 @@ struct PhasedKernelLayout {
   /// What stepping one tensor costs, the same kind of program.
   std::string work;
   int partials = 0;
+  /// Dynamic shared memory per block its launch gives it (0: none).
+  int sharedBytes = 0;
   /// For a group function with global sums: its optimizer's kernel, its
   /// slot there and how many slots that kernel has. Empty `kernel`: the
   /// function's own kernel, of one slot.

@@ -1722,20 +1722,27 @@ private:
 
   /// The address of the shared memory the tensor-core loops stage their
   /// operands in: one module-level `.shared` array, which each kernel that
-  /// refers to it gets a copy of per block.
+  /// refers to it gets a copy of per block. Up to 48 KiB it is static;
+  /// beyond, it is an external array of no size, PTX's dynamic shared
+  /// memory, whose bytes the launch gives (dynamicSharedBytes).
   Value sharedTiles() {
     auto sharedPtr =
         LLVM::LLVMPointerType::get(ctx, stepc::kSharedAddressSpace);
+    int64_t bytes =
+        stepc::detail::tensorCoreSharedBytes(matmulTile, matmulStages);
+    bool dynamic = bytes > stepc::kMaxStaticSharedBytes;
+    if (dynamic)
+      dynamicSharedBytes = bytes;
     auto global =
         gpuModule.lookupSymbol<LLVM::GlobalOp>(stepc::kSharedTilesName);
     if (!global) {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(gpuModule.getBody());
-      auto type = LLVM::LLVMArrayType::get(
-          b.getI32Type(),
-          stepc::detail::tensorCoreSharedBytes(matmulTile, matmulStages) / 4);
+      auto type =
+          LLVM::LLVMArrayType::get(b.getI32Type(), dynamic ? 0 : bytes / 4);
       global = LLVM::GlobalOp::create(
-          b, loc, type, /*isConstant=*/false, LLVM::Linkage::Internal,
+          b, loc, type, /*isConstant=*/false,
+          dynamic ? LLVM::Linkage::External : LLVM::Linkage::Internal,
           stepc::kSharedTilesName, Attribute(), /*alignment=*/16,
           stepc::kSharedAddressSpace);
     }
@@ -2306,6 +2313,10 @@ private:
 public:
   /// memref.global symbols the kernel reads (copied into the gpu.module).
   llvm::SetVector<StringRef> globals;
+  /// Bytes of dynamic shared memory per block the kernel's launch has to
+  /// give it: its tensor-core stages, when they need more than a kernel
+  /// may declare statically; 0 otherwise.
+  int64_t dynamicSharedBytes = 0;
 
 private:
   SmallVector<Slot> slots;
@@ -2602,6 +2613,10 @@ struct FormPhasedGpuKernelsPass
             b.getNamedAttr("scratch", b.getStringAttr(scratchProgram(*slot))),
             b.getNamedAttr("work", b.getStringAttr(workProgram(*slot))),
             b.getNamedAttr("partials", b.getI64IntegerAttr(partials))};
+        if (builder.dynamicSharedBytes)
+          layout.push_back(
+              b.getNamedAttr("dynamic_shared_bytes",
+                             b.getI64IntegerAttr(builder.dynamicSharedBytes)));
         if (shared)
           layout.append(
               {b.getNamedAttr("kernel", b.getStringAttr(name)),

@@ -497,14 +497,6 @@ std::string stepc::checkMatmulOptions(int64_t tileSide, int64_t stages,
     return prefix + "matmul-stages=" + std::to_string(stages) +
            " is not a stage count the tensor-core matmuls pipeline (2 to " +
            std::to_string(kMaxMatmulStages) + ")";
-  int64_t bytes = sharedBytesOfStages(tileSide, stages);
-  if (bytes > kMaxStaticSharedBytes)
-    return prefix + "matmul-stages=" + std::to_string(stages) + " of " +
-           std::to_string(tileSide) + " x " + std::to_string(tileSide) +
-           " tiles need " + std::to_string(bytes / 1024) +
-           " KiB of shared memory per block, over the " +
-           std::to_string(kMaxStaticSharedBytes / 1024) +
-           " KiB a kernel may declare";
   return "";
 }
 

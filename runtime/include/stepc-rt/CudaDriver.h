@@ -39,6 +39,8 @@ struct CudaDriver {
   static constexpr int kAttributeMultiprocessorCount = 16;
   static constexpr int kAttributeComputeCapabilityMajor = 75;
   static constexpr int kAttributeComputeCapabilityMinor = 76;
+  static constexpr int kAttributeMaxSharedMemoryPerBlockOptin = 97;
+  static constexpr int kFunctionAttributeMaxDynamicSharedBytes = 8;
 
   CUresult (*cuInit)(unsigned flags) = nullptr;
   CUresult (*cuGetErrorString)(CUresult, const char **) = nullptr;
@@ -53,6 +55,8 @@ struct CudaDriver {
   CUresult (*cuModuleUnload)(CUmodule) = nullptr;
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule,
                                   const char *name) = nullptr;
+  CUresult (*cuFuncSetAttribute)(CUfunction, int attribute,
+                                 int value) = nullptr;
   CUresult (*cuOccupancyMaxActiveBlocksPerMultiprocessor)(
       int *blocks, CUfunction, int blockSize, size_t dynamicShared) = nullptr;
   CUresult (*cuMemAlloc)(CUdeviceptr *, size_t bytes) = nullptr;

@@ -44,6 +44,8 @@ public:
   Status function(const std::string &symbol, CudaDriver::CUfunction &out) const;
   int ordinal() const { return ordinal_; }
   int multiprocessorCount() const { return multiprocessors_; }
+  /// The most shared memory a block may opt in to on the device.
+  int sharedMemoryPerBlockOptin() const { return sharedOptin_; }
   /// "sm_90 cubin", or "PTX JIT-compiled for sm_100".
   const std::string &codeSource() const { return codeSource_; }
 
@@ -55,6 +57,7 @@ private:
   CudaDriver::CUcontext context_ = nullptr;
   CudaDriver::CUmodule module_ = nullptr;
   int multiprocessors_ = 0;
+  int sharedOptin_ = 0;
   std::string codeSource_;
 };
 
@@ -199,6 +202,8 @@ private:
   bool phased_ = false;
   std::string scratchProgram_, workProgram_;
   int partials_ = 0;
+  /// Dynamic shared memory per block (Group::kernelSharedBytes).
+  int sharedBytes_ = 0;
   int numTotals_ = 0;
   /// This group's slot in the kernel, and how many slots it has.
   int slot_ = 0, numSlots_ = 1;

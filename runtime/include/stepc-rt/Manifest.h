@@ -84,6 +84,10 @@ struct Group {
   /// f32 partial sums per grid thread that a phased kernel keeps at the
   /// start of its scratch.
   int kernelPartials = 0;
+  /// Bytes of dynamic shared memory per block that a phased kernel's
+  /// launch gives it (tensor-core stages over the 48 KiB a kernel may
+  /// declare statically); 0 for none.
+  int kernelSharedBytes = 0;
   /// For a group with global sums: its slot in `kernel`, per entry of
   /// `paramDtypes`. Such a kernel is its optimizer's: it steps the groups
   /// that sum, each dtype in a slot of its own, and a launch fills the
@@ -144,7 +148,7 @@ enum StepControlWord : size_t {
 ///  - control: the group's step control block (StepControlWord).
 struct CudaLaunch {
   /// Bumped when the layout above changes; the runtime checks it.
-  static constexpr int kAbi = 4;
+  static constexpr int kAbi = 5;
   int abi = kAbi;
   /// Threads per block the kernels were tuned for.
   int blockSize = 256;
@@ -158,6 +162,10 @@ struct CudaLaunch {
 
 /// Bytes every buffer in a phased kernel's scratch is aligned to.
 constexpr int64_t kScratchAlignment = 256;
+
+/// The most shared memory a block may have on any GPU stepc targets
+/// (sm_90's 227 KiB); each device says its own limit.
+constexpr int kMaxKernelSharedBytes = 227 * 1024;
 
 /// Evaluates one of a phased kernel's size programs (its scratch bytes,
 /// Group::kernelScratch, or its work, Group::kernelWork) for a param of

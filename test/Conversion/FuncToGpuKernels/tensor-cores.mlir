@@ -2,8 +2,8 @@
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=tensor-cores=false | FileCheck %s --check-prefix=SCALAR
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=128 --canonicalize --cse | FileCheck %s --check-prefix=TILE128
 // RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=96 2>&1 | FileCheck %s --check-prefix=BAD-TILE
-// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=5 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
-// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=128 matmul-stages=3" 2>&1 | FileCheck %s --check-prefix=STAGES-OVER
+// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=9 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=128 matmul-stages=3" | FileCheck %s --check-prefix=DYNAMIC
 // RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=2 --canonicalize --cse | FileCheck %s --check-prefix=STAGES2
 
 // Newton–Schulz's Gram, as StepToLinalg and bufferization leave it: the
@@ -177,8 +177,17 @@ func.func @gram(
 // STAGES2: nvvm.cp.async.commit.group
 // STAGES2-NOT: nvvm.cp.async.wait.group
 // STAGES2: gpu.return
-// BAD-STAGES: error: matmul-stages=5 is not a stage count the tensor-core matmuls pipeline (2 to 4)
-// STAGES-OVER: error: matmul-stages=3 of 128 x 128 tiles need 60 KiB of shared memory per block, over the 48 KiB a kernel may declare
+// BAD-STAGES: error: matmul-stages=9 is not a stage count the tensor-core matmuls pipeline (2 to 8)
+// Three stages of 128 x 128 tiles take 60 KiB, over the 48 KiB a kernel
+// may declare: the stages are dynamic shared memory (an external array of
+// no size), and each kernel that stages in it records the bytes its launch
+// has to give; one without a matmul (inexact) does not.
+// DYNAMIC: module attributes {gpu.container_module, stepc.phased_kernels = {
+// DYNAMIC-SAME: gram = {dynamic_shared_bytes = 61440 : i64,
+// DYNAMIC-SAME: inexact = {partials = 0 : i64, scratch
+// DYNAMIC: llvm.mlir.global external @stepc_shared_tiles() {addr_space = 3 : i32, alignment = 16 : i64} : !llvm.array<0 x i32>
+// DYNAMIC-LABEL: gpu.func @gram(
+// DYNAMIC: nvvm.cp.async.wait.group 1
 
 // SCALAR-NOT: stepc_shared_tiles
 // SCALAR-LABEL: gpu.func @gram(

@@ -231,14 +231,16 @@ BF16_NS_SHAPES = presets.SHAPES + [(130, 200), (128, 200)]
 # where compile_all puts their artifacts, and the specs checked with them
 # (None: all). The first is the default. With 128 × 128 tiles the
 # 130 × 200 matrix's Gram is 2 × 2 tiles; with whole tiles off, every tile
-# takes the checked k loop. Neither changes the order of an f32 addition,
-# so each must give the first's bits. Muon alone with those keeps the
-# emulated run short.
+# takes the checked k loop; with 8 stages the 80 KiB of stages are
+# dynamic shared memory, which the runtime has to ask the launch for. None
+# changes the order of an f32 addition, so each must give the first's
+# bits. Muon alone with those keeps the emulated run short.
 BF16_NS_VARIANTS = [
     ("64 x 64 tiles", [], "bf16-ns", None),
     ("128 x 128 tiles", ["--cuda-matmul-tile=128"], "bf16-ns-128", {"muon"}),
     ("whole tiles off", ["--cuda-matmul-whole-tiles=false"], "bf16-ns-checked",
      {"muon"}),
+    ("8 stages", ["--cuda-matmul-stages=8"], "bf16-ns-8-stages", {"muon"}),
 ]
 
 
