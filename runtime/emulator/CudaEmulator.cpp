@@ -232,6 +232,23 @@ struct Fiber {
 
 constexpr int64_t kWarpSize = 32;
 
+/// What the race checks know of 16 bytes of a block's shared memory, the
+/// unit of cp.async and of an ldmatrix row. An epoch is the block barriers
+/// (grid barriers included) a thread has passed: threads of a block in
+/// the same epoch run unordered on a GPU.
+struct SharedChunk {
+  /// The epoch of its last ldmatrix reads, and the warps (bit per warp)
+  /// that read it then.
+  int64_t readEpoch = -1;
+  uint64_t readWarps = 0;
+  /// From which epoch its last cp.async is visible to the block: the one
+  /// after the copying thread's wait, through a barrier; none while the
+  /// copy is in flight.
+  int64_t visibleEpoch = 0;
+  int64_t copyingThread = -1;
+};
+constexpr int64_t kNeverVisible = INT64_MAX;
+
 /// One warp at a warp-wide instruction: the lanes' operands, gathered
 /// until the last lane arrives, which computes every lane's result.
 struct WarpExchange {
@@ -281,6 +298,8 @@ struct Launch {
   std::map<int64_t, WarpExchange> warps;
   /// By block: its shared memory, for this launch only (as on a GPU).
   std::map<int64_t, std::vector<std::max_align_t>> shared;
+  /// By block: its shared memory's race-check state, 16 bytes a chunk.
+  std::map<int64_t, std::vector<SharedChunk>> sharedChunks;
   size_t sharedBytes = 0;
   /// What the launch gave as dynamic shared memory.
   size_t dynamicSharedBytes = 0;
@@ -340,9 +359,14 @@ void sharedMemory(uint64_t *words) {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
   size_t bytes = words[0] ? size_t(words[0]) : launch.dynamicSharedBytes;
-  if (bytes == 0 && launch.error.empty())
-    launch.error = "kernel " + launch.function->name +
-                   " uses dynamic shared memory and its launch gives none";
+  if (bytes == 0) {
+    if (launch.error.empty())
+      launch.error = "kernel " + launch.function->name +
+                     " uses dynamic shared memory and its launch gives none";
+    // The launch fails; until its threads return they write into as much
+    // as a block may have, not past the block's memory.
+    bytes = size_t(sharedMemoryOptin());
+  }
   if (launch.sharedBytes == 0)
     launch.sharedBytes = bytes;
   if (bytes != launch.sharedBytes && launch.error.empty())
@@ -355,6 +379,8 @@ void sharedMemory(uint64_t *words) {
                    sizeof(std::max_align_t);
     memory.resize(std::max<size_t>(slots, 1));
     std::memset(memory.data(), 0xFF, memory.size() * sizeof(std::max_align_t));
+    launch.sharedChunks[fiber.block].resize(
+        memory.size() * sizeof(std::max_align_t) / 16 + 1);
   }
   words[0] = reinterpret_cast<uintptr_t>(memory.data());
 }
@@ -488,6 +514,62 @@ std::string where(const Fiber &fiber) {
          std::to_string(fiber.block);
 }
 
+int64_t epochOf(const Fiber &fiber) {
+  return fiber.blockBarriers + fiber.barriers;
+}
+
+/// The race-check state of the 16 bytes at `address` (16-byte aligned, in
+/// `fiber`'s block's shared memory), and their offset there.
+std::pair<SharedChunk *, size_t> sharedChunk(const Fiber &fiber,
+                                             const void *address) {
+  Launch &launch = *currentLaunch;
+  auto offset =
+      size_t(reinterpret_cast<uintptr_t>(address) -
+             reinterpret_cast<uintptr_t>(launch.shared[fiber.block].data()));
+  return {&launch.sharedChunks[fiber.block][offset / 16], offset};
+}
+
+/// A data race between the warps of a block on shared memory, as a GPU may
+/// order them: an ldmatrix row that a cp.async of another thread may not
+/// have written yet (no block barrier after that thread's wait), or a
+/// cp.async over a row that another warp read in the same epoch (it may
+/// land before that warp's read). The emulator runs a block's warps one
+/// after another between barriers, so without these checks a missing
+/// barrier could give the right bits here.
+void checkSharedRead(const Fiber &fiber, const void *row) {
+  Launch &launch = *currentLaunch;
+  auto [chunk, offset] = sharedChunk(fiber, row);
+  int64_t epoch = epochOf(fiber), warp = fiber.thread / kWarpSize;
+  // The copying thread sees its own copy once its wait has landed it.
+  bool ownLanded = chunk->copyingThread == fiber.thread &&
+                   chunk->visibleEpoch != kNeverVisible;
+  if (chunk->visibleEpoch > epoch && !ownLanded && launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": ldmatrix of " +
+                   where(fiber) + " reads shared memory at byte " +
+                   std::to_string(offset) + ", which a cp.async of thread " +
+                   std::to_string(chunk->copyingThread) +
+                   " may not have written yet (no wait and block barrier "
+                   "since)";
+  if (chunk->readEpoch != epoch)
+    *chunk = {epoch, 0, chunk->visibleEpoch, chunk->copyingThread};
+  chunk->readWarps |= uint64_t(1) << (warp % 64);
+}
+
+void checkSharedCopy(const Fiber &fiber, const void *destination) {
+  Launch &launch = *currentLaunch;
+  auto [chunk, offset] = sharedChunk(fiber, destination);
+  int64_t epoch = epochOf(fiber), warp = fiber.thread / kWarpSize;
+  uint64_t others = chunk->readWarps & ~(uint64_t(1) << (warp % 64));
+  if (chunk->readEpoch == epoch && others && launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": cp.async of " +
+                   where(fiber) + " writes shared memory at byte " +
+                   std::to_string(offset) + ", which warp " +
+                   std::to_string(__builtin_ctzll(others)) +
+                   " read since the last block barrier";
+  chunk->visibleEpoch = kNeverVisible;
+  chunk->copyingThread = fiber.thread;
+}
+
 /// What @stepc_emulator_ldmatrix_x4 points to (ldmatrix.sync.aligned.m8n8
 /// .x4.shared.b16): `words` holds the lane's row address (words 0 and 1)
 /// and gets its 4 registers (words 2 to 5). From the PTX ISA: lanes 8j to
@@ -513,6 +595,8 @@ void ldMatrixX4(uint32_t *words, bool transposed) {
                    "address of " + where(fiber) +
                    " is not a 16-byte aligned row of its block's shared "
                    "memory";
+  if (launch.error.empty())
+    checkSharedRead(fiber, row);
   auto [warp, lane] = meetWarp(
       transposed ? WarpOp::LdMatrixTrans : WarpOp::LdMatrix,
       [&](WarpExchange &warp, int64_t lane) {
@@ -563,6 +647,7 @@ void cpAsync(uint32_t *words) {
                      "memory";
     return;
   }
+  checkSharedCopy(fiber, destination);
   auto &copy = fiber.pendingCopies.emplace_back();
   copy.first = destination;
   std::memcpy(copy.second.data(), source, 16);
@@ -588,6 +673,9 @@ void cpAsyncWait(uint32_t groupsInFlight) {
     for (size_t i = 0; i < fiber.committedGroups.front(); ++i) {
       auto &[destination, bytes] = fiber.pendingCopies.front();
       std::memcpy(destination, bytes.data(), bytes.size());
+      SharedChunk *chunk = sharedChunk(fiber, destination).first;
+      if (chunk->copyingThread == fiber.thread)
+        chunk->visibleEpoch = epochOf(fiber) + 1;
       fiber.pendingCopies.pop_front();
     }
     fiber.committedGroups.pop_front();

@@ -9,12 +9,14 @@
 // threads across blocks; mma.sync computes a warp's product from the PTX
 // fragment layout; ldmatrix hands out rows as the PTX ISA lays them out;
 // a cp.async copy lands at the thread's wait; shfl.sync exchanges lanes'
-// values; a missing barrier, a misaligned ldmatrix row or cp.async, a
-// cp.async not waited for, barrier divergence, mma.sync or shfl.sync
-// divergence, a write past an allocation, a barrier outside a cooperative
-// launch, too large a cooperative grid and bad copies are errors (or wrong
-// numbers) rather than passing silently. Arguments: the emulator and the
-// kernels' library.
+// values; dynamic shared memory is what the launch gives, over 48 KiB once
+// the function allows it; a missing barrier, a race between warps on
+// shared memory (cp.async and ldmatrix), a misaligned ldmatrix row or
+// cp.async, a cp.async not waited for, barrier divergence, mma.sync or
+// shfl.sync divergence, a write past an allocation, a barrier outside a
+// cooperative launch, too large a cooperative grid and bad copies are errors
+// (or wrong numbers) rather than passing silently. Arguments: the emulator and
+// the kernels' library.
 //
 //===----------------------------------------------------------------------===//
 
@@ -269,6 +271,116 @@ int main(int argc, char **argv) {
         "kernel cp_async_misaligned: cp.async of thread 1 of block 0 is not "
         "16 aligned bytes into its block's shared memory");
     for (Ptr buffer : {c.in, c.out})
+      CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+  }
+
+  // Races between a block's warps on shared memory (cp.async and
+  // ldmatrix), as a GPU may order them: each is an error, while the same
+  // kernel with its barriers reads the other warp's rows.
+  {
+    constexpr int kRowThreads = 128; // two blocks of two warps
+    Buffers r;
+    std::vector<float> values(4 * kRowThreads + 4 * 64);
+    for (size_t i = 0; i < values.size(); ++i)
+      values[i] = float(i);
+    CHECK_OK(
+        d.check(d.cuMemAlloc(&r.in, sizeof(float) * values.size()), "alloc"));
+    CHECK_OK(d.check(d.cuMemAlloc(&r.out, sizeof(float) * 4 * kRowThreads),
+                     "alloc"));
+    CHECK_OK(d.check(
+        d.cuMemcpyHtoD(r.in, values.data(), sizeof(float) * values.size()),
+        "write"));
+    CHECK_OK(launchPlain("shared_rows", 2, 64, r, "shared rows"));
+    std::vector<float> seen(4 * kRowThreads);
+    CHECK_OK(
+        d.check(d.cuMemcpyDtoH(seen.data(), r.out, sizeof(float) * seen.size()),
+                "read"));
+    int wrongRows = 0;
+    for (int t = 0; t < kRowThreads; ++t) {
+      int block = t / 64, warp = t % 64 / 32, lane = t % 32;
+      for (int j = 0; j < 4; ++j) {
+        // Register j: row lane / 4 of matrix j, given by lane 8 j + row of
+        // the warp, which reads the row the other warp's thread copied.
+        int copier = block * 64 + (warp ^ 1) * 32 + 8 * j + lane / 4;
+        wrongRows += seen[4 * t + j] != values[4 * copier + lane % 4];
+      }
+    }
+    CHECK(wrongRows == 0);
+    // Which side of a race is reported depends on the order the emulator
+    // runs the warps in, which alternates between launches: the copy over
+    // rows the other warp read ("... which warp W read since the last
+    // block barrier") or the read of rows the other warp's copy may not
+    // have written ("... may not have written yet").
+    for (const char *race : {"shared_rows_read_race", "shared_rows_copy_race"})
+      for (int order = 0; order < 2; ++order) {
+        std::string message = launchPlain(race, 2, 64, r, "race").message;
+        bool named = message.find(std::string("kernel ") + race + ": ") !=
+                     std::string::npos;
+        bool copyOverRead = message.find("read since the last block barrier") !=
+                            std::string::npos;
+        bool readBeforeCopy =
+            message.find("may not have written yet (no wait and block "
+                         "barrier since)") != std::string::npos;
+        CHECK(named && (copyOverRead || readBeforeCopy));
+      }
+    for (Ptr buffer : {r.in, r.out})
+      CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+  }
+
+  // Dynamic shared memory: as much as the launch gives, over 48 KiB only
+  // once the function allows it, and never over the device's limit.
+  {
+    CudaDriver::CUfunction dynamic = function("dynamic_shared_reverse");
+    Buffers s;
+    std::vector<float> values(64);
+    for (int i = 0; i < 64; ++i)
+      values[i] = float(3 * i + 1);
+    CHECK_OK(d.check(d.cuMemAlloc(&s.in, sizeof(float) * 64), "alloc"));
+    CHECK_OK(d.check(d.cuMemAlloc(&s.out, sizeof(float) * 64), "alloc"));
+    CHECK_OK(d.check(d.cuMemcpyHtoD(s.in, values.data(), sizeof(float) * 64),
+                     "write"));
+    auto launchWith = [&](unsigned bytes) {
+      return d.check(d.cuLaunchKernel(dynamic, 1, 1, 1, 64, 1, 1, bytes,
+                                      nullptr, s.params, nullptr),
+                     "dynamic launch");
+    };
+    CHECK_OK(launchWith(256));
+    std::vector<float> reversed(64);
+    CHECK_OK(d.check(d.cuMemcpyDtoH(reversed.data(), s.out, sizeof(float) * 64),
+                     "read"));
+    int wrongFloats = 0;
+    for (int t = 0; t < 64; ++t)
+      wrongFloats += reversed[t] != values[63 - t];
+    CHECK(wrongFloats == 0);
+    CHECK_STATUS(launchWith(0), NoDevice,
+                 "kernel dynamic_shared_reverse uses dynamic shared memory and "
+                 "its launch gives none");
+    CHECK_STATUS(launchWith(80 * 1024), NoDevice,
+                 "launch of dynamic_shared_reverse with 81920 bytes of dynamic "
+                 "shared memory; its function allows 49152 (cuFuncSetAttribute "
+                 "raises it)");
+    int optin = 0;
+    CHECK_OK(d.check(
+        d.cuDeviceGetAttribute(
+            &optin, CudaDriver::kAttributeMaxSharedMemoryPerBlockOptin, 0),
+        "opt-in limit"));
+    CHECK(optin == 163 * 1024);
+    CHECK_STATUS(
+        d.check(d.cuFuncSetAttribute(
+                    dynamic,
+                    CudaDriver::kFunctionAttributeMaxDynamicSharedBytes,
+                    optin + 1),
+                "over the limit"),
+        NoDevice,
+        "bytes of dynamic shared memory for dynamic_shared_reverse, "
+        "over the device's 166912");
+    CHECK_OK(d.check(d.cuFuncSetAttribute(
+                         dynamic,
+                         CudaDriver::kFunctionAttributeMaxDynamicSharedBytes,
+                         80 * 1024),
+                     "raise the limit"));
+    CHECK_OK(launchWith(80 * 1024));
+    for (Ptr buffer : {s.in, s.out})
       CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
   }
 

@@ -357,3 +357,67 @@ void shuffle_diverge(void **params, int64_t block, int64_t thread,
   else
     shuffle_xor(1, 1);
 }
+
+/* Shared memory as big as the launch gives (dynamic): each thread writes
+ * in[t] to its float, and after a block barrier out[t] is the float of
+ * thread blockDim - 1 - thread. */
+void dynamic_shared_reverse(void **params, int64_t block, int64_t thread,
+                            int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  float *in = buffer(params, 0), *out = buffer(params, 1);
+  float *shared = shared_memory(0);
+  int64_t t = block * blockDim + thread;
+  shared[thread] = in[t];
+  stepc_emulator_block_barrier();
+  out[t] = shared[blockDim - 1 - thread];
+}
+
+/* Two warps share rows through cp.async and ldmatrix, the way the
+ * tensor-core loops do. Each thread copies in[4 t .. 4 t + 3] into row
+ * `thread` of its block's shared memory (16 bytes) and waits for it; then
+ * each lane reads, with ldmatrix, the row copied by the thread of the
+ * other warp (thread ^ 32), and lane l's 4 registers go to out[4 t ..].
+ * Then each thread copies in[4 t + 4 blockDim ..] over its row.
+ * `barriers` says where block barriers are: bit 0 between the wait and
+ * the reads (without it a read races with the other warp's copy), bit 1
+ * between the reads and the second copies (without it a copy races with
+ * the other warp's read). */
+static void shared_rows_with(void **params, int64_t block, int64_t thread,
+                             int64_t blockDim, int barriers) {
+  float *in = buffer(params, 0), *out = buffer(params, 1);
+  float *rows = shared_memory((uint64_t)blockDim * 16);
+  int64_t t = block * blockDim + thread;
+  cp_async_16(rows + 4 * thread, in + 4 * t);
+  stepc_emulator_cp_async_commit();
+  stepc_emulator_cp_async_wait(0);
+  if (barriers & 1)
+    stepc_emulator_block_barrier();
+  const float *row = rows + 4 * (thread ^ 32);
+  uint32_t words[6];
+  memcpy(words, &row, sizeof row);
+  stepc_emulator_ldmatrix_x4(words);
+  memcpy(&out[4 * t], &words[2], 4 * sizeof(uint32_t));
+  if (barriers & 2)
+    stepc_emulator_block_barrier();
+  cp_async_16(rows + 4 * thread, in + 4 * t + 4 * blockDim);
+  stepc_emulator_cp_async_commit();
+  stepc_emulator_cp_async_wait(0);
+}
+
+void shared_rows(void **params, int64_t block, int64_t thread, int64_t blockDim,
+                 int64_t gridDim) {
+  (void)gridDim;
+  shared_rows_with(params, block, thread, blockDim, 3);
+}
+
+void shared_rows_read_race(void **params, int64_t block, int64_t thread,
+                           int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  shared_rows_with(params, block, thread, blockDim, 2);
+}
+
+void shared_rows_copy_race(void **params, int64_t block, int64_t thread,
+                           int64_t blockDim, int64_t gridDim) {
+  (void)gridDim;
+  shared_rows_with(params, block, thread, blockDim, 1);
+}
