@@ -159,10 +159,13 @@ def FormPhasedGpuKernels
     A generic that is a bf16 contraction (`out + L·R`, L and R exact in
     bf16, as Newton–Schulz's matmuls are) runs on tensor cores: blocks walk
     64 × 64 output tiles (128 × 128 with `matmul-tile=128`), stage L's and
-    R's k-slices in shared memory as bf16 (up to four k-steps of 32 in
-    flight, `matmul-stages`, one `gpu.barrier` per k-step) and compute them with `nvvm.mma.sync` m16n8k16 bf16
-    → f32, a 32 × 16 part per warp (64 × 32) (`tensor-cores=false` keeps
-    the scalar path).
+    R's k-slices in shared memory as bf16 (four k-steps of 32 in flight by
+    default, up to eight with `matmul-stages`, beyond 48 KiB in dynamic
+    shared memory; one `gpu.barrier` per k-step) and compute them with
+    `nvvm.mma.sync` m16n8k16 bf16 → f32, a 32 × 16 part per warp (64 × 32)
+    (`tensor-cores=false` keeps the scalar path). Tiles wholly inside
+    contiguous, aligned matrices take a k loop without per-copy checks
+    (`matmul-whole-tiles`).
 
     A function the kernel cannot run (an unknown op, a buffer carried
     across loop iterations, a size not bounded by the param's dims) is an

@@ -59,7 +59,7 @@ struct GpuKernelOptions {
   int maxRegisters = 0;
   /// The side of the tensor-core matmuls' block tiles: 64 or 128.
   int64_t matmulTile = 64;
-  /// The k-steps those matmuls stage at once, 2 to 4 (0: the most that
+  /// The k-steps those matmuls stage at once, 2 to 8 (0: the most that
   /// fit, stepc::matmulStagesOf).
   int64_t matmulStages = 0;
   /// Seconds a block waits at a grid barrier before it traps (0: forever).
