@@ -57,15 +57,25 @@ def cache_dir():
         "stepc")
 
 
+def compiler_identity():
+    """The compiler's path, size and modification time: a rebuilt or
+    upgraded compiler may write artifacts the runtime reads differently (a
+    new CUDA ABI, say) under the same version number."""
+    path = os.path.realpath(compiler_path())
+    status = os.stat(path)
+    return f"{path}:{status.st_size}:{status.st_mtime_ns}"
+
+
 def compile_cached(spec, targets=("cpu",)):
     """The artifact of `spec` for `targets`, compiled once per spec text,
-    targets and stepc version into the cache directory ($STEPC_CACHE_DIR or
-    ~/.cache/stepc)."""
+    targets, stepc version and compiler (compiler_identity) into the cache
+    directory ($STEPC_CACHE_DIR or ~/.cache/stepc)."""
     with open(spec, "rb") as f:
         text = f.read()
     targets = tuple(targets)
     key = hashlib.sha256(text + _config.VERSION.encode() +
-                         ",".join(targets).encode()).hexdigest()[:24]
+                         ",".join(targets).encode() +
+                         compiler_identity().encode()).hexdigest()[:24]
     stem = os.path.splitext(os.path.basename(str(spec)))[0]
     directory = cache_dir()
     os.makedirs(directory, exist_ok=True)

@@ -285,5 +285,37 @@ class Errors(unittest.TestCase):
                       "/nonexistent/libx.so", result.stdout)
 
 
+class CompileCache(unittest.TestCase):
+    def test_compiled_once_per_compiler(self):
+        # A compiler rebuilt under the same version may write artifacts the
+        # runtime reads differently (a new CUDA ABI): the cache compiles
+        # again for it instead of serving what the old one wrote.
+        real = stepc.compiler.compiler_path()
+        spec = SPECS / "sgd_nesterov.mlir"
+        with tempfile.TemporaryDirectory() as tmp:
+            wrapper = pathlib.Path(tmp) / "stepc"
+            wrapper.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
+            wrapper.chmod(0o755)
+            saved = {k: os.environ.get(k)
+                     for k in ("STEPC_COMPILER", "STEPC_CACHE_DIR")}
+            os.environ["STEPC_COMPILER"] = str(wrapper)
+            os.environ["STEPC_CACHE_DIR"] = str(pathlib.Path(tmp) / "cache")
+            try:
+                first = stepc.compile_cached(spec)
+                self.assertEqual(stepc.compile_cached(spec), first)
+                later = wrapper.stat().st_mtime_ns + 10**9
+                os.utime(wrapper, ns=(later, later))
+                second = stepc.compile_cached(spec)
+                self.assertNotEqual(second, first)
+                self.assertTrue(os.path.exists(second))
+                stepc.load(second)
+            finally:
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+
+
 if __name__ == "__main__":
     unittest.main()
