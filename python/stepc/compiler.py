@@ -58,32 +58,50 @@ def cache_dir():
 
 
 def compiler_identity():
-    """The compiler's path, size and modification time: a rebuilt or
-    upgraded compiler may write artifacts the runtime reads differently (a
-    new CUDA ABI, say) under the same version number."""
-    path = os.path.realpath(compiler_path())
-    status = os.stat(path)
+    """The compiler's path, size and modification time, or None where
+    there is no compiler."""
+    try:
+        path = os.path.realpath(compiler_path())
+        status = os.stat(path)
+    except (StepcError, OSError):
+        return None
     return f"{path}:{status.st_size}:{status.st_mtime_ns}"
 
 
 def compile_cached(spec, targets=("cpu",)):
     """The artifact of `spec` for `targets`, compiled once per spec text,
-    targets, stepc version and compiler (compiler_identity) into the cache
-    directory ($STEPC_CACHE_DIR or ~/.cache/stepc)."""
+    targets and stepc version into the cache directory ($STEPC_CACHE_DIR or
+    ~/.cache/stepc). A compiler rebuilt under the same version may write
+    artifacts the runtime reads differently (a new CUDA ABI, say), so a
+    cached artifact that another compiler build wrote is compiled again;
+    where there is no compiler at all (a GPU machine given a filled
+    cache), the cached one is used."""
     with open(spec, "rb") as f:
         text = f.read()
     targets = tuple(targets)
     key = hashlib.sha256(text + _config.VERSION.encode() +
-                         ",".join(targets).encode() +
-                         compiler_identity().encode()).hexdigest()[:24]
+                         ",".join(targets).encode()).hexdigest()[:24]
     stem = os.path.splitext(os.path.basename(str(spec)))[0]
     directory = cache_dir()
     os.makedirs(directory, exist_ok=True)
     output = os.path.join(directory, f"{stem}-{key}.stepc")
-    if not os.path.exists(output):
-        # Compile beside and rename so a concurrent reader never sees a
-        # partial file.
-        partial = f"{output}.{os.getpid()}.partial"
-        compile(spec, partial, targets)
-        os.replace(partial, output)
+    # Which compiler build wrote `output`.
+    written_by = output + ".compiler"
+    identity = compiler_identity()
+    if os.path.exists(output):
+        try:
+            with open(written_by) as f:
+                cached_by = f.read()
+        except OSError:
+            cached_by = None
+        if identity is None or cached_by == identity:
+            return output
+    # Compile beside and rename so a concurrent reader never sees a
+    # partial file.
+    partial = f"{output}.{os.getpid()}.partial"
+    compile(spec, partial, targets)
+    with open(partial + ".compiler", "w") as f:
+        f.write(identity or "")
+    os.replace(partial + ".compiler", written_by)
+    os.replace(partial, output)
     return output
