@@ -30,6 +30,7 @@ keeps the bench from rotting and checks that stepc's Muon and the baseline
 it is timed against compute the same step.
 """
 
+import json
 import os
 import statistics
 import subprocess
@@ -40,6 +41,9 @@ import torch
 
 import stepc
 import stepc.torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import phase_timeline  # noqa: E402
 
 WARMUP, REPEATS = 5, 30
 DEVICE = "cuda"
@@ -63,7 +67,8 @@ MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_128_tiles_4_stages", "128 x 128 tiles, 4 stages"),
                  ("muon_80_regs", "capped at 80 registers"),
                  ("muon_64_regs", "capped at 64 registers"),
-                 ("muon_no_timeout", "no grid-barrier timeout"))
+                 ("muon_no_timeout", "no grid-barrier timeout"),
+                 ("muon_timeline", "recording its phase timeline"))
 
 
 def gpt2_small():
@@ -310,6 +315,28 @@ def bench_muon(name, shapes, artifacts):
     return diff
 
 
+def bench_phase_timeline(name, shapes, artifacts):
+    """Where Muon's step goes on `shapes`, phase by phase, from the kernel
+    compiled with --cuda-phase-timeline (docs/Design/PhaseTimeline.md): the
+    last of a few steps, each phase charged to the barrier that ends it."""
+    path = f"{artifacts}/muon_timeline.stepc"
+    if not os.path.exists(path):
+        return
+    log = f"{artifacts}/muon_timeline.jsonl"
+    if os.path.exists(log):
+        os.remove(log)
+    os.environ["STEPC_CUDA_TIMELINE"] = log
+    opt = stepc.torch.Optimizer(make_params(shapes), path, group="hidden",
+                                lr=0.02, wd=0.0)
+    os.environ.pop("STEPC_CUDA_TIMELINE")
+    for _ in range(1 + WARMUP):
+        opt.step()
+    with open(log) as file:
+        launches = [json.loads(line) for line in file]
+    print(f"Muon's phases, {name}:")
+    print("\n".join(phase_timeline.table(launches[-1])))
+
+
 # Specs with a phased "hidden" group besides Muon's and MuonMD's
 # (bench/cuda-bench compiles each as is). Each is timed in a process of
 # its own, given HIDDEN_GROUP_SECONDS: on an H100 (2026-11-23) a spec
@@ -461,6 +488,8 @@ def main():
     print()
     print(header)
     bench_muon("GPT-2 small hidden", gpt2_small_hidden(), artifacts)
+    print()
+    bench_phase_timeline("GPT-2 small hidden", gpt2_small_hidden(), artifacts)
     print()
     bench_hidden_groups("GPT-2 small hidden", artifacts, smoke=False)
     print()

@@ -32,6 +32,10 @@
 using namespace mlir;
 using namespace stepc;
 
+// The phase timeline's layout, which the runtime reads (Manifest.h).
+static_assert(kPhaseTimelineAlignWords == rt::kTimelineAlignWords &&
+              (int64_t(1) << kPhaseTimelineShift) == rt::kTimelineNanoseconds);
+
 /// Whether the kernels can be built with `options`, as stepc compile's
 /// --cuda-* options say them.
 static bool checkKernelOptions(const GpuKernelOptions &options,
@@ -211,6 +215,10 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
   if (failed(kernels))
     return failure();
   code.phased = phasedKernelLayouts(**kernels);
+  if (auto sites =
+          (**kernels)->getAttrOfType<ArrayAttr>(kPhaseTimelineSitesAttrName))
+    for (auto site : sites.getAsValueRange<StringAttr>())
+      code.timelineSites.push_back(site.str());
   llvm::StringSet<> defaultCapped =
       defaultCappedKernels(**kernels, target.kernels);
   if (target.hostEmulation) {
@@ -283,6 +291,9 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
   manifest.cuda.blockSize = kGpuBlockSize;
   manifest.cuda.vectorWidth = int(kGpuVectorWidth);
   manifest.cuda.archs = target.archs;
+  manifest.cuda.timelineSites = code.timelineSites;
+  manifest.cuda.timelineCapacity =
+      code.timelineSites.empty() ? 0 : int(kPhaseTimelineCapacity);
   for (rt::Group &group : manifest.groups) {
     // Each dtype's group function: the kernel of its own, or its slot in
     // its optimizer's kernel. A kernel of its own is named after the f32

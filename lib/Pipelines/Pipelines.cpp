@@ -130,6 +130,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.matmulStages = options.matmulStages;
   phased.barrierTimeout = options.barrierTimeout;
   phased.matmulWholeTiles = options.matmulWholeTiles;
+  phased.phaseTimeline = options.phaseTimeline;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -215,10 +216,15 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Give the matmuls' tiles that lie wholly inside "
                      "aligned matrices a k loop without checks"),
       llvm::cl::init(true)};
+  Option<bool> phaseTimeline{
+      *this, "phase-timeline",
+      llvm::cl::desc("Record when each grid barrier releases, for the "
+                     "runtime's phase timeline"),
+      llvm::cl::init(false)};
 
   stepc::GpuKernelOptions kernelOptions() const {
-    return {maxRegisters, matmulTile, matmulStages, barrierTimeout,
-            matmulWholeTiles};
+    return {maxRegisters,   matmulTile,       matmulStages,
+            barrierTimeout, matmulWholeTiles, phaseTimeline};
   }
 };
 } // namespace

@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <dlfcn.h>
 #include <map>
@@ -110,6 +111,7 @@ using CopyAsyncCommitFunction = void (*)();
 using CopyAsyncWaitFunction = void (*)(uint32_t groupsInFlight);
 using ShuffleFunction = void (*)(uint32_t *words);
 using SharedMemoryFunction = void (*)(uint64_t *words);
+using GlobalTimerFunction = void (*)(uint64_t *words);
 
 struct Function {
   KernelEntry entry = nullptr;
@@ -991,6 +993,12 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<ShuffleFunction *>(slot) = shuffleXor;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_shared_memory"))
     *static_cast<SharedMemoryFunction *>(slot) = sharedMemory;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_globaltimer"))
+    *static_cast<GlobalTimerFunction *>(slot) = [](uint64_t *words) {
+      timespec now;
+      ::clock_gettime(CLOCK_MONOTONIC, &now);
+      words[0] = uint64_t(now.tv_sec) * 1000000000u + uint64_t(now.tv_nsec);
+    };
   *out = module.release();
   return kSuccess;
 }

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <numeric>
 #include <sstream>
 
@@ -297,6 +299,16 @@ int stepc::rt::chooseCudaSubgrids(int forced, int maxBlocks, int blocksPerSM,
 // CudaExecutor
 //===----------------------------------------------------------------------===//
 
+/// Where a phase timeline's regions start in the barrier buffer of a
+/// launch of `blocks` blocks, in u32 words, and each region's words.
+static size_t timelineRegionsAt(int blocks) {
+  return size_t((int64_t(blocks) + kTimelineAlignWords) / kTimelineAlignWords *
+                kTimelineAlignWords);
+}
+static size_t timelineRegionWords(int capacity) {
+  return 2 + 2 * size_t(capacity);
+}
+
 Status CudaExecutor::supports(const Artifact &artifact, const Group &group) {
   if (!artifact.manifest.hasCuda)
     return noCudaCode(artifact, "the artifact has no CUDA code");
@@ -363,6 +375,10 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->maxBlocks_ =
       executor->blocksPerSM_ * std::max(1, module->multiprocessorCount());
   executor->vectorWidth_ = launch.vectorWidth;
+  executor->timelineCapacity_ = launch.timelineCapacity;
+  executor->timelineSites_ = launch.timelineSites;
+  if (const char *path = std::getenv("STEPC_CUDA_TIMELINE"))
+    executor->timelinePath_ = path;
   int64_t paramBytes = paramDtype == "f32" ? 4 : 2;
   executor->elementBytes_ = {paramBytes, paramBytes};
   for (size_t index : group.indicesOf(Role::State))
@@ -381,7 +397,12 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
     // Zeroed once; every grid barrier leaves its word ready for the next,
     // whatever its block count, so each launch may split the grid anew: a
     // word for the grid and one for each sub-grid it can have.
-    std::vector<uint32_t> zeros(size_t(executor->maxBlocks_) + 1, 0);
+    // With a phase timeline, a region per word after them.
+    size_t words = size_t(executor->maxBlocks_) + 1;
+    if (executor->timelineCapacity_)
+      words = timelineRegionsAt(executor->maxBlocks_) +
+              words * timelineRegionWords(executor->timelineCapacity_);
+    std::vector<uint32_t> zeros(words, 0);
     size_t bytes = zeros.size() * sizeof(uint32_t);
     if (Status s = d.check(d.cuMemAlloc(&executor->barrier_, bytes),
                            "allocating the grid barriers");
@@ -670,6 +691,73 @@ Status CudaExecutor::launchPhased(std::vector<SlotArgs> &slots,
       !s.ok())
     return s;
   ++launches_;
+  if (!timelinePath_.empty())
+    return writeTimeline(grid, subgrids);
+  return Status::success();
+}
+
+Status CudaExecutor::writeTimeline(unsigned grid, int32_t subgrids) {
+  std::string line = "{\"kernel\": \"" + symbol_ +
+                     "\", \"launch\": " + std::to_string(launches_);
+  if (!timelineCapacity_) {
+    // Said once per kernel, so that an empty file is never a puzzle.
+    if (launches_ != 1)
+      return Status::success();
+    line += ", \"no_timeline\": \"compiled without --cuda-phase-timeline\"}";
+  } else {
+    std::vector<uint32_t> regions(
+        size_t(subgrids + 1) * size_t(timelineRegionWords(timelineCapacity_)));
+    const char *at = reinterpret_cast<const char *>(barrier_) +
+                     timelineRegionsAt(int(grid)) * sizeof(uint32_t);
+    if (Status s =
+            copyToHost(regions.data(), at, regions.size() * sizeof(uint32_t));
+        !s.ok())
+      return s;
+    line += ", \"blocks\": " + std::to_string(grid) +
+            ", \"subgrids\": " + std::to_string(subgrids) +
+            ", \"ns_per_tick\": " + std::to_string(kTimelineNanoseconds) +
+            ", \"sites\": [";
+    for (size_t k = 0; k < timelineSites_.size(); ++k) {
+      line += k ? ", \"" : "\"";
+      for (char c : timelineSites_[k]) {
+        if (c == '"' || c == '\\')
+          line += '\\';
+        line += c;
+      }
+      line += "\"";
+    }
+    // Region 0 holds the whole grid's barriers, region 1 + s sub-grid s's:
+    // [count, start, (site, time) pairs], times in ticks modulo 2^32, here
+    // in ns since block 0 started (a sub-grid may start a little before).
+    line += "], \"regions\": [";
+    size_t regionWords = timelineRegionWords(timelineCapacity_);
+    auto sinceStart = [&](uint32_t ticks) {
+      return std::to_string(int64_t(int32_t(ticks - regions[1])) *
+                            kTimelineNanoseconds);
+    };
+    for (int32_t r = 0; r <= subgrids; ++r) {
+      const uint32_t *region = regions.data() + size_t(r) * regionWords;
+      uint32_t count = region[0];
+      uint32_t kept = std::min<uint32_t>(count, uint32_t(timelineCapacity_));
+      line += std::string(r ? ", " : "") +
+              "{\"released\": " + std::to_string(count) +
+              ", \"start\": " + sinceStart(region[1]) + ", \"marks\": [";
+      for (uint32_t i = 0; i < kept; ++i)
+        line += std::string(i ? ", " : "") + "[" +
+                std::to_string(region[2 + 2 * i]) + ", " +
+                sinceStart(region[3 + 2 * i]) + "]";
+      line += "]}";
+    }
+    line += "]}";
+  }
+  std::FILE *file = std::fopen(timelinePath_.c_str(), "a");
+  bool written = file && std::fputs((line + "\n").c_str(), file) >= 0;
+  if (file && std::fclose(file) != 0)
+    written = false;
+  if (!written)
+    return Status::error(StatusCode::InvalidArgument,
+                         "STEPC_CUDA_TIMELINE: cannot append to " +
+                             timelinePath_);
   return Status::success();
 }
 

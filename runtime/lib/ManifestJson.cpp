@@ -228,7 +228,21 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
       os += a ? ", " : "";
       writeString(os, cuda.archs[a]);
     }
-    os += "]}";
+    os += "]";
+    if (cuda.timelineCapacity) {
+      os += ", ";
+      writeKey(os, "timeline_capacity");
+      writeNumber(os, cuda.timelineCapacity);
+      os += ", ";
+      writeKey(os, "timeline_sites");
+      os += "[";
+      for (size_t k = 0; k < cuda.timelineSites.size(); ++k) {
+        os += k ? ", " : "";
+        writeString(os, cuda.timelineSites[k]);
+      }
+      os += "]";
+    }
+    os += "}";
   }
   os += "\n}\n";
   return os;
@@ -1054,7 +1068,8 @@ bool getCount(ObjectReader &object, const char *key, int max, int &out) {
 bool readCudaLaunch(const JsonValue &value, CudaLaunch &cuda,
                     std::string &error) {
   ObjectReader object(value, "cuda", error);
-  if (!object.check({"abi", "block_size", "vector_width", "archs"},
+  if (!object.check({"abi", "block_size", "vector_width", "archs",
+                     "timeline_capacity", "timeline_sites"},
                     "the CUDA launch description") ||
       !getCount(object, "abi", 1 << 20, cuda.abi) ||
       !getCount(object, "block_size", 1024, cuda.blockSize) ||
@@ -1074,6 +1089,24 @@ bool readCudaLaunch(const JsonValue &value, CudaLaunch &cuda,
       return object.fail(indexed("cuda.archs", i),
                          "expected an architecture such as \"sm_80\"");
     cuda.archs.push_back(arch.string);
+  }
+  if (object.has("timeline_capacity") != object.has("timeline_sites"))
+    return object.fail("cuda", "expected timeline_capacity and "
+                               "timeline_sites together");
+  if (!object.has("timeline_capacity"))
+    return true;
+  if (!getCount(object, "timeline_capacity", kMaxTimelineCapacity,
+                cuda.timelineCapacity))
+    return false;
+  const JsonValue *sites = object.getArray("timeline_sites");
+  if (!sites)
+    return false;
+  for (size_t i = 0; i < sites->elements.size(); ++i) {
+    const JsonValue &site = sites->elements[i];
+    if (site.kind != JsonValue::Kind::String)
+      return object.fail(indexed("cuda.timeline_sites", i),
+                         "expected the name of a barrier call site");
+    cuda.timelineSites.push_back(site.string);
   }
   return true;
 }

@@ -48,7 +48,10 @@ bool sameManifest(const Manifest &a, const Manifest &b) {
   if (a.optimizer != b.optimizer || a.stepcVersion != b.stepcVersion ||
       a.groups.size() != b.groups.size() || a.hasCuda != b.hasCuda ||
       a.cuda.abi != b.cuda.abi || a.cuda.blockSize != b.cuda.blockSize ||
-      a.cuda.vectorWidth != b.cuda.vectorWidth || a.cuda.archs != b.cuda.archs)
+      a.cuda.vectorWidth != b.cuda.vectorWidth ||
+      a.cuda.archs != b.cuda.archs ||
+      a.cuda.timelineCapacity != b.cuda.timelineCapacity ||
+      a.cuda.timelineSites != b.cuda.timelineSites)
     return false;
   for (size_t g = 0; g < a.groups.size(); ++g) {
     const Group &x = a.groups[g], &y = b.groups[g];
@@ -121,6 +124,9 @@ Manifest richManifest() {
   m.cuda.blockSize = 128;
   m.cuda.vectorWidth = 8;
   m.cuda.archs = {"sm_80", "sm_90a"};
+  m.cuda.timelineCapacity = 4096;
+  m.cuda.timelineSites = {"muon.mlir:23 matmul 1, symmetric",
+                          "a \"quoted\" \\ site"};
   return m;
 }
 
@@ -351,6 +357,24 @@ void testJsonErrors() {
   CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
                             "\"vector_width\": 4, \"archs\": [], \"grid\": 1}"),
                    "cuda.grid: unknown key in the CUDA launch description");
+  // The phase timeline: a capacity and the sites' names, together.
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 4, \"archs\": [], "
+                            "\"timeline_capacity\": 8}"),
+                   "cuda: expected timeline_capacity and timeline_sites "
+                   "together");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 4, \"archs\": [], "
+                            "\"timeline_capacity\": 0, "
+                            "\"timeline_sites\": []}"),
+                   "cuda.timeline_capacity: expected an integer from 1 to "
+                   "1048576");
+  CHECK_JSON_ERROR(withCuda("{\"abi\": 1, \"block_size\": 256, "
+                            "\"vector_width\": 4, \"archs\": [], "
+                            "\"timeline_capacity\": 8, "
+                            "\"timeline_sites\": [\"a\", 2]}"),
+                   "cuda.timeline_sites[1]: expected the name of a barrier "
+                   "call site");
   CHECK_JSON_ERROR(replaced("\"entry\": \"sgd_all\",",
                             "\"entry\": \"sgd_all\", \"kernel\": \"\","),
                    "groups[0].kernel: must not be empty");

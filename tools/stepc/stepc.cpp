@@ -126,6 +126,12 @@ static cl::opt<bool> cudaMatmulWholeTiles(
              "contiguous, aligned matrices a k loop that copies without "
              "checks (default true; false checks every copy, for comparison)"),
     cl::init(true), cl::sub(compileCommand));
+static cl::opt<bool> cudaPhaseTimeline(
+    "cuda-phase-timeline",
+    cl::desc("Make the phased CUDA kernels record when each grid barrier "
+             "releases, which the runtime writes to the file "
+             "STEPC_CUDA_TIMELINE names (docs/Design/PhaseTimeline.md)"),
+    cl::init(false), cl::sub(compileCommand));
 static cl::opt<double> clipGradNorm(
     "clip-grad-norm",
     cl::desc("Clip the global gradient norm before every group's step: each "
@@ -266,14 +272,15 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
-  cudaTarget.kernels = {cudaMaxRegisters, cudaMatmulTile, cudaMatmulStages,
-                        cudaBarrierTimeout, cudaMatmulWholeTiles};
+  cudaTarget.kernels = {cudaMaxRegisters,     cudaMatmulTile,
+                        cudaMatmulStages,     cudaBarrierTimeout,
+                        cudaMatmulWholeTiles, cudaPhaseTimeline};
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
        std::initializer_list<const cl::Option *>{
            &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
-           &cudaBarrierTimeout, &cudaMatmulWholeTiles})
+           &cudaBarrierTimeout, &cudaMatmulWholeTiles, &cudaPhaseTimeline})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +
@@ -370,6 +377,12 @@ static int runInspect(MLIRContext &context) {
     for (const std::string &arch : manifest.cuda.archs)
       llvm::outs() << " " << arch;
     llvm::outs() << "\n";
+    if (manifest.cuda.timelineCapacity) {
+      llvm::outs() << "phase timeline: " << manifest.cuda.timelineCapacity
+                   << " releases per region, sites:\n";
+      for (auto [k, site] : llvm::enumerate(manifest.cuda.timelineSites))
+        llvm::outs() << "  " << k + 1 << ": " << site << "\n";
+    }
   }
   for (const rt::Group &group : manifest.groups) {
     llvm::outs() << "group " << group.name << ": "

@@ -56,6 +56,22 @@ inline constexpr int64_t kMaxGridBarrierTimeoutSeconds = 1800;
 /// with `optionPrefix` before it), or "" when it can.
 std::string checkBarrierTimeout(int64_t seconds,
                                 llvm::StringRef optionPrefix = "");
+/// The phase timeline (stepc-form-phased-gpu-kernels{phase-timeline},
+/// stepc compile --cuda-phase-timeline; docs/Design/PhaseTimeline.md):
+/// after each grid barrier the first block of the blocks that met writes
+/// (site, %globaltimer / 32) into its region of the barrier buffer, which
+/// starts after the grid's barrier words (gridDim + 1, rounded up to
+/// kPhaseTimelineAlignWords): region 0 the grid's, region 1 + s sub-grid
+/// s's, each [count, start time, then kPhaseTimelineCapacity (site, time)
+/// pairs] of u32. The module attribute kPhaseTimelineSitesAttrName names
+/// the sites (site k is element k - 1).
+inline constexpr int64_t kPhaseTimelineCapacity = 4096;
+inline constexpr int64_t kPhaseTimelineAlignWords = 64;
+inline constexpr int64_t kPhaseTimelineRegionWords =
+    2 + 2 * kPhaseTimelineCapacity;
+inline constexpr int64_t kPhaseTimelineShift = 5;
+inline constexpr const char *kPhaseTimelineSitesAttrName =
+    "stepc.phase_timeline_sites";
 /// The `.shared` array (LLVM address space kSharedAddressSpace) the
 /// tensor-core loops stage their operands in.
 inline constexpr const char *kSharedTilesName = "stepc_shared_tiles";

@@ -66,6 +66,10 @@ inline constexpr const char *kEmulatorShuffleName =
 /// of the running thread's block's copy out, in the same word.
 inline constexpr const char *kEmulatorSharedMemoryName =
     "stepc_emulator_shared_memory";
+/// The same for `%globaltimer`: `void (*)(uint64_t *words)`, the host's
+/// monotonic clock in nanoseconds out.
+inline constexpr const char *kEmulatorGlobalTimerName =
+    "stepc_emulator_globaltimer";
 
 } // namespace stepc
 

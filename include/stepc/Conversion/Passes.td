@@ -198,7 +198,10 @@ def FormPhasedGpuKernels
            /*default=*/"true",
            "Give the tiles that lie wholly inside their matrices, which are "
            "contiguous and aligned, a k loop that copies without checks "
-           "(false: every tile checks each copy)">
+           "(false: every tile checks each copy)">,
+    Option<"phaseTimeline", "phase-timeline", "bool", /*default=*/"false",
+           "Record when each grid barrier releases, by call site, for the "
+           "runtime's phase timeline (docs/Design/PhaseTimeline.md)">
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

@@ -142,6 +142,9 @@ struct CudaCode {
   std::map<std::string, PhasedKernelLayout> phased;
   /// The kernels for the host CUDA emulator, when the target asks for them.
   std::string hostEmulation;
+  /// The phase timeline's sites (GpuKernelOptions::phaseTimeline), site k
+  /// at k - 1; empty without one.
+  std::vector<std::string> timelineSites;
 };
 
 /// Compiles `spec` to PTX and assembles a cubin per architecture with the

@@ -67,6 +67,9 @@ struct GpuKernelOptions {
   /// Whether the matmuls' tiles that lie wholly inside aligned matrices get
   /// a k loop that copies without checks (off: every tile is checked).
   bool matmulWholeTiles = true;
+  /// Whether the kernels record when each grid barrier releases (the phase
+  /// timeline, docs/Design/PhaseTimeline.md).
+  bool phaseTimeline = false;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

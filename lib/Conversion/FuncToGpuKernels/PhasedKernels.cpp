@@ -38,7 +38,11 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Path.h"
+
 #include "llvm/Support/raw_ostream.h"
+#include <map>
 
 namespace stepc {
 #define GEN_PASS_DEF_FORMPHASEDGPUKERNELS
@@ -48,6 +52,10 @@ namespace stepc {
 using namespace mlir;
 
 namespace {
+
+/// The phase a grid barrier call ends, as text: set on each call as it is
+/// emitted, turned into timeline sites or dropped by addPhaseTimeline.
+constexpr const char *kPhaseAttrName = "stepc.phase";
 
 //===----------------------------------------------------------------------===//
 // Scratch sizes
@@ -1420,6 +1428,7 @@ private:
                            .createLoopRanges(b, loc))
       sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
     if (tensorCores && emitOnTensorCores(source, generic, sizes)) {
+      notePhaseWork(source, matmulMirrored ? "matmul, symmetric" : "matmul");
       generic.erase();
       return;
     }
@@ -1427,6 +1436,7 @@ private:
     for (auto [d, type] : llvm::enumerate(generic.getIteratorTypesArray()))
       (type == utils::IteratorType::parallel ? parallel : reduction)
           .push_back(d);
+    notePhaseWork(source, reduction.empty() ? "element-wise" : "reduction");
     SmallVector<Value> ivs(sizes.size());
 
     // One point of the parallel loops, its reductions run serially.
@@ -1636,6 +1646,7 @@ private:
         tensorCoreContraction(source, generic);
     if (!contraction)
       return false;
+    matmulMirrored = contraction->mirrored;
     OpOperand *init = generic.getDpsInitOperand(0);
     auto valueAt = [&](Value value, ArrayRef<Value> ivs) {
       return evaluateAt(generic, value, ivs);
@@ -1751,6 +1762,7 @@ private:
   }
 
   void emitCopy(memref::CopyOp copy) {
+    notePhaseWork(copy, "copy");
     Value source = map.lookup(copy.getSource());
     Value target = map.lookup(copy.getTarget());
     auto type = cast<MemRefType>(source.getType());
@@ -2214,6 +2226,29 @@ private:
     // LLVM from duplicating the call into the branches of an if before it
     // (it did, and thread 0 then hung at another call than its block).
     call.setConvergent(true);
+    // The phase it ends, for the phase timeline (addPhaseTimeline).
+    call->setAttr(kPhaseAttrName,
+                  b.getStringAttr(phaseWork.empty()
+                                      ? "no grid-wide work"
+                                      : llvm::join(phaseWork, ", ")));
+    phaseWork.clear();
+  }
+
+  /// Notes that the phase being emitted runs `op` as `kind` of work, named
+  /// by where the spec has it ("muon.mlir:24 matmul").
+  void notePhaseWork(Operation *op, StringRef kind) {
+    std::string where;
+    if (auto file = op->getLoc()->findInstanceOf<FileLineColLoc>())
+      where = (llvm::sys::path::filename(file.getFilename().getValue()) + ":" +
+               Twine(file.getLine()) + " ")
+                  .str();
+    std::string work = where + kind.str();
+    // The spec op's matmuls in order (Newton–Schulz's Gram, A², P·X).
+    if (kind.starts_with("matmul"))
+      work = where + "matmul " + std::to_string(++matmulsAt[where]) +
+             kind.drop_front(StringRef("matmul").size()).str();
+    if (!llvm::is_contained(phaseWork, work))
+      phaseWork.push_back(work);
   }
 
   Value isThreadZero() {
@@ -2349,6 +2384,12 @@ private:
   Value gradScale;
   /// What the threads did since the last barrier.
   Hazards hazards;
+  /// What the phase since the last barrier runs (notePhaseWork), the
+  /// matmuls noted per place in the spec, and whether the last one on
+  /// tensor cores computed a symmetric product.
+  SmallVector<std::string> phaseWork;
+  std::map<std::string, int> matmulsAt;
+  bool matmulMirrored = false;
 };
 
 /// The software grid barrier of CUDA's cooperative groups (shared/
@@ -2458,6 +2499,143 @@ LLVM::LLVMFuncOp buildGridBarrier(gpu::GPUModuleOp gpuModule, OpBuilder &b,
   NVVM::Barrier0Op::create(b, loc);
   LLVM::ReturnOp::create(b, loc, ValueRange{});
   return func;
+}
+
+/// With `record`, makes every kernel of `gpuModule` keep its phase
+/// timeline (FuncToGpuKernels.h, kPhaseTimelineCapacity): the first block
+/// of each sub-grid empties its region at the start, and after each grid
+/// barrier call the first block of the blocks that met appends the call's
+/// site and the time. Returns the sites' names, the text each call was
+/// tagged with (kPhaseAttrName), numbered from 1 across the module; the
+/// tags are dropped either way.
+SmallVector<Attribute> addPhaseTimeline(gpu::GPUModuleOp gpuModule,
+                                        OpBuilder &b, bool record) {
+  SmallVector<Attribute> sites;
+  for (auto kernel : gpuModule.getOps<gpu::GPUFuncOp>()) {
+    SmallVector<LLVM::CallOp> calls;
+    kernel.walk([&](LLVM::CallOp call) {
+      if (call->hasAttr(kPhaseAttrName))
+        calls.push_back(call);
+    });
+    if (!record || calls.empty()) {
+      for (LLVM::CallOp call : calls)
+        call->removeAttr(kPhaseAttrName);
+      continue;
+    }
+    Location loc = kernel.getLoc();
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    auto constant = [&](Type type, int64_t v) -> Value {
+      return arith::ConstantOp::create(b, loc, type, b.getIntegerAttr(type, v));
+    };
+    auto eq = [&](Value x, Value y) -> Value {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, x, y);
+    };
+    auto word = [&](Value base, Value at) -> Value {
+      return LLVM::GEPOp::create(b, loc, base.getType(), i32, base,
+                                 ValueRange{at});
+    };
+    auto now = [&]() -> Value {
+      Value time = arith::ShRUIOp::create(
+          b, loc, NVVM::GlobalTimerOp::create(b, loc, i64),
+          constant(i64, stepc::kPhaseTimelineShift));
+      return arith::TruncIOp::create(b, loc, i32, time);
+    };
+    auto onlyIf = [&](Value condition, llvm::function_ref<void()> body) {
+      auto guard = scf::IfOp::create(b, loc, condition);
+      OpBuilder::InsertionGuard insertion(b);
+      b.setInsertionPointToStart(guard.thenBlock());
+      body();
+    };
+
+    Block &entry = kernel.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    // The barrier words, then (after gridDim + 1 words, aligned) the regions.
+    Value words = entry.getArgument(entry.getNumArguments() - 2);
+    Value subgrids =
+        arith::ExtUIOp::create(b, loc, i64, entry.getArguments().back());
+    auto dim = [&](Value v) -> Value {
+      return arith::IndexCastUIOp::create(b, loc, i64, v);
+    };
+    Value gridBlocks = dim(gpu::GridDimOp::create(b, loc, gpu::Dimension::x));
+    Value block = dim(gpu::BlockIdOp::create(b, loc, gpu::Dimension::x));
+    Value threadZero =
+        eq(dim(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x)),
+           constant(i64, 0));
+    Value align = constant(i64, stepc::kPhaseTimelineAlignWords);
+    Value regionsAt = arith::MulIOp::create(
+        b, loc,
+        arith::DivUIOp::create(
+            b, loc,
+            arith::AddIOp::create(
+                b, loc, gridBlocks,
+                constant(i64, stepc::kPhaseTimelineAlignWords)),
+            align),
+        align);
+    Value regions = word(words, regionsAt);
+    auto region = [&](Value index) {
+      return word(
+          regions,
+          arith::MulIOp::create(
+              b, loc, index, constant(i64, stepc::kPhaseTimelineRegionWords)));
+    };
+    auto store = [&](Value value, Value base, int64_t at) {
+      LLVM::StoreOp::create(b, loc, value, word(base, constant(i64, at)),
+                            /*alignment=*/4);
+    };
+    // Thread 0 of the first block of each sub-grid empties its region (and
+    // block 0 the grid's): only that thread writes there during the launch.
+    Value perSubgrid = arith::DivUIOp::create(b, loc, gridBlocks, subgrids);
+    Value subgrid = arith::DivUIOp::create(b, loc, block, perSubgrid);
+    Value leads = arith::AndIOp::create(
+        b, loc, threadZero,
+        eq(arith::RemUIOp::create(b, loc, block, perSubgrid),
+           constant(i64, 0)));
+    onlyIf(leads, [&] {
+      auto reset = [&](Value index) {
+        Value at = region(index);
+        store(constant(i32, 0), at, 0);
+        store(now(), at, 1);
+      };
+      reset(arith::AddIOp::create(b, loc, subgrid, constant(i64, 1)));
+      onlyIf(eq(block, constant(i64, 0)), [&] { reset(constant(i64, 0)); });
+    });
+
+    for (LLVM::CallOp call : calls) {
+      sites.push_back(call->getAttr(kPhaseAttrName));
+      call->removeAttr(kPhaseAttrName);
+      int64_t site = int64_t(sites.size());
+      b.setInsertionPointAfter(call);
+      // Operands: the word, the first block, the block count.
+      Value first = arith::ExtUIOp::create(b, loc, i64, call.getOperand(1));
+      onlyIf(arith::AndIOp::create(b, loc, threadZero, eq(block, first)), [&] {
+        // The word's index among the barrier words is its region's.
+        Value offset = arith::SubIOp::create(
+            b, loc, LLVM::PtrToIntOp::create(b, loc, i64, call.getOperand(0)),
+            LLVM::PtrToIntOp::create(b, loc, i64, words));
+        Value at =
+            region(arith::DivUIOp::create(b, loc, offset, constant(i64, 4)));
+        Value count = LLVM::LoadOp::create(b, loc, i32, at, /*alignment=*/4);
+        Value room =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, count,
+                                  constant(i32, stepc::kPhaseTimelineCapacity));
+        onlyIf(room, [&] {
+          Value pair = arith::AddIOp::create(
+              b, loc,
+              arith::MulIOp::create(b, loc,
+                                    arith::ExtUIOp::create(b, loc, i64, count),
+                                    constant(i64, 2)),
+              constant(i64, 2));
+          Value entry = word(at, pair);
+          store(constant(i32, site), entry, 0);
+          store(now(), entry, 1);
+        });
+        // Past the capacity only the count grows: the runtime says how
+        // many releases were not kept.
+        store(arith::AddIOp::create(b, loc, count, constant(i32, 1)), at, 0);
+      });
+    }
+  }
+  return sites;
 }
 
 } // namespace
@@ -2637,6 +2815,11 @@ struct FormPhasedGpuKernelsPass
     });
     for (Operation *call : redundant)
       call->erase();
+    SmallVector<Attribute> sites =
+        addPhaseTimeline(gpuModule, b, phaseTimeline);
+    if (phaseTimeline)
+      module->setAttr(stepc::kPhaseTimelineSitesAttrName,
+                      b.getArrayAttr(sites));
     b.setInsertionPointToStart(gpuModule.getBody());
     for (StringRef name : globals)
       b.clone(*symbols.lookup(name));

@@ -116,7 +116,8 @@ LogicalResult checkEmulated(Operation *op) {
   if (auto copy = dyn_cast<NVVM::CpAsyncOp>(op);
       copy && isEmulatedCopyAsync(copy))
     return success();
-  if (isa<NVVM::CpAsyncCommitGroupOp, NVVM::CpAsyncWaitGroupOp>(op))
+  if (isa<NVVM::CpAsyncCommitGroupOp, NVVM::CpAsyncWaitGroupOp,
+          NVVM::GlobalTimerOp>(op))
     return success();
   if (auto inlineAsm = dyn_cast<LLVM::InlineAsmOp>(op);
       inlineAsm && isOpaqueThreadId(inlineAsm))
@@ -305,6 +306,24 @@ void convertCopiesAsync(func::FuncOp host, LLVM::LLVMFuncOp copyHook,
   }
 }
 
+/// Each `nvvm.read.ptx.sreg.globaltimer` of `host` as a call of
+/// `timerHook`, which leaves the host's clock in a stack word.
+void convertGlobalTimers(func::FuncOp host, LLVM::LLVMFuncOp timerHook) {
+  SmallVector<NVVM::GlobalTimerOp> timers;
+  host.walk([&](NVVM::GlobalTimerOp timer) { timers.push_back(timer); });
+  if (timers.empty())
+    return;
+  OpBuilder b(host.getContext());
+  HookWords words(b, host, 2, /*alignment=*/8);
+  for (NVVM::GlobalTimerOp timer : timers) {
+    b.setInsertionPoint(timer);
+    LLVM::CallOp::create(b, timer.getLoc(), timerHook, ValueRange{words.base});
+    timer.getResult().replaceAllUsesWith(LLVM::LoadOp::create(
+        b, timer.getLoc(), b.getI64Type(), words.base, /*alignment=*/8));
+    timer.erase();
+  }
+}
+
 /// Each `gpu.shuffle xor` of `host` as a call of `shuffleHook` on the
 /// lane's value and lane mask; every lane is valid in a shuffle over the
 /// whole warp.
@@ -385,7 +404,7 @@ bool uses(
 /// kernel needs one.
 struct EmulatorHooks {
   LLVM::LLVMFuncOp blockBarrier, mma, ldMatrix, ldMatrixTrans, copyAsync,
-      copyAsyncCommit, copyAsyncWait, shuffle, sharedMemory;
+      copyAsyncCommit, copyAsyncWait, shuffle, sharedMemory, globalTimer;
 };
 
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
@@ -466,6 +485,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncCommit,
                      hooks.copyAsyncWait);
   convertShuffles(host, hooks.shuffle);
+  convertGlobalTimers(host, hooks.globalTimer);
   if (sharedTiles)
     convertSharedMemory(host, sharedTiles, hooks.sharedMemory);
   return success();
@@ -588,6 +608,10 @@ struct GpuKernelsToHostPass
     hooks.sharedMemory =
         hook(bool(sharedTiles), stepc::kEmulatorSharedMemoryName,
              "stepc_shared_memory", {ptr});
+    // %globaltimer: the host's clock.
+    hooks.globalTimer =
+        hook(uses<NVVM::GlobalTimerOp>(kernels),
+             stepc::kEmulatorGlobalTimerName, "stepc_globaltimer", {ptr});
     for (gpu::GPUFuncOp kernel : kernelFuncs)
       if (failed(convertKernel(kernel, module, b, hooks, sharedTiles)))
         return signalPassFailure();

@@ -243,6 +243,16 @@ private:
   CudaDriver::CUdeviceptr scratch_ = 0, barrier_ = 0;
   size_t scratchCapacity_ = 0;
   uint64_t launches_ = 0;
+
+  /// Appends the last launch's phase timeline (`grid` blocks, `subgrids`
+  /// sub-grids) to timelinePath_ as one JSON line, after the stream
+  /// drains (docs/Design/PhaseTimeline.md).
+  Status writeTimeline(unsigned grid, int32_t subgrids);
+  /// The kernel's phase timeline (CudaLaunch::timelineCapacity, 0: none),
+  /// its sites, and the file STEPC_CUDA_TIMELINE names ("": not asked).
+  int timelineCapacity_ = 0;
+  std::vector<std::string> timelineSites_;
+  std::string timelinePath_;
 };
 
 } // namespace stepc::rt

@@ -158,7 +158,23 @@ struct CudaLaunch {
   /// Architectures with a cubin in the artifact ("sm_80"); the PTX serves
   /// the others.
   std::vector<std::string> archs;
+  /// With a phase timeline (stepc compile --cuda-phase-timeline;
+  /// docs/Design/PhaseTimeline.md): the releases each region of a phased
+  /// kernel's barrier buffer keeps, and the name of each barrier call site
+  /// (site k at k - 1). 0 and empty without one.
+  int timelineCapacity = 0;
+  std::vector<std::string> timelineSites;
 };
+
+/// The largest phase timeline a manifest may ask for.
+constexpr int kMaxTimelineCapacity = 1 << 20;
+/// Where a phase timeline's regions start in a phased kernel's barrier
+/// buffer: after the launch's gridDim + 1 barrier words, rounded up to a
+/// multiple of this many u32 (the compiler's kPhaseTimelineAlignWords).
+/// Region r is then [count, start, capacity (site, time) pairs], times in
+/// units of kTimelineNanoseconds of %globaltimer, modulo 2^32.
+constexpr int64_t kTimelineAlignWords = 64;
+constexpr int64_t kTimelineNanoseconds = 32;
 
 /// Bytes every buffer in a phased kernel's scratch is aligned to.
 constexpr int64_t kScratchAlignment = 256;
