@@ -83,6 +83,15 @@ void writeKey(std::string &os, const char *key) {
   os += "\": ";
 }
 
+void writeStrings(std::string &os, const std::vector<std::string> &strings) {
+  os += "[";
+  for (size_t i = 0; i < strings.size(); ++i) {
+    os += i ? ", " : "";
+    writeString(os, strings[i]);
+  }
+  os += "]";
+}
+
 void writeArgument(std::string &os, const Argument &arg) {
   os += "{";
   writeKey(os, "role");
@@ -140,12 +149,8 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
     os += group.elementwise ? "true" : "false";
     os += ",\n      ";
     writeKey(os, "param_dtypes");
-    os += "[";
-    for (size_t d = 0; d < group.paramDtypes.size(); ++d) {
-      os += d ? ", " : "";
-      writeString(os, group.paramDtypes[d]);
-    }
-    os += "],\n      ";
+    writeStrings(os, group.paramDtypes);
+    os += ",\n      ";
     writeKey(os, "entry");
     writeString(os, group.entry);
     os += ",\n      ";
@@ -223,24 +228,14 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
     writeNumber(os, cuda.vectorWidth);
     os += ", ";
     writeKey(os, "archs");
-    os += "[";
-    for (size_t a = 0; a < cuda.archs.size(); ++a) {
-      os += a ? ", " : "";
-      writeString(os, cuda.archs[a]);
-    }
-    os += "]";
+    writeStrings(os, cuda.archs);
     if (cuda.timelineCapacity) {
       os += ", ";
       writeKey(os, "timeline_capacity");
       writeNumber(os, cuda.timelineCapacity);
       os += ", ";
       writeKey(os, "timeline_sites");
-      os += "[";
-      for (size_t k = 0; k < cuda.timelineSites.size(); ++k) {
-        os += k ? ", " : "";
-        writeString(os, cuda.timelineSites[k]);
-      }
-      os += "]";
+      writeStrings(os, cuda.timelineSites);
     }
     os += "}";
   }

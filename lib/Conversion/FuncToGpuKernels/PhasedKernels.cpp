@@ -56,6 +56,7 @@ namespace {
 /// The phase a grid barrier call ends, as text: set on each call as it is
 /// emitted, turned into timeline sites or dropped by addPhaseTimeline.
 constexpr const char *kPhaseAttrName = "stepc.phase";
+constexpr const char *kNoGridWork = "no grid-wide work";
 
 //===----------------------------------------------------------------------===//
 // Scratch sizes
@@ -1367,9 +1368,21 @@ private:
       map.map(from, to);
     LoopPlan plan = planLoop(forOp, hazards);
     hazards = plan.start;
+    SmallVector<std::string> beforeLoop = phaseWork;
+    size_t firstBarrier = barrierCalls.size();
     emitBlock(*forOp.getBody());
     if (plan.endBarrier && !hazards.empty())
       barrier();
+    // What an iteration runs after its last barrier, the next iteration
+    // runs before its first: that barrier ends both phases. After the loop
+    // (which may run no iteration) the work before it is pending too.
+    if (barrierCalls.size() > firstBarrier) {
+      for (const std::string &work : phaseWork)
+        addPhaseName(barrierCalls[firstBarrier], work);
+      for (const std::string &work : beforeLoop)
+        if (!llvm::is_contained(phaseWork, work))
+          phaseWork.push_back(work);
+    }
     // A loop may run no iteration.
     hazards = plan.after;
     auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
@@ -2227,11 +2240,22 @@ private:
     // (it did, and thread 0 then hung at another call than its block).
     call.setConvergent(true);
     // The phase it ends, for the phase timeline (addPhaseTimeline).
-    call->setAttr(kPhaseAttrName,
-                  b.getStringAttr(phaseWork.empty()
-                                      ? "no grid-wide work"
-                                      : llvm::join(phaseWork, ", ")));
+    call->setAttr(kPhaseAttrName, b.getStringAttr(kNoGridWork));
+    for (const std::string &work : phaseWork)
+      addPhaseName(call, work);
     phaseWork.clear();
+    barrierCalls.push_back(call);
+  }
+
+  /// Adds `work` to the names of the phases that barrier `call` ends.
+  void addPhaseName(LLVM::CallOp call, StringRef work) {
+    StringRef name = call->getAttrOfType<StringAttr>(kPhaseAttrName);
+    SmallVector<StringRef> names;
+    if (name != kNoGridWork)
+      name.split(names, "; ");
+    if (!llvm::is_contained(names, work))
+      names.push_back(work);
+    call->setAttr(kPhaseAttrName, b.getStringAttr(llvm::join(names, "; ")));
   }
 
   /// Notes that the phase being emitted runs `op` as `kind` of work, named
@@ -2242,11 +2266,13 @@ private:
       where = (llvm::sys::path::filename(file.getFilename().getValue()) + ":" +
                Twine(file.getLine()) + " ")
                   .str();
-    std::string work = where + kind.str();
-    // The spec op's matmuls in order (Newton–Schulz's Gram, A², P·X).
-    if (kind.starts_with("matmul"))
-      work = where + "matmul " + std::to_string(++matmulsAt[where]) +
-             kind.drop_front(StringRef("matmul").size()).str();
+    // Numbered per spec op and kind, in the order they are emitted: a spec
+    // op lowers to several (Newton–Schulz: its normalization, the Gram,
+    // A², P·X, the update).
+    auto [base, detail] = kind.split(", ");
+    std::string work = where + base.str() + " " +
+                       std::to_string(++opsAt[where + base.str()]) +
+                       (detail.empty() ? "" : ", " + detail.str());
     if (!llvm::is_contained(phaseWork, work))
       phaseWork.push_back(work);
   }
@@ -2385,10 +2411,12 @@ private:
   /// What the threads did since the last barrier.
   Hazards hazards;
   /// What the phase since the last barrier runs (notePhaseWork), the
-  /// matmuls noted per place in the spec, and whether the last one on
-  /// tensor cores computed a symmetric product.
+  /// barrier calls so far, the ops noted per place in the spec and kind,
+  /// and whether the last matmul on tensor cores computed a symmetric
+  /// product.
   SmallVector<std::string> phaseWork;
-  std::map<std::string, int> matmulsAt;
+  SmallVector<LLVM::CallOp> barrierCalls;
+  std::map<std::string, int> opsAt;
   bool matmulMirrored = false;
 };
 

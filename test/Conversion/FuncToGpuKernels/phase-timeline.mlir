@@ -1,12 +1,13 @@
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=phase-timeline=true --canonicalize --cse | FileCheck %s
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels | FileCheck %s --check-prefix=OFF
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=phase-timeline=true --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels | FileCheck %s --check-prefix=OFF
 
 // The phase timeline (docs/Design/PhaseTimeline.md): thread 0 of each
 // sub-grid's first block empties its region of the barrier buffer at the
 // start (block 0 the grid's too), and after each grid barrier thread 0 of
 // the first block that met there appends (site, %globaltimer / 32). The
-// module names the sites: what each phase ran and where the source has it.
-// CHECK: module attributes {{{.*}}stepc.phase_timeline_sites = ["phase-timeline.mlir:[[ADD:[0-9]+]] element-wise", "phase-timeline.mlir:[[SUM:[0-9]+]] element-wise", "no grid-wide work"]
+// module names the sites: what each phase ran and where the source has it,
+// numbered per place and kind.
+// CHECK: module attributes {{{.*}}stepc.phase_timeline_sites = ["phase-timeline.mlir:{{[0-9]+}} element-wise 1", "phase-timeline.mlir:{{[0-9]+}} element-wise 1", "no grid-wide work"]
 // CHECK-LABEL: gpu.func @transposed
 // The regions start after gridDim + 1 words, rounded up to 64.
 // CHECK: %[[GRID:.*]] = arith.index_castui %grid_dim_x : index to i64
@@ -77,6 +78,47 @@ func.func @transposed(
   ^bb0(%x: f32, %o: f32):
     %y = arith.subf %x, %o : f32
     linalg.yield %y : f32
+  }
+  return
+}
+
+// -----
+
+// In a loop, the work after an iteration's last barrier runs before the
+// next iteration's first: that barrier (site 1, where the loop starts)
+// ends the third op's phase, which the tensor's last barrier (site 4) ends
+// after the loop.
+// CHECK: module attributes {{{.*}}stepc.phase_timeline_sites = ["phase-timeline.mlir:[[OP3:[0-9]+]] element-wise 1", "phase-timeline.mlir:{{[0-9]+}} element-wise 1", "phase-timeline.mlir:{{[0-9]+}} element-wise 1", "phase-timeline.mlir:[[OP3]] element-wise 1", "no grid-wide work"]
+// CHECK-LABEL: gpu.func @loop
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+
+func.func @loop(
+    %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %s: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},
+    %q: memref<?x?xf32> {stepc.param_dims = array<i64: 1, 0>}) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c3 = arith.constant 3 : index
+  scf.for %i = %c0 to %c3 step %c1 {
+    linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%w : memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.addf %x, %x : f32
+      linalg.yield %y : f32
+    }
+    linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%s : memref<?x?xf32>) outs(%q : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.subf %x, %o : f32
+      linalg.yield %y : f32
+    }
+    linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+        ins(%q : memref<?x?xf32>) outs(%w : memref<?x?xf32>) {
+    ^bb0(%x: f32, %o: f32):
+      %y = arith.mulf %x, %o : f32
+      linalg.yield %y : f32
+    }
   }
   return
 }

@@ -1,7 +1,7 @@
 """The presets' CUDA kernels on a GPU against the fp64 reference.
 
-    cuda_presets.py compile STEPC SPEC_DIR OUT_DIR [--host-emulation]
-    cuda_presets.py run OUT_DIR [--device cpu]       # where the GPU is
+    cuda_presets.py compile STEPC SPEC_DIR OUT_DIR [--host-emulation] [--part K/N]
+    cuda_presets.py run OUT_DIR [--device cpu] [--part K/N]   # where the GPU is
 
 `compile` writes every example spec as an artifact with CPU and CUDA code
 (groups without a kernel yet get none, with the compiler's warning), with
@@ -18,6 +18,8 @@ code, in host memory: the check of the harness itself that CI can run.
 With `compile --host-emulation` the artifacts also carry the kernels' host
 form, and `run` with STEPC_CUDA_DRIVER set to libstepc-cuda-emulator.so
 checks the kernels themselves without a GPU (docs/Design/GpuEmulation.md).
+`--part K/N` (both commands) takes part K of N of the specs (spec_parts),
+so that N processes share the emulated run, which takes one core.
 """
 
 import ctypes
@@ -35,9 +37,48 @@ import presets  # noqa: E402
 import reference  # noqa: E402
 
 
-def compile_all(stepc, spec_dir, out, extra_flags):
+def spec_parts(specs, parts):
+    """The spec names split into `parts` lists of about equal emulated
+    time: greedily, costliest first, onto the least-loaded part. A spec
+    with Newton–Schulz runs it in f32 and in each bf16 variant that
+    applies to it; on the emulator those dominate."""
+    ns = {preset.spec for preset in reference.PRESETS if preset.ns}
+
+    def cost(spec):
+        if spec not in ns:
+            return 1
+        return 2 + sum(1 for _, _, _, only in BF16_NS_VARIANTS
+                       if only is None or spec in only)
+    loads, split = [0] * parts, [[] for _ in range(parts)]
+    for spec in sorted(specs, key=lambda name: (-cost(name), name)):
+        least = loads.index(min(loads))
+        loads[least] += cost(spec)
+        split[least].append(spec)
+    return split
+
+
+def parse_part(argument):
+    """(K, N) from `--part K/N`, or None when it is not that."""
+    k, _, n = argument.partition("/")
+    if not (k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n)):
+        return None
+    return int(k), int(n)
+
+
+def part_of(part, specs):
+    """The specs of part (K, N) (all for None)."""
+    if part is None:
+        return set(specs)
+    k, n = part
+    return set(spec_parts(specs, n)[k - 1])
+
+
+def compile_all(stepc, spec_dir, out, extra_flags, part=None):
     out.mkdir(parents=True, exist_ok=True)
+    chosen = part_of(part, [spec.stem for spec in spec_dir.glob("*.mlir")])
     for spec in sorted(spec_dir.glob("*.mlir")):
+        if spec.stem not in chosen:
+            continue
         # Newton–Schulz in f32, as test/Numerics/presets.py checks it at
         # the f32 tolerance.
         if presets.F32_NS[0][0] in spec.read_text():
@@ -318,13 +359,16 @@ def check_bf16_ns_variant(driver, device, out, preset, label,
     return failures, results
 
 
-def run_all(out, device):
+def run_all(out, device, part=None):
     import stepc
     driver = Driver() if device != "cpu" else HostMemory()
     launches_per_run = presets.STEPS if device != "cpu" else 0
     failures = runs = 0
     skipped = []
+    chosen = part_of(part, [spec.stem for spec in SPECS.glob("*.mlir")])
     for preset in reference.PRESETS:
+        if preset.spec not in chosen:
+            continue
         label = f"{preset.spec}.{preset.group}"
         path = out / f"{preset.spec}.stepc"
         if preset.edits:
@@ -371,18 +415,27 @@ def run_all(out, device):
 
 
 def main():
-    if sys.argv[1:2] == ["compile"] and len(sys.argv) in (5, 6):
-        if sys.argv[5:] not in ([], ["--host-emulation"]):
+    args = sys.argv[1:]
+    part = None
+    if args[-2:-1] == ["--part"]:
+        part = parse_part(args[-1])
+        if part is None:
+            print(f"--part {args[-1]}: expected K/N with 1 <= K <= N",
+                  file=sys.stderr)
+            return 2
+        args = args[:-2]
+    if args[:1] == ["compile"] and len(args) in (4, 5):
+        if args[4:] not in ([], ["--host-emulation"]):
             print(__doc__)
             return 2
-        flags = ["--cuda-host-emulation"] if sys.argv[5:] else []
-        compile_all(sys.argv[2], pathlib.Path(sys.argv[3]),
-                    pathlib.Path(sys.argv[4]), flags)
+        flags = ["--cuda-host-emulation"] if args[4:] else []
+        compile_all(args[1], pathlib.Path(args[2]), pathlib.Path(args[3]),
+                    flags, part)
         return 0
-    if sys.argv[1:2] == ["run"] and len(sys.argv) == 3:
-        return run_all(pathlib.Path(sys.argv[2]), "cuda:0")
-    if sys.argv[1:2] == ["run"] and sys.argv[3:] == ["--device", "cpu"]:
-        return run_all(pathlib.Path(sys.argv[2]), "cpu")
+    if args[:1] == ["run"] and len(args) == 2:
+        return run_all(pathlib.Path(args[1]), "cuda:0", part)
+    if args[:1] == ["run"] and args[2:] == ["--device", "cpu"]:
+        return run_all(pathlib.Path(args[1]), "cpu", part)
     print(__doc__)
     return 2
 
