@@ -68,6 +68,7 @@ MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_80_regs", "capped at 80 registers"),
                  ("muon_64_regs", "capped at 64 registers"),
                  ("muon_no_timeout", "no grid-barrier timeout"),
+                 ("muon_unfused_updates", "update a phase of its own"),
                  ("muon_timeline", "recording its phase timeline"))
 
 

@@ -131,6 +131,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.barrierTimeout = options.barrierTimeout;
   phased.matmulWholeTiles = options.matmulWholeTiles;
   phased.phaseTimeline = options.phaseTimeline;
+  phased.fuseIterateUpdates = options.fuseIterateUpdates;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -222,9 +223,22 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
                      "runtime's phase timeline"),
       llvm::cl::init(false)};
 
+  Option<bool> fuseIterateUpdates{
+      *this, "fuse-iterate-updates",
+      llvm::cl::desc("Give Newton–Schulz's bf16 iterate a second buffer so "
+                     "that its update is P·X's epilogue"),
+      llvm::cl::init(true)};
+
   stepc::GpuKernelOptions kernelOptions() const {
-    return {maxRegisters,   matmulTile,       matmulStages,
-            barrierTimeout, matmulWholeTiles, phaseTimeline};
+    stepc::GpuKernelOptions options;
+    options.maxRegisters = maxRegisters;
+    options.matmulTile = matmulTile;
+    options.matmulStages = matmulStages;
+    options.barrierTimeout = barrierTimeout;
+    options.matmulWholeTiles = matmulWholeTiles;
+    options.phaseTimeline = phaseTimeline;
+    options.fuseIterateUpdates = fuseIterateUpdates;
+    return options;
   }
 };
 } // namespace

@@ -126,6 +126,12 @@ static cl::opt<bool> cudaMatmulWholeTiles(
              "contiguous, aligned matrices a k loop that copies without "
              "checks (default true; false checks every copy, for comparison)"),
     cl::init(true), cl::sub(compileCommand));
+static cl::opt<bool> cudaFuseIterateUpdates(
+    "cuda-fuse-iterate-updates",
+    cl::desc("Give Newton–Schulz's bf16 iterate a second buffer, so that its "
+             "update a·X + P·X is P·X's epilogue instead of a phase of its "
+             "own (default true; false for comparison)"),
+    cl::init(true), cl::sub(compileCommand));
 static cl::opt<bool> cudaPhaseTimeline(
     "cuda-phase-timeline",
     cl::desc("Make the phased CUDA kernels record when each grid barrier "
@@ -272,15 +278,22 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
-  cudaTarget.kernels = {cudaMaxRegisters,     cudaMatmulTile,
-                        cudaMatmulStages,     cudaBarrierTimeout,
-                        cudaMatmulWholeTiles, cudaPhaseTimeline};
+  // By name: the options are alike in type, so an order slip would compile.
+  GpuKernelOptions &kernels = cudaTarget.kernels;
+  kernels.maxRegisters = cudaMaxRegisters;
+  kernels.matmulTile = cudaMatmulTile;
+  kernels.matmulStages = cudaMatmulStages;
+  kernels.barrierTimeout = cudaBarrierTimeout;
+  kernels.matmulWholeTiles = cudaMatmulWholeTiles;
+  kernels.phaseTimeline = cudaPhaseTimeline;
+  kernels.fuseIterateUpdates = cudaFuseIterateUpdates;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
        std::initializer_list<const cl::Option *>{
            &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
-           &cudaBarrierTimeout, &cudaMatmulWholeTiles, &cudaPhaseTimeline})
+           &cudaBarrierTimeout, &cudaMatmulWholeTiles, &cudaPhaseTimeline,
+           &cudaFuseIterateUpdates})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +

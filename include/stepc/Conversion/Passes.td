@@ -199,6 +199,12 @@ def FormPhasedGpuKernels
            "Give the tiles that lie wholly inside their matrices, which are "
            "contiguous and aligned, a k loop that copies without checks "
            "(false: every tile checks each copy)">,
+    Option<"fuseIterateUpdates", "fuse-iterate-updates", "bool",
+           /*default=*/"true",
+           "Give a loop iterate that a product reads and the loop's last op "
+           "rewrites in place a second buffer, so that the update becomes "
+           "the product's epilogue (Newton–Schulz's a·X + P·X; false keeps "
+           "it a phase of its own)">,
     Option<"phaseTimeline", "phase-timeline", "bool", /*default=*/"false",
            "Record when each grid barrier releases, by call site, for the "
            "runtime's phase timeline (docs/Design/PhaseTimeline.md)">

@@ -70,6 +70,10 @@ struct GpuKernelOptions {
   /// Whether the kernels record when each grid barrier releases (the phase
   /// timeline, docs/Design/PhaseTimeline.md).
   bool phaseTimeline = false;
+  /// Whether a loop iterate that a product reads and the loop's last op
+  /// rewrites gets a second buffer, so that the update is the product's
+  /// epilogue (Newton–Schulz's a·X + P·X).
+  bool fuseIterateUpdates = true;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

@@ -503,7 +503,95 @@ struct PhasedGroup {
   /// What stepping one tensor costs (workOf), or the param's elements
   /// where that cannot be told.
   SizeExpr work;
+  /// Loop iterates with a second buffer (pairIterates): the value a loop
+  /// reads, and the buffer of its shape the loop alternates with it.
+  DenseMap<Value, Value> partners;
 };
+
+/// A buffer like `value`'s, next to it: a clone of its alloc, or, for the
+/// result of an scf.if whose branches yield allocs, a new result that
+/// yields a clone of each. Null when `value` is neither. The new scf.if
+/// replaces the old one; `value` becomes its result.
+Value partnerOf(Value &value) {
+  OpBuilder b(value.getContext());
+  if (auto alloc = value.getDefiningOp<memref::AllocOp>()) {
+    b.setInsertionPointAfter(alloc);
+    return b.clone(*alloc)->getResult(0);
+  }
+  auto ifOp = value.getDefiningOp<scf::IfOp>();
+  if (!ifOp || !ifOp.elseBlock())
+    return {};
+  unsigned result = cast<OpResult>(value).getResultNumber();
+  auto yields = {ifOp.thenYield(), ifOp.elseYield()};
+  for (scf::YieldOp yield : yields)
+    if (!yield.getOperand(result).getDefiningOp<memref::AllocOp>())
+      return {};
+  SmallVector<Type> types(ifOp.getResultTypes());
+  types.push_back(value.getType());
+  b.setInsertionPoint(ifOp);
+  auto paired = scf::IfOp::create(b, ifOp.getLoc(), types, ifOp.getCondition(),
+                                  /*withElseRegion=*/true);
+  paired.getThenRegion().takeBody(ifOp.getThenRegion());
+  paired.getElseRegion().takeBody(ifOp.getElseRegion());
+  for (scf::YieldOp yield : {paired.thenYield(), paired.elseYield()}) {
+    b.setInsertionPoint(yield);
+    Operation *clone =
+        b.clone(*yield.getOperand(result).getDefiningOp<memref::AllocOp>());
+    yield->insertOperands(yield->getNumOperands(), clone->getResult(0));
+  }
+  ifOp.replaceAllUsesWith(paired.getResults().drop_back());
+  ifOp.erase();
+  value = paired.getResult(result);
+  return paired.getResults().back();
+}
+
+/// Gives a second buffer to each loop iterate that a loop's last write
+/// updates in place, pointwise, after a product read it: Newton–Schulz's
+/// bf16(X), which P·X reads and the update a·X + P·X rewrites. With two,
+/// the kernel makes the update P·X's epilogue (epilogueOf): it writes the
+/// buffer P·X does not read, and the loop swaps them (emitFor).
+DenseMap<Value, Value> pairIterates(func::FuncOp func) {
+  DenseMap<Value, Value> partners;
+  SmallVector<std::pair<scf::ForOp, linalg::GenericOp>> updates;
+  func.walk([&](scf::ForOp loop) {
+    Operation *last = loop.getBody()->getTerminator()->getPrevNode();
+    if (auto update = dyn_cast_or_null<linalg::GenericOp>(last))
+      updates.push_back({loop, update});
+  });
+  for (auto [forOp, last] : updates) {
+    scf::ForOp loop = forOp;
+    linalg::GenericOp update = last;
+    if (update.getNumReductionLoops() != 0 || update.getNumLoops() != 2 ||
+        !llvm::all_of(update.getIndexingMapsArray(),
+                      [](AffineMap map) { return map.isIdentity(); }))
+      continue;
+    for (Value init : update.getDpsInits()) {
+      auto type = dyn_cast<MemRefType>(init.getType());
+      if (!type || !type.getElementType().isBF16() ||
+          loop->isAncestor(init.getParentBlock()->getParentOp()) ||
+          partners.count(init))
+        continue;
+      // Read by a product earlier in the body whose output the update
+      // reads.
+      bool readByProduct = llvm::any_of(
+          loop.getBody()->without_terminator(), [&](Operation &op) {
+            auto product = dyn_cast<linalg::GenericOp>(op);
+            return product && product != update &&
+                   product.getNumReductionLoops() == 1 &&
+                   product.getNumDpsInits() == 1 &&
+                   llvm::is_contained(product.getDpsInputs(), init) &&
+                   llvm::is_contained(update.getDpsInputs(),
+                                      product.getDpsInits()[0]);
+          });
+      if (!readByProduct)
+        continue;
+      Value iterate = init;
+      if (Value partner = partnerOf(iterate))
+        partners[iterate] = partner;
+    }
+  }
+  return partners;
+}
 
 FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
                                      DiagnosticSeverity severity) {
@@ -595,7 +683,7 @@ FailureOr<PhasedGroup> analyzePhased(func::FuncOp func,
 /// groups sum (they share the totals; docs/Design/GroupWide.md).
 struct PhasedKernel {
   PhasedGroup main;
-  SmallVector<PhasedGroup> sumPhases;
+  SmallVector<PhasedGroup, 1> sumPhases;
   /// The group's own arguments (buffers, hypers, inputs, count) come first
   /// in every one of its functions; totals and contributions follow.
   unsigned numGroupArgs = 0;
@@ -611,12 +699,17 @@ struct PhasedKernel {
 /// checked, or failure with a diagnostic.
 FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
                                       ArrayRef<func::FuncOp> sumPhases,
-                                      DiagnosticSeverity severity) {
+                                      DiagnosticSeverity severity,
+                                      bool pairLoopIterates) {
   PhasedKernel kernel;
+  DenseMap<Value, Value> partners;
+  if (pairLoopIterates)
+    partners = pairIterates(main);
   FailureOr<PhasedGroup> group = analyzePhased(main, severity);
   if (failed(group))
     return failure();
   kernel.main = std::move(*group);
+  kernel.main.partners = std::move(partners);
   auto phases = main->getAttrOfType<IntegerAttr>(stepc::kSumPhasesAttrName);
   auto numTotals = main->getAttrOfType<IntegerAttr>(stepc::kNumTotalsAttrName);
   int64_t numPhases = phases ? phases.getInt() : 0;
@@ -1355,17 +1448,36 @@ private:
   /// A loop whose body has grid-wide work: every thread runs its control
   /// (the bounds are uniform), and the work inside is spread.
   void emitFor(scf::ForOp forOp) {
-    auto loop = scf::ForOp::create(
-        b, loc, map.lookup(forOp.getLowerBound()),
-        map.lookup(forOp.getUpperBound()), map.lookup(forOp.getStep()),
-        llvm::map_to_vector(forOp.getInitArgs(),
-                            [&](Value v) { return map.lookup(v); }));
+    // Iterates whose update is a matmul's epilogue in the body (pairIterates)
+    // are carried with their partners, swapped each iteration: the body
+    // reads one and the epilogue writes the other.
+    SmallVector<Value> swapped;
+    for (Operation &op : forOp.getBody()->without_terminator())
+      if (linalg::GenericOp epilogue = epilogueOf(op))
+        for (Value init : epilogue.getDpsInits())
+          if (current->k->main.partners.count(init) &&
+              llvm::is_contained(cast<linalg::GenericOp>(op).getDpsInputs(),
+                                 init))
+            swapped.push_back(init);
+    SmallVector<Value> inits = llvm::map_to_vector(
+        forOp.getInitArgs(), [&](Value v) { return map.lookup(v); });
+    for (Value iterate : swapped)
+      inits.append({map.lookup(iterate),
+                    map.lookup(current->k->main.partners.lookup(iterate))});
+    auto loop = scf::ForOp::create(b, loc, map.lookup(forOp.getLowerBound()),
+                                   map.lookup(forOp.getUpperBound()),
+                                   map.lookup(forOp.getStep()), inits);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     map.map(forOp.getInductionVar(), loop.getInductionVar());
     for (auto [from, to] :
          llvm::zip(forOp.getRegionIterArgs(), loop.getRegionIterArgs()))
       map.map(from, to);
+    unsigned carried = forOp.getNumRegionIterArgs();
+    for (auto [k, iterate] : llvm::enumerate(swapped)) {
+      map.map(iterate, loop.getRegionIterArgs()[carried + 2 * k]);
+      epilogueWrites[iterate] = loop.getRegionIterArgs()[carried + 2 * k + 1];
+    }
     LoopPlan plan = planLoop(forOp, hazards);
     hazards = plan.start;
     SmallVector<std::string> beforeLoop = phaseWork;
@@ -1388,10 +1500,18 @@ private:
     auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
     SmallVector<Value> yielded = llvm::map_to_vector(
         yield.getOperands(), [&](Value v) { return map.lookup(v); });
+    for (auto [k, iterate] : llvm::enumerate(swapped)) {
+      yielded.append({loop.getRegionIterArgs()[carried + 2 * k + 1],
+                      loop.getRegionIterArgs()[carried + 2 * k]});
+      epilogueWrites.erase(iterate);
+    }
     setYield(loop, yielded);
     b.setInsertionPointAfter(loop);
     for (auto [from, to] : llvm::zip(forOp.getResults(), loop.getResults()))
       map.map(from, to);
+    // After the loop the iterate is in the buffer the last update wrote.
+    for (auto [k, iterate] : llvm::enumerate(swapped))
+      map.map(iterate, loop.getResults()[carried + 2 * k]);
   }
 
   void emitIf(scf::IfOp ifOp) {
@@ -1614,8 +1734,14 @@ private:
           }))
         return {};
     }
+    // A buffer the matmul reads may be written only when it has a partner
+    // to write instead (pairIterates; emitFor swaps the two).
     for (Value init : epilogue.getDpsInits())
-      if (llvm::is_contained(matmul.getDpsInputs(), init))
+      if (llvm::is_contained(matmul.getDpsInputs(), init) &&
+          !(current && current->k->main.partners.count(init) &&
+            op.getParentOfType<scf::ForOp>() &&
+            !op.getParentOfType<scf::ForOp>()->isAncestor(
+                init.getParentBlock()->getParentOp())))
         return {};
     return epilogue;
   }
@@ -1678,7 +1804,11 @@ private:
         if (auto alloc = operand.getDefiningOp<memref::AllocOp>();
             alloc && !map.contains(operand))
           emitOp(*alloc);
-      epilogueClone = cast<linalg::GenericOp>(b.clone(*epilogue, map));
+      // An iterate the loop swaps is written into its other buffer.
+      IRMapping epilogueMap = map;
+      for (auto [iterate, other] : epilogueWrites)
+        epilogueMap.map(iterate, other);
+      epilogueClone = cast<linalg::GenericOp>(b.clone(*epilogue, epilogueMap));
       storesOutput = outputUsedBeyond(source, epilogue);
     }
     auto storeOutput = [&](Value value, ArrayRef<Value> ivs) {
@@ -2416,6 +2546,8 @@ private:
   /// product.
   SmallVector<std::string> phaseWork;
   SmallVector<LLVM::CallOp> barrierCalls;
+  /// Per loop iterate that emitFor swaps, the buffer its update writes.
+  DenseMap<Value, Value> epilogueWrites;
   std::map<std::string, int> opsAt;
   bool matmulMirrored = false;
 };
@@ -2751,7 +2883,8 @@ struct FormPhasedGpuKernelsPass
       if (func.isExternal() || func->hasAttr(stepc::kSumPhaseAttrName))
         continue;
       FailureOr<PhasedKernel> group =
-          analyzeKernel(func, sumPhasesOf[func.getSymName()], severity);
+          analyzeKernel(func, sumPhasesOf[func.getSymName()], severity,
+                        tensorCores && fuseIterateUpdates);
       if (failed(group)) {
         unsupported.push_back(func);
         llvm::append_range(unsupported, sumPhasesOf[func.getSymName()]);

@@ -273,7 +273,9 @@ BF16_NS_SHAPES = presets.SHAPES + [(130, 200), (128, 200)]
 # (None: all). The first is the default. With 128 × 128 tiles the
 # 130 × 200 matrix's Gram is 2 × 2 tiles; with whole tiles off, every tile
 # takes the checked k loop; with 8 stages the 80 KiB of stages are
-# dynamic shared memory, which the runtime has to ask the launch for. None
+# dynamic shared memory, which the runtime has to ask the launch for; with
+# the update unfused, a·X + P·X is a phase of its own instead of P·X's
+# epilogue writing the iterate's other bf16 buffer. None
 # changes the order of an f32 addition, so each must give the first's
 # bits. Muon alone with those keeps the emulated run short.
 BF16_NS_VARIANTS = [
@@ -282,6 +284,8 @@ BF16_NS_VARIANTS = [
     ("whole tiles off", ["--cuda-matmul-whole-tiles=false"], "bf16-ns-checked",
      {"muon"}),
     ("8 stages", ["--cuda-matmul-stages=8"], "bf16-ns-8-stages", {"muon"}),
+    ("update unfused", ["--cuda-fuse-iterate-updates=false"],
+     "bf16-ns-unfused", {"muon"}),
 ]
 
 
