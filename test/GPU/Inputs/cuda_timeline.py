@@ -82,12 +82,15 @@ def run_all(out):
         for r in regions)
     check(ordered and all(r["released"] == len(r["marks"]) for r in regions),
           "each region's releases are kept, in time order")
-    # Each Newton–Schulz iteration ends each of its three products at a
-    # barrier: 3 x 5 matmul phases per matrix.
-    matmuls = sum(1 for site, _ in marks if " matmul " in sites[site - 1])
-    check(matmuls == 3 * NS_STEPS * len(SHAPES),
-          f"{matmuls} matmul phases for {len(SHAPES)} matrices of "
-          f"{NS_STEPS} Newton-Schulz iterations")
+    # Each Newton–Schulz iteration ends its Gram and its A² at barriers of
+    # their own: 5 each per matrix. (P·X, with the update as its epilogue,
+    # ends at the next iteration's first barrier, or the loop's last.)
+    for product in ("matmul 1, symmetric", "matmul 2, symmetric"):
+        releases = sum(1 for site, _ in marks
+                       if sites[site - 1].endswith(product))
+        check(releases == NS_STEPS * len(SHAPES),
+              f"{releases} phases end with '{product}' for {len(SHAPES)} "
+              f"matrices of {NS_STEPS} Newton-Schulz iterations")
 
     plain = step(driver, stepc.load(str(out / "muon.stepc")), params, grads)
     check(all(np.array_equal(a, b) for a, b in zip(timed, plain)),
