@@ -14,7 +14,8 @@ torch.optim.Muon (or, in a torch without it, the eager reference below);
 Muon again with the phased kernel's grid split into 1, 2 and 4
 sub-grids (STEPC_CUDA_SUBGRIDS; without it the runtime chooses,
 docs/Design/SubGrids.md), as compiled also with the tensors dealt round
-robin (STEPC_CUDA_SCHEDULE) instead of by cost, for each
+robin (STEPC_CUDA_SCHEDULE) instead of by cost and with batches of same-shape
+tensors capped (STEPC_CUDA_BATCH, docs/Design/Batching.md), for each
 variant bench/cuda-bench compiles (MUON_VARIANTS: register cap, matmul
 stages, matmul tiles); MuonMD's hidden group, as compiled and
 uncapped, against stepc's Muon on the same matrices; every other spec's
@@ -49,6 +50,9 @@ WARMUP, REPEATS = 5, 30
 DEVICE = "cuda"
 # Sub-grid counts the Muon bench sweeps (1: every tensor on the whole grid).
 SUBGRID_SWEEP = (1, 2, 4)
+# Batch caps (STEPC_CUDA_BATCH) the Muon bench also times the default
+# kernel at; 1 steps one tensor at a time through the batched kernel.
+BATCH_SWEEP = (1, 2, 4)
 # Muon's kernel as compiled by default (four matmul stages, capped at 128
 # registers: two blocks per SM), and as bench/cuda-bench also compiles it:
 # uncapped, with two matmul stages, with 128 × 128 matmul tiles (twice
@@ -69,6 +73,7 @@ MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_64_regs", "capped at 64 registers"),
                  ("muon_no_timeout", "no grid-barrier timeout"),
                  ("muon_unfused_updates", "update a phase of its own"),
+                 ("muon_unbatched", "one tensor at a time"),
                  ("muon_timeline", "recording its phase timeline"))
 
 
@@ -303,6 +308,18 @@ def bench_muon(name, shapes, artifacts):
                       f"| | |")
         os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
         os.environ.pop("STEPC_CUDA_SCHEDULE", None)
+    # The kernel as compiled with smaller batches of same-shape tensors
+    # (docs/Design/Batching.md; the runtime reads STEPC_CUDA_BATCH when it
+    # binds a group).
+    for cap in BATCH_SWEEP:
+        os.environ["STEPC_CUDA_BATCH"] = str(cap)
+        capped = stepc.torch.Optimizer(make_params(shapes),
+                                       f"{artifacts}/muon.stepc",
+                                       group="hidden", lr=0.02, wd=0.0)
+        capped_ms = timed(capped.step)
+        print(f"| ... as compiled, batches of at most {cap} | "
+              f"{capped_ms:.3f} ms | | {theirs_ms / capped_ms:.2f}x | | |")
+    os.environ.pop("STEPC_CUDA_BATCH", None)
     for variant, what in (("muon_md", "as compiled"),
                           ("muon_md_uncapped", "uncapped")):
         path = f"{artifacts}/{variant}.stepc"

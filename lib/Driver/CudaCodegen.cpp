@@ -103,6 +103,7 @@ stepc::phasedKernelLayouts(ModuleOp kernels) {
     layout.scratch = cast<StringAttr>(fields.get("scratch")).str();
     layout.work = cast<StringAttr>(fields.get("work")).str();
     layout.partials = int(cast<IntegerAttr>(fields.get("partials")).getInt());
+    layout.batches = fields.contains("batches");
     if (auto shared = fields.getAs<IntegerAttr>("dynamic_shared_bytes"))
       layout.sharedBytes = int(shared.getInt());
     if (auto shared = fields.getAs<StringAttr>("kernel")) {
@@ -331,6 +332,10 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
                              ? group.kernelWork
                              : group.kernelWork + " " + layout->work + " max";
       group.kernelPartials = std::max(group.kernelPartials, layout->partials);
+      // Batches when every dtype's kernel does: the runtime sizes one
+      // scratch for them.
+      group.kernelBatches =
+          (!group.kernelPhased || group.kernelBatches) && layout->batches;
       group.kernelSharedBytes =
           std::max(group.kernelSharedBytes, layout->sharedBytes);
       group.kernelPhased = true;
@@ -344,6 +349,7 @@ void stepc::describeCudaLaunch(rt::Manifest &manifest, const CudaTarget &target,
       group.kernelScratch.clear();
       group.kernelWork.clear();
       group.kernelPartials = 0;
+      group.kernelBatches = false;
       group.kernelSharedBytes = 0;
       group.kernelSlots.clear();
       group.kernelNumSlots = 1;

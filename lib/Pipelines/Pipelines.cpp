@@ -132,6 +132,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.matmulWholeTiles = options.matmulWholeTiles;
   phased.phaseTimeline = options.phaseTimeline;
   phased.fuseIterateUpdates = options.fuseIterateUpdates;
+  phased.batchSameShapes = options.batchSameShapes;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -229,6 +230,12 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
                      "that its update is P·X's epilogue"),
       llvm::cl::init(true)};
 
+  Option<bool> batchSameShapes{
+      *this, "batch-same-shapes",
+      llvm::cl::desc("Step consecutive same-shape tensors together, each op "
+                     "over all of them in one phase"),
+      llvm::cl::init(true)};
+
   stepc::GpuKernelOptions kernelOptions() const {
     stepc::GpuKernelOptions options;
     options.maxRegisters = maxRegisters;
@@ -238,6 +245,7 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
     options.matmulWholeTiles = matmulWholeTiles;
     options.phaseTimeline = phaseTimeline;
     options.fuseIterateUpdates = fuseIterateUpdates;
+    options.batchSameShapes = batchSameShapes;
     return options;
   }
 };

@@ -183,13 +183,11 @@ CudaWorkTable stepc::rt::buildCudaWorkTable(const DeviceStep &step,
   return table;
 }
 
-Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
-                                       const std::string &scratchProgram,
-                                       const std::string &workProgram,
-                                       int partials, int numTotals,
-                                       int64_t gridThreads, int subgrids,
-                                       std::vector<int64_t> &tensors,
-                                       int64_t &scratchBytes) {
+Status stepc::rt::buildCudaPhasedTable(
+    const DeviceStep &step, const std::string &scratchProgram,
+    const std::string &workProgram, int partials, int numTotals,
+    int64_t gridThreads, int subgrids, int batchCap,
+    std::vector<int64_t> &tensors, int64_t &scratchBytes) {
   tensors.clear();
   int64_t largest = 0;
   std::vector<int64_t> costs;
@@ -210,18 +208,55 @@ Status stepc::rt::buildCudaPhasedTable(const DeviceStep &step,
     costs.push_back(cost);
   }
   subgrids = std::max(subgrids, 1);
-  std::vector<int64_t> schedule = scheduleCudaSubgrids(costs, subgrids);
-  tensors.insert(tensors.end(), schedule.begin(), schedule.end());
   auto aligned = [](int64_t bytes) {
     return (bytes + kScratchAlignment - 1) / kScratchAlignment *
            kScratchAlignment;
   };
+  if (batchCap <= 0)
+    batchCap = chooseCudaBatchCap(aligned(largest), subgrids);
+  std::vector<int64_t> schedule = scheduleCudaSubgrids(costs, subgrids);
+  if (batchCap > 1) {
+    // A batch is a run of consecutive positions of one shape.
+    auto shapeOf = [&](int64_t t) { return step.shapes[size_t(t)]; };
+    auto positions = schedule.begin() + subgrids + 1;
+    // No batch is longer than a sub-grid's longest run of one shape: the
+    // cap need not be either, and the scratch grows with it.
+    int64_t longestRun = 1;
+    for (int s = 0; s < subgrids; ++s) {
+      auto first = positions + schedule[size_t(s)];
+      auto last = positions + schedule[size_t(s) + 1];
+      std::stable_sort(first, last, [&](int64_t a, int64_t b) {
+        return shapeOf(a) < shapeOf(b);
+      });
+      for (auto run = first; run != last;) {
+        auto end = std::find_if(
+            run, last, [&](int64_t t) { return shapeOf(t) != shapeOf(*run); });
+        longestRun = std::max<int64_t>(longestRun, end - run);
+        run = end;
+      }
+    }
+    batchCap = int(std::min<int64_t>(batchCap, longestRun));
+  }
+  tensors.insert(tensors.end(), schedule.begin(), schedule.end());
+  tensors.push_back(batchCap);
   int64_t numTensors = int64_t(step.buffers.size());
-  scratchBytes = aligned(8 * int64_t(numTotals)) +
-                 aligned(4 * int64_t(numTotals) * numTensors) +
-                 aligned(gridThreads * 4 * std::max(partials, 1)) +
-                 int64_t(subgrids) * aligned(largest);
+  scratchBytes =
+      aligned(8 * int64_t(numTotals)) +
+      aligned(4 * int64_t(numTotals) * numTensors) +
+      int64_t(batchCap) * aligned(gridThreads * 4 * std::max(partials, 1)) +
+      int64_t(subgrids) * batchCap * aligned(largest);
   return Status::success();
+}
+
+int stepc::rt::chooseCudaBatchCap(int64_t memberBytes, int subgrids) {
+  int64_t region = std::max<int64_t>(memberBytes, 1) * std::max(subgrids, 1);
+  return int(
+      std::clamp<int64_t>(kCudaBatchScratchBytes / region, 1, kMaxCudaBatch));
+}
+
+int stepc::rt::forcedCudaBatchCap() {
+  const char *text = std::getenv("STEPC_CUDA_BATCH");
+  return text ? std::clamp(std::atoi(text), 0, 1 << 16) : 0;
 }
 
 std::vector<int64_t>
@@ -368,6 +403,7 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
   executor->phased_ = group.kernelPhased;
   executor->scratchProgram_ = group.kernelScratch;
   executor->partials_ = group.kernelPartials;
+  executor->batches_ = group.kernelBatches;
   executor->numTotals_ = int(group.sumKeys().size());
   executor->slot_ = group.kernelSlotFor(paramDtype);
   executor->numSlots_ = group.kernelNumSlots;
@@ -391,6 +427,7 @@ Status CudaExecutor::create(const Artifact &artifact, int ordinal,
     return s;
   if (executor->phased_) {
     executor->forcedSubgrids_ = forcedCudaSubgrids();
+    executor->forcedBatchCap_ = forcedCudaBatchCap();
     if (Status s = cudaWorkProgram(group.kernelWork, executor->workProgram_);
         !s.ok())
       return s;
@@ -643,9 +680,10 @@ Status CudaExecutor::preparePhased(const DeviceStep &step, int32_t subgrids,
       subgrids != tableSubgrids_) {
     int64_t gridThreads = int64_t(maxBlocks_) * blockSize_;
     std::vector<int64_t> table;
-    if (Status s = buildCudaPhasedTable(step, scratchProgram_, workProgram_,
-                                        partials_, numTotals_, gridThreads,
-                                        subgrids, table, tableScratchBytes_);
+    if (Status s = buildCudaPhasedTable(
+            step, scratchProgram_, workProgram_, partials_, numTotals_,
+            gridThreads, subgrids, batches_ ? forcedBatchCap_ : 1, table,
+            tableScratchBytes_);
         !s.ok())
       return s;
     size_t tableBytes = std::max<size_t>(table.size(), 1) * sizeof(int64_t);

@@ -168,6 +168,9 @@ std::string stepc::rt::manifestToJson(const Manifest &manifest) {
         writeKey(os, "kernel_partials");
         os += std::to_string(group.kernelPartials);
         os += ",\n      ";
+        writeKey(os, "kernel_batches");
+        os += group.kernelBatches ? "true" : "false";
+        os += ",\n      ";
         if (group.kernelSharedBytes) {
           writeKey(os, "kernel_shared_bytes");
           os += std::to_string(group.kernelSharedBytes);
@@ -915,8 +918,8 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
   ObjectReader object(value, path, error);
   if (!object.check({"name", "matrix", "elementwise", "param_dtypes", "entry",
                      "kernel", "kernel_scratch", "kernel_work",
-                     "kernel_partials", "kernel_shared_bytes", "kernel_slots",
-                     "kernel_num_slots", "sum_phases", "args"},
+                     "kernel_partials", "kernel_batches", "kernel_shared_bytes",
+                     "kernel_slots", "kernel_num_slots", "sum_phases", "args"},
                     "a group") ||
       !object.getName("name", group.name) ||
       !object.getBool("matrix", group.matrix) ||
@@ -957,6 +960,9 @@ bool readGroup(const JsonValue &value, const std::string &path, Group &group,
       return object.fail(join(path, "kernel_partials"),
                          "expected an integer from 0 to 64");
     group.kernelPartials = int(partials);
+    if (object.has("kernel_batches") &&
+        !object.getBool("kernel_batches", group.kernelBatches))
+      return false;
     if (object.has("kernel_shared_bytes") &&
         !getCount(object, "kernel_shared_bytes", kMaxKernelSharedBytes,
                   group.kernelSharedBytes))

@@ -227,7 +227,7 @@ void testJsonRoundTrip() {
   // Every spelling appears.
   for (const char *word : {"\"param\"",
                            "\"kernel\": \"stepc_adamw_matrices\"",
-                           "\"cuda\": {\"abi\": 5, \"block_size\": 128",
+                           "\"cuda\": {\"abi\": 6, \"block_size\": 128",
                            "\"archs\": [\"sm_80\", \"sm_90a\"]",
                            "\"grad\"",
                            "\"state\"",

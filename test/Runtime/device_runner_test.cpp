@@ -348,51 +348,96 @@ void testPhasedTable() {
   int64_t scratch = 0;
   // 4 bytes per element of the param: the 64 x 32 tensor is the largest.
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align",
-                                "rows cols mul", 2, 0, 1000, 1, words,
+                                "rows cols mul", 2, 0, 1000, 1, 1, words,
                                 scratch));
   // The records, then one sub-grid's schedule: positions [0, 2), tensors
   // 0 and 1.
-  std::vector<int64_t> expected = {0x1000, 0x2000, 64, 32, 0x3000, 0x4000,
-                                   10,     1,      0,  2,  0,      1};
+  std::vector<int64_t> expected = {0x1000, 0x2000, 64, 32, 0x3000, 0x4000, 10,
+                                   1,      0,      2,  0,  1,      1};
   CHECK(words == expected);
   // 1000 threads x 2 partials x 4 bytes, aligned, then 64 * 32 * 4.
   CHECK(scratch == 8192 + 8192);
   // With 40 totals: 40 f64 (320 bytes) and 2 tensors x 40 f32 (320) first,
   // each aligned to 256.
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align",
-                                "rows cols mul", 2, 40, 1000, 1, words,
+                                "rows cols mul", 2, 40, 1000, 1, 1, words,
                                 scratch));
   CHECK(scratch == 512 + 512 + 8192 + 8192);
   // With 3 sub-grids: a region of the largest tensor's buffers for each,
   // and the schedule deals the larger tensor to sub-grid 0, the other to
   // sub-grid 1, none to sub-grid 2.
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align",
-                                "rows cols mul", 2, 0, 1000, 3, words,
+                                "rows cols mul", 2, 0, 1000, 3, 1, words,
                                 scratch));
   CHECK(scratch == 8192 + 3 * 8192);
   CHECK(std::vector<int64_t>(words.begin() + 8, words.end()) ==
-        std::vector<int64_t>({0, 1, 2, 2, 0, 1}));
+        std::vector<int64_t>({0, 1, 2, 2, 0, 1, 1}));
   // Costed the other way round (1 for the matrix, 1000 for the vector),
   // the vector goes first; costed the same, table order decides.
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align",
-                                "rows 50 1 1000 ifgt", 2, 0, 1000, 3, words,
+                                "rows 50 1 1000 ifgt", 2, 0, 1000, 3, 1, words,
                                 scratch));
   CHECK(std::vector<int64_t>(words.begin() + 8, words.end()) ==
-        std::vector<int64_t>({0, 1, 2, 2, 1, 0}));
+        std::vector<int64_t>({0, 1, 2, 2, 1, 0, 1}));
   CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul align",
-                                "100 rows max cols 0 mul add", 2, 0, 1000, 3,
+                                "100 rows max cols 0 mul add", 2, 0, 1000, 3, 1,
                                 words, scratch));
   CHECK(std::vector<int64_t>(words.begin() + 8, words.end()) ==
-        std::vector<int64_t>({0, 1, 2, 2, 0, 1}));
-  CHECK_STATUS(
-      buildCudaPhasedTable(step, "rows add", "1", 0, 0, 1, 1, words, scratch),
-      InvalidArgument,
-      "tensor #0: size program 'rows add': add needs two operands");
-  CHECK_STATUS(buildCudaPhasedTable(step, "0", "cols 1 ifgt", 0, 0, 1, 1, words,
+        std::vector<int64_t>({0, 1, 2, 2, 0, 1, 1}));
+  CHECK_STATUS(buildCudaPhasedTable(step, "rows add", "1", 0, 0, 1, 1, 1, words,
                                     scratch),
+               InvalidArgument,
+               "tensor #0: size program 'rows add': add needs two operands");
+  CHECK_STATUS(buildCudaPhasedTable(step, "0", "cols 1 ifgt", 0, 0, 1, 1, 1,
+                                    words, scratch),
                InvalidArgument,
                "tensor #0: size program 'cols 1 ifgt': ifgt needs four "
                "operands");
+}
+
+/// The table of a kernel that batches (docs/Design/Batching.md): each
+/// sub-grid's tensors by shape, the cap at the end, and the partials and
+/// buffers once per member.
+void testBatchedPhasedTable() {
+  DeviceStep step;
+  for (int t = 0; t < 4; ++t)
+    step.buffers.push_back({reinterpret_cast<void *>(0x1000 * (t + 1))});
+  step.shapes = {{16, 4}, {8, 4}, {16, 4}, {8, 4}};
+  std::vector<int64_t> words;
+  int64_t scratch = 0;
+  // Equal costs: one sub-grid steps the 8 x 4 tensors (1 and 3), then the
+  // 16 x 4 ones (0 and 2); 256 bytes of buffers per member. A cap of 3
+  // becomes 2, the longest run of one shape.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul", "1", 1, 0, 1000, 1,
+                                3, words, scratch));
+  CHECK(std::vector<int64_t>(words.begin() + 12, words.end()) ==
+        std::vector<int64_t>({0, 4, 1, 3, 0, 2, 2}));
+  CHECK(scratch == 2 * 4096 + 2 * 256);
+  // Two sub-grids: equal costs deal round robin, each a shape here.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul", "1", 1, 0, 1000, 2,
+                                2, words, scratch));
+  CHECK(std::vector<int64_t>(words.begin() + 12, words.end()) ==
+        std::vector<int64_t>({0, 2, 4, 0, 2, 1, 3, 2}));
+  CHECK(scratch == 2 * 4096 + 2 * 2 * 256);
+  // Three sub-grids leave no run longer than 1.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul", "1", 1, 0, 1000, 3,
+                                4, words, scratch));
+  CHECK(words.back() == 1);
+  CHECK(scratch == 4096 + 3 * 256);
+  // Cap 1: table order, as a kernel that does not batch reads it.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul", "1", 1, 0, 1000, 1,
+                                1, words, scratch));
+  CHECK(std::vector<int64_t>(words.begin() + 12, words.end()) ==
+        std::vector<int64_t>({0, 4, 0, 1, 2, 3, 1}));
+  // 0: chooseCudaBatchCap's (16 members of 256 bytes), then the longest
+  // run.
+  CHECK_OK(buildCudaPhasedTable(step, "4 rows mul cols mul", "1", 1, 0, 1000, 1,
+                                0, words, scratch));
+  CHECK(words.back() == 2);
+  CHECK(chooseCudaBatchCap(256, 1) == kMaxCudaBatch);
+  CHECK(chooseCudaBatchCap(int64_t(1) << 26, 2) == 8);
+  CHECK(chooseCudaBatchCap(int64_t(1) << 29, 2) == 1);
+  CHECK(chooseCudaBatchCap(int64_t(1) << 31, 1) == 1);
 }
 
 /// The largest sub-grid cost of `schedule` (scheduleCudaSubgrids' form)
@@ -557,6 +602,7 @@ int main() {
   testWorkTable();
   testScratchPrograms();
   testPhasedTable();
+  testBatchedPhasedTable();
   testSubgridSchedule();
   testSubgridChoice();
   testLaunchFailureHint();

@@ -132,6 +132,12 @@ static cl::opt<bool> cudaFuseIterateUpdates(
              "update a·X + P·X is P·X's epilogue instead of a phase of its "
              "own (default true; false for comparison)"),
     cl::init(true), cl::sub(compileCommand));
+static cl::opt<bool> cudaBatchSameShapes(
+    "cuda-batch-same-shapes",
+    cl::desc("Step a sub-grid's consecutive same-shape tensors together, "
+             "each op over all of them in one phase (default true; false "
+             "steps one tensor at a time, for comparison)"),
+    cl::init(true), cl::sub(compileCommand));
 static cl::opt<bool> cudaPhaseTimeline(
     "cuda-phase-timeline",
     cl::desc("Make the phased CUDA kernels record when each grid barrier "
@@ -287,13 +293,14 @@ static int runCompile(MLIRContext &context) {
   kernels.matmulWholeTiles = cudaMatmulWholeTiles;
   kernels.phaseTimeline = cudaPhaseTimeline;
   kernels.fuseIterateUpdates = cudaFuseIterateUpdates;
+  kernels.batchSameShapes = cudaBatchSameShapes;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
        std::initializer_list<const cl::Option *>{
            &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
            &cudaBarrierTimeout, &cudaMatmulWholeTiles, &cudaPhaseTimeline,
-           &cudaFuseIterateUpdates})
+           &cudaFuseIterateUpdates, &cudaBatchSameShapes})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +
@@ -413,6 +420,8 @@ static int runInspect(MLIRContext &context) {
           llvm::outs() << " " << slot;
         llvm::outs() << " of " << group.kernelNumSlots;
       }
+      if (group.kernelBatches)
+        llvm::outs() << ", same-shape tensors in batches";
       if (group.kernelSharedBytes)
         llvm::outs() << ", " << group.kernelSharedBytes
                      << " bytes of dynamic shared memory per block";

@@ -110,7 +110,8 @@ std::string checkMatmulOptions(int64_t tileSide, int64_t stages,
 inline constexpr const char *kOpaqueThreadIdAsm = "mov.u32 $0, %tid.x;";
 /// On the module, after stepc-form-phased-gpu-kernels: per phased kernel,
 /// `{scratch = "<postfix program>", partials = N}` (rt::Group's
-/// kernelScratch and kernelPartials).
+/// kernelScratch and kernelPartials), and `batches` when the kernel steps
+/// same-shape tensors in batches (kernelBatches).
 inline constexpr const char *kPhasedKernelsAttrName = "stepc.phased_kernels";
 /// Bytes every scratch buffer of a phased kernel is aligned to.
 inline constexpr int64_t kScratchAlignment = 256;

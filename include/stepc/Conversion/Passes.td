@@ -205,6 +205,11 @@ def FormPhasedGpuKernels
            "rewrites in place a second buffer, so that the update becomes "
            "the product's epilogue (Newton–Schulz's a·X + P·X; false keeps "
            "it a phase of its own)">,
+    Option<"batchSameShapes", "batch-same-shapes", "bool",
+           /*default=*/"true",
+           "Step the consecutive same-shape tensors of a sub-grid together, "
+           "each op over all of them in one phase (docs/Design/Batching.md; "
+           "false steps one tensor at a time)">,
     Option<"phaseTimeline", "phase-timeline", "bool", /*default=*/"false",
            "Record when each grid barrier releases, by call site, for the "
            "runtime's phase timeline (docs/Design/PhaseTimeline.md)">

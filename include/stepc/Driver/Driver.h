@@ -92,6 +92,9 @@ struct PhasedKernelLayout {
   /// What stepping one tensor costs, the same kind of program.
   std::string work;
   int partials = 0;
+  /// Whether it steps consecutive same-shape tensors together
+  /// (docs/Design/Batching.md).
+  bool batches = false;
   /// Dynamic shared memory per block its launch gives it (0: none).
   int sharedBytes = 0;
   /// For a group function with global sums: its optimizer's kernel, its

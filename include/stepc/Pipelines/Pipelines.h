@@ -74,6 +74,9 @@ struct GpuKernelOptions {
   /// rewrites gets a second buffer, so that the update is the product's
   /// epilogue (Newton–Schulz's a·X + P·X).
   bool fuseIterateUpdates = true;
+  /// Whether consecutive same-shape tensors are stepped together, each op
+  /// over all of them in one phase (docs/Design/Batching.md).
+  bool batchSameShapes = true;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

@@ -506,7 +506,123 @@ struct PhasedGroup {
   /// Loop iterates with a second buffer (pairIterates): the value a loop
   /// reads, and the buffer of its shape the loop alternates with it.
   DenseMap<Value, Value> partners;
+  /// Whether the function can step a batch of same-shape tensors
+  /// batch-major, and the values that differ between the batch's members
+  /// (docs/Design/Batching.md): the buffers and what is read from them.
+  bool batches = false;
+  DenseSet<Value> perMember;
 };
+
+/// The values of `func` that differ between tensors of one shape: its
+/// buffer arguments, its allocs, and what follows from them, except their
+/// dims (analyzeBatching).
+DenseSet<Value> perMemberValues(func::FuncOp func) {
+  DenseSet<Value> perMember;
+  for (BlockArgument arg : func.getArguments())
+    if (isa<MemRefType>(arg.getType()))
+      perMember.insert(arg);
+  // Loops carry values around: repeat until nothing changes.
+  for (bool changed = true; changed;) {
+    changed = false;
+    auto mark = [&](Value value) { changed |= perMember.insert(value).second; };
+    func.walk<WalkOrder::PreOrder>([&](Operation *op) {
+      if (isa<linalg::GenericOp>(op))
+        return WalkResult::skip(); // no results once bufferized
+      if (isa<memref::AllocOp>(op)) {
+        mark(op->getResult(0));
+        return WalkResult::advance();
+      }
+      if (isa<memref::DimOp>(op))
+        return WalkResult::advance(); // a batch's members share their dims
+      if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+        auto yield = cast<scf::YieldOp>(forOp.getBody()->getTerminator());
+        for (auto [init, iterArg, yielded, result] :
+             llvm::zip(forOp.getInitArgs(), forOp.getRegionIterArgs(),
+                       yield.getOperands(), forOp.getResults()))
+          if (perMember.contains(init) || perMember.contains(yielded)) {
+            mark(iterArg);
+            mark(result);
+          }
+        return WalkResult::advance();
+      }
+      if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+        for (auto [k, result] : llvm::enumerate(ifOp.getResults()))
+          for (scf::YieldOp yield : {ifOp.thenYield(), ifOp.elseYield()})
+            if (yield && perMember.contains(yield.getOperand(k)))
+              mark(result);
+        return WalkResult::advance();
+      }
+      bool reads = llvm::any_of(op->getOperands(), [&](Value operand) {
+        return perMember.contains(operand);
+      });
+      if (!reads && op->getNumRegions() != 0) {
+        llvm::SetVector<Value> above;
+        getUsedValuesDefinedAbove(op->getRegions(), above);
+        reads =
+            llvm::any_of(above, [&](Value v) { return perMember.contains(v); });
+      }
+      if (reads)
+        for (Value result : op->getResults())
+          mark(result);
+      return WalkResult::advance();
+    });
+  }
+  return perMember;
+}
+
+/// Whether the kernel can compute `value`, which `branch` yields, again
+/// after the branch, for any member: it comes from before the branch, is
+/// an alloc (placed per member), or follows from such values by ops
+/// without grid-wide work or stores (a norm read back from a buffer).
+bool recomputableAfter(Value value, Operation *branch) {
+  Operation *def = value.getDefiningOp();
+  if (!branch->isAncestor(value.getParentBlock()->getParentOp()))
+    return true;
+  if (!def)
+    return false;
+  if (isa<memref::AllocOp>(def))
+    return true;
+  if (classify(def) != Work::Uniform)
+    return false;
+  llvm::SetVector<Value> used(def->getOperands().begin(),
+                              def->getOperands().end());
+  getUsedValuesDefinedAbove(def->getRegions(), used);
+  return llvm::all_of(used,
+                      [&](Value v) { return recomputableAfter(v, branch); });
+}
+
+/// Whether `group`'s function can run batch-major (docs/Design/
+/// Batching.md): every loop and branch with grid-wide work has uniform
+/// bounds or condition and carries no per-member value, and a branch's
+/// per-member results can be computed again after it, per member
+/// (recomputableAfter). Records the per-member values.
+void analyzeBatching(PhasedGroup &group) {
+  group.perMember = perMemberValues(group.func);
+  auto perMember = [&](Value v) { return group.perMember.contains(v); };
+  WalkResult walk = group.func.walk([&](Operation *op) {
+    if (classify(op) != Work::Distributed)
+      return WalkResult::advance();
+    if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      if (perMember(forOp.getLowerBound()) ||
+          perMember(forOp.getUpperBound()) || perMember(forOp.getStep()) ||
+          llvm::any_of(forOp.getRegionIterArgs(), perMember))
+        return WalkResult::interrupt();
+    }
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      if (perMember(ifOp.getCondition()))
+        return WalkResult::interrupt();
+      for (auto [k, result] : llvm::enumerate(ifOp.getResults())) {
+        if (!perMember(result))
+          continue;
+        for (scf::YieldOp yield : {ifOp.thenYield(), ifOp.elseYield()})
+          if (!recomputableAfter(yield.getOperand(k), ifOp))
+            return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  group.batches = !walk.wasInterrupted();
+}
 
 /// A buffer like `value`'s, next to it: a clone of its alloc, or, for the
 /// result of an scf.if whose branches yield allocs, a new result that
@@ -693,6 +809,9 @@ struct PhasedKernel {
   unsigned numTotals = 0;
   /// The key of each total, in argument order.
   SmallVector<StringRef> keys;
+  /// Whether the slot steps same-shape tensors in batches (every stage
+  /// batches; docs/Design/Batching.md).
+  bool batches = false;
 };
 
 /// A group's main function with its sum-phase functions (any order), each
@@ -700,7 +819,8 @@ struct PhasedKernel {
 FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
                                       ArrayRef<func::FuncOp> sumPhases,
                                       DiagnosticSeverity severity,
-                                      bool pairLoopIterates) {
+                                      bool pairLoopIterates,
+                                      bool batchSameShapes) {
   PhasedKernel kernel;
   DenseMap<Value, Value> partners;
   if (pairLoopIterates)
@@ -748,6 +868,16 @@ FailureOr<PhasedKernel> analyzeKernel(func::FuncOp main,
   if (earlier != kernel.numTotals)
     return main.emitError() << "takes " << kernel.numTotals
                             << " totals but its sum phases make " << earlier;
+  // A slot batches when each of its stages can: they share the scratch.
+  if (batchSameShapes) {
+    kernel.batches = true;
+    auto stages = llvm::to_vector(llvm::make_pointer_range(kernel.sumPhases));
+    stages.push_back(&kernel.main);
+    for (PhasedGroup *stage : stages) {
+      analyzeBatching(*stage);
+      kernel.batches &= stage->batches;
+    }
+  }
   return kernel;
 }
 
@@ -1002,6 +1132,7 @@ public:
       slot.tensors = entry.getArgument(4 * s);
       slot.numTensors = arith::IndexCastUIOp::create(
           b, loc, b.getIndexType(), entry.getArgument(4 * s + 1));
+      slot.batchCap = batchCapOf(slot);
       slot.control = entry.getArgument(4 * s + 2);
       slot.scratch = entry.getArgument(4 * s + 3);
       // A slot the caller's found-inf skips is an empty one: it steps no
@@ -1031,10 +1162,12 @@ public:
       Value totalsBytes = alignUp(index(8 * int64_t(numTotals)));
       Value contributionBytes = alignUp(arith::MulIOp::create(
           b, loc, slot.numTensors, index(4 * int64_t(numTotals))));
-      // The partials, one per thread of the grid, in sub-grid order.
+      // The partials, one per thread of the grid, in sub-grid order; a
+      // batch's members each have their own.
       Value partialBytes = alignUp(arith::MulIOp::create(
           b, loc, arith::MulIOp::create(b, loc, gridBlocks, blockDim),
           index(4 * partials)));
+      slot.memberPartialBytes = partialBytes;
       slot.contributions = byteOffset(slot.scratch, totalsBytes);
       Value partialsOffset =
           arith::AddIOp::create(b, loc, totalsBytes, contributionBytes);
@@ -1044,8 +1177,9 @@ public:
       slot.partialsBase =
           byteOffset(slot.scratch, arith::AddIOp::create(b, loc, partialsOffset,
                                                          subgridPartials));
-      slot.allocsOffset =
-          arith::AddIOp::create(b, loc, partialsOffset, partialBytes);
+      slot.allocsOffset = arith::AddIOp::create(
+          b, loc, partialsOffset,
+          arith::MulIOp::create(b, loc, slot.batchCap, partialBytes));
     }
 
     // Phase by phase, every slot's contributions, then the totals.
@@ -1083,6 +1217,9 @@ private:
     PhasedKernel *k;
     Value tensors, numTensors, control, scratch, contributions, partialsBase,
         allocsOffset;
+    /// The most tensors a batch takes (1 for a slot that does not batch)
+    /// and the bytes of one member's partials.
+    Value batchCap, memberPartialBytes;
     /// Per total of the slot, its key's index in the kernel's key list.
     SmallVector<unsigned> globalKeys;
   };
@@ -1116,21 +1253,25 @@ private:
       map.map(func.getArgument(argIndex),
               totals[slot.globalKeys[argIndex - k.numGroupArgs]]);
 
-    // A tensor's record: one pointer per buffer argument, then the param's
-    // dims (rows, cols; a vector's length and 1).
     ArrayRef<unsigned> buffers = k.main.bufferArgs;
-    int64_t recordWords = buffers.size() + 2;
+    int64_t recordWords = recordWordsOf(slot);
+    auto recordAt = [&](Value tensor) {
+      return gep(i64, slot.tensors,
+                 mul64(toI64(tensor), constantI64(recordWords)));
+    };
+    auto dimOf = [&](Value record, int64_t d) {
+      return toIndex(
+          load(i64, gep(i64, record, constantI64(buffers.size() + d))));
+    };
     auto recordOf = [&](Value tensor) {
-      Value record = gep(i64, slot.tensors,
-                         mul64(toI64(tensor), constantI64(recordWords)));
-      rows = toIndex(load(i64, gep(i64, record, constantI64(buffers.size()))));
-      cols =
-          toIndex(load(i64, gep(i64, record, constantI64(buffers.size() + 1))));
+      Value record = recordAt(tensor);
+      rows = dimOf(record, 0);
+      cols = dimOf(record, 1);
       return record;
     };
-    // Each sub-grid's buffers in a region of their own, as large as the
-    // largest tensor's.
-    Value region = allocsOffsetOf(slot, stage, recordOf);
+    // Each sub-grid's buffers in a region of their own: a place per batch
+    // member, each as large as the largest tensor's buffers.
+    Value region = allocsOffsetOf(slot, stage, recordOf, memberAllocBytes);
 
     // The runtime's schedule follows the records (SubGrids.md, "Balancing
     // the sub-grids"): S + 1 words, sub-grid s stepping positions
@@ -1143,37 +1284,53 @@ private:
     };
     Value nextSubgrid = arith::AddIOp::create(b, loc, subgrid, index(1));
     Value positions = arith::AddIOp::create(b, loc, numSubgrids, index(1));
-    auto tensorLoop =
-        scf::ForOp::create(b, loc, toIndex(scheduleWord(subgrid)),
-                           toIndex(scheduleWord(nextSubgrid)), index(1));
-    b.setInsertionPointToStart(tensorLoop.getBody());
-    Value t = scheduleWord(
-        arith::AddIOp::create(b, loc, positions, tensorLoop.getInductionVar()));
+    Value start = toIndex(scheduleWord(subgrid));
+    Value end = toIndex(scheduleWord(nextSubgrid));
+    auto tensorAt = [&](Value position) {
+      return scheduleWord(arith::AddIOp::create(b, loc, positions, position));
+    };
+    // Position by position; or, batch by batch, the consecutive positions
+    // whose tensors have the first one's dims, up to the cap.
+    Operation *tensorLoop;
+    if (!k.batches) {
+      auto loop = scf::ForOp::create(b, loc, start, end, index(1));
+      b.setInsertionPointToStart(loop.getBody());
+      batchFirst = loop.getInductionVar();
+      batchMembers = index(1);
+      tensorLoop = loop;
+    } else {
+      Type indexType = b.getIndexType();
+      auto loop =
+          scf::WhileOp::create(b, loc, TypeRange{indexType}, ValueRange{start});
+      Block *before = b.createBlock(&loop.getBefore(), {}, {indexType}, {loc});
+      scf::ConditionOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                before->getArgument(0), end),
+          before->getArguments());
+      Block *after = b.createBlock(&loop.getAfter(), {}, {indexType}, {loc});
+      batchFirst = after->getArgument(0);
+      batchMembers =
+          countMembers(slot, batchFirst, end, tensorAt, recordAt, dimOf);
+      tensorLoop = loop;
+    }
+    Value t = tensorAt(batchFirst);
     Value record = recordOf(toIndex(t));
     inTensorLoop = true;
+    batchSchedule = gep(i64, schedule, toI64(positions));
+    currentStage = &stage;
+    stageFirstTotal = first;
+    stageOuts = numOuts;
+    // The batch's first tensor: what ops outside a member loop see.
     for (auto [recordSlot, argIndex] : llvm::enumerate(buffers)) {
       BlockArgument arg = func.getArgument(argIndex);
-      auto type = cast<MemRefType>(arg.getType());
-      auto dims = func.getArgAttrOfType<DenseI64ArrayAttr>(
-          argIndex, stepc::kParamDimsAttrName);
-      SmallVector<Value> sizes;
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        sizes.push_back(type.isDynamicDim(d) ? (dims[d] == 0 ? rows : cols)
-                                             : index(type.getDimSize(d)));
-      Value pointer =
-          load(globalPtr, gep(i64, record, constantI64(recordSlot)));
-      Value view = viewOf(pointer, type, sizes);
+      Value view = bufferView(arg, recordSlot, record);
       map.map(arg, view);
-      if (func.getArgAttr(argIndex, stepc::kGradArgAttrName))
-        gradViews.insert(view);
     }
     // Contribution j of tensor t to the slot's total `first + j`.
     for (unsigned j = 0; j < numOuts; ++j) {
       BlockArgument out = func.getArgument(k.numGroupArgs + first + j);
-      Value at = arith::AddIOp::create(
-          b, loc, mul64(t, constantI64(k.numTotals)), constantI64(first + j));
-      map.map(out, viewOf(gep(b.getF32Type(), slot.contributions, at),
-                          cast<MemRefType>(out.getType()), {}));
+      map.map(out, contributionView(out, toIndex(t), j));
     }
     Value offset = region;
     for (auto &[alloc, bytes] : stage.allocs) {
@@ -1186,6 +1343,12 @@ private:
     // The next tensor reuses the scratch; the combine reads every
     // tensor's contributions.
     barrier();
+    if (auto loop = dyn_cast<scf::WhileOp>(tensorLoop))
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{arith::AddIOp::create(b, loc, batchFirst, batchMembers)});
+    swaps.clear();
+    currentStage = nullptr;
     inTensorLoop = false;
     b.setInsertionPointAfter(tensorLoop);
     // Sub-grids meet once, after their tensors: the combine and the next
@@ -1209,11 +1372,280 @@ private:
     hazards = before;
   }
 
+  /// The view of buffer argument `arg`, the `recordSlot`th pointer of the
+  /// tensor record `record`, at the batch's dims.
+  Value bufferView(BlockArgument arg, unsigned recordSlot, Value record) {
+    func::FuncOp func = currentStage->func;
+    unsigned argIndex = arg.getArgNumber();
+    auto type = cast<MemRefType>(arg.getType());
+    auto dims = func.getArgAttrOfType<DenseI64ArrayAttr>(
+        argIndex, stepc::kParamDimsAttrName);
+    SmallVector<Value> sizes;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      sizes.push_back(type.isDynamicDim(d) ? (dims[d] == 0 ? rows : cols)
+                                           : index(type.getDimSize(d)));
+    Value pointer = load(globalPtr, gep(i64, record, constantI64(recordSlot)));
+    Value view = viewOf(pointer, type, sizes);
+    if (func.getArgAttr(argIndex, stepc::kGradArgAttrName))
+      gradViews.insert(view);
+    return view;
+  }
+
+  /// Tensor `t`'s (an index) contribution `j` of the stage's (out argument
+  /// `out`), a slot of the current slot's contributions.
+  Value contributionView(BlockArgument out, Value t, unsigned j) {
+    Value at = arith::AddIOp::create(
+        b, loc, mul64(toI64(t), constantI64(current->k->numTotals)),
+        constantI64(stageFirstTotal + j));
+    return viewOf(gep(b.getF32Type(), current->contributions, at),
+                  cast<MemRefType>(out.getType()), {});
+  }
+
+  /// The tensors of the batch that starts at position `first`: 1, and each
+  /// next position before `end` whose tensor has the first one's dims (the
+  /// current `rows` and `cols` are not yet set), up to the slot's cap.
+  Value countMembers(Slot &slot, Value first, Value end,
+                     llvm::function_ref<Value(Value)> tensorAt,
+                     llvm::function_ref<Value(Value)> recordAt,
+                     llvm::function_ref<Value(Value, int64_t)> dimOf) {
+    Type indexType = b.getIndexType();
+    Value firstRecord = recordAt(toIndex(tensorAt(first)));
+    Value firstRows = dimOf(firstRecord, 0), firstCols = dimOf(firstRecord, 1);
+    auto count = scf::WhileOp::create(b, loc, TypeRange{indexType},
+                                      ValueRange{index(1)});
+    OpBuilder::InsertionGuard guard(b);
+    Block *before = b.createBlock(&count.getBefore(), {}, {indexType}, {loc});
+    Value members = before->getArgument(0);
+    Value next = arith::AddIOp::create(b, loc, first, members);
+    Value room = arith::AndIOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, members,
+                              slot.batchCap),
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, next, end));
+    // The next position's record is read only when it is the sub-grid's.
+    auto ifRoom = scf::IfOp::create(b, loc, b.getI1Type(), room,
+                                    /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard inIf(b);
+      b.setInsertionPointToStart(ifRoom.thenBlock());
+      Value record = recordAt(toIndex(tensorAt(next)));
+      Value same = arith::AndIOp::create(
+          b, loc,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                dimOf(record, 0), firstRows),
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                dimOf(record, 1), firstCols));
+      scf::YieldOp::create(b, loc, same);
+      b.setInsertionPointToStart(ifRoom.elseBlock());
+      scf::YieldOp::create(
+          b, loc,
+          arith::ConstantOp::create(b, loc, b.getBoolAttr(false)).getResult());
+    }
+    scf::ConditionOp::create(b, loc, ifRoom.getResult(0), ValueRange{members});
+    Block *after = b.createBlock(&count.getAfter(), {}, {indexType}, {loc});
+    scf::YieldOp::create(b, loc,
+                         ValueRange{arith::AddIOp::create(
+                             b, loc, after->getArgument(0), index(1))});
+    return count.getResult(0);
+  }
+
+  //===--------------------------------------------------------------===//
+  // Batches (docs/Design/Batching.md)
+  //===--------------------------------------------------------------===//
+
+  /// Which part of a reduction split at a grid barrier (splitsAtBarrier)
+  /// to emit: all of it, the partials before the barrier, or their fold
+  /// after it (the barrier then is the caller's).
+  enum class Part { Whole, Partials, Fold };
+
+  /// Whether `op` runs once per member of the batch: a batched stage's op
+  /// that reads or writes a member's values.
+  bool runsPerMember(Operation &op) {
+    if (!currentStage || !current->k->batches)
+      return false;
+    if (classify(&op) == Work::Distributed &&
+        isa<linalg::GenericOp, memref::CopyOp>(op))
+      return true;
+    if (classify(&op) != Work::SingleThread)
+      return false;
+    return llvm::any_of(valuesUsedBy({&op}), [&](Value v) {
+      return currentStage->perMember.contains(v);
+    });
+  }
+
+  /// The values `ops` use that are defined outside them.
+  static llvm::SetVector<Value> valuesUsedBy(ArrayRef<Operation *> ops) {
+    llvm::SetVector<Value> used;
+    for (Operation *op : ops) {
+      used.insert(op->getOperands().begin(), op->getOperands().end());
+      getUsedValuesDefinedAbove(op->getRegions(), used);
+    }
+    return used;
+  }
+
+  /// `emit` once per member of the batch, in a loop uniform over the grid
+  /// and without a barrier between members: with the values `ops` use
+  /// bound to the member's, its partials apart, and its tiles rotated.
+  void forEachMember(ArrayRef<Operation *> ops,
+                     llvm::function_ref<void()> emit) {
+    auto loop = scf::ForOp::create(b, loc, index(0), batchMembers, index(1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    IRMapping outer = map;
+    DenseMap<Value, Value> outerWrites = epilogueWrites;
+    memberIndex = loop.getInductionVar();
+    memberPartials =
+        byteOffset(current->partialsBase,
+                   arith::MulIOp::create(b, loc, memberIndex,
+                                         current->memberPartialBytes));
+    for (Value v : valuesUsedBy(ops))
+      memberValue(v);
+    for (auto &[iterate, swap] : swaps)
+      epilogueWrites[iterate] = arith::SelectOp::create(
+          b, loc, swap.flag, ownBuffer(iterate), memberValue(swap.partner));
+    emit();
+    map = std::move(outer);
+    epilogueWrites = std::move(outerWrites);
+    memberBound.clear();
+    memberIndex = Value();
+    memberPartials = Value();
+  }
+
+  /// `value` for the member being emitted (outside a member loop, or for a
+  /// value the members share, its value in `map`).
+  Value memberValue(Value value) {
+    if (!memberIndex || !currentStage->perMember.contains(value)) {
+      // Computed again here (inside a branch whose yields are being
+      // placed): later clones for the member read it from `map`, which
+      // forEachMember restores.
+      Value here = sharedValueHere(value);
+      if (memberIndex && here != map.lookupOrDefault(value))
+        map.map(value, here);
+      return here;
+    }
+    if (memberBound.contains(value))
+      return map.lookup(value);
+    Value result;
+    if (auto swap = swaps.find(value); swap != swaps.end())
+      result = arith::SelectOp::create(b, loc, swap->second.flag,
+                                       memberValue(swap->second.partner),
+                                       ownBuffer(value));
+    else
+      result = ownBuffer(value);
+    map.map(value, result);
+    memberBound.insert(value);
+    return result;
+  }
+
+  /// A value the members share (a size) here: its value in `map`, or,
+  /// when it is computed inside the branch whose yields memberValue is
+  /// placing (an alloc's size there), the ops that compute it again.
+  Value sharedValueHere(Value value) {
+    Operation *def = value.getDefiningOp();
+    if (!def || !branch || !branch->isAncestor(def))
+      return map.lookupOrDefault(value);
+    IRMapping here;
+    for (Value operand : def->getOperands())
+      here.map(operand, sharedValueHere(operand));
+    Operation *clone = b.clone(*def, here);
+    return clone->getResult(cast<OpResult>(value).getResultNumber());
+  }
+
+  /// `value` for the member being emitted, the buffer an iterate in two
+  /// buffers starts in (not the one it is in now).
+  Value ownBuffer(Value value) {
+    if (auto arg = dyn_cast<BlockArgument>(value)) {
+      assert(arg.getOwner() == &currentStage->func.getBody().front() &&
+             "analyzeBatching admits no per-member loop-carried value");
+      Value tensor = toIndex(load(
+          i64,
+          gep(i64, batchSchedule,
+              toI64(arith::AddIOp::create(b, loc, batchFirst, memberIndex)))));
+      ArrayRef<unsigned> buffers = current->k->main.bufferArgs;
+      if (const unsigned *slot = llvm::find(buffers, arg.getArgNumber());
+          slot != buffers.end()) {
+        Value record =
+            gep(i64, current->tensors,
+                mul64(toI64(tensor), constantI64(recordWordsOf(*current))));
+        return bufferView(arg, slot - buffers.begin(), record);
+      }
+      unsigned firstOut = current->k->numGroupArgs + stageFirstTotal;
+      return contributionView(arg, tensor, arg.getArgNumber() - firstOut);
+    }
+    Operation *def = value.getDefiningOp();
+    if (auto alloc = dyn_cast<memref::AllocOp>(def)) {
+      SmallVector<Value> sizes;
+      for (OpFoldResult size : alloc.getMixedSizes())
+        sizes.push_back(isa<Value>(size) ? sharedValueHere(cast<Value>(size))
+                                         : index(*getConstantIntValue(size)));
+      Value offset = arith::AddIOp::create(
+          b, loc, allocOffsets[alloc],
+          arith::MulIOp::create(b, loc, memberIndex, memberAllocBytes));
+      return viewOf(byteOffset(current->scratch, offset), alloc.getType(),
+                    sizes);
+    }
+    if (auto ifOp = dyn_cast<scf::IfOp>(def);
+        ifOp && classify(ifOp) == Work::Distributed) {
+      unsigned k = cast<OpResult>(value).getResultNumber();
+      Operation *outerBranch = branch;
+      branch = ifOp;
+      Value then = memberValue(ifOp.thenYield().getOperand(k));
+      Value otherwise = memberValue(ifOp.elseYield().getOperand(k));
+      branch = outerBranch;
+      return arith::SelectOp::create(b, loc, map.lookup(ifOp.getCondition()),
+                                     then, otherwise);
+    }
+    // An op of scalars and views: recomputed for the member.
+    for (Value used : valuesUsedBy({def}))
+      memberValue(used);
+    Operation *clone = b.clone(*def, map);
+    unscaleGradLoads(clone);
+    for (auto [from, to] : llvm::zip(def->getResults(), clone->getResults())) {
+      map.map(from, to);
+      memberBound.insert(from);
+    }
+    return map.lookup(value);
+  }
+
+  /// A tensor's record: one pointer per buffer argument, then the param's
+  /// dims (rows, cols; a vector's length and 1).
+  static int64_t recordWordsOf(Slot &slot) {
+    return int64_t(slot.k->main.bufferArgs.size()) + 2;
+  }
+
+  /// The cap on a batch's tensors the runtime leaves after the schedule
+  /// (docs/Design/Batching.md), at least 1; 1 for a slot that does not
+  /// batch. Read from the launch's count, before found-inf empties it.
+  Value batchCapOf(Slot &slot) {
+    if (!slot.k->batches)
+      return index(1);
+    Value given = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                        slot.numTensors, index(0));
+    auto ifGiven = scf::IfOp::create(b, loc, b.getIndexType(), given,
+                                     /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifGiven.thenBlock());
+    // After the records, the S + 1 starts and a position per tensor.
+    Value at = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, slot.numTensors,
+                              index(recordWordsOf(slot) + 1)),
+        arith::AddIOp::create(b, loc, numSubgrids, index(1)));
+    Value cap = toIndex(load(i64, gep(i64, slot.tensors, toI64(at))));
+    scf::YieldOp::create(
+        b, loc, ValueRange{arith::MaxUIOp::create(b, loc, cap, index(1))});
+    b.setInsertionPointToStart(ifGiven.elseBlock());
+    scf::YieldOp::create(b, loc, ValueRange{index(1)});
+    return ifGiven.getResult(0);
+  }
+
   /// Where the thread's sub-grid's buffers of `stage` start in the slot's
   /// scratch: after the partials, at the sub-grid's index times the bytes
   /// the largest tensor's buffers take (`recordOf` reads a tensor's dims).
   Value allocsOffsetOf(Slot &slot, PhasedGroup &stage,
-                       llvm::function_ref<Value(Value)> recordOf) {
+                       llvm::function_ref<Value(Value)> recordOf,
+                       Value &memberBytes) {
+    memberBytes = index(0);
     if (stage.allocs.empty())
       return slot.allocsOffset;
     auto loop = scf::ForOp::create(b, loc, index(0), slot.numTensors, index(1),
@@ -1230,7 +1662,9 @@ private:
                            ValueRange{arith::MaxUIOp::create(
                                b, loc, loop.getRegionIterArgs()[0], bytes)});
     }
-    Value stride = alignUp(loop.getResult(0));
+    // Each member of a batch has a place of that size.
+    memberBytes = alignUp(loop.getResult(0));
+    Value stride = arith::MulIOp::create(b, loc, memberBytes, slot.batchCap);
     return arith::AddIOp::create(
         b, loc, slot.allocsOffset,
         arith::MulIOp::create(b, loc, subgrid, stride));
@@ -1319,6 +1753,28 @@ private:
     Accesses accesses = accessesOfOp(op);
     if (hazards.conflict(accesses))
       barrier();
+    if (runsPerMember(op)) {
+      SmallVector<Operation *> ops = {&op};
+      if (linalg::GenericOp epilogue = epilogueOf(op))
+        ops.push_back(epilogue);
+      // Partials, then their fold: every member's partials before the one
+      // barrier between (each member's in a place of its own).
+      auto generic = dyn_cast<linalg::GenericOp>(op);
+      if (generic && splitsAtBarrier(generic)) {
+        forEachMember(ops, [&] { emitGeneric(generic, Part::Partials); });
+        emitBarrierCall();
+        forEachMember(ops, [&] { emitGeneric(generic, Part::Fold); });
+      } else {
+        forEachMember(ops, [&] { emitWork(op, work); });
+      }
+    } else {
+      emitWork(op, work);
+    }
+    hazards.record(accesses);
+  }
+
+  /// `op`'s work as `classify` says it runs.
+  void emitWork(Operation &op, Work work) {
     switch (work) {
     case Work::Uniform:
       unscaleGradLoads(b.clone(op, map));
@@ -1339,7 +1795,6 @@ private:
         llvm_unreachable("analyzePhased admits no other op with linalg inside");
       break;
     }
-    hazards.record(accesses);
   }
 
   /// What an op that is not a loop or branch with grid-wide work inside
@@ -1461,9 +1916,21 @@ private:
             swapped.push_back(init);
     SmallVector<Value> inits = llvm::map_to_vector(
         forOp.getInitArgs(), [&](Value v) { return map.lookup(v); });
-    for (Value iterate : swapped)
-      inits.append({map.lookup(iterate),
-                    map.lookup(current->k->main.partners.lookup(iterate))});
+    // A batched stage carries, per iterate, whether it is in its partner:
+    // each member's buffers follow from that (memberValue).
+    bool batched = currentStage && current->k->batches;
+    for (Value iterate : swapped) {
+      Value partner = current->k->main.partners.lookup(iterate);
+      if (!batched) {
+        inits.append({map.lookup(iterate), map.lookup(partner)});
+        continue;
+      }
+      auto [swap, fresh] = swaps.try_emplace(iterate);
+      if (fresh)
+        swap->second = {arith::ConstantOp::create(b, loc, b.getBoolAttr(false)),
+                        partner, map.lookup(iterate), map.lookup(partner)};
+      inits.push_back(swap->second.flag);
+    }
     auto loop = scf::ForOp::create(b, loc, map.lookup(forOp.getLowerBound()),
                                    map.lookup(forOp.getUpperBound()),
                                    map.lookup(forOp.getStep()), inits);
@@ -1475,6 +1942,13 @@ private:
       map.map(from, to);
     unsigned carried = forOp.getNumRegionIterArgs();
     for (auto [k, iterate] : llvm::enumerate(swapped)) {
+      if (batched) {
+        Swap &swap = swaps[iterate];
+        swap.flag = loop.getRegionIterArgs()[carried + k];
+        map.map(iterate, swap.firstMember(b, loc));
+        epilogueWrites[iterate] = swap.firstMember(b, loc, /*other=*/true);
+        continue;
+      }
       map.map(iterate, loop.getRegionIterArgs()[carried + 2 * k]);
       epilogueWrites[iterate] = loop.getRegionIterArgs()[carried + 2 * k + 1];
     }
@@ -1501,8 +1975,13 @@ private:
     SmallVector<Value> yielded = llvm::map_to_vector(
         yield.getOperands(), [&](Value v) { return map.lookup(v); });
     for (auto [k, iterate] : llvm::enumerate(swapped)) {
-      yielded.append({loop.getRegionIterArgs()[carried + 2 * k + 1],
-                      loop.getRegionIterArgs()[carried + 2 * k]});
+      if (batched)
+        yielded.push_back(arith::XOrIOp::create(
+            b, loc, loop.getRegionIterArgs()[carried + k],
+            arith::ConstantOp::create(b, loc, b.getBoolAttr(true))));
+      else
+        yielded.append({loop.getRegionIterArgs()[carried + 2 * k + 1],
+                        loop.getRegionIterArgs()[carried + 2 * k]});
       epilogueWrites.erase(iterate);
     }
     setYield(loop, yielded);
@@ -1510,8 +1989,15 @@ private:
     for (auto [from, to] : llvm::zip(forOp.getResults(), loop.getResults()))
       map.map(from, to);
     // After the loop the iterate is in the buffer the last update wrote.
-    for (auto [k, iterate] : llvm::enumerate(swapped))
+    for (auto [k, iterate] : llvm::enumerate(swapped)) {
+      if (batched) {
+        Swap &swap = swaps[iterate];
+        swap.flag = loop.getResults()[carried + k];
+        map.map(iterate, swap.firstMember(b, loc));
+        continue;
+      }
       map.map(iterate, loop.getResults()[carried + 2 * k]);
+    }
   }
 
   void emitIf(scf::IfOp ifOp) {
@@ -1547,6 +2033,24 @@ private:
   // Grid-wide work
   //===--------------------------------------------------------------===//
 
+  /// Whether `source` runs as per-thread partials, a grid barrier, then
+  /// their fold (splitReduction, chunksPerPoint): a batch runs each half
+  /// for every member, with one barrier between (Part).
+  bool splitsAtBarrier(linalg::GenericOp source) {
+    if (tensorCoreContraction(source, source))
+      return false;
+    SmallVector<unsigned> parallel, reduction;
+    for (auto [d, type] : llvm::enumerate(source.getIteratorTypesArray()))
+      (type == utils::IteratorType::parallel ? parallel : reduction)
+          .push_back(d);
+    if (!parallel.empty() && !reduction.empty() && splittable(source) &&
+        lanesCoalesce(source))
+      return false;
+    if (!parallel.empty())
+      return usesPartials(source);
+    return !reduction.empty() && splittable(source);
+  }
+
   /// One linalg op over the grid: each thread takes points of the parallel
   /// loops (grid-stride over their flattened space) and runs the reduction
   /// loops of each point itself; or, when the reduction runs along rows in
@@ -1554,13 +2058,14 @@ private:
   /// reductions. A reduction with no parallel loop is split into per-warp
   /// partials combined in a fixed order (reproducible for a given grid).
   /// Both splits need a known combiner.
-  void emitGeneric(linalg::GenericOp source) {
+  void emitGeneric(linalg::GenericOp source, Part part = Part::Whole) {
     auto generic = cast<linalg::GenericOp>(b.clone(*source, map));
     SmallVector<Value> sizes;
     for (Range range : cast<linalg::LinalgOp>(generic.getOperation())
                            .createLoopRanges(b, loc))
       sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
-    if (tensorCores && emitOnTensorCores(source, generic, sizes)) {
+    if (part == Part::Whole && tensorCores &&
+        emitOnTensorCores(source, generic, sizes)) {
       notePhaseWork(source, matmulMirrored ? "matmul, symmetric" : "matmul");
       generic.erase();
       return;
@@ -1569,7 +2074,8 @@ private:
     for (auto [d, type] : llvm::enumerate(generic.getIteratorTypesArray()))
       (type == utils::IteratorType::parallel ? parallel : reduction)
           .push_back(d);
-    notePhaseWork(source, reduction.empty() ? "element-wise" : "reduction");
+    if (part != Part::Fold)
+      notePhaseWork(source, reduction.empty() ? "element-wise" : "reduction");
     SmallVector<Value> ivs(sizes.size());
 
     // One point of the parallel loops, its reductions run serially.
@@ -1585,11 +2091,11 @@ private:
         lanesCoalesce(generic))
       warpPerPoint(generic, parallel, reduction, sizes, ivs);
     else if (!parallel.empty() && usesPartials(generic))
-      chunksPerPoint(generic, parallel, reduction, sizes, ivs, point);
+      chunksPerPoint(generic, parallel, reduction, sizes, ivs, point, part);
     else if (!parallel.empty())
       gridStride(parallel, sizes, ivs, point);
     else if (!reduction.empty() && splittable(generic))
-      splitReduction(generic, reduction, sizes, ivs);
+      splitReduction(generic, reduction, sizes, ivs, part);
     else
       onThreadZero(point);
     generic.erase();
@@ -1793,7 +2299,7 @@ private:
     Value filled = fillLeftTo(source);
     auto loadOutput = [&](ArrayRef<Value> ivs) -> Value {
       if (filled)
-        return map.lookupOrDefault(filled);
+        return memberValue(filled);
       return memref::LoadOp::create(b, loc, init->get(),
                                     indicesOf(generic, init, ivs));
     };
@@ -1868,7 +2374,7 @@ private:
         {blockId, gridDim, matmulTile, matmulStages, sharedTiles(), valueAt,
          bf16RowsOf, bf16ColsOf, loadOutput, storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0)),
-         matmulWholeTiles});
+         matmulWholeTiles, memberIndex});
     if (epilogueClone)
       epilogueClone.erase();
     return true;
@@ -2014,8 +2520,8 @@ private:
   /// point, `point`.
   void chunksPerPoint(linalg::GenericOp generic, ArrayRef<unsigned> parallel,
                       ArrayRef<unsigned> reduction, ArrayRef<Value> sizes,
-                      SmallVector<Value> &ivs,
-                      llvm::function_ref<void()> point) {
+                      SmallVector<Value> &ivs, llvm::function_ref<void()> point,
+                      Part part) {
     Value points = pointsOf(parallel, sizes);
     Value runs = arith::DivUIOp::create(b, loc, numThreads, points);
     // Uniform over the grid, as the barrier inside needs.
@@ -2024,11 +2530,52 @@ private:
     auto ifSplit = scf::IfOp::create(b, loc, split, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifSplit.elseBlock());
-    gridStride(parallel, sizes, ivs, point);
+    if (part != Part::Fold)
+      gridStride(parallel, sizes, ivs, point);
     b.setInsertionPointToStart(ifSplit.thenBlock());
 
     SmallVector<Operation *> combiners = combinersOf(generic);
     SmallVector<Value> identities = identitiesOf(combiners);
+    if (part != Part::Fold)
+      storeRunPartials(generic, parallel, reduction, sizes, ivs, points, runs,
+                       identities);
+    // The hazards stay as they were, as in splitReduction.
+    if (part == Part::Whole)
+      emitBarrierCall();
+    if (part == Part::Partials)
+      return;
+    for (unsigned d : reduction)
+      ivs[d] = Value(); // defined in the loop above; outputs do not use them
+    auto perPoint = scf::ForOp::create(b, loc, threadIndex, points, numThreads);
+    b.setInsertionPointToStart(perPoint.getBody());
+    Value linearPoint = perPoint.getInductionVar();
+    delinearize(parallel, sizes, linearPoint, ivs);
+    auto fold =
+        scf::ForOp::create(b, loc, index(0), runs, index(1), identities);
+    {
+      OpBuilder::InsertionGuard inFold(b);
+      b.setInsertionPointToStart(fold.getBody());
+      Value thread = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, fold.getInductionVar(), points),
+          linearPoint);
+      SmallVector<Value> next;
+      for (auto [r, combiner] : llvm::enumerate(combiners)) {
+        Value partial = LLVM::LoadOp::create(b, loc, b.getF32Type(),
+                                             partialSlot(r, thread));
+        next.push_back(combine(combiner, fold.getRegionIterArgs()[r], partial));
+      }
+      setYield(fold, next);
+    }
+    foldIntoOutputs(generic, ivs, combiners,
+                    SmallVector<Value>(fold.getResults()));
+  }
+
+  /// chunksPerPoint's first half: each active thread's run of a point's
+  /// reduction, folded from the identities, left in its partials.
+  void storeRunPartials(linalg::GenericOp generic, ArrayRef<unsigned> parallel,
+                        ArrayRef<unsigned> reduction, ArrayRef<Value> sizes,
+                        SmallVector<Value> &ivs, Value points, Value runs,
+                        ValueRange identities) {
     Value length = pointsOf(reduction, sizes);
     Value runLength = arith::CeilDivUIOp::create(b, loc, length, runs);
     Value active = arith::MulIOp::create(b, loc, points, runs);
@@ -2055,32 +2602,6 @@ private:
       for (auto [r, partial] : llvm::enumerate(loop.getResults()))
         LLVM::StoreOp::create(b, loc, partial, partialSlot(r, threadIndex));
     }
-    // The hazards stay as they were, as in splitReduction.
-    emitBarrierCall();
-    for (unsigned d : reduction)
-      ivs[d] = Value(); // defined in the loop above; outputs do not use them
-    auto perPoint = scf::ForOp::create(b, loc, threadIndex, points, numThreads);
-    b.setInsertionPointToStart(perPoint.getBody());
-    Value linearPoint = perPoint.getInductionVar();
-    delinearize(parallel, sizes, linearPoint, ivs);
-    auto fold =
-        scf::ForOp::create(b, loc, index(0), runs, index(1), identities);
-    {
-      OpBuilder::InsertionGuard inFold(b);
-      b.setInsertionPointToStart(fold.getBody());
-      Value thread = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, fold.getInductionVar(), points),
-          linearPoint);
-      SmallVector<Value> next;
-      for (auto [r, combiner] : llvm::enumerate(combiners)) {
-        Value partial = LLVM::LoadOp::create(b, loc, b.getF32Type(),
-                                             partialSlot(r, thread));
-        next.push_back(combine(combiner, fold.getRegionIterArgs()[r], partial));
-      }
-      setYield(fold, next);
-    }
-    foldIntoOutputs(generic, ivs, combiners,
-                    SmallVector<Value>(fold.getResults()));
   }
 
   /// The reduction loops of one point, run by one thread, the accumulators
@@ -2165,22 +2686,28 @@ private:
   /// output: one thread folding every thread's partial would be a serial
   /// chain as long as the grid.
   void splitReduction(linalg::GenericOp generic, ArrayRef<unsigned> reduction,
-                      ArrayRef<Value> sizes, SmallVector<Value> &ivs) {
+                      ArrayRef<Value> sizes, SmallVector<Value> &ivs,
+                      Part part) {
     SmallVector<Operation *> combiners = combinersOf(generic);
     SmallVector<Value> identities = identitiesOf(combiners);
-    SmallVector<Value> partials;
-    gridStride(
-        reduction, sizes, ivs, [] {}, identities,
-        [&](ValueRange accs) { return computeAt(generic, ivs, accs); },
-        &partials);
-    SmallVector<Value> warpTotals = combineAcrossWarp(partials, combiners);
-    onLaneZero([&] {
-      for (auto [r, total] : llvm::enumerate(warpTotals))
-        LLVM::StoreOp::create(b, loc, total, partialSlot(r, warpIndex()));
-    });
+    if (part != Part::Fold) {
+      SmallVector<Value> partials;
+      gridStride(
+          reduction, sizes, ivs, [] {}, identities,
+          [&](ValueRange accs) { return computeAt(generic, ivs, accs); },
+          &partials);
+      SmallVector<Value> warpTotals = combineAcrossWarp(partials, combiners);
+      onLaneZero([&] {
+        for (auto [r, total] : llvm::enumerate(warpTotals))
+          LLVM::StoreOp::create(b, loc, total, partialSlot(r, warpIndex()));
+      });
+    }
     // The hazards stay as they were: simulate() plans loops without
     // looking inside ops, and emission must place the barriers it planned.
-    emitBarrierCall();
+    if (part == Part::Whole)
+      emitBarrierCall();
+    if (part == Part::Partials)
+      return;
     for (unsigned d : reduction)
       ivs[d] = Value(); // defined in the loop above; outputs do not use them
     Value firstWarp =
@@ -2212,7 +2739,9 @@ private:
   Value partialSlot(unsigned output, Value warp) {
     Value slot = arith::AddIOp::create(
         b, loc, arith::MulIOp::create(b, loc, index(output), numThreads), warp);
-    return gep(b.getF32Type(), current->partialsBase, toI64(slot));
+    return gep(b.getF32Type(),
+               memberPartials ? memberPartials : current->partialsBase,
+               toI64(slot));
   }
 
   /// The current values of the outputs at `ivs` (those the body reads, or
@@ -2548,6 +3077,36 @@ private:
   SmallVector<LLVM::CallOp> barrierCalls;
   /// Per loop iterate that emitFor swaps, the buffer its update writes.
   DenseMap<Value, Value> epilogueWrites;
+  /// The stage being emitted, where its totals start among the slot's, and
+  /// its contributions.
+  PhasedGroup *currentStage = nullptr;
+  unsigned stageFirstTotal = 0, stageOuts = 0;
+  /// The batch being stepped: its first position, its tensors, the
+  /// sub-grid's positions (the tensor at each), and the bytes of a member's
+  /// place for its buffers (docs/Design/Batching.md).
+  Value batchFirst, batchMembers, batchSchedule, memberAllocBytes;
+  /// In a member loop: the member, its partials, and the values bound to
+  /// its own in `map`.
+  Value memberIndex, memberPartials;
+  DenseSet<Value> memberBound;
+  /// The branch (scf.if) whose yields memberValue is placing, or null.
+  Operation *branch = nullptr;
+  /// In a batched stage, per iterate in two buffers that a loop swaps:
+  /// whether it is in its partner now (an i1 the loop carries), and the
+  /// partner.
+  struct Swap {
+    Value flag, partner;
+    /// The batch's first member's buffers: the iterate's own and its
+    /// partner's.
+    Value firstOwn, firstPartner;
+    /// The first member's buffer the iterate is in now, or the `other`.
+    Value firstMember(OpBuilder &b, Location loc, bool other = false) const {
+      return arith::SelectOp::create(b, loc, flag,
+                                     other ? firstOwn : firstPartner,
+                                     other ? firstPartner : firstOwn);
+    }
+  };
+  DenseMap<Value, Swap> swaps;
   std::map<std::string, int> opsAt;
   bool matmulMirrored = false;
 };
@@ -2884,7 +3443,7 @@ struct FormPhasedGpuKernelsPass
         continue;
       FailureOr<PhasedKernel> group =
           analyzeKernel(func, sumPhasesOf[func.getSymName()], severity,
-                        tensorCores && fuseIterateUpdates);
+                        tensorCores && fuseIterateUpdates, batchSameShapes);
       if (failed(group)) {
         unsupported.push_back(func);
         llvm::append_range(unsupported, sumPhasesOf[func.getSymName()]);
@@ -2952,6 +3511,8 @@ struct FormPhasedGpuKernelsPass
             b.getNamedAttr("scratch", b.getStringAttr(scratchProgram(*slot))),
             b.getNamedAttr("work", b.getStringAttr(workProgram(*slot))),
             b.getNamedAttr("partials", b.getI64IntegerAttr(partials))};
+        if (slot->batches)
+          layout.push_back(b.getNamedAttr("batches", b.getUnitAttr()));
         if (builder.dynamicSharedBytes)
           layout.push_back(
               b.getNamedAttr("dynamic_shared_bytes",

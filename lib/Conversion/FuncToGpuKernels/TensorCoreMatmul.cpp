@@ -571,9 +571,23 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
                              2)
                        : arith::MulIOp::create(b, loc, tilesDown, tilesAcross);
   Value numSteps = ceilDiv(depth, kBlockDepth);
+  // A member's tiles start where the earlier members' left off.
+  Value firstTile = emission.blockIndex;
+  if (emission.member) {
+    Value shift = arith::RemUIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, emission.member, numTiles),
+        emission.numBlocks);
+    firstTile = arith::RemUIOp::create(
+        b, loc,
+        arith::SubIOp::create(b, loc,
+                              arith::AddIOp::create(b, loc, emission.blockIndex,
+                                                    emission.numBlocks),
+                              shift),
+        emission.numBlocks);
+  }
   // Uniform per block: every thread of a block meets the same barriers.
-  auto tileLoop = scf::ForOp::create(b, loc, emission.blockIndex, numTiles,
-                                     emission.numBlocks);
+  auto tileLoop =
+      scf::ForOp::create(b, loc, firstTile, numTiles, emission.numBlocks);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(tileLoop.getBody());
   Value tile = tileLoop.getInductionVar();

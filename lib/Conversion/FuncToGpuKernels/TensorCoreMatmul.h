@@ -108,6 +108,11 @@ struct MatmulEmission {
   /// gets a k loop that copies without checks (GpuKernels.md, "Whole
   /// tiles"); off, every tile takes the checked loop, for comparison.
   bool wholeTiles = true;
+  /// The tensor's place in a batch (docs/Design/Batching.md), or null:
+  /// member j's tile t runs on the block that tile j·T + t of the batch's
+  /// B·T tiles would, so that the members' tiles fill the blocks as one
+  /// grid-stride loop over all of them would.
+  mlir::Value member;
 };
 
 /// The contraction over loop sizes `sizes`: out = out + L·R with

@@ -83,12 +83,31 @@ CudaWorkTable buildCudaWorkTable(const DeviceStep &step, int64_t tileElements);
 /// `scratchProgram`, `workProgram` and `partials` are the group's
 /// (Group::kernelScratch, kernelWork, kernelPartials), `numTotals` its
 /// Group::sumKeys().size().
+///
+/// A kernel that batches (Group::kernelBatches, docs/Design/Batching.md)
+/// steps up to `batchCap` consecutive same-shape tensors of a sub-grid
+/// together; 0 asks for chooseCudaBatchCap's. The table then orders each
+/// sub-grid's tensors by shape (then index) and ends with the cap, lowered
+/// to the longest run of one shape in a sub-grid; the partials and every
+/// sub-grid's buffers are there once per member. For a
+/// kernel that does not batch, pass 1: the table ends with 1, and keeps
+/// each sub-grid's tensors in table order.
 Status buildCudaPhasedTable(const DeviceStep &step,
                             const std::string &scratchProgram,
                             const std::string &workProgram, int partials,
                             int numTotals, int64_t gridThreads, int subgrids,
-                            std::vector<int64_t> &tensors,
+                            int batchCap, std::vector<int64_t> &tensors,
                             int64_t &scratchBytes);
+
+/// The most tensors a batch takes when nobody says: up to kMaxCudaBatch,
+/// as many as keep the batches' buffers, `subgrids` regions of `members`
+/// × `memberBytes`, within kCudaBatchScratchBytes; at least 1.
+int chooseCudaBatchCap(int64_t memberBytes, int subgrids);
+constexpr int kMaxCudaBatch = 16;
+constexpr int64_t kCudaBatchScratchBytes = int64_t(1) << 30;
+
+/// STEPC_CUDA_BATCH, the batch cap a user forces (0: unset).
+int forcedCudaBatchCap();
 
 /// Which tensors each of `subgrids` sub-grids steps (docs/Design/
 /// SubGrids.md, "Balancing the sub-grids"), given each tensor's cost:
@@ -215,6 +234,10 @@ private:
   /// The sub-grid count STEPC_CUDA_SUBGRIDS forced when the group was
   /// bound (0: chosen per launch by chooseCudaSubgrids).
   int forcedSubgrids_ = 0;
+  /// Whether the kernel steps same-shape tensors in batches, and the cap
+  /// STEPC_CUDA_BATCH forces on them (0: chooseCudaBatchCap's).
+  bool batches_ = false;
+  int forcedBatchCap_ = 0;
   /// Bytes per element of each buffer of a tensor (param, grad, states):
   /// every buffer must be aligned to vectorWidth of them.
   std::vector<int64_t> elementBytes_;

@@ -84,6 +84,10 @@ struct Group {
   /// f32 partial sums per grid thread that a phased kernel keeps at the
   /// start of its scratch.
   int kernelPartials = 0;
+  /// Whether a phased kernel steps consecutive same-shape tensors
+  /// together, up to the cap the runtime writes after the schedule
+  /// (docs/Design/Batching.md).
+  bool kernelBatches = false;
   /// Bytes of dynamic shared memory per block that a phased kernel's
   /// launch gives it (tensor-core stages over the 48 KiB a kernel may
   /// declare statically); 0 for none.
@@ -148,7 +152,7 @@ enum StepControlWord : size_t {
 ///  - control: the group's step control block (StepControlWord).
 struct CudaLaunch {
   /// Bumped when the layout above changes; the runtime checks it.
-  static constexpr int kAbi = 5;
+  static constexpr int kAbi = 6;
   int abi = kAbi;
   /// Threads per block the kernels were tuned for.
   int blockSize = 256;

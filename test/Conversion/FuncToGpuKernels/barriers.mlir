@@ -1,7 +1,9 @@
-// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
-// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels | FileCheck %s --check-prefix=TIMEOUT
-// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=barrier-timeout=0 | FileCheck %s --check-prefix=NO-TIMEOUT
-// RUN: not stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=barrier-timeout=3600 2>&1 | FileCheck %s --check-prefix=BAD-TIMEOUT
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=batch-same-shapes=false --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=batch-same-shapes=false | FileCheck %s --check-prefix=TIMEOUT
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels="barrier-timeout=0 batch-same-shapes=false" | FileCheck %s --check-prefix=NO-TIMEOUT
+// RUN: not stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels="barrier-timeout=3600 batch-same-shapes=false" 2>&1 | FileCheck %s --check-prefix=BAD-TIMEOUT
+// One tensor at a time (batch-same-shapes=false): batches.mlir checks the
+// batched form (docs/Design/Batching.md).
 
 // The barrier's thread 0 reads %globaltimer (in 1024 ns units) when it
 // arrives and while it spins, and traps after 60 s (58593750 units) by

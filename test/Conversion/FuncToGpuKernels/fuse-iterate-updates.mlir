@@ -1,5 +1,7 @@
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=fuse-iterate-updates=false --canonicalize --cse | FileCheck %s --check-prefix=OFF
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=batch-same-shapes=false --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="fuse-iterate-updates=false batch-same-shapes=false" --canonicalize --cse | FileCheck %s --check-prefix=OFF
+// One tensor at a time (batch-same-shapes=false): batches.mlir checks the
+// batched form (docs/Design/Batching.md).
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #scalar = affine_map<(d0, d1) -> ()>

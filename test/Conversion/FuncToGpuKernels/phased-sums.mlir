@@ -1,4 +1,6 @@
-// RUN: stepc-opt --stepc-gpu-kernels %s | FileCheck %s
+// RUN: stepc-opt --stepc-gpu-kernels=batch-same-shapes=false %s | FileCheck %s
+// One tensor at a time (batch-same-shapes=false): batches.mlir checks the
+// batched form (docs/Design/Batching.md).
 
 // The groups of an optimizer with global sums share one kernel, named
 // after it, with a slot of launch arguments (tensors, count, step control,

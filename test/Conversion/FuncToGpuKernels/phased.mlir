@@ -1,5 +1,7 @@
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=max-registers=128 | FileCheck %s --check-prefix=MAXREG
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=batch-same-shapes=false --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="max-registers=128 batch-same-shapes=false" | FileCheck %s --check-prefix=MAXREG
+// One tensor at a time (batch-same-shapes=false): batches.mlir checks the
+// batched form (docs/Design/Batching.md).
 
 // A bufferized group function: w -= lr * g / |g|. The norm is a reduction
 // with no parallel loop (split into per-warp partials), the update an

@@ -1,4 +1,6 @@
-// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels | FileCheck %s
+// RUN: stepc-opt %s --split-input-file --stepc-form-phased-gpu-kernels=batch-same-shapes=false | FileCheck %s
+// One tensor at a time (batch-same-shapes=false): batches.mlir checks the
+// batched form (docs/Design/Batching.md).
 
 // The scratch a phased kernel's buffers need per tensor, as the postfix
 // program the runtime evaluates (rt::evaluateSizeProgram). A buffer whose dims

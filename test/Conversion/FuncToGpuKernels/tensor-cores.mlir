@@ -1,10 +1,12 @@
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels --canonicalize --cse | FileCheck %s
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=tensor-cores=false | FileCheck %s --check-prefix=SCALAR
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=128 --canonicalize --cse | FileCheck %s --check-prefix=TILE128
-// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-tile=96 2>&1 | FileCheck %s --check-prefix=BAD-TILE
-// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=9 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=128 matmul-stages=3" | FileCheck %s --check-prefix=DYNAMIC
-// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=matmul-stages=2 --canonicalize --cse | FileCheck %s --check-prefix=STAGES2
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels=batch-same-shapes=false --canonicalize --cse | FileCheck %s
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="tensor-cores=false batch-same-shapes=false" | FileCheck %s --check-prefix=SCALAR
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=128 batch-same-shapes=false" --canonicalize --cse | FileCheck %s --check-prefix=TILE128
+// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=96 batch-same-shapes=false" 2>&1 | FileCheck %s --check-prefix=BAD-TILE
+// RUN: not stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-stages=9 batch-same-shapes=false" 2>&1 | FileCheck %s --check-prefix=BAD-STAGES
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-tile=128 matmul-stages=3 batch-same-shapes=false" | FileCheck %s --check-prefix=DYNAMIC
+// RUN: stepc-opt %s --stepc-form-phased-gpu-kernels="matmul-stages=2 batch-same-shapes=false" --canonicalize --cse | FileCheck %s --check-prefix=STAGES2
+// One tensor at a time (batch-same-shapes=false): batches.mlir checks the
+// batched form (docs/Design/Batching.md).
 
 // Newton–Schulz's Gram, as StepToLinalg and bufferization leave it: the
 // rounded iterate R = bf16(W), its transposed copy T, and A = R·T, whose
