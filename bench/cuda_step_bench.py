@@ -372,12 +372,14 @@ def time_hidden_group(name, shapes, artifacts, spec):
     registers where it has a tensor-core matmul) on the sub-grids the
     runtime chooses, the same with the tensors dealt round robin instead
     of by cost, as compiled on 1 sub-grid, and, where bench/cuda-bench
-    compiled one, uncapped: one table row."""
+    compiled them, uncapped and one tensor at a time (no batches of
+    same-shape tensors, docs/Design/Batching.md): one table row."""
     runs = ((f"{artifacts}/{spec}.stepc", {}),
             (f"{artifacts}/{spec}.stepc",
              {"STEPC_CUDA_SCHEDULE": "round-robin"}),
             (f"{artifacts}/{spec}.stepc", {"STEPC_CUDA_SUBGRIDS": "1"}),
-            (f"{artifacts}/{spec}_uncapped.stepc", {}))
+            (f"{artifacts}/{spec}_uncapped.stepc", {}),
+            (f"{artifacts}/{spec}_unbatched.stepc", {}))
     times = []
     for path, settings in runs:
         if not os.path.exists(path):
@@ -391,11 +393,13 @@ def time_hidden_group(name, shapes, artifacts, spec):
         # The Momo specs take the loss as an input.
         inputs = {"loss": 1.0} if "momo" in spec else {}
         times.append(timed(lambda: opt.step(**inputs)))
-    chosen, round_robin, single, uncapped = times
+    chosen, round_robin, single, uncapped, unbatched = times
     cells = [f"{chosen:.3f} ms", f"{round_robin:.3f} ms", f"{single:.3f} ms",
              f"{uncapped:.3f} ms" if uncapped else "",
+             f"{unbatched:.3f} ms" if unbatched else "",
              f"{chosen / round_robin:.2f}", f"{chosen / single:.2f}",
-             f"{chosen / uncapped:.2f}" if uncapped else ""]
+             f"{chosen / uncapped:.2f}" if uncapped else "",
+             f"{chosen / unbatched:.2f}" if unbatched else ""]
     print(f"| {spec}, {name} | {' | '.join(cells)} |")
 
 
@@ -403,9 +407,10 @@ def bench_hidden_groups(name, artifacts, smoke):
     """time_hidden_group for each of HIDDEN_SPECS compiled in `artifacts`,
     each in a child process (this script with --hidden-group)."""
     print("| spec | as compiled | tensors dealt round robin | on 1 sub-grid "
-          "| uncapped | as compiled / round robin | as compiled / on 1 "
-          "sub-grid | as compiled / uncapped |\n|---|---|---|---|---|---|---|"
-          "---|", flush=True)
+          "| uncapped | one tensor at a time | as compiled / round robin | "
+          "as compiled / on 1 sub-grid | as compiled / uncapped | as "
+          "compiled / one tensor at a time |\n|---|---|---|---|---|---|---|"
+          "---|---|---|", flush=True)
     for spec in HIDDEN_SPECS:
         if not os.path.exists(f"{artifacts}/{spec}.stepc"):
             continue
