@@ -217,7 +217,9 @@ Status stepc::rt::buildCudaPhasedTable(
   std::vector<int64_t> schedule = scheduleCudaSubgrids(costs, subgrids);
   if (batchCap > 1) {
     // A batch is a run of consecutive positions of one shape.
-    auto shapeOf = [&](int64_t t) { return step.shapes[size_t(t)]; };
+    auto shapeOf = [&](int64_t t) -> const std::vector<int64_t> & {
+      return step.shapes[size_t(t)];
+    };
     auto positions = schedule.begin() + subgrids + 1;
     // No batch is longer than a sub-grid's longest run of one shape: the
     // cap need not be either, and the scratch grows with it.
@@ -225,8 +227,9 @@ Status stepc::rt::buildCudaPhasedTable(
     for (int s = 0; s < subgrids; ++s) {
       auto first = positions + schedule[size_t(s)];
       auto last = positions + schedule[size_t(s) + 1];
-      std::stable_sort(first, last, [&](int64_t a, int64_t b) {
-        return shapeOf(a) < shapeOf(b);
+      // By shape, then table order (how the schedule lists them).
+      std::sort(first, last, [&](int64_t a, int64_t b) {
+        return shapeOf(a) != shapeOf(b) ? shapeOf(a) < shapeOf(b) : a < b;
       });
       for (auto run = first; run != last;) {
         auto end = std::find_if(
