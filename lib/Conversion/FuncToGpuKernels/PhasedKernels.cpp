@@ -1320,7 +1320,6 @@ private:
     batchSchedule = gep(i64, schedule, toI64(positions));
     currentStage = &stage;
     stageFirstTotal = first;
-    stageOuts = numOuts;
     // The batch's first tensor: what ops outside a member loop see.
     for (auto [recordSlot, argIndex] : llvm::enumerate(buffers)) {
       BlockArgument arg = func.getArgument(argIndex);
@@ -3077,10 +3076,10 @@ private:
   SmallVector<LLVM::CallOp> barrierCalls;
   /// Per loop iterate that emitFor swaps, the buffer its update writes.
   DenseMap<Value, Value> epilogueWrites;
-  /// The stage being emitted, where its totals start among the slot's, and
-  /// its contributions.
+  /// The stage being emitted, and where its totals (then its
+  /// contributions) start among the slot's.
   PhasedGroup *currentStage = nullptr;
-  unsigned stageFirstTotal = 0, stageOuts = 0;
+  unsigned stageFirstTotal = 0;
   /// The batch being stepped: its first position, its tensors, the
   /// sub-grid's positions (the tensor at each), and the bytes of a member's
   /// place for its buffers (docs/Design/Batching.md).
