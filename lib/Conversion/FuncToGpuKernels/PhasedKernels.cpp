@@ -1310,12 +1310,13 @@ private:
           before->getArguments());
       Block *after = b.createBlock(&loop.getAfter(), {}, {indexType}, {loc});
       batchFirst = after->getArgument(0);
-      batchMembers =
-          countMembers(slot, batchFirst, end, tensorAt, recordAt, dimOf);
       tensorLoop = loop;
     }
     Value t = tensorAt(batchFirst);
     Value record = recordOf(toIndex(t));
+    if (k.batches)
+      batchMembers =
+          countMembers(slot, batchFirst, end, tensorAt, recordAt, dimOf);
     inTensorLoop = true;
     batchSchedule = gep(i64, schedule, toI64(positions));
     currentStage = &stage;
@@ -1402,14 +1403,13 @@ private:
 
   /// The tensors of the batch that starts at position `first`: 1, and each
   /// next position before `end` whose tensor has the first one's dims (the
-  /// current `rows` and `cols` are not yet set), up to the slot's cap.
+  /// current `rows` and `cols`), up to the slot's cap.
   Value countMembers(Slot &slot, Value first, Value end,
                      llvm::function_ref<Value(Value)> tensorAt,
                      llvm::function_ref<Value(Value)> recordAt,
                      llvm::function_ref<Value(Value, int64_t)> dimOf) {
     Type indexType = b.getIndexType();
-    Value firstRecord = recordAt(toIndex(tensorAt(first)));
-    Value firstRows = dimOf(firstRecord, 0), firstCols = dimOf(firstRecord, 1);
+    Value firstRows = rows, firstCols = cols;
     auto count = scf::WhileOp::create(b, loc, TypeRange{indexType},
                                       ValueRange{index(1)});
     OpBuilder::InsertionGuard guard(b);
@@ -2538,13 +2538,8 @@ private:
     if (part != Part::Fold)
       storeRunPartials(generic, parallel, reduction, sizes, ivs, points, runs,
                        identities);
-    // The hazards stay as they were, as in splitReduction.
-    if (part == Part::Whole)
-      emitBarrierCall();
-    if (part == Part::Partials)
+    if (!betweenParts(part, reduction, ivs))
       return;
-    for (unsigned d : reduction)
-      ivs[d] = Value(); // defined in the loop above; outputs do not use them
     auto perPoint = scf::ForOp::create(b, loc, threadIndex, points, numThreads);
     b.setInsertionPointToStart(perPoint.getBody());
     Value linearPoint = perPoint.getInductionVar();
@@ -2567,6 +2562,22 @@ private:
     }
     foldIntoOutputs(generic, ivs, combiners,
                     SmallVector<Value>(fold.getResults()));
+  }
+
+  /// Between a split reduction's partials and their fold: the barrier when
+  /// the emitter places it (Part::Whole), and whether the fold follows.
+  /// The hazards stay as they were: simulate() plans loops without looking
+  /// inside ops, and emission must place the barriers it planned.
+  bool betweenParts(Part part, ArrayRef<unsigned> reduction,
+                    SmallVector<Value> &ivs) {
+    if (part == Part::Whole)
+      emitBarrierCall();
+    if (part == Part::Partials)
+      return false;
+    for (unsigned d : reduction)
+      ivs[d] =
+          Value(); // defined in the partials' loop; outputs do not use them
+    return true;
   }
 
   /// chunksPerPoint's first half: each active thread's run of a point's
@@ -2701,14 +2712,8 @@ private:
           LLVM::StoreOp::create(b, loc, total, partialSlot(r, warpIndex()));
       });
     }
-    // The hazards stay as they were: simulate() plans loops without
-    // looking inside ops, and emission must place the barriers it planned.
-    if (part == Part::Whole)
-      emitBarrierCall();
-    if (part == Part::Partials)
+    if (!betweenParts(part, reduction, ivs))
       return;
-    for (unsigned d : reduction)
-      ivs[d] = Value(); // defined in the loop above; outputs do not use them
     Value firstWarp =
         arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, threadIndex,
                               index(stepc::kGpuWarpSize));
