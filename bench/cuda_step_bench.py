@@ -74,6 +74,7 @@ MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_no_timeout", "no grid-barrier timeout"),
                  ("muon_unfused_updates", "update a phase of its own"),
                  ("muon_unbatched", "one tensor at a time"),
+                 ("muon_scalar", "one element per access"),
                  ("muon_timeline", "recording its phase timeline"))
 
 
@@ -372,14 +373,16 @@ def time_hidden_group(name, shapes, artifacts, spec):
     registers where it has a tensor-core matmul) on the sub-grids the
     runtime chooses, the same with the tensors dealt round robin instead
     of by cost, as compiled on 1 sub-grid, and, where bench/cuda-bench
-    compiled them, uncapped and one tensor at a time (no batches of
-    same-shape tensors, docs/Design/Batching.md): one table row."""
+    compiled them, uncapped, one tensor at a time (no batches of
+    same-shape tensors, docs/Design/Batching.md) and one element per
+    access (no vectors in element-wise ops): one table row."""
     runs = ((f"{artifacts}/{spec}.stepc", {}),
             (f"{artifacts}/{spec}.stepc",
              {"STEPC_CUDA_SCHEDULE": "round-robin"}),
             (f"{artifacts}/{spec}.stepc", {"STEPC_CUDA_SUBGRIDS": "1"}),
             (f"{artifacts}/{spec}_uncapped.stepc", {}),
-            (f"{artifacts}/{spec}_unbatched.stepc", {}))
+            (f"{artifacts}/{spec}_unbatched.stepc", {}),
+            (f"{artifacts}/{spec}_scalar.stepc", {}))
     times = []
     for path, settings in runs:
         if not os.path.exists(path):
@@ -393,13 +396,11 @@ def time_hidden_group(name, shapes, artifacts, spec):
         # The Momo specs take the loss as an input.
         inputs = {"loss": 1.0} if "momo" in spec else {}
         times.append(timed(lambda: opt.step(**inputs)))
-    chosen, round_robin, single, uncapped, unbatched = times
-    cells = [f"{chosen:.3f} ms", f"{round_robin:.3f} ms", f"{single:.3f} ms",
-             f"{uncapped:.3f} ms" if uncapped else "",
-             f"{unbatched:.3f} ms" if unbatched else "",
-             f"{chosen / round_robin:.2f}", f"{chosen / single:.2f}",
-             f"{chosen / uncapped:.2f}" if uncapped else "",
-             f"{chosen / unbatched:.2f}" if unbatched else ""]
+    chosen, round_robin, single, *optional = times
+    cells = [f"{chosen:.3f} ms", f"{round_robin:.3f} ms", f"{single:.3f} ms"]
+    cells += [f"{t:.3f} ms" if t else "" for t in optional]
+    cells += [f"{chosen / round_robin:.2f}", f"{chosen / single:.2f}"]
+    cells += [f"{chosen / t:.2f}" if t else "" for t in optional]
     print(f"| {spec}, {name} | {' | '.join(cells)} |")
 
 
@@ -407,10 +408,11 @@ def bench_hidden_groups(name, artifacts, smoke):
     """time_hidden_group for each of HIDDEN_SPECS compiled in `artifacts`,
     each in a child process (this script with --hidden-group)."""
     print("| spec | as compiled | tensors dealt round robin | on 1 sub-grid "
-          "| uncapped | one tensor at a time | as compiled / round robin | "
-          "as compiled / on 1 sub-grid | as compiled / uncapped | as "
-          "compiled / one tensor at a time |\n|---|---|---|---|---|---|---|"
-          "---|---|---|", flush=True)
+          "| uncapped | one tensor at a time | one element per access | as "
+          "compiled / round robin | as compiled / on 1 sub-grid | as "
+          "compiled / uncapped | as compiled / one tensor at a time | as "
+          "compiled / one element per access |\n|---|---|---|---|---|---|"
+          "---|---|---|---|---|---|", flush=True)
     for spec in HIDDEN_SPECS:
         if not os.path.exists(f"{artifacts}/{spec}.stepc"):
             continue

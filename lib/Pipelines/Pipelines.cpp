@@ -78,6 +78,8 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // The phased GPU kernels' vector accesses, in the emulator's host code.
+  pm.addPass(createConvertVectorToLLVMPass());
   // memref before scf: OpenMP regions fail to lower in the other order
   // (shared/TOOLCHAIN.md §7).
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -133,6 +135,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.phaseTimeline = options.phaseTimeline;
   phased.fuseIterateUpdates = options.fuseIterateUpdates;
   phased.batchSameShapes = options.batchSameShapes;
+  phased.vectorElementwise = options.vectorElementwise;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -236,6 +239,12 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
                      "over all of them in one phase"),
       llvm::cl::init(true)};
 
+  Option<bool> vectorElementwise{
+      *this, "vector-elementwise",
+      llvm::cl::desc("Give the element-wise ops 16-byte vector loads and "
+                     "stores where the sizes and buffers allow"),
+      llvm::cl::init(true)};
+
   stepc::GpuKernelOptions kernelOptions() const {
     stepc::GpuKernelOptions options;
     options.maxRegisters = maxRegisters;
@@ -246,6 +255,7 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
     options.phaseTimeline = phaseTimeline;
     options.fuseIterateUpdates = fuseIterateUpdates;
     options.batchSameShapes = batchSameShapes;
+    options.vectorElementwise = vectorElementwise;
     return options;
   }
 };

@@ -138,6 +138,12 @@ static cl::opt<bool> cudaBatchSameShapes(
              "each op over all of them in one phase (default true; false "
              "steps one tensor at a time, for comparison)"),
     cl::init(true), cl::sub(compileCommand));
+static cl::opt<bool> cudaVectorElementwise(
+    "cuda-vector-elementwise",
+    cl::desc("Give the phased CUDA kernels' element-wise ops 16-byte vector "
+             "loads and stores where the sizes and buffers allow (default "
+             "true; false loads one element at a time, for comparison)"),
+    cl::init(true), cl::sub(compileCommand));
 static cl::opt<bool> cudaPhaseTimeline(
     "cuda-phase-timeline",
     cl::desc("Make the phased CUDA kernels record when each grid barrier "
@@ -294,13 +300,15 @@ static int runCompile(MLIRContext &context) {
   kernels.phaseTimeline = cudaPhaseTimeline;
   kernels.fuseIterateUpdates = cudaFuseIterateUpdates;
   kernels.batchSameShapes = cudaBatchSameShapes;
+  kernels.vectorElementwise = cudaVectorElementwise;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
        std::initializer_list<const cl::Option *>{
            &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
            &cudaBarrierTimeout, &cudaMatmulWholeTiles, &cudaPhaseTimeline,
-           &cudaFuseIterateUpdates, &cudaBatchSameShapes})
+           &cudaFuseIterateUpdates, &cudaBatchSameShapes,
+           &cudaVectorElementwise})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +

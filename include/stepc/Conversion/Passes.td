@@ -210,6 +210,10 @@ def FormPhasedGpuKernels
            "Step the consecutive same-shape tensors of a sub-grid together, "
            "each op over all of them in one phase (docs/Design/Batching.md; "
            "false steps one tensor at a time)">,
+    Option<"vectorElementwise", "vector-elementwise", "bool",
+           /*default=*/"true",
+           "Give the element-wise ops 16-byte vector loads and stores where "
+           "the sizes and buffers allow (false: one element per access)">,
     Option<"phaseTimeline", "phase-timeline", "bool", /*default=*/"false",
            "Record when each grid barrier releases, by call site, for the "
            "runtime's phase timeline (docs/Design/PhaseTimeline.md)">
@@ -219,9 +223,11 @@ def FormPhasedGpuKernels
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::LLVM::LLVMDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::NVVM::NVVMDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 

@@ -77,6 +77,9 @@ struct GpuKernelOptions {
   /// Whether consecutive same-shape tensors are stepped together, each op
   /// over all of them in one phase (docs/Design/Batching.md).
   bool batchSameShapes = true;
+  /// Whether the element-wise ops load and store 16-byte vectors where the
+  /// sizes and buffers allow (GpuKernels.md, "Element-wise ops in groups").
+  bool vectorElementwise = true;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in

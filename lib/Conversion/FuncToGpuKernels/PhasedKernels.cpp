@@ -32,9 +32,11 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
@@ -932,9 +934,10 @@ FailureOr<KernelKeys> numberKeys(ArrayRef<PhasedKernel *> slots) {
 /// The buffers an op of the group function reads and writes, by root (the
 /// alloc or function argument a memref views), and whether each access is
 /// pointwise: element e of the root, in its row-major order, touched by
-/// grid thread e mod threads, as every grid-stride loop over a buffer's
-/// own shape does. Two pointwise accesses to one root meet in one thread,
-/// so they need no barrier between them.
+/// grid thread (e / kGpuVectorWidth) mod threads, as every element-wise
+/// loop over a buffer's own shape does (groupStride). Two pointwise
+/// accesses to one root meet in one thread, so they need no barrier
+/// between them.
 struct Accesses {
   struct Access {
     Value root;
@@ -1072,11 +1075,13 @@ public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier, bool tensorCores,
                       int64_t matmulTile, int64_t matmulStages,
-                      bool matmulWholeTiles, int maxRegisters)
+                      bool matmulWholeTiles, int maxRegisters,
+                      bool vectorElementwise)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
         gridBarrier(gridBarrier), tensorCores(tensorCores),
         matmulTile(matmulTile), matmulStages(matmulStages),
-        matmulWholeTiles(matmulWholeTiles), maxRegisters(maxRegisters) {
+        matmulWholeTiles(matmulWholeTiles), maxRegisters(maxRegisters),
+        vectorElementwise(vectorElementwise) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -2032,6 +2037,47 @@ private:
   // Grid-wide work
   //===--------------------------------------------------------------===//
 
+  SmallVector<Value> loopSizesOf(linalg::GenericOp generic) {
+    SmallVector<Value> sizes;
+    for (Range range : cast<linalg::LinalgOp>(generic.getOperation())
+                           .createLoopRanges(b, loc))
+      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
+    return sizes;
+  }
+
+  /// `generic` over one loop, when its loops are all parallel or all
+  /// reductions and every buffer it reads or writes holds them in its own
+  /// row-major order (an identity map on a contiguous buffer) or none of
+  /// them (a scalar): the one loop's index is then each element's offset,
+  /// which several loops would carry as digits instead. Null otherwise.
+  linalg::GenericOp flattened(linalg::GenericOp generic) {
+    unsigned rank = generic.getNumLoops();
+    if (rank < 2 || generic.hasIndexSemantics() ||
+        !llvm::all_equal(generic.getIteratorTypesArray()))
+      return nullptr;
+    for (OpOperand &operand : generic->getOpOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
+      AffineMap map = generic.getMatchingIndexingMap(&operand);
+      if (type && map.getNumResults() != 0 &&
+          !(map.isIdentity() && type.getLayout().isIdentity()))
+        return nullptr;
+    }
+    IRRewriter rewriter(b);
+    rewriter.setInsertionPoint(generic);
+    ReassociationIndices all = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    FailureOr<linalg::CollapseResult> collapsed =
+        linalg::collapseOpIterationDims(generic, {all}, rewriter);
+    if (failed(collapsed))
+      return nullptr;
+    rewriter.eraseOp(generic);
+    auto flat = cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation());
+    for (Value operand : flat->getOperands())
+      if (auto view = operand.getDefiningOp<memref::CollapseShapeOp>();
+          view && gradViews.contains(view.getSrc()))
+        gradViews.insert(view);
+    return flat;
+  }
+
   /// Whether `source` runs as per-thread partials, a grid barrier, then
   /// their fold (splitReduction, chunksPerPoint): a batch runs each half
   /// for every member, with one barrier between (Part).
@@ -2059,22 +2105,28 @@ private:
   /// Both splits need a known combiner.
   void emitGeneric(linalg::GenericOp source, Part part = Part::Whole) {
     auto generic = cast<linalg::GenericOp>(b.clone(*source, map));
-    SmallVector<Value> sizes;
-    for (Range range : cast<linalg::LinalgOp>(generic.getOperation())
-                           .createLoopRanges(b, loc))
-      sizes.push_back(getValueOrCreateConstantIndexOp(b, loc, range.size));
+    SmallVector<Value> sizes = loopSizesOf(generic);
     if (part == Part::Whole && tensorCores &&
         emitOnTensorCores(source, generic, sizes)) {
       notePhaseWork(source, matmulMirrored ? "matmul, symmetric" : "matmul");
       generic.erase();
       return;
     }
+    if (part != Part::Fold)
+      notePhaseWork(source, generic.getNumReductionLoops() == 0 ? "element-wise"
+                                                                : "reduction");
+    emitOverGrid(generic, part);
+  }
+
+  /// emitGeneric's op (a clone, erased here) over the grid's threads.
+  void emitOverGrid(linalg::GenericOp generic, Part part) {
+    if (linalg::GenericOp flat = flattened(generic))
+      generic = flat;
+    SmallVector<Value> sizes = loopSizesOf(generic);
     SmallVector<unsigned> parallel, reduction;
     for (auto [d, type] : llvm::enumerate(generic.getIteratorTypesArray()))
       (type == utils::IteratorType::parallel ? parallel : reduction)
           .push_back(d);
-    if (part != Part::Fold)
-      notePhaseWork(source, reduction.empty() ? "element-wise" : "reduction");
     SmallVector<Value> ivs(sizes.size());
 
     // One point of the parallel loops, its reductions run serially.
@@ -2086,8 +2138,10 @@ private:
               : reduceSerially(generic, reduction, sizes, ivs, outs);
       storeOutputs(generic, ivs, results);
     };
-    if (!parallel.empty() && !reduction.empty() && splittable(generic) &&
-        lanesCoalesce(generic))
+    if (!parallel.empty() && reduction.empty())
+      emitElementwise(generic, parallel, sizes, ivs, point);
+    else if (!parallel.empty() && !reduction.empty() && splittable(generic) &&
+             lanesCoalesce(generic))
       warpPerPoint(generic, parallel, reduction, sizes, ivs);
     else if (!parallel.empty() && usesPartials(generic))
       chunksPerPoint(generic, parallel, reduction, sizes, ivs, point, part);
@@ -2413,21 +2467,270 @@ private:
     notePhaseWork(copy, "copy");
     Value source = map.lookup(copy.getSource());
     Value target = map.lookup(copy.getTarget());
-    auto type = cast<MemRefType>(source.getType());
-    SmallVector<Value> sizes;
-    SmallVector<unsigned> dims;
-    for (int64_t d = 0; d < type.getRank(); ++d) {
-      sizes.push_back(memref::DimOp::create(b, loc, source, d));
-      dims.push_back(d);
+    // As the element-wise op it is: its points go to the threads as
+    // theirs do (groupStride), in vectors where they fit.
+    unsigned rank = cast<MemRefType>(source.getType()).getRank();
+    AffineMap identity = b.getMultiDimIdentityMap(rank);
+    auto generic = linalg::GenericOp::create(
+        b, loc, TypeRange{}, ValueRange{source}, ValueRange{target},
+        ArrayRef<AffineMap>{identity, identity},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+          linalg::YieldOp::create(nested, nestedLoc, args.front());
+        });
+    emitOverGrid(generic, Part::Whole);
+  }
+
+  //===--------------------------------------------------------------===//
+  // Element-wise work, in groups of points
+  //===--------------------------------------------------------------===//
+
+  /// How the lanes of a group (consecutive points along the innermost
+  /// loop) reach an operand.
+  enum class LaneAccess {
+    /// At consecutive elements: one vector access for the group.
+    Contiguous,
+    /// At one element: one access for the group.
+    Broadcast,
+    /// Elsewhere (a transposed read): an access per lane.
+    Gathered,
+  };
+
+  LaneAccess laneAccessOf(linalg::GenericOp generic, OpOperand &operand,
+                          unsigned inner) {
+    AffineMap map = generic.getMatchingIndexingMap(&operand);
+    if (!map.isFunctionOfDim(inner))
+      return LaneAccess::Broadcast;
+    auto type = cast<MemRefType>(operand.get().getType());
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    bool innerOnlyLast =
+        last && last.getPosition() == inner &&
+        llvm::count_if(map.getResults(), [&](AffineExpr result) {
+          return result.isFunctionOfDim(inner);
+        }) == 1;
+    // Whole bytes per element: a vector of them has an alignment.
+    if (innerOnlyLast && type.getLayout().isIdentity() &&
+        type.getElementType().isIntOrFloat() &&
+        type.getElementTypeBitWidth() % 8 == 0)
+      return LaneAccess::Contiguous;
+    return LaneAccess::Gathered;
+  }
+
+  /// An element-wise op over the grid, in groups of kGpuVectorWidth
+  /// consecutive points (groupStride). When the innermost loop's size is a
+  /// multiple of the width and every operand the group reaches at
+  /// consecutive elements is aligned to the group's bytes (uniform over
+  /// the grid), those accesses are vectors: 16 bytes of f32, where a
+  /// thread's scalar loads leave too few bytes in flight to reach the
+  /// memory's bandwidth. Otherwise the group's points run one by one.
+  void emitElementwise(linalg::GenericOp generic, ArrayRef<unsigned> dims,
+                       ArrayRef<Value> sizes, SmallVector<Value> &ivs,
+                       llvm::function_ref<void()> point) {
+    unsigned inner = dims.back();
+    DenseMap<unsigned, LaneAccess> access; // by operand number
+    bool anyContiguous = false, outputsApart = true;
+    for (OpOperand &operand : generic->getOpOperands()) {
+      if (!isa<MemRefType>(operand.get().getType()))
+        continue;
+      LaneAccess kind = laneAccessOf(generic, operand, inner);
+      access[operand.getOperandNumber()] = kind;
+      anyContiguous |= kind == LaneAccess::Contiguous;
+      // Lanes that would store one element: left to the points' order.
+      if (generic.isDpsInit(&operand) && kind == LaneAccess::Broadcast)
+        outputsApart = false;
     }
-    SmallVector<Value> ivs(sizes.size());
-    auto body = [&] {
-      memref::StoreOp::create(b, loc, loadUnscaled(source, ivs), target, ivs);
+    Value inVectors;
+    if (vectorElementwise && anyContiguous && outputsApart) {
+      Value width = index(stepc::kGpuVectorWidth);
+      inVectors = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::eq,
+          arith::RemUIOp::create(b, loc, sizes[inner], width), index(0));
+      for (OpOperand &operand : generic->getOpOperands()) {
+        auto kind = access.find(operand.getOperandNumber());
+        if (kind == access.end() || kind->second != LaneAccess::Contiguous)
+          continue;
+        Value memref = operand.get();
+        int64_t bytes =
+            stepc::kGpuVectorWidth *
+            cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
+        Value address =
+            memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+        Value aligned = arith::CmpIOp::create(
+            b, loc, arith::CmpIPredicate::eq,
+            arith::AndIOp::create(b, loc, address, index(bytes - 1)), index(0));
+        inVectors = arith::AndIOp::create(b, loc, inVectors, aligned);
+      }
+    }
+    groupStride(
+        dims, sizes, ivs, inVectors,
+        [&] { emitGroupInVectors(generic, inner, access, ivs); }, point);
+  }
+
+  /// for (g = thread; g < ⌈Π sizes[dims] / width⌉; g += threads): the
+  /// group of points g · width to g · width + width - 1 (row-major, the
+  /// last dim fastest; ivs[dims] its first), by `inVectors ? group :
+  /// point at each`. Point e is thread (e / width) mod threads's either
+  /// way, which Accesses calls pointwise: a vector op may follow a
+  /// point-by-point one on the same buffer without a barrier. A null
+  /// `inVectors` leaves the points only.
+  void groupStride(ArrayRef<unsigned> dims, ArrayRef<Value> sizes,
+                   SmallVector<Value> &ivs, Value inVectors,
+                   llvm::function_ref<void()> group,
+                   llvm::function_ref<void()> point) {
+    Value width = index(stepc::kGpuVectorWidth);
+    Value total = pointsOf(dims, sizes);
+    Value first = arith::MulIOp::create(b, loc, threadIndex, width);
+    Value step = arith::MulIOp::create(b, loc, numThreads, width);
+    auto pointByPoint = [&] {
+      pointLoop(dims, sizes, ivs, first, total, step, [&](Value at) {
+        pointsOfGroup(dims, sizes, ivs, at, total, point);
+      });
     };
-    if (dims.empty())
-      onThreadZero(body);
-    else
-      gridStride(dims, sizes, ivs, body);
+    if (!inVectors) {
+      pointByPoint();
+      return;
+    }
+    auto ifVectors =
+        scf::IfOp::create(b, loc, inVectors, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifVectors.thenBlock());
+    pointLoop(dims, sizes, ivs, first, total, step, [&](Value) { group(); });
+    b.setInsertionPointToStart(ifVectors.elseBlock());
+    pointByPoint();
+  }
+
+  /// `point` at each point of the group whose first point is `at` (ivs),
+  /// those below `total`.
+  void pointsOfGroup(ArrayRef<unsigned> dims, ArrayRef<Value> sizes,
+                     SmallVector<Value> &ivs, Value at, Value total,
+                     llvm::function_ref<void()> point) {
+    Value count =
+        arith::MinUIOp::create(b, loc, index(stepc::kGpuVectorWidth),
+                               arith::SubIOp::create(b, loc, total, at));
+    bool carried = dims.size() > 1;
+    SmallVector<Value> inits;
+    if (carried)
+      for (unsigned d : dims)
+        inits.push_back(ivs[d]);
+    auto lanes = scf::ForOp::create(b, loc, index(0), count, index(1), inits);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(lanes.getBody());
+    ValueRange laneArgs = lanes.getRegionIterArgs();
+    if (carried) {
+      for (auto [k, d] : llvm::enumerate(dims))
+        ivs[d] = laneArgs[k];
+    } else {
+      ivs[dims.front()] =
+          arith::AddIOp::create(b, loc, at, lanes.getInductionVar());
+    }
+    point();
+    if (Block *block = lanes.getBody();
+        !block->empty() && isa<scf::YieldOp>(block->back()))
+      block->back().erase();
+    b.setInsertionPointToEnd(lanes.getBody());
+    SmallVector<Value> next;
+    if (carried) {
+      SmallVector<Value> unit(sizes.size(), index(0));
+      unit[dims.back()] = index(1);
+      next = advance(dims, sizes, laneArgs, unit);
+    }
+    scf::YieldOp::create(b, loc, next);
+  }
+
+  /// The group at ivs (its innermost index a multiple of the width, the
+  /// group inside one row): each operand loaded as `access` says, the body
+  /// cloned per lane, the outputs stored likewise.
+  void emitGroupInVectors(linalg::GenericOp generic, unsigned inner,
+                          const DenseMap<unsigned, LaneAccess> &access,
+                          ArrayRef<Value> ivs) {
+    constexpr int64_t width = stepc::kGpuVectorWidth;
+    SmallVector<SmallVector<Value>> laneIvs(width, SmallVector<Value>(ivs));
+    for (int64_t lane = 1; lane < width; ++lane)
+      laneIvs[lane][inner] =
+          arith::AddIOp::create(b, loc, ivs[inner], index(lane));
+    auto alignmentOf = [](Value memref) {
+      return llvm::MaybeAlign(
+          width * cast<MemRefType>(memref.getType()).getElementTypeBitWidth() /
+          8);
+    };
+    auto loadLanes = [&](OpOperand &operand, bool unscaled) {
+      Value memref = operand.get();
+      auto loadAt = [&](ArrayRef<Value> at) {
+        SmallVector<Value> indices = indicesOf(generic, &operand, at);
+        return unscaled
+                   ? loadUnscaled(memref, indices)
+                   : Value(memref::LoadOp::create(b, loc, memref, indices));
+      };
+      SmallVector<Value> lanes;
+      switch (access.lookup(operand.getOperandNumber())) {
+      case LaneAccess::Contiguous: {
+        Type element = cast<MemRefType>(memref.getType()).getElementType();
+        Value vector =
+            vector::LoadOp::create(b, loc, VectorType::get({width}, element),
+                                   memref, indicesOf(generic, &operand, ivs),
+                                   /*nontemporal=*/false, alignmentOf(memref));
+        bool grad = unscaled && gradViews.contains(memref);
+        for (int64_t lane = 0; lane < width; ++lane) {
+          Value value = vector::ExtractOp::create(b, loc, vector, lane);
+          lanes.push_back(grad ? unscale(value, gradScale) : value);
+        }
+        break;
+      }
+      case LaneAccess::Broadcast:
+        lanes.assign(width, loadAt(ivs));
+        break;
+      case LaneAccess::Gathered:
+        for (int64_t lane = 0; lane < width; ++lane)
+          lanes.push_back(loadAt(laneIvs[lane]));
+        break;
+      }
+      return lanes;
+    };
+
+    SmallVector<SmallVector<std::pair<unsigned, Value>>> given(width);
+    for (OpOperand *input : generic.getDpsInputOperands()) {
+      if (!isa<MemRefType>(input->get().getType()))
+        continue;
+      for (auto [lane, value] :
+           llvm::enumerate(loadLanes(*input, /*unscaled=*/true)))
+        given[lane].push_back({input->getOperandNumber(), value});
+    }
+    SmallVector<SmallVector<Value>> outs(width);
+    for (OpOperand &init : generic.getDpsInitsMutable()) {
+      BlockArgument arg = generic.getMatchingBlockArgument(&init);
+      SmallVector<Value> lanes =
+          arg.use_empty()
+              ? SmallVector<Value>(width,
+                                   arith::ConstantOp::create(
+                                       b, loc, b.getZeroAttr(arg.getType())))
+              : loadLanes(init, /*unscaled=*/false);
+      for (int64_t lane = 0; lane < width; ++lane)
+        outs[lane].push_back(lanes[lane]);
+    }
+    SmallVector<SmallVector<Value>> results;
+    for (int64_t lane = 0; lane < width; ++lane)
+      results.push_back(
+          computeAt(generic, laneIvs[lane], outs[lane], given[lane]));
+
+    for (auto [r, init] : llvm::enumerate(generic.getDpsInitsMutable())) {
+      Value memref = init.get();
+      if (access.lookup(init.getOperandNumber()) == LaneAccess::Contiguous) {
+        SmallVector<Value> lanes =
+            llvm::map_to_vector(results, [&](ArrayRef<Value> laneResults) {
+              return laneResults[r];
+            });
+        Type element = cast<MemRefType>(memref.getType()).getElementType();
+        Value vector = vector::FromElementsOp::create(
+            b, loc, VectorType::get({width}, element), lanes);
+        vector::StoreOp::create(b, loc, vector, memref,
+                                indicesOf(generic, &init, ivs),
+                                /*nontemporal=*/false, alignmentOf(memref));
+        continue;
+      }
+      for (int64_t lane = 0; lane < width; ++lane)
+        memref::StoreOp::create(b, loc, results[lane][r], memref,
+                                indicesOf(generic, &init, laneIvs[lane]));
+    }
   }
 
   /// for (i = thread; i < Π sizes[dims]; i += threads): ivs[dims] = i
@@ -2452,18 +2755,91 @@ private:
       ValueRange iterArgs = {},
       llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
       SmallVector<Value> *results = nullptr) {
-    auto loop = scf::ForOp::create(b, loc, first, pointsOf(dims, sizes), step,
-                                   iterArgs);
+    pointLoop(
+        dims, sizes, ivs, first, pointsOf(dims, sizes), step,
+        [&](Value) { body(); }, iterArgs, iterBody, results);
+  }
+
+  /// for (i = lower; i < upper; i += step), i a point of the loops `dims`
+  /// (upper at most their points), as strideLoop. The loop carries
+  /// ivs[dims] and adds step's digits to them, a carry passing from each
+  /// dim to the next: dividing i by the sizes instead costs a 64-bit
+  /// division and remainder per dim and point, long sequences on a GPU
+  /// that bounded the element-wise passes. `body` takes i.
+  void pointLoop(
+      ArrayRef<unsigned> dims, ArrayRef<Value> sizes, SmallVector<Value> &ivs,
+      Value lower, Value upper, Value step,
+      llvm::function_ref<void(Value)> body, ValueRange iterArgs = {},
+      llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
+      SmallVector<Value> *results = nullptr) {
+    // One dim is i itself.
+    bool carried = dims.size() > 1;
+    SmallVector<Value> inits;
+    SmallVector<Value> strides(sizes.size());
+    if (carried) {
+      // The sizes divide only here, before the loop, where a zero size
+      // (no points, the loop never runs) must not trap the host emulator.
+      SmallVector<Value> nonzero(sizes.begin(), sizes.end());
+      for (unsigned d : dims)
+        nonzero[d] = arith::MaxUIOp::create(b, loc, sizes[d], index(1));
+      SmallVector<Value> starts(sizes.size());
+      delinearize(dims, nonzero, lower, starts);
+      delinearize(dims, nonzero, step, strides);
+      for (unsigned d : dims)
+        inits.push_back(starts[d]);
+    }
+    unsigned numCarried = inits.size();
+    inits.append(iterArgs.begin(), iterArgs.end());
+    auto loop = scf::ForOp::create(b, loc, lower, upper, step, inits);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
-    delinearize(dims, sizes, loop.getInductionVar(), ivs);
-    if (iterBody) {
-      SmallVector<Value> next = iterBody(loop.getRegionIterArgs());
-      setYield(loop, next);
-      *results = SmallVector<Value>(loop.getResults());
-    } else {
-      body();
+    ValueRange loopArgs = loop.getRegionIterArgs();
+    if (carried) {
+      for (auto [k, d] : llvm::enumerate(dims))
+        ivs[d] = loopArgs[k];
+    } else if (!dims.empty()) {
+      ivs[dims.front()] = loop.getInductionVar();
     }
+    SmallVector<Value> next;
+    if (iterBody)
+      next = iterBody(loopArgs.drop_front(numCarried));
+    else
+      body(loop.getInductionVar());
+    if (Block *block = loop.getBody();
+        !block->empty() && isa<scf::YieldOp>(block->back()))
+      block->back().erase();
+    b.setInsertionPointToEnd(loop.getBody());
+    SmallVector<Value> yields;
+    if (carried)
+      yields = advance(dims, sizes, loopArgs.take_front(numCarried), strides);
+    yields.append(next);
+    scf::YieldOp::create(b, loc, yields);
+    if (results)
+      *results = SmallVector<Value>(loop.getResults().drop_front(numCarried));
+  }
+
+  /// The digits `at` (of the loops `dims`, the last fastest) plus the
+  /// digits `strides`: each digit below its size wraps once at most, as
+  /// both addends are below it.
+  SmallVector<Value> advance(ArrayRef<unsigned> dims, ArrayRef<Value> sizes,
+                             ValueRange at, ArrayRef<Value> strides) {
+    SmallVector<Value> sums(dims.size());
+    Value carry = index(0);
+    for (int k = dims.size() - 1; k >= 0; --k) {
+      unsigned d = dims[k];
+      Value sum = arith::AddIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, at[k], strides[d]), carry);
+      if (k == 0) { // the outermost dim runs past its size to end the loop
+        sums[k] = sum;
+        break;
+      }
+      Value wraps = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::uge,
+                                          sum, sizes[d]);
+      sums[k] = arith::SelectOp::create(
+          b, loc, wraps, arith::SubIOp::create(b, loc, sum, sizes[d]), sum);
+      carry = arith::SelectOp::create(b, loc, wraps, index(1), index(0));
+    }
+    return sums;
   }
 
   /// The points of the loops `dims`: the product of their sizes.
@@ -2475,12 +2851,16 @@ private:
   }
 
   /// ivs[dims] = point `linear` of the loops `dims`, the last dim fastest.
+  /// The outermost dim takes what the others leave, without a remainder:
+  /// past the last point it runs past its size.
   void delinearize(ArrayRef<unsigned> dims, ArrayRef<Value> sizes, Value linear,
                    SmallVector<Value> &ivs) {
-    for (unsigned d : llvm::reverse(dims)) {
+    for (unsigned d : llvm::reverse(dims.drop_front())) {
       ivs[d] = arith::RemUIOp::create(b, loc, linear, sizes[d]);
       linear = arith::DivUIOp::create(b, loc, linear, sizes[d]);
     }
+    if (!dims.empty())
+      ivs[dims.front()] = linear;
   }
 
   /// Each warp takes points of the parallel loops (warp-stride, so the
@@ -2540,10 +2920,18 @@ private:
                        identities);
     if (!betweenParts(part, reduction, ivs))
       return;
-    auto perPoint = scf::ForOp::create(b, loc, threadIndex, points, numThreads);
-    b.setInsertionPointToStart(perPoint.getBody());
-    Value linearPoint = perPoint.getInductionVar();
-    delinearize(parallel, sizes, linearPoint, ivs);
+    pointLoop(parallel, sizes, ivs, threadIndex, points, numThreads,
+              [&](Value linearPoint) {
+                foldRunPartials(generic, ivs, combiners, identities,
+                                linearPoint, points, runs);
+              });
+  }
+
+  /// chunksPerPoint's second half, at point `linearPoint`: its runs'
+  /// partials folded in run order into the outputs.
+  void foldRunPartials(linalg::GenericOp generic, SmallVector<Value> &ivs,
+                       ArrayRef<Operation *> combiners, ValueRange identities,
+                       Value linearPoint, Value points, Value runs) {
     auto fold =
         scf::ForOp::create(b, loc, index(0), runs, index(1), identities);
     {
@@ -2602,14 +2990,12 @@ private:
       Value begin = arith::MulIOp::create(b, loc, run, runLength);
       Value end = arith::MinUIOp::create(
           b, loc, arith::AddIOp::create(b, loc, begin, runLength), length);
-      auto loop = scf::ForOp::create(b, loc, begin, end, index(1), identities);
-      {
-        OpBuilder::InsertionGuard inLoop(b);
-        b.setInsertionPointToStart(loop.getBody());
-        delinearize(reduction, sizes, loop.getInductionVar(), ivs);
-        setYield(loop, computeAt(generic, ivs, loop.getRegionIterArgs()));
-      }
-      for (auto [r, partial] : llvm::enumerate(loop.getResults()))
+      SmallVector<Value> partials;
+      pointLoop(
+          reduction, sizes, ivs, begin, end, index(1), [](Value) {}, identities,
+          [&](ValueRange accs) { return computeAt(generic, ivs, accs); },
+          &partials);
+      for (auto [r, partial] : llvm::enumerate(partials))
         LLVM::StoreOp::create(b, loc, partial, partialSlot(r, threadIndex));
     }
   }
@@ -3055,6 +3441,8 @@ private:
   bool matmulWholeTiles;
   /// The kernel's register cap (0: none).
   int maxRegisters;
+  /// Whether element-wise ops may load and store vectors.
+  bool vectorElementwise;
   IRMapping map;
   gpu::GPUModuleOp gpuModule;
   Value barrierWord, threadIndex, numThreads, rows, cols;
@@ -3507,7 +3895,7 @@ struct FormPhasedGpuKernelsPass
       PhasedKernelBuilder builder(
           slots, b, barrier, tensorCores, matmulTile,
           stepc::matmulStagesOf(matmulTile, matmulStages), matmulWholeTiles,
-          maxRegisters);
+          maxRegisters, vectorElementwise);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

@@ -82,7 +82,11 @@ func.func @pointwise_then_transposed(
 // CHECK: arith.addf
 // CHECK-NOT: llvm.call @stepc_grid_barrier
 // CHECK: arith.mulf
-// CHECK-NEXT: memref.store
+// The op's last loop (points one by one, when vectors do not fit), then
+// the end of the loop and the barrier after it.
+// CHECK: memref.store %{{.*}} : memref<?xf32>
+// CHECK-NEXT: }
+// CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
@@ -123,7 +127,9 @@ func.func @carried_loop(
 // CHECK: arith.addf
 // CHECK: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
 // CHECK: arith.mulf
-// CHECK-NEXT: memref.store
+// CHECK: memref.store %{{.*}} : memref<?xf32>
+// CHECK-NEXT: }
+// CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}
@@ -162,7 +168,9 @@ func.func @loop_needs_barrier(
 // CHECK: scf.for
 // CHECK: scf.if
 // CHECK: arith.addf
-// CHECK-NEXT: memref.store
+// CHECK: memref.store %{{.*}} : memref<?xf32>
+// CHECK-NEXT: }
+// CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.call @stepc_grid_barrier({{.*}}) {convergent}

@@ -32,7 +32,7 @@
 // OFF: scf.for %{{.*}} = %c0 to %c3 step %c1 {
 // OFF: nvvm.mma.sync
 // OFF: llvm.call @stepc_grid_barrier
-// OFF-NEXT: memref.dim
+// OFF-NEXT: memref.collapse_shape
 // OFF: arith.truncf
 func.func @update_in_epilogue(
     %w: memref<?x?xf32> {stepc.param_dims = array<i64: 0, 1>},

@@ -132,9 +132,13 @@ func.func @scale_by_norm(
 // shuffles sums each warp's, lane 0 stores the warp's partial; after a
 // barrier the first warp folds the partials (lane l every 32nd) and lane 0
 // adds the total to the output.
-// CHECK: %[[PART:.*]] = scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] iter_args(%{{.*}} = %{{.*}}) -> (f32) {
+// Every loop and buffer alike in row-major order: one loop over the
+// elements of the buffer viewed flat.
+// CHECK: %[[FLATG:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1]] : memref<?x?xf32> into memref<?xf32>
+// CHECK-NEXT: %[[N:.*]] = memref.dim %[[FLATG]], %c0 : memref<?xf32>
+// CHECK-NEXT: %[[PART:.*]] = scf.for %[[E:.*]] = %[[THREAD]] to %[[N]] step %[[THREADS]] iter_args(%{{.*}} = %{{.*}}) -> (f32) {
 // Every gradient load is unscaled.
-// CHECK: %[[G:.*]] = memref.load
+// CHECK-NEXT: %[[G:.*]] = memref.load %[[FLATG]][%[[E]]] : memref<?xf32>
 // CHECK-NEXT: arith.divf %[[G]], %[[SCALE]] : f32
 // CHECK: %[[S16:.*]], %{{.*}} = gpu.shuffle xor %[[PART]], %c16_i32, %c32_i32 : f32
 // CHECK-NEXT: %[[P16:.*]] = arith.addf %[[PART]], %[[S16]] : f32
@@ -167,20 +171,30 @@ func.func @scale_by_norm(
 // CHECK: memref.load %{{.*}}[] : memref<f32>
 // CHECK: math.sqrt
 // The update: grid-stride over rows x cols, the last dim fastest.
-// CHECK: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
-// CHECK: arith.remui
-// CHECK: arith.divui
+// Groups of four elements per thread: vectors when the buffers are
+// aligned, else the group's elements one by one.
+// CHECK: %[[GROUP:.*]] = arith.muli %[[THREAD]], %c4 : index
+// CHECK-NEXT: %[[GROUPS:.*]] = arith.muli %[[THREADS]], %c4 : index
+// CHECK-NEXT: scf.if %{{.*}} {
+// CHECK-NEXT: scf.for %[[V:.*]] = %[[GROUP]] to %{{.*}} step %[[GROUPS]] {
+// CHECK: vector.load %{{.*}}[%[[V]]] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK: arith.subf
+// CHECK: vector.store %{{.*}}[%[[V]]] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK: } else {
+// CHECK-NEXT: scf.for %{{.*}} = %[[GROUP]] to %{{.*}} step %[[GROUPS]] {
 // CHECK: arith.subf
 // CHECK: memref.store
-// CHECK-NEXT: }
-// The copy back with no barrier before it: both grid-stride loops run over
-// the buffer's own shape, so each element is read by the thread that
-// wrote it. The barrier after it lets the next tensor reuse the scratch.
-// CHECK-NEXT: memref.dim
-// CHECK-NEXT: memref.dim
-// CHECK-NEXT: arith.muli
-// CHECK-NEXT: scf.for %{{.*}} = %[[THREAD]] to %{{.*}} step %[[THREADS]] {
+// The copy back with no barrier before it: both loops run over the
+// buffer's own shape in the same groups, so each element is read by the
+// thread that wrote it. The barrier after it lets the next tensor reuse
+// the scratch.
+// CHECK-NOT: llvm.call @stepc_grid_barrier
+// CHECK: scf.for %{{.*}} = %[[GROUP]] to %{{.*}} step %[[GROUPS]] {
+// CHECK: vector.store
+// CHECK: scf.for %{{.*}} = %[[GROUP]] to %{{.*}} step %[[GROUPS]] {
 // CHECK: memref.store
+// CHECK-NEXT: }
+// CHECK-NEXT: }
 // CHECK-NEXT: }
 // CHECK-NEXT: llvm.call @stepc_grid_barrier(%[[WORD]], %[[FIRST32]], %[[BLOCKS32]]) {convergent}
 // After the tensor loop, with sub-grids, the whole grid meets (word 0)

@@ -685,7 +685,9 @@ func.func @writes_a_factor(
 // CHECK-NEXT: memref.store %[[SQ]], %[[SQBUF:.*]][%{{.*}}, %{{.*}}] : memref<?x?xf32>
 // CHECK-NEXT: }
 // CHECK: llvm.call @stepc_grid_barrier
-// CHECK: memref.load %[[SQBUF]]
+// CHECK: %[[SQFLAT:.*]] = memref.collapse_shape %[[SQBUF]]
+// CHECK: vector.load %[[SQFLAT]]
+// CHECK: memref.load %[[SQFLAT]]
 // CHECK: gpu.return
 
 // A² of the Gram's bf16 copy, as stepc-materialize-rounded-factors leaves

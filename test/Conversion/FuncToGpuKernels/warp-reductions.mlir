@@ -15,11 +15,10 @@
 // CHECK: %[[THREADS:.*]] = arith.muli %{{.*}}, %{{.*}} : index
 // CHECK: %[[WARP:.*]] = arith.divui %[[THREAD]], %c32 : index
 // CHECK-NEXT: %[[WARPS:.*]] = arith.divui %[[THREADS]], %c32 : index
-// CHECK-NEXT: scf.for %[[ROW:.*]] = %[[WARP]] to %{{.*}} step %[[WARPS]] {
-// CHECK-NEXT: %[[R:.*]] = arith.remui %[[ROW]], %{{.*}} : index
+// One dim: the loops' own indices are the row and the column.
+// CHECK-NEXT: scf.for %[[R:.*]] = %[[WARP]] to %{{.*}} step %[[WARPS]] {
 // CHECK-NEXT: %[[LANE:.*]] = arith.remui %[[THREAD]], %c32 : index
-// CHECK-NEXT: %[[SUM:.*]] = scf.for %[[COL:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%[[ACC:.*]] = %cst{{.*}}) -> (f32) {
-// CHECK-NEXT: %[[C:.*]] = arith.remui %[[COL]], %{{.*}} : index
+// CHECK-NEXT: %[[SUM:.*]] = scf.for %[[C:.*]] = %[[LANE]] to %{{.*}} step %c32 iter_args(%[[ACC:.*]] = %cst{{.*}}) -> (f32) {
 // CHECK-NEXT: %[[X:.*]] = memref.load %{{.*}}[%[[R]], %[[C]]] : memref<?x?xf32>
 // CHECK: arith.mulf
 // CHECK: arith.addf %{{.*}}, %[[ACC]] : f32
