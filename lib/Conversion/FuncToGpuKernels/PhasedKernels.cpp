@@ -2516,6 +2516,13 @@ private:
     return LaneAccess::Gathered;
   }
 
+  /// The bytes of a group's elements of `memref`: a vector's size, and
+  /// the alignment the kernel checks before it takes vectors.
+  int64_t groupBytesOf(Value memref) {
+    return stepc::kGpuVectorWidth *
+           cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
+  }
+
   /// An element-wise op over the grid, in groups of kGpuVectorWidth
   /// consecutive points (groupStride). When the innermost loop's size is a
   /// multiple of the width and every operand the group reaches at
@@ -2550,9 +2557,7 @@ private:
         if (kind == access.end() || kind->second != LaneAccess::Contiguous)
           continue;
         Value memref = operand.get();
-        int64_t bytes =
-            stepc::kGpuVectorWidth *
-            cast<MemRefType>(memref.getType()).getElementTypeBitWidth() / 8;
+        int64_t bytes = groupBytesOf(memref);
         Value address =
             memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
         Value aligned = arith::CmpIOp::create(
@@ -2648,10 +2653,8 @@ private:
     for (int64_t lane = 1; lane < width; ++lane)
       laneIvs[lane][inner] =
           arith::AddIOp::create(b, loc, ivs[inner], index(lane));
-    auto alignmentOf = [](Value memref) {
-      return llvm::MaybeAlign(
-          width * cast<MemRefType>(memref.getType()).getElementTypeBitWidth() /
-          8);
+    auto alignmentOf = [&](Value memref) {
+      return llvm::MaybeAlign(groupBytesOf(memref));
     };
     auto loadLanes = [&](OpOperand &operand, bool unscaled) {
       Value memref = operand.get();
