@@ -75,7 +75,10 @@ def compile_cached(spec, targets=("cpu",)):
     artifacts the runtime reads differently (a new CUDA ABI, say), so a
     cached artifact that another compiler build wrote is compiled again;
     where there is no compiler at all (a GPU machine given a filled
-    cache), the cached one is used."""
+    cache), the cached one is used. Compiling a spec file anew (its text,
+    the stepc version or the compiler build changed) removes the artifacts
+    its earlier texts left for the same targets, so editing a spec does not
+    grow the cache."""
     with open(spec, "rb") as f:
         text = f.read()
     targets = tuple(targets)
@@ -104,4 +107,33 @@ def compile_cached(spec, targets=("cpu",)):
         f.write(identity or "")
     os.replace(partial + ".compiler", written_by)
     os.replace(partial, output)
+    source = f"{os.path.realpath(spec)}\n{','.join(targets)}"
+    with open(partial + ".source", "w") as f:
+        f.write(source)
+    os.replace(partial + ".source", output + ".source")
+    _evict_superseded(directory, stem, source, keep=output)
     return output
+
+
+def _evict_superseded(directory, stem, source, keep):
+    """Removes the cached artifacts of `stem` whose `.source` record names
+    the same spec file and targets as `source`, but for `keep`. Another
+    process that loaded one keeps its open copy: removing a file on POSIX
+    only drops its name."""
+    for name in os.listdir(directory):
+        if not (name.startswith(stem + "-") and name.endswith(".stepc")):
+            continue
+        artifact = os.path.join(directory, name)
+        if artifact == keep:
+            continue
+        try:
+            with open(artifact + ".source") as f:
+                if f.read() != source:
+                    continue
+        except OSError:
+            continue  # written before records were kept, or another spec's
+        for path in (artifact, artifact + ".compiler", artifact + ".source"):
+            try:
+                os.remove(path)
+            except OSError:
+                pass

@@ -7,6 +7,7 @@
 # CHECK: Ran {{[0-9]+}} tests
 # CHECK: OK
 
+import contextlib
 import os
 import pathlib
 import subprocess
@@ -26,6 +27,22 @@ SPECS = SRC / "examples" / "specs"
 
 def artifact(name):
     return stepc.load(stepc.compile_cached(SPECS / f"{name}.mlir"))
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """Sets the environment variables `values` inside the block and
+    restores what they were after it."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def random_tensors(rng, shapes):
@@ -296,11 +313,8 @@ class CompileCache(unittest.TestCase):
             wrapper = pathlib.Path(tmp) / "stepc"
             wrapper.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
             wrapper.chmod(0o755)
-            saved = {k: os.environ.get(k)
-                     for k in ("STEPC_COMPILER", "STEPC_CACHE_DIR")}
-            os.environ["STEPC_COMPILER"] = str(wrapper)
-            os.environ["STEPC_CACHE_DIR"] = str(pathlib.Path(tmp) / "cache")
-            try:
+            with environment(STEPC_COMPILER=str(wrapper),
+                             STEPC_CACHE_DIR=str(pathlib.Path(tmp) / "cache")):
                 cached = stepc.compile_cached(spec)
                 written = os.stat(cached).st_mtime_ns
                 self.assertEqual(stepc.compile_cached(spec), cached)
@@ -318,12 +332,31 @@ class CompileCache(unittest.TestCase):
                 os.utime(cached, ns=(written, written))
                 self.assertEqual(stepc.compile_cached(spec), cached)
                 self.assertEqual(os.stat(cached).st_mtime_ns, written)
-            finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+
+    def test_edited_spec_replaces_its_cached_artifact(self):
+        # Editing a spec must not grow the cache by one artifact per edit;
+        # another spec file of the same name keeps its own.
+        text = (SPECS / "sgd_nesterov.mlir").read_text()
+        with tempfile.TemporaryDirectory() as tmp:
+            cache = pathlib.Path(tmp) / "cache"
+            first, second = (pathlib.Path(tmp) / d for d in ("a", "b"))
+            for directory in (first, second):
+                directory.mkdir()
+                (directory / "opt.mlir").write_text(text)
+            with environment(STEPC_CACHE_DIR=str(cache)):
+                original = stepc.compile_cached(first / "opt.mlir")
+                (second / "opt.mlir").write_text(text + "\n// elsewhere\n")
+                neighbour = stepc.compile_cached(second / "opt.mlir")
+                (first / "opt.mlir").write_text(text + "\n// edited\n")
+                edited = stepc.compile_cached(first / "opt.mlir")
+                self.assertNotEqual(edited, original)
+                self.assertFalse(os.path.exists(original))
+                self.assertFalse(os.path.exists(original + ".compiler"))
+                self.assertTrue(os.path.exists(neighbour))
+                self.assertEqual(
+                    sorted(p.name for p in cache.glob("*.stepc")),
+                    sorted(os.path.basename(p) for p in (edited, neighbour)))
+                stepc.load(edited)
 
 
 if __name__ == "__main__":
