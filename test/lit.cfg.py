@@ -11,7 +11,8 @@ config.suffixes = [".mlir", ".test", ".py"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.stepc_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py",
-                   "lit.local.cfg", "Inputs", "reference.py"]
+                   "lit.local.cfg", "Inputs", "reference.py",
+                   "scoped_environ.py"]
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%stepc_src_root", config.stepc_src_root))

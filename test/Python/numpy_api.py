@@ -7,7 +7,6 @@
 # CHECK: Ran {{[0-9]+}} tests
 # CHECK: OK
 
-import contextlib
 import os
 import pathlib
 import subprocess
@@ -20,6 +19,7 @@ import numpy as np
 SRC = pathlib.Path(sys.argv.pop(1))
 sys.path.insert(0, str(SRC / "test" / "Numerics"))
 import reference  # noqa: E402
+from scoped_environ import environment  # noqa: E402
 import stepc  # noqa: E402
 
 SPECS = SRC / "examples" / "specs"
@@ -27,22 +27,6 @@ SPECS = SRC / "examples" / "specs"
 
 def artifact(name):
     return stepc.load(stepc.compile_cached(SPECS / f"{name}.mlir"))
-
-
-@contextlib.contextmanager
-def environment(**values):
-    """Sets the environment variables `values` inside the block and
-    restores what they were after it."""
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def random_tensors(rng, shapes):
@@ -313,8 +297,9 @@ class CompileCache(unittest.TestCase):
             wrapper = pathlib.Path(tmp) / "stepc"
             wrapper.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
             wrapper.chmod(0o755)
-            with environment(STEPC_COMPILER=str(wrapper),
-                             STEPC_CACHE_DIR=str(pathlib.Path(tmp) / "cache")):
+            with environment({
+                    "STEPC_COMPILER": str(wrapper),
+                    "STEPC_CACHE_DIR": str(pathlib.Path(tmp) / "cache")}):
                 cached = stepc.compile_cached(spec)
                 written = os.stat(cached).st_mtime_ns
                 self.assertEqual(stepc.compile_cached(spec), cached)
@@ -343,7 +328,7 @@ class CompileCache(unittest.TestCase):
             for directory in (first, second):
                 directory.mkdir()
                 (directory / "opt.mlir").write_text(text)
-            with environment(STEPC_CACHE_DIR=str(cache)):
+            with environment({"STEPC_CACHE_DIR": str(cache)}):
                 original = stepc.compile_cached(first / "opt.mlir")
                 (second / "opt.mlir").write_text(text + "\n// elsewhere\n")
                 neighbour = stepc.compile_cached(second / "opt.mlir")

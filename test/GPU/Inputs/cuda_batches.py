@@ -22,7 +22,6 @@ is counted but launches.
     cuda_batches.py run OUT_DIR
 """
 
-import os
 import pathlib
 import sys
 
@@ -33,6 +32,7 @@ sys.path.insert(0, str(HERE))
 import cuda_group_wide  # noqa: E402
 from cuda_group_wide import (Checks, Driver, OnDevice, OnHost,  # noqa: E402
                              emulator_counter, rel)
+from scoped_environ import environment  # noqa: E402
 
 # Newton–Schulz (Muon's own bf16 products on tensor cores, NorMuon's row
 # norms, MuonMD's gains), column sums (SinkGD, REG) and a sum phase with
@@ -57,9 +57,7 @@ CPU_DEFAULT_TOLERANCE = 1e-4
 def run_steps(driver, artifact, params, grads, env=None):
     """The group stepped on the emulator: params and states after the
     steps, launches, and the grid barriers of the last step."""
-    saved = {key: os.environ.get(key) for key in (env or {})}
-    os.environ.update(env or {})
-    try:
+    with environment(env or {}):
         dev = OnDevice(driver, artifact, "hidden", params)
         for step in grads:
             dev.set_grads(step)
@@ -70,12 +68,6 @@ def run_steps(driver, artifact, params, grads, env=None):
                    for t in range(len(params))])
         counts = (dev.group.launch_count,
                   emulator_counter(driver, "last_barriers"))
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     driver.free_all()
     return result, counts
 
