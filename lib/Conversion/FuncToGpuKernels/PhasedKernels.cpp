@@ -38,6 +38,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringExtras.h"
@@ -2588,7 +2589,13 @@ private:
     Value step = arith::MulIOp::create(b, loc, numThreads, width);
     auto pointByPoint = [&] {
       pointLoop(dims, sizes, ivs, first, total, step, [&](Value at) {
-        pointsOfGroup(dims, sizes, ivs, at, total, point);
+        // The group's points: ivs already hold at's digits.
+        Value end = arith::MinUIOp::create(
+            b, loc, arith::AddIOp::create(b, loc, at, width), total);
+        pointLoop(
+            dims, sizes, ivs, at, end, index(1), [&](Value) { point(); }, {},
+            nullptr, nullptr,
+            /*atIvs=*/true);
       });
     };
     if (!inVectors) {
@@ -2602,44 +2609,6 @@ private:
     pointLoop(dims, sizes, ivs, first, total, step, [&](Value) { group(); });
     b.setInsertionPointToStart(ifVectors.elseBlock());
     pointByPoint();
-  }
-
-  /// `point` at each point of the group whose first point is `at` (ivs),
-  /// those below `total`.
-  void pointsOfGroup(ArrayRef<unsigned> dims, ArrayRef<Value> sizes,
-                     SmallVector<Value> &ivs, Value at, Value total,
-                     llvm::function_ref<void()> point) {
-    Value count =
-        arith::MinUIOp::create(b, loc, index(stepc::kGpuVectorWidth),
-                               arith::SubIOp::create(b, loc, total, at));
-    bool carried = dims.size() > 1;
-    SmallVector<Value> inits;
-    if (carried)
-      for (unsigned d : dims)
-        inits.push_back(ivs[d]);
-    auto lanes = scf::ForOp::create(b, loc, index(0), count, index(1), inits);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(lanes.getBody());
-    ValueRange laneArgs = lanes.getRegionIterArgs();
-    if (carried) {
-      for (auto [k, d] : llvm::enumerate(dims))
-        ivs[d] = laneArgs[k];
-    } else {
-      ivs[dims.front()] =
-          arith::AddIOp::create(b, loc, at, lanes.getInductionVar());
-    }
-    point();
-    if (Block *block = lanes.getBody();
-        !block->empty() && isa<scf::YieldOp>(block->back()))
-      block->back().erase();
-    b.setInsertionPointToEnd(lanes.getBody());
-    SmallVector<Value> next;
-    if (carried) {
-      SmallVector<Value> unit(sizes.size(), index(0));
-      unit[dims.back()] = index(1);
-      next = advance(dims, sizes, laneArgs, unit);
-    }
-    scf::YieldOp::create(b, loc, next);
   }
 
   /// The group at ivs (its innermost index a multiple of the width, the
@@ -2768,26 +2737,38 @@ private:
   /// ivs[dims] and adds step's digits to them, a carry passing from each
   /// dim to the next: dividing i by the sizes instead costs a 64-bit
   /// division and remainder per dim and point, long sequences on a GPU
-  /// that bounded the element-wise passes. `body` takes i.
+  /// that bounded the element-wise passes. `body` takes i. With `atIvs`,
+  /// ivs[dims] already hold lower's digits, and a step of constant 1 adds
+  /// one to the last digit: no division at all.
   void pointLoop(
       ArrayRef<unsigned> dims, ArrayRef<Value> sizes, SmallVector<Value> &ivs,
       Value lower, Value upper, Value step,
       llvm::function_ref<void(Value)> body, ValueRange iterArgs = {},
       llvm::function_ref<SmallVector<Value>(ValueRange)> iterBody = nullptr,
-      SmallVector<Value> *results = nullptr) {
+      SmallVector<Value> *results = nullptr, bool atIvs = false) {
     // One dim is i itself.
     bool carried = dims.size() > 1;
     SmallVector<Value> inits;
     SmallVector<Value> strides(sizes.size());
     if (carried) {
-      // The sizes divide only here, before the loop, where a zero size
-      // (no points, the loop never runs) must not trap the host emulator.
-      SmallVector<Value> nonzero(sizes.begin(), sizes.end());
-      for (unsigned d : dims)
-        nonzero[d] = arith::MaxUIOp::create(b, loc, sizes[d], index(1));
-      SmallVector<Value> starts(sizes.size());
-      delinearize(dims, nonzero, lower, starts);
-      delinearize(dims, nonzero, step, strides);
+      bool unitStep = matchPattern(step, m_One());
+      SmallVector<Value> starts(ivs);
+      if (!atIvs || !unitStep) {
+        // The sizes divide only here, before the loop, where a zero size
+        // (no points, the loop never runs) must not trap the host emulator.
+        SmallVector<Value> nonzero(sizes.begin(), sizes.end());
+        for (unsigned d : dims)
+          nonzero[d] = arith::MaxUIOp::create(b, loc, sizes[d], index(1));
+        if (!atIvs)
+          delinearize(dims, nonzero, lower, starts);
+        if (!unitStep)
+          delinearize(dims, nonzero, step, strides);
+      }
+      if (unitStep) {
+        for (unsigned d : dims)
+          strides[d] = index(0);
+        strides[dims.back()] = step;
+      }
       for (unsigned d : dims)
         inits.push_back(starts[d]);
     }

@@ -35,10 +35,9 @@
 // CHECK-NEXT: }
 // CHECK-NEXT: } else {
 // CHECK-NEXT: scf.for %[[AT1:.*]] = %[[FIRST]] to %[[N]] step %[[STEP]] {
-// CHECK-NEXT: %[[LEFT:.*]] = arith.subi %[[N]], %[[AT1]] : index
-// CHECK-NEXT: %[[COUNT:.*]] = arith.minui %[[LEFT]], %c4 : index
-// CHECK-NEXT: scf.for %[[LANE:.*]] = %c0 to %[[COUNT]] step %c1 {
-// CHECK-NEXT: %[[E:.*]] = arith.addi %[[AT1]], %[[LANE]] : index
+// CHECK-NEXT: %[[PAST:.*]] = arith.addi %[[AT1]], %c4 : index
+// CHECK-NEXT: %[[END:.*]] = arith.minui %[[PAST]], %[[N]] : index
+// CHECK-NEXT: scf.for %[[E:.*]] = %[[AT1]] to %[[END]] step %c1 {
 // CHECK: memref.load %[[G]][%[[E]]] : memref<?xf32>
 // CHECK-NEXT: arith.divf %{{.*}}, %[[SCALE]] : f32
 // CHECK: memref.store %{{.*}}[%[[E]]] : memref<?xf32>
@@ -107,7 +106,7 @@ func.func @pointwise(
 // Points one by one: each advances the column by one, with its carry.
 // CHECK: } else {
 // CHECK: scf.for
-// CHECK: scf.for %{{.*}} = %c0 to %{{.*}} step %c1 iter_args(%[[PROW:.*]] = %{{.*}}, %[[PCOL:.*]] = %{{.*}}) -> (index, index) {
+// CHECK: scf.for %{{.*}} = %[[GROUP:.*]] to %{{.*}} step %c1 iter_args(%[[PROW:.*]] = %{{.*}}, %[[PCOL:.*]] = %{{.*}}) -> (index, index) {
 // CHECK: memref.load %[[R]][%[[PROW]]] : memref<?xf32>
 // CHECK: %[[NEXT:.*]] = arith.addi %[[PCOL]], %c1 : index
 // CHECK-NEXT: arith.cmpi uge, %[[NEXT]], %[[COLS]] : index
