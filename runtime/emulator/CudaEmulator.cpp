@@ -105,6 +105,7 @@ using BarrierFunction = void (*)(void *word, uint32_t firstBlock,
                                  uint32_t blocks);
 using BlockBarrierFunction = void (*)();
 using MmaFunction = void (*)(uint32_t *fragments);
+using WgmmaFunction = void (*)(uint32_t *words);
 using LdMatrixFunction = void (*)(uint32_t *words);
 using CopyAsyncFunction = void (*)(uint32_t *words);
 using CopyAsyncCommitFunction = void (*)();
@@ -142,6 +143,8 @@ uint64_t lastLaunchBarriers = 0;
 std::vector<uint64_t> lastLaunchSubgridBarriers;
 /// The warp-wide mma.sync the last launch executed.
 uint64_t lastLaunchMmas = 0;
+/// The warpgroup-wide wgmma.mma_async the last launch executed.
+uint64_t lastLaunchWgmmas = 0;
 /// The last launch's blocks over the fewest that met at one of its grid
 /// barriers: its sub-grid count (1 without barriers).
 uint64_t lastLaunchSubgrids = 0;
@@ -207,9 +210,9 @@ size_t elfSize(const unsigned char *image) {
 enum class Wait { Nothing, Grid, Block, Warp };
 
 /// The instructions every lane of a warp must reach together.
-enum class WarpOp { Mma, LdMatrix, LdMatrixTrans, Shuffle, Count };
+enum class WarpOp { Mma, LdMatrix, LdMatrixTrans, Shuffle, Wgmma, Count };
 const char *const kWarpOpNames[] = {"mma.sync", "ldmatrix", "ldmatrix.trans",
-                                    "shfl.sync"};
+                                    "shfl.sync", "wgmma.mma_async"};
 
 struct Fiber {
   ucontext_t context;
@@ -267,6 +270,23 @@ struct WarpExchange {
   std::vector<Fiber *> waiting;
 };
 
+constexpr int64_t kWarpgroupSize = 128;
+/// The widest wgmma: m64n256k16, 128 accumulators per thread.
+constexpr int64_t kWgmmaMaxN = 256;
+
+/// One warpgroup at a wgmma.mma_async: its descriptors and form (the same
+/// for every thread), each thread's accumulators in and out.
+struct WarpgroupExchange {
+  WarpOp op = WarpOp::Wgmma;
+  int arrived = 0;
+  uint64_t descriptorA = 0, descriptorB = 0;
+  uint32_t form = 0;
+  /// The first thread whose operands differ from the first to arrive.
+  int64_t disagreeing = -1;
+  float accumulators[kWarpgroupSize][kWgmmaMaxN / 2];
+  std::vector<Fiber *> waiting;
+};
+
 /// Stacks, kept between launches; each has a guard page below it.
 std::vector<char *> stacks;
 
@@ -298,6 +318,9 @@ struct Launch {
   int64_t fewestBarrierBlocks = 0;
   /// By warp (block × warps per block + warp in block).
   std::map<int64_t, WarpExchange> warps;
+  /// By warpgroup, likewise.
+  std::map<int64_t, WarpgroupExchange> warpgroups;
+  uint64_t wgmmas = 0;
   /// By block: its shared memory, for this launch only (as on a GPU).
   std::map<int64_t, std::vector<std::max_align_t>> shared;
   /// By block: its shared memory's race-check state, 16 bytes a chunk.
@@ -430,49 +453,58 @@ void multiply(WarpExchange &warp) {
   }
 }
 
-/// Brings the running lane to its warp's `op`: `deposit(warp, lane)`
-/// leaves its operands; the last lane to arrive runs `complete(warp)` and
-/// releases the others, which wait until then. The results stay in the
-/// warp until every lane has read them: the next exchange needs all of
-/// them to arrive again. Lanes at different instructions are divergence,
-/// which run() reports.
-template <typename Deposit, typename Complete>
-std::pair<WarpExchange *, int64_t> meetWarp(WarpOp op, Deposit deposit,
-                                            Complete complete) {
+/// Brings the running lane to its group's `op`: the group is `size`
+/// threads (a warp, or a warpgroup of four), kept in `groups` by its index
+/// in the launch. `deposit(group, lane)` leaves the lane's operands; the
+/// last lane to arrive runs `complete(group)` and releases the others,
+/// which wait until then. The results stay in the group until every lane
+/// has read them: the next exchange needs all of them to arrive again.
+/// Lanes at different instructions are divergence, which run() reports.
+template <typename Exchange, typename Deposit, typename Complete>
+std::pair<Exchange *, int64_t> meetGroup(std::map<int64_t, Exchange> &groups,
+                                         int64_t size, WarpOp op,
+                                         Deposit deposit, Complete complete) {
   Launch &launch = *currentLaunch;
   Fiber &fiber = *launch.running;
   ++fiber.warpOps[int(op)];
   fiber.warpOp = op;
-  if (launch.blockDim % kWarpSize != 0 && launch.error.empty())
+  const char *unit = size == kWarpSize ? "warp" : "warpgroup";
+  if (launch.blockDim % size != 0 && launch.error.empty())
     launch.error = "kernel " + launch.function->name + " runs " +
                    kWarpOpNames[int(op)] + " in blocks of " +
-                   std::to_string(launch.blockDim) +
-                   " threads, not whole warps";
-  int64_t lane = fiber.thread % kWarpSize;
-  WarpExchange &warp =
-      launch.warps[fiber.block * (launch.blockDim / kWarpSize) +
-                   fiber.thread / kWarpSize];
-  if (warp.arrived == 0)
-    warp.op = op;
-  else if (warp.op != op && launch.error.empty())
-    launch.error = "warp divergence in kernel " + launch.function->name +
-                   ": thread " + std::to_string(fiber.thread) + " of block " +
+                   std::to_string(launch.blockDim) + " threads, not whole " +
+                   unit + "s";
+  int64_t lane = fiber.thread % size;
+  Exchange &group =
+      groups[fiber.block * (launch.blockDim / size) + fiber.thread / size];
+  if (group.arrived == 0)
+    group.op = op;
+  else if (group.op != op && launch.error.empty())
+    launch.error = std::string(unit) + " divergence in kernel " +
+                   launch.function->name + ": thread " +
+                   std::to_string(fiber.thread) + " of block " +
                    std::to_string(fiber.block) + " reaches " +
-                   kWarpOpNames[int(op)] + " while lanes of its warp wait at " +
-                   kWarpOpNames[int(warp.op)];
-  deposit(warp, lane);
-  if (++warp.arrived < kWarpSize) {
-    warp.waiting.push_back(&fiber);
+                   kWarpOpNames[int(op)] + " while lanes of its " + unit +
+                   " wait at " + kWarpOpNames[int(group.op)];
+  deposit(group, lane);
+  if (++group.arrived < size) {
+    group.waiting.push_back(&fiber);
     fiber.waiting = Wait::Warp;
     ::swapcontext(&fiber.context, &launch.scheduler);
   } else {
-    complete(warp);
-    warp.arrived = 0;
-    for (Fiber *lanes : warp.waiting)
+    complete(group);
+    group.arrived = 0;
+    for (Fiber *lanes : group.waiting)
       lanes->waiting = Wait::Nothing;
-    warp.waiting.clear();
+    group.waiting.clear();
   }
-  return {&warp, lane};
+  return {&group, lane};
+}
+
+template <typename Deposit, typename Complete>
+std::pair<WarpExchange *, int64_t> meetWarp(WarpOp op, Deposit deposit,
+                                            Complete complete) {
+  return meetGroup(currentLaunch->warps, kWarpSize, op, deposit, complete);
 }
 
 /// What @stepc_emulator_mma_bf16 points to (mma.sync m16n8k16 bf16 →
@@ -538,23 +570,28 @@ std::pair<SharedChunk *, size_t> sharedChunk(const Fiber &fiber,
 /// land before that warp's read). The emulator runs a block's warps one
 /// after another between barriers, so without these checks a missing
 /// barrier could give the right bits here.
-void checkSharedRead(const Fiber &fiber, const void *row) {
+/// `readers` are the reading warps (bit per warp), the fiber's own if 0.
+void checkSharedRead(const Fiber &fiber, const void *row,
+                     uint64_t readers = 0) {
   Launch &launch = *currentLaunch;
   auto [chunk, offset] = sharedChunk(fiber, row);
   int64_t epoch = epochOf(fiber), warp = fiber.thread / kWarpSize;
+  if (!readers)
+    readers = uint64_t(1) << (warp % 64);
   // The copying thread sees its own copy once its wait has landed it.
   bool ownLanded = chunk->copyingThread == fiber.thread &&
                    chunk->visibleEpoch != kNeverVisible;
   if (chunk->visibleEpoch > epoch && !ownLanded && launch.error.empty())
-    launch.error = "kernel " + launch.function->name + ": ldmatrix of " +
-                   where(fiber) + " reads shared memory at byte " +
-                   std::to_string(offset) + ", which a cp.async of thread " +
+    launch.error = "kernel " + launch.function->name + ": " +
+                   kWarpOpNames[int(fiber.warpOp)] + " of " + where(fiber) +
+                   " reads shared memory at byte " + std::to_string(offset) +
+                   ", which a cp.async of thread " +
                    std::to_string(chunk->copyingThread) +
                    " may not have written yet (no wait and block barrier "
                    "since)";
   if (chunk->readEpoch != epoch)
     *chunk = {epoch, 0, chunk->visibleEpoch, chunk->copyingThread};
-  chunk->readWarps |= uint64_t(1) << (warp % 64);
+  chunk->readWarps |= readers;
 }
 
 void checkSharedCopy(const Fiber &fiber, const void *destination) {
@@ -620,6 +657,143 @@ void ldMatrixX4(uint32_t *words, bool transposed) {
           }
       });
   std::memcpy(words + 2, warp->matrixWords[lane], 4 * sizeof(uint32_t));
+}
+
+/// The byte of element (row, k) of a 64 × 16 or 16 × N factor that
+/// `descriptor` describes, from the start of `shared` (a block's memory of
+/// `bytes`), or -1 past it. The PTX ISA's matrix descriptor: start address
+/// in bits 0-13, the leading dimension's byte offset (LBO) in bits 16-29,
+/// the stride dimension's (SBO) in bits 32-45, each in 16-byte units; the
+/// layout type in bits 62-63 (0: no swizzle, the one modelled here). The
+/// factor is core matrices of 8 × 8 elements, 8 rows of 16 bytes. With
+/// `majorK` (no transpose) a core matrix's rows run along the 8 rows or
+/// cols of the M or N dim (`outer`) and hold 8 consecutive k; the core
+/// matrices of k / 8 = 0 and 1 are LBO apart and those of neighbouring
+/// eights of `outer` SBO apart. Transposed (M- or N-major) a core
+/// matrix's rows run along k and hold 8 consecutive `outer`, with the
+/// same LBO and SBO. The address is 18 bits of the shared window, so its
+/// offset is taken modulo 2^18 from the block's base (a block's shared
+/// memory is under 256 KiB).
+int64_t wgmmaByte(uint64_t descriptor, bool majorK, int64_t outer, int64_t k,
+                  const void *shared) {
+  auto field = [&](int shift) {
+    return int64_t((descriptor >> shift) & 0x3FFF) << 4;
+  };
+  int64_t base = int64_t(reinterpret_cast<uintptr_t>(shared) & 0x3FFFF);
+  int64_t start = (field(0) - base) & 0x3FFFF;
+  int64_t lbo = field(16), sbo = field(32);
+  int64_t inner =
+      majorK ? (outer % 8) * 16 + (k % 8) * 2 : (k % 8) * 16 + (outer % 8) * 2;
+  return start + (outer / 8) * sbo + (k / 8) * lbo + inner;
+}
+
+/// What @stepc_emulator_wgmma_bf16 points to
+/// (wgmma.mma_async.sync.aligned.m64nNk16.f32.bf16.bf16 with both factors
+/// in shared memory): `words` holds the thread's descriptors of A (words
+/// 0-1) and B (2-3), the form (word 4: N in bits 0-9, A transposed in bit
+/// 16, B in bit 17, bit 18 set to add to the accumulators rather than
+/// overwrite them: scale-d) and its N/2 f32 accumulators (from word 5),
+/// which it gets back. Thread t of the warpgroup holds in accumulator i
+/// the element at row 16 (t / 32) + (t % 32) / 4 + 8 ((i / 2) % 2), col
+/// 2 (t % 4) + i % 2 + 8 (i / 4) (PTX ISA, "Register Fragments"; CUTLASS's
+/// CLayout_64xN). The product sums k ascending in f32 after the
+/// accumulator, as mma.sync does here, and reads the factors when the last
+/// thread arrives: the kernel's wgmma.wait_group, which a GPU needs before
+/// the accumulators are read, is not modelled.
+void wgmmaBf16(uint32_t *words) {
+  Launch &launch = *currentLaunch;
+  const Fiber &fiber = *launch.running;
+  uint64_t descriptorA, descriptorB;
+  std::memcpy(&descriptorA, words, sizeof descriptorA);
+  std::memcpy(&descriptorB, words + 2, sizeof descriptorB);
+  uint32_t form = words[4];
+  int64_t n = form & 0x3FF;
+  if ((n % 8 != 0 || n == 0 || n > kWgmmaMaxN) && launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": wgmma of " +
+                   where(fiber) + " has N = " + std::to_string(n) +
+                   " (a multiple of 8 up to 256)";
+  if (!launch.error.empty())
+    n = 0;
+  auto [group, lane] = meetGroup(
+      launch.warpgroups, kWarpgroupSize, WarpOp::Wgmma,
+      [&](WarpgroupExchange &group, int64_t lane) {
+        if (group.arrived == 0) {
+          group.descriptorA = descriptorA;
+          group.descriptorB = descriptorB;
+          group.form = form;
+          group.disagreeing = -1;
+        } else if (group.disagreeing < 0 &&
+                   (descriptorA != group.descriptorA ||
+                    descriptorB != group.descriptorB || form != group.form)) {
+          group.disagreeing = fiber.thread;
+        }
+        std::memcpy(group.accumulators[lane], words + 5,
+                    sizeof(float) * size_t(n / 2));
+      },
+      [&](WarpgroupExchange &group) {
+        if (!launch.error.empty())
+          return;
+        if (group.disagreeing >= 0) {
+          launch.error =
+              "kernel " + launch.function->name + ": wgmma of " + where(fiber) +
+              " has other descriptors or form "
+              "than thread " +
+              std::to_string(group.disagreeing) + " of its warpgroup";
+          return;
+        }
+        if ((group.descriptorA | group.descriptorB) >> 62) {
+          launch.error = "kernel " + launch.function->name + ": wgmma of " +
+                         where(fiber) +
+                         " reads a swizzled layout, which the "
+                         "emulator does not model";
+          return;
+        }
+        const std::vector<std::max_align_t> &shared =
+            launch.shared[fiber.block];
+        const auto *bytes = reinterpret_cast<const unsigned char *>(
+            shared.empty() ? nullptr : shared.data());
+        // The warpgroup's warps read the factors.
+        uint64_t readers = uint64_t(0xF)
+                           << ((fiber.thread / kWarpgroupSize) * 4 % 64);
+        bool majorKA = !(group.form >> 16 & 1),
+             majorKB = !(group.form >> 17 & 1);
+        auto element = [&](uint64_t descriptor, bool majorK, int64_t outer,
+                           int64_t k) -> float {
+          int64_t at = wgmmaByte(descriptor, majorK, outer, k, bytes);
+          if (!bytes || at < 0 || at + 2 > int64_t(launch.sharedBytes)) {
+            if (launch.error.empty())
+              launch.error = "kernel " + launch.function->name + ": wgmma of " +
+                             where(fiber) +
+                             " reads past its block's shared memory (byte " +
+                             std::to_string(at) + ")";
+            return 0;
+          }
+          checkSharedRead(fiber, bytes + at / 16 * 16, readers);
+          uint16_t bits;
+          std::memcpy(&bits, bytes + at, sizeof bits);
+          return fromBf16(bits);
+        };
+        std::vector<float> a(64 * 16), b(16 * size_t(n));
+        for (int64_t row = 0; row < 64; ++row)
+          for (int64_t k = 0; k < 16; ++k)
+            a[row * 16 + k] = element(group.descriptorA, majorKA, row, k);
+        for (int64_t k = 0; k < 16; ++k)
+          for (int64_t col = 0; col < n; ++col)
+            b[k * n + col] = element(group.descriptorB, majorKB, col, k);
+        bool accumulate = group.form >> 18 & 1;
+        for (int64_t t = 0; t < kWarpgroupSize; ++t)
+          for (int64_t i = 0; i < n / 2; ++i) {
+            int64_t row = 16 * (t / 32) + (t % 32) / 4 + 8 * ((i / 2) % 2);
+            int64_t col = 2 * (t % 4) + i % 2 + 8 * (i / 4);
+            float sum = accumulate ? group.accumulators[t][i] : 0.0f;
+            for (int64_t k = 0; k < 16; ++k)
+              sum += a[row * 16 + k] * b[k * n + col];
+            group.accumulators[t][i] = sum;
+          }
+        ++launch.wgmmas;
+      });
+  std::memcpy(words + 5, group->accumulators[lane],
+              sizeof(float) * size_t(n / 2));
 }
 
 /// What @stepc_emulator_cp_async points to (cp.async.cg.shared.global of
@@ -733,8 +907,9 @@ std::string run(Launch &launch) {
         return std::string(op) + " divergence in kernel " +
                launch.function->name + ": " + where(fiber) + " waits at its " +
                op + " #" + std::to_string(fiber.warpOps[int(fiber.warpOp)]) +
-               " for lanes of its warp that do not arrive (a GPU would "
-               "hang or compute garbage)";
+               " for lanes of its " +
+               (fiber.warpOp == WarpOp::Wgmma ? "warpgroup" : "warp") +
+               " that do not arrive (a GPU would hang or compute garbage)";
       } else if (fiber.waiting == Wait::Grid) {
         atGrid = &fiber;
         atGridInBlock[fiber.block] = &fiber;
@@ -834,6 +1009,11 @@ STEPC_API uint64_t stepc_cuda_emulator_last_subgrid_barriers(uint64_t subgrid) {
 /// The warp-wide mma.sync (m16n8k16) the last launch executed: the
 /// tensor-core work of its matmuls, which tests pin like the barriers.
 STEPC_API uint64_t stepc_cuda_emulator_last_mmas() { return lastLaunchMmas; }
+
+/// The warpgroup-wide wgmma.mma_async (m64nNk16) the last launch executed.
+STEPC_API uint64_t stepc_cuda_emulator_last_wgmmas() {
+  return lastLaunchWgmmas;
+}
 
 /// The sub-grids the last launch's grid barriers were split into: tests of
 /// the runtime's choice read it.
@@ -975,6 +1155,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<BlockBarrierFunction *>(slot) = blockBarrier;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_mma_bf16"))
     *static_cast<MmaFunction *>(slot) = mmaBf16;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_wgmma_bf16"))
+    *static_cast<WgmmaFunction *>(slot) = wgmmaBf16;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4"))
     *static_cast<LdMatrixFunction *>(slot) = [](uint32_t *words) {
       ldMatrixX4(words, /*transposed=*/false);
@@ -1149,6 +1331,7 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
   currentLaunch = nullptr;
   lastLaunchBarriers = uint64_t(launch.fibers.front().barriers);
   lastLaunchMmas = launch.mmas;
+  lastLaunchWgmmas = launch.wgmmas;
   lastLaunchSubgrids =
       launch.fewestBarrierBlocks
           ? uint64_t(launch.gridDim / launch.fewestBarrierBlocks)

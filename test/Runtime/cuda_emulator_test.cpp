@@ -26,6 +26,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <dlfcn.h>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -174,6 +175,64 @@ int main(int argc, char **argv) {
                NoDevice, "runs mma.sync in blocks of 48 threads");
   for (Ptr buffer : {m.in, m.out})
     CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+
+  // wgmma.mma_async: two warpgroups of one block, factors in shared memory
+  // in K-major and in M/N-major core matrices, against the product summed
+  // here (small integers: every sum is exact).
+  {
+    std::vector<float> wgFactors(64 * 16 + 16 * 64);
+    for (int i = 0; i < 64; ++i)
+      for (int k = 0; k < 16; ++k)
+        wgFactors[i * 16 + k] = float((i + 3 * k) % 7 - 3);
+    for (int k = 0; k < 16; ++k)
+      for (int j = 0; j < 64; ++j)
+        wgFactors[1024 + k * 64 + j] = float((5 * k + j) % 9 - 4);
+    Buffers w;
+    CHECK_OK(d.check(d.cuMemAlloc(&w.in, sizeof(float) * wgFactors.size()),
+                     "alloc"));
+    CHECK_OK(d.check(d.cuMemAlloc(&w.out, sizeof(float) * 64 * 64), "alloc"));
+    CHECK_OK(d.check(d.cuMemcpyHtoD(w.in, wgFactors.data(),
+                                    sizeof(float) * wgFactors.size()),
+                     "upload"));
+    // The emulator counts them: two per warpgroup.
+    void *emulator = ::dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD);
+    auto lastWgmmas = reinterpret_cast<uint64_t (*)()>(
+        emulator ? ::dlsym(emulator, "stepc_cuda_emulator_last_wgmmas")
+                 : nullptr);
+    CHECK(lastWgmmas);
+    for (const char *kernel : {"wgmma_k_major", "wgmma_mn_major"}) {
+      CHECK_OK(launchPlain(kernel, 1, 256, w, kernel));
+      CHECK(lastWgmmas && lastWgmmas() == 4);
+      std::vector<float> twice(64 * 64);
+      CHECK_OK(d.check(
+          d.cuMemcpyDtoH(twice.data(), w.out, sizeof(float) * twice.size()),
+          "read"));
+      int wrongElements = 0;
+      for (int i = 0; i < 64; ++i)
+        for (int j = 0; j < 64; ++j) {
+          float sum = 0;
+          for (int k = 0; k < 16; ++k)
+            sum += wgFactors[i * 16 + k] * wgFactors[1024 + k * 64 + j];
+          wrongElements += twice[i * 64 + j] != 2 * sum;
+        }
+      CHECK(wrongElements == 0);
+    }
+    CHECK_STATUS(launchPlain("wgmma_swizzled", 1, 256, w, "swizzled"), NoDevice,
+                 "kernel wgmma_swizzled: wgmma of thread 127 of "
+                 "block 0 reads a swizzled layout, which the "
+                 "emulator does not model");
+    CHECK_STATUS(launchPlain("wgmma_past_shared", 1, 256, w, "past"), NoDevice,
+                 "reads past its block's shared memory (byte 4096)");
+    CHECK_STATUS(launchPlain("wgmma_disagree", 1, 256, w, "disagree"), NoDevice,
+                 "has other descriptors or form than thread 3 of "
+                 "its warpgroup");
+    CHECK_STATUS(launchPlain("wgmma_k_major", 1, 64, w, "part warpgroup"),
+                 NoDevice,
+                 "runs wgmma.mma_async in blocks of 64 threads, not whole "
+                 "warpgroups");
+    for (Ptr buffer : {w.in, w.out})
+      CHECK_OK(d.check(d.cuMemFree(buffer), "free"));
+  }
 
   // ldmatrix.x4: two blocks of two warps, against the PTX ISA's fragment
   // layout: lane l holds, in register j, elements (l / 4, 2 (l % 4)) and

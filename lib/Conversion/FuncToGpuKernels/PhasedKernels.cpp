@@ -2687,9 +2687,10 @@ private:
     for (auto [r, init] : llvm::enumerate(generic.getDpsInitsMutable())) {
       Value memref = init.get();
       if (access.lookup(init.getOperandNumber()) == LaneAccess::Contiguous) {
+        size_t result = r; // C++17 lambdas cannot capture bindings
         SmallVector<Value> lanes =
             llvm::map_to_vector(results, [&](ArrayRef<Value> laneResults) {
-              return laneResults[r];
+              return laneResults[result];
             });
         Type element = cast<MemRefType>(memref.getType()).getElementType();
         Value vector = vector::FromElementsOp::create(

@@ -16,6 +16,7 @@
 
 void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
+void (*stepc_emulator_wgmma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4_trans)(uint32_t *) = 0;
 void (*stepc_emulator_cp_async)(uint32_t *) = 0;
@@ -421,3 +422,82 @@ void shared_rows_copy_race(void **params, int64_t block, int64_t thread,
   (void)gridDim;
   shared_rows_with(params, block, thread, blockDim, 1);
 }
+
+/* wgmma.mma_async.m64n32k16 by the two warpgroups of a block of 256: `in`
+ * holds A (64 x 16) and B (16 x 64), row-major; warpgroup w computes A
+ * times cols 32 w .. 32 w + 31 of B twice, first over NaN accumulators
+ * with scale-d 0 (the product alone), then adding to them (scale-d 1), and
+ * writes 2 A.B to `out` (64 x 64, row-major). The factors lie in shared
+ * memory in CUTLASS's canonical layouts without swizzle
+ * (mma_traits_sm90_gmma.hpp, make_gmma_desc), in elements: K-major
+ * ((8, m), (8, 2)) : ((8, SBO), (1, LBO)), M/N-major ((8, m), (8, 2)) :
+ * ((1, SBO), (8, LBO)), SBO 64 and LBO 512 elements (128 and 1024 bytes):
+ * A from byte 0, B from byte 2048, warpgroup w's cols 512 w bytes further.
+ * Thread t of a warpgroup holds in accumulator i the element at row
+ * 16 (t / 32) + (t % 32) / 4 + 8 ((i / 2) % 2), col 2 (t % 4) + i % 2 +
+ * 8 (i / 4) (PTX ISA "Register Fragments"; CUTLASS's CLayout_64xN).
+ * `variant`: 0 both factors K-major; 1 A M-major and B N-major; 2 A's
+ * descriptor asks for the 128-byte swizzle; 3 B's starts past the block's
+ * shared memory; 4 thread 3's A descriptor differs from its warpgroup's. */
+static void wgmma_with(void **params, int64_t thread, int variant) {
+  const float *in = buffer(params, 0), *b = in + 64 * 16;
+  float *out = buffer(params, 1);
+  uint16_t *shared = (uint16_t *)shared_memory(4096);
+  int transposed = variant == 1;
+  /* Element (outer, k) of a 64 x 16 factor, M/N (`outer`) by k. */
+#define CORE_MATRIX_AT(outer, k)                                               \
+  (transposed ? (outer) % 8 + (outer) / 8 * 64 + (k) % 8 * 8 + (k) / 8 * 512   \
+              : (outer) % 8 * 8 + (outer) / 8 * 64 + (k) % 8 + (k) / 8 * 512)
+  for (int64_t e = thread; e < 64 * 16; e += 256) {
+    int64_t row = e / 16, k = e % 16, col = e % 64, kb = e / 64;
+    shared[CORE_MATRIX_AT(row, k)] = (uint16_t)bf16_bits(in[row * 16 + k]);
+    shared[1024 + CORE_MATRIX_AT(col, kb)] =
+        (uint16_t)bf16_bits(b[kb * 64 + col]);
+  }
+#undef CORE_MATRIX_AT
+  stepc_emulator_block_barrier();
+  int64_t warpgroup = thread / 128, t = thread % 128;
+  uint64_t base = (uint64_t)(uintptr_t)shared;
+  uint64_t offsets = (uint64_t)(1024 >> 4) << 16 | (uint64_t)(128 >> 4) << 32;
+  uint64_t a = ((base & 0x3FFFF) >> 4) | offsets;
+  uint64_t bAt = base + 2048 + 512 * (uint64_t)warpgroup;
+  if (variant == 3)
+    bAt = base + 4096 - 256;
+  uint64_t bDescriptor = ((bAt & 0x3FFFF) >> 4) | offsets;
+  if (variant == 2)
+    a |= (uint64_t)1 << 62;
+  if (variant == 4 && t == 3)
+    a += 1;
+  uint32_t words[5 + 16];
+  memcpy(words, &a, sizeof a);
+  memcpy(words + 2, &bDescriptor, sizeof bDescriptor);
+  uint32_t form = 32 | (uint32_t)transposed << 16 | (uint32_t)transposed << 17;
+  float nan;
+  uint32_t nanBits = 0x7FC00000;
+  memcpy(&nan, &nanBits, sizeof nan);
+  for (int i = 0; i < 16; ++i)
+    memcpy(&words[5 + i], &nan, sizeof nan);
+  for (int pass = 0; pass < 2; ++pass) {
+    words[4] = form | (uint32_t)pass << 18;
+    stepc_emulator_wgmma_bf16(words);
+  }
+  for (int i = 0; i < 16; ++i) {
+    int64_t row = 16 * (t / 32) + (t % 32) / 4 + 8 * ((i / 2) % 2);
+    int64_t col = 32 * warpgroup + 2 * (t % 4) + i % 2 + 8 * (i / 4);
+    memcpy(&out[row * 64 + col], &words[5 + i], sizeof(float));
+  }
+}
+
+#define WGMMA_KERNEL(name, variant)                                            \
+  void name(void **params, int64_t block, int64_t thread, int64_t blockDim,    \
+            int64_t gridDim) {                                                 \
+    (void)block;                                                               \
+    (void)blockDim;                                                            \
+    (void)gridDim;                                                             \
+    wgmma_with(params, thread, variant);                                       \
+  }
+WGMMA_KERNEL(wgmma_k_major, 0)
+WGMMA_KERNEL(wgmma_mn_major, 1)
+WGMMA_KERNEL(wgmma_swizzled, 2)
+WGMMA_KERNEL(wgmma_past_shared, 3)
+WGMMA_KERNEL(wgmma_disagree, 4)
