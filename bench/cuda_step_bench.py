@@ -75,7 +75,16 @@ MUON_VARIANTS = (("muon", "as compiled"),
                  ("muon_unfused_updates", "update a phase of its own"),
                  ("muon_unbatched", "one tensor at a time"),
                  ("muon_scalar", "one element per access"),
+                 ("muon_wgmma", "wgmma (sm_90a)"),
+                 ("muon_wgmma_uncapped", "wgmma (sm_90a), uncapped"),
                  ("muon_timeline", "recording its phase timeline"))
+
+
+def runs_here(variant):
+    """Whether this GPU runs `variant`'s kernels: the wgmma ones are for
+    sm_90a (docs/Design/Wgmma.md), an sm_90 alone."""
+    import torch
+    return "wgmma" not in variant or torch.cuda.get_device_capability() == (9, 0)
 
 
 def gpt2_small():
@@ -290,7 +299,7 @@ def bench_muon(name, shapes, artifacts):
     # it binds a group, so each count gets an optimizer of its own.
     for variant, what in MUON_VARIANTS:
         path = f"{artifacts}/{variant}.stepc"
-        if not os.path.exists(path):
+        if not os.path.exists(path) or not runs_here(variant):
             continue
         # The kernel as compiled also on tensors dealt round robin, the
         # split before the runtime dealt them by cost (SubGrids.md,
@@ -322,9 +331,10 @@ def bench_muon(name, shapes, artifacts):
               f"{capped_ms:.3f} ms | | {theirs_ms / capped_ms:.2f}x | | |")
     os.environ.pop("STEPC_CUDA_BATCH", None)
     for variant, what in (("muon_md", "as compiled"),
-                          ("muon_md_uncapped", "uncapped")):
+                          ("muon_md_uncapped", "uncapped"),
+                          ("muon_md_wgmma", "wgmma (sm_90a)")):
         path = f"{artifacts}/{variant}.stepc"
-        if not os.path.exists(path):
+        if not os.path.exists(path) or not runs_here(variant):
             continue
         md = stepc.torch.Optimizer(make_params(shapes), path, group="hidden")
         md_ms = timed(md.step)
@@ -457,7 +467,7 @@ def bench_muon_shapes(artifacts):
         theirs_ms = timed(ref.step)
         for variant, what in MUON_VARIANTS:
             path = f"{artifacts}/{variant}.stepc"
-            if not os.path.exists(path):
+            if not os.path.exists(path) or not runs_here(variant):
                 continue
             opt = stepc.torch.Optimizer(make_params(shapes), path,
                                         group="hidden", lr=0.02, wd=0.0)

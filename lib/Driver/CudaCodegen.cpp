@@ -46,8 +46,8 @@ static bool checkKernelOptions(const GpuKernelOptions &options,
             " is outside what PTX's .maxnreg takes here (24 to 255)";
     return false;
   }
-  error =
-      checkMatmulOptions(options.matmulTile, options.matmulStages, "--cuda-");
+  error = checkMatmulOptions(options.matmulTile, options.matmulStages,
+                             options.matmulWgmma, "--cuda-");
   if (error.empty())
     error = checkBarrierTimeout(options.barrierTimeout, "--cuda-");
   return error.empty();
@@ -115,13 +115,14 @@ stepc::phasedKernelLayouts(ModuleOp kernels) {
   return phased;
 }
 
-FailureOr<std::string> stepc::emitPtx(ModuleOp kernels, std::string &error) {
+FailureOr<std::string> stepc::emitPtx(ModuleOp kernels, std::string &error,
+                                      const GpuKernelOptions &options) {
   // Without libdevice the PTX would keep unresolved __nv_* calls.
   if (toolkitFile({"nvvm", "libdevice", "libdevice.10.bc"}, "libdevice", error)
           .empty())
     return failure();
   PassManager pm(kernels.getContext());
-  buildGpuToNvvmPipeline(pm);
+  buildGpuToNvvmPipeline(pm, ptxChipFor(options));
   if (failed(pm.run(kernels))) {
     error = "lowering the kernels to PTX failed (see the diagnostics above)";
     return failure();
@@ -142,7 +143,7 @@ FailureOr<std::string> stepc::compilePtx(ModuleOp spec, std::string &error,
       lowerForCudaKernels(spec, error, options);
   if (failed(kernels))
     return failure();
-  return emitPtx(**kernels, error);
+  return emitPtx(**kernels, error, options);
 }
 
 FailureOr<std::string> stepc::emitHostEmulation(ModuleOp kernels,
@@ -207,6 +208,13 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
               "' (expected sm_80 or newer, as sm_XX)";
       return failure();
     }
+  if (target.kernels.matmulWgmma)
+    for (const std::string &arch : target.archs)
+      if (arch != "sm_90a") {
+        error = "--cuda-matmul-wgmma kernels run on sm_90a only, not " + arch +
+                " (give --cuda-arch=sm_90a)";
+        return failure();
+      }
   std::string ptxas = toolkitFile({"bin", "ptxas"}, "ptxas", error);
   if (ptxas.empty())
     return failure();
@@ -229,7 +237,7 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
       return failure();
     code.hostEmulation = std::move(*object);
   }
-  FailureOr<std::string> ptx = emitPtx(**kernels, error);
+  FailureOr<std::string> ptx = emitPtx(**kernels, error, target.kernels);
   if (failed(ptx))
     return failure();
   code.ptx = std::move(*ptx);

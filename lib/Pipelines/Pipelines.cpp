@@ -136,6 +136,7 @@ void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
   phased.fuseIterateUpdates = options.fuseIterateUpdates;
   phased.batchSameShapes = options.batchSameShapes;
   phased.vectorElementwise = options.vectorElementwise;
+  phased.matmulWgmma = options.matmulWgmma;
   pm.addPass(createFormPhasedGpuKernels(phased));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -155,10 +156,14 @@ static void useShortNvptxPointers() {
   found->second->addOccurrence(/*pos=*/0, found->first, "true");
 }
 
-void stepc::buildGpuToNvvmPipeline(OpPassManager &pm) {
+const char *stepc::ptxChipFor(const GpuKernelOptions &options) {
+  return options.matmulWgmma ? "sm_90a" : "sm_80";
+}
+
+void stepc::buildGpuToNvvmPipeline(OpPassManager &pm, StringRef chip) {
   useShortNvptxPointers();
   GpuNVVMAttachTargetOptions target;
-  target.chip = "sm_80";
+  target.chip = chip.str();
   target.features = "+ptx80";
   target.optLevel = 3;
   pm.addPass(createGpuNVVMAttachTarget(target));
@@ -170,6 +175,9 @@ void stepc::buildGpuToNvvmPipeline(OpPassManager &pm) {
   gpuModule.addPass(createLowerAffinePass());
   gpuModule.addPass(createSCFToControlFlowPass());
   gpuModule.addPass(createConvertGpuOpsToNVVMOps());
+  // LLVM has no intrinsic for wgmma.mma_async: it becomes inline PTX.
+  if (chip == "sm_90a")
+    gpuModule.addPass(createConvertNVVMToLLVMPass());
   gpuModule.addPass(createCanonicalizerPass());
   gpuModule.addPass(createReconcileUnrealizedCastsPass());
   GpuModuleToBinaryPassOptions binary;
@@ -183,7 +191,7 @@ void stepc::buildGpuToNvvmPipeline(OpPassManager &pm) {
 void stepc::buildGpuPipeline(OpPassManager &pm, bool skipUnsupportedGroups,
                              const GpuKernelOptions &options) {
   buildGpuKernelsPipeline(pm, skipUnsupportedGroups, options);
-  buildGpuToNvvmPipeline(pm);
+  buildGpuToNvvmPipeline(pm, ptxChipFor(options));
 }
 
 void stepc::buildGpuHostEmulationPipeline(OpPassManager &pm) {
@@ -245,6 +253,12 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
                      "stores where the sizes and buffers allow"),
       llvm::cl::init(true)};
 
+  Option<bool> matmulWgmma{
+      *this, "matmul-wgmma",
+      llvm::cl::desc("Compute the matmuls with wgmma.mma_async (sm_90a "
+                     "only)"),
+      llvm::cl::init(false)};
+
   stepc::GpuKernelOptions kernelOptions() const {
     stepc::GpuKernelOptions options;
     options.maxRegisters = maxRegisters;
@@ -256,6 +270,7 @@ struct GpuPipelineOptions : PassPipelineOptions<GpuPipelineOptions> {
     options.fuseIterateUpdates = fuseIterateUpdates;
     options.batchSameShapes = batchSameShapes;
     options.vectorElementwise = vectorElementwise;
+    options.matmulWgmma = matmulWgmma;
     return options;
   }
 };

@@ -119,6 +119,11 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
                  artifact.findSection(cudaCubinSectionName(arch))) {
     image = cubin->bytes;
     module->codeSource_ = arch + " cubin";
+  } else if (const ArtifactSection *specific =
+                 artifact.findSection(cudaCubinSectionName(arch + "a"))) {
+    // An arch-specific cubin (sm_90a: wgmma) runs on its arch alone.
+    image = specific->bytes;
+    module->codeSource_ = arch + "a cubin";
   } else if (const ArtifactSection *ptx =
                  artifact.findSection(kCudaPtxSectionName)) {
     image = ptx->bytes; // cuModuleLoadData wants PTX NUL-terminated

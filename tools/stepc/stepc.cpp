@@ -126,6 +126,13 @@ static cl::opt<bool> cudaMatmulWholeTiles(
              "contiguous, aligned matrices a k loop that copies without "
              "checks (default true; false checks every copy, for comparison)"),
     cl::init(true), cl::sub(compileCommand));
+static cl::opt<bool> cudaMatmulWgmma(
+    "cuda-matmul-wgmma",
+    cl::desc("Compute the tensor-core matmuls with wgmma.mma_async "
+             "(docs/Design/Wgmma.md): PTX and cubin for sm_90a only (H100, "
+             "H200), 64 x 64 tiles (default false: mma.sync for sm_80 and "
+             "newer)"),
+    cl::init(false), cl::sub(compileCommand));
 static cl::opt<bool> cudaFuseIterateUpdates(
     "cuda-fuse-iterate-updates",
     cl::desc("Give Newton–Schulz's bf16 iterate a second buffer, so that its "
@@ -287,6 +294,8 @@ static int runCompile(MLIRContext &context) {
   CudaTarget cudaTarget;
   if (!cudaArchs.empty())
     cudaTarget.archs.assign(cudaArchs.begin(), cudaArchs.end());
+  else if (cudaMatmulWgmma)
+    cudaTarget.archs = {"sm_90a"};
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;
@@ -301,6 +310,7 @@ static int runCompile(MLIRContext &context) {
   kernels.fuseIterateUpdates = cudaFuseIterateUpdates;
   kernels.batchSameShapes = cudaBatchSameShapes;
   kernels.vectorElementwise = cudaVectorElementwise;
+  kernels.matmulWgmma = cudaMatmulWgmma;
   if (cudaTarget.hostEmulation && !forCuda)
     return fail("--cuda-host-emulation needs --target=cuda");
   for (const cl::Option *kernelOption :
@@ -308,7 +318,7 @@ static int runCompile(MLIRContext &context) {
            &cudaMaxRegisters, &cudaMatmulTile, &cudaMatmulStages,
            &cudaBarrierTimeout, &cudaMatmulWholeTiles, &cudaPhaseTimeline,
            &cudaFuseIterateUpdates, &cudaBatchSameShapes,
-           &cudaVectorElementwise})
+           &cudaVectorElementwise, &cudaMatmulWgmma})
     if (kernelOption->getNumOccurrences() != 0 && !forCuda &&
         stage != Emit::Ptx)
       return fail("--" + kernelOption->ArgStr.str() +

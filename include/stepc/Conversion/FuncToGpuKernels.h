@@ -100,7 +100,7 @@ int64_t matmulStagesOf(int64_t tileSide, int64_t stages);
 /// Why the tensor-core loops cannot be built with these options, each
 /// named with `optionPrefix` before it ("--cuda-" for stepc compile), or
 /// "" when they can.
-std::string checkMatmulOptions(int64_t tileSide, int64_t stages,
+std::string checkMatmulOptions(int64_t tileSide, int64_t stages, bool wgmma,
                                llvm::StringRef optionPrefix = "");
 /// The inline PTX (`llvm.inline_asm has_side_effects`, "=r") of a thread
 /// index LLVM may neither hoist nor merge: values derived from it are

@@ -28,6 +28,14 @@ inline constexpr const char *kEmulatorBlockBarrierName =
 inline constexpr const char *kEmulatorMmaName = "stepc_emulator_mma_bf16";
 /// The i32 words of an emulated mma's fragments.
 inline constexpr int kEmulatorMmaWords = 14;
+/// The same for `wgmma.mma_async.sync.aligned.m64nNk16.f32.bf16.bf16` with
+/// both factors in shared memory: `void (*)(uint32_t *words)`, the
+/// thread's descriptors of A (words 0-1) and B (2-3), the form (word 4: N,
+/// A transposed in bit 16, B in bit 17, scale-d in bit 18) and its N/2 f32
+/// accumulators (from word 5) in, the accumulators out.
+inline constexpr const char *kEmulatorWgmmaName = "stepc_emulator_wgmma_bf16";
+/// The i32 words of an emulated wgmma: up to m64n256k16.
+inline constexpr int kEmulatorWgmmaWords = 5 + 128;
 /// The same for `ldmatrix.sync.aligned.m8n8.x4.shared.b16`:
 /// `void (*)(uint32_t *words)`, the lane's row address (a host pointer in
 /// words 0 and 1) in, its 4 registers out (words 2 to 5).

@@ -199,6 +199,10 @@ def FormPhasedGpuKernels
            "Give the tiles that lie wholly inside their matrices, which are "
            "contiguous and aligned, a k loop that copies without checks "
            "(false: every tile checks each copy)">,
+    Option<"matmulWgmma", "matmul-wgmma", "bool", /*default=*/"false",
+           "Compute those products with wgmma.mma_async out of core-matrix "
+           "stages (sm_90a only, 64 x 64 tiles; docs/Design/Wgmma.md) "
+           "instead of mma.sync">,
     Option<"fuseIterateUpdates", "fuse-iterate-updates", "bool",
            /*default=*/"true",
            "Give a loop iterate that a product reads and the loop's last op "

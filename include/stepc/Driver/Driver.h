@@ -109,10 +109,11 @@ struct PhasedKernelLayout {
 std::map<std::string, PhasedKernelLayout>
 phasedKernelLayouts(::mlir::ModuleOp kernels);
 
-/// Lowers `kernels` (lowerForCudaKernels' output) in place to PTX and
-/// returns it.
+/// Lowers `kernels` (lowerForCudaKernels' output with `options`) in place
+/// to PTX and returns it.
 ::mlir::FailureOr<std::string> emitPtx(::mlir::ModuleOp kernels,
-                                       std::string &error);
+                                       std::string &error,
+                                       const GpuKernelOptions &options = {});
 
 /// The PTX of every group's kernels of `spec`.
 ::mlir::FailureOr<std::string> compilePtx(::mlir::ModuleOp spec,

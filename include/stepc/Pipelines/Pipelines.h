@@ -80,6 +80,9 @@ struct GpuKernelOptions {
   /// Whether the element-wise ops load and store 16-byte vectors where the
   /// sizes and buffers allow (GpuKernels.md, "Element-wise ops in groups").
   bool vectorElementwise = true;
+  /// Whether the tensor-core matmuls are wgmma.mma_async, for sm_90a only
+  /// (docs/Design/Wgmma.md).
+  bool matmulWgmma = false;
 };
 
 /// spec → one GPU kernel per group and parameter dtype in
@@ -91,9 +94,15 @@ void buildGpuKernelsPipeline(::mlir::OpPassManager &pm,
                              bool skipUnsupportedGroups = false,
                              const GpuKernelOptions &options = {});
 
-/// The kernel module → PTX for sm_80 (PTX ISA 8.0, which ptxas also
-/// assembles for sm_90): a `gpu.binary @stepc_kernels` holding the PTX.
-void buildGpuToNvvmPipeline(::mlir::OpPassManager &pm);
+/// The PTX target of kernels built with `options`: sm_80 (PTX ISA 8.0,
+/// which ptxas also assembles for sm_90 and the driver JIT-compiles for
+/// newer GPUs), or sm_90a for wgmma, which only sm_90 runs.
+const char *ptxChipFor(const GpuKernelOptions &options);
+
+/// The kernel module → PTX for `chip` (ptxChipFor): a `gpu.binary
+/// @stepc_kernels` holding the PTX.
+void buildGpuToNvvmPipeline(::mlir::OpPassManager &pm,
+                            ::llvm::StringRef chip = "sm_80");
 
 /// The two stages above: spec → PTX.
 void buildGpuPipeline(::mlir::OpPassManager &pm,

@@ -1076,13 +1076,13 @@ public:
   PhasedKernelBuilder(ArrayRef<PhasedKernel *> slots, OpBuilder &builder,
                       LLVM::LLVMFuncOp gridBarrier, bool tensorCores,
                       int64_t matmulTile, int64_t matmulStages,
-                      bool matmulWholeTiles, int maxRegisters,
+                      bool matmulWholeTiles, bool matmulWgmma, int maxRegisters,
                       bool vectorElementwise)
       : GlobalMemoryBuilder(builder, slots.front()->main.func.getLoc()),
         gridBarrier(gridBarrier), tensorCores(tensorCores),
         matmulTile(matmulTile), matmulStages(matmulStages),
-        matmulWholeTiles(matmulWholeTiles), maxRegisters(maxRegisters),
-        vectorElementwise(vectorElementwise) {
+        matmulWholeTiles(matmulWholeTiles), matmulWgmma(matmulWgmma),
+        maxRegisters(maxRegisters), vectorElementwise(vectorElementwise) {
     for (PhasedKernel *kernel : slots)
       this->slots.emplace_back().k = kernel;
   }
@@ -1210,7 +1210,12 @@ public:
     // GpuKernels.md, "Registers").
     int cap = maxRegisters;
     if (cap == 0 && matmulTile == 64 &&
-        kernel.walk([](NVVM::MmaOp) { return WalkResult::interrupt(); })
+        kernel
+            .walk([](Operation *op) {
+              return isa<NVVM::MmaOp, NVVM::WgmmaMmaAsyncOp>(op)
+                         ? WalkResult::interrupt()
+                         : WalkResult::advance();
+            })
             .wasInterrupted())
       cap = stepc::kMatmulKernelRegisters;
     if (cap > 0)
@@ -2428,7 +2433,7 @@ private:
         {blockId, gridDim, matmulTile, matmulStages, sharedTiles(), valueAt,
          bf16RowsOf, bf16ColsOf, loadOutput, storeOutput,
          stepc::detail::holdsOneValue(*source.getDpsInitOperand(0)),
-         matmulWholeTiles, memberIndex});
+         matmulWholeTiles, memberIndex, matmulWgmma});
     if (epilogueClone)
       epilogueClone.erase();
     return true;
@@ -3420,10 +3425,10 @@ private:
   LLVM::LLVMFuncOp gridBarrier;
   /// Whether bf16 contractions run on tensor cores, the side of their
   /// block tiles, the k-steps they stage at once, and whether whole tiles
-  /// get a k loop without checks.
+  /// get a k loop without checks, and whether wgmma computes them.
   bool tensorCores;
   int64_t matmulTile, matmulStages;
-  bool matmulWholeTiles;
+  bool matmulWholeTiles, matmulWgmma;
   /// The kernel's register cap (0: none).
   int maxRegisters;
   /// Whether element-wise ops may load and store vectors.
@@ -3787,7 +3792,7 @@ struct FormPhasedGpuKernelsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::string badOptions =
-        stepc::checkMatmulOptions(matmulTile, matmulStages);
+        stepc::checkMatmulOptions(matmulTile, matmulStages, matmulWgmma);
     if (!badOptions.empty()) {
       emitError(module.getLoc()) << badOptions;
       return signalPassFailure();
@@ -3880,7 +3885,7 @@ struct FormPhasedGpuKernelsPass
       PhasedKernelBuilder builder(
           slots, b, barrier, tensorCores, matmulTile,
           stepc::matmulStagesOf(matmulTile, matmulStages), matmulWholeTiles,
-          maxRegisters, vectorElementwise);
+          matmulWgmma, maxRegisters, vectorElementwise);
       builder.build(gpuModule, name, *keys, partials);
       globals.insert(builder.globals.begin(), builder.globals.end());
       for (auto [index, slot] : llvm::enumerate(slots)) {

@@ -52,6 +52,11 @@ constexpr int64_t kBlockDepth = 2 * kMmaDepth;
 constexpr int64_t kPairsPerRow = kBlockDepth / 2, kRowWords = kPairsPerRow + 4;
 /// Pairs one 16-byte load of a bf16 row fetches.
 constexpr int64_t kPairsPerWideLoad = 4;
+/// wgmma's factors (docs/Design/Wgmma.md): core matrices of 8 rows of 16
+/// bytes (8 bf16), in i32 words; a warpgroup of 4 warps; m64nNk16.
+constexpr int64_t kCoreRowWords = 4, kCoreMatrixWords = 8 * kCoreRowWords;
+constexpr int64_t kWarpgroupSize = 4 * kWarpSize, kWgmmaRows = 64,
+                  kWgmmaDepth = 16;
 
 /// The sizes that follow from a block tile of `side` × `side` outputs
 /// (stepc::kMatmulTileSides): a warp's part is (side / 2) ×
@@ -68,7 +73,8 @@ struct TileGeometry {
         sharedWords(stages * stageWords),
         pairsPerThread(side * kPairsPerRow / stepc::kGpuBlockSize),
         kMajorRowWords(side / 2 + 4),
-        runsPerThread(kBlockDepth * side / 8 / stepc::kGpuBlockSize) {
+        runsPerThread(kBlockDepth * side / 8 / stepc::kGpuBlockSize),
+        coreLboWords(side / 8 * kCoreMatrixWords) {
     assert(kBlockDepth * kMajorRowWords <= sliceWords &&
            "a k-major slice fits in a slice's words");
     assert(llvm::is_contained(stepc::kMatmulTileSides, side) && stages >= 2 &&
@@ -89,6 +95,11 @@ struct TileGeometry {
   /// ldmatrix reads then start in 8 different groups of 4 banks); each
   /// thread copies `runsPerThread` runs of 8 cols.
   int64_t kMajorRowWords, runsPerThread;
+  /// With wgmma, a slice's core matrices of k 0 to 7 of the k-step, then
+  /// those of 8 to 15, ...: the descriptors' leading byte offset (LBO), in
+  /// words. A slice's side × 32 elements take 4 of them, fewer words than
+  /// the padded rows of mma.sync.
+  int64_t coreLboWords;
 };
 
 bool isExactConstant(Value value) {
@@ -485,12 +496,16 @@ int64_t stepc::matmulStagesOf(int64_t tileSide, int64_t stages) {
 }
 
 std::string stepc::checkMatmulOptions(int64_t tileSide, int64_t stages,
+                                      bool wgmma,
                                       llvm::StringRef optionPrefix) {
   std::string prefix = optionPrefix.str();
   if (!llvm::is_contained(kMatmulTileSides, tileSide))
     return prefix + "matmul-tile=" + std::to_string(tileSide) +
            " is not a block tile the tensor-core matmuls compute (64 or "
            "128)";
+  if (wgmma && tileSide != kWgmmaRows)
+    return prefix + "matmul-wgmma computes 64 x 64 block tiles only, not " +
+           prefix + "matmul-tile=" + std::to_string(tileSide);
   if (stages == 0)
     return "";
   if (stages < 2 || stages > kMaxMatmulStages)
@@ -772,8 +787,12 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   // Word `j` of a thread's words of factor `s` in the stage at `stageBase`.
   auto stagedWord = [&](const Staged &s, Value stageBase, size_t j) {
-    return add(addConst(stageBase, s.sliceOffset),
-               add(mul(s.lines[j], kRowWords), s.pairs[j]));
+    Value slice = addConst(stageBase, s.sliceOffset);
+    if (emission.wgmma) // K-major core matrices: [k / 8][line / 8][line % 8]
+      return add(slice, add(add(mul(div(s.pairs[j], 4), tiles.coreLboWords),
+                                mul(s.lines[j], kCoreRowWords)),
+                            rem(s.pairs[j], 4)));
+    return add(slice, add(mul(s.lines[j], kRowWords), s.pairs[j]));
   };
   // `matrix`'s 8 elements from (row, col) on, copied into shared word
   // `word` with one 16-byte cp.async where they lie `inside` the matrix at
@@ -839,8 +858,13 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   // Word (k, line) of a k-major slice in the stage at `stageBase`.
   auto kMajorWord = [&](const Staged &s, Value stageBase, Value k, Value line) {
-    return add(addConst(stageBase, s.sliceOffset),
-               add(mul(k, tiles.kMajorRowWords), div(line, 2)));
+    Value slice = addConst(stageBase, s.sliceOffset);
+    if (emission.wgmma) // N-major core matrices: [k / 8][line / 8][k % 8]
+      return add(slice,
+                 add(add(mul(div(k, 8), tiles.coreLboWords),
+                         mul(div(line, 8), kCoreMatrixWords)),
+                     add(mul(rem(k, 8), kCoreRowWords), div(rem(line, 8), 2))));
+    return add(slice, add(mul(k, tiles.kMajorRowWords), div(line, 2)));
   };
   // A thread's run `q` of 8 consecutive lines at one k of a factor staged
   // k by k, into the stage at `stageBase`.
@@ -936,9 +960,79 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   auto resultType =
       LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+  // wgmma (docs/Design/Wgmma.md): warpgroup w of the block computes cols
+  // (side / 2) w to (side / 2)(w + 1) − 1 of the tile, m64nNk16 with N =
+  // side / 2, reading both slices of a stage through descriptors: the
+  // start's 18 bits of shared-window address over 16, LBO (between the
+  // core matrices of k 0-7 and 8-15) and SBO (between eights of lines)
+  // over 16, no swizzle. The second k16 half is 2 LBO further.
+  const int64_t wgmmaCols = tiles.side / 2;
+  Type i64 = b.getI64Type();
+  auto i64Const = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v));
+  };
+  const int64_t lboBytes = tiles.coreLboWords * 4,
+                sboBytes = kCoreMatrixWords * 4;
+  Value sharedBytes, warpgroupColBytes;
+  if (emission.wgmma) {
+    assert(tiles.side == kWgmmaRows && "one m64 wgmma per tile's rows");
+    sharedBytes = LLVM::PtrToIntOp::create(b, loc, i64, emission.sharedTiles);
+    warpgroupColBytes = arith::IndexCastUIOp::create(
+        b, loc, i64,
+        mul(div(thread, kWarpgroupSize), wgmmaCols / 8 * kCoreMatrixWords * 4));
+  }
+  auto descriptorAt = [&](Value bytes) -> Value {
+    Value start = arith::ShRUIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, bytes, i64Const(0x3FFFF)),
+        i64Const(4));
+    return arith::OrIOp::create(
+        b, loc, start, i64Const((lboBytes >> 4) << 16 | (sboBytes >> 4) << 32));
+  };
+  Type accumulatorsType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(wgmmaCols / 2, f32));
+  auto multiplyByWarpgroup = [&](Value stageWord, ValueRange sums) {
+    Value stage = arith::AddIOp::create(
+        b, loc, sharedBytes,
+        arith::MulIOp::create(b, loc,
+                              arith::ExtUIOp::create(b, loc, i64, stageWord),
+                              i64Const(4)));
+    Value descriptorA = descriptorAt(stage);
+    Value descriptorB = descriptorAt(arith::AddIOp::create(
+        b, loc, arith::AddIOp::create(b, loc, stage, warpgroupColBytes),
+        i64Const(tiles.sliceWords * 4)));
+    Value accumulators = LLVM::UndefOp::create(b, loc, accumulatorsType);
+    for (auto [i, sum] : llvm::enumerate(sums))
+      accumulators = LLVM::InsertValueOp::create(b, loc, accumulators, sum, i);
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    for (int64_t half = 0; half < kBlockDepth / kWgmmaDepth; ++half) {
+      Value step = i64Const(half * (2 * lboBytes >> 4));
+      accumulators = NVVM::WgmmaMmaAsyncOp::create(
+          b, loc, accumulatorsType, accumulators,
+          arith::AddIOp::create(b, loc, descriptorA, step),
+          arith::AddIOp::create(b, loc, descriptorB, step),
+          NVVM::MMAShapeAttr::get(b.getContext(), kWgmmaRows, wgmmaCols,
+                                  kWgmmaDepth),
+          NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::bf16, NVVM::WGMMATypes::f32,
+          NVVM::WGMMAScaleOut::one, NVVM::WGMMAScaleIn::one,
+          NVVM::WGMMAScaleIn::one, NVVM::MMALayout::row,
+          // R staged k by k is N-major: the transposed form.
+          rhs.bf16Cols ? NVVM::MMALayout::row : NVVM::MMALayout::col,
+          /*satfinite=*/nullptr);
+    }
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    // Done before the loop carries the accumulators on: a move into them
+    // while the products run would serialize the wgmma (ptxas C7515).
+    NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+    SmallVector<Value> results;
+    for (size_t i = 0; i < sums.size(); ++i)
+      results.push_back(LLVM::ExtractValueOp::create(b, loc, accumulators, i));
+    return results;
+  };
   // One k-step's products out of the stage at word `stageWord` (an i32),
   // added to `sums`.
   auto multiply = [&](Value stageWord, ValueRange sums) {
+    if (emission.wgmma)
+      return multiplyByWarpgroup(stageWord, sums);
     SmallVector<Value> accumulators(sums);
     Value aStage = addI32(stageWord, aWords),
           bStage = addI32(stageWord, bWords);
@@ -1000,6 +1094,13 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   auto waitAndMeet = [&] {
     if (!copied.empty())
       NVVM::CpAsyncWaitGroupOp::create(b, loc, tiles.stages - 2);
+    if (emission.wgmma) // the thread's writes of the stage (copies and
+                        // stores) are in the generic proxy; wgmma reads
+                        // through the async one
+      NVVM::FenceProxyOp::create(
+          b, loc, NVVM::ProxyKind::async_shared,
+          NVVM::SharedSpaceAttr::get(b.getContext(),
+                                     NVVM::SharedSpace::shared_cta));
     blockBarrier();
   };
 
@@ -1191,32 +1292,47 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // k-steps were read from.
   blockBarrier();
 
-  // Accumulator r of mma tile (m, n): row g (+8 for r ≥ 2), col 2t (+1).
+  // Each accumulator's row and col in the tile. mma.sync: accumulator r
+  // of mma tile (m, n), row g (+8 for r ≥ 2), col 2t (+1). wgmma:
+  // accumulator i of the warpgroup's thread, row 16 (warp % 4) + g (+8
+  // for i % 4 ≥ 2), col 2t + i % 2 + 8 (i / 4), the PTX ISA's layout.
   Value laneCol = mul(inGroup, 2);
-  for (int64_t m = 0; m < tiles.tilesDown; ++m)
-    for (int64_t n = 0; n < tiles.tilesAcross; ++n)
-      for (int64_t r = 0; r < 4; ++r) {
-        Value row = add(add(rowBase, warpRow),
-                        addConst(group, m * kMmaRows + (r / 2) * 8));
-        Value col =
-            add(add(colBase, warpCol), addConst(laneCol, n * kMmaCols + r % 2));
-        auto ifInRange =
-            scf::IfOp::create(b, loc, both(below(row, rows), below(col, cols)));
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPointToStart(ifInRange.thenBlock());
-        Value result = sums[(m * tiles.tilesAcross + n) * 4 + r];
-        auto addAt = [&](Value at, Value across) {
+  SmallVector<std::pair<Value, Value>> places;
+  if (emission.wgmma) {
+    Value firstRow = add(mul(rem(warp, 4), kMmaRows), group);
+    Value firstCol = add(mul(div(thread, kWarpgroupSize), wgmmaCols), laneCol);
+    for (int64_t i = 0; i < int64_t(sums.size()); ++i)
+      places.push_back({addConst(firstRow, (i / 2) % 2 * 8),
+                        addConst(firstCol, i % 2 + 8 * (i / 4))});
+  } else {
+    for (int64_t m = 0; m < tiles.tilesDown; ++m)
+      for (int64_t n = 0; n < tiles.tilesAcross; ++n)
+        for (int64_t r = 0; r < 4; ++r)
+          places.push_back(
+              {add(warpRow, addConst(group, m * kMmaRows + (r / 2) * 8)),
+               add(warpCol, addConst(laneCol, n * kMmaCols + r % 2))});
+  }
+  for (auto [i, place] : llvm::enumerate(places)) {
+    Value row = add(rowBase, place.first);
+    Value col = add(colBase, place.second);
+    auto ifInRange =
+        scf::IfOp::create(b, loc, both(below(row, rows), below(col, cols)));
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(ifInRange.thenBlock());
+    Value result = sums[i];
+    auto addAt =
+        [&](Value at, Value across) {
           SmallVector<Value> ivs =
               ivsAt(contraction.rowDim, at, contraction.colDim, across);
           emission.storeOutput(
               arith::AddFOp::create(b, loc, emission.loadOutput(ivs), result),
               ivs);
         };
-        addAt(row, col);
-        if (!symmetric)
-          continue;
-        b.setInsertionPointToStart(
-            scf::IfOp::create(b, loc, offDiagonal).thenBlock());
-        addAt(col, row);
-      }
+    addAt(row, col);
+    if (!symmetric)
+      continue;
+    b.setInsertionPointToStart(
+        scf::IfOp::create(b, loc, offDiagonal).thenBlock());
+    addAt(col, row);
+  }
 }

@@ -113,6 +113,10 @@ struct MatmulEmission {
   /// B·T tiles would, so that the members' tiles fill the blocks as one
   /// grid-stride loop over all of them would.
   mlir::Value member;
+  /// Whether the products are `wgmma.mma_async` (sm_90a; docs/Design/
+  /// Wgmma.md) instead of `mma.sync`: the stages hold core matrices, each
+  /// warpgroup computes a 64 × 32 half of a 64 × 64 tile.
+  bool wgmma = false;
 };
 
 /// The contraction over loop sizes `sizes`: out = out + L·R with

@@ -57,6 +57,35 @@ bool isEmulatedMma(NVVM::MmaOp mma) {
          all(mma.getOperandC(), f32, 4);
 }
 
+/// Whether `mma` is a wgmma form the emulator models (the one
+/// FormPhasedGpuKernels emits with matmul-wgmma): m64nNk16, bf16 factors
+/// unscaled, f32 accumulators, not saturated.
+bool isEmulatedWgmma(NVVM::WgmmaMmaAsyncOp mma) {
+  NVVM::MMAShapeAttr shape = mma.getShape();
+  auto accumulators = dyn_cast<LLVM::LLVMStructType>(mma.getType());
+  auto f32 = Float32Type::get(mma.getContext());
+  return shape.getM() == 64 && shape.getK() == 16 && shape.getN() % 8 == 0 &&
+         shape.getN() <= 256 && mma.getTypeA() == NVVM::WGMMATypes::bf16 &&
+         mma.getTypeB() == NVVM::WGMMATypes::bf16 &&
+         mma.getTypeD() == NVVM::WGMMATypes::f32 &&
+         mma.getScaleA() == NVVM::WGMMAScaleIn::one &&
+         mma.getScaleB() == NVVM::WGMMAScaleIn::one && !mma.getSatfinite() &&
+         accumulators &&
+         int64_t(accumulators.getBody().size()) == shape.getN() / 2 &&
+         llvm::all_of(accumulators.getBody(), [&](Type t) { return t == f32; });
+}
+
+/// Whether `op` orders wgmma against other work in a way the emulator,
+/// which computes a wgmma when its warpgroup arrives, needs not model:
+/// wgmma's fence, commit and wait, and the generic-to-async proxy fence of
+/// shared memory.
+bool isWgmmaOrdering(Operation *op) {
+  if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op))
+    return fence.getKind() == NVVM::ProxyKind::async_shared;
+  return isa<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
+             NVVM::WgmmaWaitGroupSyncOp>(op);
+}
+
 /// Whether `load` is an ldmatrix the emulator models (the ones
 /// FormPhasedGpuKernels emits for mma fragments): four 8x8 matrices of
 /// 16-bit values from shared memory, transposed (layout col) or not.
@@ -109,6 +138,9 @@ LogicalResult checkEmulated(Operation *op) {
   if (!dialect)
     return success();
   if (auto mma = dyn_cast<NVVM::MmaOp>(op); mma && isEmulatedMma(mma))
+    return success();
+  if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op);
+      (mma && isEmulatedWgmma(mma)) || isWgmmaOrdering(op))
     return success();
   if (auto load = dyn_cast<NVVM::LdMatrixOp>(op);
       load && isEmulatedLdMatrix(load))
@@ -235,6 +267,47 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
       LLVM::StoreOp::create(b, loc, operand, fragments.word(b, loc, k++));
     LLVM::CallOp::create(b, loc, mmaHook, ValueRange{fragments.base});
     mma.replaceAllUsesWith(fragments.readStruct(b, loc, mma.getType(), k));
+    mma.erase();
+  }
+}
+
+/// Each `nvvm.wgmma.mma_async` of `host` as a call of `wgmmaHook` on the
+/// thread's descriptors, form and accumulators; wgmma's fences, commits
+/// and waits are dropped (isWgmmaOrdering).
+void convertWgmmas(func::FuncOp host, LLVM::LLVMFuncOp wgmmaHook) {
+  SmallVector<NVVM::WgmmaMmaAsyncOp> mmas;
+  SmallVector<Operation *> orderings;
+  host.walk([&](Operation *op) {
+    if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
+      mmas.push_back(mma);
+    else if (isWgmmaOrdering(op))
+      orderings.push_back(op);
+  });
+  for (Operation *op : orderings)
+    op->erase();
+  if (mmas.empty())
+    return;
+  OpBuilder b(host.getContext());
+  Location loc = host.getLoc();
+  HookWords words(b, host, stepc::kEmulatorWgmmaWords, /*alignment=*/16);
+  for (NVVM::WgmmaMmaAsyncOp mma : mmas) {
+    b.setInsertionPoint(mma);
+    LLVM::StoreOp::create(b, loc, mma.getDescriptorA(), words.word(b, loc, 0));
+    LLVM::StoreOp::create(b, loc, mma.getDescriptorB(), words.word(b, loc, 2));
+    uint32_t form = uint32_t(mma.getShape().getN()) |
+                    uint32_t(mma.getLayoutA() == NVVM::MMALayout::col) << 16 |
+                    uint32_t(mma.getLayoutB() == NVVM::MMALayout::row) << 17 |
+                    uint32_t(mma.getScaleD() == NVVM::WGMMAScaleOut::one) << 18;
+    LLVM::StoreOp::create(
+        b, loc, LLVM::ConstantOp::create(b, loc, b.getI32Type(), int64_t(form)),
+        words.word(b, loc, 4));
+    auto type = cast<LLVM::LLVMStructType>(mma.getType());
+    for (size_t i = 0; i < type.getBody().size(); ++i)
+      LLVM::StoreOp::create(
+          b, loc, LLVM::ExtractValueOp::create(b, loc, mma.getInouts(), i),
+          words.word(b, loc, 5 + int32_t(i)));
+    LLVM::CallOp::create(b, loc, wgmmaHook, ValueRange{words.base});
+    mma.replaceAllUsesWith(words.readStruct(b, loc, type, 5));
     mma.erase();
   }
 }
@@ -403,7 +476,7 @@ bool uses(
 /// The emulator's hooks the kernels call (buildHostHook); null where no
 /// kernel needs one.
 struct EmulatorHooks {
-  LLVM::LLVMFuncOp blockBarrier, mma, ldMatrix, ldMatrixTrans, copyAsync,
+  LLVM::LLVMFuncOp blockBarrier, mma, wgmma, ldMatrix, ldMatrixTrans, copyAsync,
       copyAsyncCommit, copyAsyncWait, shuffle, sharedMemory, globalTimer;
 };
 
@@ -481,6 +554,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   for (Operation *op : replaced)
     op->erase();
   convertMmas(host, hooks.mma);
+  convertWgmmas(host, hooks.wgmma);
   convertLdMatrices(host, hooks.ldMatrix, hooks.ldMatrixTrans);
   convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncCommit,
                      hooks.copyAsyncWait);
@@ -576,6 +650,10 @@ struct GpuKernelsToHostPass
     // mma.sync hands the lane's fragments to the emulator's warp.
     hooks.mma = hook(uses<NVVM::MmaOp>(kernels), stepc::kEmulatorMmaName,
                      "stepc_mma_bf16", {ptr});
+    // wgmma: the thread's descriptors, form and accumulators, for its
+    // warpgroup.
+    hooks.wgmma = hook(uses<NVVM::WgmmaMmaAsyncOp>(kernels),
+                       stepc::kEmulatorWgmmaName, "stepc_wgmma_bf16", {ptr});
     // So does ldmatrix: the lane's row address; ldmatrix...trans alike,
     // through a hook of its own.
     auto usesLdMatrix = [&](NVVM::MMALayout layout) {

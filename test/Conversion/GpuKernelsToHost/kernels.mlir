@@ -123,6 +123,64 @@ module attributes {gpu.container_module} {
 
 // -----
 
+// wgmma.mma_async m64nNk16 bf16 → f32 hands the thread's descriptors (two
+// words each), its form (word 4: N = 8, B transposed (layout row): bit 17,
+// scale-d one: bit 18; 393224) and its 4 accumulators (from word 5) to the
+// emulator's warpgroup. wgmma's fence, commit and wait and the proxy
+// fence have nothing to do there.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_wgmma_bf16() {{.*}} : !llvm.ptr {
+// CHECK: func.func @warpgroup(
+// CHECK: %[[WORDS:.*]] = llvm.mlir.constant(133 : i64) : i64
+// CHECK: %[[BUF:.*]] = llvm.alloca %[[WORDS]] x i32 {alignment = 16 : i64} : (i64) -> !llvm.ptr
+// CHECK-NOT: nvvm.fence
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i64, !llvm.ptr
+// CHECK: llvm.store %{{.*}}, %{{.*}} : i64, !llvm.ptr
+// CHECK: %[[FORM:.*]] = llvm.mlir.constant(393224 : i32) : i32
+// CHECK: %[[W4:.*]] = llvm.getelementptr %[[BUF]][4] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %[[FORM]], %[[W4]] : i32, !llvm.ptr
+// CHECK: %[[W8:.*]] = llvm.getelementptr %[[BUF]][8] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.store %{{.*}}, %[[W8]] : f32, !llvm.ptr
+// CHECK: llvm.call @stepc_wgmma_bf16(%[[BUF]]) : (!llvm.ptr) -> ()
+// CHECK: %[[R8:.*]] = llvm.getelementptr %[[BUF]][8] : (!llvm.ptr) -> !llvm.ptr, i32
+// CHECK: llvm.load %[[R8]] : !llvm.ptr -> f32
+// CHECK-NOT: nvvm.wgmma
+// CHECK: return
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @warpgroup(%da: i64, %db: i64, %c: f32, %out: !llvm.ptr<1>) kernel {
+      %u = llvm.mlir.undef : !llvm.struct<(f32, f32, f32, f32)>
+      %a0 = llvm.insertvalue %c, %u[0] : !llvm.struct<(f32, f32, f32, f32)>
+      %a1 = llvm.insertvalue %c, %a0[1] : !llvm.struct<(f32, f32, f32, f32)>
+      %a2 = llvm.insertvalue %c, %a1[2] : !llvm.struct<(f32, f32, f32, f32)>
+      %a3 = llvm.insertvalue %c, %a2[3] : !llvm.struct<(f32, f32, f32, f32)>
+      nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+      nvvm.wgmma.fence.aligned
+      %d = nvvm.wgmma.mma_async %da, %db, %a3, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
+      nvvm.wgmma.commit.group.sync.aligned
+      nvvm.wgmma.wait.group.sync.aligned 0
+      %d3 = llvm.extractvalue %d[3] : !llvm.struct<(f32, f32, f32, f32)>
+      llvm.store %d3, %out : f32, !llvm.ptr<1>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
+// Other wgmma forms (here one that saturates) are not modelled.
+module attributes {gpu.container_module} {
+  gpu.module @stepc_kernels {
+    gpu.func @saturating(%da: i64, %db: i64) kernel {
+      %u = llvm.mlir.undef : !llvm.struct<(i32, i32, i32, i32)>
+      // expected-error @+1 {{'nvvm.wgmma.mma_async' op is not modelled by the host CUDA emulator}}
+      %d = nvvm.wgmma.mma_async %da, %db, %u, <m = 64, n = 8, k = 32>, D[<s32>, <one>, <satfinite>], A[<s8>, <one>, <row>], B[<s8>, <one>, <col>] : !llvm.struct<(i32, i32, i32, i32)> -> !llvm.struct<(i32, i32, i32, i32)>
+      gpu.return
+    }
+  }
+}
+
+// -----
+
 // Other mma forms are not modelled.
 module attributes {gpu.container_module} {
   gpu.module @stepc_kernels {

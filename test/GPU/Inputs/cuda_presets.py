@@ -126,6 +126,13 @@ class Driver:
                                                      device), "retain")
         self.check(self.lib.cuCtxSetCurrent(context), "cuCtxSetCurrent")
         self.buffers = []
+        self.emulated = hasattr(self.lib, "stepc_cuda_emulator")
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        for value, attribute in ((major, 75), (minor, 76)):
+            self.check(self.lib.cuDeviceGetAttribute(ctypes.byref(value),
+                                                     attribute, device),
+                       "cuDeviceGetAttribute")
+        self.arch = f"sm_{major.value}{minor.value}"
 
     @staticmethod
     def check(result, what):
@@ -275,9 +282,12 @@ BF16_NS_SHAPES = presets.SHAPES + [(130, 200), (128, 200)]
 # takes the checked k loop; with 8 stages the 80 KiB of stages are
 # dynamic shared memory, which the runtime has to ask the launch for; with
 # the update unfused, a·X + P·X is a phase of its own instead of P·X's
-# epilogue writing the iterate's other bf16 buffer. None
-# changes the order of an f32 addition, so each must give the first's
-# bits. Muon alone with those keeps the emulated run short.
+# epilogue writing the iterate's other bf16 buffer; with wgmma
+# (docs/Design/Wgmma.md) each warpgroup's wgmma.mma_async reads the stages
+# as core matrices (on a GPU, only an sm_90 runs it). None
+# changes the order of an f32 addition on the emulator, so each must give
+# the first's bits. Muon alone with those keeps the emulated run short;
+# wgmma takes NorMuon and MuonMD too, for their epilogues.
 BF16_NS_VARIANTS = [
     ("64 x 64 tiles", [], "bf16-ns", None),
     ("128 x 128 tiles", ["--cuda-matmul-tile=128"], "bf16-ns-128", {"muon"}),
@@ -286,7 +296,12 @@ BF16_NS_VARIANTS = [
     ("8 stages", ["--cuda-matmul-stages=8"], "bf16-ns-8-stages", {"muon"}),
     ("update unfused", ["--cuda-fuse-iterate-updates=false"],
      "bf16-ns-unfused", {"muon"}),
+    ("wgmma", ["--cuda-matmul-wgmma"], "bf16-ns-wgmma",
+     {"muon", "normuon", "muon_md"}),
 ]
+# The variants whose code runs on one GPU arch only (the emulator runs
+# them all).
+VARIANT_ARCHS = {"wgmma": "sm_90"}
 
 
 def same_bits(first, second):
@@ -310,6 +325,12 @@ def check_bf16_ns(driver, device, out, preset, label, launches_per_run):
     first = None
     for variant, _, subdir, specs in BF16_NS_VARIANTS:
         if specs is not None and preset.spec not in specs:
+            continue
+        arch = VARIANT_ARCHS.get(variant)
+        if arch and not getattr(driver, "emulated", True) and \
+                driver.arch != arch:
+            print(f"{label} (bf16 NS, {variant}): skipped, {arch} only "
+                  f"(this GPU is {driver.arch})")
             continue
         bad, results = check_bf16_ns_variant(driver, device, out / subdir,
                                              preset, label, launches_per_run,
