@@ -110,6 +110,7 @@ using LdMatrixFunction = void (*)(uint32_t *words);
 using CopyAsyncFunction = void (*)(uint32_t *words);
 using CopyAsyncCommitFunction = void (*)();
 using CopyAsyncWaitFunction = void (*)(uint32_t groupsInFlight);
+using FenceProxyAsyncFunction = void (*)();
 using ShuffleFunction = void (*)(uint32_t *words);
 using SharedMemoryFunction = void (*)(uint64_t *words);
 using GlobalTimerFunction = void (*)(uint64_t *words);
@@ -233,6 +234,10 @@ struct Fiber {
   std::deque<std::pair<unsigned char *, std::array<unsigned char, 16>>>
       pendingCopies;
   std::deque<size_t> committedGroups;
+  /// The fence.proxy.async it has run: a copy that landed before the
+  /// last of them is visible to wgmma, which reads through the async
+  /// proxy.
+  int64_t proxyFences = 0;
 };
 
 constexpr int64_t kWarpSize = 32;
@@ -251,6 +256,10 @@ struct SharedChunk {
   /// copy is in flight.
   int64_t visibleEpoch = 0;
   int64_t copyingThread = -1;
+  /// The copying thread's proxyFences when its last cp.async landed
+  /// (-1: none landed): the copy is visible to wgmma once that thread has
+  /// run more.
+  int64_t landedAtFences = -1;
 };
 constexpr int64_t kNeverVisible = INT64_MAX;
 
@@ -589,8 +598,10 @@ void checkSharedRead(const Fiber &fiber, const void *row,
                    std::to_string(chunk->copyingThread) +
                    " may not have written yet (no wait and block barrier "
                    "since)";
-  if (chunk->readEpoch != epoch)
-    *chunk = {epoch, 0, chunk->visibleEpoch, chunk->copyingThread};
+  if (chunk->readEpoch != epoch) {
+    chunk->readEpoch = epoch;
+    chunk->readWarps = 0;
+  }
   chunk->readWarps |= readers;
 }
 
@@ -769,6 +780,19 @@ void wgmmaBf16(uint32_t *words) {
             return 0;
           }
           checkSharedRead(fiber, bytes + at / 16 * 16, readers);
+          const SharedChunk &chunk =
+              launch.sharedChunks[fiber.block][size_t(at) / 16];
+          if (chunk.landedAtFences >= 0 &&
+              launch.fibers[size_t(fiber.block * launch.blockDim +
+                                   chunk.copyingThread)]
+                      .proxyFences <= chunk.landedAtFences &&
+              launch.error.empty())
+            launch.error = "kernel " + launch.function->name + ": wgmma of " +
+                           where(fiber) + " reads shared memory at byte " +
+                           std::to_string(at / 16 * 16) +
+                           ", which a cp.async of thread " +
+                           std::to_string(chunk.copyingThread) +
+                           " wrote without a fence.proxy.async since";
           uint16_t bits;
           std::memcpy(&bits, bytes + at, sizeof bits);
           return fromBf16(bits);
@@ -850,13 +874,20 @@ void cpAsyncWait(uint32_t groupsInFlight) {
       auto &[destination, bytes] = fiber.pendingCopies.front();
       std::memcpy(destination, bytes.data(), bytes.size());
       SharedChunk *chunk = sharedChunk(fiber, destination).first;
-      if (chunk->copyingThread == fiber.thread)
+      if (chunk->copyingThread == fiber.thread) {
         chunk->visibleEpoch = epochOf(fiber) + 1;
+        chunk->landedAtFences = fiber.proxyFences;
+      }
       fiber.pendingCopies.pop_front();
     }
     fiber.committedGroups.pop_front();
   }
 }
+
+/// What @stepc_emulator_fence_proxy_async points to
+/// (fence.proxy.async.shared::cta): the thread's landed copies become
+/// visible to wgmma.
+void fenceProxyAsync() { ++currentLaunch->running->proxyFences; }
 
 /// Runs the launch to its end; its error, or "".
 std::string run(Launch &launch) {
@@ -1157,6 +1188,8 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<MmaFunction *>(slot) = mmaBf16;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_wgmma_bf16"))
     *static_cast<WgmmaFunction *>(slot) = wgmmaBf16;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_fence_proxy_async"))
+    *static_cast<FenceProxyAsyncFunction *>(slot) = fenceProxyAsync;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4"))
     *static_cast<LdMatrixFunction *>(slot) = [](uint32_t *words) {
       ldMatrixX4(words, /*transposed=*/false);

@@ -226,6 +226,13 @@ int main(int argc, char **argv) {
     CHECK_STATUS(launchPlain("wgmma_disagree", 1, 256, w, "disagree"), NoDevice,
                  "has other descriptors or form than thread 3 of "
                  "its warpgroup");
+    // A cp.async's bytes reach wgmma (the async proxy) only through
+    // fence.proxy.async after the copy landed.
+    CHECK_STATUS(launchPlain("wgmma_copy_unfenced", 1, 256, w, "unfenced"),
+                 NoDevice,
+                 "reads shared memory at byte 0, which a cp.async of thread "
+                 "0 wrote without a fence.proxy.async since");
+    CHECK_OK(launchPlain("wgmma_copy_fenced", 1, 256, w, "fenced"));
     CHECK_STATUS(launchPlain("wgmma_k_major", 1, 64, w, "part warpgroup"),
                  NoDevice,
                  "runs wgmma.mma_async in blocks of 64 threads, not whole "

@@ -64,6 +64,10 @@ inline constexpr const char *kEmulatorCopyAsyncCommitName =
 /// groups left in flight.
 inline constexpr const char *kEmulatorCopyAsyncWaitName =
     "stepc_emulator_cp_async_wait";
+/// The same for `fence.proxy.async.shared::cta`: `void (*)()`; the
+/// thread's landed copies become visible to wgmma.
+inline constexpr const char *kEmulatorFenceProxyAsyncName =
+    "stepc_emulator_fence_proxy_async";
 /// The same for `shfl.sync.bfly.b32` over the whole warp:
 /// `void (*)(uint32_t *words)`, the lane's value and lane mask in, the
 /// value of lane `lane ^ mask` out, in that order.

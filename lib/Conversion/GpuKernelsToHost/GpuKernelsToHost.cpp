@@ -77,13 +77,16 @@ bool isEmulatedWgmma(NVVM::WgmmaMmaAsyncOp mma) {
 
 /// Whether `op` orders wgmma against other work in a way the emulator,
 /// which computes a wgmma when its warpgroup arrives, needs not model:
-/// wgmma's fence, commit and wait, and the generic-to-async proxy fence of
-/// shared memory.
+/// wgmma's fence, commit and wait.
 bool isWgmmaOrdering(Operation *op) {
-  if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op))
-    return fence.getKind() == NVVM::ProxyKind::async_shared;
   return isa<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
              NVVM::WgmmaWaitGroupSyncOp>(op);
+}
+
+/// Whether `fence` is the proxy fence the emulator models: shared memory's
+/// writes made visible to the async proxy, which wgmma reads through.
+bool isEmulatedProxyFence(NVVM::FenceProxyOp fence) {
+  return fence.getKind() == NVVM::ProxyKind::async_shared;
 }
 
 /// Whether `load` is an ldmatrix the emulator models (the ones
@@ -141,6 +144,9 @@ LogicalResult checkEmulated(Operation *op) {
     return success();
   if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op);
       (mma && isEmulatedWgmma(mma)) || isWgmmaOrdering(op))
+    return success();
+  if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op);
+      fence && isEmulatedProxyFence(fence))
     return success();
   if (auto load = dyn_cast<NVVM::LdMatrixOp>(op);
       load && isEmulatedLdMatrix(load))
@@ -272,23 +278,33 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
 }
 
 /// Each `nvvm.wgmma.mma_async` of `host` as a call of `wgmmaHook` on the
-/// thread's descriptors, form and accumulators; wgmma's fences, commits
-/// and waits are dropped (isWgmmaOrdering).
-void convertWgmmas(func::FuncOp host, LLVM::LLVMFuncOp wgmmaHook) {
+/// thread's descriptors, form and accumulators, each proxy fence as a call
+/// of `fenceHook`; wgmma's fences, commits and waits are dropped
+/// (isWgmmaOrdering).
+void convertWgmmas(func::FuncOp host, LLVM::LLVMFuncOp wgmmaHook,
+                   LLVM::LLVMFuncOp fenceHook) {
   SmallVector<NVVM::WgmmaMmaAsyncOp> mmas;
   SmallVector<Operation *> orderings;
+  SmallVector<NVVM::FenceProxyOp> fences;
   host.walk([&](Operation *op) {
     if (auto mma = dyn_cast<NVVM::WgmmaMmaAsyncOp>(op))
       mmas.push_back(mma);
+    else if (auto fence = dyn_cast<NVVM::FenceProxyOp>(op))
+      fences.push_back(fence);
     else if (isWgmmaOrdering(op))
       orderings.push_back(op);
   });
   for (Operation *op : orderings)
     op->erase();
-  if (mmas.empty())
-    return;
   OpBuilder b(host.getContext());
   Location loc = host.getLoc();
+  for (NVVM::FenceProxyOp fence : fences) {
+    b.setInsertionPoint(fence);
+    LLVM::CallOp::create(b, loc, fenceHook, ValueRange{});
+    fence.erase();
+  }
+  if (mmas.empty())
+    return;
   HookWords words(b, host, stepc::kEmulatorWgmmaWords, /*alignment=*/16);
   for (NVVM::WgmmaMmaAsyncOp mma : mmas) {
     b.setInsertionPoint(mma);
@@ -476,8 +492,9 @@ bool uses(
 /// The emulator's hooks the kernels call (buildHostHook); null where no
 /// kernel needs one.
 struct EmulatorHooks {
-  LLVM::LLVMFuncOp blockBarrier, mma, wgmma, ldMatrix, ldMatrixTrans, copyAsync,
-      copyAsyncCommit, copyAsyncWait, shuffle, sharedMemory, globalTimer;
+  LLVM::LLVMFuncOp blockBarrier, mma, wgmma, fenceProxyAsync, ldMatrix,
+      ldMatrixTrans, copyAsync, copyAsyncCommit, copyAsyncWait, shuffle,
+      sharedMemory, globalTimer;
 };
 
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
@@ -554,7 +571,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   for (Operation *op : replaced)
     op->erase();
   convertMmas(host, hooks.mma);
-  convertWgmmas(host, hooks.wgmma);
+  convertWgmmas(host, hooks.wgmma, hooks.fenceProxyAsync);
   convertLdMatrices(host, hooks.ldMatrix, hooks.ldMatrixTrans);
   convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncCommit,
                      hooks.copyAsyncWait);
@@ -654,6 +671,10 @@ struct GpuKernelsToHostPass
     // warpgroup.
     hooks.wgmma = hook(uses<NVVM::WgmmaMmaAsyncOp>(kernels),
                        stepc::kEmulatorWgmmaName, "stepc_wgmma_bf16", {ptr});
+    // Its proxy fence makes the thread's landed copies visible to wgmma.
+    hooks.fenceProxyAsync = hook(uses<NVVM::FenceProxyOp>(kernels),
+                                 stepc::kEmulatorFenceProxyAsyncName,
+                                 "stepc_fence_proxy_async", {});
     // So does ldmatrix: the lane's row address; ldmatrix...trans alike,
     // through a hook of its own.
     auto usesLdMatrix = [&](NVVM::MMALayout layout) {

@@ -126,13 +126,16 @@ module attributes {gpu.container_module} {
 // wgmma.mma_async m64nNk16 bf16 → f32 hands the thread's descriptors (two
 // words each), its form (word 4: N = 8, B transposed (layout row): bit 17,
 // scale-d one: bit 18; 393224) and its 4 accumulators (from word 5) to the
-// emulator's warpgroup. wgmma's fence, commit and wait and the proxy
-// fence have nothing to do there.
-// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_wgmma_bf16() {{.*}} : !llvm.ptr {
+// emulator's warpgroup. The proxy fence tells the emulator that the
+// thread's copies are visible to wgmma; wgmma's fence, commit and wait
+// have nothing to do there.
+// CHECK-LABEL: llvm.mlir.global external @stepc_emulator_fence_proxy_async() {{.*}} : !llvm.ptr {
+// CHECK: llvm.mlir.global external @stepc_emulator_wgmma_bf16() {{.*}} : !llvm.ptr {
 // CHECK: func.func @warpgroup(
 // CHECK: %[[WORDS:.*]] = llvm.mlir.constant(133 : i64) : i64
 // CHECK: %[[BUF:.*]] = llvm.alloca %[[WORDS]] x i32 {alignment = 16 : i64} : (i64) -> !llvm.ptr
-// CHECK-NOT: nvvm.fence
+// CHECK: llvm.call @stepc_fence_proxy_async() : () -> ()
+// CHECK-NOT: nvvm.wgmma.fence
 // CHECK: llvm.store %{{.*}}, %{{.*}} : i64, !llvm.ptr
 // CHECK: llvm.store %{{.*}}, %{{.*}} : i64, !llvm.ptr
 // CHECK: %[[FORM:.*]] = llvm.mlir.constant(393224 : i32) : i32

@@ -17,6 +17,7 @@
 void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_wgmma_bf16)(uint32_t *) = 0;
+void (*stepc_emulator_fence_proxy_async)(void) = 0;
 void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4_trans)(uint32_t *) = 0;
 void (*stepc_emulator_cp_async)(uint32_t *) = 0;
@@ -438,7 +439,11 @@ void shared_rows_copy_race(void **params, int64_t block, int64_t thread,
  * 8 (i / 4) (PTX ISA "Register Fragments"; CUTLASS's CLayout_64xN).
  * `variant`: 0 both factors K-major; 1 A M-major and B N-major; 2 A's
  * descriptor asks for the 128-byte swizzle; 3 B's starts past the block's
- * shared memory; 4 thread 3's A descriptor differs from its warpgroup's. */
+ * shared memory; 4 thread 3's A descriptor differs from its warpgroup's;
+ * 5 thread 0 then copies 16 bytes of `in` over A's first row with
+ * cp.async and waits for it, but runs no fence.proxy.async before the
+ * block barrier (so the wgmma may read the old bytes); 6 the same with
+ * the fence. */
 static void wgmma_with(void **params, int64_t thread, int variant) {
   const float *in = buffer(params, 0), *b = in + 64 * 16;
   float *out = buffer(params, 1);
@@ -455,6 +460,13 @@ static void wgmma_with(void **params, int64_t thread, int variant) {
         (uint16_t)bf16_bits(b[kb * 64 + col]);
   }
 #undef CORE_MATRIX_AT
+  if (variant >= 5 && thread == 0) {
+    cp_async_16((float *)shared, in);
+    stepc_emulator_cp_async_commit();
+    stepc_emulator_cp_async_wait(0);
+    if (variant == 6)
+      stepc_emulator_fence_proxy_async();
+  }
   stepc_emulator_block_barrier();
   int64_t warpgroup = thread / 128, t = thread % 128;
   uint64_t base = (uint64_t)(uintptr_t)shared;
@@ -501,3 +513,5 @@ WGMMA_KERNEL(wgmma_mn_major, 1)
 WGMMA_KERNEL(wgmma_swizzled, 2)
 WGMMA_KERNEL(wgmma_past_shared, 3)
 WGMMA_KERNEL(wgmma_disagree, 4)
+WGMMA_KERNEL(wgmma_copy_unfenced, 5)
+WGMMA_KERNEL(wgmma_copy_fenced, 6)
