@@ -797,6 +797,8 @@ void wgmmaBf16(uint32_t *words) {
           std::memcpy(&bits, bytes + at, sizeof bits);
           return fromBf16(bits);
         };
+        // The warpgroup's N (every thread's, as checked above).
+        const int64_t n = group.form & 0x3FF;
         std::vector<float> a(64 * 16), b(16 * size_t(n));
         for (int64_t row = 0; row < 64; ++row)
           for (int64_t k = 0; k < 16; ++k)
