@@ -200,6 +200,79 @@ static llvm::StringSet<> defaultCappedKernels(ModuleOp kernels,
   return capped;
 }
 
+/// Whether two forms of the same kernels launch alike: the runtime reads one
+/// manifest for every cubin of an artifact.
+static bool sameLaunches(const std::map<std::string, PhasedKernelLayout> &a,
+                         const std::map<std::string, PhasedKernelLayout> &b) {
+  auto fields = [](const PhasedKernelLayout &layout) {
+    return std::tie(layout.scratch, layout.work, layout.partials,
+                    layout.batches, layout.sharedBytes, layout.kernel,
+                    layout.slot, layout.slots);
+  };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](auto &x, auto &y) {
+           return x.first == y.first && fields(x.second) == fields(y.second);
+         });
+}
+
+/// Writes `ptx` to a temporary file of `temps`; "" with `error` on failure.
+static std::string writePtxFile(StringRef ptx, TempFiles &temps,
+                                std::string &error) {
+  std::string path = temps.create("ptx", error);
+  if (path.empty())
+    return "";
+  std::error_code ec;
+  llvm::raw_fd_ostream file(path, ec);
+  if (ec) {
+    error = path + ": " + ec.message();
+    return "";
+  }
+  file << ptx;
+  return path;
+}
+
+/// Assembles the PTX file `ptxPath` for `arch` with `ptxas`, warning of
+/// spills in the kernels not in `defaultCapped`.
+static FailureOr<std::string>
+assembleCubin(StringRef ptxas, StringRef ptxPath, StringRef arch,
+              const llvm::StringSet<> &defaultCapped, TempFiles &temps,
+              std::string &error) {
+  std::string cubinPath = temps.create("cubin", error);
+  std::string logPath = temps.create("log", error);
+  if (cubinPath.empty() || logPath.empty())
+    return failure();
+  std::string archFlag = "-arch=" + arch.str();
+  StringRef args[] = {ptxas, "-O3", archFlag, "-v", "-o", cubinPath, ptxPath};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
+                                          StringRef(logPath)};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects,
+                                     /*SecondsToWait=*/0,
+                                     /*MemoryLimit=*/0, &message);
+  auto log = llvm::MemoryBuffer::getFile(logPath);
+  StringRef logText = log ? (*log)->getBuffer() : StringRef();
+  if (rc != 0) {
+    error = "ptxas " + archFlag + " failed" +
+            (message.empty() ? "" : " (" + message + ")") + ": " +
+            logText.trim().str();
+    return failure();
+  }
+  // Spills are legal but put local memory on the hot path; say so, as
+  // the element-wise kernels are meant to run at the bandwidth limit,
+  // unless the default cap of a matmul kernel chose them.
+  for (auto &[function, line] : spillingFunctions(logText))
+    if (!defaultCapped.contains(function))
+      llvm::errs() << "stepc: warning: ptxas " << archFlag << " spills "
+                   << function << "'s registers to local memory (" << line
+                   << ")\n";
+  auto cubin = llvm::MemoryBuffer::getFile(cubinPath);
+  if (!cubin) {
+    error = cubinPath + ": " + cubin.getError().message();
+    return failure();
+  }
+  return (*cubin)->getBuffer().str();
+}
+
 FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
                                        std::string &error) {
   for (const std::string &arch : target.archs)
@@ -208,87 +281,82 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
               "' (expected sm_80 or newer, as sm_XX)";
       return failure();
     }
-  if (target.kernels.matmulWgmma)
-    for (const std::string &arch : target.archs)
-      if (arch != "sm_90a") {
-        error = "--cuda-matmul-wgmma kernels run on sm_90a only, not " + arch +
-                " (give --cuda-arch=sm_90a)";
-        return failure();
-      }
+  bool wgmma = target.kernels.matmulWgmma;
+  if (wgmma && !llvm::is_contained(target.archs, kWgmmaArch)) {
+    error = std::string("--cuda-matmul-wgmma needs ") + kWgmmaArch +
+            " among the targets, the only one with wgmma (--cuda-arch=" +
+            llvm::join(target.archs, ",") + "," + kWgmmaArch + ")";
+    return failure();
+  }
   std::string ptxas = toolkitFile({"bin", "ptxas"}, "ptxas", error);
   if (ptxas.empty())
     return failure();
-  CudaCode code;
-  FailureOr<OwningOpRef<ModuleOp>> kernels =
-      lowerForCudaKernels(spec, error, target.kernels);
-  if (failed(kernels))
+  // Every target but sm_90a, and the PTX that newer GPUs JIT-compile, takes
+  // the mma.sync form; sm_90a takes the wgmma form when asked for
+  // (docs/Design/Wgmma.md, "Emission").
+  GpuKernelOptions portableOptions = target.kernels;
+  portableOptions.matmulWgmma = false;
+  FailureOr<OwningOpRef<ModuleOp>> portable =
+      lowerForCudaKernels(spec, error, portableOptions);
+  if (failed(portable))
     return failure();
-  code.phased = phasedKernelLayouts(**kernels);
+  CudaCode code;
+  code.phased = phasedKernelLayouts(**portable);
   if (auto sites =
-          (**kernels)->getAttrOfType<ArrayAttr>(kPhaseTimelineSitesAttrName))
+          (**portable)->getAttrOfType<ArrayAttr>(kPhaseTimelineSitesAttrName))
     for (auto site : sites.getAsValueRange<StringAttr>())
       code.timelineSites.push_back(site.str());
+  OwningOpRef<ModuleOp> wgmmaKernels;
+  if (wgmma) {
+    FailureOr<OwningOpRef<ModuleOp>> lowered =
+        lowerForCudaKernels(spec, error, target.kernels);
+    if (failed(lowered))
+      return failure();
+    wgmmaKernels = std::move(*lowered);
+    auto sites = (*wgmmaKernels)->getAttr(kPhaseTimelineSitesAttrName);
+    if (!sameLaunches(code.phased, phasedKernelLayouts(*wgmmaKernels)) ||
+        sites != (**portable)->getAttr(kPhaseTimelineSitesAttrName)) {
+      error = "internal error: the wgmma and mma.sync kernels launch "
+              "differently, and an artifact has one manifest for both";
+      return failure();
+    }
+  }
   llvm::StringSet<> defaultCapped =
-      defaultCappedKernels(**kernels, target.kernels);
+      defaultCappedKernels(**portable, target.kernels);
   if (target.hostEmulation) {
-    OwningOpRef<ModuleOp> host(cast<ModuleOp>((**kernels)->clone()));
+    // The emulator runs the form asked for, so that it checks wgmma's.
+    ModuleOp emulated = wgmma ? *wgmmaKernels : **portable;
+    OwningOpRef<ModuleOp> host(cast<ModuleOp>(emulated->clone()));
     FailureOr<std::string> object = emitHostEmulation(*host, error);
     if (failed(object))
       return failure();
     code.hostEmulation = std::move(*object);
   }
-  FailureOr<std::string> ptx = emitPtx(**kernels, error, target.kernels);
+  FailureOr<std::string> ptx = emitPtx(**portable, error, portableOptions);
   if (failed(ptx))
     return failure();
   code.ptx = std::move(*ptx);
   TempFiles temps;
-  std::string ptxPath = temps.create("ptx", error);
-  std::string logPath = temps.create("log", error);
-  if (ptxPath.empty() || logPath.empty())
+  std::string ptxPath = writePtxFile(code.ptx, temps, error);
+  if (ptxPath.empty())
     return failure();
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream ptxFile(ptxPath, ec);
-    if (ec) {
-      error = ptxPath + ": " + ec.message();
+  std::string wgmmaPtxPath;
+  if (wgmma) {
+    FailureOr<std::string> wgmmaPtx =
+        emitPtx(*wgmmaKernels, error, target.kernels);
+    if (failed(wgmmaPtx))
       return failure();
-    }
-    ptxFile << code.ptx;
+    wgmmaPtxPath = writePtxFile(*wgmmaPtx, temps, error);
+    if (wgmmaPtxPath.empty())
+      return failure();
   }
   for (const std::string &arch : target.archs) {
-    std::string cubinPath = temps.create("cubin", error);
-    if (cubinPath.empty())
+    FailureOr<std::string> cubin = assembleCubin(
+        ptxas, wgmma && arch == kWgmmaArch ? wgmmaPtxPath : ptxPath, arch,
+        defaultCapped, temps, error);
+    if (failed(cubin))
       return failure();
-    std::string archFlag = "-arch=" + arch;
-    StringRef args[] = {ptxas, "-O3", archFlag, "-v", "-o", cubinPath, ptxPath};
-    std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
-                                            StringRef(logPath)};
-    std::string message;
-    int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects,
-                                       /*SecondsToWait=*/0,
-                                       /*MemoryLimit=*/0, &message);
-    auto log = llvm::MemoryBuffer::getFile(logPath);
-    StringRef logText = log ? (*log)->getBuffer() : StringRef();
-    if (rc != 0) {
-      error = "ptxas " + archFlag + " failed" +
-              (message.empty() ? "" : " (" + message + ")") + ": " +
-              logText.trim().str();
-      return failure();
-    }
-    // Spills are legal but put local memory on the hot path; say so, as
-    // the element-wise kernels are meant to run at the bandwidth limit,
-    // unless the default cap of a matmul kernel chose them.
-    for (auto &[function, line] : spillingFunctions(logText))
-      if (!defaultCapped.contains(function))
-        llvm::errs() << "stepc: warning: ptxas " << archFlag << " spills "
-                     << function << "'s registers to local memory (" << line
-                     << ")\n";
-    auto cubin = llvm::MemoryBuffer::getFile(cubinPath);
-    if (!cubin) {
-      error = cubinPath + ": " + cubin.getError().message();
-      return failure();
-    }
-    code.cubins.emplace_back(arch, (*cubin)->getBuffer().str());
+    code.cubins.emplace_back(arch, std::move(*cubin));
   }
   return code;
 }

@@ -157,7 +157,7 @@ static void useShortNvptxPointers() {
 }
 
 const char *stepc::ptxChipFor(const GpuKernelOptions &options) {
-  return options.matmulWgmma ? "sm_90a" : "sm_80";
+  return options.matmulWgmma ? kWgmmaArch : "sm_80";
 }
 
 void stepc::buildGpuToNvvmPipeline(OpPassManager &pm, StringRef chip) {

@@ -39,6 +39,23 @@ const ArtifactSection *Artifact::findSection(const std::string &name) const {
   return nullptr;
 }
 
+const ArtifactSection *Artifact::findCudaCode(const std::string &arch,
+                                              std::string &source) const {
+  // The arch-specific cubin first: a device of `arch` runs it, and it holds
+  // what the compiler could only build for that arch (stepc compile
+  // --cuda-matmul-wgmma).
+  for (const std::string &cubinArch : {arch + "a", arch})
+    if (const ArtifactSection *cubin =
+            findSection(cudaCubinSectionName(cubinArch))) {
+      source = cubinArch + " cubin";
+      return cubin;
+    }
+  // The PTX targets the oldest arch stepc supports, so that it
+  // JIT-compiles for every newer one.
+  source = "PTX JIT-compiled for " + arch;
+  return findSection(kCudaPtxSectionName);
+}
+
 uint64_t stepc::rt::fnv1a64(const void *data, size_t size) {
   const unsigned char *bytes = static_cast<const unsigned char *>(data);
   uint64_t hash = 0xcbf29ce484222325ULL;

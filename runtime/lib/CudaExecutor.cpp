@@ -103,8 +103,6 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
                          "cuda:" + std::to_string(ordinal) + " is " + arch +
                              "; stepc's kernels need sm_80 or newer");
 
-  // The exact cubin, else the PTX (built for the oldest target, so it
-  // JIT-compiles for every newer GPU).
   std::string image;
   if (d.hostEmulator) {
     const ArtifactSection *host = artifact.findSection(kCudaHostSectionName);
@@ -115,19 +113,9 @@ Status CudaModule::load(const Artifact &artifact, int ordinal,
                         "--target=cuda --cuda-host-emulation");
     image = host->bytes;
     module->codeSource_ = "host emulation";
-  } else if (const ArtifactSection *cubin =
-                 artifact.findSection(cudaCubinSectionName(arch))) {
-    image = cubin->bytes;
-    module->codeSource_ = arch + " cubin";
-  } else if (const ArtifactSection *specific =
-                 artifact.findSection(cudaCubinSectionName(arch + "a"))) {
-    // An arch-specific cubin (sm_90a: wgmma) runs on its arch alone.
-    image = specific->bytes;
-    module->codeSource_ = arch + "a cubin";
-  } else if (const ArtifactSection *ptx =
-                 artifact.findSection(kCudaPtxSectionName)) {
-    image = ptx->bytes; // cuModuleLoadData wants PTX NUL-terminated
-    module->codeSource_ = "PTX JIT-compiled for " + arch;
+  } else if (const ArtifactSection *code =
+                 artifact.findCudaCode(arch, module->codeSource_)) {
+    image = code->bytes; // cuModuleLoadData wants PTX NUL-terminated
   } else {
     return noCudaCode(artifact, "the artifact has neither a cubin for " + arch +
                                     " nor PTX");

@@ -790,10 +790,37 @@ void testArtifactErrors() {
 }
 } // namespace
 
+/// Which CUDA code each device arch loads: the arch-specific cubin (the
+/// wgmma form of sm_90a), the cubin of its arch, else the PTX.
+void testFindCudaCode() {
+  Artifact artifact;
+  artifact.sections = {{"cuda.ptx", "ptx"},
+                       {"cuda.sm_80.cubin", "80"},
+                       {"cuda.sm_90.cubin", "90"},
+                       {"cuda.sm_90a.cubin", "90a"}};
+  auto loaded = [&](const std::string &arch) {
+    std::string source;
+    const ArtifactSection *code = artifact.findCudaCode(arch, source);
+    return code ? code->bytes + " (" + source + ")" : "none (" + source + ")";
+  };
+  CHECK(loaded("sm_90") == "90a (sm_90a cubin)");
+  CHECK(loaded("sm_80") == "80 (sm_80 cubin)");
+  CHECK(loaded("sm_86") == "ptx (PTX JIT-compiled for sm_86)");
+  CHECK(loaded("sm_100") == "ptx (PTX JIT-compiled for sm_100)");
+  artifact.sections.pop_back();
+  CHECK(loaded("sm_90") == "90 (sm_90 cubin)");
+  artifact.sections = {{"cuda.sm_90a.cubin", "90a"}};
+  CHECK(loaded("sm_90") == "90a (sm_90a cubin)");
+  // sm_90a's code runs on sm_90 alone: nothing for another GPU.
+  CHECK(loaded("sm_80").substr(0, 4) == "none");
+  CHECK(loaded("sm_100").substr(0, 4) == "none");
+}
+
 int main() {
   testJsonRoundTrip();
   testJsonErrors();
   testArtifactRoundTrip();
   testArtifactErrors();
+  testFindCudaCode();
   return check::summary();
 }

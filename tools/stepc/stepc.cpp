@@ -129,9 +129,10 @@ static cl::opt<bool> cudaMatmulWholeTiles(
 static cl::opt<bool> cudaMatmulWgmma(
     "cuda-matmul-wgmma",
     cl::desc("Compute the tensor-core matmuls with wgmma.mma_async "
-             "(docs/Design/Wgmma.md): PTX and cubin for sm_90a only (H100, "
-             "H200), 64 x 64 tiles (default false: mma.sync for sm_80 and "
-             "newer)"),
+             "(docs/Design/Wgmma.md) in the cubin for sm_90a (H100, H200), "
+             "64 x 64 tiles; the other targets and the PTX keep mma.sync, "
+             "and the default targets become sm_80 and sm_90a (default "
+             "false: mma.sync everywhere)"),
     cl::init(false), cl::sub(compileCommand));
 static cl::opt<bool> cudaFuseIterateUpdates(
     "cuda-fuse-iterate-updates",
@@ -295,7 +296,7 @@ static int runCompile(MLIRContext &context) {
   if (!cudaArchs.empty())
     cudaTarget.archs.assign(cudaArchs.begin(), cudaArchs.end());
   else if (cudaMatmulWgmma)
-    cudaTarget.archs = {"sm_90a"};
+    cudaTarget.archs = {"sm_80", kWgmmaArch};
   if (!cudaArchs.empty() && !forCuda)
     return fail("--cuda-arch needs --target=cuda");
   cudaTarget.hostEmulation = cudaHostEmulation;

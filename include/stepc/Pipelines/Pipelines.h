@@ -94,6 +94,10 @@ void buildGpuKernelsPipeline(::mlir::OpPassManager &pm,
                              bool skipUnsupportedGroups = false,
                              const GpuKernelOptions &options = {});
 
+/// The one target whose kernels can use wgmma (docs/Design/Wgmma.md): PTX
+/// for it runs on sm_90 devices alone.
+constexpr char kWgmmaArch[] = "sm_90a";
+
 /// The PTX target of kernels built with `options`: sm_80 (PTX ISA 8.0,
 /// which ptxas also assembles for sm_90 and the driver JIT-compiles for
 /// newer GPUs), or sm_90a for wgmma, which only sm_90 runs.

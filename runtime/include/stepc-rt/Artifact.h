@@ -69,6 +69,14 @@ struct Artifact {
 
   /// The section called `name`, or null.
   const ArtifactSection *findSection(const std::string &name) const;
+
+  /// The CUDA code a device of `arch` ("sm_90") loads: the cubin for arch +
+  /// "a" (its arch-specific form, as wgmma for sm_90a), else the cubin for
+  /// `arch`, else the PTX, which the driver JIT-compiles; null when there is
+  /// none. `source` says which ("sm_90a cubin", "PTX JIT-compiled for
+  /// sm_100").
+  const ArtifactSection *findCudaCode(const std::string &arch,
+                                      std::string &source) const;
 };
 
 /// FNV-1a, 64 bits: catches truncation and bit rot, not tampering.
