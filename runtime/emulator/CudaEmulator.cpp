@@ -25,11 +25,13 @@
 #include <ctime>
 #include <deque>
 #include <dlfcn.h>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <sys/mman.h>
+#include <tuple>
 #include <ucontext.h>
 #include <unistd.h>
 #include <vector>
@@ -146,6 +148,9 @@ std::vector<uint64_t> lastLaunchSubgridBarriers;
 uint64_t lastLaunchMmas = 0;
 /// The warpgroup-wide wgmma.mma_async the last launch executed.
 uint64_t lastLaunchWgmmas = 0;
+/// The shared-memory wavefronts the last launch's cp.async writes took as
+/// the emulator models them (CopyWrites), and the fewest they could take.
+uint64_t lastLaunchCopyWavefronts = 0, lastLaunchCopyPhases = 0;
 /// The last launch's blocks over the fewest that met at one of its grid
 /// barriers: its sub-grid count (1 without barriers).
 uint64_t lastLaunchSubgrids = 0;
@@ -238,6 +243,9 @@ struct Fiber {
   /// last of them is visible to wgmma, which reads through the async
   /// proxy.
   int64_t proxyFences = 0;
+  /// Its cp.async in the epoch `copyEpoch`: the n-th of them is its lane
+  /// of its warp's n-th cp.async instruction there (CopyWrites).
+  int64_t copyEpoch = -1, copiesInEpoch = 0;
 };
 
 constexpr int64_t kWarpSize = 32;
@@ -313,6 +321,30 @@ char *stackFor(size_t index) {
   return stacks[index];
 }
 
+/// One warp-wide cp.async instruction's writes into shared memory, for
+/// the bank-conflict model: a 16-byte access is served a quarter warp (a
+/// phase of 8 lanes) at a time, 128 bytes per wavefront, one more for
+/// every further lane of the phase that writes the same 16 of the 128
+/// bytes' banks (bytes / 16 modulo 8). The lanes are matched by their
+/// count of cp.async since the last barrier, which holds for the lanes
+/// of a loop that every lane runs alike (whole tiles).
+struct CopyWrites {
+  /// Per phase, per group of 4 banks: the lanes that write there.
+  uint8_t lanes[kWarpSize / 8][8] = {};
+  int arrived = 0;
+
+  /// The wavefronts the writes take, and the fewest they could.
+  std::pair<uint64_t, uint64_t> wavefronts() const {
+    uint64_t taken = 0, fewest = 0;
+    for (const auto &phase : lanes) {
+      uint8_t most = *std::max_element(std::begin(phase), std::end(phase));
+      taken += most;
+      fewest += most ? 1 : 0;
+    }
+    return {taken, fewest};
+  }
+};
+
 struct Launch {
   ucontext_t scheduler;
   std::vector<Fiber> fibers;
@@ -330,6 +362,11 @@ struct Launch {
   /// By warpgroup, likewise.
   std::map<int64_t, WarpgroupExchange> warpgroups;
   uint64_t wgmmas = 0;
+  /// The cp.async instructions whose lanes have not all arrived, by
+  /// (warp of the grid, epoch, instruction), and the wavefronts of those
+  /// that have.
+  std::map<std::tuple<int64_t, int64_t, int64_t>, CopyWrites> copyWrites;
+  uint64_t copyWavefronts = 0, copyPhases = 0;
   /// By block: its shared memory, for this launch only (as on a GPU).
   std::map<int64_t, std::vector<std::max_align_t>> shared;
   /// By block: its shared memory's race-check state, 16 bytes a chunk.
@@ -822,6 +859,30 @@ void wgmmaBf16(uint32_t *words) {
               sizeof(float) * size_t(n / 2));
 }
 
+/// Adds a cp.async of `fiber` to `offset` of its block's shared memory to
+/// its warp's instruction (CopyWrites).
+void countCopyWavefronts(Fiber &fiber, uintptr_t offset) {
+  Launch &launch = *currentLaunch;
+  int64_t epoch = epochOf(fiber);
+  if (fiber.copyEpoch != epoch) {
+    fiber.copyEpoch = epoch;
+    fiber.copiesInEpoch = 0;
+  }
+  int64_t warp = (fiber.block * launch.blockDim + fiber.thread) / kWarpSize;
+  auto key = std::make_tuple(warp, epoch, fiber.copiesInEpoch++);
+  CopyWrites &writes = launch.copyWrites[key];
+  int64_t lane = fiber.thread % kWarpSize;
+  ++writes.lanes[lane / 8][offset / 16 % 8];
+  int64_t lanesOfWarp = std::min<int64_t>(
+      kWarpSize, launch.blockDim - fiber.thread / kWarpSize * kWarpSize);
+  if (++writes.arrived == lanesOfWarp) {
+    auto [taken, fewest] = writes.wavefronts();
+    launch.copyWavefronts += taken;
+    launch.copyPhases += fewest;
+    launch.copyWrites.erase(key);
+  }
+}
+
 /// What @stepc_emulator_cp_async points to (cp.async.cg.shared.global of
 /// 16 bytes): `words` holds the lane's destination (words 0 and 1) and
 /// source (words 2 and 3). The source is read now; the destination is
@@ -850,6 +911,7 @@ void cpAsync(uint32_t *words) {
     return;
   }
   checkSharedCopy(fiber, destination);
+  countCopyWavefronts(fiber, at - begin);
   auto &copy = fiber.pendingCopies.emplace_back();
   copy.first = destination;
   std::memcpy(copy.second.data(), source, 16);
@@ -1046,6 +1108,18 @@ STEPC_API uint64_t stepc_cuda_emulator_last_mmas() { return lastLaunchMmas; }
 /// The warpgroup-wide wgmma.mma_async (m64nNk16) the last launch executed.
 STEPC_API uint64_t stepc_cuda_emulator_last_wgmmas() {
   return lastLaunchWgmmas;
+}
+
+/// The shared-memory wavefronts the last launch's cp.async writes took, as
+/// the emulator models bank conflicts (a quarter warp's 16-byte writes
+/// per wavefront, one more per further lane on the same banks), and the
+/// fewest they could take: the staging layouts' cost in shared-memory
+/// bandwidth, which a GPU's profiler reports and the emulator can pin.
+STEPC_API uint64_t stepc_cuda_emulator_last_copy_wavefronts() {
+  return lastLaunchCopyWavefronts;
+}
+STEPC_API uint64_t stepc_cuda_emulator_last_copy_phases() {
+  return lastLaunchCopyPhases;
 }
 
 /// The sub-grids the last launch's grid barriers were split into: tests of
@@ -1367,6 +1441,14 @@ static CUresult launchKernel(Function *function, unsigned gridX, unsigned gridY,
   lastLaunchBarriers = uint64_t(launch.fibers.front().barriers);
   lastLaunchMmas = launch.mmas;
   lastLaunchWgmmas = launch.wgmmas;
+  // An instruction that some lanes skipped counts the lanes that ran it.
+  for (const auto &[key, writes] : launch.copyWrites) {
+    auto [taken, fewest] = writes.wavefronts();
+    launch.copyWavefronts += taken;
+    launch.copyPhases += fewest;
+  }
+  lastLaunchCopyWavefronts = launch.copyWavefronts;
+  lastLaunchCopyPhases = launch.copyPhases;
   lastLaunchSubgrids =
       launch.fewestBarrierBlocks
           ? uint64_t(launch.gridDim / launch.fewestBarrierBlocks)

@@ -299,7 +299,19 @@ int main(int argc, char **argv) {
     CHECK_OK(d.check(
         d.cuMemcpyHtoD(c.in, values.data(), sizeof(float) * values.size()),
         "write"));
+    // The bank-conflict model's counters (CopyWrites in the emulator).
+    void *emulator = ::dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD);
+    auto counter = [&](const char *name) {
+      auto function = reinterpret_cast<uint64_t (*)()>(
+          emulator ? ::dlsym(emulator, name) : nullptr);
+      return function ? function() : ~uint64_t(0);
+    };
     CHECK_OK(launchPlain("cp_async_copy", 2, 64, c, "cp.async launch"));
+    // Each lane writes the 16 bytes after its neighbour's: each phase of 8
+    // lanes fills 128 bytes once, one wavefront (2 blocks of 2 warps of 4
+    // phases).
+    CHECK(counter("stepc_cuda_emulator_last_copy_wavefronts") == 16);
+    CHECK(counter("stepc_cuda_emulator_last_copy_phases") == 16);
     std::vector<float> seen(3 * kThreadsHere);
     CHECK_OK(
         d.check(d.cuMemcpyDtoH(seen.data(), c.out, sizeof(float) * seen.size()),
@@ -314,6 +326,10 @@ int main(int argc, char **argv) {
     CHECK(wrong == 0);
     // Two groups per thread: wait_group 1 lands the first only.
     CHECK_OK(launchPlain("cp_async_groups", 1, 64, c, "cp.async groups"));
+    // Lanes 32 bytes apart: lanes 0 and 4 of a phase write the same banks,
+    // so each of its 2 instructions' 8 phases takes 2 wavefronts.
+    CHECK(counter("stepc_cuda_emulator_last_copy_wavefronts") == 32);
+    CHECK(counter("stepc_cuda_emulator_last_copy_phases") == 16);
     CHECK_OK(d.check(d.cuMemcpyDtoH(seen.data(), c.out, sizeof(float) * 4 * 64),
                      "read"));
     int firstLate = 0, secondEarly = 0, bothWrong = 0;

@@ -688,12 +688,21 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       LLVM::LLVMStructType::getLiteral(b.getContext(), {i32, i32, i32, i32});
 
   // What a thread stages of one factor: tiles.pairsPerThread pairs of k, each
-  // at a row (col) of the block tile and a pair index in the k-step. The
-  // block's threads run along the dim the factor's buffer is contiguous
-  // in, so that a warp's loads coalesce.
+  // at a row (col) of the block tile and a pair index in the k-step.
   // A factor read from a bf16 matrix along its rows (bf16RowsOf) is
   // staged 8 elements at a time: a thread's pairs come in runs of 4
   // consecutive ones of one line, which one 16-byte load fetches.
+  //
+  // Who stages what: each warp instruction of the staging writes 8
+  // consecutive lines × 4 consecutive runs (pairs), lane l at line l % 8
+  // and run (pair) l / 8. A quarter warp's 16-byte writes then fill 8
+  // different groups of 4 banks in both stage layouts (the 20-word rows
+  // and wgmma's core matrices), and its 4-byte stores 32 different banks,
+  // where 4 lanes along one line wrote one group 2 to 8 ways; a warp still
+  // reads whole 32-byte sectors: 8 lines × 64 bytes of bf16 runs, 8 × 32
+  // bytes of f32 pairs. (docs/Design/Wgmma.md, "Staging without bank
+  // conflicts".) A factor contiguous along its lines instead keeps a warp
+  // along 32 lines, which its bf16 sources need for whole sectors.
   struct Staged {
     Value factor;
     unsigned dim;
@@ -709,27 +718,33 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   assert(tiles.pairsPerThread % kPairsPerWideLoad == 0 &&
          "a thread's pairs of a slice are whole 16-byte loads");
+  // The warp instruction's 8 × 4 (line, run) of a lane, and the 64 lines a
+  // block's 8 warps cover.
+  constexpr int64_t kLinesPerWarpStep = 8, kRunsPerWarpStep = 4,
+                    kLinesPerBlockStep =
+                        kLinesPerWarpStep * stepc::kGpuBlockSize / kWarpSize;
+  static_assert(kRunsPerWarpStep * kPairsPerWideLoad == kPairsPerRow,
+                "a warp step's runs are a row's k-step");
+  Value stepLine =
+            add(rem(thread, kLinesPerWarpStep), mul(warp, kLinesPerWarpStep)),
+        stepRun = rem(div(thread, kLinesPerWarpStep), kRunsPerWarpStep);
   auto staged = [&](Value factor, unsigned dim, Value size, Value base,
                     bool alongK, int64_t sliceOffset) {
     Value bf16Rows = emission.bf16RowsOf(factor);
     Staged s{factor,      dim,      size, base, {}, {},
              sliceOffset, bf16Rows, {},   {},   {}};
-    constexpr int64_t loadsPerRow = kPairsPerRow / kPairsPerWideLoad;
-    constexpr int64_t wideLinesPerPass = stepc::kGpuBlockSize / loadsPerRow;
-    constexpr int64_t linesPerPass = stepc::kGpuBlockSize / kPairsPerRow;
     const int64_t pairsPerPass = stepc::kGpuBlockSize / tiles.side;
     for (int64_t j = 0; j < tiles.pairsPerThread; ++j) {
       if (s.bf16Rows) {
         int64_t run = j / kPairsPerWideLoad;
-        s.lines.push_back(
-            addConst(div(thread, loadsPerRow), run * wideLinesPerPass));
+        s.lines.push_back(addConst(stepLine, run * kLinesPerBlockStep));
         s.pairs.push_back(
-            addConst(mul(rem(thread, loadsPerRow), kPairsPerWideLoad),
-                     j % kPairsPerWideLoad));
+            addConst(mul(stepRun, kPairsPerWideLoad), j % kPairsPerWideLoad));
       } else if (alongK) {
         s.lines.push_back(
-            addConst(div(thread, kPairsPerRow), j * linesPerPass));
-        s.pairs.push_back(rem(thread, kPairsPerRow));
+            addConst(stepLine, j / kRunsPerWarpStep * kLinesPerBlockStep));
+        s.pairs.push_back(
+            addConst(stepRun, j % kRunsPerWarpStep * kRunsPerWarpStep));
       } else {
         s.lines.push_back(rem(thread, tiles.side));
         s.pairs.push_back(addConst(div(thread, tiles.side), j * pairsPerPass));
@@ -744,11 +759,18 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   if (!rhs.bf16Rows)
     rhs.bf16Cols = emission.bf16ColsOf(rhs.factor);
   if (rhs.bf16Cols) {
-    const int64_t runsPerK = tiles.side / 8;
+    // The same 8 × 4 per warp instruction, with k for the lines: 8 k of 4
+    // runs of 8 cols, 32 k of 8 such runs per block step.
+    constexpr int64_t kKsPerBlockStep = kBlockDepth;
+    static_assert(kLinesPerBlockStep / kKsPerBlockStep == 2,
+                  "a block step takes a k-step's 32 k twice over");
+    Value k = rem(stepLine, kKsPerBlockStep);
+    Value runOfStep =
+        add(stepRun, mul(div(stepLine, kKsPerBlockStep), kRunsPerWarpStep));
     for (int64_t q = 0; q < tiles.runsPerThread; ++q) {
-      Value run = addConst(thread, q * stepc::kGpuBlockSize);
-      rhs.runKs.push_back(div(run, runsPerK));
-      rhs.runLines.push_back(mul(rem(run, runsPerK), 8));
+      rhs.runKs.push_back(k);
+      rhs.runLines.push_back(
+          mul(addConst(runOfStep, q * 2 * kRunsPerWarpStep), 8));
     }
   }
 

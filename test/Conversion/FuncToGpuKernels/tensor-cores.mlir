@@ -150,7 +150,9 @@ func.func @gram(
 // TILE128-NEXT: gpu.barrier
 // TILE128: gpu.return
 // P·W stages P, a bf16 matrix read along its rows, in two 16-byte loads
-// per thread: lines t / 4 and t / 4 + 64.
+// per thread: a warp instruction takes 8 lines × 4 runs (lane l: line
+// l % 8, run l / 8, no bank conflicts), lines t % 8 + 8 · warp and 64
+// further.
 // TILE128-LABEL: gpu.func @square_with_epilogue(
 // TILE128: nvvm.mma.sync
 // TILE128: llvm.call @stepc_grid_barrier
@@ -158,7 +160,13 @@ func.func @gram(
 // TILE128: llvm.call @stepc_grid_barrier
 // TILE128: %[[TID:.*]] = llvm.inline_asm has_side_effects "mov.u32 $0, %tid.x;"
 // TILE128: %[[T:.*]] = arith.index_castui %[[TID]] : i32 to index
-// TILE128: %[[LINE:.*]] = arith.divui %[[T]], %c4 : index
+// TILE128: %[[WARP:.*]] = arith.divui %[[T]], %c32 : index
+// TILE128: %[[INWARP:.*]] = arith.remui %[[T]], %c8 : index
+// TILE128: %[[WARPLINE:.*]] = arith.muli %[[WARP]], %c8 : index
+// TILE128: %[[LINE:.*]] = arith.addi %[[INWARP]], %[[WARPLINE]] : index
+// TILE128: %[[QUARTER:.*]] = arith.divui %[[T]], %c8 : index
+// TILE128: %[[RUNIDX:.*]] = arith.remui %[[QUARTER]], %c4 : index
+// TILE128: arith.muli %[[RUNIDX]], %c4 : index
 // TILE128: %[[LINE2:.*]] = arith.addi %[[LINE]], %c64 : index
 // TILE128: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>
 // TILE128: nvvm.cp.async.shared.global %{{.*}}, %{{.*}}, 16, cache = cg : !llvm.ptr<3>, !llvm.ptr<1>

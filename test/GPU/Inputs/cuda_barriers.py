@@ -5,7 +5,9 @@ QR loop passes depends on the data.) The barriers are the kernels' grid-wide
 synchronization cost (docs/Design/GpuKernels.md, "Barriers"); the test
 pins them so that a change in their placement shows. So, too, with the
 warp-wide mma.sync of a Muon step whose Gram spans 3 × 3 block tiles,
-the tensor-core work.
+the tensor-core work, and with the shared-memory wavefronts its cp.async
+staging takes on whole tiles as the emulator models bank conflicts, with
+mma.sync and with wgmma.
 
     cuda_barriers.py compile STEPC SPEC_DIR OUT_DIR --host-emulation
     cuda_barriers.py run OUT_DIR
@@ -26,8 +28,13 @@ from cuda_group_wide import (OnDevice, emulator_and_checks,  # noqa: E402
 
 SPECS = {name: (name, [], [])
          for name in ("muon", "normuon", "sinkgd", "reg", "muon_md")}
+SPECS["muon_wgmma"] = ("muon", [], ["--cuda-matmul-wgmma",
+                                    "--cuda-arch=sm_90a"])
 SHAPE = (64, 32)
 MMA_SHAPE = (130, 200)
+# Every block tile whole: every lane runs every copy, as the emulator's
+# bank-conflict model needs to match lanes into warp instructions.
+WHOLE_TILES_SHAPE = (128, 192)
 
 
 def run_all(out):
@@ -58,6 +65,20 @@ def run_all(out):
           f"{emulator_counter(driver, 'last_mmas')} mma.sync and "
           f"{emulator_counter(driver, 'last_barriers')} grid barriers per step")
     driver.free_all()
+    for name in ("muon", "muon_wgmma"):
+        param = (rng.standard_normal(WHOLE_TILES_SHAPE) * 0.02).astype(
+            np.float32)
+        dev = OnDevice(driver, stepc.load(str(out / f"{name}.stepc")),
+                       "hidden", [param])
+        dev.set_grads([rng.standard_normal(WHOLE_TILES_SHAPE).astype(
+            np.float32)])
+        dev.group.step()
+        taken = emulator_counter(driver, "last_copy_wavefronts")
+        fewest = emulator_counter(driver, "last_copy_phases")
+        check(taken == fewest,
+              f"{name}.hidden {WHOLE_TILES_SHAPE}: cp.async staging in "
+              f"{taken} shared-memory wavefronts, the fewest {fewest}")
+        driver.free_all()
     return check.summary()
 
 
