@@ -231,27 +231,53 @@ static std::string writePtxFile(StringRef ptx, TempFiles &temps,
   return path;
 }
 
-/// Assembles the PTX file `ptxPath` for `arch` with `ptxas`, warning of
-/// spills in the kernels not in `defaultCapped`.
-static FailureOr<std::string>
-assembleCubin(StringRef ptxas, StringRef ptxPath, StringRef arch,
-              const llvm::StringSet<> &defaultCapped, TempFiles &temps,
-              std::string &error) {
-  std::string cubinPath = temps.create("cubin", error);
-  std::string logPath = temps.create("log", error);
-  if (cubinPath.empty() || logPath.empty())
+namespace {
+/// One ptxas process, assembling a cubin for `arch` (startPtxas), whose
+/// result finishPtxas collects: the archs' runs overlap, as each takes as
+/// long as the kernels' lowering.
+struct PtxasRun {
+  std::string arch, cubinPath, logPath;
+  llvm::sys::ProcessInfo process;
+};
+} // namespace
+
+/// Starts ptxas on the PTX file `ptxPath` for `arch`.
+static FailureOr<PtxasRun> startPtxas(StringRef ptxas, StringRef ptxPath,
+                                      StringRef arch, TempFiles &temps,
+                                      std::string &error) {
+  PtxasRun run{
+      arch.str(), temps.create("cubin", error), temps.create("log", error), {}};
+  if (run.cubinPath.empty() || run.logPath.empty())
     return failure();
-  std::string archFlag = "-arch=" + arch.str();
-  StringRef args[] = {ptxas, "-O3", archFlag, "-v", "-o", cubinPath, ptxPath};
-  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
-                                          StringRef(logPath)};
+  std::string archFlag = "-arch=" + run.arch;
+  StringRef args[] = {ptxas, "-O3",         archFlag, "-v",
+                      "-o",  run.cubinPath, ptxPath};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(run.logPath),
+                                          StringRef(run.logPath)};
+  bool failedToStart = false;
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects,
-                                     /*SecondsToWait=*/0,
-                                     /*MemoryLimit=*/0, &message);
-  auto log = llvm::MemoryBuffer::getFile(logPath);
+  run.process =
+      llvm::sys::ExecuteNoWait(ptxas, args, std::nullopt, redirects,
+                               /*MemoryLimit=*/0, &message, &failedToStart);
+  if (failedToStart) {
+    error = "cannot run " + ptxas.str() + ": " + message;
+    return failure();
+  }
+  return run;
+}
+
+/// Waits for `run` and returns its cubin, warning of spills in the kernels
+/// not in `defaultCapped`.
+static FailureOr<std::string>
+finishPtxas(const PtxasRun &run, const llvm::StringSet<> &defaultCapped,
+            std::string &error) {
+  std::string message;
+  llvm::sys::ProcessInfo done =
+      llvm::sys::Wait(run.process, /*SecondsToWait=*/std::nullopt, &message);
+  auto log = llvm::MemoryBuffer::getFile(run.logPath);
   StringRef logText = log ? (*log)->getBuffer() : StringRef();
-  if (rc != 0) {
+  std::string archFlag = "-arch=" + run.arch;
+  if (done.ReturnCode != 0) {
     error = "ptxas " + archFlag + " failed" +
             (message.empty() ? "" : " (" + message + ")") + ": " +
             logText.trim().str();
@@ -265,9 +291,9 @@ assembleCubin(StringRef ptxas, StringRef ptxPath, StringRef arch,
       llvm::errs() << "stepc: warning: ptxas " << archFlag << " spills "
                    << function << "'s registers to local memory (" << line
                    << ")\n";
-  auto cubin = llvm::MemoryBuffer::getFile(cubinPath);
+  auto cubin = llvm::MemoryBuffer::getFile(run.cubinPath);
   if (!cubin) {
-    error = cubinPath + ": " + cubin.getError().message();
+    error = run.cubinPath + ": " + cubin.getError().message();
     return failure();
   }
   return (*cubin)->getBuffer().str();
@@ -350,14 +376,33 @@ FailureOr<CudaCode> stepc::compileCuda(ModuleOp spec, const CudaTarget &target,
     if (wgmmaPtxPath.empty())
       return failure();
   }
+  // Every arch's ptxas at once; each is waited for, even after a failure,
+  // so that none outlives its temporary files.
+  SmallVector<PtxasRun> runs;
+  bool ok = true;
   for (const std::string &arch : target.archs) {
-    FailureOr<std::string> cubin = assembleCubin(
-        ptxas, wgmma && arch == kWgmmaArch ? wgmmaPtxPath : ptxPath, arch,
-        defaultCapped, temps, error);
-    if (failed(cubin))
-      return failure();
-    code.cubins.emplace_back(arch, std::move(*cubin));
+    FailureOr<PtxasRun> run =
+        startPtxas(ptxas, wgmma && arch == kWgmmaArch ? wgmmaPtxPath : ptxPath,
+                   arch, temps, error);
+    if (failed(run)) {
+      ok = false;
+      break;
+    }
+    runs.push_back(std::move(*run));
   }
+  for (const PtxasRun &run : runs) {
+    std::string runError;
+    FailureOr<std::string> cubin = finishPtxas(run, defaultCapped, runError);
+    if (failed(cubin)) {
+      if (ok)
+        error = runError;
+      ok = false;
+      continue;
+    }
+    code.cubins.emplace_back(run.arch, std::move(*cubin));
+  }
+  if (!ok)
+    return failure();
   return code;
 }
 
