@@ -87,6 +87,13 @@ def runs_here(variant):
     return "wgmma" not in variant or torch.cuda.get_device_capability() == (9, 0)
 
 
+def code_of(optimizer):
+    """Which code of its artifact `optimizer`'s last step ran
+    (stepc_group_code): on an H100 the wgmma variants must say "sm_90a
+    cubin", the others "sm_90 cubin"."""
+    return ", ".join(sorted({group.code for group in optimizer._last_step}))
+
+
 def gpt2_small():
     """GPT-2 small's parameters: 148 tensors, 124.4M values."""
     d, vocab, context, layers = 768, 50257, 1024, 12
@@ -313,7 +320,8 @@ def bench_muon(name, shapes, artifacts):
                                               group="hidden", lr=0.02, wd=0.0)
                 swept_ms = timed(swept.step)
                 dealt = ", round robin" if schedule == "round-robin" else ""
-                print(f"| ... {what}, on {subgrids} sub-grids{dealt} | "
+                print(f"| ... {what} [{code_of(swept)}], on {subgrids} "
+                      f"sub-grids{dealt} | "
                       f"{swept_ms:.3f} ms | | {theirs_ms / swept_ms:.2f}x "
                       f"| | |")
         os.environ.pop("STEPC_CUDA_SUBGRIDS", None)
@@ -338,7 +346,8 @@ def bench_muon(name, shapes, artifacts):
             continue
         md = stepc.torch.Optimizer(make_params(shapes), path, group="hidden")
         md_ms = timed(md.step)
-        print(f"| MuonMD, {name}, {what} | {md_ms:.3f} ms | stepc Muon: "
+        print(f"| MuonMD, {name}, {what} [{code_of(md)}] | {md_ms:.3f} ms "
+              f"| stepc Muon: "
               f"{ours_ms:.3f} ms | {ours_ms / md_ms:.2f}x (MuonMD/Muon "
               f"{md_ms / ours_ms:.2f}) | | |")
     return diff

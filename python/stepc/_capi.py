@@ -67,6 +67,7 @@ _SIGNATURES = {
     "stepc_group_create_on": (_handle, ctypes.c_char_p, ctypes.c_char_p,
                               ctypes.c_char_p, _handle_p),
     "stepc_group_device": (_handle, _c_char_pp),
+    "stepc_group_code": (_handle, _c_char_pp),
     "stepc_group_set_stream": (_handle, ctypes.c_void_p),
     "stepc_group_launch_count": (_handle, ctypes.POINTER(ctypes.c_uint64)),
     "stepc_group_num_states": (_handle, _c_size_p),

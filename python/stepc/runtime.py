@@ -132,6 +132,11 @@ class Group:
         text = ctypes.c_char_p()
         _capi.call("stepc_group_device", handle, ctypes.byref(text))
         self.device = _text(text.value)
+        # Which code of the artifact runs: "sm_90a cubin", "PTX
+        # JIT-compiled for sm_100", "host emulation", "x86-64 shared
+        # object".
+        _capi.call("stepc_group_code", handle, ctypes.byref(text))
+        self.code = _text(text.value)
         self.artifact = artifact
         self.name = name
         self.param_dtype = param_dtype

@@ -285,6 +285,15 @@ stepc_status stepc_group_device(const stepc_group *group, const char **out) {
   return ok();
 }
 
+stepc_status stepc_group_code(const stepc_group *group, const char **out) {
+  STEPC_CHECK_NOT_NULL(group);
+  STEPC_CHECK_NOT_NULL(out);
+  thread_local std::string code;
+  code = group->cuda ? group->cuda->codeSource() : "x86-64 shared object";
+  *out = code.c_str();
+  return ok();
+}
+
 stepc_status stepc_group_set_stream(stepc_group *group, void *stream) {
   STEPC_CHECK_NOT_NULL(group);
   if (!group->cuda)

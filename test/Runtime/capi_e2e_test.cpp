@@ -376,6 +376,7 @@ void testCppApi(const std::string &path) {
 
   // Devices: this artifact has CPU code only.
   CHECK(group.device() == "cpu" && group.launchCount() == 0);
+  CHECK(group.code() == "x86-64 shared object");
   CHECK(!group.setStream(nullptr));
   CHECK(group.error().find("streams are for groups created on a CUDA "
                            "device") != std::string::npos);

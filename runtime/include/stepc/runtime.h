@@ -125,6 +125,12 @@ STEPC_RT_API void stepc_group_free(stepc_group *group);
 /* "cpu" or "cuda:N"; valid until the thread's next call. */
 STEPC_RT_API stepc_status stepc_group_device(const stepc_group *group,
                                              const char **device);
+/* Which of the artifact's code the group runs: "x86-64 shared object" on
+ * the CPU; on a GPU "sm_80 cubin", "sm_90a cubin" (the arch-specific one,
+ * preferred), "PTX JIT-compiled for sm_100" or "host emulation". Valid
+ * until the thread's next call. */
+STEPC_RT_API stepc_status stepc_group_code(const stepc_group *group,
+                                           const char **code);
 /* The CUstream steps are queued on (null, the default, is the legacy
  * default stream). Only for groups on a CUDA device. A step issues host to
  * device copies only when something changed since the step before (the

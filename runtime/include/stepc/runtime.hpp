@@ -173,6 +173,12 @@ public:
     const char *name = nullptr;
     return record(stepc_group_device(handle_, &name)) ? name : "";
   }
+  /// Which of the artifact's code the group runs ("sm_90a cubin";
+  /// stepc_group_code); empty when there is no group.
+  std::string code() const {
+    const char *text = nullptr;
+    return record(stepc_group_code(handle_, &text)) ? text : "";
+  }
   /// The CUstream a CUDA group's steps are queued on.
   bool setStream(void *stream) {
     return record(stepc_group_set_stream(handle_, stream));

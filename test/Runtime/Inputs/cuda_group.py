@@ -1,6 +1,7 @@
 """Creates groups of the artifacts argv[1] (CPU and CUDA code) and argv[2]
 (CPU only) on each device name in argv[3:], printing what happens: the
-device the group got and its launch count, or the error."""
+device the group got, the code it runs and its launch count, or the
+error."""
 import sys
 
 import stepc
@@ -10,7 +11,7 @@ for device in sys.argv[3:]:
     for label, artifact in (("both", both), ("cpu-only", cpu_only)):
         try:
             group = artifact.group("all", "f32", device=device)
-            print(f"{label} {device}: on {group.device}, "
+            print(f"{label} {device}: on {group.device} ({group.code}), "
                   f"{group.launch_count} launches")
             try:
                 group.set_stream(0)
