@@ -2,27 +2,14 @@
 header says: a CUDA ELF image (e_machine 190) and the SM it is built for;
 with `--ptx`, prints the cuda.ptx section instead.
 
-Reads the artifact format as runtime/include/stepc-rt/Artifact.h documents
-it, independently of the runtime's reader."""
+Reads the artifact with artifact_sections.py, independently of the
+runtime's reader."""
 import struct
 import sys
 
-data = open(sys.argv[1], "rb").read()
-assert data[:8] == b"STEPCART", "not an artifact"
-offset = 12  # magic, format version
-(length,) = struct.unpack_from("<I", data, offset)
-offset += 4 + length  # compiler version
-(length,) = struct.unpack_from("<Q", data, offset)
-offset += 8 + length  # manifest
-(count,) = struct.unpack_from("<I", data, offset)
-offset += 4
-for _ in range(count):
-    (length,) = struct.unpack_from("<I", data, offset)
-    name = data[offset + 4:offset + 4 + length].decode()
-    offset += 4 + length
-    (length,) = struct.unpack_from("<Q", data, offset)
-    payload = data[offset + 8:offset + 8 + length]
-    offset += 8 + length
+from artifact_sections import sections
+
+for name, payload in sections(sys.argv[1]):
     if sys.argv[2:] == ["--ptx"]:
         if name == "cuda.ptx":
             print(payload.decode())
