@@ -88,7 +88,9 @@ static cl::list<Target> compileTargets(
 static cl::list<std::string>
     cudaArchs("cuda-arch",
               cl::desc("GPU architectures to assemble cubins for (default: "
-                       "sm_80,sm_90)"),
+                       "sm_80,sm_90; with --cuda-matmul-wgmma, sm_80,sm_90a). "
+                       "A GPU runs the cubin of its arch with an \"a\" "
+                       "appended, else its arch's, else the PTX"),
               cl::sub(compileCommand), cl::CommaSeparated);
 static cl::opt<bool> cudaHostEmulation(
     "cuda-host-emulation",
