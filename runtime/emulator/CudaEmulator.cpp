@@ -113,6 +113,8 @@ using CopyAsyncFunction = void (*)(uint32_t *words);
 using CopyAsyncCommitFunction = void (*)();
 using CopyAsyncWaitFunction = void (*)(uint32_t groupsInFlight);
 using FenceProxyAsyncFunction = void (*)();
+using WgmmaCommitFunction = void (*)();
+using WgmmaWaitFunction = void (*)(uint32_t groupsInFlight);
 using ShuffleFunction = void (*)(uint32_t *words);
 using SharedMemoryFunction = void (*)(uint64_t *words);
 using GlobalTimerFunction = void (*)(uint64_t *words);
@@ -243,6 +245,12 @@ struct Fiber {
   /// last of them is visible to wgmma, which reads through the async
   /// proxy.
   int64_t proxyFences = 0;
+  /// The chunks of its block's shared memory (by index) that its
+  /// warpgroup's wgmma read since its last wgmma.commit_group, and in each
+  /// committed group not yet waited for, oldest first: a wgmma reads its
+  /// factors until wgmma.wait_group retires its group.
+  std::vector<uint32_t> uncommittedWgmmaReads;
+  std::deque<std::vector<uint32_t>> wgmmaGroups;
   /// Its cp.async in the epoch `copyEpoch`: the n-th of them is its lane
   /// of its warp's n-th cp.async instruction there (CopyWrites).
   int64_t copyEpoch = -1, copiesInEpoch = 0;
@@ -268,6 +276,9 @@ struct SharedChunk {
   /// (-1: none landed): the copy is visible to wgmma once that thread has
   /// run more.
   int64_t landedAtFences = -1;
+  /// Threads whose wgmma reads it and who have not waited for that wgmma
+  /// (wgmma.wait_group): a write before then races with the read.
+  int64_t wgmmaReadsInFlight = 0;
 };
 constexpr int64_t kNeverVisible = INT64_MAX;
 
@@ -301,6 +312,8 @@ struct WarpgroupExchange {
   /// The first thread whose operands differ from the first to arrive.
   int64_t disagreeing = -1;
   float accumulators[kWarpgroupSize][kWgmmaMaxN / 2];
+  /// The chunks of shared memory the wgmma read, each once.
+  std::vector<uint32_t> chunksRead;
   std::vector<Fiber *> waiting;
 };
 
@@ -389,6 +402,10 @@ void runFiber() {
   if (!fiber.pendingCopies.empty() && launch.error.empty())
     launch.error = "kernel " + launch.function->name + ": " + where(fiber) +
                    " returned without waiting for its cp.async copies";
+  if ((!fiber.uncommittedWgmmaReads.empty() || !fiber.wgmmaGroups.empty()) &&
+      launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": " + where(fiber) +
+                   " returned without waiting for its wgmma.mma_async";
   // Returning resumes uc_link: the scheduler.
 }
 
@@ -647,6 +664,12 @@ void checkSharedCopy(const Fiber &fiber, const void *destination) {
   auto [chunk, offset] = sharedChunk(fiber, destination);
   int64_t epoch = epochOf(fiber), warp = fiber.thread / kWarpSize;
   uint64_t others = chunk->readWarps & ~(uint64_t(1) << (warp % 64));
+  if (chunk->wgmmaReadsInFlight > 0 && launch.error.empty())
+    launch.error = "kernel " + launch.function->name + ": cp.async of " +
+                   where(fiber) + " writes shared memory at byte " +
+                   std::to_string(offset) +
+                   ", which a wgmma.mma_async still reads (its warpgroup "
+                   "has not waited for it with wgmma.wait_group)";
   if (chunk->readEpoch == epoch && others && launch.error.empty())
     launch.error = "kernel " + launch.function->name + ": cp.async of " +
                    where(fiber) + " writes shared memory at byte " +
@@ -779,6 +802,7 @@ void wgmmaBf16(uint32_t *words) {
                     sizeof(float) * size_t(n / 2));
       },
       [&](WarpgroupExchange &group) {
+        group.chunksRead.clear();
         if (!launch.error.empty())
           return;
         if (group.disagreeing >= 0) {
@@ -817,6 +841,7 @@ void wgmmaBf16(uint32_t *words) {
             return 0;
           }
           checkSharedRead(fiber, bytes + at / 16 * 16, readers);
+          group.chunksRead.push_back(uint32_t(at / 16));
           const SharedChunk &chunk =
               launch.sharedChunks[fiber.block][size_t(at) / 16];
           if (chunk.landedAtFences >= 0 &&
@@ -853,10 +878,56 @@ void wgmmaBf16(uint32_t *words) {
               sum += a[row * 16 + k] * b[k * n + col];
             group.accumulators[t][i] = sum;
           }
+        std::sort(group.chunksRead.begin(), group.chunksRead.end());
+        group.chunksRead.erase(
+            std::unique(group.chunksRead.begin(), group.chunksRead.end()),
+            group.chunksRead.end());
         ++launch.wgmmas;
       });
   std::memcpy(words + 5, group->accumulators[lane],
               sizeof(float) * size_t(n / 2));
+  // The factors stay in use until the thread waits for this wgmma.
+  Fiber &reader = *launch.running;
+  std::vector<SharedChunk> &chunks = launch.sharedChunks[reader.block];
+  for (uint32_t chunk : group->chunksRead) {
+    ++chunks[chunk].wgmmaReadsInFlight;
+    reader.uncommittedWgmmaReads.push_back(chunk);
+  }
+}
+
+/// What @stepc_emulator_wgmma_commit points to (wgmma.commit_group): the
+/// thread's wgmma since its last commit become its newest group.
+void wgmmaCommit() {
+  Fiber &fiber = *currentLaunch->running;
+  fiber.wgmmaGroups.push_back(std::move(fiber.uncommittedWgmmaReads));
+  fiber.uncommittedWgmmaReads.clear();
+}
+
+/// What @stepc_emulator_wgmma_wait points to (wgmma.wait_group N): the
+/// thread's committed groups but the newest `groupsInFlight` complete, and
+/// their factors are free once every thread of the warpgroup has waited;
+/// from then on they count as read by the warpgroup in this epoch, as an
+/// ldmatrix's rows do.
+void wgmmaWait(uint32_t groupsInFlight) {
+  Launch &launch = *currentLaunch;
+  Fiber &fiber = *launch.running;
+  std::vector<SharedChunk> &chunks = launch.sharedChunks[fiber.block];
+  int64_t epoch = epochOf(fiber);
+  uint64_t readers = uint64_t(0xF)
+                     << ((fiber.thread / kWarpgroupSize) * 4 % 64);
+  while (fiber.wgmmaGroups.size() > groupsInFlight) {
+    for (uint32_t index : fiber.wgmmaGroups.front()) {
+      SharedChunk &chunk = chunks[index];
+      if (--chunk.wgmmaReadsInFlight > 0)
+        continue;
+      if (chunk.readEpoch != epoch) {
+        chunk.readEpoch = epoch;
+        chunk.readWarps = 0;
+      }
+      chunk.readWarps |= readers;
+    }
+    fiber.wgmmaGroups.pop_front();
+  }
 }
 
 /// Adds a cp.async of `fiber` to `offset` of its block's shared memory to
@@ -1266,6 +1337,10 @@ STEPC_API CUresult cuModuleLoadData(Module **out, const void *image) {
     *static_cast<WgmmaFunction *>(slot) = wgmmaBf16;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_fence_proxy_async"))
     *static_cast<FenceProxyAsyncFunction *>(slot) = fenceProxyAsync;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_wgmma_commit"))
+    *static_cast<WgmmaCommitFunction *>(slot) = wgmmaCommit;
+  if (void *slot = ::dlsym(module->handle, "stepc_emulator_wgmma_wait"))
+    *static_cast<WgmmaWaitFunction *>(slot) = wgmmaWait;
   if (void *slot = ::dlsym(module->handle, "stepc_emulator_ldmatrix_x4"))
     *static_cast<LdMatrixFunction *>(slot) = [](uint32_t *words) {
       ldMatrixX4(words, /*transposed=*/false);

@@ -233,6 +233,17 @@ int main(int argc, char **argv) {
                  "reads shared memory at byte 0, which a cp.async of thread "
                  "0 wrote without a fence.proxy.async since");
     CHECK_OK(launchPlain("wgmma_copy_fenced", 1, 256, w, "fenced"));
+    // A wgmma reads its factors until its warpgroup waits for it: a copy
+    // over them before then races with it, even across a block barrier.
+    CHECK_STATUS(launchPlain("wgmma_copy_in_flight", 1, 256, w, "in flight"),
+                 NoDevice,
+                 "kernel wgmma_copy_in_flight: cp.async of thread 0 of block "
+                 "0 writes shared memory at byte 0, which a wgmma.mma_async "
+                 "still reads (its warpgroup has not waited for it with "
+                 "wgmma.wait_group)");
+    CHECK_OK(launchPlain("wgmma_copy_after_wait", 1, 256, w, "after wait"));
+    CHECK_STATUS(launchPlain("wgmma_unwaited", 1, 256, w, "unwaited"), NoDevice,
+                 "returned without waiting for its wgmma.mma_async");
     CHECK_STATUS(launchPlain("wgmma_k_major", 1, 64, w, "part warpgroup"),
                  NoDevice,
                  "runs wgmma.mma_async in blocks of 64 threads, not whole "

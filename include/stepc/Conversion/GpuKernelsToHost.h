@@ -68,6 +68,14 @@ inline constexpr const char *kEmulatorCopyAsyncWaitName =
 /// thread's landed copies become visible to wgmma.
 inline constexpr const char *kEmulatorFenceProxyAsyncName =
     "stepc_emulator_fence_proxy_async";
+/// The same for `wgmma.commit_group`: `void (*)()`; the thread's wgmma
+/// since its last commit become a group.
+inline constexpr const char *kEmulatorWgmmaCommitName =
+    "stepc_emulator_wgmma_commit";
+/// The same for `wgmma.wait_group N`: `void (*)(uint32_t N)`, the groups
+/// left in flight; a wgmma reads its factors until its group is waited for.
+inline constexpr const char *kEmulatorWgmmaWaitName =
+    "stepc_emulator_wgmma_wait";
 /// The same for `shfl.sync.bfly.b32` over the whole warp:
 /// `void (*)(uint32_t *words)`, the lane's value and lane mask in, the
 /// value of lane `lane ^ mask` out, in that order.

@@ -75,9 +75,10 @@ bool isEmulatedWgmma(NVVM::WgmmaMmaAsyncOp mma) {
          llvm::all_of(accumulators.getBody(), [&](Type t) { return t == f32; });
 }
 
-/// Whether `op` orders wgmma against other work in a way the emulator,
-/// which computes a wgmma when its warpgroup arrives, needs not model:
-/// wgmma's fence, commit and wait.
+/// Whether `op` orders wgmma against other work: wgmma's fence, which the
+/// emulator (computing a wgmma when its warpgroup arrives) needs not
+/// model, and its commit and wait, which say how long a wgmma reads its
+/// factors.
 bool isWgmmaOrdering(Operation *op) {
   return isa<NVVM::WgmmaFenceAlignedOp, NVVM::WgmmaGroupSyncAlignedOp,
              NVVM::WgmmaWaitGroupSyncOp>(op);
@@ -277,12 +278,20 @@ void convertMmas(func::FuncOp host, LLVM::LLVMFuncOp mmaHook) {
   }
 }
 
+/// The emulator's hooks the kernels call (buildHostHook); null where no
+/// kernel needs one.
+struct EmulatorHooks {
+  LLVM::LLVMFuncOp blockBarrier, mma, wgmma, wgmmaCommit, wgmmaWait,
+      fenceProxyAsync, ldMatrix, ldMatrixTrans, copyAsync, copyAsyncCommit,
+      copyAsyncWait, shuffle, sharedMemory, globalTimer;
+};
+
 /// Each `nvvm.wgmma.mma_async` of `host` as a call of `wgmmaHook` on the
 /// thread's descriptors, form and accumulators, each proxy fence as a call
-/// of `fenceHook`; wgmma's fences, commits and waits are dropped
-/// (isWgmmaOrdering).
-void convertWgmmas(func::FuncOp host, LLVM::LLVMFuncOp wgmmaHook,
-                   LLVM::LLVMFuncOp fenceHook) {
+/// of `fenceHook`, each wgmma commit as a call of `commitHook` and each
+/// wait as one of `waitHook` on its groups left in flight; wgmma's fences
+/// are dropped.
+void convertWgmmas(func::FuncOp host, const EmulatorHooks &hooks) {
   SmallVector<NVVM::WgmmaMmaAsyncOp> mmas;
   SmallVector<Operation *> orderings;
   SmallVector<NVVM::FenceProxyOp> fences;
@@ -294,13 +303,22 @@ void convertWgmmas(func::FuncOp host, LLVM::LLVMFuncOp wgmmaHook,
     else if (isWgmmaOrdering(op))
       orderings.push_back(op);
   });
-  for (Operation *op : orderings)
-    op->erase();
   OpBuilder b(host.getContext());
   Location loc = host.getLoc();
+  for (Operation *op : orderings) {
+    b.setInsertionPoint(op);
+    if (isa<NVVM::WgmmaGroupSyncAlignedOp>(op))
+      LLVM::CallOp::create(b, loc, hooks.wgmmaCommit, ValueRange{});
+    if (auto wait = dyn_cast<NVVM::WgmmaWaitGroupSyncOp>(op))
+      LLVM::CallOp::create(
+          b, loc, hooks.wgmmaWait,
+          ValueRange{LLVM::ConstantOp::create(b, loc, b.getI32Type(),
+                                              int64_t(wait.getGroup()))});
+    op->erase();
+  }
   for (NVVM::FenceProxyOp fence : fences) {
     b.setInsertionPoint(fence);
-    LLVM::CallOp::create(b, loc, fenceHook, ValueRange{});
+    LLVM::CallOp::create(b, loc, hooks.fenceProxyAsync, ValueRange{});
     fence.erase();
   }
   if (mmas.empty())
@@ -322,7 +340,7 @@ void convertWgmmas(func::FuncOp host, LLVM::LLVMFuncOp wgmmaHook,
       LLVM::StoreOp::create(
           b, loc, LLVM::ExtractValueOp::create(b, loc, mma.getInouts(), i),
           words.word(b, loc, 5 + int32_t(i)));
-    LLVM::CallOp::create(b, loc, wgmmaHook, ValueRange{words.base});
+    LLVM::CallOp::create(b, loc, hooks.wgmma, ValueRange{words.base});
     mma.replaceAllUsesWith(words.readStruct(b, loc, type, 5));
     mma.erase();
   }
@@ -489,14 +507,6 @@ bool uses(
       .wasInterrupted();
 }
 
-/// The emulator's hooks the kernels call (buildHostHook); null where no
-/// kernel needs one.
-struct EmulatorHooks {
-  LLVM::LLVMFuncOp blockBarrier, mma, wgmma, fenceProxyAsync, ldMatrix,
-      ldMatrixTrans, copyAsync, copyAsyncCommit, copyAsyncWait, shuffle,
-      sharedMemory, globalTimer;
-};
-
 /// func.func @KERNEL(%params, %block, %thread, %block_dim, %grid_dim): a
 /// new entry block loads the kernel's arguments through `params` and
 /// branches into the kernel's own body.
@@ -571,7 +581,7 @@ LogicalResult convertKernel(gpu::GPUFuncOp kernel, ModuleOp module,
   for (Operation *op : replaced)
     op->erase();
   convertMmas(host, hooks.mma);
-  convertWgmmas(host, hooks.wgmma, hooks.fenceProxyAsync);
+  convertWgmmas(host, hooks);
   convertLdMatrices(host, hooks.ldMatrix, hooks.ldMatrixTrans);
   convertCopiesAsync(host, hooks.copyAsync, hooks.copyAsyncCommit,
                      hooks.copyAsyncWait);
@@ -671,6 +681,14 @@ struct GpuKernelsToHostPass
     // warpgroup.
     hooks.wgmma = hook(uses<NVVM::WgmmaMmaAsyncOp>(kernels),
                        stepc::kEmulatorWgmmaName, "stepc_wgmma_bf16", {ptr});
+    // Its commit and wait (the groups to leave in flight) say how long it
+    // reads its factors.
+    hooks.wgmmaCommit =
+        hook(uses<NVVM::WgmmaGroupSyncAlignedOp>(kernels),
+             stepc::kEmulatorWgmmaCommitName, "stepc_wgmma_commit", {});
+    hooks.wgmmaWait = hook(uses<NVVM::WgmmaWaitGroupSyncOp>(kernels),
+                           stepc::kEmulatorWgmmaWaitName, "stepc_wgmma_wait",
+                           {b.getI32Type()});
     // Its proxy fence makes the thread's landed copies visible to wgmma.
     hooks.fenceProxyAsync = hook(uses<NVVM::FenceProxyOp>(kernels),
                                  stepc::kEmulatorFenceProxyAsyncName,

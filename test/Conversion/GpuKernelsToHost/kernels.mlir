@@ -127,9 +127,12 @@ module attributes {gpu.container_module} {
 // words each), its form (word 4: N = 8, B transposed (layout row): bit 17,
 // scale-d one: bit 18; 393224) and its 4 accumulators (from word 5) to the
 // emulator's warpgroup. The proxy fence tells the emulator that the
-// thread's copies are visible to wgmma; wgmma's fence, commit and wait
-// have nothing to do there.
+// thread's copies are visible to wgmma; the commit and the wait (with the
+// groups it leaves in flight) how long the wgmma reads its factors.
+// wgmma's fence has nothing to do there.
 // CHECK-LABEL: llvm.mlir.global external @stepc_emulator_fence_proxy_async() {{.*}} : !llvm.ptr {
+// CHECK: llvm.mlir.global external @stepc_emulator_wgmma_wait() {{.*}} : !llvm.ptr {
+// CHECK: llvm.mlir.global external @stepc_emulator_wgmma_commit() {{.*}} : !llvm.ptr {
 // CHECK: llvm.mlir.global external @stepc_emulator_wgmma_bf16() {{.*}} : !llvm.ptr {
 // CHECK: func.func @warpgroup(
 // CHECK: %[[WORDS:.*]] = llvm.mlir.constant(133 : i64) : i64
@@ -146,6 +149,9 @@ module attributes {gpu.container_module} {
 // CHECK: llvm.call @stepc_wgmma_bf16(%[[BUF]]) : (!llvm.ptr) -> ()
 // CHECK: %[[R8:.*]] = llvm.getelementptr %[[BUF]][8] : (!llvm.ptr) -> !llvm.ptr, i32
 // CHECK: llvm.load %[[R8]] : !llvm.ptr -> f32
+// CHECK: llvm.call @stepc_wgmma_commit() : () -> ()
+// CHECK: %[[IN_FLIGHT:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK: llvm.call @stepc_wgmma_wait(%[[IN_FLIGHT]]) : (i32) -> ()
 // CHECK-NOT: nvvm.wgmma
 // CHECK: return
 module attributes {gpu.container_module} {
@@ -160,7 +166,7 @@ module attributes {gpu.container_module} {
       nvvm.wgmma.fence.aligned
       %d = nvvm.wgmma.mma_async %da, %db, %a3, <m = 64, n = 8, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>] : !llvm.struct<(f32, f32, f32, f32)> -> !llvm.struct<(f32, f32, f32, f32)>
       nvvm.wgmma.commit.group.sync.aligned
-      nvvm.wgmma.wait.group.sync.aligned 0
+      nvvm.wgmma.wait.group.sync.aligned 1
       %d3 = llvm.extractvalue %d[3] : !llvm.struct<(f32, f32, f32, f32)>
       llvm.store %d3, %out : f32, !llvm.ptr<1>
       gpu.return

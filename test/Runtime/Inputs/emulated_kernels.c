@@ -17,6 +17,8 @@
 void (*stepc_emulator_grid_barrier)(void *, uint32_t, uint32_t) = 0;
 void (*stepc_emulator_mma_bf16)(uint32_t *) = 0;
 void (*stepc_emulator_wgmma_bf16)(uint32_t *) = 0;
+void (*stepc_emulator_wgmma_commit)(void) = 0;
+void (*stepc_emulator_wgmma_wait)(uint32_t) = 0;
 void (*stepc_emulator_fence_proxy_async)(void) = 0;
 void (*stepc_emulator_ldmatrix_x4)(uint32_t *) = 0;
 void (*stepc_emulator_ldmatrix_x4_trans)(uint32_t *) = 0;
@@ -443,7 +445,11 @@ void shared_rows_copy_race(void **params, int64_t block, int64_t thread,
  * 5 thread 0 then copies 16 bytes of `in` over A's first row with
  * cp.async and waits for it, but runs no fence.proxy.async before the
  * block barrier (so the wgmma may read the old bytes); 6 the same with
- * the fence. */
+ * the fence. The two wgmma are one group, which the threads wait for
+ * before they write `out`, except in variant 7: after the group's commit
+ * the block meets at a barrier and thread 0 copies 16 bytes over A's
+ * first row with cp.async while the group may still read it; in 8 the
+ * same after the wait (no race); in 9 nobody waits. */
 static void wgmma_with(void **params, int64_t thread, int variant) {
   const float *in = buffer(params, 0), *b = in + 64 * 16;
   float *out = buffer(params, 1);
@@ -460,7 +466,7 @@ static void wgmma_with(void **params, int64_t thread, int variant) {
         (uint16_t)bf16_bits(b[kb * 64 + col]);
   }
 #undef CORE_MATRIX_AT
-  if (variant >= 5 && thread == 0) {
+  if ((variant == 5 || variant == 6) && thread == 0) {
     cp_async_16((float *)shared, in);
     stepc_emulator_cp_async_commit();
     stepc_emulator_cp_async_wait(0);
@@ -493,6 +499,21 @@ static void wgmma_with(void **params, int64_t thread, int variant) {
     words[4] = form | (uint32_t)pass << 18;
     stepc_emulator_wgmma_bf16(words);
   }
+  stepc_emulator_wgmma_commit();
+  if (variant == 9)
+    return;
+  if (variant != 7)
+    stepc_emulator_wgmma_wait(0);
+  if (variant == 7 || variant == 8) {
+    stepc_emulator_block_barrier();
+    if (thread == 0) {
+      cp_async_16((float *)shared, in);
+      stepc_emulator_cp_async_commit();
+      stepc_emulator_cp_async_wait(0);
+    }
+    if (variant == 7)
+      stepc_emulator_wgmma_wait(0);
+  }
   for (int i = 0; i < 16; ++i) {
     int64_t row = 16 * (t / 32) + (t % 32) / 4 + 8 * ((i / 2) % 2);
     int64_t col = 32 * warpgroup + 2 * (t % 4) + i % 2 + 8 * (i / 4);
@@ -515,3 +536,6 @@ WGMMA_KERNEL(wgmma_past_shared, 3)
 WGMMA_KERNEL(wgmma_disagree, 4)
 WGMMA_KERNEL(wgmma_copy_unfenced, 5)
 WGMMA_KERNEL(wgmma_copy_fenced, 6)
+WGMMA_KERNEL(wgmma_copy_in_flight, 7)
+WGMMA_KERNEL(wgmma_copy_after_wait, 8)
+WGMMA_KERNEL(wgmma_unwaited, 9)
