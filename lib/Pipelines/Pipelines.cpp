@@ -176,7 +176,7 @@ void stepc::buildGpuToNvvmPipeline(OpPassManager &pm, StringRef chip) {
   gpuModule.addPass(createSCFToControlFlowPass());
   gpuModule.addPass(createConvertGpuOpsToNVVMOps());
   // LLVM has no intrinsic for wgmma.mma_async: it becomes inline PTX.
-  if (chip == "sm_90a")
+  if (chip == kWgmmaArch)
     gpuModule.addPass(createConvertNVVMToLLVMPass());
   gpuModule.addPass(createCanonicalizerPass());
   gpuModule.addPass(createReconcileUnrealizedCastsPass());
