@@ -758,6 +758,12 @@ int64_t wgmmaByte(uint64_t descriptor, bool majorK, int64_t outer, int64_t k,
   return start + (outer / 8) * sbo + (k / 8) * lbo + inner;
 }
 
+/// The warps of `fiber`'s warpgroup, a bit per warp of its block as the
+/// race checks' readWarps count them.
+uint64_t warpgroupWarps(const Fiber &fiber) {
+  return uint64_t(0xF) << ((fiber.thread / kWarpgroupSize) * 4 % 64);
+}
+
 /// What @stepc_emulator_wgmma_bf16 points to
 /// (wgmma.mma_async.sync.aligned.m64nNk16.f32.bf16.bf16 with both factors
 /// in shared memory): `words` holds the thread's descriptors of A (words
@@ -825,8 +831,7 @@ void wgmmaBf16(uint32_t *words) {
         const auto *bytes = reinterpret_cast<const unsigned char *>(
             shared.empty() ? nullptr : shared.data());
         // The warpgroup's warps read the factors.
-        uint64_t readers = uint64_t(0xF)
-                           << ((fiber.thread / kWarpgroupSize) * 4 % 64);
+        uint64_t readers = warpgroupWarps(fiber);
         bool majorKA = !(group.form >> 16 & 1),
              majorKB = !(group.form >> 17 & 1);
         auto element = [&](uint64_t descriptor, bool majorK, int64_t outer,
@@ -913,8 +918,7 @@ void wgmmaWait(uint32_t groupsInFlight) {
   Fiber &fiber = *launch.running;
   std::vector<SharedChunk> &chunks = launch.sharedChunks[fiber.block];
   int64_t epoch = epochOf(fiber);
-  uint64_t readers = uint64_t(0xF)
-                     << ((fiber.thread / kWarpgroupSize) * 4 % 64);
+  uint64_t readers = warpgroupWarps(fiber);
   while (fiber.wgmmaGroups.size() > groupsInFlight) {
     for (uint32_t index : fiber.wgmmaGroups.front()) {
       SharedChunk &chunk = chunks[index];
