@@ -1012,7 +1012,10 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   };
   Type accumulatorsType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(wgmmaCols / 2, f32));
-  auto multiplyByWarpgroup = [&](Value stageWord, ValueRange sums) {
+  // Starts a warpgroup's products of one k-step; `finishByWarpgroup`
+  // waits for them. In between the thread issues the next k-step's copies
+  // into another stage, which the products do not read.
+  auto startByWarpgroup = [&](Value stageWord, ValueRange sums) {
     Value stage = arith::AddIOp::create(
         b, loc, sharedBytes,
         arith::MulIOp::create(b, loc,
@@ -1042,19 +1045,21 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
           /*satfinite=*/nullptr);
     }
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    // Done before the loop carries the accumulators on: a move into them
-    // while the products run would serialize the wgmma (ptxas C7515).
+    return accumulators;
+  };
+  // Waited for in the same k-step, before the loop carries the
+  // accumulators on: a move into them while the products run would
+  // serialize the wgmma (ptxas C7515).
+  auto finishByWarpgroup = [&](Value accumulators) {
     NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
     SmallVector<Value> results;
-    for (size_t i = 0; i < sums.size(); ++i)
+    for (int64_t i = 0; i < wgmmaCols / 2; ++i)
       results.push_back(LLVM::ExtractValueOp::create(b, loc, accumulators, i));
     return results;
   };
-  // One k-step's products out of the stage at word `stageWord` (an i32),
-  // added to `sums`.
-  auto multiply = [&](Value stageWord, ValueRange sums) {
-    if (emission.wgmma)
-      return multiplyByWarpgroup(stageWord, sums);
+  // One k-step's products by mma.sync out of the stage at word `stageWord`
+  // (an i32), added to `sums`.
+  auto multiplyByWarps = [&](Value stageWord, ValueRange sums) {
     SmallVector<Value> accumulators(sums);
     Value aStage = addI32(stageWord, aWords),
           bStage = addI32(stageWord, bWords);
@@ -1100,6 +1105,22 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     }
     return accumulators;
   };
+  // One k-step's products out of the stage at word `stageWord`, added to
+  // `sums`, with the next k-step's copies issued by `issueNext`. mma.sync
+  // issues the copies first, so that they are in flight during the
+  // products. wgmma runs asynchronously: its products start first and are
+  // waited for after the copies issue, so that the copies' address
+  // arithmetic overlaps them too.
+  auto multiplyAround = [&](Value stageWord, ValueRange sums,
+                            function_ref<void()> issueNext) {
+    if (!emission.wgmma) {
+      issueNext();
+      return multiplyByWarps(stageWord, sums);
+    }
+    Value inFlight = startByWarpgroup(stageWord, sums);
+    issueNext();
+    return finishByWarpgroup(inFlight);
+  };
 
   // A pipeline of tiles.stages stages: k-step j is staged in stage
   // j % stages, as one cp.async group per thread (committed even when
@@ -1108,7 +1129,8 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
   // most stages - 2 groups are in flight (k-step j's has landed), meets the
   // block (every thread's copies and stores of k-step j are in, and every
   // warp is done with k-step j - 1), issues k-step j + stages - 1 into the
-  // stage k-step j - 1 was read from, and multiplies out of stage j % stages.
+  // stage k-step j - 1 was read from, and multiplies out of stage j % stages
+  // (these two in multiplyAround's order).
   auto commit = [&] {
     if (!copied.empty())
       NVVM::CpAsyncCommitGroupOp::create(b, loc);
@@ -1155,29 +1177,35 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     Value nextStep = addConst(step, tiles.stages - 1);
     Value nextBase = stageBaseOf(rem(nextStep, tiles.stages));
     Value hasNext = below(nextStep, numSteps);
-    SmallVector<Type> wordTypes(inRegisters.size() * tiles.pairsPerThread, i32);
-    auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
-                                    /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard branch(b);
-      b.setInsertionPointToStart(ifNext.thenBlock());
-      SmallVector<Value> words = issue(mul(nextStep, kBlockDepth), nextBase);
-      // Without results, the builder gave both blocks their yields.
-      if (!words.empty()) {
-        scf::YieldOp::create(b, loc, words);
-        b.setInsertionPointToStart(ifNext.elseBlock());
-        Value none = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-        scf::YieldOp::create(b, loc, SmallVector<Value>(words.size(), none));
+    SmallVector<Value> fetched;
+    auto issueNext = [&] {
+      SmallVector<Type> wordTypes(inRegisters.size() * tiles.pairsPerThread,
+                                  i32);
+      auto ifNext = scf::IfOp::create(b, loc, wordTypes, hasNext,
+                                      /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard branch(b);
+        b.setInsertionPointToStart(ifNext.thenBlock());
+        SmallVector<Value> words = issue(mul(nextStep, kBlockDepth), nextBase);
+        // Without results, the builder gave both blocks their yields.
+        if (!words.empty()) {
+          scf::YieldOp::create(b, loc, words);
+          b.setInsertionPointToStart(ifNext.elseBlock());
+          Value none =
+              arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+          scf::YieldOp::create(b, loc, SmallVector<Value>(words.size(), none));
+        }
       }
-    }
-    commit();
+      commit();
+      fetched = ifNext.getResults();
+    };
     SmallVector<Value> accumulators =
-        multiply(toI32(stageBase), kLoop.getRegionIterArgs());
+        multiplyAround(toI32(stageBase), kLoop.getRegionIterArgs(), issueNext);
     auto ifStore = scf::IfOp::create(b, loc, hasNext);
     {
       OpBuilder::InsertionGuard branch(b);
       b.setInsertionPointToStart(ifStore.thenBlock());
-      store(SmallVector<Value>(ifNext.getResults()), nextBase);
+      store(fetched, nextBase);
     }
     scf::YieldOp::create(b, loc, accumulators);
     return SmallVector<Value>(kLoop.getResults());
@@ -1252,14 +1280,18 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     waitAndMeet();
     Value stepI32 = toI32(step);
     Value nextStep = addConst(step, tiles.stages - 1);
-    auto ifNext = scf::IfOp::create(b, loc, below(nextStep, numSteps));
-    {
-      OpBuilder::InsertionGuard branch(b);
-      b.setInsertionPointToStart(ifNext.thenBlock());
-      issueRuns(stageWordOf(addConstI32(stepI32, tiles.stages - 1)), addresses);
-    }
-    commit();
-    SmallVector<Value> yielded = multiply(stageWordOf(stepI32), sums);
+    auto issueNext = [&] {
+      auto ifNext = scf::IfOp::create(b, loc, below(nextStep, numSteps));
+      {
+        OpBuilder::InsertionGuard branch(b);
+        b.setInsertionPointToStart(ifNext.thenBlock());
+        issueRuns(stageWordOf(addConstI32(stepI32, tiles.stages - 1)),
+                  addresses);
+      }
+      commit();
+    };
+    SmallVector<Value> yielded =
+        multiplyAround(stageWordOf(stepI32), sums, issueNext);
     for (auto [run, address] : llvm::zip_equal(runs, addresses))
       yielded.push_back(add(address, run.stride));
     scf::YieldOp::create(b, loc, yielded);

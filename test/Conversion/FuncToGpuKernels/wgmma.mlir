@@ -16,7 +16,8 @@
 // stage's shared address over 16 in 14 bits, LBO 1024 bytes (64 << 16) and
 // SBO 128 (8 << 32): 34363932672. Per k-step the writers fence their
 // stage for the async proxy before the block meets; the second k16 half
-// is 2 LBO further (+128); the products are done before the loop goes on.
+// is 2 LBO further (+128). The next k-step's copies issue while the
+// products run, which are done before the loop goes on.
 // CHECK-LABEL: gpu.func @product
 // CHECK-SAME: nvvm.maxnreg = 128
 // CHECK: %[[BASE:.*]] = llvm.ptrtoint %{{.*}} : !llvm.ptr<3> to i64
@@ -34,6 +35,9 @@
 // CHECK-NEXT: %[[HALFB:.*]] = arith.addi %[[DESCB]], %c128_i64 : i64
 // CHECK-NEXT: nvvm.wgmma.mma_async %[[HALFA]], %[[HALFB]], %[[FIRST]], <m = 64, n = 32, k = 16>
 // CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK: scf.if
+// CHECK: nvvm.cp.async.shared.global
+// CHECK: nvvm.cp.async.commit.group
 // CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK-NOT: nvvm.mma.sync
 // CHECK-NOT: nvvm.ldmatrix
