@@ -66,6 +66,7 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
   addBufferize(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createBlockMatmuls());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
 }

@@ -9,6 +9,31 @@
 
 include "mlir/Pass/PassBase.td"
 
+def BlockMatmuls : Pass<"stepc-block-matmuls", "::mlir::func::FuncOp"> {
+  let summary = "Compute matrix products in register blocks (CPU)";
+  let description = [{
+    Rewrites each linalg.generic on buffers whose body yields `out + L·R`
+    (L from inputs indexed by the output's row and the reduced dim, R from
+    inputs indexed by the reduced dim and the output's col, all f32) into
+    loops over output blocks of 6 rows by 16 cols held in vector registers
+    for the whole k loop. Each element still sums its products in
+    ascending k, a rounded multiply then a rounded add, as the generic's
+    own loops would: the same bits. A factor that is not an input read
+    row-major (a transposed read, a bf16 rounding, Newton–Schulz's
+    `b·A + c·A²`) is first computed into a row-major buffer by a generic
+    of its own ops, once per element. The rows and cols outside whole
+    blocks stay plain generics over views. docs/Design/CpuPipeline.md,
+    "Matrix products in register blocks".
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def ClipGradNorm : Pass<"stepc-clip-grad-norm", "::mlir::ModuleOp"> {
   let summary = "Clip the global gradient norm before every group's step";
   let description = [{

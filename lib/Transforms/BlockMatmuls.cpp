@@ -1,0 +1,336 @@
+//===- BlockMatmuls.cpp - matrix products in register blocks ----*- C++ -*-===//
+//
+// Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
+//
+//===----------------------------------------------------------------------===//
+//
+// The CPU's matrix products (docs/Design/CpuPipeline.md, "Matrix products
+// in register blocks"): each output block of kBlockRows rows by
+// kBlockVectors vectors stays in registers for the whole k loop, which
+// loads a vector of the right factor's row k and broadcasts the left
+// factor's element per row. Every element still sums its products one at
+// a time in ascending k, a rounded multiply then a rounded add, as the
+// generic's loops do: the same bits, several times faster.
+//
+//===----------------------------------------------------------------------===//
+
+#include "stepc/Transforms/BodySlice.h"
+#include "stepc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace stepc {
+#define GEN_PASS_DEF_BLOCKMATMULS
+#include "stepc/Transforms/Passes.h.inc"
+} // namespace stepc
+
+using namespace mlir;
+
+namespace {
+/// Rows and 8-lane f32 vectors of an output block: 12 vector accumulators,
+/// two right-factor vectors and a broadcast fit x86-64-v3's 16 registers.
+constexpr int64_t kBlockRows = 6, kBlockVectors = 2, kVectorLanes = 8;
+constexpr int64_t kBlockCols = kBlockVectors * kVectorLanes;
+
+/// A generic whose body yields `out + L·R` (either order of each), L
+/// computed from inputs indexed by (i, k) only, R from inputs indexed by
+/// (k, j) only, and the output indexed (i, j), all f32.
+struct Product {
+  unsigned i, k, j;
+  Value lhs, rhs;
+  arith::MulFOp multiply;
+  arith::AddFOp accumulate;
+};
+
+/// The loop dims an indexing map reads, when it reads plain dims.
+std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
+  SmallVector<unsigned> dims;
+  for (AffineExpr result : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(result);
+    if (!dim)
+      return std::nullopt;
+    dims.push_back(dim.getPosition());
+  }
+  return dims;
+}
+
+bool isUnitStrideF32Matrix(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && type.getRank() == 2 && type.getElementType().isF32() &&
+         type.isLastDimUnitStride();
+}
+
+std::optional<Product> matchProduct(linalg::GenericOp generic) {
+  if (!generic.hasPureBufferSemantics() || generic.getNumLoops() != 3 ||
+      generic.getNumReductionLoops() != 1 || generic.getNumDpsInits() != 1)
+    return std::nullopt;
+  // Plain dims everywhere: the blocks' remainders take views of every
+  // operand along them.
+  if (llvm::any_of(generic.getIndexingMapsArray(),
+                   [](AffineMap map) { return !dimsOf(map); }))
+    return std::nullopt;
+  OpOperand *out = generic.getDpsInitOperand(0);
+  std::optional<SmallVector<unsigned>> outDims =
+      dimsOf(generic.getMatchingIndexingMap(out));
+  if (!outDims || outDims->size() != 2 || !isUnitStrideF32Matrix(out->get()))
+    return std::nullopt;
+  Product product;
+  product.i = (*outDims)[0];
+  product.j = (*outDims)[1];
+  product.k = 3 - product.i - product.j;
+  if (product.i == product.j || generic.getIteratorTypesArray()[product.k] !=
+                                    utils::IteratorType::reduction)
+    return std::nullopt;
+
+  Block &body = *generic.getBody();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  product.accumulate = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!product.accumulate)
+    return std::nullopt;
+  Value outArg = generic.getMatchingBlockArgument(out);
+  Value added = product.accumulate.getLhs() == outArg
+                    ? product.accumulate.getRhs()
+                    : product.accumulate.getLhs();
+  if (added == outArg ||
+      !llvm::is_contained(product.accumulate->getOperands(), outArg))
+    return std::nullopt;
+  product.multiply = added.getDefiningOp<arith::MulFOp>();
+  if (!product.multiply || !product.multiply->hasOneUse() ||
+      product.multiply->getBlock() != &body)
+    return std::nullopt;
+
+  // Which factor reads (i, k) and which (k, j): each must read inputs of
+  // one side alone, and not the output.
+  auto sideOf = [&](Value factor) -> std::optional<bool> {
+    SmallVector<BlockArgument> arguments;
+    if (auto argument = dyn_cast<BlockArgument>(factor))
+      arguments.push_back(argument);
+    else if (factor.getParentBlock() == &body)
+      stepc::opsNeededBy(body, factor, {}, &arguments);
+    else
+      return std::nullopt;
+    bool readsRow = false, readsCol = false;
+    for (BlockArgument argument : arguments) {
+      OpOperand *operand = generic.getMatchingOpOperand(argument);
+      if (!generic.isDpsInput(operand) || operand->get() == out->get())
+        return std::nullopt;
+      std::optional<SmallVector<unsigned>> dims =
+          dimsOf(generic.getMatchingIndexingMap(operand));
+      if (!dims)
+        return std::nullopt;
+      for (unsigned dim : *dims) {
+        readsRow |= dim == product.i;
+        readsCol |= dim == product.j;
+      }
+    }
+    if (readsRow && readsCol)
+      return std::nullopt;
+    return readsRow;
+  };
+  Value first = product.multiply.getLhs(), second = product.multiply.getRhs();
+  std::optional<bool> firstIsLhs = sideOf(first), secondIsLhs = sideOf(second);
+  if (!firstIsLhs || !secondIsLhs || *firstIsLhs == *secondIsLhs)
+    return std::nullopt;
+  product.lhs = *firstIsLhs ? first : second;
+  product.rhs = *firstIsLhs ? second : first;
+  return product;
+}
+
+struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::GenericOp, Product>> products;
+    getOperation().walk([&](linalg::GenericOp generic) {
+      if (std::optional<Product> product = matchProduct(generic))
+        products.emplace_back(generic, *product);
+    });
+    for (auto &[generic, product] : products)
+      rewrite(generic, product);
+  }
+
+  /// A new buffer [count / width][depth][width] holding `factor` at
+  /// (dim `across` = width · d0 + d2, dim `k` = d1): a panel of `width`
+  /// rows (L) or cols (R) per d0, each k's `width` values contiguous, so
+  /// that the k loop streams it. A generic of the factor's ops fills it,
+  /// its roundings and scalings done once per element, not once per
+  /// product.
+  Value pack(OpBuilder &b, linalg::GenericOp generic, Value factor,
+             unsigned across, unsigned k, int64_t width, Value count,
+             Value depth) {
+    Location loc = generic.getLoc();
+    Block &body = *generic.getBody();
+    SmallVector<BlockArgument> arguments;
+    SmallVector<Operation *> ops;
+    if (auto argument = dyn_cast<BlockArgument>(factor))
+      arguments.push_back(argument);
+    else
+      ops = stepc::opsNeededBy(body, factor, {}, &arguments);
+
+    Value panels = arith::DivUIOp::create(
+        b, loc, count, arith::ConstantIndexOp::create(b, loc, width));
+    Value buffer = memref::AllocOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, width},
+                        b.getF32Type()),
+        ValueRange{panels, depth}, b.getI64IntegerAttr(64));
+    AffineExpr panel = b.getAffineDimExpr(0), step = b.getAffineDimExpr(1),
+               lane = b.getAffineDimExpr(2);
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (BlockArgument argument : arguments) {
+      OpOperand *operand = generic.getMatchingOpOperand(argument);
+      SmallVector<AffineExpr> results;
+      for (unsigned dim : *dimsOf(generic.getMatchingIndexingMap(operand)))
+        results.push_back(dim == k ? step : panel * width + lane);
+      inputs.push_back(operand->get());
+      maps.push_back(AffineMap::get(3, 0, results, b.getContext()));
+    }
+    maps.push_back(b.getMultiDimIdentityMap(3));
+    linalg::GenericOp::create(
+        b, loc, inputs, ValueRange{buffer}, maps,
+        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+        [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+          IRMapping mapping;
+          for (auto [argument, arg] : llvm::zip(arguments, args))
+            mapping.map(argument, arg);
+          for (Operation *op : ops)
+            nested.clone(*op, mapping);
+          linalg::YieldOp::create(nested, nestedLoc,
+                                  mapping.lookupOrDefault(factor));
+        });
+    return buffer;
+  }
+
+  void rewrite(linalg::GenericOp generic, Product product) {
+    OpBuilder b(generic);
+    Location loc = generic.getLoc();
+    SmallVector<Range> ranges =
+        cast<linalg::LinalgOp>(generic.getOperation()).createLoopRanges(b, loc);
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto sizeOf = [&](unsigned dim) {
+      return getValueOrCreateConstantIndexOp(b, loc, ranges[dim].size);
+    };
+    Value rows = sizeOf(product.i), depth = sizeOf(product.k),
+          cols = sizeOf(product.j);
+    auto wholeOf = [&](Value size, int64_t multiple) -> Value {
+      return arith::SubIOp::create(
+          b, loc, size, arith::RemUIOp::create(b, loc, size, index(multiple)));
+    };
+    Value blockedRows = wholeOf(rows, kBlockRows),
+          blockedCols = wholeOf(cols, kBlockCols);
+    Value lhs = pack(b, generic, product.lhs, product.i, product.k, kBlockRows,
+                     blockedRows, depth);
+    Value rhs = pack(b, generic, product.rhs, product.j, product.k, kBlockCols,
+                     blockedCols, depth);
+    Value out = generic.getDpsInitOperand(0)->get();
+
+    // The same multiply and add as the generic's, operands in its order.
+    auto multiplyAdd = [&](Value l, Value r, Value sum) -> Value {
+      Value p = product.multiply.getLhs() == product.lhs
+                    ? arith::MulFOp::create(b, loc, l, r,
+                                            product.multiply.getFastmath())
+                    : arith::MulFOp::create(b, loc, r, l,
+                                            product.multiply.getFastmath());
+      return product.accumulate.getLhs() == product.multiply.getResult()
+                 ? arith::AddFOp::create(b, loc, p, sum,
+                                         product.accumulate.getFastmath())
+                 : arith::AddFOp::create(b, loc, sum, p,
+                                         product.accumulate.getFastmath());
+    };
+
+    // Panels of cols outside, so that one stays in cache while every
+    // panel of rows streams past it.
+    auto vectorType = VectorType::get({kVectorLanes}, b.getF32Type());
+    auto colLoop =
+        scf::ForOp::create(b, loc, index(0), blockedCols, index(kBlockCols));
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(colLoop.getBody());
+      Value col0 = colLoop.getInductionVar();
+      Value colPanel = arith::DivUIOp::create(b, loc, col0, index(kBlockCols));
+      auto rowLoop =
+          scf::ForOp::create(b, loc, index(0), blockedRows, index(kBlockRows));
+      b.setInsertionPointToStart(rowLoop.getBody());
+      Value row0 = rowLoop.getInductionVar();
+      Value rowPanel = arith::DivUIOp::create(b, loc, row0, index(kBlockRows));
+      SmallVector<Value> rowOf, colOf;
+      for (int64_t r = 0; r < kBlockRows; ++r)
+        rowOf.push_back(arith::AddIOp::create(b, loc, row0, index(r)));
+      for (int64_t v = 0; v < kBlockVectors; ++v)
+        colOf.push_back(
+            arith::AddIOp::create(b, loc, col0, index(v * kVectorLanes)));
+      SmallVector<Value> sums;
+      for (int64_t r = 0; r < kBlockRows; ++r)
+        for (int64_t v = 0; v < kBlockVectors; ++v)
+          sums.push_back(vector::LoadOp::create(
+              b, loc, vectorType, out, ValueRange{rowOf[r], colOf[v]}));
+      auto kLoop = scf::ForOp::create(b, loc, index(0), depth, index(1), sums);
+      {
+        OpBuilder::InsertionGuard inner(b);
+        b.setInsertionPointToStart(kLoop.getBody());
+        Value k = kLoop.getInductionVar();
+        SmallVector<Value> rhsVectors, next;
+        for (int64_t v = 0; v < kBlockVectors; ++v)
+          rhsVectors.push_back(vector::LoadOp::create(
+              b, loc, vectorType, rhs,
+              ValueRange{colPanel, k, index(v * kVectorLanes)}));
+        for (int64_t r = 0; r < kBlockRows; ++r) {
+          Value element = memref::LoadOp::create(
+              b, loc, lhs, ValueRange{rowPanel, k, index(r)});
+          Value broadcast =
+              vector::BroadcastOp::create(b, loc, vectorType, element);
+          for (int64_t v = 0; v < kBlockVectors; ++v)
+            next.push_back(
+                multiplyAdd(broadcast, rhsVectors[v],
+                            kLoop.getRegionIterArgs()[r * kBlockVectors + v]));
+        }
+        scf::YieldOp::create(b, loc, next);
+      }
+      for (int64_t r = 0; r < kBlockRows; ++r)
+        for (int64_t v = 0; v < kBlockVectors; ++v)
+          vector::StoreOp::create(b, loc,
+                                  kLoop.getResult(r * kBlockVectors + v), out,
+                                  ValueRange{rowOf[r], colOf[v]});
+    }
+
+    // The rows and cols outside whole blocks: the generic itself over
+    // views of its operands, which the loops lowering computes as before.
+    auto remainder = [&](Value rowStart, Value rowCount, Value colStart,
+                         Value colCount) {
+      SmallVector<Value> views;
+      for (OpOperand &operand : generic->getOpOperands()) {
+        if (generic.getMatchingIndexingMap(&operand).getNumResults() == 0) {
+          views.push_back(operand.get());
+          continue;
+        }
+        SmallVector<OpFoldResult> offsets, sizes, strides;
+        for (unsigned dim : *dimsOf(generic.getMatchingIndexingMap(&operand))) {
+          bool isRow = dim == product.i, isCol = dim == product.j;
+          offsets.push_back(isRow ? rowStart : isCol ? colStart : index(0));
+          sizes.push_back(isRow ? rowCount : isCol ? colCount : depth);
+        }
+        strides.assign(offsets.size(), b.getIndexAttr(1));
+        views.push_back(memref::SubViewOp::create(b, loc, operand.get(),
+                                                  offsets, sizes, strides));
+      }
+      Operation *copy = b.clone(*generic);
+      copy->setOperands(views);
+    };
+    remainder(blockedRows, arith::SubIOp::create(b, loc, rows, blockedRows),
+              index(0), cols);
+    remainder(index(0), blockedRows, blockedCols,
+              arith::SubIOp::create(b, loc, cols, blockedCols));
+    memref::DeallocOp::create(b, loc, lhs);
+    memref::DeallocOp::create(b, loc, rhs);
+    generic.erase();
+  }
+};
+} // namespace
