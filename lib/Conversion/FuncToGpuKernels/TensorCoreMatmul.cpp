@@ -1105,19 +1105,19 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
     }
     return accumulators;
   };
-  // One k-step's products out of the stage at word `stageWord`, added to
-  // `sums`, with the next k-step's copies issued by `issueNext`. mma.sync
+  // One k-step's products out of the stage at word `stageWord()`, added
+  // to `sums`, with the next k-step's copies issued by `issueNext`. mma.sync
   // issues the copies first, so that they are in flight during the
   // products. wgmma runs asynchronously: its products start first and are
   // waited for after the copies issue, so that the copies' address
   // arithmetic overlaps them too.
-  auto multiplyAround = [&](Value stageWord, ValueRange sums,
+  auto multiplyAround = [&](function_ref<Value()> stageWord, ValueRange sums,
                             function_ref<void()> issueNext) {
     if (!emission.wgmma) {
       issueNext();
-      return multiplyByWarps(stageWord, sums);
+      return multiplyByWarps(stageWord(), sums);
     }
-    Value inFlight = startByWarpgroup(stageWord, sums);
+    Value inFlight = startByWarpgroup(stageWord(), sums);
     issueNext();
     return finishByWarpgroup(inFlight);
   };
@@ -1199,8 +1199,8 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       commit();
       fetched = ifNext.getResults();
     };
-    SmallVector<Value> accumulators =
-        multiplyAround(toI32(stageBase), kLoop.getRegionIterArgs(), issueNext);
+    SmallVector<Value> accumulators = multiplyAround(
+        [&] { return toI32(stageBase); }, kLoop.getRegionIterArgs(), issueNext);
     auto ifStore = scf::IfOp::create(b, loc, hasNext);
     {
       OpBuilder::InsertionGuard branch(b);
@@ -1291,7 +1291,7 @@ void stepc::detail::emitTensorCoreMatmul(OpBuilder &b, Location loc,
       commit();
     };
     SmallVector<Value> yielded =
-        multiplyAround(stageWordOf(stepI32), sums, issueNext);
+        multiplyAround([&] { return stageWordOf(stepI32); }, sums, issueNext);
     for (auto [run, address] : llvm::zip_equal(runs, addresses))
       yielded.push_back(add(address, run.stride));
     scf::YieldOp::create(b, loc, yielded);
