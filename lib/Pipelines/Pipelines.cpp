@@ -18,6 +18,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
@@ -63,10 +64,18 @@ static void addBufferize(OpPassManager &pm) {
 }
 
 void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
+  // A loop's buffers sized by what it carries (Newton–Schulz's iterate)
+  // sized by the value it starts from instead, so that they can leave it.
+  pm.addPass(createSCFForLoopCanonicalizationPass());
   addBufferize(pm);
+  pm.addNestedPass<func::FuncOp>(createBlockMatmuls());
+  // Each loop's buffers allocated once, before it: a fresh allocation per
+  // iteration costs page faults as large as the work (docs/Performance.md).
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createLoopInvariantCodeMotionPass());
+  pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
-  pm.addNestedPass<func::FuncOp>(createBlockMatmuls());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
 }

@@ -328,8 +328,6 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
               index(0), cols);
     remainder(index(0), blockedRows, blockedCols,
               arith::SubIOp::create(b, loc, cols, blockedCols));
-    memref::DeallocOp::create(b, loc, lhs);
-    memref::DeallocOp::create(b, loc, rhs);
     generic.erase();
   }
 };

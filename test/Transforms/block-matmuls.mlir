@@ -37,8 +37,7 @@
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: arith.truncf
 // CHECK: linalg.generic
-// CHECK: memref.dealloc %[[L]]
-// CHECK: memref.dealloc %[[R]]
+// CHECK-NOT: memref.dealloc
 func.func @rounded_lhs(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?xf32>) {
   linalg.generic {indexing_maps = [#lhs, #rhs, #out],
                   iterator_types = ["parallel", "reduction", "parallel"]}

@@ -21,8 +21,9 @@ def BlockMatmuls : Pass<"stepc-block-matmuls", "::mlir::func::FuncOp"> {
     own loops would: the same bits. A factor that is not an input read
     row-major (a transposed read, a bf16 rounding, Newton–Schulz's
     `b·A + c·A²`) is first computed into a row-major buffer by a generic
-    of its own ops, once per element. The rows and cols outside whole
-    blocks stay plain generics over views. docs/Design/CpuPipeline.md,
+    of its own ops, once per element; the buffers are left to the
+    deallocation pipeline that follows. The rows and cols outside whole
+    blocks stay the generic, over views. docs/Design/CpuPipeline.md,
     "Matrix products in register blocks".
   }];
   let dependentDialects = [
