@@ -68,7 +68,7 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
   // sized by the value it starts from instead, so that they can leave it.
   pm.addPass(createSCFForLoopCanonicalizationPass());
   addBufferize(pm);
-  pm.addNestedPass<func::FuncOp>(createBlockMatmuls());
+  pm.addPass(createBlockMatmuls());
   // Each loop's buffers allocated once, before it: a fresh allocation per
   // iteration costs page faults as large as the work (docs/Performance.md).
   pm.addPass(createCanonicalizerPass());

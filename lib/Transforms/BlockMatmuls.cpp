@@ -179,22 +179,34 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
         MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, width},
                         b.getF32Type()),
         ValueRange{panels, depth}, b.getI64IntegerAttr(64));
-    AffineExpr panel = b.getAffineDimExpr(0), step = b.getAffineDimExpr(1),
-               lane = b.getAffineDimExpr(2);
+    // Loops over the factor's own (across, k), each element written to its
+    // place in the panels: LLVM keeps a plain loop nest.
+    AffineExpr along = b.getAffineDimExpr(0), step = b.getAffineDimExpr(1);
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
     for (BlockArgument argument : arguments) {
       OpOperand *operand = generic.getMatchingOpOperand(argument);
+      // Only the whole panels: a view of the input's first `count`.
       SmallVector<AffineExpr> results;
-      for (unsigned dim : *dimsOf(generic.getMatchingIndexingMap(operand)))
-        results.push_back(dim == k ? step : panel * width + lane);
-      inputs.push_back(operand->get());
-      maps.push_back(AffineMap::get(3, 0, results, b.getContext()));
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      for (unsigned dim : *dimsOf(generic.getMatchingIndexingMap(operand))) {
+        results.push_back(dim == k ? step : along);
+        offsets.push_back(b.getIndexAttr(0));
+        sizes.push_back(dim == k ? depth : count);
+        strides.push_back(b.getIndexAttr(1));
+      }
+      inputs.push_back(results.empty()
+                           ? operand->get()
+                           : memref::SubViewOp::create(b, loc, operand->get(),
+                                                       offsets, sizes, strides)
+                                 .getResult());
+      maps.push_back(AffineMap::get(2, 0, results, b.getContext()));
     }
-    maps.push_back(b.getMultiDimIdentityMap(3));
+    maps.push_back(AffineMap::get(
+        2, 0, {along.floorDiv(width), step, along % width}, b.getContext()));
     linalg::GenericOp::create(
         b, loc, inputs, ValueRange{buffer}, maps,
-        SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
         [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
           IRMapping mapping;
           for (auto [argument, arg] : llvm::zip(arguments, args))
@@ -207,43 +219,49 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     return buffer;
   }
 
-  void rewrite(linalg::GenericOp generic, Product product) {
-    OpBuilder b(generic);
-    Location loc = generic.getLoc();
-    SmallVector<Range> ranges =
-        cast<linalg::LinalgOp>(generic.getOperation()).createLoopRanges(b, loc);
+  /// The private function `(L panels, R panels, out)` that adds every
+  /// whole block's products to `out`, one per module and pair of fastmath
+  /// flags: LLVM then compiles the blocked loops once, however many
+  /// products call them. IEEE multiplies and adds commute bit for bit, so
+  /// the operands' order in the generic does not matter.
+  func::FuncOp blocksFunction(Type lhsType, Type rhsType, Type outType,
+                              arith::FastMathFlags multiplyFlags,
+                              arith::FastMathFlags addFlags) {
+    ModuleOp module = getOperation();
+    std::string name = "stepc_product_blocks";
+    if (multiplyFlags != arith::FastMathFlags::none ||
+        addFlags != arith::FastMathFlags::none)
+      name += "_" + arith::stringifyFastMathFlags(multiplyFlags) + "_" +
+              arith::stringifyFastMathFlags(addFlags);
+    for (char &c : name)
+      if (!llvm::isAlnum(c))
+        c = '_';
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    Location loc = module.getLoc();
+    auto function = func::FuncOp::create(
+        b, loc, name,
+        b.getFunctionType({lhsType, rhsType, outType}, TypeRange{}));
+    function.setPrivate();
+    // Called, not inlined: one copy of the loops is the point.
+    function->setAttr("passthrough",
+                      b.getArrayAttr({b.getStringAttr("noinline")}));
+    b.setInsertionPointToStart(function.addEntryBlock());
+    Value lhs = function.getArgument(0), rhs = function.getArgument(1),
+          out = function.getArgument(2);
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    auto sizeOf = [&](unsigned dim) {
-      return getValueOrCreateConstantIndexOp(b, loc, ranges[dim].size);
-    };
-    Value rows = sizeOf(product.i), depth = sizeOf(product.k),
-          cols = sizeOf(product.j);
-    auto wholeOf = [&](Value size, int64_t multiple) -> Value {
-      return arith::SubIOp::create(
-          b, loc, size, arith::RemUIOp::create(b, loc, size, index(multiple)));
-    };
-    Value blockedRows = wholeOf(rows, kBlockRows),
-          blockedCols = wholeOf(cols, kBlockCols);
-    Value lhs = pack(b, generic, product.lhs, product.i, product.k, kBlockRows,
-                     blockedRows, depth);
-    Value rhs = pack(b, generic, product.rhs, product.j, product.k, kBlockCols,
-                     blockedCols, depth);
-    Value out = generic.getDpsInitOperand(0)->get();
-
-    // The same multiply and add as the generic's, operands in its order.
+    Value blockedRows = arith::MulIOp::create(
+              b, loc, memref::DimOp::create(b, loc, lhs, 0), index(kBlockRows)),
+          blockedCols = arith::MulIOp::create(
+              b, loc, memref::DimOp::create(b, loc, rhs, 0), index(kBlockCols)),
+          depth = memref::DimOp::create(b, loc, lhs, 1);
     auto multiplyAdd = [&](Value l, Value r, Value sum) -> Value {
-      Value p = product.multiply.getLhs() == product.lhs
-                    ? arith::MulFOp::create(b, loc, l, r,
-                                            product.multiply.getFastmath())
-                    : arith::MulFOp::create(b, loc, r, l,
-                                            product.multiply.getFastmath());
-      return product.accumulate.getLhs() == product.multiply.getResult()
-                 ? arith::AddFOp::create(b, loc, p, sum,
-                                         product.accumulate.getFastmath())
-                 : arith::AddFOp::create(b, loc, sum, p,
-                                         product.accumulate.getFastmath());
+      Value p = arith::MulFOp::create(b, loc, l, r, multiplyFlags);
+      return arith::AddFOp::create(b, loc, p, sum, addFlags);
     };
 
     // Panels of cols outside, so that one stays in cache while every
@@ -300,6 +318,46 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
                                   kLoop.getResult(r * kBlockVectors + v), out,
                                   ValueRange{rowOf[r], colOf[v]});
     }
+    func::ReturnOp::create(b, loc);
+    return function;
+  }
+
+  void rewrite(linalg::GenericOp generic, Product product) {
+    OpBuilder b(generic);
+    Location loc = generic.getLoc();
+    SmallVector<Range> ranges =
+        cast<linalg::LinalgOp>(generic.getOperation()).createLoopRanges(b, loc);
+    auto index = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto sizeOf = [&](unsigned dim) {
+      return getValueOrCreateConstantIndexOp(b, loc, ranges[dim].size);
+    };
+    Value rows = sizeOf(product.i), depth = sizeOf(product.k),
+          cols = sizeOf(product.j);
+    auto wholeOf = [&](Value size, int64_t multiple) -> Value {
+      return arith::SubIOp::create(
+          b, loc, size, arith::RemUIOp::create(b, loc, size, index(multiple)));
+    };
+    Value blockedRows = wholeOf(rows, kBlockRows),
+          blockedCols = wholeOf(cols, kBlockCols);
+    Value lhs = pack(b, generic, product.lhs, product.i, product.k, kBlockRows,
+                     blockedRows, depth);
+    Value rhs = pack(b, generic, product.rhs, product.j, product.k, kBlockCols,
+                     blockedCols, depth);
+    Value out = generic.getDpsInitOperand(0)->get();
+
+    // The blocks, in the module's function for this multiply and add.
+    auto strided = MemRefType::get(
+        {ShapedType::kDynamic, ShapedType::kDynamic}, b.getF32Type(),
+        StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic,
+                               {ShapedType::kDynamic, 1}));
+    func::FuncOp blocks = blocksFunction(lhs.getType(), rhs.getType(), strided,
+                                         product.multiply.getFastmath(),
+                                         product.accumulate.getFastmath());
+    func::CallOp::create(
+        b, loc, blocks,
+        ValueRange{lhs, rhs, memref::CastOp::create(b, loc, strided, out)});
 
     // The rows and cols outside whole blocks: the generic itself over
     // views of its operands, which the loops lowering computes as before.

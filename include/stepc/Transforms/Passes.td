@@ -9,7 +9,7 @@
 
 include "mlir/Pass/PassBase.td"
 
-def BlockMatmuls : Pass<"stepc-block-matmuls", "::mlir::func::FuncOp"> {
+def BlockMatmuls : Pass<"stepc-block-matmuls", "::mlir::ModuleOp"> {
   let summary = "Compute matrix products in register blocks (CPU)";
   let description = [{
     Rewrites each linalg.generic on buffers whose body yields `out + L·R`
@@ -23,11 +23,14 @@ def BlockMatmuls : Pass<"stepc-block-matmuls", "::mlir::func::FuncOp"> {
     `b·A + c·A²`) is first computed into a row-major buffer by a generic
     of its own ops, once per element; the buffers are left to the
     deallocation pipeline that follows. The rows and cols outside whole
-    blocks stay the generic, over views. docs/Design/CpuPipeline.md,
+    blocks stay the generic, over views. The blocked loops are one private
+    function per module, `stepc_product_blocks`, which every product calls
+    with its panels: LLVM compiles them once. docs/Design/CpuPipeline.md,
     "Matrix products in register blocks".
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
@@ -120,6 +123,7 @@ def MaterializeRoundedFactors
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
