@@ -208,11 +208,8 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
         b, loc, inputs, ValueRange{buffer}, maps,
         SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
         [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-          IRMapping mapping;
-          for (auto [argument, arg] : llvm::zip(arguments, args))
-            mapping.map(argument, arg);
-          for (Operation *op : ops)
-            nested.clone(*op, mapping);
+          IRMapping mapping = stepc::cloneSlice(
+              nested, ops, arguments, args.take_front(arguments.size()));
           linalg::YieldOp::create(nested, nestedLoc,
                                   mapping.lookupOrDefault(factor));
         });

@@ -31,3 +31,14 @@ stepc::opsNeededBy(Block &body, ValueRange roots, Value leaf,
   std::reverse(ops.begin(), ops.end());
   return ops;
 }
+
+IRMapping stepc::cloneSlice(OpBuilder &b, ArrayRef<Operation *> ops,
+                            ArrayRef<BlockArgument> arguments,
+                            ValueRange values) {
+  IRMapping mapping;
+  for (auto [argument, value] : llvm::zip_equal(arguments, values))
+    mapping.map(argument, value);
+  for (Operation *op : ops)
+    b.clone(*op, mapping);
+  return mapping;
+}

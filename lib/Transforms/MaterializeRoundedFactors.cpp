@@ -179,11 +179,8 @@ materialize(RewriterBase &rewriter, linalg::GenericOp product, Value factor) {
   auto once = linalg::GenericOp::create(
       rewriter, loc, empty.getType(), inputs, empty, maps, parallel2,
       [&](OpBuilder &b, Location bodyLoc, ValueRange blockArgs) {
-        IRMapping mapping;
-        for (auto [arg, blockArg] : llvm::zip(args, blockArgs))
-          mapping.map(arg, blockArg);
-        for (Operation *op : ops)
-          b.clone(*op, mapping);
+        IRMapping mapping =
+            stepc::cloneSlice(b, ops, args, blockArgs.take_front(args.size()));
         Value bf16 = arith::TruncFOp::create(b, bodyLoc, b.getBF16Type(),
                                              mapping.lookup(rounded));
         linalg::YieldOp::create(b, bodyLoc, bf16);

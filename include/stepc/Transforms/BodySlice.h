@@ -14,6 +14,8 @@
 #define STEPC_TRANSFORMS_BODYSLICE_H
 
 #include "mlir/IR/Block.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/IR/ValueRange.h"
 #include "llvm/ADT/SmallVector.h"
@@ -26,6 +28,14 @@ namespace stepc {
 llvm::SmallVector<mlir::Operation *>
 opsNeededBy(mlir::Block &body, mlir::ValueRange roots, mlir::Value leaf = {},
             llvm::SmallVectorImpl<mlir::BlockArgument> *arguments = nullptr);
+
+/// Clones `ops` (a slice opsNeededBy returned) at `b`'s insertion point,
+/// each of `arguments` replaced by the value at its place in `values`.
+/// Returns the mapping, which gives the clone of any value of the slice.
+mlir::IRMapping cloneSlice(mlir::OpBuilder &b,
+                           llvm::ArrayRef<mlir::Operation *> ops,
+                           llvm::ArrayRef<mlir::BlockArgument> arguments,
+                           mlir::ValueRange values);
 
 } // namespace stepc
 
