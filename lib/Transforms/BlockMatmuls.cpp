@@ -61,6 +61,10 @@ std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
   return dims;
 }
 
+/// The dims of a map that matchProduct found plain, by value: a range-for
+/// over `*dimsOf(...)` would read the optional after its lifetime.
+SmallVector<unsigned> plainDimsOf(AffineMap map) { return *dimsOf(map); }
+
 bool isUnitStrideF32Matrix(Value value) {
   auto type = dyn_cast<MemRefType>(value.getType());
   return type && type.getRank() == 2 && type.getElementType().isF32() &&
@@ -189,7 +193,8 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
       // Only the whole panels: a view of the input's first `count`.
       SmallVector<AffineExpr> results;
       SmallVector<OpFoldResult> offsets, sizes, strides;
-      for (unsigned dim : *dimsOf(generic.getMatchingIndexingMap(operand))) {
+      for (unsigned dim :
+           plainDimsOf(generic.getMatchingIndexingMap(operand))) {
         results.push_back(dim == k ? step : along);
         offsets.push_back(b.getIndexAttr(0));
         sizes.push_back(dim == k ? depth : count);
@@ -367,7 +372,8 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
           continue;
         }
         SmallVector<OpFoldResult> offsets, sizes, strides;
-        for (unsigned dim : *dimsOf(generic.getMatchingIndexingMap(&operand))) {
+        for (unsigned dim :
+             plainDimsOf(generic.getMatchingIndexingMap(&operand))) {
           bool isRow = dim == product.i, isCol = dim == product.j;
           offsets.push_back(isRow ? rowStart : isCol ? colStart : index(0));
           sizes.push_back(isRow ? rowCount : isCol ? colCount : depth);
