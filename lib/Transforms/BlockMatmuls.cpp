@@ -24,7 +24,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/IRMapping.h"
 
 namespace stepc {
 #define GEN_PASS_DEF_BLOCKMATMULS
@@ -158,12 +157,12 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
       rewrite(generic, product);
   }
 
-  /// A new buffer [count / width][depth][width] holding `factor` at
-  /// (dim `across` = width · d0 + d2, dim `k` = d1): a panel of `width`
-  /// rows (L) or cols (R) per d0, each k's `width` values contiguous, so
-  /// that the k loop streams it. A generic of the factor's ops fills it,
-  /// its roundings and scalings done once per element, not once per
-  /// product.
+  /// A new buffer [count / width][depth][width] holding `factor`'s first
+  /// `count` rows (L, dim `across` the row) or cols (R, the col): element
+  /// (a, k) at [a / width][k][a % width], so that each panel of `width`
+  /// is contiguous per k and the k loop streams it. A generic over the
+  /// factor's own (a, k) fills it with the factor's ops, its roundings and
+  /// scalings done once per element, not once per product.
   Value pack(OpBuilder &b, linalg::GenericOp generic, Value factor,
              unsigned across, unsigned k, int64_t width, Value count,
              Value depth) {
