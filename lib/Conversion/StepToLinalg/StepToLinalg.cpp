@@ -836,18 +836,23 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
 };
 
 /// A linalg.generic with one f32 accumulator result: out += Π inputs.
+/// When the innermost loop is the reduction (a dot product per result), the
+/// accumulation may be reassociated, as the emitter's reductions are: LLVM
+/// then keeps vector partial sums instead of one sequential f32 chain.
 static Value contract(OpBuilder &b, Location loc, ValueRange inputs,
                       ArrayRef<AffineMap> maps,
                       ArrayRef<utils::IteratorType> iterators, Value init) {
+  bool innerReduction = iterators.back() == utils::IteratorType::reduction;
   return linalg::GenericOp::create(
              b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
              iterators,
-             [](OpBuilder &nested, Location l, ValueRange args) {
+             [&](OpBuilder &nested, Location l, ValueRange args) {
                Value product =
                    arith::MulFOp::create(nested, l, args[0], args[1]);
-               linalg::YieldOp::create(nested, l,
-                                       ValueRange{arith::AddFOp::create(
-                                           nested, l, product, args[2])});
+               auto sum = arith::AddFOp::create(nested, l, product, args[2]);
+               if (innerReduction)
+                 sum.setFastmath(arith::FastMathFlags::reassoc);
+               linalg::YieldOp::create(nested, l, ValueRange{sum});
              })
       .getResult(0);
 }

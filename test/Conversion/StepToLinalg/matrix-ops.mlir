@@ -121,13 +121,22 @@ step.optimizer @o {
 // rows built so far (a mat-vec and a vec-mat per pass); a column left with
 // at most 2⁻¹² of its norm is replaced by the least covered unit vector
 // (an argmin over linalg.index), projected the same way; the result is
-// normalized and inserted as row j of Qᵀ.
+// normalized and inserted as row j of Qᵀ. The mat-vec's dot products may
+// be reassociated (LLVM keeps vector partial sums); the vec-mat is an axpy
+// per basis row and keeps its order.
 // CHECK-LABEL: step.group @qr
 // CHECK: %[[CT:.*]] = linalg.transpose
 // CHECK: scf.for %[[J:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[QT:[a-z0-9_]+]] = %{{.*}}) -> (tensor<?x?xf32>)
 // CHECK: tensor.extract_slice %[[CT]][%[[J]], 0]
 // CHECK: %[[BASIS:.*]] = tensor.extract_slice %[[QT]][0, 0] [%[[J]], %{{.*}}]
-// CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
+// CHECK: iterator_types = ["parallel", "reduction"]} ins(%[[BASIS]], %{{.*}} : tensor<?x?xf32>, tensor<?xf32>)
+// CHECK: arith.mulf
+// CHECK-NEXT: arith.addf %{{.*}}, %{{.*}} fastmath<reassoc> : f32
+// CHECK: iterator_types = ["reduction", "parallel"]} ins(%{{.*}}, %[[BASIS]] : tensor<?xf32>, tensor<?x?xf32>)
+// CHECK: arith.mulf
+// CHECK-NEXT: arith.addf %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : f32
+// CHECK-NEXT: linalg.yield
+// CHECK: iterator_types = ["parallel", "reduction"]} ins(%[[BASIS]], %{{.*}} : tensor<?x?xf32>, tensor<?xf32>)
 // CHECK: arith.constant 2.44140625E-4 : f32
 // CHECK: %[[DEP:.*]] = arith.cmpf ole
 // CHECK: scf.if %[[DEP]] -> (tensor<?xf32>) {
