@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "stepc-rt/CpuModule.h"
 #include "stepc/Driver/Driver.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -28,7 +29,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <dlfcn.h>
 #include <random>
 #include <string>
 #include <unistd.h>
@@ -62,15 +62,12 @@ static std::vector<float> randomVector(size_t n, unsigned seed, float scale) {
   return v;
 }
 
-/// A compiled spec: the shared object an artifact would carry, loaded.
+/// A compiled spec: the shared object an artifact would carry, loaded by
+/// the runtime as an artifact's (so with its scratch pool).
 struct LoadedSpec {
-  rt::Manifest manifest;
-  void *handle = nullptr;
+  rt::Artifact artifact;
+  std::unique_ptr<rt::CpuModule> module;
   double compileSeconds = 0.0;
-  ~LoadedSpec() {
-    if (handle)
-      dlclose(handle);
-  }
 };
 
 static bool loadSpec(const std::string &path, mlir::MLIRContext &context,
@@ -86,18 +83,12 @@ static bool loadSpec(const std::string &path, mlir::MLIRContext &context,
     return false;
   }
   out.compileSeconds = secondsSince(start);
-  out.manifest = buildManifest(*module);
-  llvm::SmallString<128> soPath;
-  llvm::sys::fs::createTemporaryFile("stepc-bench", "so", soPath);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream os(soPath, ec);
-    os << *code;
-  }
-  out.handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  llvm::sys::fs::remove(soPath);
-  if (!out.handle) {
-    llvm::errs() << dlerror() << "\n";
+  out.artifact.manifest = buildManifest(*module);
+  out.artifact.origin = path;
+  out.artifact.sections = {{rt::kCpuSectionName, std::move(*code)}};
+  if (rt::Status status = rt::CpuModule::load(out.artifact, out.module);
+      !status.ok()) {
+    llvm::errs() << status.message << "\n";
     return false;
   }
   return true;
@@ -109,19 +100,13 @@ static bool loadSpec(const std::string &path, mlir::MLIRContext &context,
 static bool timeGroup(LoadedSpec &spec, const std::string &groupName,
                       const std::vector<std::vector<int64_t>> &shapes, int reps,
                       int threads, double &seconds, double &bytes) {
-  const rt::Group *group = spec.manifest.findGroup(groupName);
-  auto entry = reinterpret_cast<rt::PackedEntry>(
-      dlsym(spec.handle, group->entry.c_str()));
-  if (!entry)
+  const rt::Group *group = spec.artifact.manifest.findGroup(groupName);
+  rt::Status status;
+  rt::PackedEntry entry = spec.module->lookup(*group, status);
+  std::vector<rt::PackedEntry> sumEntries;
+  if (!entry || !spec.module->lookupSumEntries(*group, "f32", sumEntries).ok())
     return false;
   rt::GroupRunner runner(*group, entry);
-  std::vector<rt::PackedEntry> sumEntries;
-  for (const rt::SumPhase &phase : group->sumPhases) {
-    sumEntries.push_back(reinterpret_cast<rt::PackedEntry>(
-        dlsym(spec.handle, phase.entry.c_str())));
-    if (!sumEntries.back())
-      return false;
-  }
   if (!runner.setSumEntries(sumEntries).ok())
     return false;
   std::vector<std::vector<float>> params, grads;

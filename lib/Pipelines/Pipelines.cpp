@@ -92,7 +92,9 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertVectorToLLVMPass());
   // memref before scf: OpenMP regions fail to lower in the other order
   // (shared/TOOLCHAIN.md §7).
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefToLLVM;
+  memrefToLLVM.useGenericFunctions = true;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefToLLVM));
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createArithToLLVMConversionPass());
@@ -100,6 +102,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createStoreBf16Bits());
+  pm.addPass(createRouteScratchAllocations());
   pm.addPass(createAddPackedEntries());
 }
 

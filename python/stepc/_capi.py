@@ -54,6 +54,14 @@ _c_char_pp = ctypes.POINTER(ctypes.c_char_p)
 _handle = ctypes.c_void_p
 _handle_p = ctypes.POINTER(ctypes.c_void_p)
 
+
+class ScratchStats(ctypes.Structure):
+    """stepc_scratch_stats."""
+    _fields_ = [("fresh_allocations", ctypes.c_uint64),
+                ("reused_allocations", ctypes.c_uint64),
+                ("held_bytes", ctypes.c_uint64)]
+
+
 # name: (argument types); every function returns stepc_status unless noted.
 _SIGNATURES = {
     "stepc_cuda_device_count": (ctypes.POINTER(ctypes.c_int),),
@@ -64,6 +72,8 @@ _SIGNATURES = {
     "stepc_group_create_typed": (_handle, ctypes.c_char_p, ctypes.c_char_p,
                                  _handle_p),
     "stepc_artifact_has_code": (_handle, ctypes.c_char_p, ctypes.c_char_p),
+    "stepc_artifact_scratch_stats": (_handle, ctypes.POINTER(ScratchStats)),
+    "stepc_artifact_trim_scratch": (_handle,),
     "stepc_group_create_on": (_handle, ctypes.c_char_p, ctypes.c_char_p,
                               ctypes.c_char_p, _handle_p),
     "stepc_group_device": (_handle, _c_char_pp),

@@ -83,6 +83,20 @@ class Artifact:
                 return False
             raise
 
+    def scratch_stats(self):
+        """The CPU steps' temporary buffers, kept for the next step:
+        {"fresh_allocations", "reused_allocations", "held_bytes"} (all 0
+        until a group of this artifact has run on the CPU)."""
+        stats = _capi.ScratchStats()
+        _capi.call("stepc_artifact_scratch_stats", self._handle,
+                   ctypes.byref(stats))
+        return {name: getattr(stats, name) for name, _ in stats._fields_}
+
+    def trim_scratch(self):
+        """Gives the kept buffers back to the C library; the next step
+        allocates afresh."""
+        _capi.call("stepc_artifact_trim_scratch", self._handle)
+
     def __del__(self):
         handle = getattr(self, "_handle", None)
         if handle and _capi._lib is not None:

@@ -192,6 +192,28 @@ stepc_status stepc_artifact_has_code(const stepc_artifact *artifact,
   return ok();
 }
 
+stepc_status stepc_artifact_scratch_stats(const stepc_artifact *artifact,
+                                          stepc_scratch_stats *out) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(out);
+  LoadedArtifact &loaded = *artifact->loaded;
+  std::lock_guard<std::mutex> lock(loaded.mutex);
+  ScratchStats stats;
+  if (loaded.module)
+    stats = loaded.module->scratchStats();
+  *out = {stats.freshAllocations, stats.reusedAllocations, stats.heldBytes};
+  return ok();
+}
+
+stepc_status stepc_artifact_trim_scratch(stepc_artifact *artifact) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  LoadedArtifact &loaded = *artifact->loaded;
+  std::lock_guard<std::mutex> lock(loaded.mutex);
+  if (loaded.module)
+    loaded.module->trimScratch();
+  return ok();
+}
+
 /// Every create call; messages name the one the caller made.
 static stepc_status createGroup(const char *function, stepc_artifact *artifact,
                                 const char *name, const char *param_dtype,

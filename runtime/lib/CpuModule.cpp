@@ -115,6 +115,9 @@ Status CpuModule::load(const Artifact &artifact,
                          origin + ": cannot load its CPU code (" + reason +
                              ")");
   }
+  if (auto *table = static_cast<ScratchAllocatorTable *>(
+          ::dlsym(module->handle_, kScratchAllocatorSymbol)))
+    module->scratch_.install(*table);
   out = std::move(module);
   return Status::success();
 }

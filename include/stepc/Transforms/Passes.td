@@ -130,6 +130,26 @@ def MaterializeRoundedFactors
   ];
 }
 
+def RouteScratchAllocations
+    : Pass<"stepc-route-scratch-allocations", "::mlir::ModuleOp"> {
+  let summary = "Route the CPU code's buffer allocations through a hook the "
+                "runtime sets";
+  let description = [{
+    Gives the generic allocation functions that `finalize-memref-to-llvm`
+    declares with `use-generic-functions` (`_mlir_memref_to_llvm_alloc`,
+    `_mlir_memref_to_llvm_free`) internal bodies that call through the
+    exported global `stepc_scratch_allocator`, a struct
+    `{ptr allocate(ptr context, i64 bytes), void release(ptr context, ptr),
+    ptr context}`, and fall back to `malloc` and `free` while its
+    `allocate` is null (the JIT, a runtime that does not set it). The
+    runtime points it at a pool that keeps a step's buffers for the next
+    step: freed to the C library, large buffers went back to the kernel and
+    every step paid their page faults again. docs/Design/CpuPipeline.md,
+    "Scratch buffers kept across steps".
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def StoreBf16Bits : Pass<"stepc-store-bf16-bits"> {
   let summary = "Store bf16 values (LLVM dialect) as their i16 bits";
   let description = [{

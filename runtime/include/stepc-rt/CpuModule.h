@@ -15,6 +15,7 @@
 
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/GroupRunner.h"
+#include "stepc-rt/ScratchPool.h"
 
 #include <memory>
 #include <string>
@@ -48,6 +49,13 @@ public:
   /// How the code was loaded: LoadMethod::Memfd or LoadMethod::TempFile.
   LoadMethod method() const { return method_; }
 
+  /// The buffers the code's steps allocate, kept for the next step (code
+  /// compiled before the pool existed calls malloc and free: all zero).
+  ScratchStats scratchStats() const { return scratch_.stats(); }
+  /// Gives the kept buffers back to the C library; the next step
+  /// allocates afresh.
+  void trimScratch() { scratch_.trim(); }
+
   ~CpuModule();
   CpuModule(const CpuModule &) = delete;
   CpuModule &operator=(const CpuModule &) = delete;
@@ -65,6 +73,8 @@ private:
   int fd_ = -1;
   LoadMethod method_ = LoadMethod::Memfd;
   std::string origin_;
+  /// Outlives the code (the destructor unloads it first).
+  ScratchPool scratch_;
 };
 
 } // namespace stepc::rt

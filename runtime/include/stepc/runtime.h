@@ -92,6 +92,23 @@ STEPC_RT_API stepc_status stepc_artifact_has_code(const stepc_artifact *artifact
                                                   const char *name,
                                                   const char *device);
 
+/* A CPU step's temporary buffers of 64 KiB or more are kept by the loaded
+ * artifact for the next step (so it does not pay their page faults again):
+ * blocks taken from the C library, requests served by a kept block, and the
+ * bytes kept now. All zero until a CPU step of the artifact allocates one
+ * (element-wise groups never do). */
+typedef struct stepc_scratch_stats {
+  uint64_t fresh_allocations;
+  uint64_t reused_allocations;
+  uint64_t held_bytes;
+} stepc_scratch_stats;
+STEPC_RT_API stepc_status stepc_artifact_scratch_stats(
+    const stepc_artifact *artifact, stepc_scratch_stats *out);
+/* Gives the kept buffers back to the C library (e.g. before a phase of
+ * training that needs the memory); the next step allocates afresh. Safe
+ * while other threads step the artifact's groups. */
+STEPC_RT_API stepc_status stepc_artifact_trim_scratch(stepc_artifact *artifact);
+
 /*===-- Groups ------------------------------------------------------------===*/
 
 /* An instance of group `name`: its own bindings, state and hypers. Several

@@ -113,6 +113,16 @@ public:
                : std::string();
   }
 
+  /// The CPU steps' kept temporary buffers (all zero when nothing is
+  /// loaded or no group has run on the CPU).
+  stepc_scratch_stats scratchStats() const {
+    stepc_scratch_stats stats = {0, 0, 0};
+    record(stepc_artifact_scratch_stats(handle_, &stats));
+    return stats;
+  }
+  /// Gives the kept buffers back to the C library.
+  bool trimScratch() { return record(stepc_artifact_trim_scratch(handle_)); }
+
 private:
   stepc_artifact *handle_ = nullptr;
 };
