@@ -395,6 +395,12 @@ void testCppApi(const std::string &path) {
         STEPC_ERR_NO_DEVICE);
   CHECK(stepc_artifact_has_code(artifact.get(), "nope", "cpu") ==
         STEPC_ERR_INVALID_ARGUMENT);
+  // Code without the scratch table (fake_entries.c has none) allocates
+  // with malloc: nothing kept, and trimming is a no-op.
+  stepc_scratch_stats scratch = artifact.scratchStats();
+  CHECK(artifact.status() == STEPC_OK && scratch.fresh_allocations == 0 &&
+        scratch.reused_allocations == 0 && scratch.held_bytes == 0);
+  CHECK(artifact.trimScratch());
 
   // Moves keep the handle and the last error; the source becomes empty.
   stepc::Group moved = std::move(group);

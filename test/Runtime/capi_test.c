@@ -74,6 +74,15 @@ static void testNullArguments(void) {
                "stepc_artifact_group_name: artifact is null");
   CHECK(strcmp(name, "untouched") == 0);
 
+  stepc_scratch_stats scratch;
+  CHECK_STATUS(stepc_artifact_scratch_stats(NULL, &scratch),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_artifact_scratch_stats: artifact is null");
+  CHECK_STATUS(stepc_artifact_scratch_stats((stepc_artifact *)&scratch, NULL),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_artifact_scratch_stats: out is null");
+  CHECK_STATUS(stepc_artifact_trim_scratch(NULL), STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_artifact_trim_scratch: artifact is null");
   CHECK_STATUS(stepc_group_create(NULL, "all", &group),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_create: artifact is null");
