@@ -42,12 +42,17 @@ void *ScratchPool::allocate(uint64_t bytes) {
   uint64_t size = sizeClassOf(bytes);
   if (size >= kSmallestKept) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto found = kept_.find(size);
-    if (found != kept_.end() && !found->second.empty()) {
+    // The smallest kept block that fits, if it is at most twice the size:
+    // tensors of several shapes then share blocks instead of each keeping
+    // its own, and a block too large is not tied up by a small request.
+    auto found = kept_.lower_bound(size);
+    if (found != kept_.end() && found->first / 2 <= size) {
       void *block = found->second.back();
       found->second.pop_back();
+      stats_.heldBytes -= found->first;
+      if (found->second.empty())
+        kept_.erase(found);
       ++stats_.reusedAllocations;
-      stats_.heldBytes -= size;
       return block;
     }
     ++stats_.freshAllocations;

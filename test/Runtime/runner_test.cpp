@@ -15,6 +15,7 @@
 #include "Inputs/Check.h"
 #include "Inputs/ManifestBuilders.h"
 #include "stepc-rt/GroupRunner.h"
+#include "stepc-rt/ScratchPool.h"
 
 #include <cmath>
 #include <cstdint>
@@ -365,7 +366,63 @@ void testFlatStates() {
 }
 } // namespace
 
+/// The pool behind the CPU code's temporaries (ScratchPool.h): blocks of
+/// 64 KiB or more are kept and reused by requests of their size class or
+/// up to half of it; smaller ones go straight back to the C library.
+void testScratchPool() {
+  ScratchPool pool;
+  constexpr uint64_t kib = 1024;
+  void *small = pool.allocate(1000);
+  CHECK(small && reinterpret_cast<uintptr_t>(small) % 16 == 0);
+  pool.release(small);
+  ScratchStats stats = pool.stats();
+  CHECK(stats.freshAllocations == 0 && stats.heldBytes == 0);
+
+  void *a = pool.allocate(100 * kib);
+  void *b = pool.allocate(100 * kib);
+  CHECK(a && b && a != b && reinterpret_cast<uintptr_t>(a) % 16 == 0);
+  static_cast<char *>(a)[100 * kib - 1] = 1; // the whole size is usable
+  pool.release(a);
+  pool.release(b);
+  stats = pool.stats();
+  // 100 KiB rounds up to a multiple of 64 KiB / 8.
+  CHECK(stats.freshAllocations == 2 && stats.heldBytes == 2 * 104 * kib);
+  // The same class, then the smallest size kept (at least half of 104
+  // KiB): both served by the kept blocks.
+  void *c = pool.allocate(100 * kib - 7);
+  void *d = pool.allocate(64 * kib);
+  CHECK((c == a || c == b) && (d == a || d == b) && c != d);
+  stats = pool.stats();
+  CHECK(stats.reusedAllocations == 2 && stats.heldBytes == 0);
+  pool.release(c);
+  pool.release(d);
+
+  // 300 KiB (class 320 KiB) is larger than every kept block; 140 KiB
+  // (class 144 KiB) is less than half of it.
+  void *e = pool.allocate(300 * kib);
+  pool.release(e);
+  void *f = pool.allocate(140 * kib);
+  stats = pool.stats();
+  CHECK(f != e && stats.freshAllocations == 4 && stats.reusedAllocations == 2 &&
+        stats.heldBytes == (2 * 104 + 320) * kib);
+  pool.release(f);
+  pool.trim();
+  stats = pool.stats();
+  CHECK(stats.heldBytes == 0 && stats.freshAllocations == 4);
+
+  // The table the CPU code calls through.
+  ScratchAllocatorTable table = {nullptr, nullptr, nullptr};
+  pool.install(table);
+  void *g = table.allocate(table.context, 100 * kib);
+  CHECK(g && pool.stats().freshAllocations == 5);
+  table.release(table.context, g);
+  CHECK(table.allocate(table.context, 100 * kib) == g);
+  table.release(table.context, g); // freed by the pool's destructor
+  CHECK(pool.stats().heldBytes == 104 * kib);
+}
+
 int main() {
+  testScratchPool();
   testBindErrors();
   testSgd();
   testLayouts();

@@ -8,9 +8,9 @@
 // blocked products) and frees them before it returns; the next step asks
 // for the same sizes again. Freed to the C library, large blocks went back
 // to the kernel and every step paid the page faults of touching them anew.
-// The pool keeps freed blocks of 64 KiB or more by size class for the next
-// request of that class, so a loaded artifact holds about one step's
-// scratch between steps
+// The pool keeps freed blocks of 64 KiB or more by size class and gives
+// each request the smallest kept block that fits (at most twice its size),
+// so a loaded artifact holds about one step's scratch between steps
 // (docs/Design/CpuPipeline.md, "Scratch buffers kept across steps").
 //
 //===----------------------------------------------------------------------===//
@@ -20,8 +20,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <mutex>
-#include <unordered_map>
 #include <vector>
 
 namespace stepc::rt {
@@ -54,7 +54,8 @@ public:
 
   /// A block of at least `bytes`, 16-byte aligned; null when out of memory.
   void *allocate(uint64_t bytes);
-  /// Keeps `block` (from allocate) for the next request of its size.
+  /// Keeps `block` (from allocate) for a later request of its size class
+  /// or up to half of it.
   void release(void *block);
   /// Returns every kept block to the C library.
   void trim();
@@ -65,7 +66,8 @@ public:
 
 private:
   mutable std::mutex mutex_;
-  std::unordered_map<uint64_t, std::vector<void *>> kept_;
+  /// By size class; no empty lists.
+  std::map<uint64_t, std::vector<void *>> kept_;
   ScratchStats stats_;
 };
 
