@@ -808,6 +808,11 @@ int main(int argc, char **argv) {
   cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
     os << "stepc version " << STEPC_VERSION << "\n";
   });
+  // `stepc --help` lists the subcommands, not the hundreds of options that
+  // linking LLVM's and MLIR's libraries registers at the top level (hidden
+  // from the listing, still accepted).
+  static cl::OptionCategory topLevelCategory("stepc");
+  cl::HideUnrelatedOptions(topLevelCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "stepc: the optimizer-step compiler\n");
 
