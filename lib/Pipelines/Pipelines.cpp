@@ -107,6 +107,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
 }
 
 void stepc::buildCpuPipeline(OpPassManager &pm) {
+  pm.addPass(createFoldNormalizationChains());
   buildStepToLinalgPipeline(pm);
   // Not buildCpuTilePipeline: measured slower, see docs/Design/Phases.md.
   buildCpuBufferizePipeline(pm);

@@ -130,6 +130,32 @@ def MaterializeRoundedFactors
   ];
 }
 
+def FoldNormalizationChains
+    : Pass<"stepc-fold-normalization-chains", "::mlir::ModuleOp"> {
+  let summary = "Carry a chain of row and column normalizations as two "
+                "scale vectors";
+  let description = [{
+    SinkGD's step alternates `normalize_rows` and `normalize_cols` five
+    times. Each result is the input scaled, X = diag(r)·G·diag(c), so the
+    chain needs G and the two vectors only: row i's 2-norm is
+    r_i·sqrt(Σ_j G_ij² c_j²) and column j's c_j·sqrt(Σ_i r_i² G_ij²).
+    Rewrites every chain of two or more such ops (p = 2, power 1, target
+    `unit` or `sqrt_dim`, any ε mode; each result but the last used only
+    by the next) into `step.reduce`s of G² weighted by the other vector,
+    element-wise updates of r and c, and one final G·r·c. A row or column
+    whose weighted sum is 0 is zero in every X; its factor stays as it
+    was instead of growing by T/ε each time, which could overflow.
+    The results equal the chain's in real arithmetic and differ in
+    rounding. The lowered chain had recomputed each X from G through all
+    the earlier factors, per element. docs/Design/CpuPipeline.md,
+    "Normalization chains as scale vectors".
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+  ];
+}
+
 def RouteScratchAllocations
     : Pass<"stepc-route-scratch-allocations", "::mlir::ModuleOp"> {
   let summary = "Route the CPU code's buffer allocations through a hook the "
