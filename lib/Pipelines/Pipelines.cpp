@@ -124,6 +124,7 @@ std::string stepc::cudaToolkitPath() {
 void stepc::buildGpuKernelsPipeline(OpPassManager &pm,
                                     bool skipUnsupportedGroups,
                                     const GpuKernelOptions &options) {
+  pm.addPass(createFoldNormalizationChains());
   buildStepToLinalgPipeline(pm);
   FormGpuKernelsOptions kernels;
   kernels.skipUnsupported = skipUnsupportedGroups;
