@@ -30,7 +30,7 @@ namespace stepc {
 using namespace mlir;
 
 namespace {
-/// The exported table; runtime/include/stepc-rt/CpuModule.h declares the
+/// The exported table; runtime/include/stepc-rt/ScratchPool.h declares the
 /// same layout (`ScratchAllocatorTable`) and name.
 constexpr const char kTableName[] = "stepc_scratch_allocator";
 enum TableField : int32_t { kAllocate = 0, kRelease = 1, kContext = 2 };
