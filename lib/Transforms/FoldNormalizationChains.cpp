@@ -43,12 +43,12 @@ struct Link {
 /// target that does not depend on the whole matrix.
 std::optional<Link> linkOf(Operation *op) {
   auto describe = [&](auto normalize, bool rows) -> std::optional<Link> {
-    if (normalize.getP().convertToDouble() != 2.0 ||
-        normalize.getPower().convertToDouble() != 1.0 ||
+    if (normalize.getPAttr().getValueAsDouble() != 2.0 ||
+        normalize.getPowerAttr().getValueAsDouble() != 1.0 ||
         normalize.getTarget() == step::NormTarget::rms_of_norms)
       return std::nullopt;
     return Link{op, rows, normalize.getTarget(), normalize.getMode(),
-                normalize.getEps().convertToDouble()};
+                normalize.getEpsAttr().getValueAsDouble()};
   };
   if (auto rows = dyn_cast<step::NormalizeRowsOp>(op))
     return describe(rows, true);
