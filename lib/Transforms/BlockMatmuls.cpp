@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stepc/Transforms/BodySlice.h"
+#include "stepc/Transforms/Contraction.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -38,14 +39,17 @@ namespace {
 constexpr int64_t kBlockRows = 6, kBlockVectors = 2, kVectorLanes = 8;
 constexpr int64_t kBlockCols = kBlockVectors * kVectorLanes;
 
-/// A generic whose body yields `out + L·R` (either order of each), L
-/// computed from inputs indexed by (i, k) only, R from inputs indexed by
-/// (k, j) only, and the output indexed (i, j), all f32.
+/// A contraction (stepc/Transforms/Contraction.h) the blocks compute: i and
+/// j the output's row and col dims, L the factor that reads i.
 struct Product {
   unsigned i, k, j;
   Value lhs, rhs;
   arith::MulFOp multiply;
   arith::AddFOp accumulate;
+  /// Whether the result is symmetric (a mirrored contraction into a buffer
+  /// that holds one value): only the blocks that reach the diagonal or
+  /// above it are computed, and the rest is copied across.
+  bool symmetric;
 };
 
 /// The loop dims an indexing map reads, when it reads plain dims.
@@ -64,15 +68,10 @@ std::optional<SmallVector<unsigned>> dimsOf(AffineMap map) {
 /// over `*dimsOf(...)` would read the optional after its lifetime.
 SmallVector<unsigned> plainDimsOf(AffineMap map) { return *dimsOf(map); }
 
-bool isUnitStrideF32Matrix(Value value) {
-  auto type = dyn_cast<MemRefType>(value.getType());
-  return type && type.getRank() == 2 && type.getElementType().isF32() &&
-         type.isLastDimUnitStride();
-}
-
 std::optional<Product> matchProduct(linalg::GenericOp generic) {
-  if (!generic.hasPureBufferSemantics() || generic.getNumLoops() != 3 ||
-      generic.getNumReductionLoops() != 1 || generic.getNumDpsInits() != 1)
+  std::optional<stepc::Contraction> contraction =
+      stepc::matchContraction(generic);
+  if (!contraction)
     return std::nullopt;
   // Plain dims everywhere: the blocks' remainders take views of every
   // operand along them.
@@ -80,69 +79,25 @@ std::optional<Product> matchProduct(linalg::GenericOp generic) {
                    [](AffineMap map) { return !dimsOf(map); }))
     return std::nullopt;
   OpOperand *out = generic.getDpsInitOperand(0);
-  std::optional<SmallVector<unsigned>> outDims =
-      dimsOf(generic.getMatchingIndexingMap(out));
-  if (!outDims || outDims->size() != 2 || !isUnitStrideF32Matrix(out->get()))
+  if (!cast<MemRefType>(out->get().getType()).isLastDimUnitStride())
     return std::nullopt;
-  Product product;
-  product.i = (*outDims)[0];
-  product.j = (*outDims)[1];
-  product.k = 3 - product.i - product.j;
-  if (product.i == product.j || generic.getIteratorTypesArray()[product.k] !=
-                                    utils::IteratorType::reduction)
-    return std::nullopt;
-
-  Block &body = *generic.getBody();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  product.accumulate = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  if (!product.accumulate)
-    return std::nullopt;
-  Value outArg = generic.getMatchingBlockArgument(out);
-  Value added = product.accumulate.getLhs() == outArg
-                    ? product.accumulate.getRhs()
-                    : product.accumulate.getLhs();
-  if (added == outArg ||
-      !llvm::is_contained(product.accumulate->getOperands(), outArg))
-    return std::nullopt;
-  product.multiply = added.getDefiningOp<arith::MulFOp>();
-  if (!product.multiply || !product.multiply->hasOneUse() ||
-      product.multiply->getBlock() != &body)
-    return std::nullopt;
-
-  // Which factor reads (i, k) and which (k, j): each must read inputs of
-  // one side alone, and not the output.
-  auto sideOf = [&](Value factor) -> std::optional<bool> {
-    SmallVector<BlockArgument> arguments;
-    if (auto argument = dyn_cast<BlockArgument>(factor))
-      arguments.push_back(argument);
-    else if (factor.getParentBlock() == &body)
-      stepc::opsNeededBy(body, factor, {}, &arguments);
-    else
-      return std::nullopt;
-    bool readsRow = false, readsCol = false;
-    for (BlockArgument argument : arguments) {
-      OpOperand *operand = generic.getMatchingOpOperand(argument);
-      if (!generic.isDpsInput(operand) || operand->get() == out->get())
-        return std::nullopt;
-      std::optional<SmallVector<unsigned>> dims =
-          dimsOf(generic.getMatchingIndexingMap(operand));
-      if (!dims)
-        return std::nullopt;
-      for (unsigned dim : *dims) {
-        readsRow |= dim == product.i;
-        readsCol |= dim == product.j;
-      }
-    }
-    if (readsRow && readsCol)
-      return std::nullopt;
-    return readsRow;
-  };
-  Value first = product.multiply.getLhs(), second = product.multiply.getRhs();
-  std::optional<bool> firstIsLhs = sideOf(first), secondIsLhs = sideOf(second);
-  if (!firstIsLhs || !secondIsLhs || *firstIsLhs == *secondIsLhs)
-    return std::nullopt;
-  product.lhs = *firstIsLhs ? first : second;
-  product.rhs = *firstIsLhs ? second : first;
+  SmallVector<unsigned> outDims =
+      plainDimsOf(generic.getMatchingIndexingMap(out));
+  bool lhsReadsRows = contraction->rowDim == outDims[0];
+  Product product{outDims[0],
+                  contraction->reductionDim,
+                  outDims[1],
+                  lhsReadsRows ? contraction->lhs : contraction->rhs,
+                  lhsReadsRows ? contraction->rhs : contraction->lhs,
+                  contraction->multiply,
+                  contraction->accumulate,
+                  false};
+  product.symmetric = stepc::isMirrored(generic, *contraction,
+                                        [&](unsigned n) {
+                                          return stepc::holdsSymmetricValues(
+                                              *generic.getDpsInputOperand(n));
+                                        }) &&
+                      stepc::holdsOneValue(*out);
   return product;
 }
 
@@ -220,11 +175,12 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     return buffer;
   }
 
-  /// The private function `(L panels, R panels, out)` that adds every
-  /// whole block's products to `out`, one per module and pair of fastmath
-  /// flags: LLVM then compiles the blocked loops once, however many
-  /// products call them. IEEE multiplies and adds commute bit for bit, so
-  /// the operands' order in the generic does not matter.
+  /// The private function `(L panels, R panels, out, upper)` that adds
+  /// every whole block's products to `out`, or with `upper` only those of
+  /// the blocks that reach the diagonal or above it, one per module and
+  /// pair of fastmath flags: LLVM then compiles the blocked loops once,
+  /// however many products call them. IEEE multiplies and adds commute bit
+  /// for bit, so the operands' order in the generic does not matter.
   func::FuncOp blocksFunction(Type lhsType, Type rhsType, Type outType,
                               arith::FastMathFlags multiplyFlags,
                               arith::FastMathFlags addFlags) {
@@ -244,14 +200,15 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     Location loc = module.getLoc();
     auto function = func::FuncOp::create(
         b, loc, name,
-        b.getFunctionType({lhsType, rhsType, outType}, TypeRange{}));
+        b.getFunctionType({lhsType, rhsType, outType, b.getI1Type()},
+                          TypeRange{}));
     function.setPrivate();
     // Called, not inlined: one copy of the loops is the point.
     function->setAttr("passthrough",
                       b.getArrayAttr({b.getStringAttr("noinline")}));
     b.setInsertionPointToStart(function.addEntryBlock());
     Value lhs = function.getArgument(0), rhs = function.getArgument(1),
-          out = function.getArgument(2);
+          out = function.getArgument(2), upper = function.getArgument(3);
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
@@ -275,8 +232,14 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
       b.setInsertionPointToStart(colLoop.getBody());
       Value col0 = colLoop.getInductionVar();
       Value colPanel = arith::DivUIOp::create(b, loc, col0, index(kBlockCols));
+      // Blocks of rows that start at or above the panel's last col.
+      Value diagonalRows = arith::MinUIOp::create(
+          b, loc, blockedRows,
+          arith::AddIOp::create(b, loc, col0, index(kBlockCols)));
+      Value rowEnd =
+          arith::SelectOp::create(b, loc, upper, diagonalRows, blockedRows);
       auto rowLoop =
-          scf::ForOp::create(b, loc, index(0), blockedRows, index(kBlockRows));
+          scf::ForOp::create(b, loc, index(0), rowEnd, index(kBlockRows));
       b.setInsertionPointToStart(rowLoop.getBody());
       Value row0 = rowLoop.getInductionVar();
       Value rowPanel = arith::DivUIOp::create(b, loc, row0, index(kBlockRows));
@@ -358,7 +321,8 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
                                          product.accumulate.getFastmath());
     func::CallOp::create(
         b, loc, blocks,
-        ValueRange{lhs, rhs, memref::CastOp::create(b, loc, strided, out)});
+        ValueRange{lhs, rhs, memref::CastOp::create(b, loc, strided, out),
+                   arith::ConstantIntOp::create(b, loc, product.symmetric, 1)});
 
     // The rows and cols outside whole blocks: the generic itself over
     // views of its operands, which the loops lowering computes as before.
@@ -388,6 +352,26 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
               index(0), cols);
     remainder(index(0), blockedRows, blockedCols,
               arith::SubIOp::create(b, loc, cols, blockedCols));
+    // Every element on and above the diagonal is computed now; those below
+    // take their mirror images' bits (rows = cols: the factors mirror each
+    // other).
+    if (product.symmetric) {
+      Value zero = index(0), one = index(1);
+      scf::ForOp::create(
+          b, loc, one, rows, one, ValueRange{},
+          [&](OpBuilder &nb, Location l, Value row, ValueRange) {
+            scf::ForOp::create(
+                nb, l, zero, row, one, ValueRange{},
+                [&](OpBuilder &ib, Location il, Value col, ValueRange) {
+                  Value mirrored =
+                      memref::LoadOp::create(ib, il, out, ValueRange{col, row});
+                  memref::StoreOp::create(ib, il, mirrored, out,
+                                          ValueRange{row, col});
+                  scf::YieldOp::create(ib, il);
+                });
+            scf::YieldOp::create(nb, l);
+          });
+    }
     generic.erase();
   }
 };

@@ -4,7 +4,8 @@
 // call of the module's one blocked function, whose k loop carries 12
 // vectors of 8, each element still summing a rounded multiply then a
 // rounded add in ascending k. Rows and cols outside whole blocks stay the
-// generic, over views.
+// generic, over views. A symmetric product computes the blocks that reach
+// the diagonal or above it and copies the rest across.
 
 #lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
 #rhs = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -25,7 +26,7 @@
 // CHECK: %[[RWHOLE:.*]] = memref.subview %arg1[0, 0]
 // CHECK: linalg.generic {indexing_maps = [#[[SWAP]], #[[COLPANEL]]]{{.*}} ins(%[[RWHOLE]] : {{.*}}) outs(%[[R]] : memref<?x?x16xf32>)
 // CHECK: %[[OUT:.*]] = memref.cast %arg2 : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
-// CHECK: call @stepc_product_blocks(%[[L]], %[[R]], %[[OUT]])
+// CHECK: call @stepc_product_blocks(%[[L]], %[[R]], %[[OUT]], %false)
 // CHECK: %[[LROWS:.*]] = memref.subview %arg0
 // CHECK: linalg.generic {{.*}} ins(%[[LROWS]], %{{.*}} : memref<?x?xf32, strided<[?, 1], offset: ?>>, memref<?x?xf32, strided<[?, 1]>>)
 // CHECK-NEXT: ^bb0
@@ -33,9 +34,13 @@
 // CHECK: linalg.generic
 // CHECK-NOT: memref.dealloc
 // CHECK: return
-// CHECK: func.func private @stepc_product_blocks(%[[LP:.*]]: memref<?x?x6xf32>, %[[RP:.*]]: memref<?x?x16xf32>, %[[C:.*]]: memref<?x?xf32, strided<[?, 1], offset: ?>>) attributes {passthrough = ["noinline"]}
+// CHECK: func.func private @stepc_product_blocks(%[[LP:.*]]: memref<?x?x6xf32>, %[[RP:.*]]: memref<?x?x16xf32>, %[[C:.*]]: memref<?x?xf32, strided<[?, 1], offset: ?>>, %[[UPPER:.*]]: i1) attributes {passthrough = ["noinline"]}
+// CHECK: %[[BLOCKED:.*]] = arith.muli %{{.*}}, %c6
 // CHECK: scf.for %[[COL:.*]] = %c0 to %{{.*}} step %c16
-// CHECK: scf.for %[[ROW:.*]] = %c0 to %{{.*}} step %c6
+// CHECK: %[[PAST:.*]] = arith.addi %[[COL]], %c16
+// CHECK: %[[DIAGONAL:.*]] = arith.minui %[[BLOCKED]], %[[PAST]]
+// CHECK: %[[ROWEND:.*]] = arith.select %[[UPPER]], %[[DIAGONAL]], %[[BLOCKED]]
+// CHECK: scf.for %[[ROW:.*]] = %c0 to %[[ROWEND]] step %c6
 // CHECK-COUNT-12: vector.load %[[C]]
 // CHECK: scf.for %[[K:.*]] = %c0 to %{{.*}} step %c1 iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-NEXT: %[[R0:.*]] = vector.load %[[RP]][%{{.*}}, %[[K]], %c0] : memref<?x?x16xf32>, vector<8xf32>
@@ -124,6 +129,83 @@ func.func @not_products(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?
     %p = arith.mulf %x, %x : f32
     %s = arith.addf %p, %acc : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Newton–Schulz's Gram A = X·Xᵀ (X read in place at (j, k)) into a filled
+// buffer is symmetric, and so is A·A: both compute the upper blocks only,
+// then copy each element below the diagonal from its mirror image. A·X is
+// not mirrored, and a Gram into a buffer the function did not fill may
+// start unsymmetric: both are computed whole.
+// CHECK-LABEL: func.func @symmetric
+// CHECK: %[[A:.*]] = memref.alloc
+// CHECK: %[[S:.*]] = memref.alloc
+// CHECK: %[[ACAST:.*]] = memref.cast %[[A]]
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %[[ACAST]], %true)
+// CHECK: scf.for %[[I:.*]] = %c1 to %[[M:.*]] step %c1 {
+// CHECK-NEXT: scf.for %[[J:.*]] = %c0 to %[[I]] step %c1 {
+// CHECK-NEXT: %[[V:.*]] = memref.load %[[A]][%[[J]], %[[I]]]
+// CHECK-NEXT: memref.store %[[V]], %[[A]][%[[I]], %[[J]]]
+// CHECK: %[[SCAST:.*]] = memref.cast %[[S]]
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %[[SCAST]], %true)
+// CHECK: scf.for
+// CHECK-NEXT: scf.for
+// CHECK-NEXT: memref.load %[[S]]
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %{{.*}}, %false)
+// CHECK-NOT: scf.for
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %{{.*}}, %false)
+// CHECK-NOT: scf.for
+// CHECK: return
+#ik = affine_map<(d0, d1, d2) -> (d0, d1)>
+#jk = affine_map<(d0, d1, d2) -> (d2, d1)>
+#kj = affine_map<(d0, d1, d2) -> (d1, d2)>
+#ij = affine_map<(d0, d1, d2) -> (d0, d2)>
+func.func @symmetric(%x: memref<?x?xf32>, %r: memref<?x?xf32>, %g: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %x, %c0 : memref<?x?xf32>
+  %a = memref.alloc(%m, %m) : memref<?x?xf32>
+  %s = memref.alloc(%m, %m) : memref<?x?xf32>
+  linalg.fill ins(%zero : f32) outs(%a : memref<?x?xf32>)
+  linalg.fill ins(%zero : f32) outs(%s : memref<?x?xf32>)
+  linalg.generic {indexing_maps = [#ik, #jk, #ij],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %x : memref<?x?xf32>, memref<?x?xf32>) outs(%a : memref<?x?xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %tv = arith.truncf %v : f32 to bf16
+    %ev = arith.extf %tv : bf16 to f32
+    %tu = arith.truncf %u : f32 to bf16
+    %eu = arith.extf %tu : bf16 to f32
+    %p = arith.mulf %eu, %ev : f32
+    %sum = arith.addf %p, %acc : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#ik, #kj, #ij],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %a : memref<?x?xf32>, memref<?x?xf32>) outs(%s : memref<?x?xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %p = arith.mulf %u, %v : f32
+    %sum = arith.addf %p, %acc : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#ik, #kj, #ij],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%s, %x : memref<?x?xf32>, memref<?x?xf32>) outs(%r : memref<?x?xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %p = arith.mulf %u, %v : f32
+    %sum = arith.addf %p, %acc : f32
+    linalg.yield %sum : f32
+  }
+  linalg.generic {indexing_maps = [#ik, #jk, #ij],
+                  iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%x, %x : memref<?x?xf32>, memref<?x?xf32>) outs(%g : memref<?x?xf32>) {
+  ^bb0(%u: f32, %v: f32, %acc: f32):
+    %p = arith.mulf %u, %v : f32
+    %sum = arith.addf %p, %acc : f32
+    linalg.yield %sum : f32
   }
   return
 }

@@ -19,6 +19,7 @@
 #include "stepc/Conversion/FuncToGpuKernels.h"
 #include "stepc/Conversion/StepToFunc.h"
 #include "stepc/Transforms/BodySlice.h"
+#include "stepc/Transforms/Contraction.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "GlobalMemoryBuilder.h"
@@ -2173,8 +2174,7 @@ private:
               *source.getDpsInputOperand(n));
         },
         [&](unsigned n) {
-          return stepc::detail::holdsSymmetricValues(
-              *source.getDpsInputOperand(n));
+          return stepc::holdsSymmetricValues(*source.getDpsInputOperand(n));
         });
   }
 
@@ -2420,7 +2420,7 @@ private:
       auto arg = cols ? cast<BlockArgument>(
                             factor.getDefiningOp<arith::ExtFOp>().getIn())
                       : BlockArgument();
-      return cols && stepc::detail::holdsSymmetricValues(
+      return cols && stepc::holdsSymmetricValues(
                          *source.getDpsInputOperand(arg.getArgNumber()))
                  ? cols
                  : Value();
@@ -2432,8 +2432,8 @@ private:
         b, loc, *contraction, sizes,
         {blockId, gridDim, matmulTile, matmulStages, sharedTiles(), valueAt,
          bf16RowsOf, bf16ColsOf, loadOutput, storeOutput,
-         stepc::detail::holdsOneValue(*source.getDpsInitOperand(0)),
-         matmulWholeTiles, memberIndex, matmulWgmma});
+         stepc::holdsOneValue(*source.getDpsInitOperand(0)), matmulWholeTiles,
+         memberIndex, matmulWgmma});
     if (epilogueClone)
       epilogueClone.erase();
     return true;

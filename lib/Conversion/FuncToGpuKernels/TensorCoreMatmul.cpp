@@ -15,6 +15,8 @@
 #include "TensorCoreMatmul.h"
 
 #include "stepc/Conversion/FuncToGpuKernels.h"
+#include "stepc/Transforms/BodySlice.h"
+#include "stepc/Transforms/Contraction.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -28,13 +30,6 @@
 using namespace mlir;
 
 namespace {
-
-/// How far the exactness of a buffer is traced back through the writes
-/// that produced it (a copy of a transpose of a rounding is 3).
-constexpr int kMaxWriteDepth = 8;
-/// How deep two factors of a contraction's body are compared op by op
-/// (`extf(truncf(x))` is 2).
-constexpr int kMaxMirrorDepth = 16;
 
 /// The mma tile (rows × cols × depth) of mma.sync m16n8k16.
 constexpr int64_t kMmaRows = 16, kMmaCols = 8, kMmaDepth = 16;
@@ -128,11 +123,13 @@ bool isExactScalar(linalg::GenericOp generic, Value value,
 
 bool exactBefore(Value value, Operation *reader, int depth);
 
-/// Whether `writer` (a generic or a copy) writes all of `buffer` with
-/// bf16-exact values.
+/// Whether `writer` (a generic, a fill or a copy) writes all of `buffer`
+/// with bf16-exact values.
 bool writesExactly(Operation *writer, Value buffer, int depth) {
   if (auto copy = dyn_cast<memref::CopyOp>(writer))
     return exactBefore(copy.getSource(), copy, depth + 1);
+  if (auto fill = dyn_cast<linalg::FillOp>(writer))
+    return isExactConstant(fill.value());
   auto generic = cast<linalg::GenericOp>(writer);
   if (generic.getNumReductionLoops() != 0)
     return false;
@@ -149,189 +146,29 @@ bool writesExactly(Operation *writer, Value buffer, int depth) {
   return true;
 }
 
-bool writes(Operation *op, Value buffer) {
-  if (auto copy = dyn_cast<memref::CopyOp>(op))
-    return copy.getTarget() == buffer;
-  if (auto generic = dyn_cast<linalg::GenericOp>(op))
-    return llvm::is_contained(generic.getDpsInits(), buffer);
-  return false;
-}
-
-/// The op that last wrote `buffer` before `reader`, when it can be told:
-/// `buffer` is the function's own, without aliases, so its writers are all
-/// in sight, and the write is in the reader's block. A write nested in a
-/// region (a loop's, a branch's) is not followed.
-Operation *lastWriteBefore(Value buffer, Operation *reader) {
-  if (!buffer.getDefiningOp<memref::AllocOp>())
-    return nullptr;
-  for (Operation *user : buffer.getUsers())
-    if (!isa<linalg::GenericOp, memref::CopyOp, memref::LoadOp, memref::DimOp,
-             memref::DeallocOp>(user))
-      return nullptr;
-  for (Operation *op = reader->getPrevNode(); op; op = op->getPrevNode()) {
-    bool nestedWrite = false;
-    op->walk([&](Operation *nested) {
-      if (nested != op && writes(nested, buffer))
-        nestedWrite = true;
-    });
-    if (nestedWrite)
-      return nullptr;
-    if (writes(op, buffer))
-      return op;
-  }
-  return nullptr;
-}
-
 /// Whether every element `reader` may read of `value` is exact in bf16.
 bool exactBefore(Value value, Operation *reader, int depth) {
   if (!isa<MemRefType>(value.getType()))
     return isExactConstant(value);
-  if (depth > kMaxWriteDepth)
+  if (depth > stepc::kMaxTracedWrites)
     return false;
-  Operation *writer = lastWriteBefore(value, reader);
+  Operation *writer = stepc::lastWriteBefore(value, reader);
   return writer && writesExactly(writer, value, depth);
-}
-
-/// What `generic` yields for its output `position` when that is one value
-/// for every element: a value from outside its body, or an input read with
-/// a map of no results (a scalar, or a 0-d buffer). Null otherwise.
-Value uniformYield(linalg::GenericOp generic, unsigned position) {
-  Block &body = generic.getRegion().front();
-  Value yielded = body.getTerminator()->getOperand(position);
-  auto arg = dyn_cast<BlockArgument>(yielded);
-  if (!arg)
-    return yielded.getParentRegion() != &generic.getRegion() ? yielded
-                                                             : Value();
-  if (arg.getOwner() != &body ||
-      arg.getArgNumber() >= generic.getNumDpsInputs())
-    return {};
-  OpOperand *input = generic.getDpsInputOperand(arg.getArgNumber());
-  return generic.getMatchingIndexingMap(input).getNumResults() == 0
-             ? input->get()
-             : Value();
-}
-
-/// Whether every element of `buffer` holds one value when `reader` runs:
-/// its last write was a fill (a generic over all of it yielding a scalar),
-/// or a copy of such a buffer.
-bool uniformBefore(Value buffer, Operation *reader, int depth) {
-  Operation *writer =
-      depth > kMaxWriteDepth ? nullptr : lastWriteBefore(buffer, reader);
-  if (!writer)
-    return false;
-  if (auto copy = dyn_cast<memref::CopyOp>(writer))
-    return uniformBefore(copy.getSource(), copy, depth + 1);
-  auto generic = cast<linalg::GenericOp>(writer);
-  for (auto [position, init] : llvm::enumerate(generic.getDpsInitsMutable()))
-    if (init.get() == buffer &&
-        (!generic.getMatchingIndexingMap(&init).isPermutation() ||
-         !uniformYield(generic, position)))
-      return false;
-  return true;
-}
-
-/// Whether `rhs` computes at (k, j) what `lhs`, another value of
-/// `generic`'s body, computes at (j, k): the same ops on the same inputs,
-/// read with maps that swap `rowDim` and `colDim`, or, from an input that
-/// `symmetricInput` vouches for, with the two results of such a map
-/// exchanged.
-bool mirrors(linalg::GenericOp generic, Value lhs, Value rhs, unsigned rowDim,
-             unsigned colDim, llvm::function_ref<bool(unsigned)> symmetricInput,
-             int depth) {
-  Block &body = generic.getRegion().front();
-  auto lhsArg = dyn_cast<BlockArgument>(lhs),
-       rhsArg = dyn_cast<BlockArgument>(rhs);
-  bool lhsInBody = lhsArg ? lhsArg.getOwner() == &body
-                          : lhs.getDefiningOp()->getBlock() == &body;
-  bool rhsInBody = rhsArg ? rhsArg.getOwner() == &body
-                          : rhs.getDefiningOp()->getBlock() == &body;
-  if (!lhsInBody || !rhsInBody)
-    return !lhsInBody && !rhsInBody && lhs == rhs;
-  if (lhsArg || rhsArg) {
-    if (!lhsArg || !rhsArg ||
-        lhsArg.getArgNumber() >= generic.getNumDpsInputs() ||
-        rhsArg.getArgNumber() >= generic.getNumDpsInputs())
-      return false;
-    OpOperand *lhsInput = generic.getDpsInputOperand(lhsArg.getArgNumber());
-    OpOperand *rhsInput = generic.getDpsInputOperand(rhsArg.getArgNumber());
-    AffineMap lhsMap = generic.getMatchingIndexingMap(lhsInput);
-    SmallVector<AffineExpr> swapped;
-    for (unsigned d = 0; d < lhsMap.getNumDims(); ++d)
-      swapped.push_back(getAffineDimExpr(d == rowDim   ? colDim
-                                         : d == colDim ? rowDim
-                                                       : d,
-                                         generic.getContext()));
-    AffineMap mirrored = lhsMap.replaceDimsAndSymbols(
-        swapped, {}, lhsMap.getNumDims(), lhsMap.getNumSymbols());
-    AffineMap rhsMap = generic.getMatchingIndexingMap(rhsInput);
-    if (lhsInput->get() != rhsInput->get())
-      return false;
-    if (mirrored == rhsMap)
-      return true;
-    return mirrored.getNumResults() == 2 &&
-           symmetricInput(lhsArg.getArgNumber()) &&
-           mirrored.getSubMap({1, 0}) == rhsMap;
-  }
-  Operation *lhsOp = lhs.getDefiningOp(), *rhsOp = rhs.getDefiningOp();
-  if (depth > kMaxMirrorDepth || lhsOp->getName() != rhsOp->getName() ||
-      lhsOp->getAttrDictionary() != rhsOp->getAttrDictionary() ||
-      lhsOp->getNumOperands() != rhsOp->getNumOperands() ||
-      lhsOp->getResultTypes() != rhsOp->getResultTypes() ||
-      cast<OpResult>(lhs).getResultNumber() !=
-          cast<OpResult>(rhs).getResultNumber())
-    return false;
-  return llvm::all_of(
-      llvm::zip(lhsOp->getOperands(), rhsOp->getOperands()), [&](auto pair) {
-        return mirrors(generic, std::get<0>(pair), std::get<1>(pair), rowDim,
-                       colDim, symmetricInput, depth + 1);
-      });
-}
-
-/// The arguments of `generic`'s body that `root`, a value of it, is
-/// computed from.
-SmallVector<BlockArgument> argumentsReadBy(linalg::GenericOp generic,
-                                           Value root) {
-  Block &body = generic.getRegion().front();
-  SmallVector<BlockArgument> arguments;
-  SmallVector<Value> worklist = {root};
-  DenseSet<Value> seen;
-  while (!worklist.empty()) {
-    Value value = worklist.pop_back_val();
-    if (!seen.insert(value).second)
-      continue;
-    if (auto arg = dyn_cast<BlockArgument>(value)) {
-      if (arg.getOwner() == &body)
-        arguments.push_back(arg);
-      continue;
-    }
-    Operation *def = value.getDefiningOp();
-    if (def && def->getBlock() == &body)
-      worklist.append(def->operand_begin(), def->operand_end());
-  }
-  return arguments;
-}
-
-/// The loop dims (a bit each) the inputs that `root` reads are indexed by,
-/// or nullopt when it reads the output.
-std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
-  unsigned mask = 0;
-  for (BlockArgument arg : argumentsReadBy(generic, root)) {
-    if (arg.getArgNumber() >= generic.getNumDpsInputs())
-      return std::nullopt;
-    AffineMap map = generic.getMatchingIndexingMap(
-        generic.getDpsInputOperand(arg.getArgNumber()));
-    for (unsigned d = 0; d < map.getNumDims(); ++d)
-      if (map.isFunctionOfDim(d))
-        mask |= 1u << d;
-  }
-  return mask;
 }
 
 /// Whether the first input `root` reads (in operand order) has `dim` as
 /// its map's last result: the dim its buffer is contiguous along.
 bool firstInputAlong(linalg::GenericOp generic, Value root, unsigned dim) {
+  Block &body = generic.getRegion().front();
+  SmallVector<BlockArgument> arguments;
+  if (auto argument = dyn_cast<BlockArgument>(root)) {
+    if (argument.getOwner() == &body)
+      arguments.push_back(argument);
+  } else if (root.getParentBlock() == &body) {
+    stepc::opsNeededBy(body, root, {}, &arguments);
+  }
   std::optional<unsigned> first;
-  for (BlockArgument arg : argumentsReadBy(generic, root))
+  for (BlockArgument arg : arguments)
     if (arg.getArgNumber() < generic.getNumDpsInputs())
       first = std::min(first.value_or(arg.getArgNumber()), arg.getArgNumber());
   if (!first)
@@ -350,133 +187,32 @@ bool stepc::detail::holdsBf16ExactValues(OpOperand &input) {
   return exactBefore(input.get(), input.getOwner(), 0);
 }
 
-bool stepc::detail::holdsOneValue(OpOperand &operand) {
-  return uniformBefore(operand.get(), operand.getOwner(), 0);
-}
-
 Value stepc::detail::filledValue(linalg::GenericOp generic) {
   if (generic.getNumDpsInits() != 1 || generic.getNumReductionLoops() != 0 ||
       !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
            .isPermutation())
     return {};
-  Value value = uniformYield(generic, 0);
+  Value value = stepc::uniformYield(generic, 0);
   return value && isa<FloatType>(value.getType()) ? value : Value();
-}
-
-namespace {
-/// Whether `buffer` holds a symmetric matrix when `reader` runs: its last
-/// write was a mirrored product into a buffer that held one value, or a
-/// pointwise function of symmetric matrices (a rounded copy of one).
-bool symmetricBefore(Value buffer, Operation *reader, int depth) {
-  auto writer = dyn_cast_or_null<linalg::GenericOp>(
-      depth > kMaxWriteDepth ? nullptr : lastWriteBefore(buffer, reader));
-  if (!writer || writer.getNumDpsInits() != 1 ||
-      writer.getDpsInits()[0] != buffer)
-    return false;
-  if (writer.getNumLoops() == 2 && writer.getNumParallelLoops() == 2 &&
-      !writer.hasIndexSemantics()) {
-    bool readsMatrices = false;
-    for (OpOperand &operand : writer->getOpOperands()) {
-      if (!isa<MemRefType>(operand.get().getType()))
-        continue;
-      if (!writer.getMatchingIndexingMap(&operand).isIdentity())
-        return false;
-      if (writer.isDpsInit(&operand))
-        continue;
-      if (!symmetricBefore(operand.get(), writer, depth + 1))
-        return false;
-      readsMatrices = true;
-    }
-    return readsMatrices;
-  }
-  // Whether its factors are exact in bf16 decides where the product runs,
-  // not whether it is symmetric: both ways, (i, j) and (j, i) add the same
-  // products in the same order, or one is the other's mirror image.
-  std::optional<stepc::detail::Bf16Contraction> product =
-      stepc::detail::matchBf16Contraction(
-          writer, [](unsigned) { return true; },
-          [](unsigned) { return false; });
-  return product && product->mirrored && uniformBefore(buffer, writer, 0);
-}
-} // namespace
-
-bool stepc::detail::holdsSymmetricValues(OpOperand &input) {
-  return symmetricBefore(input.get(), input.getOwner(), 0);
 }
 
 std::optional<stepc::detail::Bf16Contraction>
 stepc::detail::matchBf16Contraction(
     linalg::GenericOp generic, llvm::function_ref<bool(unsigned)> exactInput,
     llvm::function_ref<bool(unsigned)> symmetricInput) {
-  if (generic.getNumLoops() != 3 || generic.getNumDpsInits() != 1 ||
-      !generic.hasPureBufferSemantics())
+  std::optional<stepc::Contraction> product = stepc::matchContraction(generic);
+  if (!product || !isExactScalar(generic, product->lhs, exactInput) ||
+      !isExactScalar(generic, product->rhs, exactInput))
     return std::nullopt;
-  SmallVector<unsigned> parallel, reduction;
-  for (auto [d, type] : llvm::enumerate(generic.getIteratorTypesArray()))
-    (type == utils::IteratorType::parallel ? parallel : reduction).push_back(d);
-  if (parallel.size() != 2 || reduction.size() != 1)
-    return std::nullopt;
-
-  // An f32 output indexed by the two parallel dims, that no input reads.
-  OpOperand *init = generic.getDpsInitOperand(0);
-  AffineMap outMap = generic.getMatchingIndexingMap(init);
-  if (!cast<MemRefType>(init->get().getType()).getElementType().isF32() ||
-      !outMap.isProjectedPermutation() || outMap.getNumResults() != 2 ||
-      outMap.isFunctionOfDim(reduction[0]))
-    return std::nullopt;
-  for (OpOperand *input : generic.getDpsInputOperands())
-    if (input->get() == init->get())
-      return std::nullopt;
-
-  // out + L·R, L and R straight-line element-wise work on the inputs.
-  Block &body = generic.getRegion().front();
-  for (Operation &op : body)
-    if (op.getNumRegions() != 0 || isa<linalg::IndexOp>(op))
-      return std::nullopt;
-  BlockArgument out = generic.getMatchingBlockArgument(init);
-  auto add = body.getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || !add->hasOneUse() || !out.hasOneUse())
-    return std::nullopt;
-  Value product = add.getLhs() == out   ? add.getRhs()
-                  : add.getRhs() == out ? add.getLhs()
-                                        : Value();
-  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
-  if (!mul || !mul->hasOneUse() || mul->getBlock() != &body)
-    return std::nullopt;
-
-  // Each factor reads one parallel dim (and k), not the other's.
-  std::optional<unsigned> lhsDims = readDims(generic, mul.getLhs());
-  std::optional<unsigned> rhsDims = readDims(generic, mul.getRhs());
-  if (!lhsDims || !rhsDims)
-    return std::nullopt;
-  auto side = [&](unsigned mask) {
-    bool first = mask & (1u << parallel[0]),
-         second = mask & (1u << parallel[1]);
-    return first && second ? -2 : first ? 0 : second ? 1 : -1;
-  };
-  int lhsSide = side(*lhsDims), rhsSide = side(*rhsDims);
-  if (lhsSide == -2 || rhsSide == -2 || (lhsSide == -1 && rhsSide == -1))
-    return std::nullopt;
-  if (lhsSide == -1)
-    lhsSide = 1 - rhsSide;
-  if (rhsSide == -1)
-    rhsSide = 1 - lhsSide;
-  if (lhsSide == rhsSide)
-    return std::nullopt;
-
-  if (!isExactScalar(generic, mul.getLhs(), exactInput) ||
-      !isExactScalar(generic, mul.getRhs(), exactInput))
-    return std::nullopt;
-  return Bf16Contraction{parallel[lhsSide],
-                         reduction[0],
-                         parallel[rhsSide],
-                         mul.getLhs(),
-                         mul.getRhs(),
-                         firstInputAlong(generic, mul.getLhs(), reduction[0]),
-                         firstInputAlong(generic, mul.getRhs(), reduction[0]),
-                         mirrors(generic, mul.getLhs(), mul.getRhs(),
-                                 parallel[lhsSide], parallel[rhsSide],
-                                 symmetricInput, 0)};
+  return Bf16Contraction{
+      product->rowDim,
+      product->reductionDim,
+      product->colDim,
+      product->lhs,
+      product->rhs,
+      firstInputAlong(generic, product->lhs, product->reductionDim),
+      firstInputAlong(generic, product->rhs, product->reductionDim),
+      stepc::isMirrored(generic, *product, symmetricInput)};
 }
 
 /// TileGeometry's shared bytes, for any count of stages.

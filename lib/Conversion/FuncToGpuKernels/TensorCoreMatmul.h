@@ -22,9 +22,8 @@
 
 namespace stepc::detail {
 
-/// A generic whose body yields `out + L·R`: L reads only inputs indexed by
-/// (row, reduction), R only inputs indexed by (reduction, col), both exact
-/// in bf16.
+/// A contraction (stepc/Transforms/Contraction.h) whose factors are both
+/// exact in bf16.
 struct Bf16Contraction {
   unsigned rowDim, reductionDim, colDim;
   /// Values of the generic's body.
@@ -33,8 +32,7 @@ struct Bf16Contraction {
   /// reduction dim (its map's last result), which decides how a block's
   /// threads share out the staging loads so that they coalesce.
   bool lhsAlongReduction, rhsAlongReduction;
-  /// Whether R computes at (k, j) what L computes at (j, k), so that L·R
-  /// is symmetric: Newton–Schulz's Gram X·Xᵀ, and A·A for a symmetric A.
+  /// stepc::isMirrored: L·R is symmetric when its output starts so.
   bool mirrored;
 };
 
@@ -52,20 +50,9 @@ matchBf16Contraction(mlir::linalg::GenericOp generic,
 /// wrote all of it with such values.
 bool holdsBf16ExactValues(mlir::OpOperand &input);
 
-/// Whether every element of `operand`'s buffer holds one value when its
-/// owner runs: its last write, in the owner's block, was a fill or a copy
-/// of a filled buffer.
-bool holdsOneValue(mlir::OpOperand &operand);
-
 /// The scalar `generic` writes to every element of its one output, when it
 /// is a fill of a float.
 mlir::Value filledValue(mlir::linalg::GenericOp generic);
-
-/// Whether `input`'s buffer (an operand of a generic, in the function
-/// before kernel formation) holds a symmetric matrix when its owner runs:
-/// its last write was a mirrored product into a buffer that held one value,
-/// or a pointwise function of symmetric matrices (a rounded copy of one).
-bool holdsSymmetricValues(mlir::OpOperand &input);
 
 /// Bytes of shared memory (`.shared`, LLVM address space 3) the
 /// tensor-core loop stages its operands in, per block, with block tiles of

@@ -337,12 +337,10 @@ Value LinalgEmitter::dot(Value x, Value y, ReduceAxis axis) {
 
 Value LinalgEmitter::matmul(Value lhs, Value rhs, bool transposeRhs,
                             bool transposeLhs) {
-  // Loops run i, k, j: the innermost loop streams a row of rhs into a row of
-  // the result (an axpy), which vectorizes without reassociating the sum. A
-  // transposed rhs is materialized first so that its rows are contiguous; a
-  // transposed lhs is read in place (one element per axpy).
-  if (transposeRhs)
-    rhs = transpose(rhs);
+  // Loops run i, k, j; transposed factors are read in place. The CPU code
+  // packs both factors into panels (stepc-block-matmuls) and the GPU stages
+  // them, so neither needs a transposed copy; and X·Xᵀ read in place shows
+  // the product as a Gram, symmetric, to the passes that halve its work.
   MLIRContext *ctx = b.getContext();
   AffineExpr i = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx),
              j = getAffineDimExpr(2, ctx);
@@ -351,10 +349,14 @@ Value LinalgEmitter::matmul(Value lhs, Value rhs, bool transposeRhs,
                      transposeLhs ? ArrayRef<AffineExpr>{k, i}
                                   : ArrayRef<AffineExpr>{i, k},
                      ctx),
-      AffineMap::get(3, 0, {k, j}, ctx), AffineMap::get(3, 0, {i, j}, ctx)};
+      AffineMap::get(3, 0,
+                     transposeRhs ? ArrayRef<AffineExpr>{j, k}
+                                  : ArrayRef<AffineExpr>{k, j},
+                     ctx),
+      AffineMap::get(3, 0, {i, j}, ctx)};
   SmallVector<OpFoldResult> sizes = {
       tensor::getMixedSize(b, loc, lhs, transposeLhs ? 1 : 0),
-      tensor::getMixedSize(b, loc, rhs, 1)};
+      tensor::getMixedSize(b, loc, rhs, transposeRhs ? 0 : 1)};
   Value empty = tensor::EmptyOp::create(b, loc, sizes, b.getF32Type());
   Value init = linalg::FillOp::create(b, loc, ValueRange{constant(0.0)}, empty)
                    .getResult(0);

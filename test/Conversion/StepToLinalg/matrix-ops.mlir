@@ -96,15 +96,20 @@ step.optimizer @o {
 
 // -----
 
-// matmul: a transposed lhs is read in place (map (k, i)), a transposed rhs
-// is materialized; i, k, j loops with an f32 accumulator.
+// matmul: transposed factors are read in place, the lhs through (k, i), the
+// rhs through (j, k); i, k, j loops with an f32 accumulator.
+// CHECK-DAG: #[[IK:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
 // CHECK-DAG: #[[KI:.*]] = affine_map<(d0, d1, d2) -> (d1, d0)>
 // CHECK-DAG: #[[KJ:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[JK:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
 // CHECK-DAG: #[[IJ:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-LABEL: step.group @matmul
 // CHECK: linalg.generic {indexing_maps = [#[[KI]], #[[KJ]], #[[IJ]]], iterator_types = ["parallel", "reduction", "parallel"]}
-// CHECK: linalg.transpose
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]
+// CHECK-NOT: linalg.transpose
+// The result has as many cols as g has rows.
+// CHECK: %[[G0:.*]] = tensor.dim %[[G:g]], %c0{{.*}} : tensor<?x?xf32>
+// CHECK: tensor.empty(%{{.*}}, %[[G0]])
+// CHECK: linalg.generic {indexing_maps = [#[[IK]], #[[JK]], #[[IJ]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}}, %[[G]] :
 step.optimizer @o {
   step.group @matmul accepts(matrix) dtypes(f32)
       param(%w : tensor<?x?xf32>) grad(%g : tensor<?x?xf32>)
