@@ -21,16 +21,8 @@ constexpr int kMaxMirrorDepth = 16;
 /// `generic`'s body, reads are indexed by, or nullopt when it reads an
 /// output.
 std::optional<unsigned> readDims(linalg::GenericOp generic, Value root) {
-  Block &body = generic.getRegion().front();
-  SmallVector<BlockArgument> arguments;
-  if (auto argument = dyn_cast<BlockArgument>(root)) {
-    if (argument.getOwner() == &body)
-      arguments.push_back(argument);
-  } else if (root.getParentBlock() == &body) {
-    stepc::opsNeededBy(body, root, {}, &arguments);
-  }
   unsigned mask = 0;
-  for (BlockArgument arg : arguments) {
+  for (BlockArgument arg : stepc::argumentsReadBy(generic, root)) {
     if (arg.getArgNumber() >= generic.getNumDpsInputs())
       return std::nullopt;
     AffineMap map = generic.getMatchingIndexingMap(
@@ -158,6 +150,19 @@ bool symmetricBefore(Value buffer, Operation *reader, int depth) {
          uniformBefore(buffer, generic, 0);
 }
 } // namespace
+
+SmallVector<BlockArgument> stepc::argumentsReadBy(linalg::GenericOp generic,
+                                                  Value root) {
+  Block &body = generic.getRegion().front();
+  SmallVector<BlockArgument> arguments;
+  if (auto argument = dyn_cast<BlockArgument>(root)) {
+    if (argument.getOwner() == &body)
+      arguments.push_back(argument);
+  } else if (root.getParentBlock() == &body) {
+    stepc::opsNeededBy(body, root, {}, &arguments);
+  }
+  return arguments;
+}
 
 std::optional<stepc::Contraction>
 stepc::matchContraction(linalg::GenericOp generic) {

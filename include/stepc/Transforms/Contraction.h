@@ -46,6 +46,11 @@ std::optional<Contraction> matchContraction(mlir::linalg::GenericOp generic);
 bool isMirrored(mlir::linalg::GenericOp generic, const Contraction &product,
                 llvm::function_ref<bool(unsigned)> symmetricInput);
 
+/// The arguments of `generic`'s body that `root`, a value of the body, is
+/// computed from.
+llvm::SmallVector<mlir::BlockArgument>
+argumentsReadBy(mlir::linalg::GenericOp generic, mlir::Value root);
+
 /// How far a buffer's contents are traced back through the writes that
 /// produced them (a copy of a transpose of a rounding is 3).
 constexpr int kMaxTracedWrites = 8;

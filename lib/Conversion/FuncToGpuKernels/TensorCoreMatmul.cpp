@@ -15,7 +15,6 @@
 #include "TensorCoreMatmul.h"
 
 #include "stepc/Conversion/FuncToGpuKernels.h"
-#include "stepc/Transforms/BodySlice.h"
 #include "stepc/Transforms/Contraction.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -159,16 +158,8 @@ bool exactBefore(Value value, Operation *reader, int depth) {
 /// Whether the first input `root` reads (in operand order) has `dim` as
 /// its map's last result: the dim its buffer is contiguous along.
 bool firstInputAlong(linalg::GenericOp generic, Value root, unsigned dim) {
-  Block &body = generic.getRegion().front();
-  SmallVector<BlockArgument> arguments;
-  if (auto argument = dyn_cast<BlockArgument>(root)) {
-    if (argument.getOwner() == &body)
-      arguments.push_back(argument);
-  } else if (root.getParentBlock() == &body) {
-    stepc::opsNeededBy(body, root, {}, &arguments);
-  }
   std::optional<unsigned> first;
-  for (BlockArgument arg : arguments)
+  for (BlockArgument arg : stepc::argumentsReadBy(generic, root))
     if (arg.getArgNumber() < generic.getNumDpsInputs())
       first = std::min(first.value_or(arg.getArgNumber()), arg.getArgNumber());
   if (!first)
