@@ -5,7 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Measures, in one run on one thread:
+// Measures, in one run on one thread (unless a case names two):
 //   - STREAM triad (a = b + s*c on float32, 12 bytes per element) as the
 //     bandwidth baseline;
 //   - the group step of AdamW, Muon, MuonMD, SinkGD, REG, ARO and the
@@ -204,6 +204,8 @@ int main(int argc, char **argv) {
        2},
       {"adamw", "all", "one GPT-2-small layer (7.1M)", layer, 5},
       {"muon", "hidden", "768x768", {{768, 768}}, 2},
+      // One matrix: the second thread joins its products' col panels.
+      {"muon", "hidden", "768x768, 2 threads", {{768, 768}}, 2, 2},
       {"muon_md", "hidden", "768x768", {{768, 768}}, 2},
       // Row and column reductions without Newton–Schulz.
       {"sinkgd", "hidden", "4096x4096", {{4096, 4096}}, 3},
@@ -219,6 +221,7 @@ int main(int argc, char **argv) {
       // Three m x m x n matmuls, one m x m x n with a transposed lhs and a
       // Gram-Schmidt QR of an m x m matrix.
       {"aro", "hidden", "768x768", {{768, 768}}, 2},
+      {"aro", "hidden", "768x768, 2 threads", {{768, 768}}, 2, 2},
   };
   printf("| preset | tensors | ms/step | GB/s moved | / triad |\n");
   printf("|---|---|---|---|---|\n");

@@ -103,6 +103,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createStoreBf16Bits());
   pm.addPass(createRouteScratchAllocations());
+  pm.addPass(createParallelizeRanges());
   pm.addPass(createAddPackedEntries());
 }
 

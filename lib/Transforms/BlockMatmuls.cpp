@@ -175,12 +175,15 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     return buffer;
   }
 
-  /// The private function `(L panels, R panels, out, upper)` that adds
-  /// every whole block's products to `out`, or with `upper` only those of
-  /// the blocks that reach the diagonal or above it, one per module and
-  /// pair of fastmath flags: LLVM then compiles the blocked loops once,
-  /// however many products call them. IEEE multiplies and adds commute bit
-  /// for bit, so the operands' order in the generic does not matter.
+  /// The private function `(L panels, R panels, out, upper, cost, begin,
+  /// end)` that adds the products of the whole blocks in col panels
+  /// [begin, end) to `out`, or with `upper` only those of the blocks that
+  /// reach the diagonal or above it, one per module and pair of fastmath
+  /// flags: LLVM then compiles the blocked loops once, however many
+  /// products call them. IEEE multiplies and adds commute bit for bit, so
+  /// the operands' order in the generic does not matter. Col panels write
+  /// disjoint cols, so the function is a parallel range
+  /// (stepc-parallelize-ranges): `cost` is a panel's multiply-adds.
   func::FuncOp blocksFunction(Type lhsType, Type rhsType, Type outType,
                               arith::FastMathFlags multiplyFlags,
                               arith::FastMathFlags addFlags) {
@@ -200,22 +203,28 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     Location loc = module.getLoc();
     auto function = func::FuncOp::create(
         b, loc, name,
-        b.getFunctionType({lhsType, rhsType, outType, b.getI1Type()},
+        b.getFunctionType({lhsType, rhsType, outType, b.getI1Type(),
+                           b.getIndexType(), b.getIndexType(),
+                           b.getIndexType()},
                           TypeRange{}));
     function.setPrivate();
     // Called, not inlined: one copy of the loops is the point.
     function->setAttr("passthrough",
                       b.getArrayAttr({b.getStringAttr("noinline")}));
+    function->setAttr(stepc::kParallelRangesAttrName, b.getUnitAttr());
     b.setInsertionPointToStart(function.addEntryBlock());
     Value lhs = function.getArgument(0), rhs = function.getArgument(1),
-          out = function.getArgument(2), upper = function.getArgument(3);
+          out = function.getArgument(2), upper = function.getArgument(3),
+          firstPanel = function.getArgument(5),
+          endPanel = function.getArgument(6);
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
     Value blockedRows = arith::MulIOp::create(
               b, loc, memref::DimOp::create(b, loc, lhs, 0), index(kBlockRows)),
-          blockedCols = arith::MulIOp::create(
-              b, loc, memref::DimOp::create(b, loc, rhs, 0), index(kBlockCols)),
+          firstCol =
+              arith::MulIOp::create(b, loc, firstPanel, index(kBlockCols)),
+          endCol = arith::MulIOp::create(b, loc, endPanel, index(kBlockCols)),
           depth = memref::DimOp::create(b, loc, lhs, 1);
     auto multiplyAdd = [&](Value l, Value r, Value sum) -> Value {
       Value p = arith::MulFOp::create(b, loc, l, r, multiplyFlags);
@@ -226,7 +235,7 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     // panel of rows streams past it.
     auto vectorType = VectorType::get({kVectorLanes}, b.getF32Type());
     auto colLoop =
-        scf::ForOp::create(b, loc, index(0), blockedCols, index(kBlockCols));
+        scf::ForOp::create(b, loc, firstCol, endCol, index(kBlockCols));
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(colLoop.getBody());
@@ -319,10 +328,16 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
     func::FuncOp blocks = blocksFunction(lhs.getType(), rhs.getType(), strided,
                                          product.multiply.getFastmath(),
                                          product.accumulate.getFastmath());
+    Value panelCost = arith::MulIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, blockedRows, depth),
+        index(kBlockCols));
     func::CallOp::create(
         b, loc, blocks,
-        ValueRange{lhs, rhs, memref::CastOp::create(b, loc, strided, out),
-                   arith::ConstantIntOp::create(b, loc, product.symmetric, 1)});
+        ValueRange{
+            lhs, rhs, memref::CastOp::create(b, loc, strided, out),
+            arith::ConstantIntOp::create(b, loc, product.symmetric, 1),
+            panelCost, index(0),
+            arith::DivUIOp::create(b, loc, blockedCols, index(kBlockCols))});
 
     // The rows and cols outside whole blocks: the generic itself over
     // views of its operands, which the loops lowering computes as before.

@@ -62,6 +62,12 @@ class ScratchStats(ctypes.Structure):
                 ("held_bytes", ctypes.c_uint64)]
 
 
+class ParallelStats(ctypes.Structure):
+    """stepc_parallel_stats."""
+    _fields_ = [("split_products", ctypes.c_uint64),
+                ("inline_products", ctypes.c_uint64)]
+
+
 # name: (argument types); every function returns stepc_status unless noted.
 _SIGNATURES = {
     "stepc_cuda_device_count": (ctypes.POINTER(ctypes.c_int),),
@@ -74,6 +80,8 @@ _SIGNATURES = {
     "stepc_artifact_has_code": (_handle, ctypes.c_char_p, ctypes.c_char_p),
     "stepc_artifact_scratch_stats": (_handle, ctypes.POINTER(ScratchStats)),
     "stepc_artifact_trim_scratch": (_handle,),
+    "stepc_artifact_parallel_stats": (_handle,
+                                      ctypes.POINTER(ParallelStats)),
     "stepc_group_create_on": (_handle, ctypes.c_char_p, ctypes.c_char_p,
                               ctypes.c_char_p, _handle_p),
     "stepc_group_device": (_handle, _c_char_pp),

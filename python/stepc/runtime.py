@@ -92,6 +92,15 @@ class Artifact:
                    ctypes.byref(stats))
         return {name: getattr(stats, name) for name, _ in stats._fields_}
 
+    def parallel_stats(self):
+        """How the CPU steps' matrix products ran: {"split_products" (their
+        col panels shared among a group's idle threads, see
+        Group.set_num_threads), "inline_products" (on one thread)}."""
+        stats = _capi.ParallelStats()
+        _capi.call("stepc_artifact_parallel_stats", self._handle,
+                   ctypes.byref(stats))
+        return {name: getattr(stats, name) for name, _ in stats._fields_}
+
     def trim_scratch(self):
         """Gives the kept buffers back to the C library; the next step
         allocates afresh."""

@@ -205,6 +205,19 @@ stepc_status stepc_artifact_scratch_stats(const stepc_artifact *artifact,
   return ok();
 }
 
+stepc_status stepc_artifact_parallel_stats(const stepc_artifact *artifact,
+                                           stepc_parallel_stats *out) {
+  STEPC_CHECK_NOT_NULL(artifact);
+  STEPC_CHECK_NOT_NULL(out);
+  LoadedArtifact &loaded = *artifact->loaded;
+  std::lock_guard<std::mutex> lock(loaded.mutex);
+  ParallelStats stats;
+  if (loaded.module)
+    stats = loaded.module->parallelStats();
+  *out = {stats.splitRanges, stats.inlineRanges};
+  return ok();
+}
+
 stepc_status stepc_artifact_trim_scratch(stepc_artifact *artifact) {
   STEPC_CHECK_NOT_NULL(artifact);
   LoadedArtifact &loaded = *artifact->loaded;

@@ -118,6 +118,9 @@ Status CpuModule::load(const Artifact &artifact,
   if (auto *table = static_cast<ScratchAllocatorTable *>(
           ::dlsym(module->handle_, kScratchAllocatorSymbol)))
     module->scratch_.install(*table);
+  if (auto *table = static_cast<ParallelRangesTable *>(
+          ::dlsym(module->handle_, kParallelRangesSymbol)))
+    module->ranges_.install(*table);
   out = std::move(module);
   return Status::success();
 }

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stepc-rt/GroupRunner.h"
+#include "stepc-rt/ParallelRanges.h"
 
 #include "stepc-rt/HalfFloat.h"
 
@@ -638,17 +639,22 @@ std::vector<float> GroupRunner::scalarArgs() const {
 
 void GroupRunner::forEach(size_t numItems,
                           const std::function<void(size_t)> &run) const {
-  size_t numWorkers = std::min<size_t>(numThreads_, numItems);
-  if (numWorkers <= 1) {
-    for (size_t i = 0; i < numItems; ++i)
-      run(i);
-    return;
-  }
+  size_t numWorkers =
+      std::max<size_t>(std::min<size_t>(numThreads_, numItems), 1);
+  // The threads the items leave idle, and each worker once the items run
+  // out, join the items' matrix products (ParallelRanges.h).
+  CoreBudget budget(numThreads_ - int(numWorkers));
   std::atomic<size_t> next{0};
   auto worker = [&] {
+    CoreBudget::Use use(budget);
     for (size_t i = next++; i < numItems; i = next++)
       run(i);
+    budget.give(1);
   };
+  if (numWorkers == 1) {
+    worker();
+    return;
+  }
   std::vector<std::thread> threads;
   for (size_t t = 1; t < numWorkers; ++t)
     threads.emplace_back(worker);

@@ -5,7 +5,9 @@
 // vectors of 8, each element still summing a rounded multiply then a
 // rounded add in ascending k. Rows and cols outside whole blocks stay the
 // generic, over views. A symmetric product computes the blocks that reach
-// the diagonal or above it and copies the rest across.
+// the diagonal or above it and copies the rest across. The blocked
+// function is a parallel range over col panels: (cost, begin, end) last,
+// cost the multiply-adds of a panel.
 
 #lhs = affine_map<(d0, d1, d2) -> (d0, d1)>
 #rhs = affine_map<(d0, d1, d2) -> (d1, d2)>
@@ -22,11 +24,14 @@
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: arith.truncf
 // CHECK-NEXT: arith.extf
-// CHECK: %[[R:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
+// CHECK: %[[PANELS:.*]] = arith.divui %{{.*}}, %c16 : index
+// CHECK: %[[R:.*]] = memref.alloc(%[[PANELS]], {{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
 // CHECK: %[[RWHOLE:.*]] = memref.subview %arg1[0, 0]
 // CHECK: linalg.generic {indexing_maps = [#[[SWAP]], #[[COLPANEL]]]{{.*}} ins(%[[RWHOLE]] : {{.*}}) outs(%[[R]] : memref<?x?x16xf32>)
+// CHECK: %[[RC:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK-NEXT: %[[COST:.*]] = arith.muli %[[RC]], %c16 : index
 // CHECK: %[[OUT:.*]] = memref.cast %arg2 : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
-// CHECK: call @stepc_product_blocks(%[[L]], %[[R]], %[[OUT]], %false)
+// CHECK: call @stepc_product_blocks(%[[L]], %[[R]], %[[OUT]], %false, %[[COST]], %c0, %[[PANELS]])
 // CHECK: %[[LROWS:.*]] = memref.subview %arg0
 // CHECK: linalg.generic {{.*}} ins(%[[LROWS]], %{{.*}} : memref<?x?xf32, strided<[?, 1], offset: ?>>, memref<?x?xf32, strided<[?, 1]>>)
 // CHECK-NEXT: ^bb0
@@ -34,9 +39,11 @@
 // CHECK: linalg.generic
 // CHECK-NOT: memref.dealloc
 // CHECK: return
-// CHECK: func.func private @stepc_product_blocks(%[[LP:.*]]: memref<?x?x6xf32>, %[[RP:.*]]: memref<?x?x16xf32>, %[[C:.*]]: memref<?x?xf32, strided<[?, 1], offset: ?>>, %[[UPPER:.*]]: i1) attributes {passthrough = ["noinline"]}
+// CHECK: func.func private @stepc_product_blocks(%[[LP:.*]]: memref<?x?x6xf32>, %[[RP:.*]]: memref<?x?x16xf32>, %[[C:.*]]: memref<?x?xf32, strided<[?, 1], offset: ?>>, %[[UPPER:.*]]: i1, %{{.*}}: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"], stepc.parallel_ranges}
 // CHECK: %[[BLOCKED:.*]] = arith.muli %{{.*}}, %c6
-// CHECK: scf.for %[[COL:.*]] = %c0 to %{{.*}} step %c16
+// CHECK: %[[FIRSTCOL:.*]] = arith.muli %[[BEGIN]], %c16
+// CHECK: %[[ENDCOL:.*]] = arith.muli %[[END]], %c16
+// CHECK: scf.for %[[COL:.*]] = %[[FIRSTCOL]] to %[[ENDCOL]] step %c16
 // CHECK: %[[PAST:.*]] = arith.addi %[[COL]], %c16
 // CHECK: %[[DIAGONAL:.*]] = arith.minui %[[BLOCKED]], %[[PAST]]
 // CHECK: %[[ROWEND:.*]] = arith.select %[[UPPER]], %[[DIAGONAL]], %[[BLOCKED]]
@@ -144,19 +151,19 @@ func.func @not_products(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?
 // CHECK: %[[A:.*]] = memref.alloc
 // CHECK: %[[S:.*]] = memref.alloc
 // CHECK: %[[ACAST:.*]] = memref.cast %[[A]]
-// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %[[ACAST]], %true)
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %[[ACAST]], %true, %{{.*}}, %c0, %{{.*}})
 // CHECK: scf.for %[[I:.*]] = %c1 to %[[M:.*]] step %c1 {
 // CHECK-NEXT: scf.for %[[J:.*]] = %c0 to %[[I]] step %c1 {
 // CHECK-NEXT: %[[V:.*]] = memref.load %[[A]][%[[J]], %[[I]]]
 // CHECK-NEXT: memref.store %[[V]], %[[A]][%[[I]], %[[J]]]
 // CHECK: %[[SCAST:.*]] = memref.cast %[[S]]
-// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %[[SCAST]], %true)
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %[[SCAST]], %true, %{{.*}}, %c0, %{{.*}})
 // CHECK: scf.for
 // CHECK-NEXT: scf.for
 // CHECK-NEXT: memref.load %[[S]]
-// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %{{.*}}, %false)
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %{{.*}}, %false, %{{.*}}, %c0, %{{.*}})
 // CHECK-NOT: scf.for
-// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %{{.*}}, %false)
+// CHECK: call @stepc_product_blocks(%{{.*}}, %{{.*}}, %{{.*}}, %false, %{{.*}}, %c0, %{{.*}})
 // CHECK-NOT: scf.for
 // CHECK: return
 #ik = affine_map<(d0, d1, d2) -> (d0, d1)>

@@ -36,6 +36,13 @@ namespace stepc {
 /// dimension of the argument, the param dimension it equals, or -1.
 inline constexpr const char *kParamDimsAttrName = "stepc.param_dims";
 
+/// Function attribute: the function's last three parameters are
+/// (cost, begin, end), all index; a call computes the indices [begin, end)
+/// of a range, each costing about `cost` multiply-adds, and any split of
+/// the range into calls, run in any order or at once, gives the same bits.
+/// stepc-parallelize-ranges lets the runtime's threads share such calls.
+inline constexpr const char *kParallelRangesAttrName = "stepc.parallel_ranges";
+
 #define GEN_PASS_DECL
 #include "stepc/Transforms/Passes.h.inc"
 

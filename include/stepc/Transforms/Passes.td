@@ -156,6 +156,25 @@ def FoldNormalizationChains
   ];
 }
 
+def ParallelizeRanges : Pass<"stepc-parallelize-ranges", "::mlir::ModuleOp"> {
+  let summary = "Let the runtime's threads share calls of parallel ranges (CPU)";
+  let description = [{
+    Runs on the LLVM dialect. Every call of a function marked
+    `stepc.parallel_ranges` (last parameters cost, begin, end: i64) goes
+    through the table the module exports as `stepc_parallel_ranges`,
+    `{run, context}`: when the runtime has set `run`, the call becomes
+    `run(context, begin, end, cost, task, env)`, where `env` holds the
+    call's other operands on the stack and `task(env, b, e)` (one internal
+    function per callee) calls the callee on [b, e); the runtime calls
+    `task` on pieces of the range from as many threads as it has free.
+    While `run` is null (the JIT, code nobody loads through the runtime)
+    the call is made as before. The split cannot change a result: the
+    attribute promises that indices are independent.
+    docs/Design/CpuPipeline.md, "Threads inside a product".
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def RouteScratchAllocations
     : Pass<"stepc-route-scratch-allocations", "::mlir::ModuleOp"> {
   let summary = "Route the CPU code's buffer allocations through a hook the "

@@ -15,6 +15,7 @@
 
 #include "stepc-rt/Artifact.h"
 #include "stepc-rt/GroupRunner.h"
+#include "stepc-rt/ParallelRanges.h"
 #include "stepc-rt/ScratchPool.h"
 
 #include <memory>
@@ -55,6 +56,10 @@ public:
   /// Gives the kept buffers back to the C library; the next step
   /// allocates afresh.
   void trimScratch() { scratch_.trim(); }
+  /// How the code's matrix products ran: split among a runner's free
+  /// threads or on their caller alone (code compiled before parallel
+  /// ranges existed: all zero).
+  ParallelStats parallelStats() const { return ranges_.stats(); }
 
   ~CpuModule();
   CpuModule(const CpuModule &) = delete;
@@ -73,8 +78,9 @@ private:
   int fd_ = -1;
   LoadMethod method_ = LoadMethod::Memfd;
   std::string origin_;
-  /// Outlives the code (the destructor unloads it first).
+  /// Outlive the code (the destructor unloads it first).
   ScratchPool scratch_;
+  ParallelRanges ranges_;
 };
 
 } // namespace stepc::rt

@@ -122,6 +122,13 @@ public:
   }
   /// Gives the kept buffers back to the C library.
   bool trimScratch() { return record(stepc_artifact_trim_scratch(handle_)); }
+  /// How the CPU steps' matrix products ran: split among idle threads or
+  /// on one thread.
+  stepc_parallel_stats parallelStats() const {
+    stepc_parallel_stats stats = {0, 0};
+    record(stepc_artifact_parallel_stats(handle_, &stats));
+    return stats;
+  }
 
 private:
   stepc_artifact *handle_ = nullptr;
