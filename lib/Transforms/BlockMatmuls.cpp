@@ -138,8 +138,17 @@ struct BlockMatmulsPass : stepc::impl::BlockMatmulsBase<BlockMatmulsPass> {
                         b.getF32Type()),
         ValueRange{panels, depth}, b.getI64IntegerAttr(64));
     // Loops over the factor's own (across, k), each element written to its
-    // place in the panels: LLVM keeps a plain loop nest.
-    AffineExpr along = b.getAffineDimExpr(0), step = b.getAffineDimExpr(1);
+    // place in the panels: LLVM keeps a plain loop nest. The inner loop
+    // runs along the inputs' rows: a factor read as (k, across), such as
+    // a right factor read in place, would otherwise be read down its
+    // columns, one cache line per element.
+    bool kInner = llvm::all_of(arguments, [&](BlockArgument argument) {
+      AffineMap map = generic.getMatchingIndexingMap(
+          generic.getMatchingOpOperand(argument));
+      return map.getNumResults() == 0 || plainDimsOf(map).back() == k;
+    });
+    AffineExpr along = b.getAffineDimExpr(kInner ? 0 : 1),
+               step = b.getAffineDimExpr(kInner ? 1 : 0);
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
     for (BlockArgument argument : arguments) {

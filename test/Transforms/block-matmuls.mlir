@@ -4,7 +4,8 @@
 // call of the module's one blocked function, whose k loop carries 12
 // vectors of 8, each element still summing a rounded multiply then a
 // rounded add in ascending k. Rows and cols outside whole blocks stay the
-// generic, over views. A symmetric product computes the blocks that reach
+// generic, over views; a factor's panels are filled along its rows. A
+// symmetric product computes the blocks that reach
 // the diagonal or above it and copies the rest across. The blocked
 // function is a parallel range over col panels: (cost, begin, end) last,
 // cost the multiply-adds of a panel.
@@ -15,8 +16,7 @@
 
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[ROWPANEL:.*]] = affine_map<(d0, d1) -> (d0 floordiv 6, d1, d0 mod 6)>
-// CHECK-DAG: #[[SWAP:.*]] = affine_map<(d0, d1) -> (d1, d0)>
-// CHECK-DAG: #[[COLPANEL:.*]] = affine_map<(d0, d1) -> (d0 floordiv 16, d1, d0 mod 16)>
+// CHECK-DAG: #[[COLPANEL:.*]] = affine_map<(d0, d1) -> (d1 floordiv 16, d0, d1 mod 16)>
 // CHECK-LABEL: func.func @rounded_lhs
 // CHECK: %[[L:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x6xf32>
 // CHECK: %[[LWHOLE:.*]] = memref.subview %arg0[0, 0]
@@ -27,7 +27,7 @@
 // CHECK: %[[PANELS:.*]] = arith.divui %{{.*}}, %c16 : index
 // CHECK: %[[R:.*]] = memref.alloc(%[[PANELS]], {{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
 // CHECK: %[[RWHOLE:.*]] = memref.subview %arg1[0, 0]
-// CHECK: linalg.generic {indexing_maps = [#[[SWAP]], #[[COLPANEL]]]{{.*}} ins(%[[RWHOLE]] : {{.*}}) outs(%[[R]] : memref<?x?x16xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[COLPANEL]]]{{.*}} ins(%[[RWHOLE]] : {{.*}}) outs(%[[R]] : memref<?x?x16xf32>)
 // CHECK: %[[RC:.*]] = arith.muli %{{.*}}, %{{.*}} : index
 // CHECK-NEXT: %[[COST:.*]] = arith.muli %[[RC]], %c16 : index
 // CHECK: %[[OUT:.*]] = memref.cast %arg2 : memref<?x?xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
@@ -75,11 +75,13 @@ func.func @rounded_lhs(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %c: memref<?x?x
 
 // -----
 
-// A left factor read transposed, at (k, i): its panels read it so. Two
-// products in a module share one blocked function.
-// CHECK-DAG: #[[TRANSPOSED:.*]] = affine_map<(d0, d1) -> (d1, d0)>
+// A left factor read transposed, at (k, i): its panels read it so, with
+// k the outer loop (along its rows). Two products in a module share one
+// blocked function.
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[KOUTER:.*]] = affine_map<(d0, d1) -> (d1 floordiv 6, d0, d1 mod 6)>
 // CHECK-LABEL: func.func @transposed_lhs
-// CHECK: linalg.generic {indexing_maps = [#[[TRANSPOSED]], #{{.*}}]{{.*}} outs(%{{.*}} : memref<?x?x6xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[ROWS]], #[[KOUTER]]]{{.*}} outs(%{{.*}} : memref<?x?x6xf32>)
 // CHECK: call @stepc_product_blocks
 // CHECK: call @stepc_product_blocks
 // CHECK: func.func private @stepc_product_blocks

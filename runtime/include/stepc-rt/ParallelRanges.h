@@ -74,9 +74,11 @@ struct ParallelStats {
 /// What a loaded module's table points at. Thread-safe.
 class ParallelRanges {
 public:
-  /// Below this many multiply-adds (about 50 µs of one core) a range runs
-  /// on its caller: starting a thread costs tens of microseconds.
-  static constexpr int64_t kMinSplitCost = int64_t(1) << 21;
+  /// Below this many multiply-adds (about 200 µs of one core at the blocks'
+  /// 41 G multiply-adds per second) a range runs on its caller: starting
+  /// and joining a thread costs about 55 µs on this project's VM
+  /// (docs/Design/CpuPipeline.md, "Threads inside a product").
+  static constexpr int64_t kMinSplitCost = int64_t(1) << 23;
 
   /// Runs task(env, i, i + 1) for every i in [begin, end), on the calling
   /// thread and the threads it claims from its budget.
