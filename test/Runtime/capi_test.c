@@ -83,6 +83,13 @@ static void testNullArguments(void) {
                "stepc_artifact_scratch_stats: out is null");
   CHECK_STATUS(stepc_artifact_trim_scratch(NULL), STEPC_ERR_INVALID_ARGUMENT,
                "stepc_artifact_trim_scratch: artifact is null");
+  stepc_parallel_stats parallel;
+  CHECK_STATUS(stepc_artifact_parallel_stats(NULL, &parallel),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_artifact_parallel_stats: artifact is null");
+  CHECK_STATUS(stepc_artifact_parallel_stats((stepc_artifact *)&parallel, NULL),
+               STEPC_ERR_INVALID_ARGUMENT,
+               "stepc_artifact_parallel_stats: out is null");
   CHECK_STATUS(stepc_group_create(NULL, "all", &group),
                STEPC_ERR_INVALID_ARGUMENT,
                "stepc_group_create: artifact is null");
