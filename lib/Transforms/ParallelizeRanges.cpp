@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "stepc/Transforms/HookTable.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -32,35 +33,6 @@ namespace {
 /// the same layout (`ParallelRangesTable`) and name.
 constexpr const char kTableName[] = "stepc_parallel_ranges";
 enum TableField : int32_t { kRun = 0, kContext = 1 };
-
-/// The table, zero-initialized: {run, context}, both null.
-LLVM::GlobalOp getOrCreateTable(ModuleOp module, OpBuilder &b) {
-  if (auto existing = module.lookupSymbol<LLVM::GlobalOp>(kTableName))
-    return existing;
-  Location loc = module.getLoc();
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(module.getBody());
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  auto tableType = LLVM::LLVMStructType::getLiteral(b.getContext(), {ptr, ptr});
-  auto table =
-      LLVM::GlobalOp::create(b, loc, tableType, /*isConstant=*/false,
-                             LLVM::Linkage::External, kTableName, Attribute());
-  Block *init = b.createBlock(&table.getInitializerRegion());
-  b.setInsertionPointToStart(init);
-  LLVM::ReturnOp::create(b, loc,
-                         ValueRange{LLVM::ZeroOp::create(b, loc, tableType)});
-  return table;
-}
-
-Value loadField(OpBuilder &b, Location loc, LLVM::GlobalOp table,
-                TableField field) {
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  Value base = LLVM::AddressOfOp::create(b, loc, table);
-  Value address = LLVM::GEPOp::create(
-      b, loc, ptr, table.getGlobalType(), base,
-      ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(field)});
-  return LLVM::LoadOp::create(b, loc, ptr, address);
-}
 
 /// The address of field `field` of an `envType` at `env`.
 Value fieldAddress(OpBuilder &b, Location loc, LLVM::LLVMStructType envType,
@@ -82,7 +54,8 @@ struct ParallelizeRangesPass
     if (ranges.empty())
       return;
     OpBuilder b(&getContext());
-    LLVM::GlobalOp table = getOrCreateTable(module, b);
+    LLVM::GlobalOp table =
+        stepc::getOrCreateHookTable(module, b, kTableName, 2);
     for (LLVM::LLVMFuncOp range : ranges) {
       if (failed(checkSignature(range)))
         return signalPassFailure();
@@ -175,7 +148,7 @@ struct ParallelizeRangesPass
     Value env = LLVM::AllocaOp::create(
         b, loc, ptr, envType,
         LLVM::ConstantOp::create(b, loc, i64, b.getI64IntegerAttr(1)));
-    Value run = loadField(b, loc, table, kRun);
+    Value run = stepc::loadHookField(b, loc, table, kRun);
     Value unset = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, run,
                                        LLVM::ZeroOp::create(b, loc, ptr));
     LLVM::CondBrOp::create(b, loc, unset, direct, viaHook);
@@ -194,8 +167,8 @@ struct ParallelizeRangesPass
         LLVM::LLVMFunctionType::get(voidType, {ptr, i64, i64, i64, ptr, ptr});
     LLVM::CallOp::create(
         b, loc, runType,
-        ValueRange{run, loadField(b, loc, table, kContext), begin, end, cost,
-                   LLVM::AddressOfOp::create(b, loc, task), env});
+        ValueRange{run, stepc::loadHookField(b, loc, table, kContext), begin,
+                   end, cost, LLVM::AddressOfOp::create(b, loc, task), env});
     LLVM::ReturnOp::create(b, loc, ValueRange{});
     return dispatch;
   }

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "stepc/Transforms/HookTable.h"
 #include "stepc/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/FunctionCallUtils.h"
@@ -34,37 +35,6 @@ namespace {
 /// same layout (`ScratchAllocatorTable`) and name.
 constexpr const char kTableName[] = "stepc_scratch_allocator";
 enum TableField : int32_t { kAllocate = 0, kRelease = 1, kContext = 2 };
-
-/// The table, zero-initialized: {allocate, release, context}, all null.
-LLVM::GlobalOp getOrCreateTable(ModuleOp module, OpBuilder &b) {
-  if (auto existing = module.lookupSymbol<LLVM::GlobalOp>(kTableName))
-    return existing;
-  Location loc = module.getLoc();
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(module.getBody());
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  auto tableType =
-      LLVM::LLVMStructType::getLiteral(b.getContext(), {ptr, ptr, ptr});
-  auto table =
-      LLVM::GlobalOp::create(b, loc, tableType, /*isConstant=*/false,
-                             LLVM::Linkage::External, kTableName, Attribute());
-  Block *init = b.createBlock(&table.getInitializerRegion());
-  b.setInsertionPointToStart(init);
-  LLVM::ReturnOp::create(b, loc,
-                         ValueRange{LLVM::ZeroOp::create(b, loc, tableType)});
-  return table;
-}
-
-/// Loads field `field` of the table.
-Value loadField(OpBuilder &b, Location loc, LLVM::GlobalOp table,
-                TableField field) {
-  auto ptr = LLVM::LLVMPointerType::get(b.getContext());
-  Value base = LLVM::AddressOfOp::create(b, loc, table);
-  Value address = LLVM::GEPOp::create(
-      b, loc, ptr, table.getGlobalType(), base,
-      ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(field)});
-  return LLVM::LoadOp::create(b, loc, ptr, address);
-}
 
 /// Gives the declared `function` a body: if the table's field `hookField`
 /// is null, call `fallback` with the function's arguments, else call the
@@ -88,7 +58,7 @@ void defineThroughHook(LLVM::LLVMFuncOp function, LLVM::GlobalOp table,
   };
 
   b.setInsertionPointToStart(entry);
-  Value hook = loadField(b, loc, table, hookField);
+  Value hook = stepc::loadHookField(b, loc, table, hookField);
   Value null = LLVM::ZeroOp::create(b, loc, ptr);
   Value unset =
       LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, hook, null);
@@ -101,7 +71,8 @@ void defineThroughHook(LLVM::LLVMFuncOp function, LLVM::GlobalOp table,
   SmallVector<Type> hookParams = {ptr};
   llvm::append_range(hookParams, type.getParams());
   auto hookType = LLVM::LLVMFunctionType::get(type.getReturnType(), hookParams);
-  SmallVector<Value> operands = {hook, loadField(b, loc, table, kContext)};
+  SmallVector<Value> operands = {hook,
+                                 stepc::loadHookField(b, loc, table, kContext)};
   llvm::append_range(operands, entry->getArguments());
   finish(LLVM::CallOp::create(b, loc, hookType, operands));
 }
@@ -125,7 +96,8 @@ struct RouteScratchAllocationsPass
         (!release || !release.isExternal()))
       return;
     OpBuilder b(&getContext());
-    LLVM::GlobalOp table = getOrCreateTable(module, b);
+    LLVM::GlobalOp table =
+        stepc::getOrCreateHookTable(module, b, kTableName, 3);
     b.setInsertionPointToEnd(module.getBody());
     if (allocate && allocate.isExternal()) {
       FailureOr<LLVM::LLVMFuncOp> malloc =
