@@ -64,8 +64,8 @@ class ScratchStats(ctypes.Structure):
 
 class ParallelStats(ctypes.Structure):
     """stepc_parallel_stats."""
-    _fields_ = [("split_products", ctypes.c_uint64),
-                ("inline_products", ctypes.c_uint64)]
+    _fields_ = [("split_ranges", ctypes.c_uint64),
+                ("inline_ranges", ctypes.c_uint64)]
 
 
 # name: (argument types); every function returns stepc_status unless noted.

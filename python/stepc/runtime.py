@@ -93,9 +93,9 @@ class Artifact:
         return {name: getattr(stats, name) for name, _ in stats._fields_}
 
     def parallel_stats(self):
-        """How the CPU steps' matrix products ran: {"split_products" (their
-        col panels shared among a group's idle threads, see
-        Group.set_num_threads), "inline_products" (on one thread)}."""
+        """How the CPU steps' parallel ranges (matrix products, by col
+        panels) ran: {"split_ranges" (shared among a group's idle threads,
+        see Group.set_num_threads), "inline_ranges" (on one thread)}."""
         stats = _capi.ParallelStats()
         _capi.call("stepc_artifact_parallel_stats", self._handle,
                    ctypes.byref(stats))

@@ -55,19 +55,19 @@ class ParallelProducts(unittest.TestCase):
     # 8.4 M); the 40 x 30 and 100 x 80 tensors' products are not.
     def test_one_thread_never_splits(self):
         stats = run_steps([(300, 200)], threads=1)
-        self.assertEqual(stats["split_products"], 0)
-        self.assertGreater(stats["inline_products"], 0)
+        self.assertEqual(stats["split_ranges"], 0)
+        self.assertGreater(stats["inline_ranges"], 0)
 
     def test_one_tensor_on_two_threads(self):
         stats = run_steps([(300, 200)], threads=2)
-        self.assertGreater(stats["split_products"], 0)
+        self.assertGreater(stats["split_ranges"], 0)
 
     def test_idle_threads_join_the_last_tensor(self):
         """Three tensors on two threads: while both run a tensor no product
         splits; the thread left idle joins the last tensor's products."""
         stats = run_steps([(40, 30), (300, 200), (100, 80)], threads=2)
-        self.assertGreater(stats["split_products"], 0)
-        self.assertGreater(stats["inline_products"], 0)
+        self.assertGreater(stats["split_ranges"], 0)
+        self.assertGreater(stats["inline_ranges"], 0)
 
 
 if __name__ == "__main__":

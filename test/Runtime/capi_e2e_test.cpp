@@ -403,8 +403,8 @@ void testCppApi(const std::string &path) {
   CHECK(artifact.trimScratch());
   // Nor the parallel-ranges table: nothing counted.
   stepc_parallel_stats parallel = artifact.parallelStats();
-  CHECK(artifact.status() == STEPC_OK && parallel.split_products == 0 &&
-        parallel.inline_products == 0);
+  CHECK(artifact.status() == STEPC_OK && parallel.split_ranges == 0 &&
+        parallel.inline_ranges == 0);
 
   // Moves keep the handle and the last error; the source becomes empty.
   stepc::Group moved = std::move(group);

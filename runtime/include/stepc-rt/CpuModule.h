@@ -56,7 +56,7 @@ public:
   /// Gives the kept buffers back to the C library; the next step
   /// allocates afresh.
   void trimScratch() { scratch_.trim(); }
-  /// How the code's matrix products ran: split among a runner's free
+  /// How the code's parallel ranges ran: split among a runner's free
   /// threads or on their caller alone (code compiled before parallel
   /// ranges existed: all zero).
   ParallelStats parallelStats() const { return ranges_.stats(); }

@@ -109,14 +109,14 @@ STEPC_RT_API stepc_status stepc_artifact_scratch_stats(
  * while other threads step the artifact's groups. */
 STEPC_RT_API stepc_status stepc_artifact_trim_scratch(stepc_artifact *artifact);
 
-/* A CPU step's large matrix products (Newton–Schulz, ARO's products) are
- * split by col panels among the threads a group's runner leaves idle (see
- * stepc_group_set_num_threads): products run split, and products run on one
- * thread (too small to split, or no thread free). All zero until a CPU step
- * of the artifact runs a product. */
+/* A CPU step's parallel ranges (each matrix product, by col panels:
+ * Newton–Schulz's, ARO's) are shared among the threads a group's runner
+ * leaves idle (see stepc_group_set_num_threads): ranges run split, and
+ * ranges run on one thread (too small to split, or no thread free). All
+ * zero until a CPU step of the artifact runs a product. */
 typedef struct stepc_parallel_stats {
-  uint64_t split_products;
-  uint64_t inline_products;
+  uint64_t split_ranges;
+  uint64_t inline_ranges;
 } stepc_parallel_stats;
 STEPC_RT_API stepc_status stepc_artifact_parallel_stats(
     const stepc_artifact *artifact, stepc_parallel_stats *out);
@@ -281,7 +281,7 @@ STEPC_RT_API stepc_status stepc_group_count(const stepc_group *group,
 
 /* Threads a step may use (default 1): tensors run in parallel, and the
  * tensors of an element-wise group (AdamW, Lion, SGD) in chunks; threads
- * that no tensor keeps busy share the large matrix products' col panels
+ * that no tensor keeps busy share its matrix products' col panels
  * (same bits for any count; see stepc_artifact_parallel_stats). */
 STEPC_RT_API stepc_status stepc_group_set_num_threads(stepc_group *group,
                                                       int num_threads);

@@ -122,7 +122,7 @@ public:
   }
   /// Gives the kept buffers back to the C library.
   bool trimScratch() { return record(stepc_artifact_trim_scratch(handle_)); }
-  /// How the CPU steps' matrix products ran: split among idle threads or
+  /// How the CPU steps' parallel ranges ran: split among idle threads or
   /// on one thread.
   stepc_parallel_stats parallelStats() const {
     stepc_parallel_stats stats = {0, 0};
