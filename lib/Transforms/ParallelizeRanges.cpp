@@ -59,7 +59,8 @@ struct ParallelizeRangesPass
     for (LLVM::LLVMFuncOp range : ranges) {
       if (failed(checkSignature(range)))
         return signalPassFailure();
-      // The calls there are before the dispatch and its task call it too.
+      // Only the calls made so far: the dispatch and the task call the
+      // range itself.
       SmallVector<LLVM::CallOp> calls;
       if (std::optional<SymbolTable::UseRange> uses =
               range.getSymbolUses(module))
