@@ -76,6 +76,7 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(bufferization::createBufferLoopHoistingPass());
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  pm.addNestedPass<func::FuncOp>(createLowerReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
 }
@@ -110,6 +111,8 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
 void stepc::buildCpuPipeline(OpPassManager &pm) {
   pm.addPass(createFoldNormalizationChains());
   buildStepToLinalgPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createMergeSiblingReductions());
+  pm.addPass(createCSEPass());
   // Not buildCpuTilePipeline: measured slower, see docs/Design/Phases.md.
   buildCpuBufferizePipeline(pm);
   buildCpuToLLVMPipeline(pm);

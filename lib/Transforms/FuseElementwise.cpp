@@ -24,6 +24,7 @@ namespace stepc {
 
 using namespace mlir;
 using stepc::isElementwise;
+using stepc::mergeSiblings;
 
 bool stepc::isElementwise(linalg::GenericOp op) {
   if (op.getNumLoops() != op.getNumParallelLoops() || op.hasIndexSemantics())
@@ -42,9 +43,7 @@ static std::optional<SmallVector<OpFoldResult>> domainOf(linalg::GenericOp op) {
   return empty.getMixedSizes();
 }
 
-/// One op computing both `first` and `second` (neither uses the other), at
-/// `at` (one of the two). Inputs both read with the same map are read once.
-static linalg::GenericOp mergeSiblings(RewriterBase &rewriter,
+linalg::GenericOp stepc::mergeSiblings(RewriterBase &rewriter,
                                        linalg::GenericOp first,
                                        linalg::GenericOp second,
                                        Operation *at) {
@@ -69,15 +68,20 @@ static linalg::GenericOp mergeSiblings(RewriterBase &rewriter,
   SmallVector<Value> inits(first.getDpsInits());
   llvm::append_range(inits, second.getDpsInits());
   SmallVector<AffineMap> maps = inputMaps;
-  maps.append(inits.size(), AffineMap::getMultiDimIdentityMap(
-                                first.getNumLoops(), rewriter.getContext()));
+  for (linalg::GenericOp op : {first, second})
+    for (OpOperand &init : op.getDpsInitsMutable())
+      maps.push_back(op.getMatchingIndexingMap(&init));
+  SmallVector<utils::IteratorType> iterators = first.getIteratorTypesArray();
+  for (auto [merged, other] :
+       llvm::zip_equal(iterators, second.getIteratorTypesArray()))
+    if (other == utils::IteratorType::reduction)
+      merged = utils::IteratorType::reduction;
   SmallVector<Type> resultTypes(first.getResultTypes());
   llvm::append_range(resultTypes, second.getResultTypes());
 
   rewriter.setInsertionPoint(at);
   auto merged = linalg::GenericOp::create(
-      rewriter, first.getLoc(), resultTypes, inputs, inits, maps,
-      first.getIteratorTypesArray(),
+      rewriter, first.getLoc(), resultTypes, inputs, inits, maps, iterators,
       [&](OpBuilder &b, Location loc, ValueRange args) {
         SmallVector<Value> yields;
         unsigned numInputs = inputs.size();
