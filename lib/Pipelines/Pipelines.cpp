@@ -79,6 +79,12 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createLowerReductions());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
+  // Loops over the same rows get the same bounds: a view's dims read from
+  // what it views, every dim from the param, then one value per dim.
+  pm.addPass(memref::createResolveShapedTypeResultDimsPass());
+  pm.addNestedPass<func::FuncOp>(createUnifyShapes());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createFuseRowLoops());
 }
 
 void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {

@@ -39,13 +39,15 @@ namespace {
 /// Emits the loops of one reduction, outermost first.
 class ReductionLowering {
 public:
-  ReductionLowering(linalg::GenericOp op, ArrayRef<unsigned> initFrom)
-      : op(op), initFrom(initFrom) {}
+  ReductionLowering(linalg::GenericOp op, ArrayRef<unsigned> initFrom,
+                    ArrayRef<unsigned> inputFrom)
+      : op(op), initFrom(initFrom), inputFrom(inputFrom) {}
 
   void emit(OpBuilder &b) {
     ranges = cast<linalg::LinalgOp>(op.getOperation())
                  .createLoopRanges(b, op.getLoc());
     SmallVector<Value> values(op.getNumDpsInits());
+    inputs.assign(op.getNumDpsInputs(), Value());
     emitLoop(b, 0, values);
   }
 
@@ -82,6 +84,12 @@ private:
       emitBody(b, values);
       return;
     }
+    // An input that stays put in the loops from here on is loaded here
+    // once: a row's scale in a column sum. In the loop, its load would need
+    // LLVM to prove that the sum's stores never write it.
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (inputFrom[input->getOperandNumber()] == depth)
+        inputs[input->getOperandNumber()] = load(b, *input);
     for (unsigned k = 0; k < inits.size(); ++k)
       if (initFrom[k] == depth)
         values[k] = load(b, inits[k]);
@@ -119,8 +127,11 @@ private:
   void emitBody(OpBuilder &b, SmallVector<Value> &values) {
     Block &body = op.getRegion().front();
     IRMapping mapping;
-    for (OpOperand *input : op.getDpsInputOperands())
-      mapping.map(op.getMatchingBlockArgument(input), load(b, *input));
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      Value hoisted = inputs[input->getOperandNumber()];
+      mapping.map(op.getMatchingBlockArgument(input),
+                  hoisted ? hoisted : load(b, *input));
+    }
     MutableArrayRef<OpOperand> inits = op.getDpsInitsMutable();
     for (unsigned k = 0; k < inits.size(); ++k)
       mapping.map(op.getMatchingBlockArgument(&inits[k]),
@@ -139,6 +150,10 @@ private:
 
   linalg::GenericOp op;
   ArrayRef<unsigned> initFrom;
+  /// Per input: the loop before which it is loaded (the loop count: in the
+  /// body), and its value once loaded.
+  ArrayRef<unsigned> inputFrom;
+  SmallVector<Value> inputs;
   SmallVector<Range> ranges;
   SmallVector<Value> ivs;
 };
@@ -161,8 +176,16 @@ struct LowerReductionsPass
         continue;
       for (OpOperand &init : op.getDpsInitsMutable())
         initFrom.push_back(*invariantFrom(op.getMatchingIndexingMap(&init)));
+      // Inputs that the op also writes are read where they are written.
+      SmallVector<unsigned> inputFrom;
+      for (OpOperand *input : op.getDpsInputOperands()) {
+        bool written = llvm::is_contained(op.getDpsInits(), input->get());
+        inputFrom.push_back(
+            written ? op.getNumLoops()
+                    : *invariantFrom(op.getMatchingIndexingMap(input)));
+      }
       OpBuilder builder(op);
-      ReductionLowering(op, initFrom).emit(builder);
+      ReductionLowering(op, initFrom, inputFrom).emit(builder);
       op.erase();
     }
   }

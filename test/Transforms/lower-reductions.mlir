@@ -109,3 +109,29 @@ func.func @negative(%g: memref<?x?xf32>, %r: memref<?xf32>, %t: tensor<?x?xf32>,
   } -> tensor<?xf32>
   return %tt : tensor<?xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+#col = affine_map<(d0, d1) -> (d1)>
+
+// A column sum weighted by a row scale: the scale is loaded once per row,
+// before the inner loop, where the sum's stores cannot be taken to change
+// it.
+// CHECK-LABEL: func.func @row_scale
+// CHECK-SAME: (%[[G:.*]]: memref<?x?xf32>, %[[R:.*]]: memref<?xf32>, %[[C:.*]]: memref<?xf32>)
+// CHECK: scf.for %[[I:.*]] =
+// CHECK:   %[[W:.*]] = memref.load %[[R]][%[[I]]]
+// CHECK:   scf.for %[[J:.*]] =
+// CHECK-NOT: memref.load %[[R]]
+// CHECK:     arith.mulf %{{.*}}, %[[W]]
+func.func @row_scale(%g: memref<?x?xf32>, %r: memref<?xf32>, %c: memref<?xf32>) {
+  linalg.generic {indexing_maps = [#id, #row, #col], iterator_types = ["reduction", "parallel"]} ins(%g, %r : memref<?x?xf32>, memref<?xf32>) outs(%c : memref<?xf32>) {
+  ^bb0(%x: f32, %w: f32, %acc: f32):
+    %p = arith.mulf %x, %w : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -100,6 +100,32 @@ def LowerReductions : Pass<"stepc-lower-reductions", "::mlir::func::FuncOp"> {
   ];
 }
 
+def FuseRowLoops : Pass<"stepc-fuse-row-loops", "::mlir::func::FuncOp"> {
+  let summary = "Run consecutive loops over the same rows as one loop (CPU)";
+  let description = [{
+    After lowering to loops, a row reduction, the element-wise update of
+    the vector it feeds and a column reduction weighted by that vector
+    (SinkGD's normalizations, folded into scale vectors) are three loops over
+    the rows, and the two matrix sweeps each read the whole gradient from
+    memory. Each iteration of the later loops only needs the same row of the
+    earlier ones, so they can run as one loop: row i is summed, its scale
+    updated and its columns accumulated while the row is still in L1.
+
+    Two consecutive `scf.for` loops with the same bounds fuse when every
+    buffer one writes and the other touches is indexed, in both, by the
+    loop's own index in dim 0 (through `?x1` reshapes of vectors), and
+    their bodies only load, store and compute. The ops between them (the
+    next reduction's buffer, its zero fill, views) move above the first
+    loop when they touch nothing it writes. Buffers are function arguments
+    (distinct, as bufferization assumed) or allocations; anything else stops
+    the fusion. Runs after `convert-linalg-to-loops`, so bufferization has
+    already placed every result in place: fusing before it (as
+    `stepc-tile-rows` does on tensors) made bufferization copy the param and
+    the momentum (docs/Design/Phases.md).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def MergeSiblingReductions
     : Pass<"stepc-merge-sibling-reductions", "::mlir::func::FuncOp"> {
   let summary = "Compute reductions over the same loops in one sweep (CPU)";
