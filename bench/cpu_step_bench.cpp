@@ -209,7 +209,11 @@ int main(int argc, char **argv) {
       {"muon_md", "hidden", "768x768", {{768, 768}}, 2},
       // Row and column reductions without Newton–Schulz.
       {"sinkgd", "hidden", "4096x4096", {{4096, 4096}}, 3},
+      // A gradient (256 MiB) that no cache of the project's machines holds:
+      // each of SinkGD's alternations reads it from memory once.
+      {"sinkgd", "hidden", "8192x8192", {{8192, 8192}}, 3},
       {"reg", "hidden", "4096x4096", {{4096, 4096}}, 3},
+      {"reg", "hidden", "8192x8192", {{8192, 8192}}, 3},
       // Group-wide sums (a group stepped alone sums its own tensors): the
       // clipping pass, AdamP's per-row and per-matrix cosines, and the
       // MuonMax family's two phases.
