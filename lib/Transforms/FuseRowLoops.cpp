@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "stepc/Transforms/Passes.h"
+#include "stepc/Transforms/RewriteBlocks.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -202,12 +203,7 @@ static bool fuseOnePair(Block &block, RewriterBase &rewriter) {
 namespace {
 struct FuseRowLoopsPass : stepc::impl::FuseRowLoopsBase<FuseRowLoopsPass> {
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    SmallVector<Block *> blocks;
-    getOperation().walk([&](Block *block) { blocks.push_back(block); });
-    for (Block *block : blocks)
-      while (fuseOnePair(*block, rewriter)) {
-      }
+    stepc::rewriteEachBlock(getOperation(), fuseOnePair);
   }
 };
 } // namespace

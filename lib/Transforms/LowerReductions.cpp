@@ -168,22 +168,24 @@ struct LowerReductionsPass
         reductions.push_back(op);
     });
     for (linalg::GenericOp op : reductions) {
-      SmallVector<unsigned> initFrom;
-      bool supported = llvm::all_of(op->getOpOperands(), [&](OpOperand &o) {
-        return invariantFrom(op.getMatchingIndexingMap(&o)).has_value();
-      });
+      SmallVector<unsigned> inputFrom, initFrom;
+      bool supported = true;
+      for (OpOperand &operand : op->getOpOperands()) {
+        std::optional<unsigned> from =
+            invariantFrom(op.getMatchingIndexingMap(&operand));
+        supported &= from.has_value();
+        if (!from)
+          break;
+        if (op.isDpsInit(&operand))
+          initFrom.push_back(*from);
+        else // Inputs the op also writes are read where they are written.
+          inputFrom.push_back(
+              llvm::is_contained(op.getDpsInits(), operand.get())
+                  ? op.getNumLoops()
+                  : *from);
+      }
       if (!supported)
         continue;
-      for (OpOperand &init : op.getDpsInitsMutable())
-        initFrom.push_back(*invariantFrom(op.getMatchingIndexingMap(&init)));
-      // Inputs that the op also writes are read where they are written.
-      SmallVector<unsigned> inputFrom;
-      for (OpOperand *input : op.getDpsInputOperands()) {
-        bool written = llvm::is_contained(op.getDpsInits(), input->get());
-        inputFrom.push_back(
-            written ? op.getNumLoops()
-                    : *invariantFrom(op.getMatchingIndexingMap(input)));
-      }
       OpBuilder builder(op);
       ReductionLowering(op, initFrom, inputFrom).emit(builder);
       op.erase();

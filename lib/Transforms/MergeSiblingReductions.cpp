@@ -6,6 +6,7 @@
 
 #include "stepc/Transforms/Elementwise.h"
 #include "stepc/Transforms/Passes.h"
+#include "stepc/Transforms/RewriteBlocks.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -79,6 +80,7 @@ static bool mergeOnePair(Block &block, RewriterBase &rewriter) {
   for (auto op : block.getOps<linalg::GenericOp>())
     if (isReduction(op))
       reductions.push_back(op);
+  DominanceInfo dominance(block.getParentOp());
   for (unsigned j = 0; j < reductions.size(); ++j) {
     for (unsigned i = 0; i < j; ++i) {
       linalg::GenericOp first = reductions[i], second = reductions[j];
@@ -89,7 +91,6 @@ static bool mergeOnePair(Block &block, RewriterBase &rewriter) {
       // using `first`.
       SetVector<Value> reads(llvm::from_range, second->getOperands());
       getUsedValuesDefinedAbove(second.getRegion(), reads);
-      DominanceInfo dominance(block.getParentOp());
       if (!hoistDefinitions(reads, first, dominance))
         continue;
       stepc::mergeSiblings(rewriter, first, second, first);
@@ -103,12 +104,7 @@ namespace {
 struct MergeSiblingReductionsPass
     : stepc::impl::MergeSiblingReductionsBase<MergeSiblingReductionsPass> {
   void runOnOperation() override {
-    IRRewriter rewriter(&getContext());
-    SmallVector<Block *> blocks;
-    getOperation().walk([&](Block *block) { blocks.push_back(block); });
-    for (Block *block : blocks)
-      while (mergeOnePair(*block, rewriter)) {
-      }
+    stepc::rewriteEachBlock(getOperation(), mergeOnePair);
   }
 };
 } // namespace
