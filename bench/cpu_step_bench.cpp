@@ -214,6 +214,11 @@ int main(int argc, char **argv) {
       {"sinkgd", "hidden", "8192x8192", {{8192, 8192}}, 3},
       {"reg", "hidden", "4096x4096", {{4096, 4096}}, 3},
       {"reg", "hidden", "8192x8192", {{8192, 8192}}, 3},
+      // One matrix: the second thread joins the sweeps whose rows are
+      // independent (stepc-outline-row-ranges).
+      {"sinkgd", "hidden", "8192x8192, 2 threads", {{8192, 8192}}, 3, 2},
+      {"reg", "hidden", "4096x4096, 2 threads", {{4096, 4096}}, 3, 2},
+      {"reg", "hidden", "8192x8192, 2 threads", {{8192, 8192}}, 3, 2},
       // Group-wide sums (a group stepped alone sums its own tensors): the
       // clipping pass, AdamP's per-row and per-matrix cosines, and the
       // MuonMax family's two phases.

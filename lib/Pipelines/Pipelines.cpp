@@ -85,6 +85,9 @@ void stepc::buildCpuBufferizePipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createUnifyShapes());
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createFuseRowLoops());
+  // Then each remaining sweep whose rows are independent is a parallel
+  // range the runtime's free threads can share.
+  pm.addPass(createOutlineRowRanges());
 }
 
 void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {

@@ -227,6 +227,27 @@ def FoldNormalizationChains
   ];
 }
 
+def OutlineRowRanges : Pass<"stepc-outline-row-ranges", "::mlir::ModuleOp"> {
+  let summary = "Outline sweeps over independent rows as parallel ranges (CPU)";
+  let description = [{
+    A group with one large matrix swept its rows on one core however many
+    threads the runner had. An `scf.for` whose body holds a loop over a
+    row's elements, carries no values from one iteration to the next, and
+    writes only its own row of every buffer it writes (reading other rows
+    only of buffers it does not write; the same analysis as
+    `stepc-fuse-row-loops`) becomes a call of a private function marked
+    `stepc.parallel_ranges` over blocks of its rows: (what the body uses
+    from outside, rows per block, cost, first block, end block). Constants,
+    dims and reshapes are recomputed inside rather than passed. A block
+    holds at least 2^14 elements; its cost counts 16 per element.
+    `stepc-parallelize-ranges` then routes the call through the runtime's
+    threads. Loops that accumulate across rows (column sums, whole sums)
+    stay as they are. docs/Design/CpuPipeline.md, "Sweeps on free threads".
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def ParallelizeRanges : Pass<"stepc-parallelize-ranges", "::mlir::ModuleOp"> {
   let summary = "Let the runtime's threads share calls of parallel ranges (CPU)";
   let description = [{
