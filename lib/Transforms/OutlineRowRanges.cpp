@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -159,7 +160,11 @@ std::optional<Sweep> sweepOf(scf::ForOp loop) {
       return std::nullopt;
   std::optional<SmallVector<stepc::RowAccess>> accesses =
       stepc::rowAccessesOf(loop);
-  if (!accesses)
+  // A fill reads nothing: LLVM makes it a memset, bound by memory, which a
+  // second thread speeds up little, and each range costs compile time.
+  if (!accesses || llvm::none_of(*accesses, [](const stepc::RowAccess &a) {
+        return !a.write;
+      }))
     return std::nullopt;
   llvm::SetVector<Value> written;
   for (const stepc::RowAccess &access : *accesses)
@@ -200,6 +205,53 @@ bool recomputeInside(Value value) {
          (def->hasTrait<OpTrait::ConstantLike>() ||
           isa<memref::ExpandShapeOp, memref::CollapseShapeOp, memref::DimOp>(
               def));
+}
+
+/// Makes `function` a private, internal, never inlined function: it is
+/// called from two places (the dispatch's direct path and the runtime's
+/// task, or every sweep's sums), and one copy of its loops is the point
+/// (compile time). Internal, LLVM may drop the parameters it does not use.
+void makeInternal(func::FuncOp function) {
+  MLIRContext *context = function.getContext();
+  function.setPrivate();
+  function->setAttr(
+      "passthrough",
+      ArrayAttr::get(context, {StringAttr::get(context, "noinline")}));
+  function->setAttr("llvm.linkage",
+                    LLVM::LinkageAttr::get(context, LLVM::Linkage::Internal));
+}
+
+/// `stepc_add_block_partials_<type>(sums, partials)`: adds each row of
+/// `partials` to `sums`, in row order. One per module and element type.
+func::FuncOp addPartialsFunction(ModuleOp module, MemRefType sumsType,
+                                 MemRefType partialsType) {
+  std::string name = "stepc_add_block_partials_";
+  llvm::raw_string_ostream(name) << sumsType.getElementType();
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  Location loc = module.getLoc();
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  auto function = func::FuncOp::create(
+      b, loc, name, b.getFunctionType({sumsType, partialsType}, {}));
+  makeInternal(function);
+  b.setInsertionPointToStart(function.addEntryBlock());
+  Value sums = function.getArgument(0), partials = function.getArgument(1);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0),
+        one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto blocks = scf::ForOp::create(
+      b, loc, zero, memref::DimOp::create(b, loc, partials, 0), one);
+  func::ReturnOp::create(b, loc);
+  b.setInsertionPointToStart(blocks.getBody());
+  auto elements = scf::ForOp::create(
+      b, loc, zero, memref::DimOp::create(b, loc, partials, 1), one);
+  b.setInsertionPointToStart(elements.getBody());
+  Value j = elements.getInductionVar();
+  Value sum = arith::AddFOp::create(
+      b, loc, memref::LoadOp::create(b, loc, sums, j),
+      memref::LoadOp::create(b, loc, partials,
+                             ValueRange{blocks.getInductionVar(), j}));
+  memref::StoreOp::create(b, loc, sum, sums, j);
+  return function;
 }
 
 struct OutlineRowRangesPass
@@ -332,7 +384,7 @@ struct OutlineRowRangesPass
         (parent.getName() + "_rows" + std::to_string(index)).str();
     auto function = func::FuncOp::create(
         atModule, loc, name, FunctionType::get(context, params, {}));
-    function.setPrivate();
+    makeInternal(function);
     function->setAttr(stepc::kParallelRangesAttrName, b.getUnitAttr());
 
     Block *entry = function.addEntryBlock();
@@ -418,28 +470,17 @@ struct OutlineRowRangesPass
 
     // The blocks' partials added up in block order, after what the buffers
     // and the loop's inits held.
-    auto overBlocks = [&](ValueRange inits) {
-      return scf::ForOp::create(b, loc, constant(b, 0), blocks, constant(b, 1),
-                                inits);
-    };
+    auto module = cast<ModuleOp>(parent->getParentOp());
     for (auto [accumulator, partials] :
-         llvm::zip(sweep.accumulators, accumulatorPartials)) {
-      scf::ForOp blockSum = overBlocks({});
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(blockSum.getBody());
-      auto elementSum = scf::ForOp::create(
-          b, loc, constant(b, 0), memref::DimOp::create(b, loc, partials, 1),
-          constant(b, 1));
-      b.setInsertionPointToStart(elementSum.getBody());
-      Value j = elementSum.getInductionVar();
-      Value sum = arith::AddFOp::create(
-          b, loc, memref::LoadOp::create(b, loc, accumulator, j),
-          memref::LoadOp::create(b, loc, partials,
-                                 ValueRange{blockSum.getInductionVar(), j}));
-      memref::StoreOp::create(b, loc, sum, accumulator, j);
-    }
+         llvm::zip(sweep.accumulators, accumulatorPartials))
+      func::CallOp::create(
+          b, loc,
+          addPartialsFunction(module, cast<MemRefType>(accumulator.getType()),
+                              cast<MemRefType>(partials.getType())),
+          ValueRange{accumulator, partials});
     if (!sumPartials.empty()) {
-      scf::ForOp blockSum = overBlocks(loop.getInitArgs());
+      auto blockSum = scf::ForOp::create(b, loc, constant(b, 0), blocks,
+                                         constant(b, 1), loop.getInitArgs());
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(blockSum.getBody());
       SmallVector<Value> totals;

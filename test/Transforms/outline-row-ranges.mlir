@@ -16,7 +16,7 @@
 // CHECK: return
 // CHECK: func.func private @own_rows_rows0
 // CHECK-SAME: (%[[G2:.*]]: memref<?x?xf32>, %[[W2:.*]]: memref<?x?xf32>, %[[LR2:.*]]: f32, %[[R:.*]]: index, %{{.*}}: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
-// CHECK-SAME: attributes {stepc.parallel_ranges}
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"], stepc.parallel_ranges}
 // CHECK: %[[ALL_ROWS:.*]] = memref.dim %[[W2]], %c0
 // CHECK: scf.for %[[B:.*]] = %[[BEGIN]] to %[[END]]
 // CHECK:   %[[FIRST_OFFSET:.*]] = arith.muli %[[B]]
@@ -60,13 +60,7 @@ func.func @own_rows(%w: memref<?x?xf32>, %g: memref<?x?xf32>, %lr: f32) {
 // CHECK: %[[LEN:.*]] = memref.dim %[[COL]], %c0
 // CHECK: %[[PARTIALS:.*]] = memref.alloc(%[[BLOCKS]], %[[LEN]]) {alignment = 64 : i64} : memref<?x?xf32>
 // CHECK: call @column_sums_rows0(%[[G]], %[[COL]], %[[ROW]], %[[PARTIALS]], %[[BLOCK_ROWS1]], %{{.*}}, %c0, %[[BLOCKS]])
-// CHECK: scf.for %[[B:.*]] = %c0 to %[[BLOCKS]]
-// CHECK:   %[[L:.*]] = memref.dim %[[PARTIALS]], %c1
-// CHECK:   scf.for %[[J:.*]] = %c0 to %[[L]]
-// CHECK:     %[[OLD:.*]] = memref.load %[[COL]][%[[J]]]
-// CHECK:     %[[PART:.*]] = memref.load %[[PARTIALS]][%[[B]], %[[J]]]
-// CHECK:     %[[SUM:.*]] = arith.addf %[[OLD]], %[[PART]] : f32
-// CHECK:     memref.store %[[SUM]], %[[COL]][%[[J]]]
+// CHECK: call @stepc_add_block_partials_f32(%[[COL]], %[[PARTIALS]])
 // CHECK: memref.dealloc %[[PARTIALS]]
 // CHECK: func.func private @column_sums_rows0
 // CHECK-SAME: (%{{.*}}: memref<?x?xf32>, %{{.*}}: memref<?xf32>, %[[ROW2:.*]]: memref<?xf32>, %[[ALL:.*]]: memref<?x?xf32>,
@@ -81,6 +75,18 @@ func.func @own_rows(%w: memref<?x?xf32>, %g: memref<?x?xf32>, %lr: f32) {
 // CHECK:       memref.load %[[OWN]][%[[J]]]
 // CHECK:       memref.store %{{.*}}, %[[OWN]][%[[J]]]
 // CHECK:     memref.store %{{.*}}, %[[ROW_VIEW]][%[[I]], %c0]
+// The partials are added by one function per module and element type.
+// CHECK: func.func private @stepc_add_block_partials_f32
+// CHECK-SAME: (%[[SUMS:.*]]: memref<?xf32>, %[[ALL:.*]]: memref<?x?xf32>)
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
+// CHECK: %[[BLOCKS:.*]] = memref.dim %[[ALL]], %c0
+// CHECK: scf.for %[[B:.*]] = %c0 to %[[BLOCKS]]
+// CHECK:   %[[L:.*]] = memref.dim %[[ALL]], %c1
+// CHECK:   scf.for %[[J:.*]] = %c0 to %[[L]]
+// CHECK:     %[[OLD:.*]] = memref.load %[[SUMS]][%[[J]]]
+// CHECK:     %[[PART:.*]] = memref.load %[[ALL]][%[[B]], %[[J]]]
+// CHECK:     %[[SUM:.*]] = arith.addf %[[OLD]], %[[PART]] : f32
+// CHECK:     memref.store %[[SUM]], %[[SUMS]][%[[J]]]
 func.func @column_sums(%g: memref<?x?xf32>, %row: memref<?xf32>, %col: memref<?xf32>) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -204,9 +210,12 @@ func.func @dependent_rows(%g: memref<?x?xf32>, %w: memref<?x?xf32>, %col: memref
 
 // -----
 
-// One row is not worth a call; nor is a function marked as a range
-// already (a product's blocks).
+// One row is not worth a call; nor is a fill, which reads nothing (a
+// memset, bound by memory), nor a function marked as a range already (a
+// product's blocks).
 // CHECK-LABEL: func.func @one_row
+// CHECK-NOT: call
+// CHECK-LABEL: func.func @fill
 // CHECK-NOT: call
 // CHECK-LABEL: func.func private @blocks
 // CHECK-NOT: call
@@ -218,6 +227,19 @@ func.func @one_row(%w: memref<1x?xf32>) {
   scf.for %i = %c0 to %c1 step %c1 {
     scf.for %j = %c0 to %n step %c1 {
       memref.store %zero, %w[%i, %j] : memref<1x?xf32>
+    }
+  }
+  return
+}
+func.func @fill(%w: memref<?x?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %m = memref.dim %w, %c0 : memref<?x?xf32>
+  %n = memref.dim %w, %c1 : memref<?x?xf32>
+  scf.for %i = %c0 to %m step %c1 {
+    scf.for %j = %c0 to %n step %c1 {
+      memref.store %zero, %w[%i, %j] : memref<?x?xf32>
     }
   }
   return

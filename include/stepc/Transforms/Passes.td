@@ -245,7 +245,8 @@ def OutlineRowRanges : Pass<"stepc-outline-row-ranges", "::mlir::ModuleOp"> {
     stay as they are. docs/Design/CpuPipeline.md, "Sweeps on free threads".
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::func::FuncDialect"];
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def ParallelizeRanges : Pass<"stepc-parallelize-ranges", "::mlir::ModuleOp"> {
