@@ -45,8 +45,11 @@ constexpr int64_t kElementsPerBlock = 1 << 14;
 /// A range's cost is counted in multiply-adds of the blocked products
 /// (stepc::rt::ParallelRanges::kMinSplitCost is 2²³ of them, about 200 µs).
 /// A sweep element (a load, a few flops, maybe a store) took about 0.35 ns
-/// of one core in REG and SinkGD at 4096², 15 multiply-adds' time.
-constexpr int64_t kCostPerElement = 16;
+/// of one core in REG and SinkGD at 4096², 15 multiply-adds' time. It
+/// counts 8, so that a sweep splits from 2^20 elements (1024²): a smaller
+/// one takes at most about 0.35 ms, and a helper thread's start (about
+/// 55 µs) would eat much of what half of it saves.
+constexpr int64_t kCostPerElement = 8;
 /// How many blocks a sweep that sums (a column or a whole sum) is split
 /// into, each with its own partial sums: enough for the threads of this
 /// project's machines, few enough that the partials stay in cache.

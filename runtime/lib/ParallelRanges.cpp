@@ -1,4 +1,4 @@
-//===- ParallelRanges.cpp - a product's panels on free threads ------------===//
+//===- ParallelRanges.cpp - products and sweeps on free threads -----------===//
 //
 // Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
 //
@@ -51,7 +51,8 @@ void ParallelRanges::run(int64_t begin, int64_t end, int64_t cost,
   }
   split_.fetch_add(1);
   // One index at a time: indices may differ in cost (a symmetric
-  // product's panels grow towards the diagonal).
+  // product's panels grow towards the diagonal, a sweep's last block of
+  // rows may be short).
   std::atomic<int64_t> next{begin};
   auto work = [&] {
     for (int64_t i = next++; i < end; i = next++)

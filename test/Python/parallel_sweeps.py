@@ -8,8 +8,8 @@
 # - both runs give the same bits: the blocks depend on the shape alone;
 # - both stay within 1e-4 of the fp64 reference of test/Numerics, so a block
 #   skipped, summed twice or a partial never cleared fails.
-# Shapes: 1000 rows (16 blocks of 63 rows, the last of 55), 7 rows (blocks
-# of one row), and 600 x 1000.
+# Shapes: 1500 rows (16 blocks of 94 rows, the last of 90), 7 rows (blocks
+# of one row), and 800 x 1500.
 #
 # RUN: env PYTHONPATH=%stepc_python_dir STEPC_CACHE_DIR=%t.cache \
 # RUN:   %python %s %stepc_src_root/examples/specs -v 2>&1 | FileCheck %s
@@ -30,9 +30,9 @@ import stepc  # noqa: E402
 HYPER = {"reg": {"lr": 1e-3, "wd": 0.1}, "sinkgd": {"lr": 1e-3}}
 REFERENCE = {"reg": reference.reg_step, "sinkgd": reference.sinkgd_step}
 STATES = {"reg": ["m"], "sinkgd": []}
-# Large enough that a sweep's cost (16 per element) passes the runtime's
-# split threshold, 2^23.
-SHAPES = [(1000, 600), (7, 90000), (600, 1000)]
+# Large enough that a sweep's cost (8 per element) passes the runtime's
+# split threshold, 2^23: at least 2^20 elements.
+SHAPES = [(1500, 800), (7, 200000), (800, 1500)]
 STEPS = 2
 
 
@@ -95,15 +95,15 @@ class ParallelSweeps(unittest.TestCase):
         self.check("sinkgd")
 
     def test_no_split_below_the_threshold(self):
-        """A 100 x 100 matrix's sweeps cost 160,000 each: none splits."""
-        _, stats = run_steps("reg", (100, 100), threads=2)
+        """A 768 x 768 matrix's sweeps cost 4.7 M each: none splits."""
+        _, stats = run_steps("reg", (768, 768), threads=2)
         self.assertEqual(stats["split_ranges"], 0)
         self.assertGreater(stats["inline_ranges"], 0)
 
     def test_stats_count_sweeps(self):
         """REG's three sweeps are each a range: 3 per step, all inline on one
         thread."""
-        _, stats = run_steps("reg", (1000, 600), threads=1)
+        _, stats = run_steps("reg", (1500, 800), threads=1)
         self.assertEqual(stats["inline_ranges"], 3 * STEPS)
 
 

@@ -1,7 +1,7 @@
 // RUN: stepc-opt %s --split-input-file --stepc-outline-row-ranges --cse | FileCheck %s
 
 // An update that touches only its own row of each buffer: a parallel range
-// over blocks of at least 2^14 elements, each costing 16 per element.
+// over blocks of at least 2^14 elements, each costing 8 per element.
 // CHECK-LABEL: func.func @own_rows
 // CHECK-SAME: (%[[W:.*]]: memref<?x?xf32>, %[[G:.*]]: memref<?x?xf32>, %[[LR:.*]]: f32)
 // CHECK: %[[ROW_ELEMENTS:.*]] = arith.maxsi %{{.*}}, %c1
@@ -10,7 +10,7 @@
 // CHECK: %[[BLOCK_ROWS1:.*]] = arith.maxsi %[[BLOCK_ROWS]], %c1
 // CHECK: %[[BLOCKS:.*]] = arith.ceildivsi %[[ROWS]], %[[BLOCK_ROWS1]]
 // CHECK: %[[BLOCK_ELEMENTS:.*]] = arith.muli %[[BLOCK_ROWS1]], %[[ROW_ELEMENTS]]
-// CHECK: %[[COST:.*]] = arith.muli %[[BLOCK_ELEMENTS]], %c16
+// CHECK: %[[COST:.*]] = arith.muli %[[BLOCK_ELEMENTS]], %c8
 // CHECK: call @own_rows_rows0(%[[G]], %[[W]], %[[LR]], %[[BLOCK_ROWS1]], %[[COST]], %c0, %[[BLOCKS]])
 // CHECK-NOT: scf.for
 // CHECK: return

@@ -239,7 +239,7 @@ def OutlineRowRanges : Pass<"stepc-outline-row-ranges", "::mlir::ModuleOp"> {
     `stepc.parallel_ranges` over blocks of its rows: (what the body uses
     from outside, rows per block, cost, first block, end block). Constants,
     dims and reshapes are recomputed inside rather than passed. A block
-    holds at least 2^14 elements; its cost counts 16 per element.
+    holds at least 2^14 elements; its cost counts 8 per element.
     `stepc-parallelize-ranges` then routes the call through the runtime's
     threads. Loops that accumulate across rows (column sums, whole sums)
     stay as they are. docs/Design/CpuPipeline.md, "Sweeps on free threads".

@@ -1,17 +1,18 @@
-//===- ParallelRanges.h - a product's panels on free threads ----*- C++ -*-===//
+//===- ParallelRanges.h - products and sweeps on free threads ---*- C++ -*-===//
 //
 // Part of stepc, under the Apache License v2.0 with LLVM Exceptions.
 //
 //===----------------------------------------------------------------------===//
 //
 // A GroupRunner's threads split a step by tensor, so one large matrix kept
-// one core busy. The compiled code's matrix products are parallel ranges
-// (independent col panels; the compiler's stepc-parallelize-ranges pass)
-// that it hands to a table the runtime fills: the threads the runner's
+// one core busy. The compiled code's matrix products (independent col
+// panels) and sweeps over rows (blocks of rows, each with its own partial
+// sums) are parallel ranges that it hands to a table the runtime fills
+// (the compiler's stepc-parallelize-ranges pass): the threads the runner's
 // items leave free, and those whose items have run out, join the ranges
-// (docs/Design/CpuPipeline.md, "Threads inside a product"). Each index is
-// computed by one thread as it would be by one alone: the same bits for
-// any thread count.
+// (docs/Design/CpuPipeline.md, "Threads inside a product" and "Sweeps on
+// free threads"). Each index is computed by one thread as it would be by
+// one alone: the same bits for any thread count.
 //
 //===----------------------------------------------------------------------===//
 
