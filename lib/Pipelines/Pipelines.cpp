@@ -112,6 +112,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createStoreBf16Bits());
+  pm.addPass(createMarkDistinctBuffers());
   pm.addPass(createRouteScratchAllocations());
   pm.addPass(createParallelizeRanges());
   pm.addPass(createAddPackedEntries());

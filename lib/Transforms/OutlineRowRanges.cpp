@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -210,6 +211,19 @@ bool recomputeInside(Value value) {
               def));
 }
 
+/// Whether `value` is not a buffer, or is one that no other buffer of the
+/// step can be: an argument of a function (distinct, as bufferization
+/// assumed) or an allocation. A buffer carried by a loop might be another
+/// one the loop also carries.
+bool isDistinctBufferOrScalar(Value value) {
+  if (!isa<BaseMemRefType>(value.getType()))
+    return true;
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    return isa<FunctionOpInterface>(arg.getOwner()->getParentOp());
+  return isa_and_nonnull<memref::AllocOp, memref::AllocaOp>(
+      value.getDefiningOp());
+}
+
 /// Makes `function` a private, internal, never inlined function: it is
 /// called from two places (the dispatch's direct path and the runtime's
 /// task, or every sweep's sums), and one copy of its loops is the point
@@ -389,6 +403,8 @@ struct OutlineRowRangesPass
         atModule, loc, name, FunctionType::get(context, params, {}));
     makeInternal(function);
     function->setAttr(stepc::kParallelRangesAttrName, b.getUnitAttr());
+    if (llvm::all_of(captures, isDistinctBufferOrScalar))
+      function->setAttr(stepc::kDistinctBuffersAttrName, b.getUnitAttr());
 
     Block *entry = function.addEntryBlock();
     OpBuilder inside = OpBuilder::atBlockBegin(entry);

@@ -16,7 +16,7 @@
 // CHECK: return
 // CHECK: func.func private @own_rows_rows0
 // CHECK-SAME: (%[[G2:.*]]: memref<?x?xf32>, %[[W2:.*]]: memref<?x?xf32>, %[[LR2:.*]]: f32, %[[R:.*]]: index, %{{.*}}: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index)
-// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"], stepc.parallel_ranges}
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"], stepc.distinct_buffers, stepc.parallel_ranges}
 // CHECK: %[[ALL_ROWS:.*]] = memref.dim %[[W2]], %c0
 // CHECK: scf.for %[[B:.*]] = %[[BEGIN]] to %[[END]]
 // CHECK:   %[[FIRST_OFFSET:.*]] = arith.muli %[[B]]
@@ -253,6 +253,32 @@ func.func private @blocks(%w: memref<?x?xf32>, %cost: index, %begin: index, %end
     scf.for %j = %c0 to %n step %c1 {
       memref.store %zero, %w[%i, %j] : memref<?x?xf32>
     }
+  }
+  return
+}
+
+// -----
+
+// A buffer a loop carries may be another buffer the loop also carries: the
+// sweep over it is outlined, but its buffers are not promised distinct.
+// CHECK-LABEL: func.func @carried
+// CHECK: call @carried_rows0
+// CHECK: func.func private @carried_rows0
+// CHECK-SAME: attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"], stepc.parallel_ranges}
+func.func @carried(%a: memref<?x?xf32>, %b: memref<?x?xf32>, %steps: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = memref.dim %a, %c0 : memref<?x?xf32>
+  %n = memref.dim %a, %c1 : memref<?x?xf32>
+  %r:2 = scf.for %s = %c0 to %steps step %c1 iter_args(%x = %a, %y = %b) -> (memref<?x?xf32>, memref<?x?xf32>) {
+    scf.for %i = %c0 to %m step %c1 {
+      scf.for %j = %c0 to %n step %c1 {
+        %v = memref.load %x[%i, %j] : memref<?x?xf32>
+        %w = arith.mulf %v, %v : f32
+        memref.store %w, %y[%i, %j] : memref<?x?xf32>
+      }
+    }
+    scf.yield %y, %x : memref<?x?xf32>, memref<?x?xf32>
   }
   return
 }

@@ -43,6 +43,11 @@ inline constexpr const char *kParamDimsAttrName = "stepc.param_dims";
 /// stepc-parallelize-ranges lets the runtime's threads share such calls.
 inline constexpr const char *kParallelRangesAttrName = "stepc.parallel_ranges";
 
+/// Function attribute: every memref the function receives is a distinct
+/// buffer; stepc-mark-distinct-buffers makes its pointers noalias.
+inline constexpr const char *kDistinctBuffersAttrName =
+    "stepc.distinct_buffers";
+
 #define GEN_PASS_DECL
 #include "stepc/Transforms/Passes.h.inc"
 

@@ -288,6 +288,22 @@ def RouteScratchAllocations
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def MarkDistinctBuffers
+    : Pass<"stepc-mark-distinct-buffers", "::mlir::ModuleOp"> {
+  let summary = "Mark the pointer parameters of functions over distinct "
+                "buffers noalias (LLVM dialect)";
+  let description = [{
+    `func-to-llvm` drops `llvm.noalias` from memref arguments, which it
+    expands into descriptor fields. A function marked
+    `stepc.distinct_buffers` (stepc-outline-row-ranges marks the sweeps it
+    outlines when every buffer they receive is a function argument or an
+    allocation, distinct as bufferization assumed) gets `llvm.noalias` on
+    every pointer parameter, so that LLVM hoists loads of one buffer past
+    stores to another, as it did while the loops were in the step itself.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def StoreBf16Bits : Pass<"stepc-store-bf16-bits"> {
   let summary = "Store bf16 values (LLVM dialect) as their i16 bits";
   let description = [{
