@@ -27,13 +27,16 @@
 
 using namespace mlir;
 
-void stepc::buildStepToLinalgPipeline(OpPassManager &pm) {
+void stepc::buildStepToLinalgPipeline(OpPassManager &pm,
+                                      bool materializeStored) {
   pm.addPass(createConvertStepToLinalg());
   pm.addPass(createConvertStepToFunc());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createUnifyShapes());
   pm.addPass(createCSEPass());
-  pm.addNestedPass<func::FuncOp>(createFuseElementwise());
+  FuseElementwiseOptions fuse;
+  fuse.materializeStored = materializeStored;
+  pm.addNestedPass<func::FuncOp>(createFuseElementwise(fuse));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // After CSE, so that what a select's operand shares with the rest of the
@@ -120,7 +123,8 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
 
 void stepc::buildCpuPipeline(OpPassManager &pm) {
   pm.addPass(createFoldNormalizationChains());
-  buildStepToLinalgPipeline(pm);
+  // Not on the GPU yet: a kernel's phases would change, untimed there.
+  buildStepToLinalgPipeline(pm, /*materializeStored=*/true);
   pm.addNestedPass<func::FuncOp>(createMergeSiblingReductions());
   pm.addPass(createCSEPass());
   // Not buildCpuTilePipeline: measured slower, see docs/Design/Phases.md.
@@ -328,7 +332,7 @@ void stepc::registerStepcPipelines() {
   PassPipelineRegistration<>(
       "stepc-lower-to-linalg",
       "Lower a step spec to one linalg-on-tensors function per group",
-      buildStepToLinalgPipeline);
+      [](OpPassManager &pm) { buildStepToLinalgPipeline(pm); });
   PassPipelineRegistration<>(
       "stepc-cpu-tile",
       "Fuse each phase's row-local linalg work into loops over row blocks",

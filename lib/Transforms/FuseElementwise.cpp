@@ -7,14 +7,15 @@
 #include "stepc/Transforms/Elementwise.h"
 #include "stepc/Transforms/Passes.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Transforms/RegionUtils.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace stepc {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
@@ -152,17 +153,136 @@ static void mergeAllSiblings(Block &block, DominanceInfo &dominance) {
   }
 }
 
+/// The bytes of one element of `type`, a tensor of ints or floats.
+static int64_t elementBytes(Type type) {
+  return llvm::divideCeil(getElementTypeOrSelf(type).getIntOrFloatBitWidth(),
+                          8);
+}
+
+/// Whether `value` is stored: returned, or materialized in a destination.
+static bool isStored(Value value) {
+  return llvm::any_of(
+      value.getUsers(),
+      llvm::IsaPred<func::ReturnOp, bufferization::MaterializeInDestinationOp>);
+}
+
+/// The bytes per element of the full-size tensors `consumer` reads once
+/// the element-wise ops it reads fuse into it (all but `kept`): each tensor
+/// counted once, however many of them read it.
+static int64_t fusedReadBytes(linalg::GenericOp consumer,
+                              linalg::GenericOp kept) {
+  DenseSet<Value> tensors;
+  SmallPtrSet<Operation *, 8> visited;
+  SmallVector<linalg::GenericOp> worklist{consumer};
+  while (!worklist.empty()) {
+    linalg::GenericOp op = worklist.pop_back_val();
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      if (!isa<RankedTensorType>(input->get().getType()) ||
+          !op.getMatchingIndexingMap(input).isPermutation())
+        continue;
+      auto producer = input->get().getDefiningOp<linalg::GenericOp>();
+      if (producer && producer != kept && isElementwise(producer)) {
+        if (visited.insert(producer).second)
+          worklist.push_back(producer);
+        continue;
+      }
+      tensors.insert(input->get());
+    }
+  }
+  int64_t bytes = 0;
+  for (Value tensor : tensors)
+    bytes += elementBytes(tensor.getType());
+  return bytes;
+}
+
+/// Whether `producer`, element-wise with stored results, is better computed
+/// once, in a loop of its own, than inside each reduction that reads it,
+/// counting bytes per element. Each such reduction then reads its results
+/// instead of its inputs (unless it reads those anyway: AdamP's update
+/// recomputes both moments, which share the gradient), and so do the
+/// element-wise consumers that store their own results (the update), into
+/// whose loop the producer and its store would otherwise fuse. Against
+/// that, the loop of its own reads the producer's inputs once more; it
+/// costs nothing when no such consumer would take the producer in.
+static bool worthMaterializing(linalg::GenericOp producer) {
+  if (!isElementwise(producer))
+    return false;
+  // A result read but not stored would need a buffer of its own.
+  bool stored = false;
+  for (Value result : producer->getResults()) {
+    if (result.use_empty())
+      continue;
+    if (!isStored(result))
+      return false;
+    stored = true;
+  }
+  if (!stored)
+    return false;
+  // Its consumers, through element-wise ops (which fuse into them).
+  SmallPtrSet<Operation *, 8> visited;
+  SmallVector<linalg::GenericOp> reductions, storing;
+  SmallVector<Value> worklist(producer->getResults());
+  while (!worklist.empty()) {
+    Value value = worklist.pop_back_val();
+    for (Operation *user : value.getUsers()) {
+      auto generic = dyn_cast<linalg::GenericOp>(user);
+      if (!generic || !visited.insert(user).second)
+        continue;
+      if (generic.getNumReductionLoops() != 0) {
+        reductions.push_back(generic);
+        continue;
+      }
+      if (!isElementwise(generic))
+        continue;
+      if (llvm::any_of(generic->getResults(), isStored))
+        storing.push_back(generic);
+      llvm::append_range(worklist, generic->getResults());
+    }
+  }
+  int64_t saved = 0;
+  for (linalg::GenericOp consumer :
+       llvm::concat<linalg::GenericOp>(reductions, storing))
+    saved += fusedReadBytes(consumer, /*kept=*/nullptr) -
+             fusedReadBytes(consumer, producer);
+  int64_t ownLoop = storing.empty() ? 0 : fusedReadBytes(producer, nullptr);
+  return saved > ownLoop;
+}
+
 namespace {
 struct FuseElementwisePass
     : stepc::impl::FuseElementwiseBase<FuseElementwisePass> {
+  using FuseElementwiseBase::FuseElementwiseBase;
+
   void runOnOperation() override {
+    // Decided once, on the unfused function: asked at each fusion, the
+    // answer would change as the producer's consumers took it in one by
+    // one. A kept producer is known by the stores of its results, which
+    // stay when fusing the producer's own producers into it replaces it.
+    DenseSet<OpOperand *> keptStores;
+    if (materializeStored)
+      getOperation().walk([&](linalg::GenericOp op) {
+        if (!worthMaterializing(op))
+          return;
+        for (Value result : op->getResults())
+          for (OpOperand &use : result.getUses())
+            if (isa<func::ReturnOp, bufferization::MaterializeInDestinationOp>(
+                    use.getOwner()))
+              keptStores.insert(&use);
+      });
+    auto isKept = [&](linalg::GenericOp producer) {
+      return llvm::any_of(producer->getResults(), [&](Value result) {
+        return llvm::any_of(result.getUses(), [&](OpOperand &use) {
+          return keptStores.contains(&use);
+        });
+      });
+    };
     RewritePatternSet patterns(&getContext());
     // Any element-wise producer may fuse into its consumers; it stays for
     // its other uses and the sibling merge below computes it once.
     linalg::populateElementwiseOpsFusionPatterns(
-        patterns, [](OpOperand *fused) {
+        patterns, [&](OpOperand *fused) {
           auto producer = fused->get().getDefiningOp<linalg::GenericOp>();
-          return producer && isElementwise(producer);
+          return producer && isElementwise(producer) && !isKept(producer);
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -361,7 +361,7 @@ static int runCompile(MLIRContext &context) {
   if (stage == Emit::Step)
     pm.addPass(createCanonicalizerPass());
   else if (stage == Emit::Linalg)
-    buildStepToLinalgPipeline(pm);
+    buildStepToLinalgPipeline(pm, /*materializeStored=*/true);
   else
     buildCpuPipeline(pm);
   if (failed(pm.run(*module)))

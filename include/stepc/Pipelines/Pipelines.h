@@ -23,8 +23,11 @@ namespace stepc {
 /// spec → one destination-passing func.func per group on linalg tensors.
 /// Post-condition: no step op is left; every function is
 /// `stepc_<optimizer>_<group>(memrefs..., f32s...)` with element-wise chains
-/// fused.
-void buildStepToLinalgPipeline(::mlir::OpPassManager &pm);
+/// fused. With `materializeStored` (the CPU's choice) a returned value that
+/// several reductions read is computed once instead of inside each of them
+/// (stepc-fuse-elementwise's materialize-stored).
+void buildStepToLinalgPipeline(::mlir::OpPassManager &pm,
+                               bool materializeStored = false);
 
 /// linalg on tensors → linalg on tensors in loops over row blocks: each
 /// phase's row-local work of a matrix group fused per block of rows

@@ -70,7 +70,21 @@ def FuseElementwise : Pass<"stepc-fuse-elementwise", "::mlir::func::FuncOp"> {
     into one op with all their results, sharing common inputs. With CSE
     afterwards, a phase becomes one loop that reads and writes each tensor
     once: AdamW is one loop over (p, g, m, v).
+
+    With `materialize-stored`, an element-wise result that is also returned
+    (a new state, stored anyway) and that reductions read, directly or
+    through element-wise ops, is not recomputed inside each of them when
+    reading it back costs fewer bytes than recomputing it from its inputs:
+    it stays a loop of its own, whose result every consumer reads (REG's
+    momentum, read by the row and column norms and by the RMS, computed
+    once into its state buffer instead of three times from (G, M)).
   }];
+  let options = [
+    Option<"materializeStored", "materialize-stored", "bool",
+           /*default=*/"false",
+           "Compute a returned value that reductions read once, when reading "
+           "it back is cheaper than recomputing it">,
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
