@@ -20,6 +20,7 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
 
 namespace stepc {
 #define GEN_PASS_DEF_PARALLELIZERANGES
@@ -56,19 +57,22 @@ struct ParallelizeRangesPass
     OpBuilder b(&getContext());
     LLVM::GlobalOp table =
         stepc::getOrCreateHookTable(module, b, kTableName, 2);
+    // The calls made so far, in one walk (a walk per range cost a sixth of
+    // MuonMax-Momo's MLIR time): the dispatch and the task call the range
+    // itself.
+    llvm::StringMap<SmallVector<LLVM::CallOp>> callsOf;
+    for (LLVM::LLVMFuncOp range : ranges)
+      callsOf.try_emplace(range.getName());
+    module.walk([&](LLVM::CallOp call) {
+      if (std::optional<StringRef> callee = call.getCallee())
+        if (auto it = callsOf.find(*callee); it != callsOf.end())
+          it->second.push_back(call);
+    });
     for (LLVM::LLVMFuncOp range : ranges) {
       if (failed(checkSignature(range)))
         return signalPassFailure();
-      // Only the calls made so far: the dispatch and the task call the
-      // range itself.
-      SmallVector<LLVM::CallOp> calls;
-      if (std::optional<SymbolTable::UseRange> uses =
-              range.getSymbolUses(module))
-        for (const SymbolTable::SymbolUse &use : *uses)
-          if (auto call = dyn_cast<LLVM::CallOp>(use.getUser()))
-            calls.push_back(call);
       LLVM::LLVMFuncOp dispatch = createDispatch(range, table, b);
-      for (LLVM::CallOp call : calls)
+      for (LLVM::CallOp call : callsOf[range.getName()])
         call.setCallee(dispatch.getName());
     }
   }
