@@ -159,11 +159,14 @@ static int64_t elementBytes(Type type) {
                           8);
 }
 
-/// Whether `value` is stored: returned, or materialized in a destination.
+/// Whether `op` stores a value: returns it, or materializes it in a
+/// destination.
+static bool isStore(Operation *op) {
+  return isa<func::ReturnOp, bufferization::MaterializeInDestinationOp>(op);
+}
+
 static bool isStored(Value value) {
-  return llvm::any_of(
-      value.getUsers(),
-      llvm::IsaPred<func::ReturnOp, bufferization::MaterializeInDestinationOp>);
+  return llvm::any_of(value.getUsers(), isStore);
 }
 
 /// The bytes per element of the full-size tensors `consumer` reads once
@@ -265,8 +268,7 @@ struct FuseElementwisePass
           return;
         for (Value result : op->getResults())
           for (OpOperand &use : result.getUses())
-            if (isa<func::ReturnOp, bufferization::MaterializeInDestinationOp>(
-                    use.getOwner()))
+            if (isStore(use.getOwner()))
               keptStores.insert(&use);
       });
     auto isKept = [&](linalg::GenericOp producer) {
