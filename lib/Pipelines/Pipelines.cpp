@@ -27,15 +27,24 @@
 
 using namespace mlir;
 
+stepc::StepToLinalgChoices stepc::cpuStepToLinalgChoices() {
+  StepToLinalgChoices choices;
+  choices.materializeStored = true;
+  choices.qrPanelRows = 96;
+  return choices;
+}
+
 void stepc::buildStepToLinalgPipeline(OpPassManager &pm,
-                                      bool materializeStored) {
-  pm.addPass(createConvertStepToLinalg());
+                                      const StepToLinalgChoices &choices) {
+  ConvertStepToLinalgOptions lowering;
+  lowering.qrPanelRows = choices.qrPanelRows;
+  pm.addPass(createConvertStepToLinalg(lowering));
   pm.addPass(createConvertStepToFunc());
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createUnifyShapes());
   pm.addPass(createCSEPass());
   FuseElementwiseOptions fuse;
-  fuse.materializeStored = materializeStored;
+  fuse.materializeStored = choices.materializeStored;
   pm.addNestedPass<func::FuncOp>(createFuseElementwise(fuse));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -124,7 +133,7 @@ void stepc::buildCpuToLLVMPipeline(OpPassManager &pm) {
 void stepc::buildCpuPipeline(OpPassManager &pm) {
   pm.addPass(createFoldNormalizationChains());
   // Not on the GPU yet: a kernel's phases would change, untimed there.
-  buildStepToLinalgPipeline(pm, /*materializeStored=*/true);
+  buildStepToLinalgPipeline(pm, cpuStepToLinalgChoices());
   pm.addNestedPass<func::FuncOp>(createMergeSiblingReductions());
   pm.addPass(createCSEPass());
   // Not buildCpuTilePipeline: measured slower, see docs/Design/Phases.md.

@@ -361,7 +361,7 @@ static int runCompile(MLIRContext &context) {
   if (stage == Emit::Step)
     pm.addPass(createCanonicalizerPass());
   else if (stage == Emit::Linalg)
-    buildStepToLinalgPipeline(pm, /*materializeStored=*/true);
+    buildStepToLinalgPipeline(pm, cpuStepToLinalgChoices());
   else
     buildCpuPipeline(pm);
   if (failed(pm.run(*module)))

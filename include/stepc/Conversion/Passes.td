@@ -20,7 +20,17 @@ def ConvertStepToLinalg : Pass<"convert-step-to-linalg", "::mlir::ModuleOp"> {
     values are broadcast through collapsed shapes and projected indexing
     maps. The semantics are the fp64 formulas of docs/Dialects/Step/StepOps.md
     evaluated in f32.
+
+    `step.qr` is classical Gram–Schmidt with reorthogonalization, one column
+    at a time (mat-vecs on the columns built so far), or with
+    `qr-panel-rows=b` in panels of b columns: each panel is projected onto
+    the columns before it by matrix products, twice with a Gram–Schmidt of
+    the panel after each (docs/Design/Aro.md, "Panels on the CPU").
   }];
+  let options = [
+    Option<"qrPanelRows", "qr-panel-rows", "unsigned", /*default=*/"0",
+           "Columns per panel of step.qr (0: one column at a time)">,
+  ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",

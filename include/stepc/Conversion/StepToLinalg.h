@@ -33,8 +33,10 @@ namespace stepc {
 #define GEN_PASS_DECL_CONVERTSTEPTOLINALG
 #include "stepc/Conversion/Passes.h.inc"
 
-/// Adds the patterns that decompose step compute ops into linalg on tensors.
-void populateStepToLinalgConversionPatterns(::mlir::RewritePatternSet &patterns);
+/// Adds the patterns that decompose step compute ops into linalg on tensors;
+/// `step.qr` in panels of `qrPanelRows` columns (0: one at a time).
+void populateStepToLinalgConversionPatterns(::mlir::RewritePatternSet &patterns,
+                                            unsigned qrPanelRows = 0);
 
 /// Marks step compute ops illegal and the dialects they lower to legal.
 void configureStepToLinalgTarget(::mlir::ConversionTarget &target);

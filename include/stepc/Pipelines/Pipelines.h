@@ -20,14 +20,26 @@
 
 namespace stepc {
 
+/// How buildStepToLinalgPipeline lowers; the defaults are the GPU's.
+struct StepToLinalgChoices {
+  /// A returned value that several reductions read is computed once
+  /// instead of inside each of them (stepc-fuse-elementwise's
+  /// materialize-stored).
+  bool materializeStored = false;
+  /// `step.qr` in panels of this many columns, by matrix products
+  /// (convert-step-to-linalg's qr-panel-rows; 0: one column at a time).
+  unsigned qrPanelRows = 0;
+};
+
+/// The CPU's choices (measured: docs/Design/CpuPipeline.md).
+StepToLinalgChoices cpuStepToLinalgChoices();
+
 /// spec → one destination-passing func.func per group on linalg tensors.
 /// Post-condition: no step op is left; every function is
 /// `stepc_<optimizer>_<group>(memrefs..., f32s...)` with element-wise chains
-/// fused. With `materializeStored` (the CPU's choice) a returned value that
-/// several reductions read is computed once instead of inside each of them
-/// (stepc-fuse-elementwise's materialize-stored).
+/// fused.
 void buildStepToLinalgPipeline(::mlir::OpPassManager &pm,
-                               bool materializeStored = false);
+                               const StepToLinalgChoices &choices = {});
 
 /// linalg on tensors → linalg on tensors in loops over row blocks: each
 /// phase's row-local work of a matrix group fused per block of rows

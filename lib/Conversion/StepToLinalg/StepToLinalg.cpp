@@ -944,129 +944,289 @@ static Value leastCoveredUnitVector(OpBuilder &b, Location loc, Value basis,
       .getResult(0);
 }
 
+/// Gram–Schmidt on the rows of matrices: row j of Cᵀ is column j of C and
+/// Qᵀ is built one row at a time, so every vector is contiguous. Builds
+/// with the builder of the region it is made in.
+class GramSchmidt {
+public:
+  GramSchmidt(OpBuilder &b, Location loc, Value length)
+      : b(b), loc(loc), e(b, loc), length(length) {}
+
+  OpBuilder &builder() { return b; }
+  Location location() { return loc; }
+
+  /// A vector of `size` zeros.
+  Value zeros(Value size) {
+    return linalg::FillOp::create(
+               b, loc, ValueRange{e.constant(0.0)},
+               ValueRange{tensor::EmptyOp::create(
+                   b, loc, ArrayRef<int64_t>{ShapedType::kDynamic},
+                   b.getF32Type(), ValueRange{size})})
+        .getResult(0);
+  }
+
+  /// A `rows` × length matrix of zeros.
+  Value zeroRows(Value rows) {
+    return linalg::FillOp::create(
+               b, loc, ValueRange{e.constant(0.0)},
+               ValueRange{tensor::EmptyOp::create(
+                   b, loc,
+                   ArrayRef<int64_t>{ShapedType::kDynamic,
+                                     ShapedType::kDynamic},
+                   b.getF32Type(), ValueRange{rows, length})})
+        .getResult(0);
+  }
+
+  /// Row `index` of `matrix`.
+  Value row(Value matrix, Value index) {
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get({ShapedType::kDynamic}, b.getF32Type()),
+        matrix, {OpFoldResult(index), b.getIndexAttr(0)},
+        {b.getIndexAttr(1), OpFoldResult(length)}, unitStrides());
+  }
+
+  /// Rows [first, first + count) of `matrix`.
+  Value rows(Value matrix, OpFoldResult first, Value count) {
+    return tensor::ExtractSliceOp::create(
+        b, loc, matrix, {first, b.getIndexAttr(0)},
+        {OpFoldResult(count), OpFoldResult(length)}, unitStrides());
+  }
+
+  /// `matrix` with `vector` as row `index`.
+  Value withRow(Value matrix, Value vector, Value index) {
+    return tensor::InsertSliceOp::create(
+        b, loc, vector, matrix, {OpFoldResult(index), b.getIndexAttr(0)},
+        {b.getIndexAttr(1), OpFoldResult(length)}, unitStrides());
+  }
+
+  /// v − Bᵀ(B v), `passes` times, over the `count` rows of `basis`. The
+  /// mat-vec's dot products may be reassociated (LLVM keeps vector partial
+  /// sums); the vec-mat is an axpy per basis row and keeps its order.
+  Value orthogonalize(Value vector, Value basis, Value count, int passes = 2) {
+    MLIRContext *ctx = b.getContext();
+    AffineExpr r = getAffineDimExpr(0, ctx), x = getAffineDimExpr(1, ctx);
+    auto map = [&](ArrayRef<AffineExpr> exprs) {
+      return AffineMap::get(2, 0, exprs, ctx);
+    };
+    for (int pass = 0; pass < passes; ++pass) {
+      Value coefficients = contract(
+          b, loc, {basis, vector}, {map({r, x}), map({x}), map({r})},
+          {utils::IteratorType::parallel, utils::IteratorType::reduction},
+          zeros(count));
+      Value projection = contract(
+          b, loc, {coefficients, basis}, {map({r}), map({r, x}), map({x})},
+          {utils::IteratorType::reduction, utils::IteratorType::parallel},
+          zeros(length));
+      vector = e.map1(vector, {vector, projection}, subtract);
+    }
+    return vector;
+  }
+
+  /// A − (A·Bᵀ)·B for the rows of A and B: one pass of block Gram–Schmidt,
+  /// in matrix products.
+  Value projectOut(Value block, Value basis) {
+    Value coefficients = e.matmul(block, basis, /*transposeRhs=*/true);
+    Value projection = e.matmul(coefficients, basis, /*transposeRhs=*/false);
+    return e.map1(block, {block, projection}, subtract);
+  }
+
+  /// ‖v‖ as an f32.
+  Value norm(Value vector) {
+    return tensor::ExtractOp::create(
+        b, loc, e.norm(vector, ReduceAxis::all, 2.0), ValueRange{});
+  }
+
+  /// v/‖v‖; a zero v stays zero.
+  Value normalized(Value vector) {
+    Value scale =
+        e.div(e.constant(1.0), e.max(norm(vector), e.constant(1e-30)));
+    // stepc-destination-inits computes the row in its place in Qᵀ
+    // (element-wise fusion would drop an init chosen here).
+    return e.map1(
+        vector, {vector, scale}, [](OpBuilder &nb, Location nl, ValueRange a) {
+          return SmallVector<Value>{arith::MulFOp::create(nb, nl, a[0], a[1])};
+        });
+  }
+
+  /// `residual`, what Gram–Schmidt left of a column of norm `columnNorm`.
+  /// A column (numerically) in the span of the ones before it leaves only
+  /// rounding error, whose direction reorthogonalization does not make
+  /// orthogonal: it is replaced by the unit vector e_i least covered by
+  /// the rows built so far (i = argmin Σ_r B[r,i]²; its residual is at
+  /// least (m−j)/m), projected onto them, so Q stays orthonormal, also for
+  /// a zero C. `builtRows` gives those rows and their count inside the
+  /// branch: only a dependent column needs them.
+  Value replaceIfDependent(
+      Value residual, Value columnNorm,
+      function_ref<std::pair<Value, Value>(GramSchmidt &)> builtRows) {
+    Value dependent =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, norm(residual),
+                              e.mul(columnNorm, e.constant(kDependentColumn)));
+    return scf::IfOp::create(
+               b, loc, dependent,
+               [&](OpBuilder &tb, Location tl) {
+                 GramSchmidt then(tb, tl, length);
+                 auto [basis, count] = builtRows(then);
+                 Value seed = leastCoveredUnitVector(tb, tl, basis, length);
+                 scf::YieldOp::create(tb, tl,
+                                      then.orthogonalize(seed, basis, count));
+               },
+               [&](OpBuilder &fb, Location fl) {
+                 scf::YieldOp::create(fb, fl, residual);
+               })
+        .getResult(0);
+  }
+
+private:
+  static SmallVector<Value> subtract(OpBuilder &nb, Location nl, ValueRange a) {
+    return {arith::SubFOp::create(nb, nl, a[0], a[1])};
+  }
+  SmallVector<OpFoldResult> unitStrides() {
+    return {b.getIndexAttr(1), b.getIndexAttr(1)};
+  }
+
+  OpBuilder &b;
+  Location loc;
+  LinalgEmitter e;
+  Value length;
+};
+
+/// The Q factor by classical Gram–Schmidt with reorthogonalization
+/// (docs/Design/Aro.md). With `panelRows` 0 one column at a time: two
+/// mat-vec passes over the columns built so far. Otherwise in panels of
+/// `panelRows` columns (BCGS2): the panel is projected onto the columns
+/// before it by two matrix products, then Gram–Schmidt runs inside the
+/// panel; both again on the result, which restores the orthogonality to
+/// the earlier columns that cancellation inside the panel loses.
 struct QrLowering : OpConversionPattern<QrOp> {
-  using OpConversionPattern::OpConversionPattern;
+  QrLowering(MLIRContext *ctx, unsigned panelRows)
+      : OpConversionPattern(ctx), panelRows(panelRows) {}
+
   LogicalResult
   matchAndRewrite(QrOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     LinalgEmitter e(rewriter, loc);
-    // Gram–Schmidt on rows: row j of Cᵀ is column j of C, and Qᵀ is built
-    // one row at a time, so every vector is contiguous.
     Value columns = e.transpose(adaptor.getInput());
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value count = tensor::DimOp::create(rewriter, loc, columns, 0);
     Value length = tensor::DimOp::create(rewriter, loc, columns, 1);
-    Type f32 = rewriter.getF32Type();
-    auto vectorType = RankedTensorType::get({ShapedType::kDynamic}, f32);
-    auto matrixType = RankedTensorType::get(
-        {ShapedType::kDynamic, ShapedType::kDynamic}, f32);
-    Value start =
-        linalg::FillOp::create(rewriter, loc, ValueRange{e.constant(0.0)},
-                               ValueRange{tensor::EmptyOp::create(
-                                   rewriter, loc, matrixType.getShape(), f32,
-                                   ValueRange{count, length})})
-            .getResult(0);
-    MLIRContext *ctx = rewriter.getContext();
-    AffineExpr r = getAffineDimExpr(0, ctx), x = getAffineDimExpr(1, ctx);
-    auto map = [&](ArrayRef<AffineExpr> exprs) {
-      return AffineMap::get(2, 0, exprs, ctx);
-    };
-    auto loop = scf::ForOp::create(
-        rewriter, loc, zero, count, one, ValueRange{start},
-        [&](OpBuilder &b, Location l, Value j, ValueRange built) {
-          LinalgEmitter inner(b, l);
-          Value done = built[0];
-          SmallVector<OpFoldResult> rowAt = {j, b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> unit = {b.getIndexAttr(1),
-                                            b.getIndexAttr(1)};
-          Value v = tensor::ExtractSliceOp::create(
-              b, l, vectorType, columns, rowAt,
-              {b.getIndexAttr(1), OpFoldResult(length)}, unit);
-          Value basis = tensor::ExtractSliceOp::create(
-              b, l, matrixType, done, {b.getIndexAttr(0), b.getIndexAttr(0)},
-              {OpFoldResult(j), OpFoldResult(length)}, unit);
-          auto zeros = [&](OpBuilder &zb, Location zl, Value size) {
-            Value zero = arith::ConstantOp::create(zb, zl,
-                                                   zb.getF32FloatAttr(0.0));
-            return linalg::FillOp::create(
-                       zb, zl, ValueRange{zero},
-                       ValueRange{tensor::EmptyOp::create(
-                           zb, zl, vectorType.getShape(), f32,
-                           ValueRange{size})})
-                .getResult(0);
-          };
-          // Twice: v ← v − Bᵀ(B v) over the rows B already built.
-          auto orthogonalize = [&](OpBuilder &ob, Location ol, Value vector) {
-            LinalgEmitter oe(ob, ol);
-            for (int pass = 0; pass < 2; ++pass) {
-              Value coefficients = contract(ob, ol, {basis, vector},
-                                            {map({r, x}), map({x}), map({r})},
-                                            {utils::IteratorType::parallel,
-                                             utils::IteratorType::reduction},
-                                            zeros(ob, ol, j));
-              Value projection = contract(ob, ol, {coefficients, basis},
-                                          {map({r}), map({r, x}), map({x})},
-                                          {utils::IteratorType::reduction,
-                                           utils::IteratorType::parallel},
-                                          zeros(ob, ol, length));
-              vector = oe.map1(vector, {vector, projection},
-                               [](OpBuilder &nb, Location nl, ValueRange a) {
-                                 return SmallVector<Value>{
-                                     arith::SubFOp::create(nb, nl, a[0], a[1])};
-                               });
-            }
-            return vector;
-          };
-          auto normOf = [&](OpBuilder &nb, Location nl, Value vector) {
-            LinalgEmitter ne(nb, nl);
-            return tensor::ExtractOp::create(
-                nb, nl, ne.norm(vector, ReduceAxis::all, 2.0), ValueRange{});
-          };
-          Value columnNorm = normOf(b, l, v);
-          v = orthogonalize(b, l, v);
-          // A column (numerically) in the span of the ones before it leaves
-          // only rounding error, whose direction two passes do not make
-          // orthogonal. It is replaced by the unit vector e_i least covered
-          // by the rows built so far (i = argmin Σ_r B[r,i]²; its residual
-          // is at least (m−j)/m), so Q stays orthonormal, also for a zero C.
-          Value residualNorm = normOf(b, l, v);
-          Value degenerate = arith::CmpFOp::create(
-              b, l, arith::CmpFPredicate::OLE, residualNorm,
-              inner.mul(columnNorm, inner.constant(kDependentColumn)));
-          auto replaced = scf::IfOp::create(
-              b, l, degenerate,
-              [&](OpBuilder &tb, Location tl) {
-                Value seed = leastCoveredUnitVector(tb, tl, basis, length);
-                scf::YieldOp::create(tb, tl, orthogonalize(tb, tl, seed));
-              },
-              [&](OpBuilder &fb, Location fl) {
-                scf::YieldOp::create(fb, fl, v);
-              });
-          v = replaced.getResult(0);
-          Value norm = tensor::ExtractOp::create(
-              b, l, inner.norm(v, ReduceAxis::all, 2.0), ValueRange{});
-          Value scale = inner.div(inner.constant(1.0),
-                                  inner.max(norm, inner.constant(1e-30)));
-          // stepc-destination-inits computes the row in its place in Qᵀ
-          // (element-wise fusion would drop an init chosen here).
-          Value q = inner.map1(v, {v, scale},
-                               [](OpBuilder &nb, Location nl, ValueRange a) {
-                                 return SmallVector<Value>{
-                                     arith::MulFOp::create(nb, nl, a[0], a[1])};
-                               });
-          Value updated = tensor::InsertSliceOp::create(
-              b, l, q, done, rowAt, {b.getIndexAttr(1), OpFoldResult(length)},
-              unit);
-          scf::YieldOp::create(b, l, updated);
-        });
-    Value q = e.transpose(loop.getResult(0));
+    Value start = GramSchmidt(rewriter, loc, length).zeroRows(count);
+    Value built = panelRows == 0
+                      ? byColumns(rewriter, loc, columns, start, count, length)
+                      : byPanels(rewriter, loc, columns, start, count, length);
+    Value q = e.transpose(built);
     if (q.getType() != op.getType())
       q = tensor::CastOp::create(rewriter, loc, op.getType(), q);
     rewriter.replaceOp(op, q);
     return success();
   }
+
+private:
+  static Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  }
+
+  /// Qᵀ one row at a time.
+  Value byColumns(OpBuilder &rewriter, Location loc, Value columns, Value start,
+                  Value count, Value length) const {
+    return scf::ForOp::create(
+               rewriter, loc, indexConstant(rewriter, loc, 0), count,
+               indexConstant(rewriter, loc, 1), ValueRange{start},
+               [&](OpBuilder &b, Location l, Value j, ValueRange iterArgs) {
+                 GramSchmidt g(b, l, length);
+                 Value done = iterArgs[0];
+                 Value column = g.row(columns, j);
+                 Value basis = g.rows(done, b.getIndexAttr(0), j);
+                 Value columnNorm = g.norm(column);
+                 Value residual = g.orthogonalize(column, basis, j);
+                 Value v = g.replaceIfDependent(
+                     residual, columnNorm,
+                     [&](GramSchmidt &) { return std::make_pair(basis, j); });
+                 scf::YieldOp::create(b, l,
+                                      g.withRow(done, g.normalized(v), j));
+               })
+        .getResult(0);
+  }
+
+  /// Qᵀ one panel of rows at a time (BCGS2). Each pass projects the panel
+  /// onto the rows before it by two matrix products, then runs
+  /// Gram–Schmidt inside the panel, writing the rows in their place in Qᵀ.
+  /// The second pass reads the first's rows only through its projection,
+  /// computed before it overwrites them. Inside the panel the first pass
+  /// projects twice and finds dependent columns; the second, on rows
+  /// already orthonormal to within rounding, once (measured as accurate:
+  /// docs/Design/Aro.md).
+  Value byPanels(OpBuilder &rewriter, Location loc, Value columns, Value start,
+                 Value count, Value length) const {
+    return scf::ForOp::create(
+               rewriter, loc, indexConstant(rewriter, loc, 0), count,
+               indexConstant(rewriter, loc, panelRows), ValueRange{start},
+               [&](OpBuilder &b, Location l, Value first, ValueRange iterArgs) {
+                 GramSchmidt g(b, l, length);
+                 Value size = arith::MinSIOp::create(
+                     b, l, indexConstant(b, l, panelRows),
+                     arith::SubIOp::create(b, l, count, first));
+                 Value original = g.rows(columns, first, size);
+                 Value before = g.rows(iterArgs[0], b.getIndexAttr(0), first);
+                 // A dependent column is found against every column before
+                 // it, in the panel and before it.
+                 Value once = withinPanel(
+                     b, l, iterArgs[0], g.projectOut(original, before), first,
+                     size, length, /*passes=*/2,
+                     [&](GramSchmidt &inner, Value t, Value residual,
+                         Value built) {
+                       Value columnNorm = inner.norm(inner.row(original, t));
+                       return inner.replaceIfDependent(
+                           residual, columnNorm, [&](GramSchmidt &then) {
+                             OpBuilder &tb = then.builder();
+                             Value builtCount = arith::AddIOp::create(
+                                 tb, then.location(), first, t);
+                             return std::make_pair(then.rows(built,
+                                                             tb.getIndexAttr(0),
+                                                             builtCount),
+                                                   builtCount);
+                           });
+                     });
+                 // The rows before the panel read from `once`, which the
+                 // loop above wrote: bufferized in place, with no copy.
+                 Value twice = withinPanel(
+                     b, l, once,
+                     g.projectOut(g.rows(once, first, size),
+                                  g.rows(once, b.getIndexAttr(0), first)),
+                     first, size, length, /*passes=*/1,
+                     [](GramSchmidt &, Value, Value residual, Value) {
+                       return residual;
+                     });
+                 scf::YieldOp::create(b, l, twice);
+               })
+        .getResult(0);
+  }
+
+  /// Gram–Schmidt inside a panel: row t of `panel` is projected `passes`
+  /// times onto the panel's rows built before it (from row `first` of
+  /// `built` on), passed through `check` (t, the residual, `built` so far),
+  /// normalized and written to row first + t of `built`.
+  static Value
+  withinPanel(OpBuilder &rewriter, Location loc, Value built, Value panel,
+              Value first, Value size, Value length, int passes,
+              function_ref<Value(GramSchmidt &, Value, Value, Value)> check) {
+    return scf::ForOp::create(
+               rewriter, loc, indexConstant(rewriter, loc, 0), size,
+               indexConstant(rewriter, loc, 1), ValueRange{built},
+               [&](OpBuilder &b, Location l, Value t, ValueRange iterArgs) {
+                 GramSchmidt g(b, l, length);
+                 Value rows = iterArgs[0];
+                 Value residual = g.orthogonalize(
+                     g.row(panel, t), g.rows(rows, first, t), t, passes);
+                 Value v = check(g, t, residual, rows);
+                 Value at = arith::AddIOp::create(b, l, first, t);
+                 scf::YieldOp::create(b, l,
+                                      g.withRow(rows, g.normalized(v), at));
+               })
+        .getResult(0);
+  }
+
+  unsigned panelRows;
 };
 
 /// How many elements of `x` each value of an `axis` reduction covers.
@@ -1161,11 +1321,12 @@ struct ReduceLowering : OpConversionPattern<ReduceOp> {
 
 struct ConvertStepToLinalgPass
     : stepc::impl::ConvertStepToLinalgBase<ConvertStepToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     ConversionTarget target(getContext());
     configureStepToLinalgTarget(target);
     RewritePatternSet patterns(&getContext());
-    populateStepToLinalgConversionPatterns(patterns);
+    populateStepToLinalgConversionPatterns(patterns, qrPanelRows);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
@@ -1174,15 +1335,17 @@ struct ConvertStepToLinalgPass
 
 } // namespace
 
-void stepc::populateStepToLinalgConversionPatterns(RewritePatternSet &patterns) {
+void stepc::populateStepToLinalgConversionPatterns(RewritePatternSet &patterns,
+                                                   unsigned qrPanelRows) {
   patterns.add<MomentumLowering, SecondMomentLowering, PreconditionLowering,
                NormalizeLowering<NormalizeRowsOp, ReduceAxis::rows>,
                NormalizeLowering<NormalizeColsOp, ReduceAxis::cols>,
                NewtonSchulzLowering, SphereProjectLowering,
                TangentProjectLowering, GainSplitLowering, GainUpdateLowering,
                ScaleLowering, WeightDecayLowering, ApplyLowering,
-               ElementwiseLowering, ReduceLowering, MatmulLowering, QrLowering>(
+               ElementwiseLowering, ReduceLowering, MatmulLowering>(
       patterns.getContext());
+  patterns.add<QrLowering>(patterns.getContext(), qrPanelRows);
 }
 
 void stepc::configureStepToLinalgTarget(ConversionTarget &target) {
