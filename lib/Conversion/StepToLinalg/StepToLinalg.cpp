@@ -1129,23 +1129,9 @@ private:
   /// Qᵀ one row at a time.
   Value byColumns(OpBuilder &rewriter, Location loc, Value columns, Value start,
                   Value count, Value length) const {
-    return scf::ForOp::create(
-               rewriter, loc, indexConstant(rewriter, loc, 0), count,
-               indexConstant(rewriter, loc, 1), ValueRange{start},
-               [&](OpBuilder &b, Location l, Value j, ValueRange iterArgs) {
-                 GramSchmidt g(b, l, length);
-                 Value done = iterArgs[0];
-                 Value column = g.row(columns, j);
-                 Value basis = g.rows(done, b.getIndexAttr(0), j);
-                 Value columnNorm = g.norm(column);
-                 Value residual = g.orthogonalize(column, basis, j);
-                 Value v = g.replaceIfDependent(
-                     residual, columnNorm,
-                     [&](GramSchmidt &) { return std::make_pair(basis, j); });
-                 scf::YieldOp::create(b, l,
-                                      g.withRow(done, g.normalized(v), j));
-               })
-        .getResult(0);
+    return gramSchmidtRows(rewriter, loc, start, columns, columns,
+                           indexConstant(rewriter, loc, 0), count, length,
+                           /*passes=*/2);
   }
 
   /// Qᵀ one panel of rows at a time (BCGS2). Each pass projects the panel
@@ -1168,60 +1154,57 @@ private:
                      arith::SubIOp::create(b, l, count, first));
                  Value original = g.rows(columns, first, size);
                  Value before = g.rows(iterArgs[0], b.getIndexAttr(0), first);
-                 // A dependent column is found against every column before
-                 // it, in the panel and before it.
-                 Value once = withinPanel(
-                     b, l, iterArgs[0], g.projectOut(original, before), first,
-                     size, length, /*passes=*/2,
-                     [&](GramSchmidt &inner, Value t, Value residual,
-                         Value built) {
-                       Value columnNorm = inner.norm(inner.row(original, t));
-                       return inner.replaceIfDependent(
-                           residual, columnNorm, [&](GramSchmidt &then) {
-                             OpBuilder &tb = then.builder();
-                             Value builtCount = arith::AddIOp::create(
-                                 tb, then.location(), first, t);
-                             return std::make_pair(then.rows(built,
-                                                             tb.getIndexAttr(0),
-                                                             builtCount),
-                                                   builtCount);
-                           });
-                     });
+                 Value once = gramSchmidtRows(
+                     b, l, iterArgs[0], g.projectOut(original, before),
+                     original, first, size, length, /*passes=*/2);
                  // The rows before the panel read from `once`, which the
                  // loop above wrote: bufferized in place, with no copy.
-                 Value twice = withinPanel(
+                 Value twice = gramSchmidtRows(
                      b, l, once,
                      g.projectOut(g.rows(once, first, size),
                                   g.rows(once, b.getIndexAttr(0), first)),
-                     first, size, length, /*passes=*/1,
-                     [](GramSchmidt &, Value, Value residual, Value) {
-                       return residual;
-                     });
+                     /*original=*/nullptr, first, size, length, /*passes=*/1);
                  scf::YieldOp::create(b, l, twice);
                })
         .getResult(0);
   }
 
-  /// Gram–Schmidt inside a panel: row t of `panel` is projected `passes`
-  /// times onto the panel's rows built before it (from row `first` of
-  /// `built` on), passed through `check` (t, the residual, `built` so far),
-  /// normalized and written to row first + t of `built`.
-  static Value
-  withinPanel(OpBuilder &rewriter, Location loc, Value built, Value panel,
-              Value first, Value size, Value length, int passes,
-              function_ref<Value(GramSchmidt &, Value, Value, Value)> check) {
+  /// Gram–Schmidt on `size` rows: row t of `rows` is projected `passes`
+  /// times onto the rows built before it from row `first` of `built` on,
+  /// normalized and written to row first + t of `built`. With `original`
+  /// (the rows before any projection), a row left with at most
+  /// kDependentColumn of its original norm is dependent: it is replaced,
+  /// against every row of `built` before it.
+  static Value gramSchmidtRows(OpBuilder &rewriter, Location loc, Value built,
+                               Value rows, Value original, Value first,
+                               Value size, Value length, int passes) {
     return scf::ForOp::create(
                rewriter, loc, indexConstant(rewriter, loc, 0), size,
                indexConstant(rewriter, loc, 1), ValueRange{built},
                [&](OpBuilder &b, Location l, Value t, ValueRange iterArgs) {
                  GramSchmidt g(b, l, length);
-                 Value rows = iterArgs[0];
-                 Value residual = g.orthogonalize(
-                     g.row(panel, t), g.rows(rows, first, t), t, passes);
-                 Value v = check(g, t, residual, rows);
-                 Value at = arith::AddIOp::create(b, l, first, t);
+                 Value sofar = iterArgs[0];
+                 OpFoldResult firstRow = getAsOpFoldResult(first);
+                 Value at = isZeroInteger(firstRow)
+                                ? t
+                                : arith::AddIOp::create(b, l, first, t);
+                 Value row = g.row(rows, t);
+                 Value originalNorm;
+                 if (original)
+                   originalNorm =
+                       g.norm(original == rows ? row : g.row(original, t));
+                 Value v = g.orthogonalize(row, g.rows(sofar, firstRow, t), t,
+                                           passes);
+                 if (original)
+                   v = g.replaceIfDependent(
+                       v, originalNorm, [&](GramSchmidt &then) {
+                         return std::make_pair(
+                             then.rows(sofar, then.builder().getIndexAttr(0),
+                                       at),
+                             at);
+                       });
                  scf::YieldOp::create(b, l,
-                                      g.withRow(rows, g.normalized(v), at));
+                                      g.withRow(sofar, g.normalized(v), at));
                })
         .getResult(0);
   }

@@ -4,8 +4,9 @@
 // each panel is projected onto the rows of Qᵀ before it by two matrix
 // products (P·Bᵀ, then its result times B) and a subtraction, then
 // Gram–Schmidt runs row by row inside the panel, projecting twice onto the
-// panel's rows built so far and replacing a dependent column (found
-// against every row before it, from row 0 to first + t); the rows are
+// panel's rows built so far and replacing a dependent column (its norm
+// compared with the column's before any projection; the replacement
+// projected onto every row before it, rows 0 to first + t); the rows are
 // written in their place in Qᵀ. The second pass reads the first's rows,
 // projects them again, and projects once inside the panel.
 // CHECK-LABEL: step.group @all
@@ -21,15 +22,15 @@
 // CHECK: %[[ONCE:.*]] = linalg.generic {{.*}} ins(%[[PANEL]], %[[PROJ]] :
 // CHECK: arith.subf
 // CHECK: %[[FIRSTPASS:.*]] = scf.for %[[T:[a-z0-9_]+]] = %{{.*}} to %[[SIZE]] step %{{.*}} iter_args(%[[BUILT:[a-z0-9_]+]] = %[[QT]])
+// CHECK: %[[AT:.*]] = arith.addi %[[FIRST]], %[[T]]
 // CHECK: tensor.extract_slice %[[ONCE]][%[[T]], 0]
+// CHECK: tensor.extract_slice %[[PANEL]][%[[T]], 0]
 // CHECK: %[[INPANEL:.*]] = tensor.extract_slice %[[BUILT]][%[[FIRST]], 0] [%[[T]], %{{.*}}]
 // CHECK-COUNT-2: iterator_types = ["reduction", "parallel"]} ins(%{{.*}}, %[[INPANEL]] :
 // CHECK: arith.constant 2.44140625E-4 : f32
 // CHECK: scf.if
-// CHECK: %[[ALL:.*]] = arith.addi %[[FIRST]], %[[T]]
-// CHECK: tensor.extract_slice %[[BUILT]][0, 0] [%[[ALL]], %{{.*}}]
+// CHECK: tensor.extract_slice %[[BUILT]][0, 0] [%[[AT]], %{{.*}}]
 // CHECK: } else {
-// CHECK: %[[AT:.*]] = arith.addi %[[FIRST]], %[[T]]
 // CHECK: tensor.insert_slice %{{.*}} into %[[BUILT]][%[[AT]], 0]
 // Second pass: the panel as the first pass left it, projected again.
 // CHECK: %[[AGAIN:.*]] = tensor.extract_slice %[[FIRSTPASS]][%[[FIRST]], 0] [%[[SIZE]], %{{.*}}]
