@@ -6,17 +6,17 @@
 
 #include "stepc-rt/GroupRunner.h"
 #include "stepc-rt/ParallelRanges.h"
+#include "stepc-rt/WorkerPool.h"
 
 #include "stepc-rt/HalfFloat.h"
 
 #include <algorithm>
 #include <atomic>
-#include <map>
-#include <thread>
 #include <climits>
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
+#include <map>
 #include <sstream>
 
 using namespace stepc::rt;
@@ -655,12 +655,18 @@ void GroupRunner::forEach(size_t numItems,
     worker();
     return;
   }
-  std::vector<std::thread> threads;
+  // The pool's threads (WorkerPool.h); the workers use this frame, so it
+  // waits for every one of them.
+  JobLatch workers(numWorkers - 1);
+  WorkerPool &pool = WorkerPool::shared();
   for (size_t t = 1; t < numWorkers; ++t)
-    threads.emplace_back(worker);
+    if (!pool.submit([&] {
+          worker();
+          workers.countDown();
+        }))
+      workers.countDown(); // this thread's worker takes its items
   worker();
-  for (std::thread &thread : threads)
-    thread.join();
+  workers.wait();
 }
 
 void GroupRunner::callEntry(PackedEntry entry, size_t binding, int64_t offset,

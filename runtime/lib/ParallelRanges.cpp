@@ -6,10 +6,10 @@
 
 #include "stepc-rt/ParallelRanges.h"
 
+#include "stepc-rt/WorkerPool.h"
+
 #include <algorithm>
-#include <system_error>
-#include <thread>
-#include <vector>
+#include <memory>
 
 using namespace stepc::rt;
 
@@ -52,25 +52,36 @@ void ParallelRanges::run(int64_t begin, int64_t end, int64_t cost,
   split_.fetch_add(1);
   // One index at a time: indices may differ in cost (a symmetric
   // product's panels grow towards the diagonal, a sweep's last block of
-  // rows may be short).
-  std::atomic<int64_t> next{begin};
-  auto work = [&] {
-    for (int64_t i = next++; i < end; i = next++)
-      task(env, i, i + 1);
+  // rows may be short). A helper that starts after the last index was
+  // taken finds none and leaves: the caller waits for the indices, not for
+  // the helpers, and they share the range's state with it.
+  struct Range {
+    std::atomic<int64_t> next;
+    int64_t end;
+    RangeTask task;
+    void *env;
+    std::atomic<int64_t> left;
+    JobLatch done{1};
   };
-  std::vector<std::thread> threads;
-  threads.reserve(helpers);
-  for (int t = 0; t < helpers; ++t) {
-    try {
-      threads.emplace_back(work);
-    } catch (const std::system_error &) {
-      // No thread to be had: the others (or this one alone) do the rest.
-      break;
+  auto range = std::make_shared<Range>();
+  range->next = begin;
+  range->end = end;
+  range->task = task;
+  range->env = env;
+  range->left = count;
+  auto work = [](Range &r) {
+    for (int64_t i = r.next++; i < r.end; i = r.next++) {
+      r.task(r.env, i, i + 1);
+      if (r.left.fetch_sub(1) == 1)
+        r.done.countDown();
     }
-  }
-  work();
-  for (std::thread &thread : threads)
-    thread.join();
+  };
+  WorkerPool &pool = WorkerPool::shared();
+  for (int t = 0; t < helpers; ++t)
+    if (!pool.submit([range, work] { work(*range); }))
+      break; // no thread to be had: the others (or this one) do the rest
+  work(*range);
+  range->done.wait();
   budget->give(helpers);
 }
 

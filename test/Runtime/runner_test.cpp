@@ -15,10 +15,16 @@
 #include "Inputs/Check.h"
 #include "Inputs/ManifestBuilders.h"
 #include "stepc-rt/GroupRunner.h"
+#include "stepc-rt/ParallelRanges.h"
 #include "stepc-rt/ScratchPool.h"
+#include "stepc-rt/WorkerPool.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace stepc::rt;
@@ -421,7 +427,99 @@ void testScratchPool() {
   CHECK(pool.stats().heldBytes == 104 * kib);
 }
 
+/// Waits until every thread of `pool` waits for a job.
+void untilIdle(WorkerPool &pool) {
+  while (pool.waitingCount() != pool.threadCount())
+    std::this_thread::yield();
+}
+
+void testWorkerPool() {
+  {
+    WorkerPool pool;
+    std::atomic<int> ran{0};
+    JobLatch all(64);
+    for (int i = 0; i < 64; ++i)
+      CHECK(pool.submit([&] {
+        ++ran;
+        all.countDown();
+      }));
+    all.wait();
+    CHECK(ran == 64 && pool.threadCount() >= 1 && pool.threadCount() <= 64);
+
+    // A waiting thread takes the next job: no thread is started for it.
+    untilIdle(pool);
+    size_t threads = pool.threadCount();
+    for (int round = 0; round < 20; ++round) {
+      JobLatch one(1);
+      CHECK(pool.submit([&] { one.countDown(); }));
+      one.wait();
+      untilIdle(pool);
+    }
+    CHECK(pool.threadCount() == threads);
+
+    // Jobs that wait for jobs they submit (a runner's workers whose
+    // products split): the pool grows instead of deadlocking.
+    std::atomic<int> inner{0};
+    JobLatch outer(8);
+    for (int i = 0; i < 8; ++i)
+      CHECK(pool.submit([&] {
+        JobLatch mine(4);
+        for (int j = 0; j < 4; ++j)
+          CHECK(pool.submit([&] {
+            ++inner;
+            mine.countDown();
+          }));
+        mine.wait();
+        outer.countDown();
+      }));
+    outer.wait();
+    CHECK(inner == 32);
+  } // joins the threads
+
+  // A child of fork() has none of the shared pool's threads: its jobs
+  // start new ones.
+  {
+    JobLatch parent(1);
+    CHECK(WorkerPool::shared().submit([&] { parent.countDown(); }));
+    parent.wait();
+    pid_t child = fork();
+    if (child == 0) {
+      alarm(20); // a hang fails the test instead of stalling it
+      JobLatch mine(1);
+      bool submitted = WorkerPool::shared().submit([&] { mine.countDown(); });
+      mine.wait();
+      _exit(submitted ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child &&
+          WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+
+  // A split range computes each index once, on the caller and the
+  // budget's idle thread.
+  {
+    ParallelRanges ranges;
+    CoreBudget budget(1);
+    CoreBudget::Use use(budget);
+    std::vector<std::atomic<int>> hits(200);
+    auto task = [](void *env, int64_t begin, int64_t end) {
+      auto &counts = *static_cast<std::vector<std::atomic<int>> *>(env);
+      for (int64_t i = begin; i < end; ++i)
+        ++counts[i];
+    };
+    ranges.run(0, 200, ParallelRanges::kMinSplitCost, task, &hits);
+    bool once = true;
+    for (std::atomic<int> &count : hits)
+      once = once && count == 1;
+    CHECK(once && ranges.stats().splitRanges == 1);
+    // The helper was given back: the next range splits too.
+    ranges.run(0, 200, ParallelRanges::kMinSplitCost, task, &hits);
+    CHECK(ranges.stats().splitRanges == 2 && hits[199] == 2);
+  }
+}
+
 int main() {
+  testWorkerPool();
   testScratchPool();
   testBindErrors();
   testSgd();

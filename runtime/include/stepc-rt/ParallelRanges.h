@@ -76,13 +76,15 @@ struct ParallelStats {
 class ParallelRanges {
 public:
   /// Below this many multiply-adds (about 200 µs of one core at the blocks'
-  /// 41 G multiply-adds per second) a range runs on its caller: starting
-  /// and joining a thread costs about 55 µs on this project's VM
-  /// (docs/Design/CpuPipeline.md, "Threads inside a product").
+  /// 41 G multiply-adds per second) a range runs on its caller. Chosen when
+  /// a helper was a thread started for it (about 55 µs on this project's
+  /// VM, docs/Design/CpuPipeline.md, "Threads inside a product"); a pool
+  /// thread's round trip is about 26 µs (WorkerPool.h), not yet used to
+  /// lower it.
   static constexpr int64_t kMinSplitCost = int64_t(1) << 23;
 
   /// Runs task(env, i, i + 1) for every i in [begin, end), on the calling
-  /// thread and the threads it claims from its budget.
+  /// thread and the pool threads (WorkerPool.h) it claims from its budget.
   void run(int64_t begin, int64_t end, int64_t cost, RangeTask task, void *env);
   ParallelStats stats() const;
   /// Points `table` at this object.
