@@ -194,6 +194,13 @@ int main(int argc, char **argv) {
   // One GPT-2-small layer's hidden matrices: qkv, out, fc, proj.
   std::vector<std::vector<int64_t>> layer = {
       {2304, 768}, {768, 768}, {3072, 768}, {768, 3072}};
+  // A small model: per-step overheads (a thread handed each step's work)
+  // show against 0.5M elements.
+  std::vector<std::vector<int64_t>> small;
+  for (int i = 0; i < 8; ++i) {
+    small.push_back({256, 256});
+    small.push_back({256});
+  }
   std::vector<Case> cases = {
       {"adamw", "all", "one 64M-element tensor", {{int64_t(1) << 26}}, 5},
       {"adamw",
@@ -203,6 +210,8 @@ int main(int argc, char **argv) {
        5,
        2},
       {"adamw", "all", "one GPT-2-small layer (7.1M)", layer, 5},
+      {"adamw", "all", "16 small tensors (0.5M)", small, 200},
+      {"adamw", "all", "16 small tensors (0.5M), 2 threads", small, 200, 2},
       {"muon", "hidden", "768x768", {{768, 768}}, 2},
       // One matrix: the second thread joins its products' col panels.
       {"muon", "hidden", "768x768, 2 threads", {{768, 768}}, 2, 2},
