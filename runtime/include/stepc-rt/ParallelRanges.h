@@ -78,9 +78,9 @@ public:
   /// Below this many multiply-adds (about 200 µs of one core at the blocks'
   /// 41 G multiply-adds per second) a range runs on its caller. Chosen when
   /// a helper was a thread started for it (about 55 µs on this project's
-  /// VM, docs/Design/CpuPipeline.md, "Threads inside a product"); a pool
-  /// thread's round trip is about 26 µs (WorkerPool.h), not yet used to
-  /// lower it.
+  /// VM, docs/Design/CpuPipeline.md, "Threads inside a product"). With
+  /// pool threads (about 26 µs a round trip, WorkerPool.h), 2²² and 2²¹
+  /// split more ranges and were no faster ("Threads kept across steps").
   static constexpr int64_t kMinSplitCost = int64_t(1) << 23;
 
   /// Runs task(env, i, i + 1) for every i in [begin, end), on the calling
