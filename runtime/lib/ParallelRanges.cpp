@@ -56,24 +56,19 @@ void ParallelRanges::run(int64_t begin, int64_t end, int64_t cost,
   // taken finds none and leaves: the caller waits for the indices, not for
   // the helpers, and they share the range's state with it.
   struct Range {
+    Range(int64_t begin, int64_t end, RangeTask task, void *env)
+        : next(begin), end(end), task(task), env(env), done(end - begin) {}
     std::atomic<int64_t> next;
     int64_t end;
     RangeTask task;
     void *env;
-    std::atomic<int64_t> left;
-    JobLatch done{1};
+    JobLatch done; ///< counts the indices down
   };
-  auto range = std::make_shared<Range>();
-  range->next = begin;
-  range->end = end;
-  range->task = task;
-  range->env = env;
-  range->left = count;
+  auto range = std::make_shared<Range>(begin, end, task, env);
   auto work = [](Range &r) {
     for (int64_t i = r.next++; i < r.end; i = r.next++) {
       r.task(r.env, i, i + 1);
-      if (r.left.fetch_sub(1) == 1)
-        r.done.countDown();
+      r.done.countDown();
     }
   };
   WorkerPool &pool = WorkerPool::shared();

@@ -952,28 +952,12 @@ public:
   GramSchmidt(OpBuilder &b, Location loc, Value length)
       : b(b), loc(loc), e(b, loc), length(length) {}
 
-  OpBuilder &builder() { return b; }
-  Location location() { return loc; }
-
-  /// A vector of `size` zeros.
-  Value zeros(Value size) {
-    return linalg::FillOp::create(
-               b, loc, ValueRange{e.constant(0.0)},
-               ValueRange{tensor::EmptyOp::create(
-                   b, loc, ArrayRef<int64_t>{ShapedType::kDynamic},
-                   b.getF32Type(), ValueRange{size})})
-        .getResult(0);
-  }
-
-  /// A `rows` × length matrix of zeros.
-  Value zeroRows(Value rows) {
-    return linalg::FillOp::create(
-               b, loc, ValueRange{e.constant(0.0)},
-               ValueRange{tensor::EmptyOp::create(
-                   b, loc,
-                   ArrayRef<int64_t>{ShapedType::kDynamic,
-                                     ShapedType::kDynamic},
-                   b.getF32Type(), ValueRange{rows, length})})
+  /// A vector (one size) or matrix (two) of zeros.
+  Value zeros(ValueRange sizes) {
+    SmallVector<int64_t> shape(sizes.size(), ShapedType::kDynamic);
+    return linalg::FillOp::create(b, loc, ValueRange{e.constant(0.0)},
+                                  ValueRange{tensor::EmptyOp::create(
+                                      b, loc, shape, b.getF32Type(), sizes)})
         .getResult(0);
   }
 
@@ -1012,11 +996,11 @@ public:
       Value coefficients = contract(
           b, loc, {basis, vector}, {map({r, x}), map({x}), map({r})},
           {utils::IteratorType::parallel, utils::IteratorType::reduction},
-          zeros(count));
+          zeros({count}));
       Value projection = contract(
           b, loc, {coefficients, basis}, {map({r}), map({r, x}), map({x})},
           {utils::IteratorType::reduction, utils::IteratorType::parallel},
-          zeros(length));
+          zeros({length}));
       vector = e.map1(vector, {vector, projection}, subtract);
     }
     return vector;
@@ -1054,11 +1038,10 @@ public:
   /// orthogonal: it is replaced by the unit vector e_i least covered by
   /// the rows built so far (i = argmin Σ_r B[r,i]²; its residual is at
   /// least (m−j)/m), projected onto them, so Q stays orthonormal, also for
-  /// a zero C. `builtRows` gives those rows and their count inside the
-  /// branch: only a dependent column needs them.
-  Value replaceIfDependent(
-      Value residual, Value columnNorm,
-      function_ref<std::pair<Value, Value>(GramSchmidt &)> builtRows) {
+  /// a zero C. Those rows are the first `builtCount` of `built`, sliced
+  /// inside the branch: only a dependent column needs them.
+  Value replaceIfDependent(Value residual, Value columnNorm, Value built,
+                           Value builtCount) {
     Value dependent =
         arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, norm(residual),
                               e.mul(columnNorm, e.constant(kDependentColumn)));
@@ -1066,10 +1049,10 @@ public:
                b, loc, dependent,
                [&](OpBuilder &tb, Location tl) {
                  GramSchmidt then(tb, tl, length);
-                 auto [basis, count] = builtRows(then);
+                 Value basis = then.rows(built, tb.getIndexAttr(0), builtCount);
                  Value seed = leastCoveredUnitVector(tb, tl, basis, length);
-                 scf::YieldOp::create(tb, tl,
-                                      then.orthogonalize(seed, basis, count));
+                 scf::YieldOp::create(
+                     tb, tl, then.orthogonalize(seed, basis, builtCount));
                },
                [&](OpBuilder &fb, Location fl) {
                  scf::YieldOp::create(fb, fl, residual);
@@ -1110,7 +1093,7 @@ struct QrLowering : OpConversionPattern<QrOp> {
     Value columns = e.transpose(adaptor.getInput());
     Value count = tensor::DimOp::create(rewriter, loc, columns, 0);
     Value length = tensor::DimOp::create(rewriter, loc, columns, 1);
-    Value start = GramSchmidt(rewriter, loc, length).zeroRows(count);
+    Value start = GramSchmidt(rewriter, loc, length).zeros({count, length});
     Value built = panelRows == 0
                       ? byColumns(rewriter, loc, columns, start, count, length)
                       : byPanels(rewriter, loc, columns, start, count, length);
@@ -1196,13 +1179,7 @@ private:
                  Value v = g.orthogonalize(row, g.rows(sofar, firstRow, t), t,
                                            passes);
                  if (original)
-                   v = g.replaceIfDependent(
-                       v, originalNorm, [&](GramSchmidt &then) {
-                         return std::make_pair(
-                             then.rows(sofar, then.builder().getIndexAttr(0),
-                                       at),
-                             at);
-                       });
+                   v = g.replaceIfDependent(v, originalNorm, sofar, at);
                  scf::YieldOp::create(b, l,
                                       g.withRow(sofar, g.normalized(v), at));
                })
